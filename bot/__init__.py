@@ -1,0 +1,1 @@
+"""OpsConductor: composition root (settings, CLI, app wiring, server lifecycle)."""

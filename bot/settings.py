@@ -1,0 +1,201 @@
+"""One settings object, built once in the entry point and passed down in slices.
+
+Environment variables use the prefix ``OPSCONDUCTOR_`` and ``__`` between sections
+(``OPSCONDUCTOR_DB__URL``); an optional YAML/TOML config file is named by
+``OPSCONDUCTOR_CONFIG`` or ``--config``. The embedded default needs no settings:
+SQLite under ``~/.opsconductor``, in-process cache, static roles, no LLM.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+DEFAULT_HOME = Path.home() / ".opsconductor"
+PLACEHOLDERS = {"", "changeme", "change-me", "secret", "placeholder", "xxx", "todo"}
+
+
+class Section(BaseModel):
+    model_config = {"extra": "forbid"}
+
+
+class DbSettings(Section):
+    url: str = ""  # empty -> sqlite+aiosqlite:///<home>/opsconductor.db
+    echo: bool = False
+    pool_size: int = Field(10, ge=1, le=200)
+
+
+class RedisSettings(Section):
+    url: str = ""  # empty -> in-process cache, dedupe and queue
+    key_prefix: str = "opsconductor:"
+
+
+class LLMSettings(Section):
+    base_url: str = ""  # empty -> no LLM: deterministic planner only
+    api_key: SecretStr = SecretStr("")
+    model: str = "Qwen/Qwen2.5-14B-Instruct-AWQ"
+    structured_output: Literal["json_schema", "json_object"] = "json_schema"
+    timeout_s: float = Field(20.0, gt=0, le=600)
+    retries: int = Field(2, ge=0, le=10)
+    max_concurrency: int = Field(4, ge=1, le=256)
+    cache_ttl_s: float = Field(3600.0, ge=0)
+    confidence_threshold: float = Field(0.6, ge=0, le=1)
+
+
+class SlackSettings(Section):
+    enabled: bool = False
+    mode: Literal["http", "socket"] = "http"
+    bot_token: SecretStr = SecretStr("")
+    signing_secret: SecretStr = SecretStr("")
+    app_token: SecretStr = SecretStr("")  # xapp-... for Socket Mode
+    api_base_url: str = "https://slack.com/api/"
+    answer_bots: bool = False
+
+
+class TeamsSettings(Section):
+    enabled: bool = False
+    app_id: str = ""
+    app_password: SecretStr = SecretStr("")
+    app_type: Literal["MultiTenant", "SingleTenant", "UserAssignedMSI"] = "MultiTenant"
+    app_tenant_id: str = ""
+    allowed_tenants: list[str] = Field(default_factory=list)
+
+
+class KeycloakSettings(Section):
+    server_url: str = ""  # empty -> static roles file
+    realm: str = "opsconductor"
+    client_id: str = "opsconductor-bot"
+    client_secret: SecretStr = SecretStr("")
+    lookup_order: list[Literal["attribute", "idp_link", "email"]] = Field(
+        default_factory=lambda: ["attribute", "idp_link", "email"]
+    )
+    use_client_roles: bool = False
+    use_groups: bool = False
+    cache_ttl_s: float = Field(300.0, ge=0)
+
+
+class SshSettings(Section):
+    username: str = "root"
+    port: int = Field(22, ge=1, le=65535)
+    known_hosts: str = ""  # empty -> ~/.ssh/known_hosts
+    trust_on_first_use: bool = False
+    connect_timeout_s: float = Field(10.0, gt=0)
+    command_timeout_s: float = Field(60.0, gt=0)
+    max_concurrency: int = Field(200, ge=1, le=5000)
+    idle_timeout_s: float = Field(300.0, ge=0)
+    max_output_bytes: int = Field(256 * 1024, ge=1024)
+    client_keys: list[str] = Field(default_factory=list)
+
+
+class SecuritySettings(Section):
+    environment: Literal["development", "production"] = "development"
+    roles_file: str = ""  # empty -> the shipped static roles file
+    policy_file: str = ""  # empty -> the shipped default policy
+    credential_key: SecretStr = SecretStr("")  # base64 32-byte AES-256-GCM key
+    approval_ttl_s: float = Field(900.0, gt=0)
+    max_message_chars: int = Field(10_000, ge=100)
+
+
+class NotifySettings(Section):
+    channels: dict[str, SecretStr] = Field(default_factory=dict)  # name -> Apprise URL
+    retries: int = Field(2, ge=0, le=10)
+
+
+class ServerSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+
+
+class Settings(BaseSettings):
+    """Everything configurable, in nested sections."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="OPSCONDUCTOR_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    home: Path = DEFAULT_HOME
+    config: Path | None = None
+    db: DbSettings = Field(default_factory=DbSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    slack: SlackSettings = Field(default_factory=SlackSettings)
+    teams: TeamsSettings = Field(default_factory=TeamsSettings)
+    keycloak: KeycloakSettings = Field(default_factory=KeycloakSettings)
+    ssh: SshSettings = Field(default_factory=SshSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+
+    @property
+    def database_url(self) -> str:
+        return self.db.url or f"sqlite+aiosqlite:///{self.home / 'opsconductor.db'}"
+
+    @model_validator(mode="after")
+    def refuse_placeholders(self) -> Settings:
+        if self.security.environment != "production":
+            return self
+        for name, secret in _secrets_in_use(self):
+            if secret.get_secret_value().strip().lower() in PLACEHOLDERS:
+                raise ValueError(f"{name} is empty or a placeholder; set a real secret in production")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, ConfigFileSource(settings_cls), file_secret_settings)
+
+
+def _secrets_in_use(s: Settings) -> list[tuple[str, SecretStr]]:
+    used: list[tuple[str, SecretStr]] = [("security.credential_key", s.security.credential_key)]
+    if s.slack.enabled:
+        used.append(("slack.signing_secret", s.slack.signing_secret))
+        used.append(("slack.bot_token", s.slack.bot_token))
+    if s.teams.enabled:
+        used.append(("teams.app_password", s.teams.app_password))
+    if s.keycloak.server_url:
+        used.append(("keycloak.client_secret", s.keycloak.client_secret))
+    return used
+
+
+class ConfigFileSource(PydanticBaseSettingsSource):
+    """Reads the optional config file named by OPSCONDUCTOR_CONFIG (YAML or TOML)."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = self.current_state.get("config") or os.environ.get("OPSCONDUCTOR_CONFIG")
+        if not path:
+            return {}
+        return load_config_file(Path(path))
+
+
+def load_config_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ValueError(f"cannot read config file {path}: {err.strerror}") from err
+    data = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ValueError(f"config file {path} must hold a mapping")
+    return data

@@ -1,0 +1,1 @@
+"""The work: automation, assets, network, communication. Each domain declares a ToolSet."""

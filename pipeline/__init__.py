@@ -1,0 +1,1 @@
+"""The neutral kernel: contracts, stages A-E, policy, tool registry, prompts."""

@@ -1,0 +1,314 @@
+"""The neutral language of the kernel: what comes in from chat, what a plan is, what goes out.
+
+Adapters translate platform payloads into `InboundMessage` and render `Reply` /
+`ApprovalPrompt`; nothing Slack- or Teams-specific appears here.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Risk(enum.StrEnum):
+    """How much a tool can change; drives approval (read < write < critical)."""
+
+    READ = "read"
+    WRITE = "write"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return {"read": 0, "write": 1, "critical": 2}[self.value]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --------------------------------------------------------------------------- inbound
+
+
+class ChatIdentity(Frozen):
+    """Who typed the message, as the platform knows them."""
+
+    platform: str  # "console", "slack", "teams"
+    tenant: str = ""  # Slack team id, Teams tenant id
+    user_id: str
+    display_name: str = ""
+    email: str | None = None
+
+
+class InboundMessage(Frozen):
+    """One request from any chat platform, normalised."""
+
+    identity: ChatIdentity
+    text: str
+    channel: str = ""
+    thread: str = ""
+    message_id: str = Field(default_factory=new_id)  # platform id used for dedupe
+    received_at: datetime = Field(default_factory=utcnow)
+
+
+class Principal(Frozen):
+    """A resolved person with roles; the only thing policy looks at."""
+
+    subject: str  # stable id (Keycloak user id, static-file name)
+    display_name: str = ""
+    roles: frozenset[str] = frozenset()
+    identity: ChatIdentity | None = None
+
+    def has(self, role: str) -> bool:
+        return role in self.roles
+
+
+# --------------------------------------------------------------------------- assets
+
+
+class AssetRef(Frozen):
+    """An inventory entry as the kernel sees it (no credentials)."""
+
+    name: str
+    address: str
+    type: str = "server"
+    os: str = "linux"
+    environment: str = ""
+    location: str = ""
+    tags: dict[str, str] = Field(default_factory=dict)
+    services: tuple[str, ...] = ()
+
+    @classmethod
+    def raw(cls, address: str) -> AssetRef:
+        """A target given as an address that is not in the inventory."""
+        return cls(name=address, address=address, type="unknown", os="unknown")
+
+    @property
+    def in_inventory(self) -> bool:
+        return self.type != "unknown"
+
+
+class AssetFilter(Frozen):
+    """Selector over the inventory; empty fields match everything."""
+
+    names: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    os: tuple[str, ...] = ()
+    environments: tuple[str, ...] = ()
+    locations: tuple[str, ...] = ()
+    tags: dict[str, str] = Field(default_factory=dict)
+    services: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    def is_empty(self) -> bool:
+        return not (
+            self.names or self.types or self.os or self.environments
+            or self.locations or self.tags or self.services
+        )
+
+
+# --------------------------------------------------------------------------- understanding
+
+
+class Intent(enum.StrEnum):
+    QUERY = "query"
+    ACTION = "action"
+    ANALYSIS = "analysis"
+    CHAT = "chat"  # help, greetings, out of scope
+
+
+class Interpretation(Frozen):
+    """Stage A output: what the request is about."""
+
+    intent: Intent
+    category: str = ""  # e.g. "network", "automation", "assets", "communication", "help"
+    confidence: float = 1.0
+    urgency: Literal["low", "normal", "high"] = "normal"
+    entities: dict[str, Any] = Field(default_factory=dict)
+    source: Literal["grammar", "lexicon", "llm", "cache"] = "grammar"
+
+
+class ToolCall(Frozen):
+    """Stage B output: one call of a catalog tool (targets still unresolved)."""
+
+    tool: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    targets: tuple[str, ...] = ()  # names or addresses, as written
+    selector: AssetFilter | None = None  # or a filter over the inventory
+
+
+class Understanding(Frozen):
+    """Stages A+B output, from the grammar, the lexicon or the LLM: before resolution.
+
+    `outcome` is "plan" when `calls` should be planned, otherwise "no_action"
+    (help, chit-chat, out of scope) or "clarify" (with `message` saying what is unclear).
+    """
+
+    interpretation: Interpretation
+    calls: tuple[ToolCall, ...] = ()
+    outcome: Literal["plan", "no_action", "clarify"] = "plan"
+    message: str = ""
+    llm_calls: int = 0
+    llm_tokens: int = 0
+
+
+class PlanStep(Frozen):
+    """Stage C output: a validated, resolved step."""
+
+    id: str
+    tool: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    targets: tuple[AssetRef, ...] = ()
+    depends_on: tuple[str, ...] = ()
+    timeout_s: float = 30.0
+    risk: Risk = Risk.READ
+
+    @property
+    def target_names(self) -> list[str]:
+        return [t.name for t in self.targets]
+
+
+PlanOutcome = Literal["plan", "no_action", "clarify", "refused"]
+
+
+class Plan(Frozen):
+    """A typed plan: what will run, where, and whether someone must approve it first."""
+
+    request_id: str = Field(default_factory=new_id)
+    outcome: PlanOutcome = "plan"
+    steps: tuple[PlanStep, ...] = ()
+    message: str = ""  # for no_action / clarify / refused: what to tell the user
+    requires_approval: bool = False
+    four_eyes: bool = False  # approver must not be the requester
+    interpretation: Interpretation | None = None
+    llm_calls: int = 0
+    llm_tokens: int = 0
+
+    @property
+    def risk(self) -> Risk:
+        return max((s.risk for s in self.steps), key=lambda r: r.rank, default=Risk.READ)
+
+
+# --------------------------------------------------------------------------- results
+
+
+class TargetStatus(enum.StrEnum):
+    OK = "ok"
+    FAILED = "failed"
+    UNREACHABLE = "unreachable"
+    TIMEOUT = "timeout"
+    SKIPPED = "skipped"  # a step it depends on failed, or the run was cancelled
+
+
+class ToolOutput(Frozen):
+    """What a tool returns for one target (or once, for tools without targets)."""
+
+    summary: str = ""  # one line, e.g. "3/3 replies, 0.05 ms avg"
+    data: dict[str, Any] = Field(default_factory=dict)  # structured values
+    stdout: str = ""
+    stderr: str = ""
+    exit_code: int | None = None
+    ok: bool = True
+
+
+class TargetResult(Frozen):
+    target: str  # asset name or raw address; "" for tools without targets
+    status: TargetStatus
+    duration_ms: float = 0.0
+    output: ToolOutput = Field(default_factory=ToolOutput)
+    error: str = ""
+
+
+class StepResult(Frozen):
+    step_id: str
+    tool: str
+    results: tuple[TargetResult, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status is TargetStatus.OK for r in self.results)
+
+
+ExecutionStatus = Literal[
+    "planned", "awaiting_approval", "approved", "rejected", "expired",
+    "running", "succeeded", "failed", "refused",
+]
+
+
+class ExecutionResult(Frozen):
+    execution_id: str
+    status: ExecutionStatus
+    steps: tuple[StepResult, ...] = ()
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class Progress(Frozen):
+    """Streaming progress of a running execution (adapters throttle updates)."""
+
+    execution_id: str
+    step_id: str
+    tool: str
+    done: int
+    total: int
+    last: TargetResult | None = None
+
+
+# --------------------------------------------------------------------------- outbound
+
+
+class ReplySection(Frozen):
+    """A compact block about one target (or one step without targets)."""
+
+    title: str
+    status: TargetStatus | None = None
+    facts: tuple[tuple[str, str], ...] = ()  # (label, value)
+    text: str = ""  # preformatted output, may be long: renderers shorten it
+
+
+class Reply(Frozen):
+    """What the bot says back: a one-line summary first, details, recommendations last."""
+
+    outcome: Literal["answer", "no_action", "clarify", "refused", "error", "approval_result"]
+    summary: str
+    sections: tuple[ReplySection, ...] = ()
+    recommendations: tuple[str, ...] = ()
+    execution_id: str | None = None
+    plan: Plan | None = None
+    result: ExecutionResult | None = None
+
+
+class ApprovalPrompt(Frozen):
+    """A plan waiting for a decision; adapters render it as buttons or a y/N question."""
+
+    execution_id: str
+    plan: Plan
+    requester: str  # principal subject
+    requester_name: str = ""
+    risk: Risk
+    four_eyes: bool
+    expires_at: datetime
+    summary: str
+
+
+Response = Reply | ApprovalPrompt
+
+
+class Decision(Frozen):
+    """An approve/reject click, from any platform."""
+
+    execution_id: str
+    approve: bool
+    identity: ChatIdentity
+    idempotency_key: str = Field(default_factory=new_id)  # platform action id, for dedupe

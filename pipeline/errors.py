@@ -1,0 +1,80 @@
+"""The error tree. SDK exceptions are translated at the boundary (`raise X from err`).
+
+    OpsError
+    ├── UserError                  the request cannot be carried out as asked
+    │   ├── NotPermitted           policy denies (tool, target scope, self-approval)
+    │   ├── InvalidRequest         empty, too long, malformed arguments
+    │   ├── UnknownTarget          a target the inventory does not know
+    │   └── ApprovalClosed         approval expired, already decided, or unknown
+    ├── ToolError                  a tool ran but did not succeed on a target
+    │   ├── TargetUnreachable      could not connect
+    │   ├── ToolFailed             ran and failed (non-zero exit, protocol error)
+    │   └── ToolTimeout            exceeded its own timeout
+    └── DependencyError            something the bot relies on is down
+        ├── LLMUnavailable
+        ├── IdentityUnavailable
+        └── StoreUnavailable       database unreachable, read-only or corrupt
+
+"Needs approval" is a result (`ApprovalPrompt`), never an exception.
+Each class maps to one user-facing reply in `pipeline.messages.ERROR_REPLIES`.
+"""
+
+from __future__ import annotations
+
+
+class OpsError(Exception):
+    """Base of every error the bot raises on purpose."""
+
+
+class UserError(OpsError):
+    pass
+
+
+class NotPermitted(UserError):
+    pass
+
+
+class InvalidRequest(UserError):
+    pass
+
+
+class UnknownTarget(UserError):
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        super().__init__(", ".join(names))
+
+
+class ApprovalClosed(UserError):
+    pass
+
+
+class ToolError(OpsError):
+    pass
+
+
+class TargetUnreachable(ToolError):
+    pass
+
+
+class ToolFailed(ToolError):
+    pass
+
+
+class ToolTimeout(ToolError):
+    pass
+
+
+class DependencyError(OpsError):
+    pass
+
+
+class LLMUnavailable(DependencyError):
+    pass
+
+
+class IdentityUnavailable(DependencyError):
+    pass
+
+
+class StoreUnavailable(DependencyError):
+    pass

@@ -1,0 +1,171 @@
+"""Ports the kernel needs, owned here and implemented by `db`, `adapters` and `domains`.
+
+Fakes in tests are plain classes that satisfy these Protocols.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel
+
+from pipeline.contracts import (
+    AssetFilter,
+    AssetRef,
+    ChatIdentity,
+    Decision,
+    ExecutionResult,
+    ExecutionStatus,
+    InboundMessage,
+    Plan,
+    Principal,
+    Progress,
+    Response,
+    StepResult,
+)
+
+
+class AssetDirectory(Protocol):
+    """Read access to the inventory, for target resolution and planning."""
+
+    async def snapshot(self) -> Sequence[AssetRef]:
+        """All assets (cached by the implementation; inventories are small)."""
+        ...
+
+    async def query(self, selector: AssetFilter) -> Sequence[AssetRef]: ...
+
+
+class IdentityResolver(Protocol):
+    """Maps a chat identity to a Principal with roles; returns None for unknown people.
+
+    Raises IdentityUnavailable when the source is down and nothing cached is valid.
+    """
+
+    async def resolve(self, identity: ChatIdentity) -> Principal | None: ...
+
+
+class Cache(Protocol):
+    """Key/value with TTL; Redis in production, in-process in the embedded default."""
+
+    async def get(self, key: str) -> bytes | None: ...
+
+    async def set(self, key: str, value: bytes, ttl_s: float | None = None) -> None: ...
+
+    async def add(self, key: str, value: bytes, ttl_s: float) -> bool:
+        """Set only if absent (SET NX); True when this caller set it. Used for dedupe."""
+        ...
+
+
+class LLMUsage(BaseModel):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached: bool = False
+
+
+class LLMClient(Protocol):
+    """Chat completions with schema-constrained JSON output."""
+
+    async def complete_json(
+        self,
+        messages: Sequence[dict[str, str]],
+        schema: dict[str, Any],
+        *,
+        schema_name: str,
+        stage: str,
+        max_tokens: int = 512,
+    ) -> tuple[dict[str, Any], LLMUsage]:
+        """Return the parsed JSON object and token usage. Raises LLMUnavailable."""
+        ...
+
+
+class Planner(Protocol):
+    """Stages A-C: text -> Plan (policy not yet applied)."""
+
+    async def plan(self, text: str, principal: Principal) -> Plan: ...
+
+
+ApprovalState = Literal["pending", "approved", "rejected", "expired"]
+
+
+class ApprovalRecord(BaseModel):
+    execution_id: str
+    state: ApprovalState
+    requester: str
+    four_eyes: bool
+    expires_at: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+
+
+class ExecutionStore(Protocol):
+    """Executions, steps, results and approvals; persisted so a restart loses nothing."""
+
+    async def create(
+        self, plan: Plan, message: InboundMessage, principal: Principal, status: ExecutionStatus
+    ) -> str:
+        """Persist a new execution and its planned steps; return its id."""
+        ...
+
+    async def load(self, execution_id: str) -> tuple[Plan, InboundMessage, str] | None:
+        """Plan, originating message and current status, or None."""
+        ...
+
+    async def set_status(self, execution_id: str, status: ExecutionStatus) -> None: ...
+
+    async def claim_step(self, execution_id: str, step_id: str) -> bool:
+        """Mark a step running exactly once (idempotency key = execution + step)."""
+        ...
+
+    async def record_step(self, execution_id: str, result: StepResult) -> None: ...
+
+    async def result(self, execution_id: str) -> ExecutionResult | None: ...
+
+    async def open_approval(
+        self, execution_id: str, requester: str, four_eyes: bool, expires_at: datetime
+    ) -> None: ...
+
+    async def decide_approval(
+        self, execution_id: str, approve: bool, decided_by: str, now: datetime
+    ) -> tuple[ApprovalRecord, bool]:
+        """Atomically move a pending approval to approved/rejected (or expired when past).
+
+        Returns the record and True only for the one caller whose decision took effect.
+        """
+        ...
+
+    async def approval(self, execution_id: str) -> ApprovalRecord | None: ...
+
+
+class AuditLog(Protocol):
+    """Append-only, hash-chained record of who did what, when, from which chat."""
+
+    async def record(
+        self,
+        event: str,
+        *,
+        actor: str,
+        execution_id: str | None = None,
+        chat: str = "",
+        detail: dict[str, Any] | None = None,
+    ) -> None: ...
+
+
+ProgressCallback = Callable[[Progress], Awaitable[None]]
+
+
+class ChatAdapter(Protocol):
+    """A chat platform: receives messages and renders responses.
+
+    Adapters get a `submit` callable from the composition root, never the app itself.
+    """
+
+    async def deliver(self, message: InboundMessage, response: Response) -> None: ...
+
+
+Submit = Callable[[InboundMessage, ProgressCallback | None], Awaitable[Response]]
+"""Hand a message to the pipeline; returns a Reply or an ApprovalPrompt."""
+
+Decide = Callable[[Decision, ProgressCallback | None], Awaitable[Response]]
+"""Hand an approve/reject click to the pipeline, which re-checks the clicker's rights."""

@@ -1,0 +1,143 @@
+"""Tools are declared data: one decorator gives the registry, RBAC, approval and LLM tool list.
+
+A domain declares its tools on a `ToolSet`::
+
+    network = ToolSet("network")
+
+    class PingArgs(BaseModel):
+        count: int = Field(3, ge=1, le=20)
+
+    @network.tool("network.ping", PingArgs, risk=Risk.READ, timeout_s=10)
+    async def ping(ctx: ToolContext, target: AssetRef | None, args: PingArgs) -> ToolOutput:
+        \"\"\"Send ICMP echo requests and report latency and loss.\"\"\"
+
+The executor calls a tool once per target (fan-out, bounded) or once with
+`target=None` when the tool takes no targets. A tool never checks roles, asks
+for approval or talks to chat; it raises `ToolError` subclasses on failure.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
+
+from pydantic import BaseModel, ValidationError
+
+from pipeline.contracts import AssetRef, Progress, Risk, ToolOutput
+from pipeline.errors import InvalidRequest
+
+T = TypeVar("T")
+
+
+@dataclass
+class ToolContext:
+    """What a running tool may use: ids for records, and services by type.
+
+    Services are registered by the composition root (`bot.app`) and looked up by
+    the port type a domain declares, e.g. ``ctx.get(RemoteShell)``.
+    """
+
+    execution_id: str
+    step_id: str
+    services: dict[type[Any], Any] = field(default_factory=dict)
+    progress: Callable[[Progress], Awaitable[None]] | None = None
+
+    def get(self, kind: type[T]) -> T:
+        try:
+            return cast(T, self.services[kind])
+        except KeyError as err:
+            raise LookupError(f"no service registered for {kind.__name__}") from err
+
+
+ToolFunc = Callable[[ToolContext, AssetRef | None, Any], Awaitable[ToolOutput]]
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """One catalog tool: its name, typed arguments, risk and implementation."""
+
+    name: str
+    args_model: type[BaseModel]
+    risk: Risk
+    timeout_s: float
+    takes_targets: bool
+    description: str
+    func: ToolFunc
+
+    @property
+    def domain(self) -> str:
+        return self.name.split(".", 1)[0]
+
+    def parse_args(self, raw: dict[str, Any]) -> BaseModel:
+        """Validate raw (model- or grammar-produced) arguments; raise InvalidRequest."""
+        try:
+            return self.args_model.model_validate(raw)
+        except ValidationError as err:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'args'}: {e['msg']}" for e in err.errors()
+            )
+            raise InvalidRequest(f"{self.name}: {problems}") from err
+
+    def json_schema(self) -> dict[str, Any]:
+        return self.args_model.model_json_schema()
+
+
+class ToolSet:
+    """The tools of one domain, declared with `@toolset.tool(...)`."""
+
+    def __init__(self, domain: str) -> None:
+        self.domain = domain
+        self.specs: list[ToolSpec] = []
+
+    def tool(
+        self,
+        name: str,
+        args_model: type[BaseModel],
+        *,
+        risk: Risk,
+        timeout_s: float = 30.0,
+        takes_targets: bool = True,
+    ) -> Callable[[ToolFunc], ToolFunc]:
+        if not name.startswith(self.domain + "."):
+            raise ValueError(f"tool {name} does not belong to domain {self.domain}")
+
+        def register(func: ToolFunc) -> ToolFunc:
+            doc = inspect.cleandoc(func.__doc__ or "").strip()
+            self.specs.append(
+                ToolSpec(name, args_model, risk, timeout_s, takes_targets, doc, func)
+            )
+            return func
+
+        return register
+
+
+class ToolRegistry:
+    """All tools the app knows, by name."""
+
+    def __init__(self, toolsets: Iterable[ToolSet] = ()) -> None:
+        self._tools: dict[str, ToolSpec] = {}
+        for toolset in toolsets:
+            self.add(toolset)
+
+    def add(self, toolset: ToolSet) -> None:
+        for spec in toolset.specs:
+            if spec.name in self._tools:
+                raise ValueError(f"tool {spec.name} declared twice")
+            self._tools[spec.name] = spec
+
+    def get(self, name: str) -> ToolSpec:
+        try:
+            return self._tools[name]
+        except KeyError as err:
+            raise InvalidRequest(f"unknown tool {name!r}") from err
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tools
+
+    def __iter__(self) -> Iterator[ToolSpec]:
+        return iter(sorted(self._tools.values(), key=lambda s: s.name))
+
+    def names(self) -> list[str]:
+        return sorted(self._tools)
