@@ -113,8 +113,13 @@ class AssetFilter(Frozen):
 
     def is_empty(self) -> bool:
         return not (
-            self.names or self.types or self.os or self.environments
-            or self.locations or self.tags or self.services
+            self.names
+            or self.types
+            or self.os
+            or self.environments
+            or self.locations
+            or self.tags
+            or self.services
         )
 
 
@@ -241,8 +246,15 @@ class StepResult(Frozen):
 
 
 ExecutionStatus = Literal[
-    "planned", "awaiting_approval", "approved", "rejected", "expired",
-    "running", "succeeded", "failed", "refused",
+    "planned",
+    "awaiting_approval",
+    "approved",
+    "rejected",
+    "expired",
+    "running",
+    "succeeded",
+    "failed",
+    "refused",
 ]
 
 

@@ -105,9 +105,7 @@ class ToolSet:
 
         def register(func: ToolFunc) -> ToolFunc:
             doc = inspect.cleandoc(func.__doc__ or "").strip()
-            self.specs.append(
-                ToolSpec(name, args_model, risk, timeout_s, takes_targets, doc, func)
-            )
+            self.specs.append(ToolSpec(name, args_model, risk, timeout_s, takes_targets, doc, func))
             return func
 
         return register

@@ -65,8 +65,11 @@ async def query(ctx: ToolContext, target: AssetRef | None, args: AssetQueryArgs)
     """List inventory assets matching filters (name, type, os, environment, location, tags, service)."""
     assert target is not None
     facts = {
-        "address": target.address, "type": target.type, "os": target.os,
-        "environment": target.environment, "location": target.location,
+        "address": target.address,
+        "type": target.type,
+        "os": target.os,
+        "environment": target.environment,
+        "location": target.location,
         "services": ", ".join(target.services),
         "tags": ", ".join(f"{k}={v}" for k, v in sorted(target.tags.items())),
     }

@@ -96,9 +96,7 @@ async def service_status(ctx: ToolContext, target: AssetRef | None, args: Servic
 
 
 @automation.tool("automation.service_control", ServiceControlArgs, risk=Risk.WRITE, timeout_s=120)
-async def service_control(
-    ctx: ToolContext, target: AssetRef | None, args: ServiceControlArgs
-) -> ToolOutput:
+async def service_control(ctx: ToolContext, target: AssetRef | None, args: ServiceControlArgs) -> ToolOutput:
     """Start, stop or restart a service and report its state afterwards."""
     raise _pending("service_control")
 

@@ -25,20 +25,19 @@ class ListTemplatesArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-@communication.tool(
-    "communication.notify", NotifyArgs, risk=Risk.WRITE, timeout_s=60, takes_targets=False
-)
+@communication.tool("communication.notify", NotifyArgs, risk=Risk.WRITE, timeout_s=60, takes_targets=False)
 async def notify(ctx: ToolContext, target: AssetRef | None, args: NotifyArgs) -> ToolOutput:
     """Send a message by e-mail, Slack, Teams, webhook or SMS, optionally from a template."""
     raise ToolFailed("notify is not implemented yet")
 
 
 @communication.tool(
-    "communication.list_templates", ListTemplatesArgs, risk=Risk.READ, timeout_s=10,
+    "communication.list_templates",
+    ListTemplatesArgs,
+    risk=Risk.READ,
+    timeout_s=10,
     takes_targets=False,
 )
-async def list_templates(
-    ctx: ToolContext, target: AssetRef | None, args: ListTemplatesArgs
-) -> ToolOutput:
+async def list_templates(ctx: ToolContext, target: AssetRef | None, args: ListTemplatesArgs) -> ToolOutput:
     """List the notification templates."""
     raise ToolFailed("list_templates is not implemented yet")

@@ -16,7 +16,9 @@ PERMISSION_HINT = (
 )
 
 
-async def icmp_ping(address: str, *, count: int = 3, interval: float = 0.2, timeout: float = 2.0) -> ToolOutput:
+async def icmp_ping(
+    address: str, *, count: int = 3, interval: float = 0.2, timeout: float = 2.0
+) -> ToolOutput:
     """Ping one address; raise TargetUnreachable when no reply came back."""
     try:
         host = await async_ping(
