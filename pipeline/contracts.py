@@ -255,6 +255,7 @@ ExecutionStatus = Literal[
     "succeeded",
     "failed",
     "refused",
+    "answered",  # no_action / clarify: nothing to run, the request is still recorded
 ]
 
 
