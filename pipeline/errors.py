@@ -11,7 +11,8 @@
     │   ├── ToolFailed             ran and failed (non-zero exit, protocol error)
     │   └── ToolTimeout            exceeded its own timeout
     └── DependencyError            something the bot relies on is down
-        ├── LLMUnavailable
+        ├── LLMUnavailable         unreachable, 5xx/429 after retries, refused the request
+        │   └── InvalidModelOutput the model answered, but not with JSON fitting the schema
         ├── IdentityUnavailable
         └── StoreUnavailable       database unreachable, read-only or corrupt
 
@@ -70,6 +71,14 @@ class DependencyError(OpsError):
 
 class LLMUnavailable(DependencyError):
     pass
+
+
+class InvalidModelOutput(LLMUnavailable):
+    """The model answered, but the output is not JSON or does not fit the contract.
+
+    A subclass of LLMUnavailable so callers that only know that class degrade safely;
+    the planner catches it first and asks the user back instead of guessing.
+    """
 
 
 class IdentityUnavailable(DependencyError):
