@@ -1,0 +1,245 @@
+"""The pipeline's front door: a message in, a Reply or an ApprovalPrompt out.
+
+    submit(message)  -> identity -> plan (A-C) -> policy -> persist
+                        -> ApprovalPrompt (write/critical) or execute (E) -> answer (D)
+    decide(click)    -> approver identity + tenant -> policy (four eyes) -> atomic decision
+                        -> execute -> answer
+
+Every request is recorded (execution row + audit records), whatever its outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pipeline import messages
+from pipeline.contracts import (
+    ApprovalPrompt,
+    Decision,
+    InboundMessage,
+    Plan,
+    Principal,
+    Reply,
+    Response,
+    utcnow,
+)
+from pipeline.errors import ApprovalClosed, DependencyError, OpsError, UserError
+from pipeline.policy import Policy
+from pipeline.ports import AuditLog, ExecutionStore, IdentityResolver, Planner, ProgressCallback
+from pipeline.stages.answer import describe_plan, plan_reply, result_reply
+from pipeline.stages.execute import Executor
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class KernelConfig:
+    approval_ttl_s: float = 900.0
+    max_message_chars: int = 10_000
+
+
+def chat_of(message: InboundMessage) -> str:
+    ident = message.identity
+    return ":".join(p for p in (ident.platform, ident.tenant, message.channel, message.thread) if p)
+
+
+class Kernel:
+    """Wires stages A-E, policy, persistence and audit; adapters call `submit` and `decide`."""
+
+    def __init__(
+        self,
+        *,
+        planner: Planner,
+        policy: Policy,
+        identity: IdentityResolver,
+        store: ExecutionStore,
+        audit: AuditLog,
+        executor: Executor,
+        config: KernelConfig = KernelConfig(),
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.planner = planner
+        self.policy = policy
+        self.identity = identity
+        self.store = store
+        self.audit = audit
+        self.executor = executor
+        self.config = config
+        self.clock = clock
+
+    # ------------------------------------------------------------------ requests
+
+    async def submit(self, message: InboundMessage, progress: ProgressCallback | None = None) -> Response:
+        """Handle one chat message; never raises for user or dependency problems."""
+        text = message.text.strip()
+        if not text:
+            return Reply(outcome="no_action", summary=messages.EMPTY)
+        if len(text) > self.config.max_message_chars:
+            return Reply(
+                outcome="error",
+                summary=messages.TOO_LONG.format(length=len(text), limit=self.config.max_message_chars),
+            )
+        try:
+            principal = await self.identity.resolve(message.identity)
+            if principal is None:
+                await self._audit("request.unknown_person", message.identity.user_id, message)
+                return Reply(outcome="refused", summary=messages.UNKNOWN_PERSON)
+            return await self._handle(message.model_copy(update={"text": text}), principal, progress)
+        except OpsError as err:
+            return self._error_reply(err)
+
+    async def _handle(
+        self, message: InboundMessage, principal: Principal, progress: ProgressCallback | None
+    ) -> Response:
+        await self._audit("request", principal.subject, message, {"text": message.text})
+        plan = self.policy.apply(await self.planner.plan(message.text, principal), principal)
+        status = {"plan": "running", "refused": "refused"}.get(plan.outcome, "answered")
+        if plan.requires_approval:
+            status = "awaiting_approval"
+        execution_id = await self.store.create(plan, message, principal, status)  # type: ignore[arg-type]
+        await self._audit(
+            "plan",
+            principal.subject,
+            message,
+            {"outcome": plan.outcome, "steps": describe_plan(plan), "message": plan.message},
+            execution_id,
+        )
+        if plan.outcome != "plan":
+            return plan_reply(plan).model_copy(update={"execution_id": execution_id})
+        if plan.requires_approval:
+            return await self._ask_approval(execution_id, plan, principal, message)
+        return await self._execute(execution_id, plan, principal, message, progress)
+
+    async def _ask_approval(
+        self, execution_id: str, plan: Plan, principal: Principal, message: InboundMessage
+    ) -> ApprovalPrompt:
+        expires = self.clock() + timedelta(seconds=self.config.approval_ttl_s)
+        await self.store.open_approval(execution_id, principal.subject, plan.four_eyes, expires)
+        why = "a second person must approve" if plan.four_eyes else "someone with the approver role"
+        await self._audit(
+            "approval.requested", principal.subject, message, {"four_eyes": plan.four_eyes}, execution_id
+        )
+        return ApprovalPrompt(
+            execution_id=execution_id,
+            plan=plan,
+            requester=principal.subject,
+            requester_name=principal.display_name or principal.subject,
+            risk=plan.risk,
+            four_eyes=plan.four_eyes,
+            expires_at=expires,
+            summary=messages.APPROVAL_NEEDED.format(why=why),
+        )
+
+    async def _execute(
+        self,
+        execution_id: str,
+        plan: Plan,
+        principal: Principal,
+        message: InboundMessage,
+        progress: ProgressCallback | None,
+    ) -> Reply:
+        result = await self.executor.run(execution_id, plan, principal, progress)
+        for step in result.steps:
+            await self._audit(
+                "step.result",
+                principal.subject,
+                message,
+                {
+                    "step": step.step_id,
+                    "tool": step.tool,
+                    "results": {r.target or "-": r.status.value for r in step.results},
+                },
+                execution_id,
+            )
+        await self._audit(
+            "execution.finished", principal.subject, message, {"status": result.status}, execution_id
+        )
+        return result_reply(plan, result)
+
+    # ------------------------------------------------------------------ approvals
+
+    async def decide(self, decision: Decision, progress: ProgressCallback | None = None) -> Response:
+        """Apply an approve/reject click; idempotent across retries, double clicks and replicas."""
+        try:
+            return await self._decide(decision, progress)
+        except OpsError as err:
+            return self._error_reply(err)
+
+    async def _decide(self, decision: Decision, progress: ProgressCallback | None) -> Response:
+        approver = await self.identity.resolve(decision.identity)
+        if approver is None:
+            return Reply(outcome="refused", summary=messages.UNKNOWN_PERSON)
+        loaded = await self.store.load(decision.execution_id)
+        if loaded is None or not _same_workspace(loaded[1], decision):
+            raise ApprovalClosed(messages.APPROVAL_UNKNOWN)
+        plan, message, _status = loaded
+        record = await self.store.approval(decision.execution_id)
+        if record is None:
+            raise ApprovalClosed(messages.APPROVAL_UNKNOWN)
+        if record.state != "pending":
+            return self._closed_reply(record.state, record.decided_by, record.decided_at, decision)
+        denial = self.policy.approval_denial(plan, approver, record.requester)
+        cancels_own = not decision.approve and approver.subject == record.requester
+        if denial and not cancels_own:
+            await self._audit(
+                "approval.denied", approver.subject, message, {"why": denial}, decision.execution_id
+            )
+            return Reply(
+                outcome="refused", summary=f"Not permitted: {denial}.", execution_id=decision.execution_id
+            )
+        record, won = await self.store.decide_approval(
+            decision.execution_id, decision.approve, approver.subject, self.clock()
+        )
+        if not won:
+            return self._closed_reply(record.state, record.decided_by, record.decided_at, decision)
+        await self._audit(f"approval.{record.state}", approver.subject, message, {}, decision.execution_id)
+        if record.state != "approved":
+            await self.store.set_status(
+                decision.execution_id, "rejected" if record.state == "rejected" else "expired"
+            )
+            who = approver.display_name or approver.subject
+            return Reply(
+                outcome="approval_result",
+                summary=messages.APPROVAL_REJECTED.format(who=who),
+                execution_id=decision.execution_id,
+                plan=plan,
+            )
+        requester = await self.identity.resolve(message.identity)
+        if requester is None:
+            return Reply(outcome="refused", summary=messages.UNKNOWN_PERSON)
+        return await self._execute(decision.execution_id, plan, requester, message, progress)
+
+    def _closed_reply(self, state: str, who: str | None, when: datetime | None, decision: Decision) -> Reply:
+        stamp = when.strftime("%Y-%m-%d %H:%M UTC") if when else "an earlier time"
+        if state == "expired":
+            summary = messages.APPROVAL_EXPIRED.format(when=stamp)
+        else:
+            summary = messages.APPROVAL_ALREADY.format(state=state, who=who or "someone", when=stamp)
+        return Reply(outcome="approval_result", summary=summary, execution_id=decision.execution_id)
+
+    # ------------------------------------------------------------------ plumbing
+
+    async def _audit(
+        self,
+        event: str,
+        actor: str,
+        message: InboundMessage,
+        detail: dict[str, object] | None = None,
+        execution_id: str | None = None,
+    ) -> None:
+        await self.audit.record(
+            event, actor=actor, execution_id=execution_id, chat=chat_of(message), detail=detail or {}
+        )
+
+    def _error_reply(self, err: OpsError) -> Reply:
+        if not isinstance(err, UserError | DependencyError):
+            log.warning("request failed: %s", err)
+        return Reply(outcome="error", summary=messages.error_reply(err))
+
+
+def _same_workspace(message: InboundMessage, decision: Decision) -> bool:
+    a, b = message.identity, decision.identity
+    return a.platform == b.platform and a.tenant == b.tenant

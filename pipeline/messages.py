@@ -1,0 +1,66 @@
+"""Fixed user-facing strings, and the one table mapping each error class to a reply."""
+
+from __future__ import annotations
+
+from pipeline import errors
+
+HELP = """\
+I run operations requests against the hosts in the inventory. Ask in plain words or use the short forms:
+
+  ping web-01 db-01                     reachability, latency and loss
+  is api-02 reachable?
+  check nginx on the production web servers
+  restart nginx on web-02               (asks for approval first)
+  how much disk is left on db-01?       uptime, disk, memory, cpu, os
+  show processes on api-01 matching gunicorn
+  tail /var/log/nginx/error.log on web-01
+  run "df -h" on env=staging role=web   (critical: a second person must approve)
+  scan 22,80,443 on web-03              TCP ports, lists and ranges
+  traceroute fw-edge-01
+  dns MX example.org
+  assets os=windows location=london     what the inventory holds
+  email oncall@example.com that the maintenance starts at 22:00
+
+Targets can be names, addresses, ranges (web-01 to web-03) or selectors
+(env=production, location=london, os=windows, type=db_server, role=web, service=nginx).
+Reading things runs at once; changes need an approver; critical actions need a second person."""
+
+EMPTY = "I got an empty message. Type `help` to see what I can do."
+TOO_LONG = "That message is {length:,} characters long; I accept at most {limit:,}. Please shorten it."
+UNKNOWN_PERSON = (
+    "Sorry, I don't know who you are yet, so I can't act on your behalf. "
+    "Ask an administrator to add your chat account to OpsConductor."
+)
+DUPLICATE = "I have already received this request; it is handled once."
+APPROVAL_UNKNOWN = "I can't find a pending approval with that id."
+APPROVAL_ALREADY = "This plan was already {state} by {who} at {when}; nothing more to do."
+APPROVAL_EXPIRED = "This approval expired at {when}; nothing was run. Ask again if it is still needed."
+APPROVAL_REJECTED = "Rejected by {who}; nothing was run."
+APPROVAL_NEEDED = "This plan needs approval before it runs ({why})."
+LLM_DOWN = "The language model is unreachable; structured commands still work (type `help`)."
+INTERNAL = "Something went wrong on my side ({kind}); nothing further was run. The error is logged."
+
+ERROR_REPLIES: dict[type[errors.OpsError], str] = {
+    errors.NotPermitted: "Not permitted: {detail}.",
+    errors.InvalidRequest: "I can't do that as asked: {detail}",
+    errors.UnknownTarget: "I don't know these targets: {detail}. Check the names with `assets`.",
+    errors.ApprovalClosed: "{detail}",
+    errors.TargetUnreachable: "Unreachable: {detail}",
+    errors.ToolFailed: "Failed: {detail}",
+    errors.ToolTimeout: "Timed out: {detail}",
+    errors.LLMUnavailable: LLM_DOWN,
+    errors.IdentityUnavailable: (
+        "I can't check your permissions right now (the identity service is unavailable), "
+        "so I won't act. Please try again shortly."
+    ),
+    errors.StoreUnavailable: "My database is unavailable ({detail}); nothing was run.",
+}
+
+
+def error_reply(err: errors.OpsError) -> str:
+    """The one user-facing sentence for an error, by its most specific class."""
+    for cls in type(err).__mro__:
+        template = ERROR_REPLIES.get(cls)
+        if template is not None:
+            return template.format(detail=str(err) or cls.__name__)
+    return INTERNAL.format(kind=type(err).__name__)

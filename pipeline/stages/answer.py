@@ -1,0 +1,146 @@
+"""Stage D: turn plans and results into a neutral Reply: summary first, details, recommendations.
+
+Templated and deterministic; the LLM is used only for optional summaries on request.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from pipeline.contracts import (
+    ExecutionResult,
+    Plan,
+    PlanStep,
+    Reply,
+    ReplySection,
+    StepResult,
+    TargetResult,
+    TargetStatus,
+)
+
+MAX_FACTS = 12
+_RECOMMEND: dict[TargetStatus, str] = {
+    TargetStatus.UNREACHABLE: (
+        "{targets}: unreachable from the bot. Check that the host is up, and the route and "
+        "firewall between the bot and it."
+    ),
+    TargetStatus.TIMEOUT: (
+        "{targets}: no answer in time. The host may be overloaded or dropping traffic; "
+        "retry, or check it from its console."
+    ),
+    TargetStatus.FAILED: "{targets}: the step failed; see the error above.",
+}
+
+
+def describe_step(step: PlanStep) -> str:
+    """One line of a typed plan: tool, arguments, targets, risk."""
+    args = ", ".join(f"{k}={_short(v)}" for k, v in step.args.items())
+    where = f" on {', '.join(step.target_names)}" if step.targets else ""
+    return f"{step.tool}({args}){where} [{step.risk.value}]"
+
+
+def describe_plan(plan: Plan) -> str:
+    return "\n".join(f"{i}. {describe_step(s)}" for i, s in enumerate(plan.steps, 1))
+
+
+def plan_reply(plan: Plan) -> Reply:
+    """A reply for a plan that did not run: help, clarify or refused."""
+    outcome = {"no_action": "no_action", "clarify": "clarify", "refused": "refused"}.get(
+        plan.outcome, "no_action"
+    )
+    return Reply(outcome=outcome, summary=plan.message or "Nothing to run.", plan=plan)
+
+
+def result_reply(plan: Plan, result: ExecutionResult) -> Reply:
+    """Summary line, one section per target (or per targetless step), recommendations last."""
+    counts = Counter(r.status for s in result.steps for r in s.results)
+    sections = tuple(_section(step, r) for step in result.steps for r in step.results)
+    return Reply(
+        outcome="answer",
+        summary=_summary(plan, result, counts),
+        sections=sections,
+        recommendations=_recommendations(result),
+        execution_id=result.execution_id,
+        plan=plan,
+        result=result,
+    )
+
+
+def _summary(plan: Plan, result: ExecutionResult, counts: Counter[TargetStatus]) -> str:
+    tools = ", ".join(dict.fromkeys(s.tool for s in plan.steps))
+    total = sum(counts.values())
+    parts = [f"{n} {status.value}" for status, n in sorted(counts.items(), key=lambda kv: kv[0].value)]
+    if len(plan.steps) == 1 and total == 1:
+        only = result.steps[0].results[0]
+        detail = only.output.summary if only.status is TargetStatus.OK else only.error
+        who = f"{only.target}: " if only.target else ""
+        return f"{_icon(only.status)} {tools} — {who}{detail or only.status.value}"
+    icon = _icon(TargetStatus.OK if counts.get(TargetStatus.OK, 0) == total else TargetStatus.FAILED)
+    return f"{icon} {tools} on {total} target(s): {', '.join(parts)}"
+
+
+def _section(step: StepResult, r: TargetResult) -> ReplySection:
+    title = f"{r.target or step.tool}"
+    facts = [("status", r.status.value), ("time", f"{r.duration_ms:.0f} ms")]
+    if r.status is TargetStatus.OK and r.output.summary:
+        facts.append(("result", r.output.summary))
+    if r.error:
+        facts.append(("error", r.error))
+    facts += _flatten(r.output.data)[:MAX_FACTS]
+    text = r.output.stdout
+    if r.output.stderr:
+        text = f"{text}\n[stderr]\n{r.output.stderr}" if text else f"[stderr]\n{r.output.stderr}"
+    return ReplySection(title=title, status=r.status, facts=tuple(facts), text=text.strip())
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    facts: list[tuple[str, str]] = []
+    for key, value in data.items():
+        label = f"{prefix}{key}"
+        if isinstance(value, dict):
+            facts += _flatten(value, f"{label}.")
+        elif isinstance(value, list):
+            facts.append((label, ", ".join(_short(v) for v in value[:20])))
+        elif value is not None and value != "":
+            facts.append((label, _short(value)))
+    return facts
+
+
+def _recommendations(result: ExecutionResult) -> tuple[str, ...]:
+    by_status: dict[TargetStatus, list[str]] = {}
+    for step in result.steps:
+        for r in step.results:
+            by_status.setdefault(r.status, []).append(r.target or step.tool)
+    recs = [
+        template.format(targets=", ".join(dict.fromkeys(by_status[status])))
+        for status, template in _RECOMMEND.items()
+        if status in by_status
+    ]
+    recs += [hint for step in result.steps for r in step.results for hint in _hints(r)]
+    return tuple(dict.fromkeys(recs))
+
+
+def _hints(r: TargetResult) -> list[str]:
+    """Domain hints from structured data: full disks, stopped services."""
+    hints: list[str] = []
+    for mount in r.output.data.get("disk", []) if isinstance(r.output.data.get("disk"), list) else []:
+        use = mount.get("use_pct") if isinstance(mount, dict) else None
+        if isinstance(use, int | float) and use >= 90:
+            hints.append(f"{r.target}: {mount.get('mount', '?')} is {use:g}% full; free space soon.")
+    state = r.output.data.get("active")
+    if state in {"inactive", "failed"}:
+        service = r.output.data.get("service", "the service")
+        hints.append(f"{r.target}: {service} is {state}; `restart {service} on {r.target}` would start it.")
+    return hints
+
+
+def _icon(status: TargetStatus) -> str:
+    return "✅" if status is TargetStatus.OK else "⚠️"
+
+
+def _short(value: object, limit: int = 80) -> str:
+    text = (
+        value if isinstance(value, str) else repr(value) if not isinstance(value, int | float) else str(value)
+    )
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,238 @@
+"""Stage E: run a plan's steps in dependency order, fanning out per target, bounded.
+
+The executor re-checks policy before every step (it never trusts earlier stages), claims
+each step exactly once through the store (a retried or duplicated run executes nothing
+twice), gives every target its own timeout so a dead host holds back nobody else, and
+shields the writes that must happen (step results, status).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from pipeline.contracts import (
+    AssetRef,
+    ExecutionResult,
+    Plan,
+    PlanStep,
+    Principal,
+    Progress,
+    StepResult,
+    TargetResult,
+    TargetStatus,
+    ToolOutput,
+    utcnow,
+)
+from pipeline.errors import NotPermitted, TargetUnreachable, ToolError, ToolFailed, ToolTimeout
+from pipeline.policy import Policy
+from pipeline.ports import ExecutionStore, ProgressCallback
+from pipeline.registry import ToolContext, ToolRegistry, ToolSpec
+
+log = logging.getLogger(__name__)
+
+Redact = Callable[[str], str]
+GRACE_S = 2.0  # beyond a tool's own timeout, before the executor gives up on it
+
+_STATUS_BY_ERROR: tuple[tuple[type[ToolError], TargetStatus], ...] = (
+    (TargetUnreachable, TargetStatus.UNREACHABLE),
+    (ToolTimeout, TargetStatus.TIMEOUT),
+    (ToolFailed, TargetStatus.FAILED),
+)
+
+
+def _no_redaction(text: str) -> str:
+    return text
+
+
+class Executor:
+    """Runs plans. One instance serves the whole app; it holds no per-run state."""
+
+    def __init__(
+        self,
+        registry: ToolRegistry,
+        policy: Policy,
+        store: ExecutionStore,
+        *,
+        services: dict[type[Any], Any] | None = None,
+        max_concurrency: int = 200,
+        redact: Redact = _no_redaction,
+    ) -> None:
+        self.registry = registry
+        self.policy = policy
+        self.store = store
+        self.services = services if services is not None else {}
+        self.max_concurrency = max_concurrency
+        self.redact = redact
+
+    async def run(
+        self,
+        execution_id: str,
+        plan: Plan,
+        principal: Principal,
+        progress: ProgressCallback | None = None,
+    ) -> ExecutionResult:
+        started = utcnow()
+        await self._save_status(execution_id, "running")
+        results: dict[str, StepResult] = {}
+        for step in order_steps(plan.steps):
+            failed_deps = [d for d in step.depends_on if d in results and not results[d].ok]
+            if failed_deps:
+                result = self._skipped(step, f"skipped: step {', '.join(failed_deps)} did not succeed")
+            else:
+                result = await self._run_step(execution_id, step, principal, progress)
+            results[step.id] = result
+        ordered = tuple(results[s.id] for s in plan.steps if s.id in results)
+        status = "succeeded" if all(r.ok for r in ordered) else "failed"
+        await self._save_status(execution_id, status)
+        return ExecutionResult(
+            execution_id=execution_id,
+            status=status,
+            steps=ordered,
+            started_at=started,
+            finished_at=utcnow(),
+        )
+
+    async def _run_step(
+        self,
+        execution_id: str,
+        step: PlanStep,
+        principal: Principal,
+        progress: ProgressCallback | None,
+    ) -> StepResult:
+        try:
+            self.policy.check_step(step, principal)
+        except NotPermitted as err:
+            return self._skipped(step, f"not permitted: {err}", TargetStatus.FAILED)
+        if not await self.store.claim_step(execution_id, step.id):
+            stored = await self.store.result(execution_id)
+            earlier = [s for s in stored.steps if s.step_id == step.id] if stored else []
+            return earlier[0] if earlier else self._skipped(step, "already running elsewhere")
+        spec = self.registry.get(step.tool)
+        ctx = ToolContext(execution_id, step.id, self.services, progress)
+        targets: Sequence[AssetRef | None] = step.targets if spec.takes_targets else (None,)
+        results = await self._fan_out(ctx, spec, step, targets, progress)
+        result = StepResult(step_id=step.id, tool=step.tool, results=tuple(results))
+        await asyncio.shield(self.store.record_step(execution_id, result))
+        return result
+
+    async def _fan_out(
+        self,
+        ctx: ToolContext,
+        spec: ToolSpec,
+        step: PlanStep,
+        targets: Sequence[AssetRef | None],
+        progress: ProgressCallback | None,
+    ) -> list[TargetResult]:
+        limit = asyncio.Semaphore(self.max_concurrency)
+        args = spec.parse_args(step.args)
+        timeout = float(getattr(args, "timeout_s", step.timeout_s)) + GRACE_S
+        done = 0
+
+        async def one(target: AssetRef | None) -> TargetResult:
+            nonlocal done
+            async with limit:
+                result = await self._call(spec, ctx, target, args, timeout)
+            done += 1
+            if progress is not None:
+                await _safe_progress(
+                    progress,
+                    Progress(
+                        execution_id=ctx.execution_id,
+                        step_id=step.id,
+                        tool=step.tool,
+                        done=done,
+                        total=len(targets),
+                        last=result,
+                    ),
+                )
+            return result
+
+        return list(await asyncio.gather(*(one(t) for t in targets)))
+
+    async def _call(
+        self, spec: ToolSpec, ctx: ToolContext, target: AssetRef | None, args: Any, timeout: float
+    ) -> TargetResult:
+        name = target.name if target is not None else ""
+        start = time.perf_counter()
+        status, output, error = TargetStatus.OK, ToolOutput(), ""
+        try:
+            async with asyncio.timeout(timeout):
+                output = await spec.func(ctx, target, args)
+            if not output.ok:
+                status = TargetStatus.FAILED
+        except TimeoutError:
+            status, error = TargetStatus.TIMEOUT, f"no answer within {timeout - GRACE_S:g} s"
+        except ToolError as err:
+            status, error = _status_for(err), str(err)
+        except Exception as err:  # a tool bug must not take the run down with it
+            log.exception("tool %s crashed on %s", spec.name, name or "-")
+            status, error = TargetStatus.FAILED, f"internal error in {spec.name} ({type(err).__name__})"
+        return TargetResult(
+            target=name,
+            status=status,
+            duration_ms=round((time.perf_counter() - start) * 1000, 2),
+            output=self._redacted(output),
+            error=self.redact(error),
+        )
+
+    def _redacted(self, output: ToolOutput) -> ToolOutput:
+        if not (output.stdout or output.stderr or output.summary):
+            return output
+        return output.model_copy(
+            update={
+                "summary": self.redact(output.summary),
+                "stdout": self.redact(output.stdout),
+                "stderr": self.redact(output.stderr),
+            }
+        )
+
+    def _skipped(self, step: PlanStep, why: str, status: TargetStatus = TargetStatus.SKIPPED) -> StepResult:
+        names = step.target_names or [""]
+        return StepResult(
+            step_id=step.id,
+            tool=step.tool,
+            results=tuple(TargetResult(target=n, status=status, error=why) for n in names),
+        )
+
+    async def _save_status(self, execution_id: str, status: Any) -> None:
+        await asyncio.shield(self.store.set_status(execution_id, status))
+
+
+def _status_for(err: ToolError) -> TargetStatus:
+    for cls, status in _STATUS_BY_ERROR:
+        if isinstance(err, cls):
+            return status
+    return TargetStatus.FAILED
+
+
+async def _safe_progress(progress: Callable[[Progress], Awaitable[None]], event: Progress) -> None:
+    try:
+        await progress(event)
+    except Exception:  # progress is best effort; the run goes on
+        log.warning("progress callback failed", exc_info=True)
+
+
+def order_steps(steps: Sequence[PlanStep]) -> list[PlanStep]:
+    """Steps in an order that respects depends_on (stable; unknown ids are ignored)."""
+    by_id = {s.id: s for s in steps}
+    ordered: list[PlanStep] = []
+    seen: set[str] = set()
+
+    def visit(step: PlanStep, path: frozenset[str]) -> None:
+        if step.id in seen:
+            return
+        if step.id in path:
+            raise ValueError(f"dependency cycle through step {step.id}")
+        for dep in step.depends_on:
+            if dep in by_id:
+                visit(by_id[dep], path | {step.id})
+        seen.add(step.id)
+        ordered.append(step)
+
+    for step in steps:
+        visit(step, frozenset())
+    return ordered

@@ -1,0 +1,270 @@
+"""The kernel end to end in memory: plans, approvals (four eyes, races, expiry), execution, audit."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import BaseModel
+
+from pipeline.contracts import (
+    ApprovalPrompt,
+    AssetRef,
+    ChatIdentity,
+    Decision,
+    InboundMessage,
+    Plan,
+    PlanStep,
+    Principal,
+    Reply,
+    Risk,
+    TargetStatus,
+    ToolOutput,
+)
+from pipeline.errors import TargetUnreachable
+from pipeline.kernel import Kernel, KernelConfig
+from pipeline.policy import Policy
+from pipeline.registry import ToolContext, ToolRegistry, ToolSet
+from pipeline.stages.execute import Executor
+from tests.fakes.memory import MemoryAuditLog, MemoryExecutionStore, StaticIdentity
+
+probe = ToolSet("probe")
+CALLS: list[tuple[str, str]] = []
+
+
+class NoArgs(BaseModel):
+    pass
+
+
+class SleepArgs(BaseModel):
+    timeout_s: float = 0.2
+
+
+@probe.tool("probe.read", NoArgs, risk=Risk.READ, timeout_s=5)
+async def read(ctx: ToolContext, target: AssetRef | None, args: NoArgs) -> ToolOutput:
+    """Read something."""
+    assert target is not None
+    CALLS.append(("read", target.name))
+    if target.name == "dead":
+        raise TargetUnreachable("connection refused")
+    if target.name == "buggy":
+        raise RuntimeError("boom")
+    return ToolOutput(summary=f"fine on {target.name}", data={"load": 0.5})
+
+
+@probe.tool("probe.write", NoArgs, risk=Risk.WRITE, timeout_s=5)
+async def write(ctx: ToolContext, target: AssetRef | None, args: NoArgs) -> ToolOutput:
+    """Change something."""
+    assert target is not None
+    CALLS.append(("write", target.name))
+    await asyncio.sleep(0.01)
+    return ToolOutput(summary="changed")
+
+
+@probe.tool("probe.critical", NoArgs, risk=Risk.CRITICAL, timeout_s=5)
+async def critical(ctx: ToolContext, target: AssetRef | None, args: NoArgs) -> ToolOutput:
+    """Do something drastic."""
+    assert target is not None
+    CALLS.append(("critical", target.name))
+    return ToolOutput(summary="done")
+
+
+@probe.tool("probe.slow", SleepArgs, risk=Risk.READ, timeout_s=0.2)
+async def slow(ctx: ToolContext, target: AssetRef | None, args: SleepArgs) -> ToolOutput:
+    """Hang on one host."""
+    assert target is not None
+    if target.name == "hangs":
+        await asyncio.sleep(30)
+    return ToolOutput(summary="quick")
+
+
+REGISTRY = ToolRegistry([probe])
+POLICY = Policy.from_mapping(
+    {
+        "roles": {
+            "viewer": {"grants": [{"tools": ["*"], "max_risk": "read"}]},
+            "operator": {"grants": [{"tools": ["*"], "max_risk": "critical"}]},
+            "approver": {"grants": [{"tools": ["*"], "max_risk": "read"}], "approves": ["write", "critical"]},
+        }
+    },
+    REGISTRY,
+)
+HOSTS = {n: AssetRef(name=n, address="127.0.0.1") for n in ("web-01", "web-02", "dead", "buggy", "hangs")}
+
+
+class ScriptedPlanner:
+    """Stand-in for stages A-C: `tool host host` -> one step, `a;b` -> two dependent steps."""
+
+    async def plan(self, text: str, principal: Principal) -> Plan:
+        if text == "help":
+            return Plan(outcome="no_action", message="help text")
+        steps = []
+        for i, part in enumerate(text.split(";"), 1):
+            tool, *hosts = part.split()
+            spec = REGISTRY.get(f"probe.{tool}")
+            depends = (f"s{i - 1}",) if i > 1 else ()
+            steps.append(
+                PlanStep(
+                    id=f"s{i}",
+                    tool=spec.name,
+                    risk=spec.risk,
+                    timeout_s=spec.timeout_s,
+                    targets=tuple(HOSTS[h] for h in hosts),
+                    depends_on=depends,
+                )
+            )
+        return Plan(steps=tuple(steps))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def world() -> tuple[Kernel, MemoryExecutionStore, MemoryAuditLog, Clock]:
+    CALLS.clear()
+    store, audit, clock = MemoryExecutionStore(), MemoryAuditLog(), Clock()
+    identity = StaticIdentity(
+        {"alice": {"operator"}, "bob": {"approver"}, "vera": {"viewer"}, "ann": {"operator", "approver"}}
+    )
+    kernel = Kernel(
+        planner=ScriptedPlanner(),
+        policy=POLICY,
+        identity=identity,
+        store=store,
+        audit=audit,
+        executor=Executor(REGISTRY, POLICY, store),
+        config=KernelConfig(approval_ttl_s=60, max_message_chars=100),
+        clock=clock,
+    )
+    return kernel, store, audit, clock
+
+
+def msg(text: str, user: str = "alice", tenant: str = "T1") -> InboundMessage:
+    return InboundMessage(identity=ChatIdentity(platform="slack", tenant=tenant, user_id=user), text=text)
+
+
+def click(execution_id: str, user: str, approve: bool = True, tenant: str = "T1") -> Decision:
+    return Decision(
+        execution_id=execution_id,
+        approve=approve,
+        identity=ChatIdentity(platform="slack", tenant=tenant, user_id=user),
+    )
+
+
+async def test_read_runs_at_once_and_is_recorded(world) -> None:
+    kernel, store, audit, _ = world
+    reply = await kernel.submit(msg("read web-01 web-02"))
+    assert isinstance(reply, Reply) and reply.outcome == "answer"
+    assert sorted(CALLS) == [("read", "web-01"), ("read", "web-02")]
+    assert [s.title for s in reply.sections] == ["web-01", "web-02"]
+    assert store.executions[reply.execution_id].status == "succeeded"
+    assert audit.events() == ["request", "plan", "step.result", "execution.finished"]
+    assert audit.records[0]["chat"] == "slack:T1"
+
+
+async def test_per_target_failures_are_kept_apart(world) -> None:
+    kernel, _, _, _ = world
+    reply = await kernel.submit(msg("read web-01 dead buggy"))
+    statuses = {r.target: r.status for r in reply.result.steps[0].results}
+    assert statuses == {
+        "web-01": TargetStatus.OK,
+        "dead": TargetStatus.UNREACHABLE,
+        "buggy": TargetStatus.FAILED,
+    }
+    assert "boom" not in str(reply)  # internal errors are named, not dumped
+    assert any("dead" in r and "unreachable" in r for r in reply.recommendations)
+
+
+async def test_a_hanging_host_holds_back_nobody(world) -> None:
+    kernel, _, _, _ = world
+    reply = await kernel.submit(msg("slow web-01 hangs"))
+    statuses = {r.target: r.status for r in reply.result.steps[0].results}
+    assert statuses == {"web-01": TargetStatus.OK, "hangs": TargetStatus.TIMEOUT}
+
+
+async def test_failed_dependency_skips_later_steps(world) -> None:
+    kernel, _, _, _ = world
+    reply = await kernel.submit(msg("read dead;read web-01"))
+    assert reply.result.steps[1].results[0].status is TargetStatus.SKIPPED
+    assert ("read", "web-01") not in CALLS
+
+
+async def test_write_waits_for_an_approver_then_runs_once(world) -> None:
+    kernel, _store, audit, _ = world
+    prompt = await kernel.submit(msg("write web-01"))
+    assert isinstance(prompt, ApprovalPrompt) and not prompt.four_eyes
+    assert CALLS == []
+    denied = await kernel.decide(click(prompt.execution_id, "vera"))
+    assert denied.outcome == "refused" and CALLS == []
+    done = await kernel.decide(click(prompt.execution_id, "bob"))
+    assert done.outcome == "answer" and CALLS == [("write", "web-01")]
+    again = await kernel.decide(click(prompt.execution_id, "bob"))
+    assert "already approved by bob" in again.summary
+    assert CALLS == [("write", "web-01")]
+    assert "approval.approved" in audit.events()
+
+
+async def test_critical_needs_a_second_person(world) -> None:
+    kernel, _, _, _ = world
+    prompt = await kernel.submit(msg("critical web-01", user="ann"))
+    assert isinstance(prompt, ApprovalPrompt) and prompt.four_eyes
+    own = await kernel.decide(click(prompt.execution_id, "ann"))
+    assert own.outcome == "refused" and "second person" in own.summary and CALLS == []
+    done = await kernel.decide(click(prompt.execution_id, "bob"))
+    assert done.outcome == "answer" and CALLS == [("critical", "web-01")]
+
+
+async def test_requester_may_cancel_own_plan(world) -> None:
+    kernel, store, _, _ = world
+    prompt = await kernel.submit(msg("critical web-01", user="ann"))
+    reply = await kernel.decide(click(prompt.execution_id, "ann", approve=False))
+    assert "Rejected" in reply.summary and CALLS == []
+    assert store.executions[prompt.execution_id].status == "rejected"
+
+
+async def test_concurrent_clicks_run_exactly_once(world) -> None:
+    kernel, _, _, _ = world
+    prompt = await kernel.submit(msg("write web-01 web-02"))
+    replies = await asyncio.gather(*(kernel.decide(click(prompt.execution_id, "bob")) for _ in range(8)))
+    assert sorted(CALLS) == [("write", "web-01"), ("write", "web-02")]
+    assert sum(r.outcome == "answer" for r in replies) == 1
+
+
+async def test_expired_approval_runs_nothing(world) -> None:
+    kernel, _, _, clock = world
+    prompt = await kernel.submit(msg("write web-01"))
+    clock.now += timedelta(seconds=61)
+    reply = await kernel.decide(click(prompt.execution_id, "bob"))
+    assert "expired" in reply.summary and CALLS == []
+    later = await kernel.decide(click(prompt.execution_id, "bob"))
+    assert "expired" in later.summary and CALLS == []
+
+
+async def test_approval_from_another_workspace_or_unknown_id(world) -> None:
+    kernel, _, _, _ = world
+    prompt = await kernel.submit(msg("write web-01"))
+    other = await kernel.decide(click(prompt.execution_id, "bob", tenant="T2"))
+    missing = await kernel.decide(click("nope", "bob"))
+    assert other.summary == missing.summary and "can't find" in other.summary
+    assert CALLS == []
+
+
+async def test_refusals_and_bad_input(world) -> None:
+    kernel, store, _audit, _ = world
+    refused = await kernel.submit(msg("write web-01", user="vera"))
+    assert refused.outcome == "refused" and "probe.write" in refused.summary
+    assert store.executions[refused.execution_id].status == "refused"
+    unknown = await kernel.submit(msg("read web-01", user="mallory"))
+    assert unknown.outcome == "refused" and "don't know who you are" in unknown.summary
+    assert (await kernel.submit(msg("   "))).outcome == "no_action"
+    too_long = await kernel.submit(msg("read " + "x" * 200))
+    assert too_long.outcome == "error" and "at most 100" in too_long.summary
+    helped = await kernel.submit(msg("help"))
+    assert helped.outcome == "no_action" and store.executions[helped.execution_id].status == "answered"
+    assert CALLS == []
