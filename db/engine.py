@@ -1,0 +1,154 @@
+"""Engines and sessions for SQLite (embedded default) and PostgreSQL, with driver errors translated.
+
+`create_engine(url)` tunes each backend: SQLite gets WAL, foreign keys, a busy
+timeout and explicit BEGIN (so a transaction really starts at its first
+statement; pass ``execution_options(sqlite_immediate=True)`` on a connection for
+``BEGIN IMMEDIATE``); PostgreSQL gets a connection pool with pre-ping.
+
+Errors that mean "the database cannot be used" (unreachable server, read-only or
+corrupt file, disk full) leave this package as `StoreUnavailable` with a one-line
+message; constraint violations stay `sqlalchemy.exc.IntegrityError`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.engine.interfaces import ExceptionContext
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from pipeline.errors import StoreUnavailable
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+_MESSAGES = (
+    ("attempt to write a readonly database", "the database file is read-only"),
+    ("readonly database", "the database file is read-only"),
+    ("file is not a database", "the database file is corrupt (not a database)"),
+    ("database disk image is malformed", "the database file is corrupt (malformed)"),
+    ("unable to open database file", "the database file cannot be opened"),
+    ("database or disk is full", "the database disk is full"),
+    ("database is locked", "the database is locked by another process"),
+    ("connection refused", "the database server refused the connection"),
+    ("connect call failed", "the database server is unreachable"),
+    ("could not connect", "the database server is unreachable"),
+    ("connection was closed", "the connection to the database server was lost"),
+    ("connection is closed", "the connection to the database server was lost"),
+    ("the database system is shutting down", "the database server is shutting down"),
+    ("too many connections", "the database server has too many connections"),
+    ("password authentication failed", "the database server rejected the credentials"),
+)
+
+
+def describe(url: str | URL) -> str:
+    """The url without password, for messages."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def translate(err: BaseException) -> StoreUnavailable | None:
+    """The StoreUnavailable meaning `err`, or None when it is not an availability problem."""
+    if isinstance(err, StoreUnavailable):
+        return err
+    if isinstance(err, IntegrityError):
+        return None
+    original = err.orig if isinstance(err, DBAPIError) and err.orig is not None else err
+    text = str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
+    for needle, message in _MESSAGES:
+        if needle in text.lower():
+            return StoreUnavailable(f"{message}: {text}")
+    if isinstance(err, OSError | ConnectionError | TimeoutError):
+        return StoreUnavailable(f"the database server is unreachable: {text}")
+    if isinstance(err, OperationalError | InterfaceError) or isinstance(original, sqlite3.OperationalError):
+        return StoreUnavailable(f"the database is unavailable: {text}")
+    if type(original).__module__.startswith("asyncpg") and "Connection" in type(original).__name__:
+        return StoreUnavailable(f"the database connection failed: {text}")
+    return None
+
+
+@asynccontextmanager
+async def store_errors() -> AsyncIterator[None]:
+    """Re-raise availability failures inside the block as StoreUnavailable (one line)."""
+    try:
+        yield
+    except StoreUnavailable:
+        raise
+    except Exception as err:
+        translated = translate(err)
+        if translated is None:
+            raise
+        raise translated from err
+
+
+def create_engine(url: str | URL, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
+    """An async engine for `url` (sqlite+aiosqlite or postgresql+asyncpg), tuned per backend."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = _sqlite_engine(parsed, echo)
+    else:
+        engine = create_async_engine(
+            parsed, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        )
+    event.listen(engine.sync_engine, "handle_error", _handle_error)
+    return engine
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded values after commit (repositories return plain models)."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def sqlite_path(url: str | URL) -> Path | None:
+    """The file of a file-backed SQLite url, else None."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database or "")
+
+
+def _sqlite_engine(url: URL, echo: bool) -> AsyncEngine:
+    path = sqlite_path(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
+    event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the driver, decide when transactions begin (see _sqlite_on_begin).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode")
+        (mode,) = cursor.fetchone()
+        if str(mode).lower() != "wal":
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    immediate = conn.get_execution_options().get("sqlite_immediate", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _handle_error(context: ExceptionContext) -> StoreUnavailable | None:
+    if context.is_pre_ping:  # the pool reconnects by itself
+        return None
+    if context.sqlalchemy_exception is not None and isinstance(context.sqlalchemy_exception, IntegrityError):
+        return None
+    translated = translate(context.original_exception)
+    if translated is not None:
+        raise translated
+    return None
