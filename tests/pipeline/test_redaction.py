@@ -1,0 +1,207 @@
+"""Redaction of secrets from audit records, logs, chat replies and command output."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.redaction import REDACTED, Redactor, is_secret_key
+
+KNOWN = ["hunter2-Secret", "s3cr3t/pw with space", "Zq9!longpassphrase"]
+
+
+@pytest.fixture
+def redactor() -> Redactor:
+    return Redactor(KNOWN)
+
+
+@pytest.mark.parametrize(
+    ("text", "leaked"),
+    [
+        ("login with hunter2-Secret now", "hunter2-Secret"),
+        ("the value was s3cr3t/pw with space.", "s3cr3t/pw with space"),
+        ("url-encoded: s3cr3t%2Fpw%20with%20space", "s3cr3t%2Fpw%20with%20space"),
+        ("slack xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOp", "xoxb-1234567890"),
+        ("user token xoxp-11111111-22222222-abcdef", "xoxp-11111111"),
+        ("refresh xoxe.xoxp-1-Mi0yLTEyMzQ1Njc4OTA", "xoxe.xoxp-1-Mi0y"),
+        ("app-level xapp-1-A012ABCD-1234567890-abcdef0123456789", "xapp-1-A012ABCD"),
+        ("legacy xoxa-2-abcdefghijkl and xoxr-abcdefghijk", "abcdefghij"),
+        ("Authorization: Bearer abc.def-ghi_jkl~123", "abc.def-ghi_jkl~123"),
+        ("curl -H 'Authorization: Basic dXNlcjpwYXNzd29yZA==' https://x", "dXNlcjpwYXNzd29yZA"),
+        ("authorization=token ghx_notreally_but_secret", "ghx_notreally_but_secret"),
+        ("got bearer eyAbCdEfGhIjKlMn in header", "eyAbCdEfGhIjKlMn"),
+        ("AWS_ACCESS_KEY_ID AKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLE"),
+        ("temp creds ASIAY34FZKBOKMUTVV7A here", "ASIAY34FZKBOKMUTVV7A"),
+        ("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "wJalrXUtnFEMI"),
+        ("gh token ghp_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef0123", "ghp_ABCDEFGHIJ"),
+        ("gitlab glpat-xxxxXXXXyyyyYYYY1234", "glpat-xxxx"),
+        ("google AIzaSyA-1234567890abcdefghijklmnopqrstu", "AIzaSyA-1234"),
+        (
+            "jwt eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fw",
+            "eyJzdWIiOiIxMjM0NTY3ODkwIn0",
+        ),
+        ("postgres://app:pa55word@db.internal:5432/ops", "pa55word"),
+        ("redis://:onlypassword@127.0.0.1:6379/0", "onlypassword"),
+        ("https://deploy:tok%40en@git.example.com/repo.git", "tok%40en"),
+        ("DB_PASSWORD=abc123 next", "abc123"),
+        ("export MYSQL_ROOT_PASSWORD='with space'", "with space"),
+        ('password = "quoted value"', "quoted value"),
+        ("password: hunter3", "hunter3"),
+        ('{"password": "it\'s mine", "user": "bob"}', "it's mine"),
+        ('{"client_secret":"x\\"y", "n": 1}', 'x\\"y'),
+        ("secret=abcdef&user=bob", "abcdef"),
+        ("spring.datasource.password=springpw", "springpw"),
+        ("apiKey=abcd1234 clientSecret: zzzzzz", "abcd1234"),
+        ("apiKey=abcd1234 clientSecret: zzzzzz", "zzzzzz"),
+        ("api_key: k-123456", "k-123456"),
+        ("GITHUB_TOKEN=whatever123", "whatever123"),
+        ("mycmd --password foo123 --verbose", "foo123"),
+        ("mycmd --client-secret=bar456", "bar456"),
+        ("mycmd --token baz789", "baz789"),
+        ("credentials: user/pass-pair", "user/pass-pair"),
+    ],
+)
+def test_secrets_are_removed(redactor: Redactor, text: str, leaked: str) -> None:
+    out = redactor.redact_text(text)
+    assert leaked not in out
+    assert REDACTED in out
+
+
+def test_private_key_block_is_removed_whole_and_text_around_it_kept(redactor: Redactor) -> None:
+    text = (
+        "before\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\nQUJD\n"
+        "-----END OPENSSH PRIVATE KEY-----\nafter"
+    )
+    assert redactor.redact_text(text) == f"before\n{REDACTED}\nafter"
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["-----BEGIN RSA PRIVATE KEY-----", "-----BEGIN PRIVATE KEY-----", "-----BEGIN EC PRIVATE KEY-----"],
+)
+def test_truncated_private_key_is_removed_to_the_end(redactor: Redactor, header: str) -> None:
+    out = redactor.redact_text(f"cat id\n{header}\nMIIEowIBAAKCAQEA...\n(output truncated)")
+    assert out == f"cat id\n{REDACTED}"
+
+
+def test_url_password_keeps_user_host_and_path(redactor: Redactor) -> None:
+    out = redactor.redact_text("connect mysql://root:toor@10.0.0.5:3306/db?x=1")
+    assert out == f"connect mysql://root:{REDACTED}@10.0.0.5:3306/db?x=1"
+
+
+def test_assignment_keeps_the_key(redactor: Redactor) -> None:
+    assert redactor.redact_text("DB_PASSWORD=abc123 other=1") == f"DB_PASSWORD={REDACTED} other=1"
+    assert redactor.redact_text('{"token": "t0k3n"}') == f'{{"token": "{REDACTED}"}}'
+
+
+def test_known_secret_longest_first_leaves_no_fragment() -> None:
+    redactor = Redactor(["abcd", "abcdefgh"])
+    assert redactor.redact_text("x abcdefgh y") == f"x {REDACTED} y"
+
+
+def test_short_and_empty_known_secrets_are_ignored() -> None:
+    redactor = Redactor(["", "  ", "ab", "abc"])
+    assert redactor.redact_text("abc ab cab") == "abc ab cab"
+
+
+def test_secrets_added_later_are_redacted() -> None:
+    redactor = Redactor()
+    assert redactor.redact_text("pw is Tr0ub4dor&3") == "pw is Tr0ub4dor&3"
+    redactor.add_secrets(["Tr0ub4dor&3"])
+    assert redactor.redact_text("pw is Tr0ub4dor&3") == f"pw is {REDACTED}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "nginx restarted on web-01.example.com (192.0.2.10) in 1.2s",
+        "ssh root@web-02 'systemctl status nginx'",
+        "PING 198.51.100.7: 56 data bytes, 64 bytes from 198.51.100.7: icmp_seq=0 ttl=64",
+        "https://example.com:8443/path/to/x@y?q=1",
+        "listening on [::1]:8080 and 10.0.0.1:443",
+        "commit 4d06a67c0ffee1234567890abcdef0123456789 by alice@example.com",
+        "uuid 123e4567-e89b-12d3-a456-426614174000 at 12:30:45",
+        "prompt_tokens=412 max_tokens: 512 token_count=3 tokens=9",
+        "PasswordAuthentication no\nPubkeyAuthentication yes",
+        "PWD=/root OLDPWD=/home/alice",
+        "The secretary filed the tokenizer report; password policy unchanged.",
+        'secret=""',
+        "Filesystem Size Used Avail Use% Mounted on\n/dev/sda1 50G 20G 30G 40% /",
+        "author: Jane, auth failures: 0",
+        "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
+    ],
+)
+def test_ordinary_text_survives(redactor: Redactor, text: str) -> None:
+    assert redactor.redact_text(text) == text
+
+
+def test_redaction_is_idempotent(redactor: Redactor) -> None:
+    samples = [
+        "Authorization: Bearer abcdefghijkl",
+        "DB_PASSWORD=abc123 and password: 'x y' and --token foo",
+        "postgres://u:p4ss@h/db xoxb-1234567890-abc hunter2-Secret",
+        '{"password": "[REDACTED]"} secret=[REDACTED]',
+    ]
+    for text in samples:
+        once = redactor.redact_text(text)
+        assert redactor.redact_text(once) == once
+
+
+def test_redact_walks_nested_data_and_blanks_secret_keys(redactor: Redactor) -> None:
+    record = {
+        "user": "alice",
+        "password": "plain",
+        "headers": {"Authorization": "Bearer abcdefghijk", "Accept": "application/json"},
+        "usage": {"prompt_tokens": 12, "completion_tokens": 3},
+        "steps": [{"stdout": "login hunter2-Secret ok", "exit": 0}, ("xoxp-12345678-abcdefgh",)],
+        "apiKey": "",
+        "count": 3,
+        "ok": True,
+        "none": None,
+    }
+    out = redactor.redact(record)
+    assert out == {
+        "user": "alice",
+        "password": REDACTED,
+        "headers": {"Authorization": REDACTED, "Accept": "application/json"},
+        "usage": {"prompt_tokens": 12, "completion_tokens": 3},
+        "steps": [{"stdout": f"login {REDACTED} ok", "exit": 0}, (REDACTED,)],
+        "apiKey": "",
+        "count": 3,
+        "ok": True,
+        "none": None,
+    }
+    assert record["password"] == "plain"  # the input is not modified
+
+
+def test_redactor_is_a_text_callable(redactor: Redactor) -> None:
+    assert redactor("x hunter2-Secret") == f"x {REDACTED}"
+
+
+@pytest.mark.parametrize(
+    ("key", "secret"),
+    [
+        ("password", True),
+        ("DB_PASSWORD", True),
+        ("client_secret", True),
+        ("clientSecret", True),
+        ("api-key", True),
+        ("Authorization", True),
+        ("Cookie", True),
+        ("token", True),
+        ("prompt_tokens", False),
+        ("token_count", False),
+        ("username", False),
+        ("secretary", False),
+        ("author", False),
+    ],
+)
+def test_is_secret_key(key: str, secret: bool) -> None:
+    assert is_secret_key(key) is secret
+
+
+def test_large_output_is_handled(redactor: Redactor) -> None:
+    chunk = "line with host web-01 10.0.0.1 a.b.c.d-e_f " * 20 + "\n"
+    text = chunk * 300 + "password=zzz\n" + "a." * 50_000
+    out = redactor.redact_text(text)
+    assert "zzz" not in out
+    assert out.startswith(chunk)
