@@ -38,6 +38,7 @@ EXECUTION_STATUSES = (
     "succeeded",
     "failed",
     "refused",
+    "answered",  # no_action / clarify: nothing to run, the bot only replied
 )
 STEP_STATUSES = ("planned", "running", "succeeded", "failed", "skipped")
 APPROVAL_STATES = ("pending", "approved", "rejected", "expired")

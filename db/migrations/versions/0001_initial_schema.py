@@ -91,7 +91,7 @@ def upgrade() -> None:
         sa.Column("finished_at", TIMESTAMP, nullable=True),
         sa.CheckConstraint("risk IN ('read', 'write', 'critical')", name=op.f("ck_executions_risk_valid")),
         sa.CheckConstraint(
-            "status IN ('planned', 'awaiting_approval', 'approved', 'rejected', 'expired', 'running', 'succeeded', 'failed', 'refused')",
+            "status IN ('planned', 'awaiting_approval', 'approved', 'rejected', 'expired', 'running', 'succeeded', 'failed', 'refused', 'answered')",
             name=op.f("ck_executions_status_valid"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_executions")),
