@@ -58,6 +58,15 @@ class Cache(Protocol):
         ...
 
 
+class RateLimiter(Protocol):
+    """Admits at most `limit` events per key in any sliding window of `per_s` seconds.
+
+    Shared across replicas when backed by Redis. Refused events are not counted.
+    """
+
+    async def allow(self, key: str, limit: int, per_s: float) -> bool: ...
+
+
 class LLMUsage(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
