@@ -1,0 +1,96 @@
+"""Render neutral replies and approval prompts for a terminal (rich), and as JSON for scripts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from pipeline.contracts import ApprovalPrompt, Reply, ReplySection, Response, TargetStatus
+from pipeline.stages.answer import describe_plan
+
+MAX_OUTPUT_LINES = 40
+STATUS_STYLE = {
+    TargetStatus.OK: "green",
+    TargetStatus.FAILED: "red",
+    TargetStatus.UNREACHABLE: "red",
+    TargetStatus.TIMEOUT: "yellow",
+    TargetStatus.SKIPPED: "dim",
+}
+OUTCOME_STYLE = {"refused": "red", "error": "red", "clarify": "yellow"}
+
+
+def render(response: Response) -> RenderableType:
+    if isinstance(response, ApprovalPrompt):
+        return _approval(response)
+    return _reply(response)
+
+
+def _reply(reply: Reply) -> RenderableType:
+    parts: list[RenderableType] = [Text(reply.summary, style=OUTCOME_STYLE.get(reply.outcome, "bold"))]
+    if reply.sections:
+        parts.append(_sections_table(reply.sections))
+        parts += [_output_panel(s) for s in reply.sections if s.text]
+    if reply.recommendations:
+        parts.append(Text("Recommendations:", style="bold"))
+        parts += [Text(f"  • {r}") for r in reply.recommendations]
+    return Group(*parts)
+
+
+def _sections_table(sections: tuple[ReplySection, ...]) -> Table:
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    table.add_column("target")
+    table.add_column("status")
+    table.add_column("details", overflow="fold")
+    for s in sections:
+        status = s.status or TargetStatus.OK
+        details = "; ".join(f"{k}: {v}" for k, v in s.facts if k not in {"status"})
+        table.add_row(escape(s.title), Text(status.value, style=STATUS_STYLE[status]), escape(details))
+    return table
+
+
+def _output_panel(section: ReplySection) -> Panel:
+    lines = section.text.splitlines()
+    shown = "\n".join(lines[-MAX_OUTPUT_LINES:])
+    if len(lines) > MAX_OUTPUT_LINES:
+        shown = f"… ({len(lines) - MAX_OUTPUT_LINES} earlier lines not shown)\n{shown}"
+    return Panel(Text(shown), title=escape(section.title), title_align="left", expand=False)
+
+
+def _approval(prompt: ApprovalPrompt) -> RenderableType:
+    expires = prompt.expires_at.strftime("%H:%M UTC")
+    body = Group(
+        Text(prompt.summary, style="bold yellow"),
+        Text(describe_plan(prompt.plan)),
+        Text(
+            f"risk: {prompt.risk.value} · requested by {prompt.requester_name} · "
+            f"expires {expires} · id {prompt.execution_id}",
+            style="dim",
+        ),
+    )
+    return Panel(body, title="Approval needed", title_align="left", border_style="yellow")
+
+
+def as_json(response: Response) -> dict[str, Any]:
+    """The structured result for scripts: outcome, plan, step results."""
+    if isinstance(response, ApprovalPrompt):
+        return {
+            "outcome": "awaiting_approval",
+            "summary": response.summary,
+            "execution_id": response.execution_id,
+            "needs_approval": True,
+            "four_eyes": response.four_eyes,
+            "expires_at": response.expires_at.isoformat(),
+            "plan": response.plan.model_dump(mode="json", exclude={"interpretation"}),
+        }
+    data = response.model_dump(mode="json", exclude={"plan": {"interpretation"}})
+    data["needs_approval"] = False
+    return data
+
+
+def print_response(console: Console, response: Response) -> None:
+    console.print(render(response))
