@@ -1,0 +1,272 @@
+"""`SqlExecutionStore`: executions, steps, results and approvals in SQL (implements ExecutionStore).
+
+Atomicity comes from conditional UPDATEs, so it holds across processes and replicas:
+`claim_step` wins only while the step is still 'planned'; `decide_approval` wins only
+while the approval is still 'pending'. Plans and messages are stored as JSON
+(`model_dump(mode="json")`) and restored exactly.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.engine import store_errors
+from db.models import Approval, Execution, ExecutionStep
+from db.types import new_id, utcnow
+from pipeline.contracts import (
+    ExecutionResult,
+    ExecutionStatus,
+    InboundMessage,
+    Plan,
+    PlanStep,
+    Principal,
+    StepResult,
+    TargetStatus,
+)
+from pipeline.errors import ApprovalClosed
+from pipeline.ports import ApprovalRecord, ApprovalState
+
+FINISHED = {"succeeded", "failed", "rejected", "expired", "refused", "answered"}
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def idempotency_key(execution_id: str, step_id: str) -> str:
+    return f"{execution_id}:{step_id}"
+
+
+def step_status(result: StepResult) -> str:
+    """The stored status of a step given its result."""
+    if result.results and all(r.status is TargetStatus.SKIPPED for r in result.results):
+        return "skipped"
+    return "succeeded" if result.ok else "failed"
+
+
+class SqlExecutionStore:
+    """ExecutionStore on SQLAlchemy; one instance per process, safe to share between tasks."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], worker_id: str | None = None) -> None:
+        self._sessions = sessions
+        self.worker_id = worker_id or default_worker_id()
+
+    async def create(
+        self, plan: Plan, message: InboundMessage, principal: Principal, status: ExecutionStatus
+    ) -> str:
+        execution_id = new_id()
+        now = utcnow()
+        execution = Execution(
+            id=execution_id,
+            request=message.text,
+            platform=message.identity.platform,
+            tenant=message.identity.tenant,
+            user_id=message.identity.user_id,
+            channel=message.channel,
+            thread=message.thread,
+            principal=principal.subject,
+            status=status,
+            outcome=plan.outcome,
+            risk=plan.risk.value,
+            plan=plan.model_dump(mode="json"),
+            message=message.model_dump(mode="json"),
+            created_at=now,
+            started_at=now if status == "running" else None,
+            finished_at=now if status in FINISHED else None,
+        )
+        steps = [_step_row(execution_id, position, step) for position, step in enumerate(plan.steps)]
+        async with store_errors(), self._sessions.begin() as session:
+            session.add(execution)
+            await session.flush()
+            session.add_all(steps)
+        return execution_id
+
+    async def load(self, execution_id: str) -> tuple[Plan, InboundMessage, str] | None:
+        async with store_errors(), self._sessions() as session:
+            row = await session.get(Execution, execution_id)
+        if row is None:
+            return None
+        return Plan.model_validate(row.plan), InboundMessage.model_validate(row.message), row.status
+
+    async def set_status(self, execution_id: str, status: ExecutionStatus) -> None:
+        now = utcnow()
+        values: dict[str, Any] = {"status": status}
+        async with store_errors(), self._sessions.begin() as session:
+            if status == "running":
+                await session.execute(
+                    update(Execution)
+                    .where(Execution.id == execution_id, Execution.started_at.is_(None))
+                    .values(started_at=now)
+                )
+            if status in FINISHED:
+                values["finished_at"] = now
+            result = await session.execute(
+                update(Execution).where(Execution.id == execution_id).values(**values)
+            )
+            if _rowcount(result) == 0:
+                raise KeyError(f"unknown execution {execution_id}")
+
+    async def claim_step(self, execution_id: str, step_id: str) -> bool:
+        now = utcnow()
+        statement = (
+            update(ExecutionStep)
+            .where(
+                ExecutionStep.idempotency_key == idempotency_key(execution_id, step_id),
+                ExecutionStep.status == "planned",
+            )
+            .values(
+                status="running",
+                attempt=ExecutionStep.attempt + 1,
+                claimed_by=self.worker_id,
+                claimed_at=now,
+                started_at=now,
+            )
+        )
+        async with store_errors(), self._sessions.begin() as session:
+            return _rowcount(await session.execute(statement)) == 1
+
+    async def record_step(self, execution_id: str, result: StepResult) -> None:
+        values = {
+            "result": result.model_dump(mode="json"),
+            "status": step_status(result),
+            "finished_at": utcnow(),
+        }
+        key = idempotency_key(execution_id, result.step_id)
+        async with store_errors(), self._sessions.begin() as session:
+            updated = await session.execute(
+                update(ExecutionStep).where(ExecutionStep.idempotency_key == key).values(**values)
+            )
+            if _rowcount(updated) == 0:  # a step the plan did not list (e.g. added by the executor)
+                position = await _next_position(session, execution_id)
+                session.add(
+                    ExecutionStep(
+                        execution_id=execution_id,
+                        step_id=result.step_id,
+                        position=position,
+                        tool=result.tool,
+                        idempotency_key=key,
+                        **values,
+                    )
+                )
+
+    async def result(self, execution_id: str) -> ExecutionResult | None:
+        async with store_errors(), self._sessions() as session:
+            execution = await session.get(Execution, execution_id)
+            if execution is None:
+                return None
+            rows = await session.scalars(
+                select(ExecutionStep)
+                .where(ExecutionStep.execution_id == execution_id, ExecutionStep.result.is_not(None))
+                .order_by(ExecutionStep.position, ExecutionStep.id)
+            )
+            steps = tuple(StepResult.model_validate(row.result) for row in rows)
+        return ExecutionResult(
+            execution_id=execution_id,
+            status=cast(ExecutionStatus, execution.status),
+            steps=steps,
+            started_at=execution.started_at,
+            finished_at=execution.finished_at,
+        )
+
+    async def open_approval(
+        self, execution_id: str, requester: str, four_eyes: bool, expires_at: datetime
+    ) -> None:
+        """Open a pending approval; opening it again keeps the first one (idempotent)."""
+        values = {
+            "execution_id": execution_id,
+            "state": "pending",
+            "requester": requester,
+            "four_eyes": four_eyes,
+            "created_at": utcnow(),
+            "expires_at": expires_at,
+        }
+        async with store_errors(), self._sessions.begin() as session:
+            insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+            await session.execute(insert(Approval).values(**values).on_conflict_do_nothing())
+
+    async def decide_approval(
+        self, execution_id: str, approve: bool, decided_by: str, now: datetime
+    ) -> tuple[ApprovalRecord, bool]:
+        """Exactly one concurrent caller wins; past `expires_at` the approval becomes expired.
+
+        Raises ApprovalClosed for an unknown approval.
+        """
+        # Writes come first so SQLite takes its write lock before reading (no stale snapshot).
+        pending = (Approval.execution_id == execution_id, Approval.state == "pending")
+        state = "approved" if approve else "rejected"
+        async with store_errors(), self._sessions.begin() as session:
+            await session.execute(
+                update(Approval).where(*pending, Approval.expires_at <= now).values(state="expired")
+            )
+            decided = await session.execute(
+                update(Approval)
+                .where(*pending, Approval.expires_at > now)
+                .values(state=state, decided_by=decided_by, decided_at=now)
+            )
+            row = await session.get(Approval, execution_id)
+            if row is None:
+                raise ApprovalClosed(f"no approval for execution {execution_id}")
+            return _record(row), _rowcount(decided) == 1
+
+    async def approval(self, execution_id: str) -> ApprovalRecord | None:
+        async with store_errors(), self._sessions() as session:
+            row = await session.get(Approval, execution_id)
+        return _record(row) if row is not None else None
+
+    async def pending_approvals(self, now: datetime) -> Sequence[ApprovalRecord]:
+        """Approvals still open at `now` (for reminders and start-up re-rendering)."""
+        async with store_errors(), self._sessions() as session:
+            rows = await session.scalars(
+                select(Approval)
+                .where(Approval.state == "pending", Approval.expires_at > now)
+                .order_by(Approval.expires_at)
+            )
+            return [_record(row) for row in rows]
+
+
+def _step_row(execution_id: str, position: int, step: PlanStep) -> ExecutionStep:
+    return ExecutionStep(
+        execution_id=execution_id,
+        step_id=step.id,
+        position=position,
+        tool=step.tool,
+        args=step.model_dump(mode="json")["args"],
+        targets=[t.model_dump(mode="json") for t in step.targets],
+        depends_on=list(step.depends_on),
+        risk=step.risk.value,
+        timeout_s=step.timeout_s,
+        status="planned",
+        idempotency_key=idempotency_key(execution_id, step.id),
+    )
+
+
+def _record(row: Approval) -> ApprovalRecord:
+    return ApprovalRecord(
+        execution_id=row.execution_id,
+        state=cast(ApprovalState, row.state),
+        requester=row.requester,
+        four_eyes=row.four_eyes,
+        expires_at=row.expires_at,
+        decided_by=row.decided_by,
+        decided_at=row.decided_at,
+    )
+
+
+def _rowcount(result: Any) -> int:
+    return int(result.rowcount)
+
+
+async def _next_position(session: AsyncSession, execution_id: str) -> int:
+    positions = await session.scalars(
+        select(ExecutionStep.position).where(ExecutionStep.execution_id == execution_id)
+    )
+    return max(positions, default=-1) + 1
