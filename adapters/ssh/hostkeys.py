@@ -1,0 +1,85 @@
+"""known_hosts verification: strict by default, trust-on-first-use only when configured.
+
+The file is parsed once and again only when it changes on disk. With trust on first
+use, the key of a host that has no entry at all is accepted and appended to the file;
+a host whose key differs from its entry is refused in both modes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import asyncssh
+
+log = logging.getLogger(__name__)
+
+HostKeys = tuple[list[Any], list[Any], list[Any]]
+
+
+def host_pattern(host: str, port: int | None) -> str:
+    """The known_hosts host field: ``host`` on port 22, ``[host]:port`` elsewhere."""
+    return host if port in (None, 22) else f"[{host}]:{port}"
+
+
+class HostKeyPolicy:
+    """Answers asyncssh's known_hosts lookups and decides on unknown keys."""
+
+    def __init__(self, path: Path, *, trust_on_first_use: bool = False) -> None:
+        self.path = path
+        self.trust_on_first_use = trust_on_first_use
+        self._db = asyncssh.import_known_hosts("")
+        self._stamp: tuple[int, int] | None = None
+        self._accepted: dict[tuple[str, int | None], asyncssh.SSHKey] = {}
+
+    def __call__(self, host: str, addr: str, port: int | None) -> HostKeys:
+        """asyncssh's `known_hosts` callable: trusted keys, CA keys, revoked keys."""
+        self._refresh()
+        keys, ca_keys, revoked, *_ = self._db.match(host, addr, port)
+        accepted = self._accepted.get((host, port))
+        return ([*keys, accepted] if accepted else list(keys)), list(ca_keys), list(revoked)
+
+    def has_entry(self, host: str, port: int | None) -> bool:
+        keys, ca_keys, _ = self(host, host, None if port == 22 else port)
+        return bool(keys or ca_keys)
+
+    def accept_new(self, host: str, port: int | None, key: asyncssh.SSHKey) -> bool:
+        """Called for a key not on record: True (and recorded) only under TOFU for a new host."""
+        port = None if port == 22 else port
+        if not self.trust_on_first_use or self.has_entry(host, port):
+            return False
+        self._append(host, port, key)
+        log.warning(
+            "trusting new host key for %s (%s) on first use", host_pattern(host, port), key.get_fingerprint()
+        )
+        return True
+
+    def _append(self, host: str, port: int | None, key: asyncssh.SSHKey) -> None:
+        algorithm, blob = key.export_public_key().decode().split()[:2]
+        line = f"{host_pattern(host, port)} {algorithm} {blob}"
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fresh = not self.path.exists()
+        with self.path.open("a", encoding="ascii") as handle:
+            handle.write(line + "\n")
+        if fresh:
+            os.chmod(self.path, 0o600)
+        self._accepted[(host, port)] = key
+        self._stamp = self._stat()  # our own append: no need to parse the file again
+
+    def _stat(self) -> tuple[int, int] | None:
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return st.st_mtime_ns, st.st_size
+
+    def _refresh(self) -> None:
+        stamp = self._stat()
+        if stamp == self._stamp:
+            return
+        text = self.path.read_text(encoding="utf-8", errors="replace") if stamp else ""
+        self._db = asyncssh.import_known_hosts(text)
+        self._accepted.clear()
+        self._stamp = stamp

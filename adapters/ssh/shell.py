@@ -1,0 +1,292 @@
+"""`AsyncsshShell`: the automation domain's `RemoteShell` over asyncssh.
+
+Connections are pooled per (address, port, user) and reused across steps and requests;
+at most `max_concurrency` commands run at once; every connect and every command has its
+own timeout, so a slow or dead host costs only its own time. Output is capped per stream
+with a visible marker, stderr is kept apart, exit codes and signals are reported.
+SDK exceptions are translated here into the pipeline's error tree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, cast
+
+import asyncssh
+
+from adapters.ssh.config import SshConfig
+from adapters.ssh.hostkeys import HostKeyPolicy, host_pattern
+from adapters.ssh.pool import ConnectionPool, PoolCounters, PoolKey
+from domains.automation.ports import TRUNCATION_MARKER, CommandResult, CredentialSource, HostCredential
+from pipeline.contracts import AssetRef
+from pipeline.errors import TargetUnreachable, ToolTimeout
+
+log = logging.getLogger(__name__)
+
+_CHANNEL_ERRORS = (asyncssh.Error, OSError)
+
+
+class _Client(asyncssh.SSHClient):
+    """One per connection: notes when TCP is up and applies trust on first use."""
+
+    def __init__(self, hostkeys: HostKeyPolicy) -> None:
+        self._hostkeys = hostkeys
+        self.tcp_connected = False
+
+    def connection_made(self, conn: asyncssh.SSHClientConnection) -> None:
+        self.tcp_connected = True
+
+    def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
+        return self._hostkeys.accept_new(host, port, key)
+
+
+class _CappedOutput(asyncssh.SSHClientSession[bytes]):
+    """Collects stdout and stderr apart, each up to `cap` bytes; counts what it drops."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.buffers = {"out": bytearray(), "err": bytearray()}
+        self.dropped = {"out": 0, "err": 0}
+        self.exit_status: int | None = None
+        self.exit_signal: str | None = None
+        self.done: asyncio.Future[Exception | None] = asyncio.get_running_loop().create_future()
+
+    def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
+        stream = "err" if datatype == asyncssh.EXTENDED_DATA_STDERR else "out"
+        buffer = self.buffers[stream]
+        room = max(self.cap - len(buffer), 0)
+        buffer.extend(data[:room])
+        self.dropped[stream] += max(len(data) - room, 0)
+
+    def exit_status_received(self, status: int) -> None:
+        self.exit_status = status
+
+    def exit_signal_received(self, signal: str, core_dumped: bool, msg: str, lang: str) -> None:
+        self.exit_signal = signal
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            self.done.set_result(exc)
+
+    @property
+    def finished(self) -> bool:
+        return self.exit_status is not None or self.exit_signal is not None
+
+    def text(self, stream: str) -> str:
+        text = self.buffers[stream].decode("utf-8", errors="replace")
+        if self.dropped[stream]:
+            text += ("" if text.endswith("\n") or not text else "\n") + TRUNCATION_MARKER.format(n=self.cap)
+        return text
+
+    def result(self, started: float) -> CommandResult:
+        return CommandResult(
+            exit_code=self.exit_status,
+            stdout=self.text("out"),
+            stderr=self.text("err"),
+            truncated=bool(self.dropped["out"] or self.dropped["err"]),
+            duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            exit_signal=self.exit_signal,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Login:
+    username: str
+    options: asyncssh.SSHClientConnectionOptions
+
+
+class AsyncsshShell:
+    """RemoteShell over asyncssh. One instance serves the whole app; `close()` at shutdown."""
+
+    def __init__(
+        self,
+        config: SshConfig,
+        credentials: CredentialSource | None = None,
+        *,
+        hostkeys: HostKeyPolicy | None = None,
+    ) -> None:
+        self.config = config
+        self.credentials = credentials
+        self.hostkeys = hostkeys or HostKeyPolicy(
+            config.known_hosts_path, trust_on_first_use=config.trust_on_first_use
+        )
+        self._pool = ConnectionPool(
+            idle_timeout_s=config.idle_timeout_s, max_sessions=config.max_sessions_per_connection
+        )
+        self._limit = asyncio.Semaphore(config.max_concurrency)
+        self._logins: dict[tuple[Any, ...], _Login] = {}
+
+    @property
+    def counters(self) -> PoolCounters:
+        return self._pool.counters
+
+    @property
+    def open_connections(self) -> int:
+        return len(self._pool)
+
+    async def run(
+        self,
+        target: AssetRef,
+        command: str,
+        *,
+        timeout_s: float | None = None,
+        max_output: int | None = None,
+        stdin: str | None = None,
+    ) -> CommandResult:
+        """Run a shell command line on `target` (see `RemoteShell.run`)."""
+        timeout = timeout_s or self.config.command_timeout_s
+        cap = max_output or self.config.max_output_bytes
+        started = time.perf_counter()
+        async with self._limit:
+            login = await self._login(target)
+            key = PoolKey(target.address, self.config.port, login.username)
+            for attempt in (1, 2):
+                async with self._pool.connection(key, lambda: self._connect(key, login)) as conn:
+                    try:
+                        chan, opened = await conn.create_session(
+                            lambda: _CappedOutput(cap), command, encoding=None
+                        )
+                        session = cast(_CappedOutput, opened)
+                    except _CHANNEL_ERRORS as err:  # a pooled connection that died while idle
+                        self._pool.discard(key, conn)
+                        if attempt == 1:
+                            continue
+                        raise TargetUnreachable(f"{_where(key)}: cannot open a session ({err})") from err
+                    return await self._finish(key, conn, chan, session, stdin, timeout, started)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def forget(self, target: AssetRef) -> None:
+        self._pool.discard_address(target.address)
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def _finish(
+        self,
+        key: PoolKey,
+        conn: asyncssh.SSHClientConnection,
+        chan: asyncssh.SSHClientChannel[bytes],
+        session: _CappedOutput,
+        stdin: str | None,
+        timeout: float,
+        started: float,
+    ) -> CommandResult:
+        try:
+            if stdin is not None:
+                chan.write(stdin.encode())
+                chan.write_eof()
+            async with asyncio.timeout(timeout):
+                lost = await session.done
+        except TimeoutError as err:
+            _stop(chan)
+            raise ToolTimeout(f"command did not finish within {timeout:g} s") from err
+        finally:
+            if not session.done.done():  # timed out or cancelled: do not leave it running
+                _stop(chan)
+        if not session.finished:
+            self._pool.discard(key, conn)
+            why = f" ({lost})" if lost else ""
+            raise TargetUnreachable(
+                f"connection to {_where(key)} was lost while the command ran{why}; its outcome is unknown"
+            )
+        return session.result(started)
+
+    async def _login(self, target: AssetRef) -> _Login:
+        credential = await self.credentials.get(target) if self.credentials else None
+        credential = credential or HostCredential()
+        cache_key = (
+            credential.username,
+            _secret(credential.password),
+            _secret(credential.private_key),
+            _secret(credential.passphrase),
+        )
+        login = self._logins.get(cache_key)
+        if login is None:
+            login = self._logins[cache_key] = self._build_login(credential)
+        return login
+
+    def _build_login(self, credential: HostCredential) -> _Login:
+        username = credential.username or self.config.username
+        auth: dict[str, Any] = {}
+        if credential.private_key is not None:
+            key = asyncssh.import_private_key(
+                credential.private_key.get_secret_value(), _secret(credential.passphrase)
+            )
+            auth["client_keys"] = [key]
+        elif credential.password is not None:
+            auth["client_keys"] = None
+        elif self.config.client_keys:
+            auth["client_keys"] = [asyncssh.read_private_key(path) for path in self.config.client_keys]
+        if credential.password is not None:
+            auth["password"] = credential.password.get_secret_value()
+        options = asyncssh.SSHClientConnectionOptions(
+            username=username,
+            known_hosts=self.hostkeys,
+            kex_algs=self.config.kex_algs,
+            keepalive_interval=self.config.keepalive_interval_s,
+            login_timeout=self.config.connect_timeout_s,
+            gss_host=None,
+            x509_trusted_certs=None,
+            **auth,
+            **self.config.extra,
+        )
+        return _Login(username, options)
+
+    async def _connect(self, key: PoolKey, login: _Login) -> asyncssh.SSHClientConnection:
+        client = _Client(self.hostkeys)
+        timeout = self.config.connect_timeout_s
+        try:
+            async with asyncio.timeout(timeout):
+                conn, _ = await asyncssh.create_connection(
+                    lambda: client, key.address, key.port, options=login.options, config=None
+                )
+        except TimeoutError as err:
+            if client.tcp_connected:
+                raise ToolTimeout(
+                    f"{_where(key)} accepted the connection but SSH did not answer within {timeout:g} s"
+                ) from err
+            raise TargetUnreachable(f"no answer from {_where(key)} within {timeout:g} s") from err
+        except asyncssh.HostKeyNotVerifiable as err:
+            raise TargetUnreachable(self._host_key_problem(key)) from err
+        except asyncssh.PermissionDenied as err:
+            raise TargetUnreachable(f"login as {key.username} on {_where(key)} was refused") from err
+        except asyncssh.Error as err:
+            raise TargetUnreachable(f"SSH to {_where(key)} failed: {err.reason}") from err
+        except ConnectionRefusedError as err:
+            raise TargetUnreachable(
+                f"{_where(key)} refused the connection (no SSH server listening)"
+            ) from err
+        except OSError as err:
+            raise TargetUnreachable(f"cannot connect to {_where(key)}: {err.strerror or err}") from err
+        return conn
+
+    def _host_key_problem(self, key: PoolKey) -> str:
+        pattern = host_pattern(key.address, key.port)
+        if self.hostkeys.has_entry(key.address, key.port):
+            return (
+                f"the host key of {pattern} does not match its entry in {self.hostkeys.path}: "
+                "refusing to connect (possible man-in-the-middle, or the host was reinstalled)"
+            )
+        return (
+            f"{pattern} is not in {self.hostkeys.path} and host keys are checked strictly: "
+            "add its key (ssh-keyscan) or enable trust on first use"
+        )
+
+
+def _where(key: PoolKey) -> str:
+    return key.address if key.port == 22 else f"{key.address}:{key.port}"
+
+
+def _secret(value: Any) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
+def _stop(chan: asyncssh.SSHClientChannel[bytes]) -> None:
+    """Ask sshd to kill the command, then close the channel."""
+    with contextlib.suppress(*_CHANNEL_ERRORS):
+        chan.send_signal("KILL")
+    chan.close()

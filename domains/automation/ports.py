@@ -1,0 +1,144 @@
+"""Ports of the automation domain: what its tools need from the outside world.
+
+`RemoteShell` runs a POSIX shell command on a Linux/Unix host (SSH), `WindowsRemote`
+runs PowerShell on a Windows host (WinRM); `CredentialSource` hands either of them the
+secret to log in with. The tools build every command from typed arguments with proper
+quoting; only the bodies of `automation.run_command` / `automation.run_script` pass
+through as written.
+
+Errors (from `pipeline.errors`), for every method that talks to a host:
+
+- `TargetUnreachable`: no connection (refused, no route, DNS, host key or login
+  rejected) or the connection was lost while the command ran;
+- `ToolTimeout`: the host accepted TCP but did not finish the handshake in time, or
+  the command exceeded its own timeout;
+- `ToolFailed`: a protocol error the host reported.
+
+A command that runs and exits non-zero is *not* an error: it is a `CommandResult`
+with that exit code, and the tool decides what it means.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from pydantic import SecretStr
+
+from pipeline.contracts import AssetRef
+
+TRUNCATION_MARKER = "[output truncated after {n} bytes]"
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    """The outcome of one command on one host.
+
+    `exit_code` is None when the command ended without one (killed by a signal,
+    named in `exit_signal`). `truncated` is True when stdout or stderr exceeded the
+    cap; the truncated stream then ends with the `TRUNCATION_MARKER` line.
+    """
+
+    exit_code: int | None
+    stdout: str
+    stderr: str
+    truncated: bool = False
+    duration_ms: float = 0.0
+    exit_signal: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+
+class RemoteShell(Protocol):
+    """A POSIX shell on a remote host (SSH), with pooled connections."""
+
+    async def run(
+        self,
+        target: AssetRef,
+        command: str,
+        *,
+        timeout_s: float | None = None,
+        max_output: int | None = None,
+        stdin: str | None = None,
+    ) -> CommandResult:
+        """Run `command` (a shell command line) on `target`; feed `stdin` if given.
+
+        `timeout_s` bounds the command (the adapter's default when None), the connect
+        has its own timeout; `max_output` caps each of stdout and stderr in bytes.
+        """
+        ...
+
+    async def forget(self, target: AssetRef) -> None:
+        """Drop pooled connections to `target` (after a reboot, a host key change)."""
+        ...
+
+    async def close(self) -> None:
+        """Close every pooled connection."""
+        ...
+
+
+class WindowsRemote(Protocol):
+    """PowerShell on a remote Windows host (WinRM)."""
+
+    async def powershell(
+        self,
+        target: AssetRef,
+        script: str,
+        *,
+        timeout_s: float | None = None,
+        max_output: int | None = None,
+    ) -> CommandResult:
+        """Run a PowerShell script on `target`; stderr holds the error records as text."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class HostCredential:
+    """How to log in to one host. Empty fields fall back to the adapter's defaults.
+
+    `private_key` is the text of an OpenSSH/PEM private key (SSH only); `password`
+    serves SSH password auth and WinRM.
+    """
+
+    username: str | None = None
+    password: SecretStr | None = None
+    private_key: SecretStr | None = None
+    passphrase: SecretStr | None = None
+
+    def __repr__(self) -> str:
+        return f"HostCredential(username={self.username!r}, secrets=***)"
+
+
+SshCredential = HostCredential
+"""The name the SSH adapter and the credential store use; the same shape serves WinRM."""
+
+
+class CredentialSource(Protocol):
+    """The encrypted credential store, as the remote adapters see it."""
+
+    async def get(self, asset: AssetRef) -> HostCredential | None:
+        """The credential for `asset`, or None to use the adapter's defaults."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class AutomationOptions:
+    """Tunables of the automation tools (register one in the ToolContext to override).
+
+    The reboot commands are settings so that a test host can "reboot" by restarting
+    its sshd instead of the machine the tests run on.
+    """
+
+    read_file_max_bytes: int = 256 * 1024
+    process_limit: int = 200
+    linux_reboot_command: str = (
+        "if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; "
+        "then systemctl reboot; else shutdown -r now; fi"
+    )
+    linux_boot_id_command: str = "cat /proc/sys/kernel/random/boot_id"
+    reboot_poll_interval_s: float = 2.0
+    reboot_down_grace_s: float = 5.0
