@@ -22,6 +22,11 @@ Each class maps to one user-facing reply in `pipeline.messages.ERROR_REPLIES`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipeline.contracts import ToolOutput
+
 
 class OpsError(Exception):
     """Base of every error the bot raises on purpose."""
@@ -50,7 +55,11 @@ class ApprovalClosed(UserError):
 
 
 class ToolError(OpsError):
-    pass
+    """`output`, when given, is what the tool measured before it failed (e.g. ping loss data)."""
+
+    def __init__(self, *args: object, output: ToolOutput | None = None) -> None:
+        super().__init__(*args)
+        self.output = output
 
 
 class TargetUnreachable(ToolError):

@@ -1,16 +1,34 @@
-"""Network diagnostics: ICMP ping, TCP port scan, traceroute, DNS lookups."""
+"""Network diagnostics: ICMP ping, TCP port scan, traceroute, DNS lookups.
+
+Services looked up through the context, each optional (a default is built per call):
+`NetworkConfig` (resolver, timeouts, concurrency), `IcmpProbe` (one shared ICMP socket
+for every concurrent ping), `PortScanner` (one concurrency bound for every scan) and
+`NetworkResults` (stores results in the network-analysis tables).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
-from typing import Literal
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from domains.network.icmp import icmp_ping
+from domains.network import dns
+from domains.network import traceroute as tracing
+from domains.network.config import NetworkConfig
+from domains.network.icmp import IcmpProbe, PingStats, resolve
+from domains.network.ports import NetworkResults, ScanContext
+from domains.network.portscan import PortScanner, summarize
 from pipeline.contracts import AssetRef, Risk, ToolOutput
-from pipeline.errors import ToolFailed
+from pipeline.errors import InvalidRequest, TargetUnreachable, ToolFailed
 from pipeline.registry import ToolContext, ToolSet
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 network = ToolSet("network")
 
@@ -75,26 +93,166 @@ class DnsLookupArgs(BaseModel):
         return value.upper() if isinstance(value, str) else value
 
 
+def optional(ctx: ToolContext, kind: type[T]) -> T | None:
+    """A registered service, or None when the composition root did not register one."""
+    try:
+        return ctx.get(kind)
+    except LookupError:
+        return None
+
+
+def config_of(ctx: ToolContext) -> NetworkConfig:
+    return optional(ctx, NetworkConfig) or NetworkConfig()
+
+
+@asynccontextmanager
+async def icmp_probe(ctx: ToolContext, config: NetworkConfig) -> AsyncIterator[IcmpProbe]:
+    """The shared probe, or a probe of our own for this call."""
+    shared = optional(ctx, IcmpProbe)
+    if shared is not None:
+        yield shared
+        return
+    async with IcmpProbe(privileged=config.icmp_privileged) as own:
+        yield own
+
+
+async def record(ctx: ToolContext, write: Callable[[NetworkResults], Awaitable[None]]) -> None:
+    """Store a result when a store is registered; a store failure never hides the measurement."""
+    store = optional(ctx, NetworkResults)  # type: ignore[type-abstract]
+    if store is None:
+        return
+    try:
+        await asyncio.shield(write(store))
+    except Exception:
+        log.warning("could not store a network result of step %s", ctx.step_id, exc_info=True)
+
+
+def scan_context(ctx: ToolContext, **parameters: Any) -> ScanContext:
+    return ScanContext(ctx.execution_id, ctx.step_id, parameters)
+
+
+def target_address(target: AssetRef | None) -> str:
+    if target is None:
+        raise InvalidRequest("this tool needs a target")
+    return target.address
+
+
+def ping_output(target: str, stats: PingStats) -> ToolOutput:
+    data: dict[str, Any] = {
+        "address": stats.address,
+        "sent": stats.sent,
+        "received": stats.received,
+        "loss_pct": stats.loss_pct,
+        "rtt_min_ms": stats.rtt("min"),
+        "rtt_avg_ms": stats.rtt("avg"),
+        "rtt_max_ms": stats.rtt("max"),
+    }
+    errors = sorted(set(stats.errors))
+    data["errors"] = errors
+    summary = f"{stats.received}/{stats.sent} replies, {stats.loss_pct:g}% loss"
+    if stats.alive:
+        summary += f", rtt min/avg/max {data['rtt_min_ms']}/{data['rtt_avg_ms']}/{data['rtt_max_ms']} ms"
+    elif errors:
+        summary += f" ({'; '.join(errors)})"
+    return ToolOutput(summary=summary, data=data, ok=stats.alive)
+
+
 @network.tool("network.ping", PingArgs, risk=Risk.READ, timeout_s=15)
 async def ping(ctx: ToolContext, target: AssetRef | None, args: PingArgs) -> ToolOutput:
     """Send ICMP echo requests to each target and report reachability, latency and loss."""
-    assert target is not None
-    return await icmp_ping(target.address, count=args.count)
+    address = target_address(target)
+    config = config_of(ctx)
+    async with icmp_probe(ctx, config) as probe:
+        stats = await probe.ping(
+            address, count=args.count, interval=config.ping_interval_s, timeout=config.ping_timeout_s
+        )
+    name = target.name if target else address
+    await record(ctx, lambda store: store.record_ping(scan_context(ctx, count=args.count), name, stats))
+    output = ping_output(name, stats)
+    if not stats.alive:
+        raise TargetUnreachable(f"no reply from {address}: {output.summary}", output=output)
+    return output
 
 
 @network.tool("network.port_scan", PortScanArgs, risk=Risk.READ, timeout_s=60)
 async def port_scan(ctx: ToolContext, target: AssetRef | None, args: PortScanArgs) -> ToolOutput:
     """TCP connect scan of the given ports (lists or ranges) on each target."""
-    raise ToolFailed("port scan is not implemented yet")
+    config = config_of(ctx)
+    address = await resolve(target_address(target))
+    scanner = optional(ctx, PortScanner) or PortScanner(
+        concurrency=config.scan_concurrency, timeout_s=config.port_timeout_s
+    )
+    states = await scanner.scan(address, args.ports)
+    name = target.name if target else address
+    parameters = {"ports": _compact(args.ports), "timeout_s": scanner.timeout_s}
+    await record(
+        ctx, lambda store: store.record_port_scan(scan_context(ctx, **parameters), name, address, states)
+    )
+    data = {
+        "address": address,
+        "open": [s.port for s in states if s.state == "open"],
+        "closed_count": sum(s.state == "closed" for s in states),
+        "filtered": [s.port for s in states if s.state == "filtered"][:200],
+        "filtered_count": sum(s.state == "filtered" for s in states),
+        "ports": {str(s.port): s.state for s in states} if len(states) <= 256 else {},
+    }
+    return ToolOutput(summary=summarize(address, states), data=data)
+
+
+def _compact(ports: list[int]) -> str:
+    """[1, 2, 3, 8] -> "1-3,8" for the stored scan parameters."""
+    runs: list[list[int]] = []
+    for port in ports:
+        if runs and port == runs[-1][1] + 1:
+            runs[-1][1] = port
+        else:
+            runs.append([port, port])
+    return ",".join(f"{a}-{b}" if a != b else str(a) for a, b in runs)
 
 
 @network.tool("network.traceroute", TracerouteArgs, risk=Risk.READ, timeout_s=60)
 async def traceroute(ctx: ToolContext, target: AssetRef | None, args: TracerouteArgs) -> ToolOutput:
     """Trace the network path to each target, hop by hop."""
-    raise ToolFailed("traceroute is not implemented yet")
+    config = config_of(ctx)
+    address = await resolve(target_address(target))
+    async with icmp_probe(ctx, config) as probe:
+        method = "icmp" if _privileged(probe, address) else "udp"
+        prober = (
+            tracing.icmp_prober(probe, config.traceroute_timeout_s)
+            if method == "icmp"
+            else tracing.udp_prober(config.traceroute_timeout_s)
+        )
+        hops = await tracing.trace(address, prober, max_hops=args.max_hops, window=config.traceroute_window)
+    name = target.name if target else address
+    scan = scan_context(ctx, max_hops=args.max_hops)
+    await record(ctx, lambda store: store.record_traceroute(scan, name, address, method, hops))
+    reached = bool(hops) and hops[-1].note == "destination"
+    data = {
+        "address": address,
+        "method": method,
+        "reached": reached,
+        "hops": [{"ttl": h.ttl, "address": h.address, "rtt_ms": h.rtt_ms, "note": h.note} for h in hops],
+    }
+    verdict = f"reached in {len(hops)} hops" if reached else f"not reached after {len(hops)} hops"
+    last = hops[-1].note if hops and not reached else ""
+    summary = f"{address} {verdict}" + (f" ({last})" if last and last != "no answer" else "")
+    return ToolOutput(summary=summary, data=data, ok=reached)
+
+
+def _privileged(probe: IcmpProbe, address: str) -> bool:
+    """True when the probe can use raw ICMP sockets for `address` (needed to see TTL errors)."""
+    try:
+        return probe.mode_for(address) == "privileged"
+    except ToolFailed:
+        return False
 
 
 @network.tool("network.dns_lookup", DnsLookupArgs, risk=Risk.READ, timeout_s=10, takes_targets=False)
 async def dns_lookup(ctx: ToolContext, target: AssetRef | None, args: DnsLookupArgs) -> ToolOutput:
     """Look up DNS records (A, AAAA, MX, TXT, CNAME, NS, PTR, SOA) for a name."""
-    raise ToolFailed("dns lookup is not implemented yet")
+    config = config_of(ctx)
+    resolver = dns.make_resolver(config.dns_nameservers, config.dns_port, config.dns_timeout_s)
+    result = await dns.lookup(resolver, args.name, args.record_type)
+    scan = scan_context(ctx, name=args.name, record_type=args.record_type)
+    await record(ctx, lambda store: store.record_dns(scan, result))
+    return ToolOutput(summary=dns.summarize(result), data=result)

@@ -1,0 +1,26 @@
+"""Settings slice of the network tools, built by the composition root from the app settings."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class NetworkConfig(BaseModel):
+    """What the network tools need; register one with the services (`ctx.get(NetworkConfig)`).
+
+    Empty `dns_nameservers` means the system resolver configuration (/etc/resolv.conf).
+    `icmp_privileged` None chooses raw sockets as root and datagram sockets otherwise.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dns_nameservers: tuple[str, ...] = ()
+    dns_port: int = Field(53, ge=1, le=65535)
+    dns_timeout_s: float = Field(5.0, gt=0, le=60)
+    scan_concurrency: int = Field(500, ge=1, le=10_000)
+    port_timeout_s: float = Field(1.0, gt=0, le=30)
+    ping_interval_s: float = Field(0.2, ge=0, le=5)
+    ping_timeout_s: float = Field(1.0, gt=0, le=10)
+    icmp_privileged: bool | None = None
+    traceroute_timeout_s: float = Field(1.0, gt=0, le=10)
+    traceroute_window: int = Field(8, ge=1, le=64)
