@@ -96,6 +96,7 @@ def create_engine(url: str | URL, *, echo: bool = False, pool_size: int = 10) ->
             parsed, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
         )
     event.listen(engine.sync_engine, "handle_error", _handle_error)
+    event.listen(engine.sync_engine, "do_connect", _connect)
     return engine
 
 
@@ -109,12 +110,14 @@ def sqlite_path(url: str | URL) -> Path | None:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
+    if parsed.query.get("uri") == "true":  # file:path?mode=ro&uri=true
+        return Path((parsed.database or "").removeprefix("file:"))
     return Path(parsed.database or "")
 
 
 def _sqlite_engine(url: URL, echo: bool) -> AsyncEngine:
     path = sqlite_path(url)
-    if path is not None:
+    if path is not None and url.query.get("uri") != "true":
         path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
     event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
@@ -141,6 +144,18 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_on_begin(conn: Connection) -> None:
     immediate = conn.get_execution_options().get("sqlite_immediate", False)
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+    # Connection failures (refused, unreachable, no such file) are not DBAPI errors for every
+    # driver, so handle_error does not see them all: translate them here.
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except Exception as err:
+        translated = translate(err)
+        if translated is None:
+            raise
+        raise translated from err
 
 
 def _handle_error(context: ExceptionContext) -> StoreUnavailable | None:
