@@ -106,3 +106,12 @@ async def dns_server() -> AsyncIterator[tuple[str, int, StandInZone]]:
         yield "127.0.0.1", port, zone
     finally:
         transport.close()
+
+
+from tests.db.conftest import (  # noqa: E402, F401  (database fixtures: SQLite and PostgreSQL)
+    db_url,
+    engine,
+    migrated_url,
+    sessions,
+    sqlite_url,
+)
