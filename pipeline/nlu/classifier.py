@@ -1,0 +1,302 @@
+"""Lexicon classifier: which catalog tool one clause asks for, with a confidence score.
+
+Rules run in priority order, most specific and most dangerous first, so that a
+request to run something is never read as a harmless one ("run `systemctl
+restart nginx`" is `automation.run_command`, never `service_control`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipeline.nlu.entities import Clause
+from pipeline.nlu.inventory import edit_distance
+from pipeline.nlu.lexicon import vocab
+
+RUN_VERBS = vocab("run execute exec invoke sudo launch")
+RUN_NOUNS = vocab(
+    "ping scan port ports traceroute trace dns lookup check health disk uptime status diagnostic "
+    "diagnostics nslookup dig test report inventory query"
+)
+SCRIPT_WORDS = vocab("script scripts snippet")
+NOTIFY_VERBS = vocab(
+    "send notify email e-mail mail post message tell inform page alert text let write announce sms"
+)
+RESTART_WORDS = vocab("restart restarts restarting bounce kick cycle recycle re-start reload")
+START_WORDS = vocab("start starting launch")
+STOP_WORDS = vocab("stop stopping halt")
+REBOOT_WORDS = vocab("reboot rebooting powercycle power-cycle")
+POWER_OFF = vocab("shutdown poweroff shut power turn")
+DNS_WORDS = vocab("dns resolve resolves resolving resolution nslookup dig record records")
+TRACE_WORDS = vocab("traceroute tracert tracepath trace mtr route hops hop")
+SCAN_WORDS = vocab("scan scanning nmap port ports open listening listen closed")
+READ_WORDS = vocab("tail cat read show view print display head contents content log logs lines get")
+PROCESS_WORDS = vocab("process processes ps procs pids pid top")
+STATUS_WORDS = vocab(
+    "status running run up down alive healthy active state check working ok fine started stopped dead "
+    "failed crashed health enabled happy responding"
+)
+PING_WORDS = vocab(
+    "ping pingable reachable reach up alive online responding respond responsive down offline "
+    "connectivity icmp latency unreachable contactable accessible reply answering pong"
+)
+QUERY_WORDS = vocab(
+    "list show which what where how many count find details detail info information ip address addresses "
+    "inventory describe located location get display have who owns owner tell give enumerate lookup "
+    "whats what's search are"
+)
+CREATE_WORDS = vocab("add register create onboard enroll")
+DELETE_WORDS = vocab("delete remove decommission deregister retire unregister drop purge")
+UPDATE_WORDS = vocab("set change update move rename tag retag mark modify assign")
+INVENTORY_WORDS = vocab("inventory asset assets cmdb")
+TEMPLATE_WORDS = vocab("template templates")
+UPTIME_CUES = vocab("when last since boot booted rebooted")
+
+VOCABULARY = (
+    RUN_VERBS
+    | NOTIFY_VERBS
+    | RESTART_WORDS
+    | START_WORDS
+    | STOP_WORDS
+    | REBOOT_WORDS
+    | DNS_WORDS
+    | TRACE_WORDS
+    | SCAN_WORDS
+    | READ_WORDS
+    | PROCESS_WORDS
+    | STATUS_WORDS
+    | PING_WORDS
+    | QUERY_WORDS
+    | vocab("uptime memory status services service production staging windows linux servers")
+)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The tool a clause asks for; `problem` set means ask back instead."""
+
+    tool: str | None
+    confidence: float
+    problem: str = ""
+    action: str = ""  # service_control action; reboot vs power-off etc.
+
+
+def correct(word: str) -> str:
+    """Fix small typos in the planning vocabulary ('restrat', 'pign', 'uptiem')."""
+    if word in VOCABULARY or len(word) < 4 or not word.isalpha():
+        return word
+    limit = 1
+    close = {v for v in VOCABULARY if abs(len(v) - len(word)) <= limit and len(v) >= 4}
+    best = [v for v in close if edit_distance(word, v, limit) <= limit]
+    if len(best) == 1 and (len(word) >= 5 or sorted(word) == sorted(best[0])):
+        return best[0]
+    return word
+
+
+def words_of(clause: Clause) -> tuple[list[str], set[str]]:
+    ordered = [correct(t.low) if not t.used else t.low for t in clause.tokens if t.kind == "word"]
+    return ordered, set(ordered)
+
+
+def decide(clause: Clause) -> Decision:
+    ordered, words = words_of(clause)
+    for rule in RULES:
+        decision = rule(clause, ordered, words)
+        if decision is not None:
+            return decision
+    return Decision(None, 0.0)
+
+
+def _first_verb(ordered: list[str]) -> str:
+    from pipeline.nlu.lexicon import FILLER
+
+    for word in ordered:
+        if word not in FILLER or word in {"help"}:
+            return word
+    return ""
+
+
+def _script(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
+    if words & SCRIPT_WORDS and (words & RUN_VERBS or clause.slots.quotes):
+        if not clause.slots.quotes:
+            return Decision("automation.run_script", 0.7, "Paste the script in backticks so I can run it.")
+        return Decision("automation.run_script", 0.9)
+    return None
+
+
+def _run(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
+    first = _first_verb(ordered)
+    quoted_run = bool(clause.slots.quotes) and bool(words & RUN_VERBS)
+    if first not in RUN_VERBS and not quoted_run:
+        return None
+    position = ordered.index(first) if first in ordered else -1
+    after = [w for w in ordered[position + 1 : position + 3] if w not in {"a", "an", "the", "quick"}]
+    if not clause.slots.quotes and after and after[0] in RUN_NOUNS:
+        return None
+    return Decision("automation.run_command", 0.9)
+
+
+def _notify(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
+    slots = clause.slots
+    recipients = slots.emails or slots.channels
+    channel_word = words & {"slack", "teams", "sms", "webhook", "email", "e-mail"}
+    if not (words & NOTIFY_VERBS) or not (recipients or channel_word):
+        return None
+    if not recipients and not slots.kv.get("to"):
+        if words & TEMPLATE_WORDS and not (words & {"send", "post"}):
+            return None
+        return Decision("communication.notify", 0.7, "Who should I notify? Give an address or #channel.")
+    return Decision("communication.notify", 0.9)
+
+
+def _templates(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
+    return Decision("communication.list_templates", 0.9) if words & TEMPLATE_WORDS else None
+
+
+def _service_control(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
+    services = clause.slots.services or clause.slots.weak_services
+    action = _action(ordered, words)
+    if not action:
+        return None
+    if not services:
+        if action == "restart" and "reload" not in words:
+            return Decision("automation.reboot", 0.85)
+        return None
+    if "reload" in words and "restart" not in words:
+        return Decision(None, 0.7, "I can start, stop or restart a service; reload is not supported.")
+    return Decision("automation.service_control", 0.9, action=action)
+
+
+def _action(ordered: list[str], words: set[str]) -> str:
+    for word in ordered:
+        if word in RESTART_WORDS:
+            return "restart"
+        if word in STOP_WORDS or (word == "shut" and "down" in words) or word == "shutdown":
+            return "stop"
+        if word in START_WORDS or (word == "bring" and "up" in words):
+            return "start"
+    return ""
+
+
+def _reboot(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
+    if words & REBOOT_WORDS and not (words & UPTIME_CUES - {"reboot"}):
+        return Decision("automation.reboot", 0.9)
+    if "power" in words and "cycle" in words:
+        return Decision("automation.reboot", 0.85)
+    if words & {"shutdown", "poweroff"} or ({"shut", "power", "turn"} & words and words & {"down", "off"}):
+        return Decision(None, 0.8, "I cannot power hosts off; I can reboot them or run a command.")
+    return None
+
+
+def _dns(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
+    names = clause.slots.dns_names or clause.targets.raw
+    lookup = "lookup" in words or ("look" in words and "up" in words)
+    if words & DNS_WORDS or clause.slots.record_type or (lookup and names):
+        return Decision("network.dns_lookup", 0.9)
+    return None
+
+
+def _trace(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
+    return Decision("network.traceroute", 0.9) if words & TRACE_WORDS else None
+
+
+def _scan(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
+    slots = clause.slots
+    if not words & SCAN_WORDS:
+        return None
+    if words & {"scan", "scanning", "nmap", "port", "ports"} or slots.port_names or slots.ports:
+        return Decision("network.port_scan", 0.9)
+    return None
+
+
+def _read_file(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
+    if clause.slots.paths:
+        return Decision("automation.read_file", 0.9 if words & READ_WORDS else 0.7)
+    if words & {"log", "logs", "syslog"} and words & (READ_WORDS | {"check", "tail"}):
+        return Decision("automation.read_file", 0.75)
+    return None
+
+
+def _processes(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
+    if words & PROCESS_WORDS:
+        return Decision("automation.process_list", 0.9)
+    what = words & {"what", "what's", "whats", "which"}
+    quiet = not clause.slots.services and not clause.slots.facts
+    if what and "running" in words and quiet and (clause.targets.names or clause.targets.pronoun):
+        return Decision("automation.process_list", 0.7)
+    return None
+
+
+def _system_info(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
+    from pipeline.nlu.lexicon import ALL_FACT_WORDS
+
+    if clause.slots.facts:
+        return Decision("automation.system_info", 0.9)
+    if words & ALL_FACT_WORDS and not clause.slots.services:
+        return Decision("automation.system_info", 0.8)
+    if "how" in words and "long" in words and words & {"up", "running"}:
+        return Decision("automation.system_info", 0.85)
+    if words & UPTIME_CUES and words & {"boot", "booted", "rebooted", "reboot"}:
+        return Decision("automation.system_info", 0.8)
+    return None
+
+
+def _service_status(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
+    services = clause.slots.services or (clause.slots.weak_services if words & STATUS_WORDS else [])
+    if not services:
+        return None
+    return Decision("automation.service_status", 0.9 if words & STATUS_WORDS else 0.7)
+
+
+def _assets_admin(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
+    in_inventory = bool(words & INVENTORY_WORDS) or bool(clause.slots.kv.get("address"))
+    if words & CREATE_WORDS and (in_inventory or clause.targets.raw):
+        return Decision("assets.create", 0.85)
+    if words & DELETE_WORDS and in_inventory:
+        return Decision("assets.delete", 0.85)
+    if words & UPDATE_WORDS and (in_inventory or clause.slots.kv) and not words & RUN_VERBS:
+        return Decision("assets.update", 0.75)
+    return None
+
+
+def _ping(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
+    if words & PING_WORDS:
+        return Decision("network.ping", 0.9 if "ping" in words else 0.8)
+    return None
+
+
+def _query(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
+    targets = clause.targets
+    has_targets = bool(targets.names or targets.selector.is_set() or targets.pronoun)
+    if words & INVENTORY_WORDS or (words & QUERY_WORDS and has_targets):
+        return Decision("assets.query", 0.85)
+    if targets.selector.is_set() and not targets.names:
+        return Decision("assets.query", 0.65)
+    return None
+
+
+def _check(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
+    if words & {"check", "status", "test", "verify", "health", "probe"} and not clause.targets.empty():
+        return Decision("network.ping", 0.6)
+    return None
+
+
+RULES = (
+    _script,
+    _run,
+    _notify,
+    _templates,
+    _service_control,
+    _reboot,
+    _assets_admin,
+    _dns,
+    _trace,
+    _scan,
+    _read_file,
+    _processes,
+    _system_info,
+    _service_status,
+    _ping,
+    _query,
+    _check,
+)

@@ -1,0 +1,270 @@
+"""General operations vocabulary: verbs, synonyms, well-known services and ports.
+
+Nothing here names a particular inventory: environments, locations, types, tags
+and services are taken from the inventory snapshot (`pipeline.nlu.inventory`);
+this module only knows how people commonly *write* them ("prod" for production,
+"dbs" for database servers, "ssh" for port 22).
+"""
+
+from __future__ import annotations
+
+
+def vocab(text: str) -> frozenset[str]:
+    """A vocabulary written as one whitespace-separated string."""
+    return frozenset(text.split())
+
+
+# Words that carry no meaning for planning (politeness, filler, addressing the bot).
+FILLER = vocab(
+    """
+    please pls plz kindly could can would will you u me us i we just quickly quick real really hey hi
+    hello yo bot opsconductor ops thanks thank thx ty cheers mate folks team guys do a an the some
+    for to of my our your go ahead now asap right away help maybe possibly perhaps let lets let's
+    need want wanna gonna like bit also again urgently urgent immediately already simply actually
+    """
+)
+
+HOST_NOUNS = vocab(
+    """
+    server servers host hosts machine machines box boxes node nodes instance instances vm vms
+    system systems asset assets device devices ones one
+    """
+)
+# Nouns that mean "any asset" rather than "servers" (types ending in server/controller).
+ANY_ASSET_NOUNS = vocab("host hosts asset assets device devices node nodes system systems")
+QUANTIFIERS = vocab("all every each entire whole everything everyone any")
+
+PRONOUNS = vocab("it them they those these its their there both same that this him")
+
+EXCLUSION_WORDS = ("except", "excluding", "exclude", "minus", "besides", "save", "sans")
+EXCLUSION_PHRASES = (
+    ("but", "not"),
+    ("other", "than"),
+    ("apart", "from"),
+    ("aside", "from"),
+    ("except", "for"),
+    ("with", "the", "exception", "of"),
+    ("not", "including"),
+    ("and", "not"),
+    ("but", "skip"),
+    ("skip",),
+    ("without",),
+)
+
+RANGE_WORDS = vocab("through thru to till until upto")
+
+ENVIRONMENT_SYNONYMS: dict[str, frozenset[str]] = {
+    "production": frozenset({"production", "prod", "prd", "live", "prods"}),
+    "staging": frozenset({"staging", "stage", "stg", "stag", "preprod", "pre-prod", "preproduction"}),
+    "development": frozenset({"development", "dev", "devel", "develop"}),
+    "test": frozenset({"test", "testing", "tst"}),
+    "qa": frozenset({"qa", "quality"}),
+    "uat": frozenset({"uat", "acceptance"}),
+    "dr": frozenset({"dr", "disaster-recovery"}),
+    "sandbox": frozenset({"sandbox", "sbx"}),
+}
+
+OS_SYNONYMS: dict[str, frozenset[str]] = {
+    "windows": frozenset({"windows", "win", "microsoft", "win32", "winserver"}),
+    "linux": frozenset({"linux", "unix", "ubuntu", "debian", "rhel", "centos", "redhat", "rocky", "alma"}),
+    "network": frozenset({"network", "networking"}),
+}
+
+# Words that name an asset type; resolved against the inventory's actual type names.
+TYPE_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "db": ("db_server", "database_server", "database"),
+    "dbs": ("db_server", "database_server", "database"),
+    "database": ("db_server", "database_server", "database"),
+    "databases": ("db_server", "database_server", "database"),
+    "webserver": ("web_server",),
+    "webservers": ("web_server",),
+    "frontend": ("web_server",),
+    "frontends": ("web_server",),
+    "app": ("app_server", "application_server"),
+    "apps": ("app_server", "application_server"),
+    "application": ("app_server", "application_server"),
+    "applications": ("app_server", "application_server"),
+    "dc": ("domain_controller",),
+    "dcs": ("domain_controller",),
+    "fw": ("firewall",),
+    "fws": ("firewall",),
+    "lb": ("load_balancer",),
+    "lbs": ("load_balancer",),
+    "switches": ("switch",),
+}
+SERVER_TYPES = frozenset({"web_server", "app_server", "db_server", "domain_controller"})
+
+# Verbs that start a new clause after "and" / "," (multi-step requests).
+CLAUSE_VERBS = vocab(
+    """
+    ping restart start stop check scan run execute reboot show list tail read traceroute trace
+    resolve lookup send notify email mail post tell get find bounce verify test display give
+    message alert page dig nslookup probe reload kick cycle fetch print cat inform
+    """
+)
+THEN_WORDS = vocab("then afterwards after next finally subsequently")
+
+SERVICE_ALIASES: dict[str, str] = {
+    "postgres": "postgresql",
+    "pg": "postgresql",
+    "psql": "postgresql",
+    "postgre": "postgresql",
+    "iis": "W3SVC",
+    "w3svc": "W3SVC",
+    "ssh": "sshd",
+    "openssh": "sshd",
+    "mongo": "mongod",
+    "mongodb": "mongod",
+    "apache": "apache2",
+    "httpd": "httpd",
+    "k8s": "kubelet",
+    "ntds": "NTDS",
+    "ad": "NTDS",
+}
+
+WELL_KNOWN_SERVICES = vocab(
+    """
+    nginx apache2 httpd postgresql mysql mysqld mariadb redis redis-server sshd docker containerd
+    kubelet cron crond w3svc mssqlserver haproxy memcached mongod rabbitmq-server elasticsearch
+    prometheus grafana grafana-server node_exporter gunicorn uwsgi php-fpm tomcat jenkins ntp ntpd
+    chronyd named bind9 postfix keepalived etcd consul vault nomad traefik envoy varnish squid
+    kafka zookeeper rsyslog syslog-ng journald firewalld ufw iptables winrm spooler ntds dns
+    dhcp telegraf filebeat fluentd td-agent celery supervisor supervisord openvpn wireguard
+    """
+)
+# Words that look like services but are nearly always something else in a request.
+NOT_SERVICES = frozenset({"dns", "ssh", "ad"})
+
+PORT_NAMES: dict[str, tuple[int, ...]] = {
+    "ssh": (22,),
+    "sftp": (22,),
+    "ftp": (21,),
+    "telnet": (23,),
+    "smtp": (25,),
+    "dns": (53,),
+    "http": (80,),
+    "web": (80, 443),
+    "pop3": (110,),
+    "ntp": (123,),
+    "imap": (143,),
+    "snmp": (161,),
+    "ldap": (389,),
+    "https": (443,),
+    "tls": (443,),
+    "ssl": (443,),
+    "smb": (445,),
+    "smtps": (465,),
+    "submission": (587,),
+    "ldaps": (636,),
+    "imaps": (993,),
+    "pop3s": (995,),
+    "mssql": (1433,),
+    "sqlserver": (1433,),
+    "oracle": (1521,),
+    "nfs": (2049,),
+    "mysql": (3306,),
+    "mariadb": (3306,),
+    "rdp": (3389,),
+    "postgres": (5432,),
+    "postgresql": (5432,),
+    "winrm": (5985, 5986),
+    "vnc": (5900,),
+    "redis": (6379,),
+    "kubernetes": (6443,),
+    "k8s": (6443,),
+    "grafana": (3000,),
+    "prometheus": (9090,),
+    "elasticsearch": (9200,),
+    "kafka": (9092,),
+    "memcached": (11211,),
+    "mongodb": (27017,),
+    "mongo": (27017,),
+}
+
+FACT_WORDS: dict[str, str] = {
+    "uptime": "uptime",
+    "up-time": "uptime",
+    "boot": "uptime",
+    "booted": "uptime",
+    "disk": "disk",
+    "disks": "disk",
+    "space": "disk",
+    "storage": "disk",
+    "df": "disk",
+    "filesystem": "disk",
+    "filesystems": "disk",
+    "partition": "disk",
+    "partitions": "disk",
+    "volume": "disk",
+    "volumes": "disk",
+    "memory": "memory",
+    "ram": "memory",
+    "mem": "memory",
+    "swap": "memory",
+    "cpu": "cpu",
+    "cpus": "cpu",
+    "load": "cpu",
+    "processor": "cpu",
+    "processors": "cpu",
+    "cores": "cpu",
+    "os": "os",
+    "kernel": "os",
+    "distro": "os",
+    "distribution": "os",
+    "release": "os",
+    "version": "os",
+}
+ALL_FACT_WORDS = vocab(
+    "facts info information specs stats statistics health resources resource overview vitals"
+)
+
+RECORD_TYPES = frozenset({"A", "AAAA", "MX", "TXT", "CNAME", "NS", "PTR", "SOA"})
+# Record types that are also ordinary words ("a", "ns") count only next to "record(s)".
+AMBIGUOUS_RECORD_TYPES = frozenset({"A", "NS", "SOA"})
+
+NOTIFY_CHANNEL_WORDS: dict[str, str] = {
+    "email": "email",
+    "e-mail": "email",
+    "mail": "email",
+    "slack": "slack",
+    "teams": "teams",
+    "sms": "sms",
+    "text": "sms",
+    "webhook": "webhook",
+}
+
+# Well-known log files that people name without a path.
+KNOWN_LOGS: dict[tuple[str, ...], str] = {
+    ("nginx", "error"): "/var/log/nginx/error.log",
+    ("nginx", "access"): "/var/log/nginx/access.log",
+    ("syslog",): "/var/log/syslog",
+    ("auth",): "/var/log/auth.log",
+    ("kern",): "/var/log/kern.log",
+    ("kernel",): "/var/log/kern.log",
+    ("messages",): "/var/log/messages",
+    ("dmesg",): "/var/log/dmesg",
+    ("postgresql",): "/var/log/postgresql/postgresql.log",
+    ("redis",): "/var/log/redis/redis-server.log",
+}
+
+# Phrases that try to steer the bot; they are treated as data and ignored.
+INJECTION_PATTERNS = (
+    r"\b(?:ignore|disregard|forget|override|bypass)\b[^.;\n]{0,40}?\b(?:instructions?|rules?|prompts?|"
+    r"polic(?:y|ies)|guardrails?|restrictions?|approvals?|safety|everything)\b"
+    r"(?:\s+(?:above|before|so far))?",
+    r"\byou\s+are\s+(?:now\s+)?(?:an?\s+)?(?:admin|administrator|root|dan|unrestricted|in\s+\w+\s+mode)\b",
+    r"\b(?:act|pretend|behave)\s+as\s+(?:if\s+)?[^.;,\n]{0,30}",
+    r"\b(?:system|assistant|developer)\s*(?:prompt|message)?\s*:",
+    r"\b(?:without|skip(?:ping)?|no(?:\s+need\s+for)?|bypass(?:ing)?|don'?t\s+(?:ask\s+for|need))\s+"
+    r"(?:any\s+|the\s+|an?\s+)?(?:approvals?|confirmation|review|four[- ]eyes|asking)\b",
+    r"\b(?:i\s+am|i'm)\s+(?:an?\s+|the\s+)?(?:admin|administrator|root|approver|superuser|ceo)\b",
+    r"\b(?:as|with)\s+(?:admin|root|sudo)\s+(?:rights|privileges|permissions)\b",
+    r"\bauto[- ]?approve(?:d)?\b",
+    r"\b(?:it'?s|it\s+is)\s+(?:already\s+)?approved\b",
+)
+
+GREETINGS = vocab(
+    "hi hello hey yo morning evening afternoon thanks thank thx ty cheers bye goodbye ok okay cool "
+    "great nice awesome sup howdy"
+)
+HELP_WORDS = vocab("help usage commands command manual howto")

@@ -1,0 +1,109 @@
+"""What the deterministic understanding says back: help, questions, out-of-scope answers."""
+
+from __future__ import annotations
+
+from pipeline.contracts import ToolCall
+
+EXAMPLES = (
+    "`ping web-01 db-01`",
+    "`restart nginx on web-02`",
+    '`run "df -h" on env=production role=web`',
+    "`scan 22,80,443 on web-03`",
+    "`dns MX example.org`",
+    "`assets os=windows location=london`",
+    "`uptime on all staging servers`",
+    "`tail /var/log/syslog on web-01`",
+)
+
+
+def help_text() -> str:
+    return (
+        "I run operations tasks on the hosts in the inventory: ping, port scans, traceroute, DNS, "
+        "system facts, service status and control, processes, log files, commands (with approval), "
+        "notifications and inventory questions. Try: " + ", ".join(EXAMPLES) + "."
+    )
+
+
+def out_of_scope() -> str:
+    return "That is outside what I can do. " + help_text()
+
+
+def injection() -> str:
+    return (
+        "I ignore instructions that try to change my rules; approvals and permissions always apply. "
+        + help_text()
+    )
+
+
+def unknown_targets(names: list[str]) -> str:
+    listed = ", ".join(names)
+    return f"I could not find {listed} in the inventory. Check the name, or ask `assets` to list hosts."
+
+
+def ambiguous(candidates: dict[str, tuple[str, ...]]) -> str:
+    parts = [f"'{written}' could be {' or '.join(names)}" for written, names in candidates.items()]
+    return "Which host do you mean? " + "; ".join(parts) + "."
+
+
+def which_targets(tool: str, unexplained: list[str]) -> str:
+    if unexplained:
+        return (
+            f"I could not find {' '.join(unexplained)} in the inventory. Which hosts should I use for "
+            f"{tool}? e.g. `{_example(tool)}`"
+        )
+    return f"Which hosts should I use for {tool}? e.g. `{_example(tool)}`"
+
+
+def what_to_do(names: list[str]) -> str:
+    return f"What should I do with {', '.join(names)}? e.g. `ping {names[0]}` or `uptime on {names[0]}`."
+
+
+def unsupported(tool: str) -> str:
+    return f"{tool} is not available here."
+
+
+def describe_call(call: ToolCall) -> str:
+    where = ", ".join(call.targets)
+    if call.selector is not None and not call.selector.is_empty():
+        where = (where + " + " if where else "") + describe_selector(call)
+    args = " ".join(f"{k}={v}" for k, v in call.args.items())
+    return " ".join(p for p in (call.tool, args, f"on {where}" if where else "") if p)
+
+
+def describe_selector(call: ToolCall) -> str:
+    sel = call.selector
+    if sel is None:
+        return ""
+    parts = [f"{label}={','.join(values)}" for label, values in _fields(call) if values]
+    parts += [f"{k}={v}" for k, v in sel.tags.items()]
+    if sel.exclude:
+        parts.append(f"except {','.join(sel.exclude)}")
+    return " ".join(parts) or "all assets"
+
+
+def _fields(call: ToolCall) -> list[tuple[str, tuple[str, ...]]]:
+    sel = call.selector
+    assert sel is not None
+    return [
+        ("env", sel.environments),
+        ("location", sel.locations),
+        ("os", sel.os),
+        ("type", sel.types),
+        ("service", sel.services),
+    ]
+
+
+def _example(tool: str) -> str:
+    short = tool.split(".", 1)[-1]
+    return f"{short} web-01" if short != "service_control" else "restart nginx on web-01"
+
+
+def low_confidence(understood: list[str]) -> str:
+    guess = "; ".join(understood) if understood else "nothing I can act on"
+    return (
+        f"I am not sure I understood. My best reading: {guess}. "
+        f"If that is right, say it in the structured form, e.g. {EXAMPLES[1]} or {EXAMPLES[2]}."
+    )
+
+
+LLM_DOWN = "The language model is unreachable; structured commands still work."

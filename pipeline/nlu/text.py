@@ -1,0 +1,207 @@
+"""Text scanning: strip the bot's address and injections, tokenise, split into clauses.
+
+Quoted text (backticks, double quotes, single quotes around words) becomes one
+`quote` token: it is data (a command, a message), never read as instructions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from pipeline.nlu.lexicon import CLAUSE_VERBS, INJECTION_PATTERNS, THEN_WORDS
+
+_PREFIX = re.compile(
+    r"^\s*(?:/opsconductor\b|@?opsconductor\b[:,]?|<@[\w.|-]+>[:,]?|(?:hey|hi|hello|yo|ok)\s+(?:bot|ops)\b[:,!]?)",
+    re.IGNORECASE,
+)
+_INJECTIONS = [re.compile(p, re.IGNORECASE) for p in INJECTION_PATTERNS]
+
+_SCANNER = re.compile(
+    r"""
+    (?P<quote>```(?:[a-z]+\n)?[\s\S]+?```|`[^`]+`|"[^"]+"|\u201c[^\u201d]+\u201d|(?<![\w])'[^'\n]+'(?![\w]))
+    |(?P<email>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)
+    |(?P<channel>(?<![\w&])\#[\w][\w.-]*)
+    |(?P<kv>(?<![\w-])[A-Za-z_][\w.-]*=(?:"[^"]*"|'[^']*'|[^\s,;]+))
+    |(?P<path>(?<![\w./])(?:[A-Za-z]:\\[^\s,;]*|~?/[\w.@%+~*-][^\s,;]*))
+    |(?P<ip>(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?:/\d{1,2})?(?![\w]|\.\d))
+    |(?P<time>\b\d{1,2}:\d{2}(?::\d{2})?\b)
+    |(?P<word>[\w](?:[\w.'+-]*[\w])?)
+    |(?P<punct>[,;?!.:&]|(?<!\S)-(?!\S))
+    """,
+    re.VERBOSE,
+)
+
+
+@dataclass
+class Token:
+    """One scanned token: the text as written, a normalised form and a kind."""
+
+    text: str
+    kind: str  # word, quote, email, channel, kv, path, ip, time, punct
+    low: str = ""
+    used: bool = False  # consumed by an entity
+    start: int = 0  # offsets in the scanned text
+    end: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.low:
+            low = self.text.lower()
+            if self.kind == "word":
+                low = re.sub(r"'s$", "", low)
+            self.low = low
+
+
+@dataclass
+class Scanned:
+    """A whole message after scanning: tokens plus what was stripped from it."""
+
+    text: str
+    tokens: list[Token]
+    injection: bool = False
+    clauses: list[list[Token]] = field(default_factory=list)
+
+
+def strip_prefix(text: str) -> str:
+    text = text.replace("\u2019", "'").replace("\u2018", "'").strip()
+    previous = None
+    while previous != text:
+        previous = text
+        text = _PREFIX.sub("", text).strip()
+    return text
+
+
+def strip_injections(text: str) -> tuple[str, bool]:
+    """Remove phrases that try to steer the bot; report whether any were found."""
+    found = False
+    for pattern in _INJECTIONS:
+        text, count = pattern.subn(" ", text)
+        found = found or count > 0
+    return text, found
+
+
+def tokenize(text: str) -> list[Token]:
+    tokens: list[Token] = []
+    for match in _SCANNER.finditer(text):
+        kind = match.lastgroup or "word"
+        value = match.group(0)
+        if kind == "quote":
+            value = _unquote(value)
+        elif kind == "path":
+            value = value.rstrip(".,;:?!)'\"")
+        elif kind == "kv":
+            value = value.rstrip(".")
+        tokens.append(Token(value, kind, start=match.start(), end=match.end()))
+    return tokens
+
+
+def _unquote(value: str) -> str:
+    if value.startswith("```"):
+        body = value[3:-3]
+        return re.sub(r"^[a-z]+\n", "", body).strip()
+    if value[0] in "\"'`“":
+        return value[1:-1].strip()
+    return value
+
+
+def scan(text: str) -> Scanned:
+    text = strip_prefix(text)
+    text, injection = strip_injections(text)
+    text = cut_message(text)
+    scanned = Scanned(text, tokenize(text), injection)
+    scanned.clauses = split_clauses(scanned.tokens)
+    return scanned
+
+
+_NOTIFY_ANCHOR = re.compile(
+    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|(?<![\w&])#[\w][\w.-]*|\b(?:slack|teams|sms|e-?mail|webhook|on-?call)\b",
+    re.IGNORECASE,
+)
+_NOTIFY_VERB = re.compile(
+    r"\b(?:send|notify|e-?mail|mail|post|message|tell|inform|page|alert|text|let|write|announce|ping|sms)\b",
+    re.IGNORECASE,
+)
+_MESSAGE_START = re.compile(
+    r"\s*(?::|\b(?:saying|that says|which says|to say|with (?:the )?(?:message|text|note)|message|"
+    r"telling (?:them|him|her|everyone|people)(?: that)?|that|know that|about)\b)\s*",
+    re.IGNORECASE,
+)
+
+
+def cut_message(text: str) -> str:
+    """Quote the free-text message of a notification ('... saying X') so it stays data."""
+    anchor = _NOTIFY_ANCHOR.search(text)
+    verb = _NOTIFY_VERB.search(text)
+    if anchor is None or verb is None or '"' in text[anchor.end() :] or "`" in text[anchor.end() :]:
+        return text
+    start = max(anchor.end(), verb.end())
+    intro = _MESSAGE_START.search(text, start)
+    if intro is None or not text[intro.end() :].strip():
+        return text
+    message = text[intro.end() :].strip().replace("`", "'")
+    return f"{text[: intro.start()]} `{message}`"
+
+
+def split_clauses(tokens: list[Token]) -> list[list[Token]]:
+    """Split at ';', sentence ends, 'then' and 'and'/',' followed by a verb."""
+    clauses: list[list[Token]] = [[]]
+    for index, token in enumerate(tokens):
+        if _is_break(tokens, index):
+            if clauses[-1]:
+                clauses.append([])
+            if token.kind == "punct" or token.low in THEN_WORDS or token.low in {"and", "or"}:
+                continue
+        clauses[-1].append(token)
+    return [_trim(c) for c in clauses if _has_content(c)]
+
+
+def _is_break(tokens: list[Token], index: int) -> bool:
+    token = tokens[index]
+    following = _next_word(tokens, index)
+    if token.kind == "punct" and token.text in ";!" and following is not None:
+        return True
+    if token.kind == "punct" and token.text in ".?" and following is not None:
+        return True
+    if token.low in THEN_WORDS and _then_context(tokens, index):
+        return True
+    if token.low in {"and", "also"} or (token.kind == "punct" and token.text == ","):
+        return following is not None and following.low in CLAUSE_VERBS and _verb_follows(tokens, index)
+    return False
+
+
+def _then_context(tokens: list[Token], index: int) -> bool:
+    token = tokens[index]
+    if token.low == "then":
+        return index > 0
+    if token.low in {"after", "next"}:
+        following = _next_word(tokens, index)
+        return following is not None and following.low in {"that", "this"} | CLAUSE_VERBS
+    return token.low in {"afterwards", "subsequently"} or (token.low == "finally" and index > 0)
+
+
+def _verb_follows(tokens: list[Token], index: int) -> bool:
+    """True when the word after 'and' is a verb, not e.g. 'check memory and cpu'."""
+    following = _next_word(tokens, index)
+    if following is None:
+        return False
+    # "start and stop", "show uptime and disk": a verb followed by nothing of its own still counts.
+    return following.kind == "word"
+
+
+def _next_word(tokens: list[Token], index: int) -> Token | None:
+    for token in tokens[index + 1 :]:
+        if token.kind != "punct":
+            if token.low in {"then", "also", "please", "pls", "and"}:
+                continue
+            return token
+    return None
+
+
+def _has_content(clause: list[Token]) -> bool:
+    return any(t.kind != "punct" for t in clause)
+
+
+def _trim(clause: list[Token]) -> list[Token]:
+    while clause and (clause[0].kind == "punct" or clause[0].low in {"and", "then", "also"}):
+        clause = clause[1:]
+    return clause

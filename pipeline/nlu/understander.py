@@ -1,0 +1,247 @@
+"""Deterministic stages A+B: text -> Understanding, with no language model.
+
+The grammar carries terse commands; the lexicon classifier carries common phrasings
+and reports a confidence. Unknown or ambiguous targets make it ask back; it never guesses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline.contracts import AssetFilter, AssetRef, Intent, Interpretation, ToolCall, Understanding
+from pipeline.nlu import messages
+from pipeline.nlu.calls import MissingSlot, build_args
+from pipeline.nlu.classifier import VOCABULARY, Decision, decide
+from pipeline.nlu.entities import Clause, Targets, extract
+from pipeline.nlu.grammar import explicit_tool, is_grammar, split_kv
+from pipeline.nlu.inventory import InventoryIndex
+from pipeline.nlu.lexicon import FILLER, GREETINGS, HELP_WORDS
+from pipeline.nlu.text import scan
+
+TARGETLESS = frozenset(
+    {"network.dns_lookup", "communication.notify", "communication.list_templates", "assets.create"}
+)
+ACTION_TOOLS = frozenset(
+    {
+        "automation.service_control",
+        "automation.run_command",
+        "automation.run_script",
+        "automation.reboot",
+        "communication.notify",
+        "assets.create",
+        "assets.update",
+        "assets.delete",
+    }
+)
+RAW_OK = frozenset({"network.ping", "network.traceroute", "network.port_scan"})
+
+
+class Clarify(Exception):
+    """Ask the user back; the message says what is unclear."""
+
+
+@dataclass
+class Context:
+    """What earlier clauses of the same message resolved to (for 'it', 'them', 'then ...')."""
+
+    targets: tuple[str, ...] = ()
+    selector: AssetFilter | None = None
+    summaries: list[str] = field(default_factory=list)
+
+
+class DeterministicUnderstander:
+    """Grammar + lexicon understanding over an inventory snapshot.
+
+    `tools` maps each catalog tool name to its args field names (for `key=value` args).
+    """
+
+    def __init__(self, tools: Mapping[str, frozenset[str]]) -> None:
+        self._tools = dict(tools)
+        self._index_key: tuple[int, int] | None = None
+        self._index: InventoryIndex | None = None
+
+    def index(self, assets: Sequence[AssetRef]) -> InventoryIndex:
+        key = (id(assets), len(assets))
+        if self._index is None or key != self._index_key or self._index.assets is not assets:
+            self._index, self._index_key = InventoryIndex.build(assets), key
+        return self._index
+
+    def understand(self, text: str, assets: Sequence[AssetRef]) -> Understanding:
+        index = self.index(assets)
+        scanned = scan(text)
+        words = [t.low for t in scanned.tokens if t.kind == "word"]
+        if not scanned.clauses or _small_talk(words):
+            return _no_action(messages.injection() if scanned.injection else messages.help_text(), 1.0)
+        try:
+            return self._clauses(scanned.clauses, scanned.text, index, scanned.injection)
+        except Clarify as problem:
+            interpretation = Interpretation(intent=Intent.CHAT, category="clarify", source="lexicon")
+            return Understanding(interpretation=interpretation, outcome="clarify", message=str(problem))
+
+    def _clauses(
+        self, clauses: list[list[Any]], text: str, index: InventoryIndex, injection: bool
+    ) -> Understanding:
+        context = Context()
+        calls: list[ToolCall] = []
+        confidence, grammar = 1.0, True
+        leftovers: list[Clause] = []
+        for tokens in clauses:
+            clause, tool, decision = self._classify(tokens, index)
+            if tool is None:
+                leftovers.append(clause)
+                continue
+            confidence = min(confidence, 1.0 if decision is None else decision.confidence)
+            grammar = grammar and (decision is None or is_grammar(tokens, VOCABULARY))
+            calls.extend(self._calls(tool, clause, decision, text, index, context))
+        if not calls:
+            return self._nothing(leftovers, injection)
+        self._check_leftovers(leftovers, index)
+        if grammar:
+            confidence = 1.0
+        return _understanding(calls, confidence, "grammar" if grammar else "lexicon", context)
+
+    def _classify(
+        self, tokens: list[Any], index: InventoryIndex
+    ) -> tuple[Clause, str | None, Decision | None]:
+        tool = explicit_tool(tokens, self._tools)
+        if tool is not None:
+            tokens[0].used = True
+            split_kv(tokens, self._tools[tool])
+            return extract(tokens, index), tool, None
+        clause = extract(tokens, index)
+        decision = decide(clause)
+        if decision.problem and decision.tool is None:
+            raise Clarify(decision.problem)
+        if decision.tool is not None and decision.tool not in self._tools:
+            raise Clarify(messages.unsupported(decision.tool))
+        return clause, decision.tool, decision
+
+    def _calls(
+        self,
+        tool: str,
+        clause: Clause,
+        decision: Decision | None,
+        text: str,
+        index: InventoryIndex,
+        context: Context,
+    ) -> list[ToolCall]:
+        if decision is not None and decision.problem:
+            raise Clarify(decision.problem)
+        try:
+            args = (
+                build_args(tool, clause, text, decision.action)
+                if decision
+                else split_kv(clause.tokens, frozenset())
+            )
+        except MissingSlot as missing:
+            raise Clarify(str(missing)) from None
+        if decision is None:
+            args = {**_explicit_args(clause, self._tools[tool]), **args}
+        targets, selector = self._targets(tool, clause, context, index)
+        calls = [ToolCall(tool=tool, args=args, targets=targets, selector=selector)]
+        if tool in {"automation.service_control", "automation.service_status"}:
+            calls = _per_service(calls[0], clause)
+        context.summaries.extend(messages.describe_call(c) for c in calls)
+        return calls
+
+    def _targets(
+        self, tool: str, clause: Clause, context: Context, index: InventoryIndex
+    ) -> tuple[tuple[str, ...], AssetFilter | None]:
+        found = clause.targets
+        if tool in TARGETLESS:
+            return (), None
+        _problems(found, tool)
+        names = [n for n in found.names if n not in found.exclude] + found.raw
+        selector = _selector(found)
+        if not names and selector is None:
+            if context.targets or context.selector is not None:
+                return context.targets, context.selector
+            if tool == "assets.query":
+                return (), AssetFilter()
+            raise Clarify(messages.which_targets(tool, _unexplained(clause)))
+        context.targets, context.selector = tuple(names), selector
+        return tuple(names), selector
+
+    def _nothing(self, leftovers: list[Clause], injection: bool) -> Understanding:
+        for clause in leftovers:
+            self._check_leftovers([clause], None)
+        mentioned = [n for c in leftovers for n in c.targets.names]
+        if mentioned:
+            raise Clarify(messages.what_to_do(mentioned))
+        message = messages.injection() if injection else messages.out_of_scope()
+        return _no_action(message, 0.3)
+
+    def _check_leftovers(self, leftovers: list[Clause], index: InventoryIndex | None) -> None:
+        for clause in leftovers:
+            _problems(clause.targets, "")
+
+
+def _problems(found: Targets, tool: str) -> None:
+    if found.unknown:
+        raise Clarify(messages.unknown_targets(found.unknown))
+    if found.ambiguous:
+        raise Clarify(messages.ambiguous(found.ambiguous))
+    if found.raw and tool and tool not in RAW_OK:
+        raise Clarify(messages.unknown_targets(found.raw))
+
+
+def _selector(found: Targets) -> AssetFilter | None:
+    sel = found.selector
+    if not sel.is_set():
+        return None
+    return AssetFilter(
+        types=tuple(sel.types),
+        os=tuple(sel.os),
+        environments=tuple(sel.environments),
+        locations=tuple(sel.locations),
+        tags=dict(sel.tags),
+        services=tuple(sel.services),
+        exclude=tuple(found.exclude),
+    )
+
+
+def _per_service(call: ToolCall, clause: Clause) -> list[ToolCall]:
+    services = clause.slots.services or clause.slots.weak_services
+    if len(services) <= 1:
+        return [call]
+    return [call.model_copy(update={"args": {**call.args, "service": s}}) for s in services]
+
+
+def _explicit_args(clause: Clause, fields: frozenset[str]) -> dict[str, Any]:
+    return {k: v for k, v in clause.slots.kv.items() if k in fields}
+
+
+def _unexplained(clause: Clause) -> list[str]:
+    return [
+        t.text
+        for t in clause.tokens
+        if t.kind == "word" and not t.used and t.low not in VOCABULARY and t.low not in FILLER
+    ]
+
+
+def _small_talk(words: list[str]) -> bool:
+    meaningful = [w for w in words if w not in FILLER and w not in GREETINGS]
+    return not meaningful or all(
+        w in HELP_WORDS | {"what", "can", "do", "how", "work", "use"} for w in meaningful
+    )
+
+
+def _no_action(message: str, confidence: float) -> Understanding:
+    interpretation = Interpretation(
+        intent=Intent.CHAT, category="help", confidence=confidence, source="lexicon"
+    )
+    return Understanding(interpretation=interpretation, outcome="no_action", message=message)
+
+
+def _understanding(calls: list[ToolCall], confidence: float, source: str, context: Context) -> Understanding:
+    intent = Intent.ACTION if any(c.tool in ACTION_TOOLS for c in calls) else Intent.QUERY
+    interpretation = Interpretation(
+        intent=intent,
+        category=calls[0].tool.split(".", 1)[0],
+        confidence=round(confidence, 3),
+        entities={"understood": context.summaries},
+        source="grammar" if source == "grammar" else "lexicon",
+    )
+    return Understanding(interpretation=interpretation, calls=tuple(calls))

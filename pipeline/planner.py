@@ -1,0 +1,110 @@
+"""Stages A-C behind one port: the grammar/lexicon first, the LLM only when they are unsure.
+
+    text -> DeterministicUnderstander --(confident)--------------------> build_plan
+                     |--(below threshold)--> fallback Understander (LLM) -> build_plan
+                     |--(no / failing fallback)-> clarify with what was understood
+
+The LLM's answer goes through the same `build_plan` as the grammar's: it is never trusted.
+When the LLM is unreachable the planner says so once, keeps serving the grammar and
+uses the LLM again as soon as a call succeeds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from pipeline.contracts import AssetRef, Plan, Principal, Understanding
+from pipeline.errors import InvalidModelOutput, LLMUnavailable
+from pipeline.nlu import DeterministicUnderstander
+from pipeline.nlu import messages as nlu_messages
+from pipeline.ports import AssetDirectory
+from pipeline.registry import ToolRegistry, ToolSpec
+from pipeline.stages.plan import build_plan
+
+
+class Understander(Protocol):
+    """Stages A+B by some other means (the LLM). Raises LLMUnavailable when it cannot answer."""
+
+    async def understand(
+        self, text: str, principal: Principal, assets: Sequence[AssetRef], tools: Sequence[ToolSpec]
+    ) -> Understanding: ...
+
+
+class HybridPlanner:
+    """`pipeline.ports.Planner`: deterministic first, fallback below `threshold`, then stage C."""
+
+    def __init__(
+        self,
+        registry: ToolRegistry,
+        directory: AssetDirectory,
+        *,
+        fallback: Understander | None = None,
+        threshold: float = 0.6,
+        permitted_tools: Callable[[Principal], set[str]] | None = None,
+    ) -> None:
+        self.registry = registry
+        self.directory = directory
+        self.fallback = fallback
+        self.threshold = threshold
+        self.permitted_tools = permitted_tools
+        self.grammar = DeterministicUnderstander(
+            {spec.name: frozenset(spec.args_model.model_fields) for spec in registry}
+        )
+        self.llm_down = False
+
+    async def plan(self, text: str, principal: Principal) -> Plan:
+        assets = await self.directory.snapshot()
+        understanding = self.grammar.understand(text, assets)
+        notice = ""
+        if self._unsure(understanding):
+            understanding, notice = await self._ask_fallback(text, principal, assets, understanding)
+        plan = build_plan(understanding, self.registry, assets)
+        if notice:
+            plan = plan.model_copy(update={"message": f"{notice} {plan.message}".strip()})
+        return plan
+
+    def _unsure(self, understanding: Understanding) -> bool:
+        if understanding.outcome == "clarify" and understanding.interpretation.category == "clarify":
+            return False  # an unknown host or a missing argument: the LLM must not guess either
+        if understanding.outcome == "no_action" and understanding.interpretation.confidence >= 1.0:
+            return False  # help, greetings
+        return understanding.interpretation.confidence < self.threshold
+
+    async def _ask_fallback(
+        self, text: str, principal: Principal, assets: Sequence[AssetRef], grammar: Understanding
+    ) -> tuple[Understanding, str]:
+        if self.fallback is None:
+            return _unsure_answer(grammar), ""
+        try:
+            answer = await self.fallback.understand(text, principal, assets, self._offered(principal))
+        except InvalidModelOutput:
+            return _unsure_answer(grammar), ""
+        except LLMUnavailable:
+            notice = "" if self.llm_down else nlu_messages.LLM_DOWN
+            self.llm_down = True
+            return _unsure_answer(grammar), notice
+        self.llm_down = False
+        return _from_llm(answer), ""
+
+    def _offered(self, principal: Principal) -> list[ToolSpec]:
+        specs = list(self.registry)
+        if self.permitted_tools is None:
+            return specs
+        allowed = self.permitted_tools(principal)
+        return [s for s in specs if s.name in allowed]
+
+
+def _unsure_answer(grammar: Understanding) -> Understanding:
+    """No LLM to ask: out-of-scope stays no_action; a weak guess becomes a question."""
+    if grammar.outcome != "plan":
+        return grammar
+    understood = list(grammar.interpretation.entities.get("understood", []))
+    return grammar.model_copy(
+        update={"outcome": "clarify", "message": nlu_messages.low_confidence(understood)}
+    )
+
+
+def _from_llm(answer: Understanding) -> Understanding:
+    interpretation = answer.interpretation.model_copy(update={"source": "llm"})
+    return answer.model_copy(update={"interpretation": interpretation})

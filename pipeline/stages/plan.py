@@ -1,0 +1,181 @@
+"""Stage C: Understanding -> Plan. Validates everything; trusts nothing it is given.
+
+The same function checks grammar output and model output: unknown tools, unknown
+or ambiguous targets and out-of-range arguments turn the plan into a question
+("clarify") instead of being guessed. Policy is applied afterwards, elsewhere.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from pipeline.contracts import AssetFilter, AssetRef, Plan, PlanStep, ToolCall, Understanding
+from pipeline.errors import InvalidRequest
+from pipeline.registry import ToolRegistry, ToolSpec
+
+MAX_STEPS = 20
+MAX_TARGETS = 500
+RAW_TARGET_TOOLS = frozenset({"network.ping", "network.traceroute", "network.port_scan"})
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9-]{1,63})+$")
+
+
+class PlanProblem(Exception):
+    """Why a plan cannot be made as asked; becomes a clarify answer."""
+
+
+def build_plan(understanding: Understanding, registry: ToolRegistry, assets: Sequence[AssetRef]) -> Plan:
+    """Resolve targets, validate args and order steps; clarify on anything unknown."""
+    base = Plan(
+        interpretation=understanding.interpretation,
+        llm_calls=understanding.llm_calls,
+        llm_tokens=understanding.llm_tokens,
+    )
+    if understanding.outcome != "plan":
+        return base.model_copy(update={"outcome": understanding.outcome, "message": understanding.message})
+    if not understanding.calls:
+        return base.model_copy(update={"outcome": "no_action", "message": understanding.message})
+    try:
+        steps = _steps(understanding.calls, registry, assets)
+    except PlanProblem as problem:
+        return base.model_copy(update={"outcome": "clarify", "message": str(problem)})
+    return base.model_copy(update={"steps": steps, "message": understanding.message})
+
+
+def _steps(
+    calls: Sequence[ToolCall], registry: ToolRegistry, assets: Sequence[AssetRef]
+) -> tuple[PlanStep, ...]:
+    if len(calls) > MAX_STEPS:
+        raise PlanProblem(f"That is {len(calls)} steps; I plan at most {MAX_STEPS} at once.")
+    steps: list[PlanStep] = []
+    for number, call in enumerate(calls, 1):
+        spec = _spec(call.tool, registry)
+        targets = resolve_targets(call, spec, assets) if spec.takes_targets else ()
+        steps.append(
+            PlanStep(
+                id=f"s{number}",
+                tool=spec.name,
+                args=_args(spec, call.args),
+                targets=targets,
+                depends_on=(f"s{number - 1}",) if number > 1 else (),
+                timeout_s=_timeout(spec, call.args),
+                risk=spec.risk,
+            )
+        )
+    return tuple(steps)
+
+
+def _spec(name: object, registry: ToolRegistry) -> ToolSpec:
+    if not isinstance(name, str) or name not in registry:
+        raise PlanProblem(f"I do not have a tool called {name!r}.")
+    return registry.get(name)
+
+
+def _args(spec: ToolSpec, raw: Any) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise PlanProblem(f"{spec.name}: arguments must be an object.")
+    try:
+        model = spec.parse_args(raw)
+    except InvalidRequest as err:
+        raise PlanProblem(f"I cannot do that as asked: {err}") from None
+    dumped: dict[str, Any] = model.model_dump(mode="json")
+    return dumped
+
+
+def _timeout(spec: ToolSpec, args: dict[str, Any]) -> float:
+    requested = args.get("timeout_s") if isinstance(args, dict) else None
+    if isinstance(requested, int | float) and 0 < requested < spec.timeout_s:
+        return float(requested) + 5.0
+    return spec.timeout_s
+
+
+# --------------------------------------------------------------------------- targets
+
+
+def resolve_targets(call: ToolCall, spec: ToolSpec, assets: Sequence[AssetRef]) -> tuple[AssetRef, ...]:
+    """Names, addresses and a selector -> inventory assets (raw addresses only for network tools)."""
+    found: dict[str, AssetRef] = {}
+    unknown: list[str] = []
+    for written in call.targets:
+        asset = _lookup(written, spec, assets)
+        if asset is None:
+            unknown.append(str(written))
+        else:
+            found.setdefault(asset.name, asset)
+    if unknown:
+        raise PlanProblem(f"I could not find {', '.join(unknown)} in the inventory.")
+    selector = call.selector
+    if selector is not None:
+        matched = select(selector, assets)
+        if not matched and not (selector.is_empty() and spec.name == "assets.query"):
+            raise PlanProblem(f"No asset in the inventory matches {describe(selector)}.")
+        for asset in matched:
+            found.setdefault(asset.name, asset)
+    excluded = {e.lower() for e in (selector.exclude if selector else ())}
+    targets = tuple(a for a in found.values() if a.name.lower() not in excluded)
+    if not targets and spec.name != "assets.query":
+        raise PlanProblem(f"Which hosts should {spec.name} run on?")
+    if len(targets) > MAX_TARGETS:
+        raise PlanProblem(f"That is {len(targets)} hosts; narrow it down to at most {MAX_TARGETS}.")
+    return targets
+
+
+def _lookup(written: object, spec: ToolSpec, assets: Sequence[AssetRef]) -> AssetRef | None:
+    if not isinstance(written, str) or not written.strip():
+        return None
+    low = written.strip().lower()
+    for asset in assets:
+        if asset.name.lower() == low or asset.address.lower() == low:
+            return asset
+    if spec.name in RAW_TARGET_TOOLS and _is_raw_address(low):
+        return AssetRef.raw(written.strip())
+    return None
+
+
+def _is_raw_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return bool(_HOSTNAME.match(text))
+    return True
+
+
+def select(selector: AssetFilter, assets: Sequence[AssetRef]) -> list[AssetRef]:
+    """Assets matching every non-empty field of the selector (case-insensitive)."""
+    return [a for a in assets if _matches(selector, a)]
+
+
+def _matches(sel: AssetFilter, asset: AssetRef) -> bool:
+    def within(value: str, allowed: tuple[str, ...]) -> bool:
+        return not allowed or value.lower() in {v.lower() for v in allowed}
+
+    tags = {k.lower(): v.lower() for k, v in asset.tags.items()}
+    services = {s.lower() for s in asset.services}
+    return (
+        within(asset.name, sel.names)
+        and within(asset.type, sel.types)
+        and within(asset.os, sel.os)
+        and within(asset.environment, sel.environments)
+        and within(asset.location, sel.locations)
+        and all(tags.get(k.lower()) == str(v).lower() for k, v in sel.tags.items())
+        and (not sel.services or bool(services & {s.lower() for s in sel.services}))
+    )
+
+
+def describe(selector: AssetFilter) -> str:
+    parts = [
+        f"{label} {'/'.join(values)}"
+        for label, values in (
+            ("name", selector.names),
+            ("environment", selector.environments),
+            ("location", selector.locations),
+            ("os", selector.os),
+            ("type", selector.types),
+            ("service", selector.services),
+        )
+        if values
+    ]
+    parts += [f"{k}={v}" for k, v in selector.tags.items()]
+    return " and ".join(parts) or "that selection"
