@@ -60,6 +60,10 @@ class SlackSettings(Section):
     app_token: SecretStr = SecretStr("")  # xapp-... for Socket Mode
     api_base_url: str = "https://slack.com/api/"
     answer_bots: bool = False
+    queue_size: int = Field(100, ge=1, le=100_000)  # pending requests before users are told to retry
+    workers: int = Field(8, ge=1, le=1000)  # Slack requests handled at once
+    dedupe_ttl_s: float = Field(3600.0, gt=0)  # how long event ids and clicks are remembered
+    progress_interval_s: float = Field(1.5, ge=0.5)  # at most one progress update per message per interval
 
 
 class TeamsSettings(Section):
