@@ -22,6 +22,7 @@ class PlatformLookup(BaseModel):
     attribute: str = ""  # user attribute holding the chat id; "" disables attribute lookup
     attribute_value: str = "{user_id}"
     idp_alias: str = ""  # identity-provider alias whose link user id is the chat user id
+    lowercase: bool = False  # lower-case ids before looking them up (Keycloak stores GUIDs lower-case)
 
 
 def _default_platforms() -> dict[str, PlatformLookup]:
@@ -31,7 +32,9 @@ def _default_platforms() -> dict[str, PlatformLookup]:
             attribute="slack_id", attribute_value="{tenant}:{user_id}", idp_alias="slack"
         ),
         # Microsoft Entra object ids are GUIDs, unique across tenants.
-        "teams": PlatformLookup(attribute="teams_aad_id", attribute_value="{user_id}", idp_alias="microsoft"),
+        "teams": PlatformLookup(
+            attribute="teams_aad_id", attribute_value="{user_id}", idp_alias="microsoft", lowercase=True
+        ),
     }
 
 

@@ -89,9 +89,8 @@ class KeycloakDirectory:
     async def _by_idp_link(self, lookup: PlatformLookup, identity: ChatIdentity) -> list[User] | None:
         if not lookup.idp_alias or not identity.user_id:
             return None
-        return list(
-            await self.admin.a_get_users({"idpAlias": lookup.idp_alias, "idpUserId": identity.user_id})
-        )
+        idp_user = identity.user_id.lower() if lookup.lowercase else identity.user_id
+        return list(await self.admin.a_get_users({"idpAlias": lookup.idp_alias, "idpUserId": idp_user}))
 
     async def _by_email(self, identity: ChatIdentity) -> list[User] | None:
         email = (identity.email or "").strip().lower()
@@ -151,7 +150,8 @@ def _attribute_value(lookup: PlatformLookup, identity: ChatIdentity) -> str | No
     needed = [k for k in parts if "{" + k + "}" in lookup.attribute_value]
     if any(not parts[k] for k in needed) or any(c.isspace() for c in "".join(parts.values())):
         return None
-    return lookup.attribute_value.format(**parts)
+    value = lookup.attribute_value.format(**parts)
+    return value.lower() if lookup.lowercase else value
 
 
 def _has_attribute(user: User, name: str, value: str) -> bool:

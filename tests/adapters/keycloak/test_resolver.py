@@ -70,6 +70,8 @@ async def test_slack_and_teams_users_by_identity_provider_link(
     searches = user_searches(keycloak)
     assert any("idpAlias=slack" in r and "idpUserId=UBOB" in r for r in searches)
     assert any("idpAlias=microsoft" in r and "idpUserId=aad-bob" in r for r in searches)
+    upper = await resolver.resolve(teams("AAD-BOB"))  # Entra object ids are case-insensitive
+    assert upper is not None and upper.subject == by_teams.subject
 
 
 async def test_email_when_ids_are_unknown(keycloak: KeycloakStandIn, make_resolver: ResolverFactory) -> None:
