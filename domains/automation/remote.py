@@ -1,0 +1,81 @@
+"""How a tool reaches a host: the right port for its OS, and the tool's tunables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import cast
+
+from domains.automation.ports import AutomationOptions, CommandResult, RemoteShell, WindowsRemote
+from pipeline.contracts import AssetRef
+from pipeline.errors import InvalidRequest, ToolFailed
+from pipeline.registry import ToolContext
+
+DEFAULT_OPTIONS = AutomationOptions()
+
+
+def is_windows(target: AssetRef) -> bool:
+    return target.os.lower() == "windows"
+
+
+def options(ctx: ToolContext) -> AutomationOptions:
+    found = ctx.services.get(AutomationOptions)
+    return found if isinstance(found, AutomationOptions) else DEFAULT_OPTIONS
+
+
+def require_target(target: AssetRef | None) -> AssetRef:
+    if target is None:
+        raise InvalidRequest("this tool needs a target host")
+    return target
+
+
+@dataclass(frozen=True, slots=True)
+class Host:
+    """One target and the port that reaches it: SSH for Linux/Unix, WinRM for Windows."""
+
+    target: AssetRef
+    ctx: ToolContext
+
+    @property
+    def windows(self) -> bool:
+        return is_windows(self.target)
+
+    async def run(
+        self, command: str, *, timeout_s: float, max_output: int | None = None, stdin: str | None = None
+    ) -> CommandResult:
+        """A shell command line on Linux, a PowerShell script on Windows."""
+        if self.windows:
+            if stdin is not None:
+                raise ToolFailed("feeding input to a Windows command is not supported")
+            return await self._windows_remote().powershell(
+                self.target, command, timeout_s=timeout_s, max_output=max_output
+            )
+        return await self._shell().run(
+            self.target, command, timeout_s=timeout_s, max_output=max_output, stdin=stdin
+        )
+
+    async def forget(self) -> None:
+        if not self.windows:
+            await self._shell().forget(self.target)
+
+    def _shell(self) -> RemoteShell:
+        return cast(RemoteShell, self._port(RemoteShell, "SSH"))
+
+    def _windows_remote(self) -> WindowsRemote:
+        return cast(WindowsRemote, self._port(WindowsRemote, "WinRM"))
+
+    def _port(self, kind: object, name: str) -> object:
+        port = self.ctx.services.get(kind)  # type: ignore[call-overload]
+        if port is None:
+            raise ToolFailed(f"{name} access is not configured; cannot reach {self.target.name}")
+        return port
+
+
+def failure_text(result: CommandResult) -> str:
+    """The most telling line of a failed command, for a one-line error."""
+    for text in (result.stderr, result.stdout):
+        lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+        if lines:
+            return lines[-1] if len(lines[-1]) > 3 else lines[0]
+    if result.exit_signal:
+        return f"killed by signal {result.exit_signal}"
+    return f"exit code {result.exit_code}"
