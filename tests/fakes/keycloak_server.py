@@ -19,6 +19,7 @@ Every request is recorded (URL-decoded) in `requests` so tests can count Keycloa
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 import uuid
@@ -97,6 +98,7 @@ class KeycloakStandIn:
         self.requests: list[str] = []
         self.unexpected: list[str] = []
         self.tokens_issued = 0
+        self.stall: asyncio.Event | None = None
         self._tokens: set[str] = set()
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -144,6 +146,8 @@ class KeycloakStandIn:
     @web.middleware
     async def _record(self, request: web.Request, handler: Any) -> web.StreamResponse:
         self.requests.append(f"{request.method} {unquote(request.path_qs)}")
+        if self.stall is not None:
+            await self.stall.wait()  # a Keycloak that accepts connections but does not answer
         response: web.StreamResponse = await handler(request)
         return response
 

@@ -298,6 +298,17 @@ async def test_outage_is_bridged_by_the_cache_until_it_expires(
     assert keycloak.url in message and "refused until Keycloak answers again" in message
 
 
+async def test_a_hanging_keycloak_is_unavailable(
+    keycloak: KeycloakStandIn, make_resolver: ResolverFactory
+) -> None:
+    keycloak.stall = asyncio.Event()
+    try:
+        with pytest.raises(IdentityUnavailable, match=r"no answer within 0\.2s"):
+            await make_resolver(timeout_s=0.2).resolve(slack("T1", "UALICE"))
+    finally:
+        keycloak.stall.set()
+
+
 async def test_rejected_service_account_is_unavailable_with_a_hint(make_resolver: ResolverFactory) -> None:
     with pytest.raises(IdentityUnavailable, match="service account was refused"):
         await make_resolver(client_secret="wrong").resolve(slack("T1", "UALICE"))
