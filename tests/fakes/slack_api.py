@@ -197,9 +197,13 @@ class SlackApiStandIn:
 
 
 async def _args(request: web.Request) -> dict[str, Any]:
+    """Arguments as Slack reads them: query string plus a JSON or form body."""
+    args: dict[str, Any] = dict(request.query)
     if request.method == "GET":
-        return dict(request.query)
+        return args
     if request.content_type == "application/json":
         body = await request.json()
-        return body if isinstance(body, dict) else {}
-    return dict(await request.post())
+        args.update(body if isinstance(body, dict) else {})
+    else:
+        args.update(await request.post())
+    return args

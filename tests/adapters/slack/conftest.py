@@ -4,6 +4,7 @@ would: signed events, slash commands and interactivity payloads."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -68,6 +69,36 @@ async def output(ctx: ToolContext, target: AssetRef | None, args: OutputArgs) ->
     return ToolOutput(summary="printed", stdout="x" * args.size)
 
 
+@probe.tool("probe.slow", NoArgs, risk=Risk.READ, timeout_s=10)
+async def slow(ctx: ToolContext, target: AssetRef | None, args: NoArgs) -> ToolOutput:
+    """Finish late: host-N after N * 3 ms, so a run's targets complete over a while."""
+    assert target is not None
+    await asyncio.sleep(int(target.name.rsplit("-", 1)[1]) * 0.003)
+    CALLS.append(("slow", target.name))
+    return ToolOutput(summary="done")
+
+
+class Gate:
+    """Holds `probe.wait` runs until the test opens it."""
+
+    def __init__(self) -> None:
+        self.started = asyncio.Event()
+        self.open = asyncio.Event()
+
+
+GATES: list[Gate] = []
+
+
+@probe.tool("probe.wait", NoArgs, risk=Risk.READ, timeout_s=30)
+async def wait(ctx: ToolContext, target: AssetRef | None, args: NoArgs) -> ToolOutput:
+    """Block until the test's gate opens."""
+    assert target is not None
+    GATES[-1].started.set()
+    await GATES[-1].open.wait()
+    CALLS.append(("wait", target.name))
+    return ToolOutput(summary="released")
+
+
 REGISTRY = ToolRegistry([probe])
 POLICY = Policy.from_mapping(
     {
@@ -111,6 +142,7 @@ class World:
     audit: MemoryAuditLog
     slack: SignedSlack
     registry: CollectorRegistry
+    gate: Gate
 
 
 def build_kernel(store: MemoryExecutionStore, audit: MemoryAuditLog) -> Kernel:
@@ -159,12 +191,15 @@ def adapter_config() -> dict[str, Any]:
 @pytest.fixture
 async def world(api: SlackApiStandIn, adapter_config: dict[str, Any]) -> AsyncIterator[World]:
     CALLS.clear()
+    GATES[:] = [Gate()]
     store, audit, registry = MemoryExecutionStore(), MemoryAuditLog(), CollectorRegistry()
     kernel = build_kernel(store, audit)
     adapter = build_adapter(api.base + "/api/", kernel, InProcessCache(), registry, **adapter_config)
     app = build_web_app(checks={"db": _ok}, registry=registry, mounts=[slack_mount(adapter)])
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
-        yield World(api, adapter, store, audit, SignedSlack(client, adapter, api), registry)
+        yield World(api, adapter, store, audit, SignedSlack(client, adapter, api), registry, GATES[-1])
+        GATES[-1].open.set()
+        await adapter.drain()
 
 
 async def _ok() -> bool:
@@ -189,6 +224,7 @@ class SignedSlack:
         secret: str = SECRET,
         timestamp: int | None = None,
         headers: dict[str, str] | None = None,
+        drain: bool = True,
     ) -> ClientResponse:
         ts = str(int(time.time()) if timestamp is None else timestamp)
         signature = "v0=" + hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
@@ -203,7 +239,8 @@ class SignedSlack:
             },
         )
         await response.read()
-        await self.adapter.drain()
+        if drain:
+            await self.adapter.drain()
         return response
 
     async def event(
@@ -237,7 +274,7 @@ class SignedSlack:
         }
         return await self.event({**event, **extra})
 
-    async def command(self, text: str, user: str = "U1", channel: str = "C1") -> ClientResponse:
+    async def command(self, text: str, user: str = "U1", channel: str = "C1", **kw: Any) -> ClientResponse:
         form = {
             "token": "legacy",
             "team_id": TEAM,
@@ -249,7 +286,7 @@ class SignedSlack:
             "response_url": self.api.response_url(f"cmd{next(self._ids)}"),
             "trigger_id": f"trig.{next(self._ids)}",
         }
-        return await self.post(urlencode(form), "application/x-www-form-urlencoded")
+        return await self.post(urlencode(form), "application/x-www-form-urlencoded", **kw)
 
     def action_payload(
         self,
@@ -283,7 +320,6 @@ class SignedSlack:
             ],
         }
 
-    async def action(self, payload: dict[str, Any]) -> ClientResponse:
-        return await self.post(
-            urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
-        )
+    async def action(self, payload: dict[str, Any], **kw: Any) -> ClientResponse:
+        body = urlencode({"payload": json.dumps(payload)})
+        return await self.post(body, "application/x-www-form-urlencoded", **kw)
