@@ -1,8 +1,11 @@
 """The bot's aiohttp server: `/health`, `/metrics` and whatever the chat adapters mount.
 
-    app = build_web_app(checks={"db": db_ping, "redis": redis_ping}, registry=registry,
-                        mounts=[slack_mount(adapter)])
-    await run_server(app, settings.server.host, settings.server.port)
+`opsconductor serve` calls ``await serve(settings, app)`` (app: bot.app.App); the parts:
+
+    web_app = build_serve_app(settings, app)   # health checks, metrics, enabled adapters
+    await run_server(web_app, settings.server.host, settings.server.port)
+
+or, by hand: ``build_web_app(checks={"db": ping}, registry=r, mounts=[slack_mount(adapter)])``.
 
 Health checks are callables returning None/True when fine (raising or returning False
 when not); `/health` answers 200 when all pass and 503 naming the failures otherwise.
@@ -13,9 +16,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Protocol
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.settings import Settings
+from pipeline.ports import Cache
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +69,60 @@ async def run_server(app: web.Application, host: str, port: int) -> None:
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()
+
+
+class Running(Protocol):
+    """What the server needs from the running app (bot.app.App)."""
+
+    kernel: Any  # .submit / .decide
+    cache: Cache
+    engine: AsyncEngine
+
+
+def build_serve_app(settings: Settings, app: Running, extra_mounts: Sequence[Mount] = ()) -> web.Application:
+    """The server for `opsconductor serve`: db (and Redis) health, metrics, Slack when enabled."""
+    registry = CollectorRegistry()
+    checks: dict[str, HealthCheck] = {"db": _db_check(app.engine)}
+    if settings.redis.url:
+        checks["redis"] = _cache_check(app.cache)
+    mounts = list(extra_mounts)
+    if settings.slack.enabled:
+        mounts.append(_slack_mount(settings, app, registry))
+    return build_web_app(checks=checks, registry=registry, mounts=mounts)
+
+
+async def serve(settings: Settings, app: Running) -> None:
+    await run_server(build_serve_app(settings, app), settings.server.host, settings.server.port)
+
+
+def _slack_mount(settings: Settings, app: Running, registry: CollectorRegistry) -> Mount:
+    from adapters.slack import SlackAdapter, SlackConfig, SlackMetrics, slack_mount  # optional extra
+
+    adapter = SlackAdapter(
+        SlackConfig.from_section(settings.slack),
+        submit=app.kernel.submit,
+        decide=app.kernel.decide,
+        cache=app.cache,
+        metrics=SlackMetrics(registry),
+    )
+    return slack_mount(adapter)
+
+
+def _db_check(engine: AsyncEngine) -> HealthCheck:
+    async def check() -> bool:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return True
+
+    return check
+
+
+def _cache_check(cache: Cache) -> HealthCheck:
+    async def check() -> bool:
+        await cache.get("health:ping")
+        return True
+
+    return check
 
 
 @web.middleware

@@ -87,9 +87,16 @@ class SlackAdapter:
     async def start(self) -> None:
         await self.queue.start()
 
-    async def stop(self) -> None:
-        await self.drain()
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """Finish accepted requests for up to `grace_s`, then cancel what is left."""
+        try:
+            async with asyncio.timeout(grace_s):
+                await self.drain()
+        except TimeoutError:
+            log.warning("slack work still running after %.0f s; cancelling it", grace_s)
         await self.queue.stop()
+        for task in list(self._background):
+            task.cancel()
 
     async def drain(self) -> None:
         """Wait until every accepted request has been answered (tests, graceful shutdown)."""

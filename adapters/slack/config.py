@@ -13,12 +13,18 @@ class _Secret(Protocol):
 class SlackSection(Protocol):
     """The shape of `bot.settings.SlackSettings`, read by `SlackConfig.from_section`."""
 
-    mode: Literal["http", "socket"]
-    bot_token: _Secret
-    signing_secret: _Secret
-    app_token: _Secret
-    api_base_url: str
-    answer_bots: bool
+    @property
+    def mode(self) -> Literal["http", "socket"]: ...
+    @property
+    def bot_token(self) -> _Secret: ...
+    @property
+    def signing_secret(self) -> _Secret: ...
+    @property
+    def app_token(self) -> _Secret: ...
+    @property
+    def api_base_url(self) -> str: ...
+    @property
+    def answer_bots(self) -> bool: ...
 
 
 @dataclass(frozen=True)
