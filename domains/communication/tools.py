@@ -1,16 +1,29 @@
-"""Notifications through Apprise channel URLs, with Jinja2 templates."""
+"""Notifications through Apprise channel URLs, with Jinja2 templates stored in the database.
+
+Services looked up through the context: `NotifyConfig` (channel routes, retries;
+without it nothing is configured), `TemplateStore` and `DeliveryLog` (optional:
+no templates / no delivery log without them), `Notifier` (optional: built per call
+from the config otherwise; register one to share its redactor).
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domains.communication.config import NotifyConfig
+from domains.communication.notifier import Notifier, route_for
+from domains.communication.ports import DeliveryLog, MessageTemplate, TemplateStore
+from domains.communication.templates import Rendered, render
 from pipeline.contracts import AssetRef, Risk, ToolOutput
-from pipeline.errors import ToolFailed
+from pipeline.errors import InvalidRequest, ToolFailed
 from pipeline.registry import ToolContext, ToolSet
 
 communication = ToolSet("communication")
+T = TypeVar("T")
+DEFAULT_TITLE = "OpsConductor"
 
 
 class NotifyArgs(BaseModel):
@@ -25,10 +38,77 @@ class ListTemplatesArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def optional(ctx: ToolContext, kind: type[T]) -> T | None:
+    try:
+        return ctx.get(kind)
+    except LookupError:
+        return None
+
+
 @communication.tool("communication.notify", NotifyArgs, risk=Risk.WRITE, timeout_s=60, takes_targets=False)
 async def notify(ctx: ToolContext, target: AssetRef | None, args: NotifyArgs) -> ToolOutput:
     """Send a message by e-mail, Slack, Teams, webhook or SMS, optionally from a template."""
-    raise ToolFailed("notify is not implemented yet")
+    config = optional(ctx, NotifyConfig) or NotifyConfig()
+    notifier = optional(ctx, Notifier) or Notifier(
+        config,
+        log_store=optional(ctx, DeliveryLog),  # type: ignore[type-abstract]
+    )
+    route = route_for(config, args.channel, args.to)
+    content = await _content(ctx, args, config.max_message_chars)
+    outcome = await notifier.deliver(
+        route,
+        channel=args.channel,
+        title=content.subject or DEFAULT_TITLE,
+        body=content.body,
+        template=args.template,
+        execution_id=ctx.execution_id,
+    )
+    data = {
+        "channel": args.channel,
+        "route": outcome.route,
+        "to": outcome.to_redacted,
+        "template": args.template,
+        "status": outcome.status,
+        "attempts": outcome.attempts,
+    }
+    tries = f"{outcome.attempts} attempt{'s' if outcome.attempts != 1 else ''}"
+    if outcome.status != "sent":
+        output = ToolOutput(
+            summary=f"not delivered after {tries}", data={**data, "error": outcome.error}, ok=False
+        )
+        raise ToolFailed(
+            f"could not deliver by {args.channel} to {outcome.to_redacted} after {tries}: {outcome.error}",
+            output=output,
+        )
+    return ToolOutput(summary=f"sent by {args.channel} to {outcome.to_redacted} ({tries})", data=data)
+
+
+async def _content(ctx: ToolContext, args: NotifyArgs, max_chars: int) -> Rendered:
+    if not args.template:
+        if not args.message.strip():
+            raise InvalidRequest("nothing to send: give a message or a template")
+        return Rendered("", args.message)
+    template = await _template(ctx, args.template, args.channel)
+    context = {
+        "message": args.message,
+        "to": args.to,
+        "channel": args.channel,
+        "execution_id": ctx.execution_id,
+        "now": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    return render(template, context, max_chars=max_chars)
+
+
+async def _template(ctx: ToolContext, name: str, channel: str) -> MessageTemplate:
+    store = optional(ctx, TemplateStore)  # type: ignore[type-abstract]
+    template = await store.get_template(name) if store is not None else None
+    if template is None:
+        names = sorted(t.name for t in await store.list_templates()) if store is not None else []
+        known = f"; available: {', '.join(names)}" if names else ""
+        raise ToolFailed(f"no template named {name!r}{known}")
+    if template.channel not in ("any", channel):
+        raise ToolFailed(f"template {name!r} is for {template.channel}, not {channel}")
+    return template
 
 
 @communication.tool(
@@ -40,4 +120,9 @@ async def notify(ctx: ToolContext, target: AssetRef | None, args: NotifyArgs) ->
 )
 async def list_templates(ctx: ToolContext, target: AssetRef | None, args: ListTemplatesArgs) -> ToolOutput:
     """List the notification templates."""
-    raise ToolFailed("list_templates is not implemented yet")
+    store = optional(ctx, TemplateStore)  # type: ignore[type-abstract]
+    templates = sorted(await store.list_templates(), key=lambda t: t.name) if store is not None else []
+    rows = [{"name": t.name, "channel": t.channel, "subject": t.subject} for t in templates]
+    names = ", ".join(r["name"] for r in rows[:20]) + (" ..." if len(rows) > 20 else "")
+    summary = f"{len(rows)} template{'s' if len(rows) != 1 else ''}" + (f": {names}" if rows else "")
+    return ToolOutput(summary=summary, data={"templates": rows})
