@@ -64,6 +64,8 @@ class SlackEndpoint:
             metrics.requests.labels(kind, str(response.status)).inc()
             if response.status == 200:
                 metrics.acks.inc()
+            if "X-Slack-Retry-Num" in request.headers:
+                metrics.retries.inc()
         return response
 
     async def _handle(self, request: web.Request, raw: bytes) -> web.StreamResponse:

@@ -16,6 +16,11 @@ class SlackMetrics:
             registry=registry,
         )
         self.acks = Counter("opsconductor_slack_acks", "Slack requests acknowledged", registry=registry)
+        self.retries = Counter(
+            "opsconductor_slack_retries",
+            "Deliveries Slack marked as retries (X-Slack-Retry-Num)",
+            registry=registry,
+        )
         self.duplicates = Counter(
             "opsconductor_slack_duplicates", "Retried or duplicated deliveries ignored", registry=registry
         )

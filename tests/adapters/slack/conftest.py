@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import io
 import json
 import time
 from collections.abc import AsyncIterator
@@ -23,7 +24,7 @@ from pydantic import BaseModel
 from adapters.cache import InProcessCache
 from adapters.slack import SlackAdapter, SlackConfig, SlackMetrics, slack_mount
 from bot.server import build_web_app
-from pipeline.contracts import AssetRef, Plan, PlanStep, Principal, Risk, ToolOutput
+from pipeline.contracts import AssetRef, ChatIdentity, Plan, PlanStep, Principal, Risk, ToolOutput
 from pipeline.kernel import Kernel, KernelConfig
 from pipeline.policy import Policy
 from pipeline.ports import Cache
@@ -143,10 +144,28 @@ class World:
     slack: SignedSlack
     registry: CollectorRegistry
     gate: Gate
+    kernel: Kernel
+
+    @property
+    def identities(self) -> list[ChatIdentity]:
+        assert isinstance(self.kernel.identity, RecordingIdentity)
+        return self.kernel.identity.seen
+
+
+class RecordingIdentity(StaticIdentity):
+    """StaticIdentity that keeps every chat identity it was asked to resolve."""
+
+    def __init__(self, people: dict[str, set[str]]) -> None:
+        super().__init__(people)
+        self.seen: list[ChatIdentity] = []
+
+    async def resolve(self, identity: ChatIdentity) -> Principal | None:
+        self.seen.append(identity)
+        return await super().resolve(identity)
 
 
 def build_kernel(store: MemoryExecutionStore, audit: MemoryAuditLog) -> Kernel:
-    identity = StaticIdentity({"U1": {"operator"}, "U2": {"approver"}, "U3": {"operator"}})
+    identity = RecordingIdentity({"U1": {"operator"}, "U2": {"approver"}, "U3": {"operator"}})
     return Kernel(
         planner=ScriptedPlanner(),
         policy=POLICY,
@@ -197,7 +216,9 @@ async def world(api: SlackApiStandIn, adapter_config: dict[str, Any]) -> AsyncIt
     adapter = build_adapter(api.base + "/api/", kernel, InProcessCache(), registry, **adapter_config)
     app = build_web_app(checks={"db": _ok}, registry=registry, mounts=[slack_mount(adapter)])
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
-        yield World(api, adapter, store, audit, SignedSlack(client, adapter, api), registry, GATES[-1])
+        yield World(
+            api, adapter, store, audit, SignedSlack(client, adapter, api), registry, GATES[-1], kernel
+        )
         GATES[-1].open.set()
         await adapter.drain()
 
@@ -230,7 +251,7 @@ class SignedSlack:
         signature = "v0=" + hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
         response = await self.client.post(
             "/slack/events",
-            data=body.encode(),
+            data=io.BytesIO(body.encode()),
             headers={
                 "Content-Type": content_type,
                 "X-Slack-Request-Timestamp": ts,

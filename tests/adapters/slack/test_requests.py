@@ -40,9 +40,18 @@ async def test_identity_carries_team_user_and_email_from_users_info_cached(world
     await world.slack.mention("read web-01")
     await world.slack.mention("read web-02")
     assert len(world.api.of("users.info")) == 1  # cached after the first lookup
-    requests = [r for r in world.audit.records if r["event"] == "request"]
-    assert [r["chat"] for r in requests] == ["slack:T1:C1:" + r["chat"].rsplit(":", 1)[1] for r in requests]
     assert world.api.of("users.info")[0].args["user"] == "U1"
+    first, second = world.identities
+    assert first == second
+    assert (first.platform, first.tenant, first.user_id) == ("slack", "T1", "U1")
+    assert (first.email, first.display_name) == ("alice@example.com", "alice")
+
+
+async def test_users_without_a_visible_email_are_still_identified(world: World) -> None:
+    await world.slack.mention("read web-01", user="U3")  # users.info answers user_not_found
+    [identity] = world.identities
+    assert identity.user_id == "U3" and identity.email is None
+    assert CALLS == [("read", "web-01")]
 
 
 async def test_dm_without_mention_answers_in_the_dm(world: World) -> None:
@@ -157,6 +166,12 @@ async def test_malformed_json_is_refused_with_400(world: World) -> None:
     assert response.status == 400
 
 
+async def test_oversized_bodies_are_refused_before_parsing(world: World) -> None:
+    response = await world.slack.post("{" + " " * (2 * 1024 * 1024) + "}", "application/json")
+    assert response.status == 413
+    assert world.api.calls == []
+
+
 async def test_url_verification_is_answered(world: World) -> None:
     body = json.dumps({"type": "url_verification", "challenge": "abc123", "token": "t"})
     response = await world.slack.post(body, "application/json")
@@ -175,4 +190,5 @@ async def test_health_and_metrics(world: World) -> None:
     assert 'opsconductor_slack_requests_total{kind="event",outcome="401"} 1.0' in metrics
     assert "opsconductor_slack_acks_total 1.0" in metrics
     assert "opsconductor_slack_queue_depth 0.0" in metrics
+    assert "opsconductor_slack_retries_total 0.0" in metrics
     assert 'opsconductor_http_requests_total{route="/slack/events",status="401"} 1.0' in metrics
