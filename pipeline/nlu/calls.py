@@ -170,7 +170,8 @@ def _unquoted_command(clause: Clause, text: str) -> str:
     start_token = tokens[verb + 1]
     if start_token.low == "the" and end > verb + 2 and tokens[verb + 2].low == "command":
         start_token = tokens[verb + 3] if end > verb + 3 else start_token
-    return text[start_token.start : tokens[end - 1].end].strip()
+    stop = tokens[end].start if end < len(tokens) else len(text)
+    return text[start_token.start : stop].strip()
 
 
 def _is_target_tail(tokens: list[Token]) -> bool:

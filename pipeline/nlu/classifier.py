@@ -7,11 +7,13 @@ restart nginx`" is `automation.run_command`, never `service_control`).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from pipeline.nlu.entities import Clause
-from pipeline.nlu.inventory import edit_distance
+from pipeline.nlu.inventory import InventoryIndex, edit_distance
 from pipeline.nlu.lexicon import vocab
+from pipeline.nlu.text import Token
 
 RUN_VERBS = vocab("run execute exec invoke sudo launch")
 RUN_NOUNS = vocab(
@@ -43,13 +45,18 @@ PING_WORDS = vocab(
 QUERY_WORDS = vocab(
     "list show which what where how many count find details detail info information ip address addresses "
     "inventory describe located location get display have who owns owner tell give enumerate lookup "
-    "whats what's search are"
+    "whats what's search are own owned belong belongs"
+)
+STRONG_QUERY_WORDS = vocab(
+    "list show which where many count find details detail info information ip address addresses inventory "
+    "describe located location display enumerate search own owns owner owned belong belongs"
 )
 CREATE_WORDS = vocab("add register create onboard enroll")
 DELETE_WORDS = vocab("delete remove decommission deregister retire unregister drop purge")
 UPDATE_WORDS = vocab("set change update move rename tag retag mark modify assign")
 INVENTORY_WORDS = vocab("inventory asset assets cmdb")
 TEMPLATE_WORDS = vocab("template templates")
+PORT_CHECK_WORDS = vocab("check test verify reachable open up available listening responding accessible")
 UPTIME_CUES = vocab("when last since boot booted rebooted")
 
 VOCABULARY = (
@@ -149,6 +156,27 @@ def _notify(clause: Clause, ordered: list[str], words: set[str]) -> Decision | N
     return Decision("communication.notify", 0.9)
 
 
+LEADING_VERBS = {
+    "ping": "network.ping",
+    "traceroute": "network.traceroute",
+    "tracert": "network.traceroute",
+    "nslookup": "network.dns_lookup",
+    "dig": "network.dns_lookup",
+    "nmap": "network.port_scan",
+    "reboot": "automation.reboot",
+}
+
+
+def _leading_verb(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
+    """An unambiguous command verb first ('ping pg main') beats cues later in the clause."""
+    tool = LEADING_VERBS.get(_first_verb(ordered))
+    if tool == "network.port_scan" or (tool and not clause.slots.services):
+        return Decision(tool, 0.9)
+    if tool in {"network.ping", "network.traceroute"}:
+        return Decision(tool, 0.85)
+    return None
+
+
 def _templates(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
     return Decision("communication.list_templates", 0.9) if words & TEMPLATE_WORDS else None
 
@@ -197,11 +225,19 @@ def _dns(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None
 
 
 def _trace(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
-    return Decision("network.traceroute", 0.9) if words & TRACE_WORDS else None
+    if words & TRACE_WORDS:
+        return Decision("network.traceroute", 0.9)
+    asks_path = words & {"path", "packets", "network"} and words & {"path", "route", "take", "go", "travel"}
+    if asks_path and not clause.slots.paths and not words & {"file", "log", "logs"}:
+        return Decision("network.traceroute", 0.75)
+    return None
 
 
 def _scan(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
     slots = clause.slots
+    port_only = [p for p in slots.port_names if p not in {s.lower() for s in slots.services}]
+    if port_only and not slots.services and words & PORT_CHECK_WORDS:
+        return Decision("network.port_scan", 0.8)  # "check rdp on win-app-01", "is https up"
     if not words & SCAN_WORDS:
         return None
     if words & {"scan", "scanning", "nmap", "port", "ports"} or slots.port_names or slots.ports:
@@ -268,8 +304,12 @@ def _ping(clause: Clause, ordered: list[str], words: set[str]) -> Decision | Non
 def _query(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
     targets = clause.targets
     has_targets = bool(targets.names or targets.selector.is_set() or targets.pronoun)
-    if words & INVENTORY_WORDS or (words & QUERY_WORDS and has_targets):
+    if words & INVENTORY_WORDS or (words & STRONG_QUERY_WORDS and has_targets):
         return Decision("assets.query", 0.85)
+    if words & QUERY_WORDS and targets.selector.is_set():
+        return Decision("assets.query", 0.75)
+    if words & QUERY_WORDS and has_targets:
+        return Decision("assets.query", 0.55)
     if targets.selector.is_set() and not targets.names:
         return Decision("assets.query", 0.65)
     return None
@@ -285,6 +325,7 @@ RULES = (
     _script,
     _run,
     _notify,
+    _leading_verb,
     _templates,
     _service_control,
     _reboot,
@@ -300,3 +341,54 @@ RULES = (
     _query,
     _check,
 )
+
+
+_STOP = vocab(
+    "on in at for to of from with across and or but the a an all every each any our my your their its "
+    "is are was were be do does have has what which where how many show list"
+)
+_HARMLESS = vocab(
+    "other remaining following relevant affected respective same running active current existing "
+    "available both two three four many known listed above below said"
+)
+
+
+def unknown_qualifiers(tokens: list[Token], index: InventoryIndex) -> list[str]:
+    """Words qualifying a host noun that the inventory does not know ('frankfurt servers').
+
+    Dropping such a word would silently widen the selection, so the caller asks back.
+    """
+    from pipeline.nlu.lexicon import ENVIRONMENT_SYNONYMS, FILLER, HOST_NOUNS
+
+    selector_words = {w for group in ENVIRONMENT_SYNONYMS.values() for w in group}
+    unknown: list[str] = []
+    for position, token in enumerate(tokens):
+        if token.kind != "word" or token.low not in HOST_NOUNS or token.low in {"one", "system"}:
+            continue
+        for before in reversed(tokens[:position]):
+            if before.kind != "word" or before.low in _STOP or before.low in RUN_VERBS:
+                break
+            if before.used or before.low in _HARMLESS or before.low in HOST_NOUNS:
+                continue
+            if before.low in selector_words or not (before.low in VOCABULARY or before.low in FILLER):
+                unknown.append(before.text)
+            break
+    return unknown + _unknown_places(tokens, selector_words)
+
+
+def _unknown_places(tokens: list[Token], selector_words: set[str]) -> list[str]:
+    """'everything in frankfurt' where the inventory has no frankfurt."""
+    from pipeline.nlu.lexicon import FILLER, QUANTIFIERS
+
+    if not any(t.used or t.low in QUANTIFIERS for t in tokens if t.kind == "word"):
+        return []
+    unknown = []
+    for token, nxt in itertools.pairwise(tokens):
+        if token.low not in {"in", "at"} or nxt.kind != "word" or nxt.used:
+            continue
+        low = nxt.low
+        if low in selector_words or not (
+            low in VOCABULARY or low in FILLER or low in _HARMLESS or low in _STOP
+        ):
+            unknown.append(nxt.text)
+    return unknown

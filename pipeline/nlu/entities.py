@@ -89,7 +89,7 @@ class Clause:
 
 def extract(tokens: list[Token], index: InventoryIndex) -> Clause:
     """Mark tokens used by entities and return what they mean."""
-    split = _exclusion_start(tokens)
+    split = _exclusion_start(tokens, index)
     main, excluded = tokens[:split], tokens[split:]
     targets = Targets()
     _hosts(main, index, targets)
@@ -105,7 +105,7 @@ def extract(tokens: list[Token], index: InventoryIndex) -> Clause:
 # ---------------------------------------------------------------------- exclusions
 
 
-def _exclusion_start(tokens: list[Token]) -> int:
+def _exclusion_start(tokens: list[Token], index: InventoryIndex) -> int:
     for i, token in enumerate(tokens):
         if token.kind != "word":
             continue
@@ -113,14 +113,23 @@ def _exclusion_start(tokens: list[Token]) -> int:
             return i
         for phrase in EXCLUSION_PHRASES:
             lows = [t.low for t in tokens[i : i + len(phrase)]]
-            if tuple(lows) == phrase and _names_follow(tokens, i + len(phrase)):
+            if tuple(lows) == phrase and _names_follow(tokens, i + len(phrase), index):
                 return i
     return len(tokens)
 
 
-def _names_follow(tokens: list[Token], start: int) -> bool:
+def _names_follow(tokens: list[Token], start: int, index: InventoryIndex) -> bool:
+    """An exclusion phrase counts only when hosts or selector words follow it."""
     rest = [t for t in tokens[start:] if t.kind in {"word", "ip"} and t.low not in {"the", "any", "for"}]
-    return bool(rest) and (bool(re.search(r"\d", rest[0].low)) or rest[0].low in HOST_NOUNS | {"ones"})
+    if not rest:
+        return False
+    first = rest[0].low
+    known = index.environments.keys() | index.locations.keys() | index.os.keys() | index.tag_values.keys()
+    return (
+        bool(re.search(r"\d", first))
+        or first in HOST_NOUNS | {"ones"} | known
+        or bool(index.type_for_words((first,)))
+    )
 
 
 def _exclusions(tokens: list[Token], index: InventoryIndex) -> list[str]:
@@ -132,7 +141,7 @@ def _exclusions(tokens: list[Token], index: InventoryIndex) -> list[str]:
     _selector(tokens, index, found.selector)
     names = list(found.names)
     sel = found.selector
-    if sel.is_set() and not sel.everything:
+    if sel.types or sel.os or sel.environments or sel.locations or sel.tags or sel.services:
         names += [
             a.name
             for a in index.select(
@@ -165,8 +174,10 @@ def _name_at(tokens: list[Token], i: int, index: InventoryIndex, out: Targets) -
         return _address(token, index, out)
     for width in (3, 2):  # "db 01", "win app 01"
         joined = _joined(tokens, i, width)
-        if joined and index.by_normalised.get(joined):
-            _add(out.names, index.by_normalised[joined])
+        same = index.by_signature.get(signature(joined), []) if joined else []
+        found = index.by_normalised.get(joined or "") or (same[0] if len(same) == 1 else None)
+        if joined and found:
+            _add(out.names, found)
             for t in tokens[i : i + width]:
                 t.used = True
             return width
@@ -177,7 +188,7 @@ def _joined(tokens: list[Token], i: int, width: int) -> str | None:
     part = tokens[i : i + width]
     if len(part) < width or any(t.kind != "word" or t.used for t in part):
         return None
-    if not part[-1].low.isdigit():
+    if not part[-1].low.isdigit() and width != 2:
         return None
     return re.sub(r"[^a-z0-9]", "", "".join(t.low for t in part))
 
@@ -273,12 +284,18 @@ def _raw_targets(tokens: list[Token], out: Targets) -> None:
             token.used = True
 
 
+def _after_pronoun(tokens: list[Token], noun: Token) -> bool:
+    position = tokens.index(noun)
+    before = tokens[position - 1].low if position else ""
+    return before in {"same", "those", "these", "that", "this", "said", "above"}
+
+
 def _pronoun(tokens: list[Token]) -> bool:
     lows = [t.low for t in tokens if t.kind == "word"]
     if any(w in {"it", "them", "they", "those", "these", "its", "their", "there", "both"} for w in lows):
         return True
     for a, b in itertools.pairwise(lows):
-        if a in {"same", "that", "this", "those", "these"} and b in HOST_NOUNS | {"ones", "one"}:
+        if a in {"same", "that", "this", "those", "these", "said"} and b in HOST_NOUNS | {"ones", "one"}:
             return True
     return any(w in PRONOUNS and w == "same" for w in lows)
 
@@ -350,15 +367,20 @@ def _type_phrase(
             _add(sel.types, found)
             token.used = nxt.used = True
             return True
-    if noun_next or low.endswith("s") or low in {"dbs", "dcs"}:
+    if noun_next or low.endswith("s") or low in {"dbs", "dcs"} or _determined(token, sel):
         found = index.type_for_words((low,))
-        if found and (noun_next or low != found):
+        if found and (noun_next or low != found or _determined(token, sel)):
             _add(sel.types, found)
             token.used = True
             if noun_next and nxt is not None:
                 nxt.used = True
             return True
     return False
+
+
+def _determined(token: Token, sel: Selector) -> bool:
+    """'the london db', 'prod database': a singular type word after a determiner or selector."""
+    return bool(sel.environments or sel.locations or sel.os) or (token.low in {"database", "db"} and False)
 
 
 def _tag_key_near(prev: Token | None, nxt: Token | None, index: InventoryIndex) -> bool:
@@ -422,6 +444,8 @@ def _nouns(tokens: list[Token], index: InventoryIndex, sel: Selector) -> None:
         if token.kind != "word" or token.used or token.low not in HOST_NOUNS:
             continue
         if token.low in {"one", "ones", "system", "systems"} and not sel.is_set():
+            continue
+        if _after_pronoun(tokens, token):
             continue
         plural = token.low.endswith("s") or token.low == "ones"
         if not (plural or quantified or sel.is_set()):

@@ -21,6 +21,9 @@ GRAMMAR_VERBS = vocab(
 )
 
 
+LIST_FIELDS = frozenset({"facts", "ports", "services"})
+
+
 def explicit_tool(tokens: list[Token], tools: Mapping[str, frozenset[str]]) -> str | None:
     """The catalog tool named by the first token, if it names one exactly."""
     if not tokens or tokens[0].kind != "word":
@@ -28,6 +31,8 @@ def explicit_tool(tokens: list[Token], tools: Mapping[str, frozenset[str]]) -> s
     first = tokens[0].low
     if first in tools:
         return first
+    if "_" not in first:
+        return None  # plain verbs ("ping") go through the lexicon, which reads their slots
     matches = [name for name in tools if name.split(".", 1)[1] == first]
     return matches[0] if len(matches) == 1 else None
 
@@ -43,7 +48,8 @@ def split_kv(tokens: list[Token], fields: frozenset[str]) -> dict[str, object]:
         if key not in fields:
             continue
         value = value.strip("\"'")
-        args[key] = _typed(value)
+        typed = _typed(value)
+        args[key] = [typed] if key in LIST_FIELDS and not isinstance(typed, list) else typed
         token.used = True
     return args
 

@@ -64,6 +64,7 @@ class Slots:
     channels: list[str] = field(default_factory=list)
     quotes: list[str] = field(default_factory=list)
     kv: dict[str, str] = field(default_factory=dict)
+    explicit: dict[str, object] = field(default_factory=dict)  # key=value args of a named tool
     numbers: dict[str, int] = field(default_factory=dict)  # count, max_hops, tail_lines, timeout_s
     bare_numbers: list[int] = field(default_factory=list)
 

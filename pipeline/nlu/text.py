@@ -22,7 +22,7 @@ _SCANNER = re.compile(
     (?P<quote>```(?:[a-z]+\n)?[\s\S]+?```|`[^`]+`|"[^"]+"|\u201c[^\u201d]+\u201d|(?<![\w])'[^'\n]+'(?![\w]))
     |(?P<email>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)
     |(?P<channel>(?<![\w&])\#[\w][\w.-]*)
-    |(?P<kv>(?<![\w-])[A-Za-z_][\w.-]*=(?:"[^"]*"|'[^']*'|[^\s,;]+))
+    |(?P<kv>(?<![\w-])[A-Za-z_][\w.-]*=(?:"[^"]*"|'[^']*'|[^\s,;]+(?:,[^\s,;]+)*))
     |(?P<path>(?<![\w./])(?:[A-Za-z]:\\[^\s,;]*|~?/[\w.@%+~*-][^\s,;]*))
     |(?P<ip>(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?:/\d{1,2})?(?![\w]|\.\d))
     |(?P<time>\b\d{1,2}:\d{2}(?::\d{2})?\b)
@@ -122,7 +122,7 @@ _NOTIFY_VERB = re.compile(
     re.IGNORECASE,
 )
 _MESSAGE_START = re.compile(
-    r"\s*(?::|\b(?:saying|that says|which says|to say|with (?:the )?(?:message|text|note)|message|"
+    r"\s*(?::|\b(?:saying|that says|which says|to say|with (?:the )?(?:message|text|note)|"
     r"telling (?:them|him|her|everyone|people)(?: that)?|that|know that|about)\b)\s*",
     re.IGNORECASE,
 )
@@ -152,7 +152,23 @@ def split_clauses(tokens: list[Token]) -> list[list[Token]]:
             if token.kind == "punct" or token.low in THEN_WORDS or token.low in {"and", "or"}:
                 continue
         clauses[-1].append(token)
-    return [_trim(c) for c in clauses if _has_content(c)]
+    trimmed = (_drop_condition(_trim(c)) for c in clauses)
+    return [c for c in trimmed if _has_content(c)]
+
+
+_CONDITIONS = frozenset({"if", "when", "once", "unless", "whenever"})
+
+
+def _drop_condition(clause: list[Token]) -> list[Token]:
+    """'if it's up restart nginx on it' -> 'restart nginx on it' (steps run in order anyway)."""
+    if not clause or clause[0].low not in _CONDITIONS:
+        return clause
+    for i, token in enumerate(clause[1:], 1):
+        if token.text == "," or token.low == "then":
+            return clause[i + 1 :]
+        if token.low in CLAUSE_VERBS and i > 1:
+            return clause[i:]
+    return clause
 
 
 def _is_break(tokens: list[Token], index: int) -> bool:
@@ -165,6 +181,8 @@ def _is_break(tokens: list[Token], index: int) -> bool:
     if token.low in THEN_WORDS and _then_context(tokens, index):
         return True
     if token.low in {"and", "also"} or (token.kind == "punct" and token.text == ","):
+        if following is not None and following.low in _CONDITIONS:
+            return True
         return following is not None and following.low in CLAUSE_VERBS and _verb_follows(tokens, index)
     return False
 

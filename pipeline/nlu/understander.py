@@ -13,7 +13,7 @@ from typing import Any
 from pipeline.contracts import AssetFilter, AssetRef, Intent, Interpretation, ToolCall, Understanding
 from pipeline.nlu import messages
 from pipeline.nlu.calls import MissingSlot, build_args
-from pipeline.nlu.classifier import VOCABULARY, Decision, decide
+from pipeline.nlu.classifier import VOCABULARY, Decision, decide, unknown_qualifiers
 from pipeline.nlu.entities import Clause, Targets, extract
 from pipeline.nlu.grammar import explicit_tool, is_grammar, split_kv
 from pipeline.nlu.inventory import InventoryIndex
@@ -48,6 +48,7 @@ class Context:
 
     targets: tuple[str, ...] = ()
     selector: AssetFilter | None = None
+    service: str = ""
     summaries: list[str] = field(default_factory=list)
 
 
@@ -88,7 +89,7 @@ class DeterministicUnderstander:
         confidence, grammar = 1.0, True
         leftovers: list[Clause] = []
         for tokens in clauses:
-            clause, tool, decision = self._classify(tokens, index)
+            clause, tool, decision = self._classify(tokens, index, context)
             if tool is None:
                 leftovers.append(clause)
                 continue
@@ -103,14 +104,22 @@ class DeterministicUnderstander:
         return _understanding(calls, confidence, "grammar" if grammar else "lexicon", context)
 
     def _classify(
-        self, tokens: list[Any], index: InventoryIndex
+        self, tokens: list[Any], index: InventoryIndex, context: Context
     ) -> tuple[Clause, str | None, Decision | None]:
         tool = explicit_tool(tokens, self._tools)
         if tool is not None:
             tokens[0].used = True
-            split_kv(tokens, self._tools[tool])
-            return extract(tokens, index), tool, None
+            explicit = split_kv(tokens, self._tools[tool])
+            clause = extract(tokens, index)
+            clause.slots.explicit = explicit
+            return clause, tool, Decision(tool, 1.0, action=str(clause.slots.kv.get("action", "")))
         clause = extract(tokens, index)
+        unknown = unknown_qualifiers(clause.tokens, index)
+        if unknown:
+            raise Clarify(messages.unknown_targets(unknown))
+        slots = clause.slots
+        if context.service and clause.targets.pronoun and not (slots.services or slots.weak_services):
+            slots.services.append(context.service)  # "check nginx ... then restart it"
         decision = decide(clause)
         if decision.problem and decision.tool is None:
             raise Clarify(decision.problem)
@@ -129,21 +138,19 @@ class DeterministicUnderstander:
     ) -> list[ToolCall]:
         if decision is not None and decision.problem:
             raise Clarify(decision.problem)
+        explicit = dict(clause.slots.explicit)
         try:
-            args = (
-                build_args(tool, clause, text, decision.action)
-                if decision
-                else split_kv(clause.tokens, frozenset())
-            )
+            args = {**build_args(tool, clause, text, decision.action if decision else ""), **explicit}
         except MissingSlot as missing:
-            raise Clarify(str(missing)) from None
-        if decision is None:
-            args = {**_explicit_args(clause, self._tools[tool]), **args}
+            if not explicit:
+                raise Clarify(str(missing)) from None
+            args = explicit
         targets, selector = self._targets(tool, clause, context, index)
         calls = [ToolCall(tool=tool, args=args, targets=targets, selector=selector)]
         if tool in {"automation.service_control", "automation.service_status"}:
             calls = _per_service(calls[0], clause)
         context.summaries.extend(messages.describe_call(c) for c in calls)
+        context.service = str(args.get("service", context.service))
         return calls
 
     def _targets(
@@ -168,8 +175,12 @@ class DeterministicUnderstander:
         for clause in leftovers:
             self._check_leftovers([clause], None)
         mentioned = [n for c in leftovers for n in c.targets.names]
-        if mentioned:
-            raise Clarify(messages.what_to_do(mentioned))
+        if mentioned:  # hosts but no recognisable task: worth asking the LLM, if there is one
+            interpretation = Interpretation(
+                intent=Intent.CHAT, category="unsure", confidence=0.2, source="lexicon"
+            )
+            message = messages.what_to_do(mentioned)
+            return Understanding(interpretation=interpretation, outcome="clarify", message=message)
         message = messages.injection() if injection else messages.out_of_scope()
         return _no_action(message, 0.3)
 
@@ -207,10 +218,6 @@ def _per_service(call: ToolCall, clause: Clause) -> list[ToolCall]:
     if len(services) <= 1:
         return [call]
     return [call.model_copy(update={"args": {**call.args, "service": s}}) for s in services]
-
-
-def _explicit_args(clause: Clause, fields: frozenset[str]) -> dict[str, Any]:
-    return {k: v for k, v in clause.slots.kv.items() if k in fields}
 
 
 def _unexplained(clause: Clause) -> list[str]:

@@ -1,0 +1,97 @@
+"""The entity extractor reads names, ranges, selectors and exclusions against the snapshot."""
+
+from __future__ import annotations
+
+from pipeline.contracts import AssetRef
+from pipeline.nlu.entities import extract
+from pipeline.nlu.inventory import InventoryIndex, edit_distance, signature
+from pipeline.nlu.text import scan
+
+ASSETS = (
+    AssetRef(
+        name="app-eu-7",
+        address="198.18.0.7",
+        type="app_server",
+        environment="prod",
+        location="new york",
+        tags={"team": "payments"},
+        services=("tomcat",),
+    ),
+    AssetRef(
+        name="app-eu-8",
+        address="198.18.0.8",
+        type="app_server",
+        environment="prod",
+        location="new york",
+        tags={"team": "payments"},
+        services=("tomcat",),
+    ),
+    AssetRef(name="db-01", address="198.18.1.1", type="db_server", environment="qa", location="lagos"),
+    AssetRef(
+        name="dc-01",
+        address="198.18.1.2",
+        type="domain_controller",
+        os="windows",
+        environment="qa",
+        location="lagos",
+    ),
+    AssetRef(name="bastion", address="198.18.2.1", type="jump_host", environment="prod", location="lagos"),
+)
+INDEX = InventoryIndex.build(ASSETS)
+
+
+def targets(text: str):  # type: ignore[no-untyped-def]
+    return extract(scan(text).clauses[0], INDEX).targets
+
+
+def test_names_tolerate_case_dashes_padding_and_typos() -> None:
+    assert targets("ping APP-EU-7 appeu8").names == ["app-eu-7", "app-eu-8"]
+    assert targets("ping db 1").names == ["db-01"]
+    assert targets("ping bastoin").names == ["bastion"]
+
+
+def test_equally_close_typo_is_ambiguous_not_guessed() -> None:
+    twins = InventoryIndex.build(
+        [AssetRef(name="node-01", address="198.18.9.1"), AssetRef(name="nose-01", address="198.18.9.2")]
+    )
+    found = extract(scan("ping nobe-01").clauses[0], twins).targets
+    assert found.names == [] and set(found.ambiguous["nobe-01"]) == {"node-01", "nose-01"}
+
+
+def test_unknown_host_shaped_words_are_reported() -> None:
+    found = targets("ping app-eu-9 and db-01")
+    assert found.unknown == ["app-eu-9"] and found.names == ["db-01"]
+
+
+def test_ranges() -> None:
+    assert targets("ping app-eu-7 through app-eu-8").names == ["app-eu-7", "app-eu-8"]
+    assert targets("ping app-eu-7..8").names == ["app-eu-7", "app-eu-8"]
+    assert targets("ping app-eu-7 to app-eu-9").unknown == ["app-eu-9"]
+
+
+def test_addresses_map_to_inventory_names_else_stay_raw() -> None:
+    found = targets("ping 198.18.1.2 and 10.0.0.1")
+    assert found.names == ["dc-01"] and found.raw == ["10.0.0.1"]
+
+
+def test_selector_vocabulary_comes_from_the_snapshot() -> None:
+    sel = targets("ping all production app servers in new york").selector
+    assert sel.environments == ["prod"] and sel.locations == ["new york"] and sel.types == ["app_server"]
+    assert targets("ping the payments team servers").selector.tags == {"team": "payments"}
+    assert targets("ping the windows boxes").selector.os == ["windows"]
+    assert targets("ping the tomcat hosts").selector.services == ["tomcat"]
+
+
+def test_exclusions_take_names_and_selectors() -> None:
+    assert targets("ping everything in lagos except bastion").exclude == ["bastion"]
+    assert set(targets("ping all qa servers but not the windows ones").exclude) == {"dc-01"}
+
+
+def test_pronouns_are_flagged() -> None:
+    assert targets("restart nginx on them").pronoun
+    assert targets("check the same hosts").pronoun
+
+
+def test_signature_and_distance() -> None:
+    assert signature("WEB-01") == signature("web1") == ("web", (1,))
+    assert edit_distance("wbe", "web") == 1 and edit_distance("abc", "xyz", 1) > 1

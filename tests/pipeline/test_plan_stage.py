@@ -1,0 +1,131 @@
+"""Stage C trusts nothing: unknown tools, targets and bad args become questions, never guesses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from domains.catalog import build_registry
+from pipeline.contracts import AssetFilter, AssetRef, Intent, Interpretation, Risk, ToolCall, Understanding
+from pipeline.registry import ToolRegistry
+from pipeline.stages.plan import build_plan
+
+ASSETS = (
+    AssetRef(
+        name="web-01", address="192.0.2.11", type="web_server", environment="production", location="paris"
+    ),
+    AssetRef(
+        name="web-02", address="192.0.2.12", type="web_server", environment="production", location="oslo"
+    ),
+    AssetRef(
+        name="db-01",
+        address="192.0.2.31",
+        type="db_server",
+        environment="qa",
+        location="oslo",
+        tags={"team": "data"},
+        services=("postgresql",),
+    ),
+)
+
+
+@pytest.fixture(scope="module")
+def registry() -> ToolRegistry:
+    return build_registry()
+
+
+def understanding(*calls: ToolCall) -> Understanding:
+    return Understanding(interpretation=Interpretation(intent=Intent.ACTION, source="llm"), calls=calls)
+
+
+def call(
+    tool: str, targets: tuple[str, ...] = (), selector: AssetFilter | None = None, **args: Any
+) -> ToolCall:
+    return ToolCall(tool=tool, args=args, targets=targets, selector=selector)
+
+
+def test_resolves_names_addresses_and_selectors_in_order(registry: ToolRegistry) -> None:
+    plan = build_plan(
+        understanding(
+            call("network.ping", ("WEB-02", "192.0.2.11")),
+            call(
+                "automation.service_status",
+                selector=AssetFilter(services=("postgresql",)),
+                service="postgresql",
+            ),
+        ),
+        registry,
+        ASSETS,
+    )
+    assert plan.outcome == "plan"
+    first, second = plan.steps
+    assert (first.id, first.target_names, first.depends_on) == ("s1", ["web-02", "web-01"], ())
+    assert (second.id, second.target_names, second.depends_on) == ("s2", ["db-01"], ("s1",))
+    assert first.risk is Risk.READ and first.timeout_s == registry.get("network.ping").timeout_s
+
+
+def test_selector_exclusions_apply(registry: ToolRegistry) -> None:
+    selector = AssetFilter(types=("web_server",), exclude=("web-02",))
+    plan = build_plan(understanding(call("network.ping", selector=selector)), registry, ASSETS)
+    assert plan.steps[0].target_names == ["web-01"]
+
+
+def test_unknown_tool_is_clarified(registry: ToolRegistry) -> None:
+    plan = build_plan(understanding(call("automation.format_disk", ("web-01",))), registry, ASSETS)
+    assert plan.outcome == "clarify" and "format_disk" in plan.message and not plan.steps
+
+
+def test_invented_host_is_clarified_by_name(registry: ToolRegistry) -> None:
+    plan = build_plan(understanding(call("network.ping", ("web-01", "web-99"))), registry, ASSETS)
+    assert plan.outcome == "clarify" and "web-99" in plan.message
+
+
+def test_raw_addresses_only_for_network_tools(registry: ToolRegistry) -> None:
+    ping = build_plan(understanding(call("network.ping", ("10.20.30.40",))), registry, ASSETS)
+    assert ping.steps[0].target_names == ["10.20.30.40"]
+    assert not ping.steps[0].targets[0].in_inventory
+    reboot = build_plan(understanding(call("automation.reboot", ("10.20.30.40",))), registry, ASSETS)
+    assert reboot.outcome == "clarify"
+
+
+def test_out_of_range_args_are_clarified_with_the_validation_message(registry: ToolRegistry) -> None:
+    plan = build_plan(understanding(call("network.port_scan", ("web-01",), ports=[70000])), registry, ASSETS)
+    assert plan.outcome == "clarify" and "ports" in plan.message
+    bad_action = build_plan(
+        understanding(call("automation.service_control", ("web-01",), service="nginx", action="explode")),
+        registry,
+        ASSETS,
+    )
+    assert bad_action.outcome == "clarify"
+
+
+def test_targetless_tools_drop_targets(registry: ToolRegistry) -> None:
+    plan = build_plan(
+        understanding(call("network.dns_lookup", ("web-01",), name="example.org")), registry, ASSETS
+    )
+    assert plan.steps[0].targets == () and plan.steps[0].args["record_type"] == "A"
+
+
+def test_empty_selection_is_clarified(registry: ToolRegistry) -> None:
+    plan = build_plan(
+        understanding(call("network.ping", selector=AssetFilter(locations=("tokyo",)))), registry, ASSETS
+    )
+    assert plan.outcome == "clarify" and "tokyo" in plan.message
+
+
+def test_targeted_tool_without_targets_is_clarified(registry: ToolRegistry) -> None:
+    assert build_plan(understanding(call("automation.reboot")), registry, ASSETS).outcome == "clarify"
+
+
+def test_non_plan_outcomes_pass_through(registry: ToolRegistry) -> None:
+    answer = Understanding(
+        interpretation=Interpretation(intent=Intent.CHAT), outcome="no_action", message="hello", llm_calls=1
+    )
+    plan = build_plan(answer, registry, ASSETS)
+    assert (plan.outcome, plan.message, plan.llm_calls, plan.steps) == ("no_action", "hello", 1, ())
+
+
+def test_too_many_steps_is_clarified(registry: ToolRegistry) -> None:
+    calls = tuple(call("network.ping", ("web-01",)) for _ in range(25))
+    assert build_plan(understanding(*calls), registry, ASSETS).outcome == "clarify"
