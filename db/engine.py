@@ -105,6 +105,15 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+async def begin_immediate(session: AsyncSession) -> None:
+    """Start the session's transaction as a writer: BEGIN IMMEDIATE on SQLite, plain BEGIN elsewhere.
+
+    Call it first in a transaction that reads and then writes, so SQLite takes its write
+    lock up front instead of failing on a stale read snapshot.
+    """
+    await session.connection(execution_options={"sqlite_immediate": True})
+
+
 def sqlite_path(url: str | URL) -> Path | None:
     """The file of a file-backed SQLite url, else None."""
     parsed = make_url(url)

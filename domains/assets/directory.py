@@ -1,0 +1,152 @@
+"""Inventory selection and validation, shared by every AssetDirectory implementation.
+
+`matches(asset, selector)` is the one definition of what an `AssetFilter` selects;
+`InMemoryAssetDirectory` (eval command, tests) and `db.assets.SqlAssetRepository`
+both use it, so planning gives the same targets whichever backs the inventory.
+`AssetStore` is the port the inventory tools use to change assets.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+from pipeline.contracts import AssetFilter, AssetRef
+from pipeline.errors import InvalidRequest
+
+SERVER_TYPES = frozenset({"web_server", "app_server", "db_server", "domain_controller"})
+"""What "servers" means in a request (ARCHITECTURE: tool catalog)."""
+
+SERVER_WORDS = frozenset({"server", "servers"})
+ASSET_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")
+WORD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")
+RELATIONSHIP_KINDS = ("depends_on", "runs_on", "member_of", "connects_to")
+
+
+def _fold(values: Iterable[str]) -> set[str]:
+    return {v.casefold() for v in values}
+
+
+def _types_match(asset_type: str, wanted: Iterable[str]) -> bool:
+    folded = _fold(wanted)
+    if asset_type.casefold() in folded:
+        return True
+    return bool(folded & SERVER_WORDS) and asset_type in SERVER_TYPES
+
+
+def matches(asset: AssetRef, selector: AssetFilter) -> bool:
+    """True when `asset` is selected: every non-empty field must match (any value within a field).
+
+    Strings compare case-insensitively; `names` also match addresses; `types`
+    "server"/"servers" stands for SERVER_TYPES; `tags` must all be present with
+    equal values; `services` match when the asset runs any of them; `exclude`
+    removes assets by name or address.
+    """
+    keys = {asset.name.casefold(), asset.address.casefold()}
+    checks = (
+        not selector.names or bool(keys & _fold(selector.names)),
+        not selector.types or _types_match(asset.type, selector.types),
+        not selector.os or asset.os.casefold() in _fold(selector.os),
+        not selector.environments or asset.environment.casefold() in _fold(selector.environments),
+        not selector.locations or asset.location.casefold() in _fold(selector.locations),
+        all(_tag(asset.tags, k).casefold() == v.casefold() for k, v in selector.tags.items()),
+        not selector.services or bool(_fold(asset.services) & _fold(selector.services)),
+        not (keys & _fold(selector.exclude)),
+    )
+    return all(checks)
+
+
+def _tag(tags: Mapping[str, str], key: str) -> str:
+    for k, v in tags.items():
+        if k.casefold() == key.casefold():
+            return v
+    return "\0"  # never equal to a wanted value
+
+
+def select(assets: Iterable[AssetRef], selector: AssetFilter) -> list[AssetRef]:
+    """The assets `selector` picks, sorted by name."""
+    return sorted((a for a in assets if matches(a, selector)), key=lambda a: a.name)
+
+
+def valid_address(address: str) -> bool:
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return bool(HOSTNAME.match(address))
+    return True
+
+
+def validate_asset(asset: AssetRef) -> AssetRef:
+    """The asset normalised (lower-case name, stripped fields), or InvalidRequest naming the problem."""
+    name = asset.name.strip().lower()
+    if not ASSET_NAME.match(name):
+        raise InvalidRequest(f"name {asset.name!r} is not valid (a-z, 0-9, '.', '_', '-'; max 63)")
+    address = asset.address.strip()
+    if not address:
+        raise InvalidRequest(f"{name}: address missing")
+    if not valid_address(address):
+        raise InvalidRequest(f"{name}: address {address!r} is neither an IP address nor a host name")
+    for field in ("type", "os"):
+        value = getattr(asset, field).strip()
+        if not WORD.match(value):
+            raise InvalidRequest(f"{name}: {field} {value!r} is not valid")
+    for field in ("environment", "location"):
+        value = getattr(asset, field).strip()
+        if value and not WORD.match(value):
+            raise InvalidRequest(f"{name}: {field} {value!r} is not valid")
+    for key in asset.tags:
+        if not WORD.match(key):
+            raise InvalidRequest(f"{name}: tag key {key!r} is not valid")
+    services = tuple(s.strip() for s in asset.services if s.strip())
+    return asset.model_copy(
+        update={
+            "name": name,
+            "address": address,
+            "type": asset.type.strip(),
+            "os": asset.os.strip(),
+            "environment": asset.environment.strip(),
+            "location": asset.location.strip(),
+            "services": tuple(dict.fromkeys(services)),
+        }
+    )
+
+
+class InMemoryAssetDirectory:
+    """AssetDirectory over a fixed list (the eval command, tests, demos)."""
+
+    def __init__(self, assets: Sequence[AssetRef]) -> None:
+        self._assets = tuple(sorted(assets, key=lambda a: a.name))
+
+    async def snapshot(self) -> Sequence[AssetRef]:
+        return self._assets
+
+    async def query(self, selector: AssetFilter) -> Sequence[AssetRef]:
+        return select(self._assets, selector)
+
+
+class AssetStore(Protocol):
+    """Changing the inventory (the assets.create/update/delete tools and the importer).
+
+    Raises InvalidRequest for invalid fields, UnknownTarget for unknown names, and
+    InvalidRequest when a name is already taken.
+    """
+
+    async def snapshot(self) -> Sequence[AssetRef]: ...
+
+    async def query(self, selector: AssetFilter) -> Sequence[AssetRef]: ...
+
+    async def get(self, name: str) -> AssetRef | None: ...
+
+    async def create(self, asset: AssetRef) -> AssetRef: ...
+
+    async def update(self, name: str, changes: Mapping[str, Any]) -> AssetRef: ...
+
+    async def delete(self, name: str) -> bool: ...
+
+    async def import_assets(self, assets: Sequence[AssetRef], *, replace: bool = False) -> int:
+        """Write all assets in one transaction (all or nothing); `replace` updates existing names."""
+        ...
