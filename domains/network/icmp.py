@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import itertools
 import os
 import random
@@ -129,16 +128,25 @@ def parse_icmp(family: int, packet: bytes, has_ip_header: bool) -> tuple[str, in
 
 
 def address_family(address: str) -> int:
-    return ipaddress.ip_address(address).version
+    """4 or 6 for a canonical IP literal."""
+    return 6 if ":" in address else 4
+
+
+def canonical_ip(address: str) -> str | None:
+    """The canonical text of an IP literal (as the kernel reports sources), or None for a name."""
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            return socket.inet_ntop(family, socket.inet_pton(family, address.split("%", 1)[0]))
+        except OSError:
+            continue
+    return None
 
 
 async def resolve(address: str) -> str:
-    """An IP address for `address` (IPv4 preferred); ToolFailed when the name does not resolve."""
-    try:
-        ipaddress.ip_address(address)
-        return address
-    except ValueError:
-        pass
+    """A canonical IP address for `address` (IPv4 preferred); ToolFailed when a name does not resolve."""
+    literal = canonical_ip(address)
+    if literal is not None:
+        return literal
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(address, None, type=socket.SOCK_DGRAM)
@@ -230,7 +238,7 @@ class _Channel:
         pending = self.pending.get(seq)
         if pending is None or pending.future.done():
             return
-        if kind == "reply" and _normal(source) != _normal(pending.destination):
+        if kind == "reply" and source != pending.destination:
             return
         rtt = (self._loop.time() - pending.sent_at) * 1000
         pending.future.set_result(EchoResult(kind, source, round(rtt, 3), code))
@@ -243,8 +251,9 @@ class _Channel:
         self._icmp.close()
 
 
-def _normal(address: str) -> str:
-    return str(ipaddress.ip_address(address.split("%", 1)[0]))
+def _expire(future: asyncio.Future[EchoResult]) -> None:
+    if not future.done():
+        future.set_result(EchoResult("timeout"))
 
 
 class IcmpProbe:
@@ -290,21 +299,22 @@ class IcmpProbe:
         return "privileged" if channel.privileged else "unprivileged"
 
     async def echo(self, address: str, *, timeout: float = 2.0, ttl: int | None = None) -> EchoResult:
-        """Send one echo request to an IP address and wait up to `timeout` for its answer."""
+        """Send one echo request to a canonical IP address (see `resolve`); wait up to `timeout`."""
         channel = self._channel(address_family(address))
         loop = asyncio.get_running_loop()
         seq = channel.next_seq()
-        pending = _Pending(loop.create_future(), address, loop.time())
-        channel.pending[seq] = pending
+        future: asyncio.Future[EchoResult] = loop.create_future()
+        channel.pending[seq] = _Pending(future, address, loop.time())
+        # a timer resolves the future on timeout: cheaper than wait_for's extra task per request
+        timer = loop.call_later(timeout, _expire, future)
         try:
             try:
                 channel.send(address, seq, ttl)
             except OSError as err:
                 return EchoResult("error", error=err.strerror or str(err))
-            return await asyncio.wait_for(asyncio.shield(pending.future), timeout)
-        except TimeoutError:
-            return EchoResult("timeout")
+            return await future
         finally:
+            timer.cancel()
             channel.pending.pop(seq, None)
 
     async def ping(
@@ -319,7 +329,8 @@ class IcmpProbe:
                 await asyncio.sleep(index * interval)
             return await self.echo(ip, timeout=timeout)
 
-        for result in await asyncio.gather(*(one(i) for i in range(count))):
+        results = [await one(0)] if count == 1 else await asyncio.gather(*(one(i) for i in range(count)))
+        for result in results:
             stats.sent += 1
             if result.kind == "reply" and result.rtt_ms is not None:
                 stats.rtts_ms.append(result.rtt_ms)
