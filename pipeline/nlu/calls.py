@@ -199,9 +199,9 @@ def _notify(clause: Clause, text: str, action: str) -> dict[str, Any]:
     slots = clause.slots
     words = [t.low for t in clause.tokens if t.kind == "word"]
     channel = next((NOTIFY_CHANNEL_WORDS[w] for w in words if w in NOTIFY_CHANNEL_WORDS), None)
-    to = slots.kv.get("to") or (slots.emails or slots.channels or [""])[0]
+    to = slots.kv.get("to") or (slots.emails or slots.channels or slots.phones or [""])[0]
     if channel is None:
-        channel = "email" if slots.emails else "slack"
+        channel = "email" if slots.emails else "sms" if slots.phones and not slots.channels else "slack"
     if channel == "email" and not slots.emails and slots.channels:
         channel = "slack"
     if not to:

@@ -7,11 +7,12 @@ restart nginx`" is `automation.run_command`, never `service_control`).
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 
 from pipeline.nlu.entities import Clause
-from pipeline.nlu.inventory import InventoryIndex, edit_distance
+from pipeline.nlu.inventory import InventoryIndex, within_one
 from pipeline.nlu.lexicon import vocab
 from pipeline.nlu.text import Token
 
@@ -49,7 +50,8 @@ QUERY_WORDS = vocab(
 )
 STRONG_QUERY_WORDS = vocab(
     "list show which where many count find details detail info information ip address addresses inventory "
-    "describe located location display enumerate search own owns owner owned belong belongs"
+    "describe located location display enumerate search own owns owner owned belong belongs environment "
+    "env team role tags type site datacenter"
 )
 CREATE_WORDS = vocab("add register create onboard enroll")
 DELETE_WORDS = vocab("delete remove decommission deregister retire unregister drop purge")
@@ -78,6 +80,9 @@ VOCABULARY = (
 )
 
 
+_LONG_VOCABULARY = tuple(sorted(v for v in VOCABULARY if len(v) >= 4))
+
+
 @dataclass(frozen=True)
 class Decision:
     """The tool a clause asks for; `problem` set means ask back instead."""
@@ -88,13 +93,12 @@ class Decision:
     action: str = ""  # service_control action; reboot vs power-off etc.
 
 
+@functools.lru_cache(maxsize=4096)
 def correct(word: str) -> str:
     """Fix small typos in the planning vocabulary ('restrat', 'pign', 'uptiem')."""
     if word in VOCABULARY or len(word) < 4 or not word.isalpha():
         return word
-    limit = 1
-    close = {v for v in VOCABULARY if abs(len(v) - len(word)) <= limit and len(v) >= 4}
-    best = [v for v in close if edit_distance(word, v, limit) <= limit]
+    best = [v for v in _LONG_VOCABULARY if abs(len(v) - len(word)) <= 1 and within_one(word, v)]
     if len(best) == 1 and (len(word) >= 5 or sorted(word) == sorted(best[0])):
         return best[0]
     return word
@@ -145,7 +149,7 @@ def _run(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None
 
 def _notify(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
     slots = clause.slots
-    recipients = slots.emails or slots.channels
+    recipients = slots.emails or slots.channels or slots.phones
     channel_word = words & {"slack", "teams", "sms", "webhook", "email", "e-mail"}
     if not (words & NOTIFY_VERBS) or not (recipients or channel_word):
         return None

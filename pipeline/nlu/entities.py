@@ -13,7 +13,7 @@ import itertools
 import re
 from dataclasses import dataclass, field
 
-from pipeline.nlu.inventory import InventoryIndex, is_address, is_fqdn, signature
+from pipeline.nlu.inventory import InventoryIndex, is_address, is_fqdn, signature, within_one
 from pipeline.nlu.lexicon import (
     ANY_ASSET_NOUNS,
     EXCLUSION_PHRASES,
@@ -43,6 +43,7 @@ class Selector:
     tags: dict[str, str] = field(default_factory=dict)
     services: list[str] = field(default_factory=list)
     everything: bool = False  # "all", "every", a bare host noun
+    anchored: bool = False  # has a noun, quantifier or key=value: selects on its own, not just qualifies
 
     def is_set(self) -> bool:
         return bool(
@@ -344,8 +345,10 @@ def _selector_word(
     elif low in index.tag_values and (noun_next or _tag_key_near(prev, nxt, index)):
         key, value = index.tag_values[low][0]
         sel.tags[key] = value
+        sel.anchored = True
     elif low in index.services and (noun_next or _service_after_noun(prev)):
         _add(sel.services, index.services[low])
+        sel.anchored = True
     elif _fuzzy_vocab(low, index, sel):
         pass
     else:
@@ -364,12 +367,14 @@ def _type_phrase(
     if nxt is not None and not noun_next:
         found = index.type_for_words((low, nxt.low))
         if found:
+            sel.anchored = True
             _add(sel.types, found)
             token.used = nxt.used = True
             return True
     if noun_next or low.endswith("s") or low in {"dbs", "dcs"} or _determined(token, sel):
         found = index.type_for_words((low,))
         if found and (noun_next or low != found or _determined(token, sel)):
+            sel.anchored = True
             _add(sel.types, found)
             token.used = True
             if noun_next and nxt is not None:
@@ -394,12 +399,10 @@ def _service_after_noun(prev: Token | None) -> bool:
 
 def _fuzzy_vocab(low: str, index: InventoryIndex, sel: Selector) -> bool:
     """Typos in environment or location names ('prodution', 'frankfrut')."""
-    from pipeline.nlu.inventory import edit_distance
-
     if len(low) < 5 or not low.isalpha():
         return False
     for known, target in ((index.environments, sel.environments), (index.locations, sel.locations)):
-        close = {v for k, v in known.items() if len(k) >= 5 and edit_distance(low, k, 1) <= 1}
+        close = {v for k, v in known.items() if len(k) >= 5 and within_one(low, k)}
         if len(close) == 1:
             _add(target, close.pop())
             return True
@@ -412,7 +415,7 @@ def _kv_selector(tokens: list[Token], index: InventoryIndex, sel: Selector) -> N
             continue
         key, _, value = token.text.partition("=")
         if _apply_kv(key.lower(), value.strip("\"'"), index, sel):
-            token.used = True
+            token.used = sel.anchored = True
 
 
 def _apply_kv(key: str, value: str, index: InventoryIndex, sel: Selector) -> bool:
@@ -454,8 +457,9 @@ def _nouns(tokens: list[Token], index: InventoryIndex, sel: Selector) -> None:
         if not sel.types and token.low not in ANY_ASSET_NOUNS and token.low not in {"ones", "one"}:
             sel.types.extend(index.server_types())
         sel.everything = sel.everything or quantified or plural
-    if quantified and any(t.low in {"everything", "everyone"} for t in tokens):
-        sel.everything = True
+        sel.anchored = True
+    if any(t.low in {"everything", "everyone", "everywhere"} for t in tokens):
+        sel.everything = sel.anchored = True
     for token in tokens:
         if token.kind == "word" and token.low in QUANTIFIERS and sel.is_set():
             token.used = True

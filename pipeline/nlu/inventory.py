@@ -71,6 +71,25 @@ _NOT_HOSTS = frozenset(
 )
 
 
+def within_one(a: str, b: str) -> bool:
+    """Fast check for Damerau-Levenshtein distance <= 1."""
+    if a == b:
+        return True
+    la, lb = len(a), len(b)
+    if abs(la - lb) > 1:
+        return False
+    if la > lb:
+        a, b, la, lb = b, a, lb, la
+    i = 0
+    while i < la and a[i] == b[i]:
+        i += 1
+    if la == lb:
+        if a[i + 1 :] == b[i + 1 :]:
+            return True  # one substitution
+        return i + 1 < la and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2 :] == b[i + 2 :]
+    return a[i:] == b[i + 1 :]  # one insertion
+
+
 def is_address(text: str) -> bool:
     try:
         ipaddress.ip_address(text)

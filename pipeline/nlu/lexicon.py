@@ -268,3 +268,30 @@ GREETINGS = vocab(
     "great nice awesome sup howdy"
 )
 HELP_WORDS = vocab("help usage commands command manual howto")
+
+# Chat abbreviations, normalised before anything else reads the words.
+ABBREVIATIONS: dict[str, str] = {
+    "chk": "check",
+    "pls": "please",
+    "plz": "please",
+    "svc": "service",
+    "svcs": "services",
+    "srv": "server",
+    "srvs": "servers",
+    "srvr": "server",
+    "srvrs": "servers",
+    "svr": "server",
+    "svrs": "servers",
+    "proc": "process",
+    "procs": "processes",
+    "stat": "status",
+    "rbt": "reboot",
+    "restat": "restart",
+    "envs": "environments",
+    "w/": "with",
+    "w/o": "without",
+    "u": "you",
+    "r": "are",
+    "twice": "2",
+    "thrice": "3",
+}

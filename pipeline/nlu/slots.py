@@ -62,6 +62,7 @@ class Slots:
     paths: list[str] = field(default_factory=list)
     emails: list[str] = field(default_factory=list)
     channels: list[str] = field(default_factory=list)
+    phones: list[str] = field(default_factory=list)
     quotes: list[str] = field(default_factory=list)
     kv: dict[str, str] = field(default_factory=dict)
     explicit: dict[str, object] = field(default_factory=dict)  # key=value args of a named tool
@@ -82,7 +83,13 @@ def extract_slots(tokens: list[Token], index: InventoryIndex) -> Slots:
 
 
 def _typed(token: Token, slots: Slots) -> None:
-    kinds = {"quote": slots.quotes, "email": slots.emails, "channel": slots.channels, "path": slots.paths}
+    kinds = {
+        "quote": slots.quotes,
+        "email": slots.emails,
+        "channel": slots.channels,
+        "path": slots.paths,
+        "phone": slots.phones,
+    }
     if token.kind in kinds:
         kinds[token.kind].append(token.text)
         token.used = True
@@ -119,6 +126,8 @@ def _number(low: str) -> int | None:
 
 
 def _number_role(tokens: list[Token], i: int) -> str | None:
+    if tokens[i].text.lower() in {"twice", "thrice"}:
+        return "count"
     before = [t.low for t in tokens[max(0, i - 2) : i]]
     after = tokens[i + 1].low if i + 1 < len(tokens) else ""
     if after in _COUNT_WORDS or (before and before[-1] in {"count", "-c", "c"}):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from pipeline.nlu.lexicon import CLAUSE_VERBS, INJECTION_PATTERNS, THEN_WORDS
+from pipeline.nlu.lexicon import ABBREVIATIONS, CLAUSE_VERBS, INJECTION_PATTERNS, THEN_WORDS
 
 _PREFIX = re.compile(
     r"^\s*(?:/opsconductor\b|@?opsconductor\b[:,]?|<@[\w.|-]+>[:,]?|(?:hey|hi|hello|yo|ok)\s+(?:bot|ops)\b[:,!]?)",
@@ -24,6 +24,8 @@ _SCANNER = re.compile(
     |(?P<channel>(?<![\w&])\#[\w][\w.-]*)
     |(?P<kv>(?<![\w-])[A-Za-z_][\w.-]*=(?:"[^"]*"|'[^']*'|[^\s,;]+(?:,[^\s,;]+)*))
     |(?P<path>(?<![\w./])(?:[A-Za-z]:\\[^\s,;]*|~?/[\w.@%+~*-][^\s,;]*))
+    |(?P<phone>(?<![\w+])\+\d[\d\s().-]{6,18}\d)
+    |(?P<bracket>[A-Za-z][\w-]*\[\d+-\d+\][\w-]*)
     |(?P<ip>(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?:/\d{1,2})?(?![\w]|\.\d))
     |(?P<time>\b\d{1,2}:\d{2}(?::\d{2})?\b)
     |(?P<word>[\w](?:[\w.'+-]*[\w])?)
@@ -49,6 +51,7 @@ class Token:
             low = self.text.lower()
             if self.kind == "word":
                 low = re.sub(r"'s$", "", low)
+                low = ABBREVIATIONS.get(low, low)
             self.low = low
 
 
@@ -91,6 +94,10 @@ def tokenize(text: str) -> list[Token]:
             value = value.rstrip(".,;:?!)'\"")
         elif kind == "kv":
             value = value.rstrip(".")
+        elif kind == "phone":
+            value = re.sub(r"[\s().-]", "", value)
+        elif kind == "bracket":  # web-[01-03] -> web-01..03
+            value, kind = re.sub(r"\[(\d+)-(\d+)\]", r"\1..\2", value), "word"
         tokens.append(Token(value, kind, start=match.start(), end=match.end()))
     return tokens
 
@@ -114,7 +121,8 @@ def scan(text: str) -> Scanned:
 
 
 _NOTIFY_ANCHOR = re.compile(
-    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|(?<![\w&])#[\w][\w.-]*|\b(?:slack|teams|sms|e-?mail|webhook|on-?call)\b",
+    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|(?<![\w&])#[\w][\w.-]*|(?<![\w+])\+\d[\d\s().-]{6,18}\d|"
+    r"\b(?:slack|teams|sms|e-?mail|webhook|on-?call)\b",
     re.IGNORECASE,
 )
 _NOTIFY_VERB = re.compile(

@@ -92,6 +92,8 @@ class DeterministicUnderstander:
             clause, tool, decision = self._classify(tokens, index, context)
             if tool is None:
                 leftovers.append(clause)
+                if clause.targets.names and not clause.targets.unknown:
+                    context.targets = tuple(clause.targets.names)  # "db-01 is slow, check cpu"
                 continue
             confidence = min(confidence, 1.0 if decision is None else decision.confidence)
             grammar = grammar and (decision is None or is_grammar(tokens, VOCABULARY))
@@ -114,13 +116,13 @@ class DeterministicUnderstander:
             clause.slots.explicit = explicit
             return clause, tool, Decision(tool, 1.0, action=str(clause.slots.kv.get("action", "")))
         clause = extract(tokens, index)
-        unknown = unknown_qualifiers(clause.tokens, index)
-        if unknown:
-            raise Clarify(messages.unknown_targets(unknown))
         slots = clause.slots
         if context.service and clause.targets.pronoun and not (slots.services or slots.weak_services):
             slots.services.append(context.service)  # "check nginx ... then restart it"
         decision = decide(clause)
+        unknown = unknown_qualifiers(clause.tokens, index) if decision.tool != "assets.create" else []
+        if unknown:
+            raise Clarify(messages.unknown_targets(unknown))
         if decision.problem and decision.tool is None:
             raise Clarify(decision.problem)
         if decision.tool is not None and decision.tool not in self._tools:
@@ -145,7 +147,7 @@ class DeterministicUnderstander:
             if not explicit:
                 raise Clarify(str(missing)) from None
             args = explicit
-        targets, selector = self._targets(tool, clause, context, index)
+        targets, selector = self._targets(tool, clause, context, str(args.get("service", "")))
         calls = [ToolCall(tool=tool, args=args, targets=targets, selector=selector)]
         if tool in {"automation.service_control", "automation.service_status"}:
             calls = _per_service(calls[0], clause)
@@ -154,14 +156,14 @@ class DeterministicUnderstander:
         return calls
 
     def _targets(
-        self, tool: str, clause: Clause, context: Context, index: InventoryIndex
+        self, tool: str, clause: Clause, context: Context, service: str
     ) -> tuple[tuple[str, ...], AssetFilter | None]:
         found = clause.targets
         if tool in TARGETLESS:
             return (), None
         _problems(found, tool)
         names = [n for n in found.names if n not in found.exclude] + found.raw
-        selector = _selector(found)
+        selector = _selector(found, service)
         if not names and selector is None:
             if context.targets or context.selector is not None:
                 return context.targets, context.selector
@@ -198,10 +200,14 @@ def _problems(found: Targets, tool: str) -> None:
         raise Clarify(messages.unknown_targets(found.raw))
 
 
-def _selector(found: Targets) -> AssetFilter | None:
+def _selector(found: Targets, service: str) -> AssetFilter | None:
+    """The clause's selector; bare adjectives next to named hosts ('web-01 in production') only qualify."""
     sel = found.selector
-    if not sel.is_set():
+    if not sel.is_set() or (found.names and not sel.anchored):
         return None
+    attributes = sel.types or sel.os or sel.environments or sel.locations or sel.tags or sel.services
+    if service and sel.everything and not attributes:
+        sel.services = [service]  # "restart nginx everywhere": where nginx runs
     return AssetFilter(
         types=tuple(sel.types),
         os=tuple(sel.os),
