@@ -12,7 +12,7 @@ from db.models import DeliveryLog as DeliveryLogRow
 from db.models import Execution
 from db.models import MessageTemplate as MessageTemplateRow
 from domains.communication.ports import DeliveryAttempt, MessageTemplate
-from domains.communication.templates import check
+from domains.communication.templates import DEFAULT_TEMPLATES, check
 
 
 def _template(row: MessageTemplateRow) -> MessageTemplate:
@@ -55,6 +55,15 @@ class SqlTemplateStore:
                 return False
             await session.delete(row)
             return True
+
+
+async def seed_default_templates(store: SqlTemplateStore) -> int:
+    """Store the shipped templates that are not there yet (by name); returns how many were added."""
+    present = {t.name for t in await store.list_templates()}
+    missing = [t for t in DEFAULT_TEMPLATES if t.name not in present]
+    for template in missing:
+        await store.save(template)
+    return len(missing)
 
 
 class SqlDeliveryLog:

@@ -17,6 +17,29 @@ _ENV = ImmutableSandboxedEnvironment(
 )
 
 
+DEFAULT_TEMPLATES: tuple[MessageTemplate, ...] = (
+    MessageTemplate(
+        name="incident",
+        subject="[INCIDENT] {{ message | truncate(80) }}",
+        body=(
+            "Incident reported by OpsConductor\n\n{{ message }}\n\n"
+            "Execution: {{ execution_id }}\nTime: {{ now }}"
+        ),
+    ),
+    MessageTemplate(
+        name="maintenance",
+        subject="[MAINTENANCE] {{ message | truncate(80) }}",
+        body="Planned maintenance\n\n{{ message }}\n\nTime: {{ now }}",
+    ),
+    MessageTemplate(
+        name="resolved",
+        subject="[RESOLVED] {{ message | truncate(80) }}",
+        body="Resolved: {{ message }}\n\nExecution: {{ execution_id }}\nTime: {{ now }}",
+    ),
+)
+"""Shipped templates; `db.templates.seed_default_templates` stores the missing ones."""
+
+
 @dataclass(frozen=True)
 class Rendered:
     subject: str

@@ -11,9 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import DeliveryLog as DeliveryLogRow
-from db.templates import SqlDeliveryLog, SqlTemplateStore
+from db.templates import SqlDeliveryLog, SqlTemplateStore, seed_default_templates
 from domains.communication.config import NotifyConfig
 from domains.communication.ports import DeliveryLog, MessageTemplate, TemplateStore
+from domains.communication.services import communication_services
 from domains.communication.tools import ListTemplatesArgs, NotifyArgs, list_templates, notify
 from pipeline.errors import InvalidRequest, ToolFailed
 from pipeline.registry import ToolContext
@@ -171,3 +172,26 @@ def plain_text(mail: Message) -> str:
 async def _log_rows(sessions: Sessions) -> list[DeliveryLogRow]:
     async with sessions() as session:
         return list((await session.scalars(select(DeliveryLogRow).order_by(DeliveryLogRow.id))).all())
+
+
+async def test_shipped_templates_seed_once_and_render(
+    sessions: Sessions, webhook_server: tuple[int, Webhooks]
+) -> None:
+    store = SqlTemplateStore(sessions)
+    assert await seed_default_templates(store) == 3
+    assert await seed_default_templates(store) == 0
+    port, hooks = webhook_server
+    services = communication_services(
+        NotifyConfig(channels={"webhook": SecretStr(f"json://127.0.0.1:{port}/ops")}),
+        templates=store,
+        delivery_log=SqlDeliveryLog(sessions),
+    )
+    ctx = ToolContext("exec-t", "step-1", services)
+    args = NotifyArgs(channel="webhook", to="default", message="web-01 is down", template="incident")
+    await notify(ctx, None, args)
+    [payload] = hooks.received["ops"]
+    assert payload["title"] == "[INCIDENT] web-01 is down"
+    assert payload["message"].startswith(
+        "Incident reported by OpsConductor\n\nweb-01 is down\n\nExecution: exec-t"
+    )
+    assert [r.status for r in await _log_rows(sessions)] == ["sent"]

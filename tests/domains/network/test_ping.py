@@ -12,6 +12,7 @@ import pytest
 
 from domains.network.config import NetworkConfig
 from domains.network.icmp import PERMISSION_HINT, IcmpProbe, checksum, echo_request, parse_icmp
+from domains.network.services import network_services
 from domains.network.tools import PingArgs, ping
 from pipeline.contracts import AssetRef
 from pipeline.errors import ToolFailed
@@ -124,3 +125,14 @@ def test_echo_request_checksum_verifies_and_replies_parse() -> None:
     time_exceeded = bytes([11, 0, 0, 0, 0, 0, 0, 0]) + ip_header + packet[:8]
     assert parse_icmp(4, ip_header + time_exceeded, has_ip_header=True) == ("time_exceeded", 0, 0x1234, 7)
     assert parse_icmp(4, bytes([8, 0]) + packet[2:], has_ip_header=False) is None  # our own request
+
+
+@needs_root
+async def test_registered_services_serve_the_tools() -> None:
+    services, close = network_services(NetworkConfig(ping_interval_s=0.01))
+    try:
+        ctx = ToolContext("exec-1", "step-1", services)
+        output = await ping(ctx, AssetRef.raw("127.0.0.9"), PingArgs(count=2))
+        assert output.data["received"] == 2 and services[IcmpProbe].mode == "privileged"
+    finally:
+        await close()
