@@ -53,6 +53,14 @@ STRONG_QUERY_WORDS = vocab(
     "describe located location display enumerate search own owns owner owned belong belongs environment "
     "env team role tags type site datacenter"
 )
+UNSUPPORTED = vocab(
+    "kill terminate pkill killall install uninstall upgrade deploy patch wipe format truncate chmod chown "
+    "mount unmount umount block unblock ban flush scale resize snapshot backup restore rollback migrate "
+    "failover promote drain cordon provision"
+)
+HEALTH_WORDS = vocab("doing looking ok okay healthy health fine alright well")
+QUESTION_WORDS = vocab("is are can could what which how where who does do did why when will would should")
+STATE_VERBS = vocab("is are seems seem looks keeps appears was were went died crashed crashing hung stuck")
 CREATE_WORDS = vocab("add register create onboard enroll")
 DELETE_WORDS = vocab("delete remove decommission deregister retire unregister drop purge")
 UPDATE_WORDS = vocab("set change update move rename tag retag mark modify assign")
@@ -290,13 +298,51 @@ def _service_status(clause: Clause, ordered: list[str], words: set[str]) -> Deci
 
 def _assets_admin(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
     in_inventory = bool(words & INVENTORY_WORDS) or bool(clause.slots.kv.get("address"))
+    first = _first_verb(ordered)
     if words & CREATE_WORDS and (in_inventory or clause.targets.raw):
         return Decision("assets.create", 0.85)
-    if words & DELETE_WORDS and in_inventory:
+    if (words & DELETE_WORDS and in_inventory) or first in {"decommission", "deregister", "unregister"}:
         return Decision("assets.delete", 0.85)
     if words & UPDATE_WORDS and (in_inventory or clause.slots.kv) and not words & RUN_VERBS:
         return Decision("assets.update", 0.75)
+    changes = clause.targets.selector.is_set() or clause.slots.kv
+    if first in UPDATE_WORDS and clause.targets.names and changes:
+        return Decision("assets.update", 0.7)  # "move web-04 to london", "tag web-01 with team=ops"
     return None
+
+
+def _unsupported(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
+    """Actions with no catalog tool are asked back, never turned into something else."""
+    first = _first_verb(ordered)
+    inventory = bool(words & INVENTORY_WORDS)
+    if first in UNSUPPORTED or (first in {"delete", "remove", "rm", "erase"} and not inventory):
+        return Decision(
+            None,
+            0.8,
+            f"I have no tool to {first} things. To run a command instead, write it as "
+            f'`run "<command>" on <host>` (it needs approval).',
+        )
+    return None
+
+
+def _health(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
+    if (
+        words & HEALTH_WORDS
+        and not clause.slots.services
+        and (clause.targets.names or clause.targets.pronoun)
+    ):
+        return Decision("automation.system_info", 0.7)
+    return None
+
+
+def is_statement(clause: Clause) -> bool:
+    """'nginx on web-02 is dead', 'db-01 seems slow': context for the request that follows."""
+    from pipeline.nlu.lexicon import CLAUSE_VERBS, FILLER
+
+    ordered = [t.low for t in clause.tokens if t.kind == "word" and t.low not in FILLER]
+    if not ordered or ordered[0] in CLAUSE_VERBS or ordered[0] in QUESTION_WORDS:
+        return False
+    return bool(set(ordered) & STATE_VERBS)
 
 
 def _ping(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
@@ -320,14 +366,15 @@ def _query(clause: Clause, ordered: list[str], words: set[str]) -> Decision | No
 
 
 def _check(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
-    if words & {"check", "status", "test", "verify", "health", "probe"} and not clause.targets.empty():
-        return Decision("network.ping", 0.6)
+    if words & {"check", "status", "test", "verify", "probe"} and not clause.targets.empty():
+        return Decision("network.ping", 0.7 if "status" in words else 0.6)
     return None
 
 
 RULES = (
     _script,
     _run,
+    _unsupported,
     _notify,
     _leading_verb,
     _templates,
@@ -342,8 +389,9 @@ RULES = (
     _system_info,
     _service_status,
     _ping,
-    _query,
+    _health,
     _check,
+    _query,
 )
 
 

@@ -29,6 +29,7 @@ from pipeline.nlu.text import Token
 
 _DOTTED_RANGE = re.compile(r"^([a-z][a-z0-9_-]*?)(\d+)\.\.(?:[a-z][a-z0-9_-]*?)?(\d+)$")
 _DASHED_RANGE = re.compile(r"^([a-z][a-z0-9_]*?-?)(\d+)-([a-z][a-z0-9_]*?-?)(\d+)$")
+_STATE_WORDS = frozenset({"ok", "okay", "fine", "good", "alright", "well", "working", "allright", "healthy"})
 _SERVICE_LINK = vocab("running run runs with having has have hosting host hosts that which where")
 
 
@@ -458,8 +459,9 @@ def _nouns(tokens: list[Token], index: InventoryIndex, sel: Selector) -> None:
             sel.types.extend(index.server_types())
         sel.everything = sel.everything or quantified or plural
         sel.anchored = True
-    if any(t.low in {"everything", "everyone", "everywhere"} for t in tokens):
-        sel.everything = sel.anchored = True
+    for token, nxt in itertools.pairwise([*tokens, Token("", "punct")]):
+        if token.low in {"everything", "everyone", "everywhere"} and nxt.low not in _STATE_WORDS:
+            sel.everything = sel.anchored = True
     for token in tokens:
         if token.kind == "word" and token.low in QUANTIFIERS and sel.is_set():
             token.used = True

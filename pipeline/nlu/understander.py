@@ -13,7 +13,7 @@ from typing import Any
 from pipeline.contracts import AssetFilter, AssetRef, Intent, Interpretation, ToolCall, Understanding
 from pipeline.nlu import messages
 from pipeline.nlu.calls import MissingSlot, build_args
-from pipeline.nlu.classifier import VOCABULARY, Decision, decide, unknown_qualifiers
+from pipeline.nlu.classifier import VOCABULARY, Decision, decide, is_statement, unknown_qualifiers
 from pipeline.nlu.entities import Clause, Targets, extract
 from pipeline.nlu.grammar import explicit_tool, is_grammar, split_kv
 from pipeline.nlu.inventory import InventoryIndex
@@ -88,8 +88,11 @@ class DeterministicUnderstander:
         calls: list[ToolCall] = []
         confidence, grammar = 1.0, True
         leftovers: list[Clause] = []
-        for tokens in clauses:
+        for position, tokens in enumerate(clauses):
             clause, tool, decision = self._classify(tokens, index, context)
+            if tool is not None and position + 1 < len(clauses) and is_statement(clause):
+                _remember(clause, context)  # "nginx on web-02 is dead, restart it"
+                continue
             if tool is None:
                 leftovers.append(clause)
                 if clause.targets.names and not clause.targets.unknown:
@@ -161,6 +164,8 @@ class DeterministicUnderstander:
         found = clause.targets
         if tool in TARGETLESS:
             return (), None
+        if tool == "assets.update" and found.names:
+            return tuple(found.names), None  # the selector words are the new values
         _problems(found, tool)
         names = [n for n in found.names if n not in found.exclude] + found.raw
         selector = _selector(found, service)
@@ -189,6 +194,14 @@ class DeterministicUnderstander:
     def _check_leftovers(self, leftovers: list[Clause], index: InventoryIndex | None) -> None:
         for clause in leftovers:
             _problems(clause.targets, "")
+
+
+def _remember(clause: Clause, context: Context) -> None:
+    if clause.targets.names and not clause.targets.unknown:
+        context.targets = tuple(clause.targets.names)
+    services = clause.slots.services or clause.slots.weak_services
+    if services:
+        context.service = services[0]
 
 
 def _problems(found: Targets, tool: str) -> None:
