@@ -1,0 +1,217 @@
+"""Fan-out benchmark: the bot's executor against bare asyncssh, parallel-ssh, Ansible, fping and nmap.
+
+    sudo .venv/bin/python -m bench.fanout --n 50 --n 200 --repeat 3 --write docs/benchmarks.md
+
+Builds its own testbed (tests/integration/sshd_testbed.py): a network namespace with
+only `lo` up, one OpenSSH sshd on 0.0.0.0:22 serving 127.0.0.1-254 as hosts, and a
+/24 of dead addresses whose packets are silently dropped. The whole run happens inside
+that namespace; nothing else is contacted. Needs root, openssh-server, fping, nmap, and
+the `bench` extra (ansible-core, parallel-ssh).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import platform
+import shlex
+import shutil
+import statistics
+import sys
+import tempfile
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from bench import contenders as c
+from tests.integration import sshd_testbed
+from tests.integration.sshd_testbed import SshdTestbed
+
+Results = dict[str, dict[str, list[c.Measurement]]]
+SSH_ORDER = ("bare asyncssh", "bot (cold)", "bot (warm pool)", "parallel-ssh", "ansible -m raw")
+
+
+async def _repeat(
+    results: Results, group: str, jobs: dict[str, Callable[[], Awaitable[c.Measurement]]], n: int
+) -> None:
+    for _ in range(n):
+        for name, job in jobs.items():
+            results[group][name].append(await job())
+            await asyncio.sleep(1.0)  # let sshd reap the sessions of the last run
+        print(
+            f"  {group}: " + ", ".join(f"{k} {v[-1][0]:.3f}s" for k, v in results[group].items()), flush=True
+        )
+
+
+async def run_all(args: argparse.Namespace, bed: SshdTestbed, known: Path, workdir: Path) -> Results:
+    results: Results = defaultdict(lambda: defaultdict(list))
+    key = bed.client_key
+    await c.bare_asyncssh(key, c.hosts(max(args.n)))  # warm-up: page cache, sshd binary
+    for n in args.n:
+        await _repeat(results, f"ssh N={n}", _ssh_jobs(c.hosts(n), key, known, workdir, args), args.repeat)
+    await _network(results, args)
+    await _dead(results, args, known, key)
+    return results
+
+
+def _ssh_jobs(
+    addresses: list[str], key: Path, known: Path, workdir: Path, args: argparse.Namespace
+) -> dict[str, Callable[[], Awaitable[c.Measurement]]]:
+    config = c.ssh_config(known, key)
+    jobs: dict[str, Callable[[], Awaitable[c.Measurement]]] = {
+        "bare asyncssh": lambda: c.bare_asyncssh(key, addresses),
+        "bot (cold)": lambda: c.bot_ssh(config, addresses),
+        "bot (warm pool)": lambda: c.bot_ssh(config, addresses, warm=True),
+    }
+    if not args.skip_others:
+        jobs["parallel-ssh"] = lambda: c.parallel_ssh(key, addresses)
+        jobs["ansible -m raw"] = lambda: c.ansible_raw(workdir, key, known, addresses)
+    return jobs
+
+
+async def _network(results: Results, args: argparse.Namespace) -> None:
+    live = c.hosts(254)
+    await _repeat(
+        results,
+        "ping 254 live",
+        {"bot network.ping": lambda: c.bot_ping(live), "fping": lambda: c.fping(live[0], live[-1], 254)},
+        args.repeat,
+    )
+
+    async def bot_scan() -> c.Measurement:
+        seconds, open_ports = await c.bot_port_scan("127.0.0.1", "1-1024")
+        return seconds, 0 if open_ports == [22] else 1
+
+    async def nmap() -> c.Measurement:
+        seconds, open_ports = await c.nmap_scan("127.0.0.1", "1-1024")
+        return seconds, 0 if open_ports == [22] else 1
+
+    await _repeat(
+        results, "port scan 1-1024", {"bot network.port_scan": bot_scan, "nmap -sT": nmap}, args.repeat
+    )
+
+
+async def _dead(results: Results, args: argparse.Namespace, known: Path, key: Path) -> None:
+    dead = c.hosts(254, "10.254.0")
+    dead_config = c.ssh_config(known, key, connect_timeout_s=2.0, max_concurrency=256)
+    jobs: dict[str, Callable[[], Awaitable[c.Measurement]]] = {
+        "bot network.ping (1 s timeout)": lambda: c.bot_ping(dead, timeout_s=1.0),
+        "fping (1 s timeout)": lambda: c.fping(dead[0], dead[-1], 254, timeout_s=1.0),
+        "bot automation.run_command (2 s connect timeout)": lambda: c.bot_ssh(dead_config, dead),
+    }
+    await _repeat(results, "dead 254 (silently dropped)", jobs, 1)
+
+
+def _median(values: list[c.Measurement]) -> float:
+    return statistics.median(v[0] for v in values)
+
+
+def _failed(values: list[c.Measurement]) -> int:
+    return max(v[1] for v in values)
+
+
+def _paired(values: list[c.Measurement], basis: list[c.Measurement]) -> float:
+    """Median of run-by-run ratios: runs were interleaved, so this cancels drift in machine load."""
+    return statistics.median(v[0] / b[0] for v, b in zip(values, basis, strict=True))
+
+
+def render(results: Results, args: argparse.Namespace) -> str:
+    lines = [
+        "# Benchmarks",
+        "",
+        "Fan-out of the bot's executor (`pipeline.stages.execute.Executor` with the real tools and",
+        "adapters) against other tools, on one loopback testbed that the benchmark builds itself: a",
+        "network namespace with only `lo` up, one OpenSSH sshd on 0.0.0.0:22 serving 127.0.0.1-254",
+        "as hosts (ed25519 host key, key auth, UsePAM no, UseDNS no, MaxStartups raised, a clean root",
+        "shell), and 10.254.0.0/24 routed to a veth peer that silently drops every packet.",
+        "",
+        "## Invocation",
+        "",
+        "```",
+        f"sudo .venv/bin/python -m bench.fanout {' '.join(f'--n {n}' for n in args.n)} "
+        f"--repeat {args.repeat} --write docs/benchmarks.md",
+        "```",
+        "",
+        f"Machine: {platform.node() or 'unknown'}, {_cpus()} CPUs, Linux {platform.release()}, "
+        f"Python {platform.python_version()}, {_ssh_version()}. Median of {args.repeat} runs; "
+        "failures = targets that did not succeed (worst run). Ratios are medians of run-by-run",
+        "ratios (the contenders of one run go one after the other, so drifting load cancels out).",
+        "",
+        "## `true` on N hosts",
+        "",
+        "| N | tool | seconds | failures | vs bare asyncssh | bot is faster by |",
+        "| ---: | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for group, by_tool in results.items():
+        if not group.startswith("ssh N="):
+            continue
+        n = group.removeprefix("ssh N=")
+        floor, bot = by_tool["bare asyncssh"], by_tool["bot (cold)"]
+        for name in [t for t in SSH_ORDER if t in by_tool]:
+            runs = by_tool[name]
+            speedup = f"{_paired(runs, bot):.1f}x" if name in ("parallel-ssh", "ansible -m raw") else ""
+            cells = [n, name, f"{_median(runs):.3f}", _failed(runs), f"{_paired(runs, floor):.2f}x", speedup]
+            lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")
+    for group, title in (
+        ("ping 254 live", "Ping sweep, 254 live addresses (count 1)"),
+        ("port scan 1-1024", "TCP connect scan of ports 1-1024 on 127.0.0.1"),
+        ("dead 254 (silently dropped)", "Dead hosts: 254 addresses whose packets are dropped"),
+    ):
+        lines += [
+            "",
+            f"## {title}",
+            "",
+            "| tool | seconds | failures / unreachable |",
+            "| --- | ---: | ---: |",
+        ]
+        for name, values in results.get(group, {}).items():
+            lines.append(f"| {name} | {_median(values):.3f} | {_failed(values)} |")
+    return "\n".join(lines) + "\n"
+
+
+def _cpus() -> int:
+    import os
+
+    return os.cpu_count() or 0
+
+
+def _ssh_version() -> str:
+    import subprocess
+
+    out = subprocess.run(["ssh", "-V"], capture_output=True, text=True, check=False)
+    return (out.stderr or out.stdout).strip().split(",")[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.fanout", description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, action="append", help="hosts for the SSH fan-out (repeatable)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--skip-others", action="store_true", help="only bare asyncssh and the bot")
+    parser.add_argument("--write", type=Path, help="write the report (markdown) to this file")
+    args = parser.parse_args()
+    args.n = args.n or [50, 200]
+    if max(args.n) > 254:
+        parser.error("at most 254 hosts (127.0.0.1-254)")
+    why_not = sshd_testbed.available()
+    if why_not or not shutil.which("fping") or not shutil.which("nmap"):
+        sys.exit(why_not or "needs fping and nmap (apt-get install fping nmap)")
+    workdir = Path(tempfile.mkdtemp(prefix="oc-bench-"))
+    bed = SshdTestbed(workdir, max_startups=4000)
+    try:
+        bed.start_sshd("main")
+        bed.dead_network("10.254.0")
+        known = bed.write_known_hosts(workdir / "known_hosts", c.hosts(254))
+        print(f"testbed {bed.ns} ready; {shlex.join(sys.argv)}", flush=True)
+        with bed.inside():
+            results = asyncio.run(run_all(args, bed, known, workdir))
+    finally:
+        bed.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+    report = render(results, args)
+    print(report)
+    if args.write:
+        args.write.write_text(report)
+
+
+if __name__ == "__main__":
+    main()
