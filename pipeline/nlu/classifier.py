@@ -8,13 +8,11 @@ restart nginx`" is `automation.run_command`, never `service_control`).
 from __future__ import annotations
 
 import functools
-import itertools
 from dataclasses import dataclass
 
 from pipeline.nlu.entities import Clause
-from pipeline.nlu.inventory import InventoryIndex, within_one
+from pipeline.nlu.inventory import within_one
 from pipeline.nlu.lexicon import vocab
-from pipeline.nlu.text import Token
 
 RUN_VERBS = vocab("run execute exec invoke sudo launch")
 RUN_NOUNS = vocab(
@@ -59,8 +57,6 @@ UNSUPPORTED = vocab(
     "failover promote drain cordon provision"
 )
 HEALTH_WORDS = vocab("doing looking ok okay healthy health fine alright well")
-QUESTION_WORDS = vocab("is are can could what which how where who does do did why when will would should")
-STATE_VERBS = vocab("is are seems seem looks keeps appears was were went died crashed crashing hung stuck")
 CREATE_WORDS = vocab("add register create onboard enroll")
 DELETE_WORDS = vocab("delete remove decommission deregister retire unregister drop purge")
 UPDATE_WORDS = vocab("set change update move rename tag retag mark modify assign")
@@ -335,16 +331,6 @@ def _health(clause: Clause, ordered: list[str], words: set[str]) -> Decision | N
     return None
 
 
-def is_statement(clause: Clause) -> bool:
-    """'nginx on web-02 is dead', 'db-01 seems slow': context for the request that follows."""
-    from pipeline.nlu.lexicon import CLAUSE_VERBS, FILLER
-
-    ordered = [t.low for t in clause.tokens if t.kind == "word" and t.low not in FILLER]
-    if not ordered or ordered[0] in CLAUSE_VERBS or ordered[0] in QUESTION_WORDS:
-        return False
-    return bool(set(ordered) & STATE_VERBS)
-
-
 def _ping(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
     if words & PING_WORDS:
         return Decision("network.ping", 0.9 if "ping" in words else 0.8)
@@ -393,54 +379,3 @@ RULES = (
     _check,
     _query,
 )
-
-
-_STOP = vocab(
-    "on in at for to of from with across and or but the a an all every each any our my your their its "
-    "is are was were be do does have has what which where how many show list"
-)
-_HARMLESS = vocab(
-    "other remaining following relevant affected respective same running active current existing "
-    "available both two three four many known listed above below said"
-)
-
-
-def unknown_qualifiers(tokens: list[Token], index: InventoryIndex) -> list[str]:
-    """Words qualifying a host noun that the inventory does not know ('frankfurt servers').
-
-    Dropping such a word would silently widen the selection, so the caller asks back.
-    """
-    from pipeline.nlu.lexicon import ENVIRONMENT_SYNONYMS, FILLER, HOST_NOUNS
-
-    selector_words = {w for group in ENVIRONMENT_SYNONYMS.values() for w in group}
-    unknown: list[str] = []
-    for position, token in enumerate(tokens):
-        if token.kind != "word" or token.low not in HOST_NOUNS or token.low in {"one", "system"}:
-            continue
-        for before in reversed(tokens[:position]):
-            if before.kind != "word" or before.low in _STOP or before.low in RUN_VERBS:
-                break
-            if before.used or before.low in _HARMLESS or before.low in HOST_NOUNS:
-                continue
-            if before.low in selector_words or not (before.low in VOCABULARY or before.low in FILLER):
-                unknown.append(before.text)
-            break
-    return unknown + _unknown_places(tokens, selector_words)
-
-
-def _unknown_places(tokens: list[Token], selector_words: set[str]) -> list[str]:
-    """'everything in frankfurt' where the inventory has no frankfurt."""
-    from pipeline.nlu.lexicon import FILLER, QUANTIFIERS
-
-    if not any(t.used or t.low in QUANTIFIERS for t in tokens if t.kind == "word"):
-        return []
-    unknown = []
-    for token, nxt in itertools.pairwise(tokens):
-        if token.low not in {"in", "at"} or nxt.kind != "word" or nxt.used:
-            continue
-        low = nxt.low
-        if low in selector_words or not (
-            low in VOCABULARY or low in FILLER or low in _HARMLESS or low in _STOP
-        ):
-            unknown.append(nxt.text)
-    return unknown

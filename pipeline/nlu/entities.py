@@ -13,49 +13,20 @@ import itertools
 import re
 from dataclasses import dataclass, field
 
-from pipeline.nlu.inventory import InventoryIndex, is_address, is_fqdn, signature, within_one
+from pipeline.nlu.inventory import InventoryIndex, is_address, is_fqdn, signature
 from pipeline.nlu.lexicon import (
-    ANY_ASSET_NOUNS,
     EXCLUSION_PHRASES,
     EXCLUSION_WORDS,
     HOST_NOUNS,
     PRONOUNS,
-    QUANTIFIERS,
     RANGE_WORDS,
-    vocab,
 )
+from pipeline.nlu.selectors import Selector, read_selector
 from pipeline.nlu.slots import Slots, extract_slots
 from pipeline.nlu.text import Token
 
 _DOTTED_RANGE = re.compile(r"^([a-z][a-z0-9_-]*?)(\d+)\.\.(?:[a-z][a-z0-9_-]*?)?(\d+)$")
 _DASHED_RANGE = re.compile(r"^([a-z][a-z0-9_]*?-?)(\d+)-([a-z][a-z0-9_]*?-?)(\d+)$")
-_STATE_WORDS = frozenset({"ok", "okay", "fine", "good", "alright", "well", "working", "allright", "healthy"})
-_SERVICE_LINK = vocab("running run runs with having has have hosting host hosts that which where")
-
-
-@dataclass
-class Selector:
-    """Inventory filter collected from words; empty fields match everything."""
-
-    types: list[str] = field(default_factory=list)
-    os: list[str] = field(default_factory=list)
-    environments: list[str] = field(default_factory=list)
-    locations: list[str] = field(default_factory=list)
-    tags: dict[str, str] = field(default_factory=dict)
-    services: list[str] = field(default_factory=list)
-    everything: bool = False  # "all", "every", a bare host noun
-    anchored: bool = False  # has a noun, quantifier or key=value: selects on its own, not just qualifies
-
-    def is_set(self) -> bool:
-        return bool(
-            self.types
-            or self.os
-            or self.environments
-            or self.locations
-            or self.tags
-            or self.services
-            or self.everything
-        )
 
 
 @dataclass
@@ -95,7 +66,7 @@ def extract(tokens: list[Token], index: InventoryIndex) -> Clause:
     main, excluded = tokens[:split], tokens[split:]
     targets = Targets()
     _hosts(main, index, targets)
-    _selector(main, index, targets.selector)
+    read_selector(main, index, targets.selector)
     _raw_targets(main, targets)
     if excluded:
         targets.exclude = _exclusions(excluded, index)
@@ -140,7 +111,7 @@ def _exclusions(tokens: list[Token], index: InventoryIndex) -> list[str]:
             token.used = True
     found = Targets()
     _hosts(tokens, index, found)
-    _selector(tokens, index, found.selector)
+    read_selector(tokens, index, found.selector)
     names = list(found.names)
     sel = found.selector
     if sel.types or sel.os or sel.environments or sel.locations or sel.tags or sel.services:
@@ -286,12 +257,6 @@ def _raw_targets(tokens: list[Token], out: Targets) -> None:
             token.used = True
 
 
-def _after_pronoun(tokens: list[Token], noun: Token) -> bool:
-    position = tokens.index(noun)
-    before = tokens[position - 1].low if position else ""
-    return before in {"same", "those", "these", "that", "this", "said", "above"}
-
-
 def _pronoun(tokens: list[Token]) -> bool:
     lows = [t.low for t in tokens if t.kind == "word"]
     if any(w in {"it", "them", "they", "those", "these", "its", "their", "there", "both"} for w in lows):
@@ -305,163 +270,3 @@ def _pronoun(tokens: list[Token]) -> bool:
 def _add(items: list[str], value: str) -> None:
     if value not in items:
         items.append(value)
-
-
-# ---------------------------------------------------------------------- selectors
-
-
-def _selector(tokens: list[Token], index: InventoryIndex, sel: Selector) -> None:
-    words = [(i, t) for i, t in enumerate(tokens) if t.kind == "word" and not t.used]
-    for position, (i, token) in enumerate(words):
-        if token.used:
-            continue
-        nxt = words[position + 1][1] if position + 1 < len(words) else None
-        prev = words[position - 1][1] if position > 0 else None
-        _selector_word(token, prev, nxt, tokens[i + 1 :], index, sel)
-    _kv_selector(tokens, index, sel)
-    _nouns(tokens, index, sel)
-
-
-def _selector_word(
-    token: Token,
-    prev: Token | None,
-    nxt: Token | None,
-    rest: list[Token],
-    index: InventoryIndex,
-    sel: Selector,
-) -> None:
-    low = token.low
-    noun_next = nxt is not None and nxt.low in HOST_NOUNS
-    if _type_phrase(token, nxt, index, sel, noun_next):
-        return
-    if low in index.environments:
-        _add(sel.environments, index.environments[low])
-    elif low in index.locations:
-        _add(sel.locations, index.locations[low])
-    elif nxt is not None and f"{low} {nxt.low}" in index.locations:
-        _add(sel.locations, index.locations[f"{low} {nxt.low}"])
-        nxt.used = True
-    elif low in index.os and (noun_next or low in {"windows", "linux"}) and not _version_word(nxt):
-        _add(sel.os, index.os[low])
-    elif low in index.tag_values and (noun_next or _tag_key_near(prev, nxt, index)):
-        key, value = index.tag_values[low][0]
-        sel.tags[key] = value
-        sel.anchored = True
-    elif low in index.services and (noun_next or _service_after_noun(prev)):
-        _add(sel.services, index.services[low])
-        sel.anchored = True
-    elif _fuzzy_vocab(low, index, sel):
-        pass
-    else:
-        return
-    token.used = True
-
-
-def _version_word(nxt: Token | None) -> bool:
-    return nxt is not None and nxt.low in {"version", "versions", "release", "build"}
-
-
-def _type_phrase(
-    token: Token, nxt: Token | None, index: InventoryIndex, sel: Selector, noun_next: bool
-) -> bool:
-    low = token.low
-    if nxt is not None and not noun_next:
-        found = index.type_for_words((low, nxt.low))
-        if found:
-            sel.anchored = True
-            _add(sel.types, found)
-            token.used = nxt.used = True
-            return True
-    if noun_next or low.endswith("s") or low in {"dbs", "dcs"} or _determined(token, sel):
-        found = index.type_for_words((low,))
-        if found and (noun_next or low != found or _determined(token, sel)):
-            sel.anchored = True
-            _add(sel.types, found)
-            token.used = True
-            if noun_next and nxt is not None:
-                nxt.used = True
-            return True
-    return False
-
-
-def _determined(token: Token, sel: Selector) -> bool:
-    """'the london db', 'prod database': a singular type word after a determiner or selector."""
-    return bool(sel.environments or sel.locations or sel.os) or (token.low in {"database", "db"} and False)
-
-
-def _tag_key_near(prev: Token | None, nxt: Token | None, index: InventoryIndex) -> bool:
-    keys = index.tag_keys | {"team", "role"}
-    return (prev is not None and prev.low in keys) or (nxt is not None and nxt.low in keys)
-
-
-def _service_after_noun(prev: Token | None) -> bool:
-    return prev is not None and prev.low in _SERVICE_LINK
-
-
-def _fuzzy_vocab(low: str, index: InventoryIndex, sel: Selector) -> bool:
-    """Typos in environment or location names ('prodution', 'frankfrut')."""
-    if len(low) < 5 or not low.isalpha():
-        return False
-    for known, target in ((index.environments, sel.environments), (index.locations, sel.locations)):
-        close = {v for k, v in known.items() if len(k) >= 5 and within_one(low, k)}
-        if len(close) == 1:
-            _add(target, close.pop())
-            return True
-    return False
-
-
-def _kv_selector(tokens: list[Token], index: InventoryIndex, sel: Selector) -> None:
-    for token in tokens:
-        if token.kind != "kv" or token.used:
-            continue
-        key, _, value = token.text.partition("=")
-        if _apply_kv(key.lower(), value.strip("\"'"), index, sel):
-            token.used = sel.anchored = True
-
-
-def _apply_kv(key: str, value: str, index: InventoryIndex, sel: Selector) -> bool:
-    low = value.lower()
-    if key in {"env", "environment"}:
-        _add(sel.environments, index.environments.get(low, value))
-    elif key in {"location", "loc", "site", "dc", "region"}:
-        _add(sel.locations, index.locations.get(low, value))
-    elif key == "os":
-        _add(sel.os, index.os.get(low, value))
-    elif key == "type":
-        _add(sel.types, index.type_for_words(re.split(r"[\s_]+", low)) or value)
-    elif key in {"service", "services"}:
-        _add(sel.services, index.services.get(low, value))
-    elif key in {"tag", "tags"} and ":" in value:
-        tag_key, _, tag_value = value.partition(":")
-        sel.tags[tag_key] = tag_value
-    elif key in index.tag_keys or key in {"role", "team"}:
-        sel.tags[key] = value
-    else:
-        return False
-    return True
-
-
-def _nouns(tokens: list[Token], index: InventoryIndex, sel: Selector) -> None:
-    """Host nouns and quantifiers: 'all servers', 'every host', 'the windows boxes'."""
-    quantified = any(t.low in QUANTIFIERS and t.kind == "word" for t in tokens)
-    for token in tokens:
-        if token.kind != "word" or token.used or token.low not in HOST_NOUNS:
-            continue
-        if token.low in {"one", "ones", "system", "systems"} and not sel.is_set():
-            continue
-        if _after_pronoun(tokens, token):
-            continue
-        plural = token.low.endswith("s") or token.low == "ones"
-        if not (plural or quantified or sel.is_set()):
-            continue
-        token.used = True
-        if not sel.types and token.low not in ANY_ASSET_NOUNS and token.low not in {"ones", "one"}:
-            sel.types.extend(index.server_types())
-        sel.everything = sel.everything or quantified or plural
-        sel.anchored = True
-    for token, nxt in itertools.pairwise([*tokens, Token("", "punct")]):
-        if token.low in {"everything", "everyone", "everywhere"} and nxt.low not in _STATE_WORDS:
-            sel.everything = sel.anchored = True
-    for token in tokens:
-        if token.kind == "word" and token.low in QUANTIFIERS and sel.is_set():
-            token.used = True

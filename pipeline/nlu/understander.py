@@ -13,11 +13,12 @@ from typing import Any
 from pipeline.contracts import AssetFilter, AssetRef, Intent, Interpretation, ToolCall, Understanding
 from pipeline.nlu import messages
 from pipeline.nlu.calls import MissingSlot, build_args
-from pipeline.nlu.classifier import VOCABULARY, Decision, decide, is_statement, unknown_qualifiers
+from pipeline.nlu.classifier import VOCABULARY, Decision, decide
 from pipeline.nlu.entities import Clause, Targets, extract
 from pipeline.nlu.grammar import explicit_tool, is_grammar, split_kv
 from pipeline.nlu.inventory import InventoryIndex
 from pipeline.nlu.lexicon import FILLER, GREETINGS, HELP_WORDS
+from pipeline.nlu.qualifiers import is_statement, unknown_qualifiers
 from pipeline.nlu.text import scan
 
 TARGETLESS = frozenset(
