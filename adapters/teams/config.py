@@ -1,0 +1,83 @@
+"""The Teams adapter's own configuration (adapters never import `bot.settings`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+
+class _Secret(Protocol):
+    def get_secret_value(self) -> str: ...
+
+
+class TeamsSection(Protocol):
+    """The shape of `bot.settings.TeamsSettings`, read by `TeamsConfig.from_section`."""
+
+    app_id: str
+    app_password: _Secret
+    app_type: Literal["MultiTenant", "SingleTenant", "UserAssignedMSI"]
+    app_tenant_id: str
+    allowed_tenants: list[str]
+
+
+@dataclass(frozen=True)
+class TeamsConfig:
+    """Bot registration, tenant allow-list and the bounds of work, dedupe and progress.
+
+    `app_id` empty disables authentication (local testing with the Bot Framework
+    Emulator or a stand-in): then requests must carry no Authorization header.
+    `allowed_tenants` empty means: only `app_tenant_id` when it is set (single-tenant
+    registrations), otherwise every tenant (development; identity resolution still
+    refuses people it does not know). `openid_metadata_url` empty means the public
+    Azure cloud's (botbuilder's built-in validation); set it to validate against
+    another OpenID metadata document (sovereign clouds, tests).
+    """
+
+    app_id: str = ""
+    app_password: str = ""
+    app_type: Literal["MultiTenant", "SingleTenant", "UserAssignedMSI"] = "MultiTenant"
+    app_tenant_id: str = ""
+    allowed_tenants: tuple[str, ...] = ()
+    openid_metadata_url: str = ""
+    queue_size: int = 100  # pending requests before users are told to retry
+    workers: int = 8  # requests handled at once
+    dedupe_ttl_s: float = 3600.0  # how long activity ids are remembered
+    progress_interval_s: float = 1.5  # at most one card update per interval
+    member_ttl_s: float = 3600.0  # member lookups (e-mail/UPN) are cached this long
+    invoke_wait_s: float = 2.0  # how long a card click waits for the decision before answering
+    card_ttl_s: float = 86_400.0  # approval cards are kept this long to restore them after a refusal
+    extra: dict[str, str] = field(default_factory=dict)  # further botbuilder configuration keys
+
+    @classmethod
+    def from_section(cls, section: TeamsSection, **extra: object) -> TeamsConfig:
+        """Build from the settings section; optional fields it has (queue_size, ...) are used too."""
+        values: dict[str, object] = {
+            "app_id": section.app_id,
+            "app_password": section.app_password.get_secret_value(),
+            "app_type": section.app_type,
+            "app_tenant_id": section.app_tenant_id,
+            "allowed_tenants": tuple(section.allowed_tenants),
+        }
+        for name in (
+            "openid_metadata_url",
+            "queue_size",
+            "workers",
+            "dedupe_ttl_s",
+            "progress_interval_s",
+            "invoke_wait_s",
+        ):
+            if hasattr(section, name):
+                values[name] = getattr(section, name)
+        values.update(extra)
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def auth_enabled(self) -> bool:
+        return bool(self.app_id)
+
+    def tenant_allowed(self, tenant: str) -> bool:
+        """Whether requests from this Azure AD tenant are served (see the class docstring)."""
+        allowed = self.allowed_tenants or ((self.app_tenant_id,) if self.app_tenant_id else ())
+        if not allowed:
+            return True
+        return tenant.lower() in {t.lower() for t in allowed}

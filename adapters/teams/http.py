@@ -1,0 +1,87 @@
+"""The HTTP endpoint for Teams (`/api/messages`), mounted in our aiohttp app.
+
+It does what `CloudAdapter.process(request, bot)` does, in the same order (parse the
+activity, authenticate it, run the turn, write the invoke response), but answers each
+failure with the right status instead of 500: not JSON -> 415, malformed activity or no
+conversation -> 400, any token problem (missing, expired, wrongly signed, wrong audience
+or service URL, or any token while authentication is off) -> 401.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+from botbuilder.core import serializer_helper
+from botbuilder.schema import Activity
+from botframework.connector.auth import AuthenticateRequestResult
+
+from adapters.teams.app import TeamsAdapter
+
+log = logging.getLogger(__name__)
+TEAMS_PATH = "/api/messages"
+
+
+class TeamsEndpoint:
+    """aiohttp handler for `TEAMS_PATH`; `routes()` mounts it."""
+
+    def __init__(self, adapter: TeamsAdapter) -> None:
+        self.adapter = adapter
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post(TEAMS_PATH, self.handle)]
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        if "json" not in request.content_type:
+            return _error(415, "expected an application/json activity")
+        activity = _activity(await request.read())
+        if isinstance(activity, str):
+            log.warning("teams request refused: %s", activity)
+            return _error(400, activity)
+        auth = await self._authenticate(activity, request.headers.get("Authorization"))
+        if auth is None:
+            return _error(401, "unauthorized")
+        cloud = self.adapter.cloud
+        try:
+            invoke = await cloud.process_activity(auth, activity, self.adapter.bot.on_turn)
+        except Exception:
+            log.exception("teams turn failed (%s)", activity.type)
+            return _error(500, "internal error")
+        if invoke is not None:
+            return web.json_response(serializer_helper(invoke.body), status=invoke.status)
+        return web.Response(status=201)
+
+    async def _authenticate(self, activity: Activity, header: str | None) -> AuthenticateRequestResult | None:
+        authentication = self.adapter.cloud.bot_framework_authentication
+        try:
+            return await authentication.authenticate_request(activity, header)
+        except Exception as err:  # PermissionError, PyJWT errors, unknown signing key, ...
+            log.warning("teams request refused: %s (%s)", type(err).__name__, str(err)[:200] or "no detail")
+            return None
+
+
+def _activity(raw: bytes) -> Activity | str:
+    """The activity in the body, or why it is not one."""
+    try:
+        body: Any = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return "malformed JSON"
+    if not isinstance(body, dict):
+        return "the body is not an activity object"
+    try:
+        activity = Activity().deserialize(body)
+    except Exception:
+        return "malformed activity"
+    if not activity.type:
+        return "activity without a type"
+    if activity.conversation is None or not activity.conversation.id:
+        return "activity without a conversation"
+    if not activity.service_url:
+        return "activity without a serviceUrl"
+    return activity
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)

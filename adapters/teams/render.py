@@ -1,0 +1,247 @@
+"""Adaptive Card rendering of the kernel's neutral responses; pure functions, no Teams calls.
+
+Teams refuses messages above about 28 KB, so every card is measured as the JSON it will
+travel as and kept within `CARD_BUDGET`: long output is shortened first (with a marker
+saying how much was cut), then targets are left out (problems kept), saying how many.
+Text that comes from people or tools goes into `TextRun`s, which Teams does not read as
+markdown, so output cannot forge links or formatting.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from adapters.rendering import shorten, status_icon
+from pipeline.contracts import ApprovalPrompt, PlanStep, Progress, Reply, ReplySection, Response, Risk
+
+Card = dict[str, Any]
+Element = dict[str, Any]
+
+CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+CARD_VERSION = "1.5"  # Action.Execute (universal actions) needs 1.4+, Teams renders 1.5
+CARD_BUDGET = 26_000  # bytes of card JSON; Teams' limit for a whole message is about 28 KB
+MAX_DETAILED = 10  # targets shown with facts and output; beyond that, one compact row each
+OUTPUT_LIMITS = (4_000, 2_000, 800, 300, 0)  # characters of output per target, tried in turn
+MAX_PLAN_STEPS = 20
+RISK_ICONS = {Risk.READ: "🟢", Risk.WRITE: "🟠", Risk.CRITICAL: "🔴"}
+APPROVE, REJECT = "approve", "reject"
+
+
+def card_size(card: Card) -> int:
+    """Bytes of the card as JSON, the way it travels to Teams."""
+    return len(json.dumps(card, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+def render(response: Response, header: Sequence[Element] = ()) -> Card:
+    if isinstance(response, ApprovalPrompt):
+        return render_prompt(response)
+    return render_reply(response, header)
+
+
+# --------------------------------------------------------------------------- elements
+
+
+def card(body: list[Element], actions: list[Element] | None = None) -> Card:
+    content: Card = {
+        "type": "AdaptiveCard",
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "version": CARD_VERSION,
+        "msteams": {"width": "Full"},
+        "body": body,
+    }
+    if actions:
+        content["actions"] = actions
+    return content
+
+
+def run(text: str, **style: Any) -> Element:
+    """Literal text (no markdown), e.g. `run(out, fontType="Monospace")`."""
+    return {"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": text, **style}]}
+
+
+def note(text: str, **style: Any) -> Element:
+    """Our own short text, markdown allowed (only for strings this module writes)."""
+    return {"type": "TextBlock", "text": text, "wrap": True, **style}
+
+
+def facts(pairs: Sequence[tuple[str, str]]) -> Element:
+    return {
+        "type": "FactSet",
+        "facts": [{"title": inert(shorten(t, 200)), "value": inert(shorten(v, 1_000))} for t, v in pairs],
+    }
+
+
+def inert(text: str) -> str:
+    """FactSet text is markdown in Teams; break link and emphasis syntax in foreign text."""
+    return text.replace("](", "]\u200b(").replace("*", "\u2217").replace("_", "\uff3f")
+
+
+def stamp(when: datetime) -> str:
+    return when.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def decision_stamp(who: str, approve: bool, when: datetime) -> Element:
+    """Who decided and when, shown above progress and results on the approval card."""
+    verb = "✅ Approved" if approve else "🚫 Rejected"
+    return run(f"{verb} by {who} at {stamp(when)}", weight="Bolder")
+
+
+def pending_stamp(who: str, approve: bool, when: datetime) -> Element:
+    verb = "Approve" if approve else "Reject"
+    return run(f"⏳ {who} chose {verb} at {stamp(when)}; checking and starting…", weight="Bolder")
+
+
+# --------------------------------------------------------------------------- replies
+
+
+def render_reply(reply: Reply, header: Sequence[Element] = ()) -> Card:
+    """Summary, targets (detailed or compact), recommendations; within `CARD_BUDGET`."""
+    sections = _problems_first(reply.sections)
+    for limit in OUTPUT_LIMITS:
+        built = _reply_card(reply, header, sections, limit)
+        if card_size(built) <= CARD_BUDGET:
+            return built
+    shown = len(sections)
+    while shown > 0:
+        shown //= 2
+        built = _reply_card(reply, header, sections[:shown], 0, omitted=len(sections) - shown)
+        if card_size(built) <= CARD_BUDGET:
+            return built
+    return card([*header, run(shorten(reply.summary, 2_000), weight="Bolder"), note(_omitted(len(sections)))])
+
+
+def _problems_first(sections: tuple[ReplySection, ...]) -> tuple[ReplySection, ...]:
+    if len(sections) <= MAX_DETAILED:
+        return sections
+    return tuple(sorted(sections, key=lambda s: s.status is None or s.status.value == "ok"))
+
+
+def _reply_card(
+    reply: Reply,
+    header: Sequence[Element],
+    sections: Sequence[ReplySection],
+    output_limit: int,
+    omitted: int = 0,
+) -> Card:
+    body: list[Element] = [*header, run(shorten(reply.summary, 2_000), weight="Bolder", size="Medium")]
+    if len(sections) + omitted > MAX_DETAILED:
+        body.append(_compact(sections))
+    else:
+        body += [_detailed(s, output_limit) for s in sections]
+    if omitted:
+        body.append(note(_omitted(omitted), isSubtle=True))
+    if reply.recommendations:
+        body.append(note("**Recommendations**", spacing="Medium"))
+        body += [run(f"• {shorten(r, 500)}") for r in reply.recommendations[:10]]
+    if reply.execution_id:
+        body.append(note(f"execution {reply.execution_id}", isSubtle=True, size="Small"))
+    return card(body)
+
+
+def _omitted(count: int) -> str:
+    return f"… and {count} more target(s) not shown (Teams' message size limit)."
+
+
+def _detailed(section: ReplySection, output_limit: int) -> Element:
+    items: list[Element] = [
+        run(f"{status_icon(section.status)} {shorten(section.title, 200)}", weight="Bolder")
+    ]
+    if section.facts:
+        items.append(facts(section.facts))
+    if section.text and output_limit:
+        items.append(run(shorten(section.text, output_limit), fontType="Monospace", size="Small"))
+    elif section.text:
+        items.append(note(f"(output of {len(section.text):,} characters left out)", isSubtle=True))
+    return {"type": "Container", "separator": True, "items": items}
+
+
+def _compact(sections: Sequence[ReplySection]) -> Element:
+    """One row per target: status and name, then its facts on one line."""
+    rows = []
+    for s in sections:
+        line = " · ".join(f"{label}: {value}" for label, value in s.facts) or (s.status or "")
+        rows.append((f"{status_icon(s.status)} {s.title}", shorten(str(line), 300)))
+    return facts(rows)
+
+
+# --------------------------------------------------------------------------- approvals
+
+
+def render_prompt(prompt: ApprovalPrompt) -> Card:
+    """The typed plan (tools, targets, arguments, risk, expiry, four eyes) with Approve/Reject."""
+    who = prompt.requester_name or prompt.requester
+    body: list[Element] = [
+        run("🔐 Approval needed", weight="Bolder", size="Medium"),
+        run(shorten(prompt.summary, 1_000)),
+        facts(
+            [
+                ("Requested by", who),
+                ("Risk", f"{RISK_ICONS[prompt.risk]} {prompt.risk.value}"),
+                ("Expires", stamp(prompt.expires_at)),
+                ("Execution", prompt.execution_id),
+            ]
+        ),
+    ]
+    body += [_step(i, s) for i, s in enumerate(prompt.plan.steps[:MAX_PLAN_STEPS], 1)]
+    if len(prompt.plan.steps) > MAX_PLAN_STEPS:
+        body.append(note(f"… and {len(prompt.plan.steps) - MAX_PLAN_STEPS} more step(s).", isSubtle=True))
+    if prompt.four_eyes:
+        body.append(note("👥 **Four eyes**: someone other than the requester must approve."))
+    actions = [
+        _execute("Approve", APPROVE, prompt, "positive"),
+        _execute("Reject", REJECT, prompt, "destructive"),
+    ]
+    return card(body, actions)
+
+
+def _step(index: int, step: PlanStep) -> Element:
+    names = ", ".join(step.target_names)
+    targets = f"{len(step.targets)}: {shorten(names, 600)}" if step.targets else "none"
+    args = ", ".join(f"{k}={v!r}" for k, v in step.args.items()) or "none"
+    return {
+        "type": "Container",
+        "separator": True,
+        "items": [
+            run(f"{index}. {step.tool} · {RISK_ICONS[step.risk]} {step.risk.value}", weight="Bolder"),
+            facts([("Targets", targets), ("Arguments", shorten(args, 600))]),
+        ],
+    }
+
+
+def _execute(title: str, verb: str, prompt: ApprovalPrompt, style: str) -> Element:
+    """Action.Execute (universal actions), falling back to Action.Submit on older clients."""
+    return {
+        "type": "Action.Execute",
+        "title": title,
+        "verb": verb,
+        "data": {"execution_id": prompt.execution_id},
+        "style": style,
+        "fallback": {
+            "type": "Action.Submit",
+            "title": title,
+            "data": {"verb": verb, "execution_id": prompt.execution_id},
+        },
+    }
+
+
+def with_note(prompt_card: Card, text: str) -> Card:
+    """The approval card again (buttons kept) with a line saying why a click did nothing."""
+    body = [*prompt_card.get("body", []), run(f"⚠️ {shorten(text, 500)}", color="Attention")]
+    return {**prompt_card, "body": body}
+
+
+# --------------------------------------------------------------------------- progress
+
+
+def render_progress(event: Progress, header: Sequence[Element] = ()) -> Card:
+    last = ""
+    if event.last is not None:
+        last = f" — last: {status_icon(event.last.status)} {event.last.target or event.tool}"
+    return card([*header, run(f"⏳ {event.tool}: {event.done}/{event.total} done{shorten(last, 300)}")])
+
+
+def render_text(text: str, header: Sequence[Element] = ()) -> Card:
+    return card([*header, run(shorten(text, 4_000))])

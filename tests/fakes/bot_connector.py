@@ -1,0 +1,131 @@
+"""A stand-in for the Bot Connector service Teams bots talk to (activity.serviceUrl), on loopback.
+
+It answers what botbuilder's ConnectorClient calls, on the decoded paths (conversation
+ids such as `19:abc@thread.tacv2;messageid=1` arrive percent-encoded):
+
+    POST /v3/conversations/{conversation}/activities              send to the conversation
+    POST /v3/conversations/{conversation}/activities/{replyToId}  reply to an activity
+    PUT  /v3/conversations/{conversation}/activities/{id}         update an activity
+    GET  /v3/conversations/{conversation}/members/{id}            member lookup
+
+and records every call. `messages` holds what Teams would show now: each posted activity
+by id, replaced by its updates. Anything else lands in `unexpected` (tests assert it is
+empty). With `token` set, calls without `Authorization: Bearer <token>` answer 401.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+ACTIVITIES = re.compile(r"^/v3/conversations/(?P<conversation>[^/]+)/activities(?:/(?P<id>[^/]+))?$")
+MEMBER = re.compile(r"^/v3/conversations/(?P<conversation>[^/]+)/members/(?P<id>[^/]+)$")
+
+
+@dataclass
+class ConnectorCall:
+    kind: str  # "send", "reply", "update", "member"
+    conversation: str
+    activity_id: str | None
+    body: dict[str, Any]
+    authorization: str | None
+
+
+class BotConnectorStandIn:
+    """Start with `await start()`; `base` is the serviceUrl to put in activities."""
+
+    def __init__(self, token: str | None = None) -> None:
+        self.token = token
+        self.calls: list[ConnectorCall] = []
+        self.messages: dict[str, dict[str, Any]] = {}
+        self.members: dict[str, dict[str, Any]] = {}
+        self.unexpected: list[str] = []
+        self._ids = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self.base = ""
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.base = f"http://127.0.0.1:{port}/"
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def add_member(
+        self, user_id: str, aad_object_id: str, name: str, email: str | None, upn: str = ""
+    ) -> None:
+        """A member the lookup finds by Teams user id or AAD object id (TeamsChannelAccount shape)."""
+        member = {
+            "id": user_id,
+            "name": name,
+            "aadObjectId": aad_object_id,
+            "email": email,
+            "userPrincipalName": upn or email,
+            "givenName": name,
+            "tenantId": "",
+            "userRole": "user",
+        }
+        self.members[user_id] = member
+        self.members[aad_object_id] = member
+
+    def of(self, kind: str) -> list[ConnectorCall]:
+        return [c for c in self.calls if c.kind == kind]
+
+    def posted(self) -> list[ConnectorCall]:
+        return [c for c in self.calls if c.kind in ("send", "reply")]
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        path = request.path  # decoded
+        if self.token is not None and request.headers.get("Authorization") != f"Bearer {self.token}":
+            self.unexpected.append(f"unauthenticated {request.method} {path}")
+            return web.json_response({"error": {"code": "Unauthorized"}}, status=401)
+        activities, member = ACTIVITIES.match(path), MEMBER.match(path)
+        if activities and request.method in ("POST", "PUT"):
+            return await self._activity(request, activities)
+        if member and request.method == "GET":
+            return self._member(request, member)
+        self.unexpected.append(f"{request.method} {path}")
+        return web.json_response({"error": {"code": "NotFound"}}, status=404)
+
+    async def _activity(self, request: web.Request, match: re.Match[str]) -> web.Response:
+        body = await request.json()
+        conversation, activity_id = match["conversation"], match["id"]
+        if request.method == "PUT":
+            kind = "update"
+            if activity_id not in self.messages:
+                self.unexpected.append(f"update of unknown activity {activity_id}")
+                return web.json_response({"error": {"code": "NotFound"}}, status=404)
+            self.messages[activity_id] = body
+            new_id = activity_id
+        else:
+            kind = "reply" if activity_id else "send"
+            new_id = f"bot-{next(self._ids)}"
+            self.messages[new_id] = body
+        self.calls.append(
+            ConnectorCall(kind, conversation, activity_id, body, request.headers.get("Authorization"))
+        )
+        return web.json_response({"id": new_id})
+
+    def _member(self, request: web.Request, match: re.Match[str]) -> web.Response:
+        self.calls.append(
+            ConnectorCall(
+                "member", match["conversation"], match["id"], {}, request.headers.get("Authorization")
+            )
+        )
+        member = self.members.get(match["id"])
+        if member is None:
+            return web.json_response(
+                {"error": {"code": "MemberNotFoundInConversation", "message": "not a member"}}, status=404
+            )
+        return web.json_response(member)
