@@ -1,0 +1,85 @@
+"""SqlToolCatalog: mirrors the registry, intent patterns, timeout policies, telemetry summaries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.catalog import SqlToolCatalog, specificity
+from domains.catalog import build_registry
+from pipeline.contracts import Risk, ToolOutput
+from pipeline.errors import InvalidRequest
+from pipeline.registry import ToolSet
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+class NoArgs(BaseModel):
+    pass
+
+
+async def _noop(ctx: object, target: object, args: object) -> ToolOutput:
+    return ToolOutput()
+
+
+async def test_sync_mirrors_the_registry(sessions: Sessions) -> None:
+    catalog = SqlToolCatalog(sessions)
+    registry = build_registry()
+    extra = ToolSet("demo")
+    extra.tool("demo.gone", NoArgs, risk=Risk.READ)(_noop)
+    await catalog.sync([*registry, *extra.specs])
+    await catalog.set_capabilities("demo.gone", ["x"])
+    await catalog.add_intent_pattern("gone", "demo.gone")
+    assert await catalog.sync(registry) == len(registry.names())
+    tools = await catalog.tools()
+    assert [t.name for t in tools] == registry.names()
+    ping = next(t for t in tools if t.name == "network.ping")
+    assert (ping.domain, ping.risk) == ("network", "read")
+    assert ping.args_schema == registry.get("network.ping").json_schema()
+    assert await catalog.intent_patterns() == []  # went with the stale tool
+
+
+async def test_capabilities_and_intent_patterns(sessions: Sessions) -> None:
+    catalog = SqlToolCatalog(sessions)
+    await catalog.sync(build_registry())
+    await catalog.set_capabilities("network.ping", ["icmp", "latency", "icmp"])
+    assert await catalog.capabilities("network.ping") == ["icmp", "latency"]
+    await catalog.add_intent_pattern(r"\bping\b", "network.ping", priority=5)
+    await catalog.add_intent_pattern(r"\breachable\b", "network.ping", priority=1)
+    await catalog.add_intent_pattern(r"\breboot\b", "automation.reboot", priority=9)
+    assert [p[0] for p in await catalog.intent_patterns()] == [r"\breboot\b", r"\bping\b", r"\breachable\b"]
+
+
+async def test_most_specific_timeout_policy_wins(sessions: Sessions) -> None:
+    catalog = SqlToolCatalog(sessions)
+    await catalog.set_timeout_policy("*", 30, 0)
+    await catalog.set_timeout_policy("network.*", 10, 2)
+    await catalog.set_timeout_policy("network.port_scan", 120, 1)
+    await catalog.set_timeout_policy("network.*", 15, 3)  # replaces
+    rule = await catalog.timeout_policy("network.ping")
+    assert rule is not None and (rule.pattern, rule.timeout_s, rule.retries) == ("network.*", 15, 3)
+    rule = await catalog.timeout_policy("network.port_scan")
+    assert rule is not None and rule.timeout_s == 120
+    rule = await catalog.timeout_policy("automation.reboot")
+    assert rule is not None and rule.pattern == "*"
+    with pytest.raises(InvalidRequest):
+        await catalog.set_timeout_policy("x", 0)
+    assert specificity("a.b") > specificity("a.*") > specificity("*")
+
+
+async def test_telemetry_summary(sessions: Sessions) -> None:
+    catalog = SqlToolCatalog(sessions)
+    start = datetime.now(UTC) - timedelta(seconds=1)
+    for status, ms in [("ok", 10.0), ("timeout", 30.0), ("ok", 20.0)]:
+        await catalog.record_telemetry("network.ping", status, ms, execution_id="e" * 32)
+    await catalog.record_telemetry("automation.reboot", "skipped", 0.0)
+    stats = await catalog.telemetry(start)
+    assert [(s.tool, s.runs, s.failures) for s in stats] == [
+        ("automation.reboot", 1, 0),
+        ("network.ping", 3, 1),
+    ]
+    assert stats[1].avg_ms == pytest.approx(20.0) and stats[1].max_ms == 30.0
+    assert await catalog.telemetry(datetime.now(UTC) + timedelta(hours=1)) == []
