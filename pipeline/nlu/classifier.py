@@ -49,7 +49,7 @@ QUERY_WORDS = vocab(
 STRONG_QUERY_WORDS = vocab(
     "list show which where many count find details detail info information ip address addresses inventory "
     "describe located location display enumerate search own owns owner owned belong belongs environment "
-    "env team role tags type site datacenter"
+    "env team role tags type site datacenter services"
 )
 UNSUPPORTED = vocab(
     "kill terminate pkill killall install uninstall upgrade deploy patch wipe format truncate chmod chown "
@@ -62,6 +62,7 @@ DELETE_WORDS = vocab("delete remove decommission deregister retire unregister dr
 UPDATE_WORDS = vocab("set change update move rename tag retag mark modify assign")
 INVENTORY_WORDS = vocab("inventory asset assets cmdb")
 TEMPLATE_WORDS = vocab("template templates")
+SERVICE_VERBS = RESTART_WORDS | START_WORDS | STOP_WORDS | STATUS_WORDS | frozenset({"shut", "bring"})
 PORT_CHECK_WORDS = vocab("check test verify reachable open up available listening responding accessible")
 UPTIME_CUES = vocab("when last since boot booted rebooted")
 

@@ -18,7 +18,10 @@ _STOP = vocab(
 )
 _HARMLESS = vocab(
     "other remaining following relevant affected respective same running active current existing "
-    "available both two three four many known listed above below said"
+    "available both two three four many known listed above below said total general parallel sequence "
+    "order detail details short summary full bulk batch case time advance future question sync progress "
+    "use place turn addition particular public private json table text chat here there inventory list "
+    "cmdb stock question"
 )
 
 

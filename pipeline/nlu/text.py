@@ -157,7 +157,7 @@ def split_clauses(tokens: list[Token]) -> list[list[Token]]:
         if _is_break(tokens, index):
             if clauses[-1]:
                 clauses.append([])
-            if token.kind == "punct" or token.low in THEN_WORDS or token.low in {"and", "or"}:
+            if token.kind == "punct" or token.low in THEN_WORDS or token.low in {"and", "or", "also"}:
                 continue
         clauses[-1].append(token)
     trimmed = (_drop_condition(_trim(c)) for c in clauses)
@@ -188,7 +188,7 @@ def _is_break(tokens: list[Token], index: int) -> bool:
         return True
     if token.low in THEN_WORDS and _then_context(tokens, index):
         return True
-    if token.low in {"and", "also"} or (token.kind == "punct" and token.text == ","):
+    if token.low in {"and", "also"} or (token.kind == "punct" and token.text in {",", "&"}):
         if following is not None and following.low in _CONDITIONS:
             return True
         return following is not None and following.low in CLAUSE_VERBS and _verb_follows(tokens, index)

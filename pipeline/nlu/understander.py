@@ -13,11 +13,11 @@ from typing import Any
 from pipeline.contracts import AssetFilter, AssetRef, Intent, Interpretation, ToolCall, Understanding
 from pipeline.nlu import messages
 from pipeline.nlu.calls import MissingSlot, build_args
-from pipeline.nlu.classifier import VOCABULARY, Decision, decide
+from pipeline.nlu.classifier import SERVICE_VERBS, VOCABULARY, Decision, decide
 from pipeline.nlu.entities import Clause, Targets, extract
 from pipeline.nlu.grammar import explicit_tool, is_grammar, split_kv
 from pipeline.nlu.inventory import InventoryIndex
-from pipeline.nlu.lexicon import FILLER, GREETINGS, HELP_WORDS
+from pipeline.nlu.lexicon import FACT_WORDS, FILLER, GREETINGS, HELP_WORDS
 from pipeline.nlu.qualifiers import is_statement, unknown_qualifiers
 from pipeline.nlu.text import scan
 
@@ -121,7 +121,8 @@ class DeterministicUnderstander:
             return clause, tool, Decision(tool, 1.0, action=str(clause.slots.kv.get("action", "")))
         clause = extract(tokens, index)
         slots = clause.slots
-        if context.service and clause.targets.pronoun and not (slots.services or slots.weak_services):
+        asks = {t.low for t in clause.tokens} & SERVICE_VERBS
+        if context.service and clause.targets.pronoun and asks and not (slots.services or slots.weak_services):
             slots.services.append(context.service)  # "check nginx ... then restart it"
         decision = decide(clause)
         unknown = unknown_qualifiers(clause.tokens, index) if decision.tool != "assets.create" else []
@@ -241,10 +242,12 @@ def _per_service(call: ToolCall, clause: Clause) -> list[ToolCall]:
 
 
 def _unexplained(clause: Clause) -> list[str]:
+    explained = VOCABULARY | FILLER | frozenset(FACT_WORDS) | {"on", "in", "at", "of", "from", "with", "to"}
+    services = {s.lower() for s in clause.slots.services + clause.slots.weak_services}
     return [
         t.text
         for t in clause.tokens
-        if t.kind == "word" and not t.used and t.low not in VOCABULARY and t.low not in FILLER
+        if t.kind == "word" and not t.used and t.low not in explained and t.low not in services
     ]
 
 
