@@ -75,14 +75,16 @@ class TeamsSettings(Section):
     allowed_tenants: list[str] = Field(default_factory=list)
 
 
+LookupStep = Literal["attribute", "idp_link", "email"]
+DEFAULT_LOOKUP: tuple[LookupStep, ...] = ("attribute", "idp_link", "email")
+
+
 class KeycloakSettings(Section):
     server_url: str = ""  # empty -> static roles file
     realm: str = "opsconductor"
     client_id: str = "opsconductor-bot"
     client_secret: SecretStr = SecretStr("")
-    lookup_order: list[Literal["attribute", "idp_link", "email"]] = Field(
-        default_factory=lambda: ["attribute", "idp_link", "email"]
-    )
+    lookup_order: list[LookupStep] = Field(default_factory=lambda: list(DEFAULT_LOOKUP))
     use_client_roles: bool = False
     use_groups: bool = False
     cache_ttl_s: float = Field(300.0, ge=0)

@@ -1,0 +1,160 @@
+"""Composition root: build every port's implementation from settings and wire the kernel.
+
+The embedded default (no settings) is SQLite under ~/.opsconductor, an in-process cache,
+the shipped static roles file and policy, and the deterministic planner (no LLM).
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.cache import build_cache
+from adapters.identity.static_file import StaticRolesResolver
+from bot import wiring
+from bot.settings import Settings
+from db.assets import SqlAssetRepository
+from db.audit import SqlAuditLog
+from db.engine import create_engine, session_factory, sqlite_path
+from db.executions import SqlExecutionStore
+from db.migrate import upgrade_engine
+from domains.assets.credentials import CredentialCipher
+from domains.assets.importer import seed_if_empty
+from domains.catalog import build_registry
+from pipeline.contracts import ChatIdentity
+from pipeline.kernel import Kernel, KernelConfig
+from pipeline.planner import HybridPlanner
+from pipeline.policy import Policy
+from pipeline.ports import Cache
+from pipeline.redaction import Redactor
+from pipeline.registry import ToolRegistry
+from pipeline.stages.execute import Executor
+
+
+@dataclass
+class App:
+    """Everything a running bot holds; closed as one."""
+
+    settings: Settings
+    kernel: Kernel
+    engine: AsyncEngine
+    cache: Cache
+    registry: ToolRegistry
+    policy: Policy
+    assets: SqlAssetRepository
+    audit: SqlAuditLog
+    redactor: Redactor
+    closers: list[Any] = field(default_factory=list)
+
+    async def close(self) -> None:
+        for closer in reversed(self.closers):
+            await closer()
+        await self.engine.dispose()
+
+
+def console_identity() -> ChatIdentity:
+    user = getpass.getuser()
+    return ChatIdentity(platform="console", user_id=user, display_name=user)
+
+
+def default_file(name: str) -> Path:
+    return Path(str(resources.files("bot").joinpath("defaults", name)))
+
+
+def known_secrets(settings: Settings) -> list[str]:
+    """Secret values to redact wherever they might appear."""
+    values = [
+        settings.llm.api_key,
+        settings.slack.bot_token,
+        settings.slack.signing_secret,
+        settings.slack.app_token,
+        settings.teams.app_password,
+        settings.keycloak.client_secret,
+        settings.security.credential_key,
+        *settings.notify.channels.values(),
+    ]
+    return [v.get_secret_value() for v in values if len(v.get_secret_value()) >= 6]
+
+
+async def prepare_database(settings: Settings) -> AsyncEngine:
+    """Engine for the configured database; the embedded SQLite file is created and migrated."""
+    path = sqlite_path(settings.database_url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(settings.database_url, echo=settings.db.echo, pool_size=settings.db.pool_size)
+    if path is not None:
+        await upgrade_engine(engine)
+    return engine
+
+
+async def build_app(settings: Settings) -> App:
+    engine = await prepare_database(settings)
+    sessions = session_factory(engine)
+    redactor = Redactor(known_secrets(settings))
+    registry = build_registry()
+    policy = (
+        Policy.from_file(Path(settings.security.policy_file), registry)
+        if settings.security.policy_file
+        else Policy.default(registry)
+    )
+    cache = build_cache(settings.redis.url, settings.redis.key_prefix)
+    cipher = CredentialCipher.load_or_create(settings.security.credential_key, settings.home)
+    assets = SqlAssetRepository(sessions, cipher)
+    await seed_if_empty(assets)
+    store = SqlExecutionStore(sessions)
+    audit = SqlAuditLog(sessions, redact=redactor.redact)
+    services, closers = await wiring.tool_services(settings, sessions, assets)
+    identity = await wiring.identity_resolver(settings, cache, closers)
+    executor = Executor(
+        registry,
+        policy,
+        store,
+        services=services,
+        max_concurrency=settings.ssh.max_concurrency,
+        redact=redactor.redact_text,
+    )
+    fallback = wiring.llm_understander(settings, cache, closers)
+    planner = HybridPlanner(
+        registry,
+        assets,
+        fallback=fallback,
+        threshold=settings.llm.confidence_threshold,
+        permitted_tools=policy.permitted_tools,
+    )
+    kernel = Kernel(
+        planner=planner,
+        policy=policy,
+        identity=identity,
+        store=store,
+        audit=audit,
+        executor=executor,
+        config=KernelConfig(settings.security.approval_ttl_s, settings.security.max_message_chars),
+    )
+    return App(settings, kernel, engine, cache, registry, policy, assets, audit, redactor, closers)
+
+
+@asynccontextmanager
+async def running_app(settings: Settings) -> AsyncIterator[App]:
+    app = await build_app(settings)
+    try:
+        yield app
+    finally:
+        await app.close()
+
+
+def roles_file(settings: Settings) -> Path:
+    return Path(settings.security.roles_file) if settings.security.roles_file else default_file("roles.yaml")
+
+
+def static_resolver(settings: Settings) -> StaticRolesResolver:
+    return StaticRolesResolver.from_file(roles_file(settings))
+
+
+__all__: Sequence[str] = ("App", "build_app", "console_identity", "running_app")

@@ -1,0 +1,210 @@
+"""The `opsconductor` command line.
+
+Exit codes: 0 done (including answers, clarifications and approval prompts), 1 an error
+(database, dependency, bad file), 2 usage, 4 refused by policy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import click
+from pydantic import ValidationError
+from rich.console import Console
+
+from bot.settings import Settings
+from pipeline.contracts import ApprovalPrompt, Decision, Response
+from pipeline.errors import OpsError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+EXIT_ERROR, EXIT_USAGE, EXIT_REFUSED = 1, 2, 4
+err_console = Console(stderr=True, highlight=False)
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> None:
+    err_console.print(f"error: {message}", style="red", markup=False, highlight=False)
+    sys.exit(code)
+
+
+def one_line_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Every expected failure becomes one clear line on stderr and a non-zero exit code."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except OpsError as err:
+            fail(str(err) or type(err).__name__)
+        except ValidationError as err:
+            first = err.errors()[0]
+            fail(f"settings: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
+        except ValueError as err:
+            fail(str(err))
+        raise AssertionError("unreachable")
+
+    return wrapper
+
+
+def run(coro: Awaitable[R]) -> R:
+    return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+def load_settings(ctx: click.Context) -> Settings:
+    config = ctx.obj.get("config") if ctx.obj else None
+    return Settings(config=config) if config else Settings()
+
+
+def exit_code_for(response: Response) -> int:
+    if isinstance(response, ApprovalPrompt):
+        return 0
+    return {"refused": EXIT_REFUSED, "error": EXIT_ERROR}.get(response.outcome, 0)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", type=click.Path(dir_okay=False, path_type=Path), help="YAML or TOML settings file.")
+@click.pass_context
+def cli(ctx: click.Context, config: Path | None) -> None:
+    """OpsConductor: ChatOps for IT operations."""
+    ctx.ensure_object(dict)
+    ctx.obj["config"] = config
+
+
+@cli.command()
+def version() -> None:
+    """Print the version."""
+    from importlib.metadata import version as dist_version
+
+    click.echo(f"opsconductor {dist_version('opsconductor')}")
+
+
+@cli.command()
+@click.pass_context
+@one_line_errors
+def chat(ctx: click.Context) -> None:
+    """Talk to the bot in this terminal."""
+    from bot.console import chat_session
+
+    sys.exit(run(chat_session(load_settings(ctx))))
+
+
+@cli.command()
+@click.argument("text")
+@click.option("--json", "as_json", is_flag=True, help="Print the structured result.")
+@click.pass_context
+@one_line_errors
+def ask(ctx: click.Context, text: str, as_json: bool) -> None:
+    """Ask once and print the reply (TEXT '-' reads it from stdin)."""
+    from bot.console import ask_once
+
+    if text == "-":
+        raw = sys.stdin.buffer.read()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            fail(f"stdin is not valid UTF-8 (byte {err.start})", EXIT_USAGE)
+    response = run(ask_once(load_settings(ctx), text, as_json=as_json))
+    sys.exit(exit_code_for(response))
+
+
+@cli.command()
+@click.argument("execution_id")
+@click.option("--reject", is_flag=True, help="Reject instead of approving.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@one_line_errors
+def approve(ctx: click.Context, execution_id: str, reject: bool, as_json: bool) -> None:
+    """Approve (or reject) a pending plan as the local user."""
+    from bot.console import decide_once
+
+    decision_args: dict[str, Any] = {"execution_id": execution_id, "approve": not reject}
+    response = run(decide_once(load_settings(ctx), decision_args, as_json=as_json))
+    sys.exit(exit_code_for(response))
+
+
+@cli.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@click.pass_context
+@one_line_errors
+def db_upgrade(ctx: click.Context) -> None:
+    """Apply all migrations to the configured database."""
+    from bot.app import prepare_database
+    from db.migrate import upgrade_engine
+
+    async def go() -> None:
+        engine = await prepare_database(load_settings(ctx))
+        try:
+            await upgrade_engine(engine)
+        finally:
+            await engine.dispose()
+
+    run(go())
+    click.echo("database is at the latest revision")
+
+
+@cli.group()
+def assets() -> None:
+    """The asset inventory."""
+
+
+@assets.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+@one_line_errors
+def assets_import(ctx: click.Context, file: Path) -> None:
+    """Import assets from a YAML or CSV inventory file (all or nothing)."""
+    from bot.console import import_assets
+
+    count = run(import_assets(load_settings(ctx), file))
+    click.echo(f"imported {count} assets from {file}")
+
+
+@cli.group()
+def audit() -> None:
+    """The tamper-evident audit trail."""
+
+
+@audit.command("verify")
+@click.pass_context
+@one_line_errors
+def audit_verify(ctx: click.Context) -> None:
+    """Check the audit hash chain; exit 1 when a record was altered, inserted or deleted."""
+    from bot.console import verify_audit
+
+    ok, line = run(verify_audit(load_settings(ctx)))
+    click.echo(line)
+    sys.exit(0 if ok else EXIT_ERROR)
+
+
+@cli.command("eval")
+@click.argument("cases", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--inventory", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.pass_context
+@one_line_errors
+def eval_cmd(ctx: click.Context, cases: Path, inventory: Path, out: Path) -> None:
+    """Plan (never execute) every request of a labelled JSONL file and score it."""
+    from bot.evaluation import run_eval_with_settings
+
+    sys.exit(run(run_eval_with_settings(load_settings(ctx), cases, inventory, out)))
+
+
+def main() -> None:
+    cli(prog_name="opsconductor")
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+__all__ = ["Decision", "cli", "main"]

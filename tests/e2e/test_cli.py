@@ -1,0 +1,151 @@
+"""The `opsconductor` command as a user runs it: a real process on the embedded default."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def opsconductor(
+    home: Path, *args: str, stdin: bytes | None = None, timeout: float = 60, prefix: list[str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPSCONDUCTOR_")}
+    env["OPSCONDUCTOR_HOME"] = str(home)
+    return subprocess.run(
+        [*(prefix or []), sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        env=env,
+        cwd=ROOT,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def text(proc: subprocess.CompletedProcess[bytes]) -> tuple[str, str]:
+    return proc.stdout.decode(), proc.stderr.decode()
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+def test_ask_ping_prints_a_real_icmp_result(home: Path) -> None:
+    proc = opsconductor(home, "ask", "ping 127.0.0.1")
+    out, err = text(proc)
+    assert proc.returncode == 0, err
+    assert "network.ping" in out and "127.0.0.1" in out
+    assert "loss" in out and "rtt" in out
+    assert "Traceback" not in out + err
+
+
+def test_ask_json_gives_plan_step_results_and_outcome(home: Path) -> None:
+    proc = opsconductor(home, "ask", "--json", "ping localhost")
+    out, err = text(proc)
+    assert proc.returncode == 0, err
+    data = json.loads(out)
+    assert data["outcome"] == "answer"
+    assert data["plan"]["steps"][0]["tool"] == "network.ping"
+    result = data["result"]["steps"][0]["results"][0]
+    assert result["target"] == "localhost" and result["status"] == "ok"
+    assert result["output"]["data"]["received"] >= 1
+    assert 0 <= result["output"]["data"]["loss_pct"] <= 100
+
+
+def test_help_and_unknown_requests_get_clear_answers(home: Path) -> None:
+    helped = opsconductor(home, "ask", "help")
+    assert helped.returncode == 0 and "ping" in text(helped)[0]
+    unknown = opsconductor(home, "ask", "please defragment the moon")
+    out, err = text(unknown)
+    assert unknown.returncode == 0 and out.strip() and "Traceback" not in out + err
+
+
+def test_every_request_is_persisted_and_audited(home: Path) -> None:
+    assert opsconductor(home, "ask", "ping 127.0.0.1").returncode == 0
+    db = sqlite3.connect(home / "opsconductor.db")
+    try:
+        executions = db.execute("select status from executions").fetchall()
+        steps = db.execute("select tool, status from execution_steps").fetchall()
+        audits = db.execute("select event from audit_log order by seq").fetchall()
+    finally:
+        db.close()
+    assert executions == [("succeeded",)]
+    assert steps == [("network.ping", "succeeded")]
+    assert [a[0] for a in audits][:2] == ["request", "plan"]
+    verified = opsconductor(home, "audit", "verify")
+    assert verified.returncode == 0 and "intact" in text(verified)[0]
+
+
+def test_piped_chat_reports_non_utf8_lines_and_goes_on(home: Path) -> None:
+    proc = opsconductor(home, "chat", stdin=b"ping 127.0.0.1\n\xff\xfe bad\nhelp\n")
+    out, err = text(proc)
+    assert "line 2: not valid UTF-8" in err
+    assert "network.ping" in out and "restart nginx on web-02" in out
+    assert proc.returncode == 1
+    assert "Traceback" not in out + err
+
+
+def test_overlong_and_empty_input(home: Path) -> None:
+    long = opsconductor(home, "ask", "ping " + "x" * 10_001)
+    assert long.returncode == 1 and "at most 10,000" in text(long)[0]
+    empty = opsconductor(home, "ask", "   ")
+    assert empty.returncode == 0 and "empty message" in text(empty)[0]
+    bad = opsconductor(home, "ask", "-", stdin=b"\xff\xfe")
+    assert bad.returncode == 2 and "not valid UTF-8" in text(bad)[1]
+
+
+def test_corrupt_database_is_one_line_error(home: Path) -> None:
+    home.mkdir()
+    (home / "opsconductor.db").write_bytes(b"this is not a database" * 100)
+    proc = opsconductor(home, "ask", "ping 127.0.0.1")
+    out, err = text(proc)
+    assert proc.returncode == 1
+    assert err.strip().startswith("error:") and len(err.strip().splitlines()) == 1
+    assert "Traceback" not in out + err
+
+
+def test_read_only_database_is_one_line_error(home: Path) -> None:
+    """Root ignores file modes, so the home is bind-mounted read-only in a private mount namespace."""
+    assert opsconductor(home, "ask", "help").returncode == 0
+    if os.geteuid() != 0:
+        pytest.skip("needs root for a private read-only bind mount")
+    mount = f'mount --bind {home} {home} && mount -o remount,bind,ro {home} && exec "$@"'
+    proc = opsconductor(home, "ask", "ping 127.0.0.1", prefix=["unshare", "-m", "sh", "-c", mount, "sh"])
+    out, err = text(proc)
+    assert proc.returncode == 1, out + err
+    assert err.startswith("error:") and len(err.strip().splitlines()) == 1
+    assert "read-only" in err or "cannot be opened" in err
+    assert "Traceback" not in out + err
+
+
+def test_assets_import_all_or_nothing(home: Path, tmp_path: Path) -> None:
+    good = tmp_path / "inv.yaml"
+    good.write_text(
+        "assets:\n"
+        "  - {name: lab-01, address: 127.0.0.11, type: web_server, os: linux, environment: lab,"
+        " location: here, tags: {role: web}, services: [nginx]}\n"
+    )
+    imported = opsconductor(home, "assets", "import", str(good))
+    assert imported.returncode == 0, text(imported)[1]
+    assert "imported 1" in text(imported)[0]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,address,type\nlab-02,127.0.0.12,web_server\nlab-03,,web_server\n")
+    refused = opsconductor(home, "assets", "import", str(bad))
+    _out, err = text(refused)
+    assert refused.returncode == 1 and "bad.csv:3" in err and "Traceback" not in err
+    listed = opsconductor(home, "ask", "--json", "ping lab-02")
+    assert json.loads(text(listed)[0])["outcome"] == "clarify"  # nothing of bad.csv was written
+
+
+def test_version(home: Path) -> None:
+    proc = opsconductor(home, "version")
+    assert proc.returncode == 0 and text(proc)[0].startswith("opsconductor ")
