@@ -33,6 +33,7 @@ class NonLoopbackConnection(PermissionError):
 _lock = threading.Lock()
 _violations: list[str] = []
 _originals: dict[str, Any] = {}
+_permitted: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
 
 
 def _is_local_name(host: str) -> bool:
@@ -56,7 +57,7 @@ def host_allowed(host: object) -> bool:
         return _is_local_name(host)
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    return ip.is_loopback or ip.is_unspecified
+    return ip.is_loopback or ip.is_unspecified or any(ip in net for net in _permitted)
 
 
 def lookup_allowed(host: object) -> bool:
@@ -138,6 +139,24 @@ def uninstall() -> None:
     for key, (owner, name, _replacement) in _PATCHES.items():
         if key in _originals:
             setattr(owner, name, _originals.pop(key))
+
+
+@contextlib.contextmanager
+def permit(*networks: str) -> Iterator[None]:
+    """Allow `networks` (CIDR) inside the block.
+
+    Only for addresses that exist solely inside a network namespace the test itself
+    created (a veth peer, a blackhole route); never for anything routed off this machine.
+    """
+    added = [ipaddress.ip_network(net) for net in networks]
+    with _lock:
+        _permitted.extend(added)
+    try:
+        yield
+    finally:
+        with _lock:
+            for net in added:
+                _permitted.remove(net)
 
 
 def take_violations() -> list[str]:

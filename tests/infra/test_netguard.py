@@ -56,6 +56,13 @@ async def test_asyncio_connections_are_refused() -> None:
     assert refused
 
 
+def test_permit_opens_only_the_named_network_and_only_inside_the_block() -> None:
+    with netguard.permit("10.200.0.0/24"):
+        assert netguard.host_allowed("10.200.0.9")
+        assert not netguard.host_allowed("10.200.1.9")
+    assert not netguard.host_allowed("10.200.0.9")
+
+
 @pytest.mark.parametrize(
     ("host", "allowed"),
     [
