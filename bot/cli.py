@@ -186,6 +186,23 @@ def audit_verify(ctx: click.Context) -> None:
     sys.exit(0 if ok else EXIT_ERROR)
 
 
+@cli.command()
+@click.pass_context
+@one_line_errors
+def serve(ctx: click.Context) -> None:
+    """Run the HTTP server: Slack and Teams endpoints, /health and /metrics."""
+    from bot.app import running_app
+    from bot.server import serve as serve_http
+
+    settings = load_settings(ctx)
+
+    async def go() -> None:
+        async with running_app(settings) as app:
+            await serve_http(settings, app)
+
+    run(go())
+
+
 @cli.command("eval")
 @click.argument("cases", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--inventory", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
