@@ -200,20 +200,16 @@ class TeamsAdapter:
         who = admitted.display_name or admitted.email or admitted.user_id
         run = DecisionRun(self, decision, who, click, self._thread(context, click.card_activity_id))
         task = self._spawn(run.run())
-        first = asyncio.ensure_future(run.progress.first.wait())
-        try:
-            await asyncio.wait(
-                [task, first], timeout=self.config.invoke_wait_s, return_when="FIRST_COMPLETED"
-            )
-        finally:
-            first.cancel()
+        await asyncio.wait([task], timeout=self.config.invoke_wait_s)
         if task.done() and not task.cancelled() and task.exception() is None:
             response: Response = task.result()
             if not took_effect(response):
                 return _message(response.summary)
             return _card(render.render(response, [run.stamp()]))
-        run.interim = True
-        return _card(render.card([run.stamp(pending=not run.progress.first.is_set())]))
+        run.interim = True  # the card is settled when the decision is through
+        if run.progress.first.is_set():  # running: the decision took effect
+            return _card(render.render_text("⏳ Running…", [run.stamp()]))
+        return _card(render.card([run.stamp(pending=True)]))
 
     async def _on_submit(self, context: TurnContext, click: parse.CardClick) -> None:
         """Action.Submit (older clients): no reply to the click, so the card itself says it all."""
@@ -347,4 +343,6 @@ def _card(content: render.Card) -> InvokeResponse:
 
 
 def _message(text: str) -> InvokeResponse:
-    return _invoke(AdaptiveCardInvokeResponse(status_code=200, type=MESSAGE_RESPONSE, value=text))
+    """A message for the clicker only. Its value is a string, which the botbuilder model
+    (value typed as a dict) cannot serialise, so the body is the wire JSON itself."""
+    return InvokeResponse(status=200, body={"statusCode": 200, "type": MESSAGE_RESPONSE, "value": text})

@@ -50,7 +50,8 @@ class TeamsEndpoint:
             log.exception("teams turn failed (%s)", activity.type)
             return _error(500, "internal error")
         if invoke is not None:
-            return web.json_response(serializer_helper(invoke.body), status=invoke.status)
+            body = invoke.body if isinstance(invoke.body, dict | None) else serializer_helper(invoke.body)
+            return web.json_response(body, status=invoke.status)
         return web.Response(status=201)
 
     async def _authenticate(self, activity: Activity, header: str | None) -> AuthenticateRequestResult | None:

@@ -15,8 +15,10 @@ empty). With `token` set, calls without `Authorization: Bearer <token>` answer 4
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +47,7 @@ class BotConnectorStandIn:
         self.members: dict[str, dict[str, Any]] = {}
         self.unexpected: list[str] = []
         self._ids = itertools.count(1)
+        self._changed = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.base = ""
 
@@ -79,6 +82,16 @@ class BotConnectorStandIn:
         self.members[user_id] = member
         self.members[aad_object_id] = member
 
+    async def until(self, condition: Callable[[], bool]) -> None:
+        """Wait until `condition()` holds, checked after every call received (the test timeout bounds it)."""
+        while not condition():
+            self._changed.clear()
+            await self._changed.wait()
+
+    def _record(self, call: ConnectorCall) -> None:
+        self.calls.append(call)
+        self._changed.set()
+
     def of(self, kind: str) -> list[ConnectorCall]:
         return [c for c in self.calls if c.kind == kind]
 
@@ -112,13 +125,13 @@ class BotConnectorStandIn:
             kind = "reply" if activity_id else "send"
             new_id = f"bot-{next(self._ids)}"
             self.messages[new_id] = body
-        self.calls.append(
+        self._record(
             ConnectorCall(kind, conversation, activity_id, body, request.headers.get("Authorization"))
         )
         return web.json_response({"id": new_id})
 
     def _member(self, request: web.Request, match: re.Match[str]) -> web.Response:
-        self.calls.append(
+        self._record(
             ConnectorCall(
                 "member", match["conversation"], match["id"], {}, request.headers.get("Authorization")
             )
