@@ -59,7 +59,7 @@ def translate(err: BaseException) -> StoreUnavailable | None:
     if isinstance(err, IntegrityError):
         return None
     original = err.orig if isinstance(err, DBAPIError) and err.orig is not None else err
-    text = str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
+    text = _first_line(original)
     for needle, message in _MESSAGES:
         if needle in text.lower():
             return StoreUnavailable(f"{message}: {text}")
@@ -70,6 +70,11 @@ def translate(err: BaseException) -> StoreUnavailable | None:
     if type(original).__module__.startswith("asyncpg") and "Connection" in type(original).__name__:
         return StoreUnavailable(f"the database connection failed: {text}")
     return None
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
 
 
 @asynccontextmanager
@@ -161,10 +166,9 @@ def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
     try:
         return dialect.connect(*cargs, **cparams)
     except Exception as err:
-        translated = translate(err)
-        if translated is None:
-            raise
-        raise translated from err
+        raise (
+            translate(err) or StoreUnavailable(f"cannot connect to the database: {_first_line(err)}")
+        ) from err
 
 
 def _handle_error(context: ExceptionContext) -> StoreUnavailable | None:

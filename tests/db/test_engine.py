@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from db.audit import SqlAuditLog
 from db.engine import create_engine, session_factory, sqlite_path, store_errors
@@ -97,3 +98,10 @@ def test_sqlite_path() -> None:
     assert sqlite_path("sqlite+aiosqlite:///file:/var/x.db?mode=ro&uri=true") == Path("/var/x.db")
     assert sqlite_path("sqlite+aiosqlite://") is None
     assert sqlite_path("postgresql+asyncpg://h/db") is None
+
+
+async def test_missing_postgres_database(postgres_url: str) -> None:
+    url = make_url(postgres_url).set(database="opsconductor_no_such_database")
+    with pytest.raises(StoreUnavailable) as err:
+        await current_revision(url)
+    assert "does not exist" in _one_line(err)
