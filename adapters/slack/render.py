@@ -62,7 +62,10 @@ def render(response: Response) -> SlackMessage:
 
 def render_reply(reply: Reply) -> SlackMessage:
     """Summary first, a compact section per target (problems first when cut), recommendations last."""
-    blocks = [mrkdwn(f"*{escape(reply.summary)}*")]
+    head, _, rest = reply.summary.strip().partition("\n")
+    blocks = [mrkdwn(f"*{escape(head)}*")]
+    if rest.strip():  # multi-line answers (help, clarifications) keep their layout
+        blocks.append(mrkdwn(f"```{shorten(escape(rest), SECTION_LIMIT - 6)}```"))
     shown, cut = _target_blocks(reply.sections)
     blocks += shown
     omitted = len(reply.sections) - len(shown)

@@ -114,3 +114,12 @@ def test_plain_text_undoes_slack_markup() -> None:
     assert plain_text(raw, "UBOT") == "email ops@example.com about x in #ops & a<b"
     assert plain_text("<@UBOT|ops>   ping   web-01", "UBOT") == "ping web-01"
     assert plain_text("ask <@U123>", "UBOT") == "ask <@U123>"  # other people stay mentioned
+
+
+def test_multi_line_answers_keep_their_layout_in_a_code_block() -> None:
+    reply = Reply(
+        outcome="no_action", summary="I run operations requests.\n\n  ping web-01      reachability"
+    )
+    first, second = render_reply(reply).blocks
+    assert first["text"]["text"] == "*I run operations requests.*"
+    assert second["text"]["text"] == "```\n  ping web-01      reachability```"
