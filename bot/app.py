@@ -78,6 +78,7 @@ def known_secrets(settings: Settings) -> list[str]:
         settings.teams.app_password,
         settings.keycloak.client_secret,
         settings.security.credential_key,
+        settings.winrm.password,
         *settings.notify.channels.values(),
     ]
     return [v.get_secret_value() for v in values if len(v.get_secret_value()) >= 6]

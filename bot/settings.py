@@ -103,6 +103,30 @@ class SshSettings(Section):
     client_keys: list[str] = Field(default_factory=list)
 
 
+class WinrmSettings(Section):
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    scheme: Literal["http", "https"] = "https"
+    port: int = Field(5986, ge=1, le=65535)
+    transport: Literal["ntlm", "kerberos", "basic", "credssp", "certificate"] = "ntlm"
+    server_cert_validation: Literal["validate", "ignore"] = "validate"
+    ca_trust_path: str = ""
+    operation_timeout_s: int = Field(20, ge=1, le=600)
+    connect_timeout_s: float = Field(10.0, gt=0)
+    command_timeout_s: float = Field(60.0, gt=0)
+    max_concurrency: int = Field(32, ge=1, le=512)
+    max_output_bytes: int = Field(256 * 1024, ge=1024)
+
+
+class NetworkSettings(Section):
+    dns_nameservers: list[str] = Field(default_factory=list)  # empty -> /etc/resolv.conf
+    dns_port: int = Field(53, ge=1, le=65535)
+    dns_timeout_s: float = Field(5.0, gt=0, le=60)
+    scan_concurrency: int = Field(500, ge=1, le=10_000)
+    port_timeout_s: float = Field(1.0, gt=0, le=30)
+    ping_timeout_s: float = Field(1.0, gt=0, le=10)
+
+
 class SecuritySettings(Section):
     environment: Literal["development", "production"] = "development"
     roles_file: str = ""  # empty -> the shipped static roles file
@@ -113,8 +137,9 @@ class SecuritySettings(Section):
 
 
 class NotifySettings(Section):
-    channels: dict[str, SecretStr] = Field(default_factory=dict)  # name -> Apprise URL
+    channels: dict[str, SecretStr] = Field(default_factory=dict)  # route -> Apprise URL
     retries: int = Field(2, ge=0, le=10)
+    backoff_s: float = Field(1.0, ge=0, le=60)
 
 
 class ServerSettings(Section):
@@ -140,6 +165,8 @@ class Settings(BaseSettings):
     teams: TeamsSettings = Field(default_factory=TeamsSettings)
     keycloak: KeycloakSettings = Field(default_factory=KeycloakSettings)
     ssh: SshSettings = Field(default_factory=SshSettings)
+    winrm: WinrmSettings = Field(default_factory=WinrmSettings)
+    network: NetworkSettings = Field(default_factory=NetworkSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     server: ServerSettings = Field(default_factory=ServerSettings)

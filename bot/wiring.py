@@ -13,6 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
 from db.assets import SqlAssetRepository
+from db.network_results import SqlNetworkResults
+from db.templates import SqlDeliveryLog, SqlTemplateStore
+from domains.assets.directory import AssetStore
+from domains.automation.ports import HostCredential, RemoteShell, WindowsRemote
+from domains.communication.config import NotifyConfig
+from domains.communication.ports import DeliveryLog, TemplateStore
+from domains.network.config import NetworkConfig
+from domains.network.ports import NetworkResults
+from pipeline.contracts import AssetRef
 from pipeline.planner import Understander
 from pipeline.ports import Cache, IdentityResolver
 
@@ -55,12 +64,65 @@ def llm_understander(settings: Settings, cache: Cache, closers: list[Closer]) ->
     return LLMUnderstander(client)
 
 
+class StoredCredentials:
+    """The encrypted credential store as the SSH and WinRM adapters see it (CredentialSource)."""
+
+    def __init__(self, assets: SqlAssetRepository) -> None:
+        self.assets = assets
+
+    async def get(self, asset: AssetRef) -> HostCredential | None:
+        if asset.os.lower() == "windows":
+            winrm = await self.assets.get_credential(asset.name, "winrm")
+            return HostCredential(winrm.username or None, password=winrm.secret) if winrm else None
+        key = await self.assets.get_credential(asset.name, "ssh_key")
+        if key is not None:
+            return HostCredential(key.username or None, private_key=key.secret)
+        password = await self.assets.get_credential(asset.name, "password")
+        return HostCredential(password.username or None, password=password.secret) if password else None
+
+
 async def tool_services(
     settings: Settings,
     sessions: async_sessionmaker[AsyncSession],
     assets: SqlAssetRepository,
 ) -> tuple[dict[type[Any], Any], list[Closer]]:
     """Services the domains' tools look up with `ctx.get(PortType)`."""
-    services: dict[type[Any], Any] = {}
-    closers: list[Closer] = []
-    return services, closers
+    from adapters.ssh.config import SshConfig
+    from adapters.ssh.shell import AsyncsshShell
+    from adapters.winrm.config import WinrmConfig
+    from adapters.winrm.remote import PywinrmRemote
+
+    credentials = StoredCredentials(assets)
+    shell = AsyncsshShell(SshConfig.from_settings(settings.ssh), credentials)
+    winrm = settings.winrm
+    windows = PywinrmRemote(
+        WinrmConfig.from_settings(
+            winrm,
+            password=winrm.password if winrm.password.get_secret_value() else None,
+            ca_trust_path=winrm.ca_trust_path or None,
+        ),
+        credentials,
+    )
+    net = settings.network
+    services: dict[type[Any], Any] = {
+        RemoteShell: shell,
+        WindowsRemote: windows,
+        AssetStore: assets,
+        NetworkConfig: NetworkConfig(
+            dns_nameservers=tuple(net.dns_nameservers),
+            dns_port=net.dns_port,
+            dns_timeout_s=net.dns_timeout_s,
+            scan_concurrency=net.scan_concurrency,
+            port_timeout_s=net.port_timeout_s,
+            ping_timeout_s=net.ping_timeout_s,
+        ),
+        NetworkResults: SqlNetworkResults(sessions),
+        NotifyConfig: NotifyConfig(
+            channels=dict(settings.notify.channels),
+            retries=settings.notify.retries,
+            backoff_s=settings.notify.backoff_s,
+        ),
+        TemplateStore: SqlTemplateStore(sessions),
+        DeliveryLog: SqlDeliveryLog(sessions),
+    }
+    return services, [shell.close, windows.close]
