@@ -247,19 +247,21 @@ class SqlAssetRepository:
             cred.username, cred.ciphertext, cred.nonce, cred.key_id = username, *sealed
 
     async def get_credential(self, asset: str, kind: CredentialKind) -> Credential | None:
-        """The opened credential, None when none is stored; CredentialError when it does not decrypt."""
+        """The opened credential; None when none is stored or the asset is not in the inventory
+        (a raw address). CredentialError when it does not decrypt."""
         cipher = self._require_cipher()
+        name = asset.strip().lower()
+        query = (
+            select(AssetCredential)
+            .join(Asset, AssetCredential.asset_id == Asset.id)
+            .where(Asset.name == name, AssetCredential.kind == kind)
+        )
         async with store_errors(), self._sessions() as session:
-            row = await self._row(session, asset)
-            cred = await session.scalar(
-                select(AssetCredential).where(
-                    AssetCredential.asset_id == row.id, AssetCredential.kind == kind
-                )
-            )
+            cred = await session.scalar(query)
         if cred is None:
             return None
-        secret = cipher.open(row.name, kind, Sealed(cred.ciphertext, cred.nonce, cred.key_id))
-        return Credential(asset=row.name, kind=kind, username=cred.username, secret=secret)
+        secret = cipher.open(name, kind, Sealed(cred.ciphertext, cred.nonce, cred.key_id))
+        return Credential(asset=name, kind=kind, username=cred.username, secret=secret)
 
     async def rotate_credentials(self, new: CredentialCipher) -> int:
         """Re-encrypt every credential from the current cipher to `new` in one transaction.

@@ -119,6 +119,7 @@ async def test_credentials_are_encrypted_at_rest(inventory: SqlAssetRepository, 
     assert credential is not None and credential.secret.get_secret_value() == SECRET
     assert SECRET not in repr(credential)
     assert await inventory.get_credential("web-01", "ssh_key") is None
+    assert await inventory.get_credential("127.0.0.99", "password") is None  # raw address
     await inventory.set_credential("web-01", "password", "admin", "new-secret")
     replaced = await inventory.get_credential("web-01", "password")
     assert replaced is not None and (replaced.username, replaced.secret.get_secret_value()) == (
