@@ -131,6 +131,13 @@ class Executor:
         args = spec.parse_args(step.args)
         timeout = float(getattr(args, "timeout_s", step.timeout_s)) + GRACE_S
         done = 0
+        if progress is not None:  # "started": lets chat show the decision before the first result
+            await _safe_progress(
+                progress,
+                Progress(
+                    execution_id=ctx.execution_id, step_id=step.id, tool=step.tool, done=0, total=len(targets)
+                ),
+            )
 
         async def one(target: AssetRef | None) -> TargetResult:
             nonlocal done

@@ -268,3 +268,15 @@ async def test_refusals_and_bad_input(world) -> None:
     helped = await kernel.submit(msg("help"))
     assert helped.outcome == "no_action" and store.executions[helped.execution_id].status == "answered"
     assert CALLS == []
+
+
+async def test_progress_starts_at_zero_then_counts_every_target(world) -> None:
+    kernel, _, _, _ = world
+    events = []
+
+    async def progress(event) -> None:
+        events.append((event.step_id, event.done, event.total))
+
+    await kernel.submit(msg("read web-01 web-02 dead"), progress)
+    assert events[0] == ("s1", 0, 3)
+    assert sorted(e[1] for e in events[1:]) == [1, 2, 3]
