@@ -279,6 +279,8 @@ def _system_info(clause: Clause, ordered: list[str], words: set[str]) -> Decisio
         return Decision("automation.system_info", 0.9)
     if words & ALL_FACT_WORDS and not clause.slots.services:
         return Decision("automation.system_info", 0.8)
+    if "system" in words and words & {"info", "information", "details", "overview"}:
+        return Decision("automation.system_info", 0.8)
     if "how" in words and "long" in words and words & {"up", "running"}:
         return Decision("automation.system_info", 0.85)
     if words & UPTIME_CUES and words & {"boot", "booted", "rebooted", "reboot"}:

@@ -214,9 +214,7 @@ FACT_WORDS: dict[str, str] = {
     "release": "os",
     "version": "os",
 }
-ALL_FACT_WORDS = vocab(
-    "facts info information specs stats statistics health resources resource overview vitals"
-)
+ALL_FACT_WORDS = vocab("facts specs stats statistics health resources resource vitals sysinfo")
 
 RECORD_TYPES = frozenset({"A", "AAAA", "MX", "TXT", "CNAME", "NS", "PTR", "SOA"})
 # Record types that are also ordinary words ("a", "ns") count only next to "record(s)".

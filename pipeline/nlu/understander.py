@@ -122,7 +122,12 @@ class DeterministicUnderstander:
         clause = extract(tokens, index)
         slots = clause.slots
         asks = {t.low for t in clause.tokens} & SERVICE_VERBS
-        if context.service and clause.targets.pronoun and asks and not (slots.services or slots.weak_services):
+        if (
+            context.service
+            and clause.targets.pronoun
+            and asks
+            and not (slots.services or slots.weak_services)
+        ):
             slots.services.append(context.service)  # "check nginx ... then restart it"
         decision = decide(clause)
         unknown = unknown_qualifiers(clause.tokens, index) if decision.tool != "assets.create" else []
