@@ -217,6 +217,32 @@ class SqlExecutionStore:
                 raise ApprovalClosed(f"no approval for execution {execution_id}")
             return _record(row), _rowcount(decided) == 1
 
+    async def expire_approvals(self, now: datetime) -> list[str]:
+        """Move pending approvals past their expiry to expired; return the ids this call moved.
+
+        Each row is moved by its own conditional UPDATE, so with several replicas
+        sweeping at once every expiry is reported by exactly one of them.
+        """
+        async with store_errors(), self._sessions.begin() as session:
+            due = await session.scalars(
+                select(Approval.execution_id).where(Approval.state == "pending", Approval.expires_at <= now)
+            )
+            moved = []
+            for execution_id in list(due):
+                result = await session.execute(
+                    update(Approval)
+                    .where(Approval.execution_id == execution_id, Approval.state == "pending")
+                    .values(state="expired")
+                )
+                if _rowcount(result) == 1:
+                    moved.append(execution_id)
+                    await session.execute(
+                        update(Execution)
+                        .where(Execution.id == execution_id)
+                        .values(status="expired", finished_at=now)
+                    )
+            return moved
+
     async def approval(self, execution_id: str) -> ApprovalRecord | None:
         async with store_errors(), self._sessions() as session:
             row = await session.get(Approval, execution_id)

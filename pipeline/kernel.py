@@ -212,6 +212,26 @@ class Kernel:
             return Reply(outcome="refused", summary=messages.UNKNOWN_PERSON)
         return await self._execute(decision.execution_id, plan, requester, message, progress)
 
+    async def expire_due(self) -> list[tuple[InboundMessage, Reply]]:
+        """Expire overdue approvals; what to tell each requester (each expiry reported once)."""
+        now = self.clock()
+        told: list[tuple[InboundMessage, Reply]] = []
+        for execution_id in await self.store.expire_approvals(now):
+            loaded = await self.store.load(execution_id)
+            if loaded is None:
+                continue
+            plan, message, _status = loaded
+            await self._audit("approval.expired", "system", message, {}, execution_id)
+            stamp = now.strftime("%Y-%m-%d %H:%M UTC")
+            summary = messages.APPROVAL_EXPIRED.format(when=stamp)
+            told.append(
+                (
+                    message,
+                    Reply(outcome="approval_result", summary=summary, execution_id=execution_id, plan=plan),
+                )
+            )
+        return told
+
     def _closed_reply(self, state: str, who: str | None, when: datetime | None, decision: Decision) -> Reply:
         stamp = when.strftime("%Y-%m-%d %H:%M UTC") if when else "an earlier time"
         if state == "expired":

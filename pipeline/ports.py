@@ -146,6 +146,10 @@ class ExecutionStore(Protocol):
 
     async def approval(self, execution_id: str) -> ApprovalRecord | None: ...
 
+    async def expire_approvals(self, now: datetime) -> list[str]:
+        """Expire pending approvals past their time; ids this caller expired (each once)."""
+        ...
+
 
 class AuditLog(Protocol):
     """Append-only, hash-chained record of who did what, when, from which chat."""

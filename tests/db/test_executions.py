@@ -228,3 +228,25 @@ async def test_unknown_approval(store: SqlExecutionStore) -> None:
     assert await store.approval("0" * 32) is None
     with pytest.raises(ApprovalClosed):
         await store.decide_approval("0" * 32, True, "bob", datetime.now(UTC))
+
+
+async def test_expire_approvals_reports_each_expiry_once(sessions: Sessions) -> None:
+    store = SqlExecutionStore(sessions)
+    due = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    overdue = await store.create(_plan(), _message(), ALICE, "awaiting_approval")
+    later = await store.create(_plan(), _message(), ALICE, "awaiting_approval")
+    decided = await store.create(_plan(), _message(), ALICE, "awaiting_approval")
+    await store.open_approval(overdue, "alice", False, due)
+    await store.open_approval(later, "alice", False, due + timedelta(hours=1))
+    await store.open_approval(decided, "alice", False, due)
+    await store.decide_approval(decided, False, "bob", due - timedelta(minutes=1))
+    sweeps = await asyncio.gather(
+        *(SqlExecutionStore(sessions).expire_approvals(due + timedelta(seconds=1)) for _ in range(4))
+    )
+    assert sorted(x for sweep in sweeps for x in sweep) == [overdue]
+    record = await store.approval(overdue)
+    assert record is not None and record.state == "expired"
+    loaded = await store.load(overdue)
+    assert loaded is not None and loaded[2] == "expired"
+    assert (await store.approval(later)).state == "pending"  # type: ignore[union-attr]
+    assert (await store.approval(decided)).state == "rejected"  # type: ignore[union-attr]

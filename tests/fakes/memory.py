@@ -104,6 +104,16 @@ class MemoryExecutionStore:
     async def approval(self, execution_id: str) -> ApprovalRecord | None:
         return self.approvals.get(execution_id)
 
+    async def expire_approvals(self, now: datetime) -> list[str]:
+        async with self._lock:
+            due = [k for k, r in self.approvals.items() if r.state == "pending" and r.expires_at <= now]
+            for execution_id in due:
+                self.approvals[execution_id] = self.approvals[execution_id].model_copy(
+                    update={"state": "expired"}
+                )
+                self.executions[execution_id].status = "expired"
+            return due
+
 
 class MemoryAuditLog:
     def __init__(self) -> None:

@@ -280,3 +280,18 @@ async def test_progress_starts_at_zero_then_counts_every_target(world) -> None:
     await kernel.submit(msg("read web-01 web-02 dead"), progress)
     assert events[0] == ("s1", 0, 3)
     assert sorted(e[1] for e in events[1:]) == [1, 2, 3]
+
+
+async def test_expiry_is_told_to_the_requester_once(world) -> None:
+    kernel, store, audit, clock = world
+    prompt = await kernel.submit(msg("write web-01"))
+    assert await kernel.expire_due() == []  # not yet due
+    clock.now += timedelta(seconds=61)
+    told = await kernel.expire_due()
+    assert [(m.identity.user_id, r.execution_id) for m, r in told] == [("alice", prompt.execution_id)]
+    assert "expired" in told[0][1].summary
+    assert await kernel.expire_due() == []  # reported once
+    assert store.executions[prompt.execution_id].status == "expired"
+    assert "approval.expired" in audit.events()
+    late = await kernel.decide(click(prompt.execution_id, "bob"))
+    assert "expired" in late.summary and CALLS == []
