@@ -10,7 +10,7 @@ ids such as `19:abc@thread.tacv2;messageid=1` arrive percent-encoded):
 
 and records every call. `messages` holds what Teams would show now: each posted activity
 by id, replaced by its updates. Anything else lands in `unexpected` (tests assert it is
-empty). With `token` set, calls without `Authorization: Bearer <token>` answer 401.
+empty). With `authorize` set, calls whose Authorization header it rejects answer 401.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ class ConnectorCall:
 class BotConnectorStandIn:
     """Start with `await start()`; `base` is the serviceUrl to put in activities."""
 
-    def __init__(self, token: str | None = None) -> None:
-        self.token = token
+    def __init__(self, authorize: Callable[[str | None], bool] | None = None) -> None:
+        self.authorize = authorize
         self.calls: list[ConnectorCall] = []
         self.messages: dict[str, dict[str, Any]] = {}
         self.members: dict[str, dict[str, Any]] = {}
@@ -100,7 +100,7 @@ class BotConnectorStandIn:
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path  # decoded
-        if self.token is not None and request.headers.get("Authorization") != f"Bearer {self.token}":
+        if self.authorize is not None and not self.authorize(request.headers.get("Authorization")):
             self.unexpected.append(f"unauthenticated {request.method} {path}")
             return web.json_response({"error": {"code": "Unauthorized"}}, status=401)
         activities, member = ACTIVITIES.match(path), MEMBER.match(path)

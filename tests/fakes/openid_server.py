@@ -14,6 +14,7 @@ same key id, which is what a forged token looks like.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -30,7 +31,9 @@ BOT_FRAMEWORK_ISSUER = "https://api.botframework.com"
 KEY_ID = "opsconductor-test-key"
 
 
-def _new_key() -> rsa.RSAPrivateKey:
+@functools.cache
+def _key(name: str) -> rsa.RSAPrivateKey:
+    """One RSA key per name and process (generating one costs about half a second)."""
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
@@ -43,8 +46,8 @@ class OpenIdStandIn:
         self.client_id = client_id
         self.client_secret = client_secret
         self.endorsements = list(endorsements)
-        self._key = _new_key()
-        self._rogue = _new_key()
+        self._key = _key("published")
+        self._rogue = _key("rogue")
         self.issued: list[str] = []  # outbound access tokens handed out
         self.requests: list[str] = []
         self.unexpected: list[str] = []

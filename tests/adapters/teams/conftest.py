@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from adapters.cache import InProcessCache
 from adapters.teams import TeamsAdapter, TeamsConfig, teams_mount
 from bot.server import build_web_app
-from pipeline.contracts import AssetRef, Plan, PlanStep, Principal, Risk, ToolOutput
+from pipeline.contracts import AssetRef, ChatIdentity, Plan, PlanStep, Principal, Risk, ToolOutput
 from pipeline.kernel import Kernel, KernelConfig
 from pipeline.policy import Policy
 from pipeline.registry import ToolContext, ToolRegistry, ToolSet
@@ -131,12 +131,26 @@ class ScriptedPlanner:
         return Plan(steps=(PlanStep(id="s1", tool=spec.name, risk=spec.risk, args=args, targets=targets),))
 
 
-def build_kernel(store: MemoryExecutionStore, audit: MemoryAuditLog) -> Kernel:
-    roles = {PEOPLE["U1"][0]: {"operator"}, PEOPLE["U2"][0]: {"approver"}, PEOPLE["U3"][0]: {"operator"}}
+class GatedIdentity(StaticIdentity):
+    """StaticIdentity whose lookups of the people in `gates` wait until the test sets their event
+    (a slow identity service)."""
+
+    def __init__(self, people: dict[str, set[str]]) -> None:
+        super().__init__(people)
+        self.gates: dict[str, asyncio.Event] = {}
+
+    async def resolve(self, identity: ChatIdentity) -> Principal | None:
+        gate = self.gates.get(identity.user_id)
+        if gate is not None:
+            await gate.wait()
+        return await super().resolve(identity)
+
+
+def build_kernel(store: MemoryExecutionStore, audit: MemoryAuditLog, identity: GatedIdentity) -> Kernel:
     return Kernel(
         planner=ScriptedPlanner(),
         policy=POLICY,
-        identity=StaticIdentity(roles),
+        identity=identity,
         store=store,
         audit=audit,
         executor=Executor(REGISTRY, POLICY, store),
@@ -197,6 +211,7 @@ class World:
     audit: MemoryAuditLog
     teams: TeamsClient
     gate: Gate
+    identity: GatedIdentity
 
 
 @pytest.fixture
@@ -233,14 +248,20 @@ async def make_world(
     CALLS.clear()
     GATES[:] = [Gate()]
     store, audit = MemoryExecutionStore(), MemoryAuditLog()
-    kernel = build_kernel(store, audit)
+    roles = {PEOPLE["U1"][0]: {"operator"}, PEOPLE["U2"][0]: {"approver"}, PEOPLE["U3"][0]: {"operator"}}
+    identity = GatedIdentity(roles)
+    kernel = build_kernel(store, audit, identity)
     adapter = TeamsAdapter(
         config, submit=kernel.submit, decide=kernel.decide, cache=InProcessCache(), credentials=credentials
     )
     app = build_web_app(mounts=[teams_mount(adapter)])
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
-        yield World(connector, adapter, store, audit, TeamsClient(client, adapter, connector), GATES[-1])
+        yield World(
+            connector, adapter, store, audit, TeamsClient(client, adapter, connector), GATES[-1], identity
+        )
         GATES[-1].open.set()
+        for gate in identity.gates.values():
+            gate.set()
         await adapter.drain()
 
 

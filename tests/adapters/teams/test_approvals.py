@@ -4,13 +4,14 @@ Action.Submit, unknown verbs, progress and results delivered after the turn has 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
 from adapters.teams.app import CARD_RESPONSE, ERROR_RESPONSE, MESSAGE_RESPONSE
 from tests.adapters.teams.cards import actions, card_of, texts
-from tests.adapters.teams.conftest import CALLS, OTHER_TENANT, World
+from tests.adapters.teams.conftest import CALLS, OTHER_TENANT, PEOPLE, World
 
 STAMP = "Approved by Bob Approver at 2027-01-15 08:00:00 UTC"
 
@@ -139,15 +140,38 @@ async def test_action_submit_from_older_clients_updates_the_card_in_place(world:
 async def test_a_run_outlasting_the_click_is_delivered_after_the_turn(world: World) -> None:
     execution_id, card = await ask(world, "hold web-01")
     answer = await click(world, world.teams.invoke("approve", execution_id, card), drain=False)
-    assert "Bob Approver chose Approve at 2027-01-15 08:00:00 UTC" in texts(answer["value"])
+    assert STAMP in texts(answer["value"]) and "Running" in texts(answer["value"])
     await world.gate.started.wait()
-    assert CALLS == [] and world.connector.of("update") == []
+    assert CALLS == []
     world.gate.open.set()
     await world.adapter.drain()
     assert CALLS == [("hold", "web-01")]
-    [update] = world.connector.of("update")
-    assert update.activity_id == card[1]
+    assert {u.activity_id for u in world.connector.of("update")} == {card[1]}
     assert STAMP in shown_card(world, card[1]) and "released" in shown_card(world, card[1])
+
+
+@pytest.mark.parametrize("config_overrides", [{"invoke_wait_s": 0.2}])
+async def test_a_slow_decision_is_shown_as_pending_then_settled(world: World) -> None:
+    execution_id, card = await ask(world)
+    slow = world.identity.gates[PEOPLE["U2"][0]] = asyncio.Event()
+    answer = await click(world, world.teams.invoke("approve", execution_id, card), drain=False)
+    assert "Bob Approver chose Approve at 2027-01-15 08:00:00 UTC" in texts(answer["value"])
+    slow.set()
+    await world.adapter.drain()
+    assert STAMP in shown_card(world, card[1]) and CALLS == [("write", "web-01")]
+
+
+@pytest.mark.parametrize("config_overrides", [{"invoke_wait_s": 0.2}])
+async def test_a_slow_refusal_puts_the_prompt_back_with_the_reason(world: World) -> None:
+    execution_id, card = await ask(world)
+    slow = world.identity.gates[PEOPLE["U3"][0]] = asyncio.Event()
+    answer = await click(world, world.teams.invoke("approve", execution_id, card, user="U3"), drain=False)
+    assert "Carol Operator chose Approve" in texts(answer["value"])
+    slow.set()
+    await world.adapter.drain()
+    content = card_of(world.connector.messages[card[1]])
+    assert "Carol Operator: Not permitted" in texts(content) and len(actions(content)) == 2
+    assert CALLS == [] and world.store.approvals[execution_id].state == "pending"
 
 
 @pytest.mark.parametrize("config_overrides", [{"invoke_wait_s": 1.0, "progress_interval_s": 0.5}])
