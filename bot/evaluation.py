@@ -71,6 +71,7 @@ async def evaluate(
     policy = Policy.default(registry)
     planner = HybridPlanner(registry, directory, fallback=llm, permitted_tools=policy.permitted_tools)
     tally = Tally()
+    await planner.plan("help", Principal(subject="eval-warmup"))  # build indexes before timing
     for case in cases:
         principal = Principal(subject=f"eval-{case.role}", roles=frozenset({case.role}))
         started = time.perf_counter()

@@ -26,7 +26,7 @@ from pipeline.nlu.slots import Slots, extract_slots
 from pipeline.nlu.text import Token
 
 _DOTTED_RANGE = re.compile(r"^([a-z][a-z0-9_-]*?)(\d+)\.\.(?:[a-z][a-z0-9_-]*?)?(\d+)$")
-_DASHED_RANGE = re.compile(r"^([a-z][a-z0-9_]*?-?)(\d+)-([a-z][a-z0-9_]*?-?)(\d+)$")
+_DASHED_RANGE = re.compile(r"^([a-z][a-z0-9_]*?-?)(\d+)-((?:[a-z][a-z0-9_]*?-?)?)(\d+)$")
 
 
 @dataclass
@@ -143,6 +143,8 @@ def _name_at(tokens: list[Token], i: int, index: InventoryIndex, out: Targets) -
     token = tokens[i]
     if token.used or token.kind not in {"word", "ip"}:
         return 0
+    if token.low.isdigit() and _continues_list(tokens, i, out):
+        return _sibling(token, index, out)
     if token.kind == "ip" or is_address(token.low):
         return _address(token, index, out)
     for width in (3, 2):  # "db 01", "win app 01"
@@ -155,6 +157,29 @@ def _name_at(tokens: list[Token], i: int, index: InventoryIndex, out: Targets) -
                 t.used = True
             return width
     return _single_name(token, index, out)
+
+
+def _continues_list(tokens: list[Token], i: int, out: Targets) -> bool:
+    """'db-01 and 02', 'web-01, 02, 03': a bare number right after a listed host."""
+    before = tokens[i - 1] if i else None
+    if not out.names or before is None or before.low not in {"and", ",", "&"}:
+        return False
+    earlier = tokens[i - 2] if i >= 2 else None
+    return earlier is not None and earlier.used
+
+
+def _sibling(token: Token, index: InventoryIndex, out: Targets) -> int:
+    head = re.match(r"^(.*?)(\d+)$", out.names[-1])
+    if head is None:
+        return 0
+    written = f"{head.group(1)}{int(token.low):0{len(head.group(2))}d}"
+    match = index.lookup(written)
+    if len(match.names) == 1:
+        _add(out.names, match.names[0])
+    else:
+        _add(out.unknown, written)
+    token.used = True
+    return 1
 
 
 def _joined(tokens: list[Token], i: int, width: int) -> str | None:

@@ -49,6 +49,8 @@ EXCLUSION_PHRASES = (
     ("but", "skip"),
     ("skip",),
     ("without",),
+    ("but",),
+    ("not",),
 )
 
 RANGE_WORDS = vocab("through thru to till until upto")
