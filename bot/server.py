@@ -24,6 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.settings import Settings
+from bot.sweeper import Deliver, expiry_sweeper
 from pipeline.ports import Cache
 
 log = logging.getLogger(__name__)
@@ -86,8 +87,10 @@ def build_serve_app(settings: Settings, app: Running, extra_mounts: Sequence[Mou
     if settings.redis.url:
         checks["redis"] = _cache_check(app.cache)
     mounts = list(extra_mounts)
+    deliverers: dict[str, Deliver] = {}
     if settings.slack.enabled:
-        mounts.append(_slack_mount(settings, app, registry))
+        mounts.append(_slack_mount(settings, app, registry, deliverers))
+    mounts.append(expiry_sweeper(app.kernel.expire_due, deliverers, settings.server.sweep_interval_s))
     return build_web_app(checks=checks, registry=registry, mounts=mounts)
 
 
@@ -95,7 +98,9 @@ async def serve(settings: Settings, app: Running) -> None:
     await run_server(build_serve_app(settings, app), settings.server.host, settings.server.port)
 
 
-def _slack_mount(settings: Settings, app: Running, registry: CollectorRegistry) -> Mount:
+def _slack_mount(
+    settings: Settings, app: Running, registry: CollectorRegistry, deliverers: dict[str, Deliver]
+) -> Mount:
     from adapters.slack import SlackAdapter, SlackConfig, SlackMetrics, slack_mount  # optional extra
 
     adapter = SlackAdapter(
@@ -105,6 +110,7 @@ def _slack_mount(settings: Settings, app: Running, registry: CollectorRegistry) 
         cache=app.cache,
         metrics=SlackMetrics(registry),
     )
+    deliverers["slack"] = adapter.deliver
     return slack_mount(adapter)
 
 

@@ -145,6 +145,7 @@ class NotifySettings(Section):
 class ServerSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
+    sweep_interval_s: float = Field(30.0, gt=0, le=3600)  # how often expired approvals are swept
 
 
 class Settings(BaseSettings):

@@ -38,7 +38,7 @@ from adapters.slack.render import (
 )
 from adapters.slack.work import WorkQueue
 from pipeline import messages
-from pipeline.contracts import Progress, Reply, Response
+from pipeline.contracts import InboundMessage, Progress, Reply, Response
 from pipeline.ports import Cache, Decide, Submit
 
 log = logging.getLogger(__name__)
@@ -264,6 +264,13 @@ class SlackAdapter:
             await conversation.show(render(response).with_header(stamp))
         else:
             await self.responder.ephemeral(click.response_url, response.summary)
+
+    async def deliver(self, message: InboundMessage, response: Response) -> None:
+        """Post a later answer (an expired approval, a run finished elsewhere) in the request's thread."""
+        conversation = Conversation(
+            self.client, message.channel, thread_ts=message.thread or None, metrics=self.metrics
+        )
+        await conversation.show(render(response))
 
     def _progress(self, conversation: Conversation, header: list[dict[str, Any]]) -> ThrottledProgress:
         async def show(event: Progress) -> None:
