@@ -28,6 +28,7 @@ from pipeline.errors import OpsError
 KEY_BYTES = 32
 NONCE_BYTES = 12
 KEY_FILE = "credential.key"
+NEW_KEY_FILE = "credential.key.new"
 
 CredentialKind = Literal["ssh_key", "password", "winrm"]
 
@@ -133,10 +134,32 @@ def reseal(old: CredentialCipher, new: CredentialCipher, asset: str, kind: str, 
     return new.seal(asset, kind, old.open(asset, kind, sealed))
 
 
+def stage_key_file(home: Path, new: CredentialCipher) -> Path:
+    """Write `new` beside the current key file (mode 0600) before rotating to it.
+
+    Rotation for the embedded default: stage the new key, run
+    `SqlAssetRepository.rotate_credentials(new)`, then `commit_key_file(home)`. A crash
+    in between leaves both keys on disk, so no credential becomes unreadable.
+    """
+    path = home / NEW_KEY_FILE
+    path.unlink(missing_ok=True)
+    _write_key(path, new.export_key().get_secret_value().encode("ascii"))
+    return path
+
+
+def commit_key_file(home: Path) -> None:
+    """Make the staged key the current one (atomic rename)."""
+    os.replace(home / NEW_KEY_FILE, home / KEY_FILE)
+
+
 def _write_new_key(path: Path) -> None:
-    """Create the key file atomically: write a private temp file, then link it into place."""
+    """Create the key file for a fresh random key (kept if another process made one first)."""
+    _write_key(path, base64.b64encode(AESGCM.generate_key(bit_length=KEY_BYTES * 8)))
+
+
+def _write_key(path: Path, key: bytes) -> None:
+    """Create `path` atomically with mode 0600: write a private temp file, then link it into place."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    key = base64.b64encode(AESGCM.generate_key(bit_length=KEY_BYTES * 8))
     temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:

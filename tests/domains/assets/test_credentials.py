@@ -16,8 +16,10 @@ from domains.assets.credentials import (
     CredentialCipher,
     CredentialError,
     Sealed,
+    commit_key_file,
     key_id_of,
     reseal,
+    stage_key_file,
 )
 
 SECRET = "correct horse battery staple"
@@ -98,3 +100,14 @@ def test_secrets_never_print(caplog: pytest.LogCaptureFixture) -> None:
     shown = " ".join([repr(cipher), str(cipher), repr(credential), str(credential), caplog.text])
     assert SECRET not in shown and key_text not in shown
     assert cipher.key_id in repr(cipher)
+
+
+def test_staged_key_becomes_current_on_commit(tmp_path: Path) -> None:
+    old = CredentialCipher.load_or_create("", tmp_path)
+    new = CredentialCipher.generate()
+    staged = stage_key_file(tmp_path, new)
+    assert stat.S_IMODE(staged.stat().st_mode) == 0o600
+    assert CredentialCipher.load_or_create("", tmp_path).key_id == old.key_id
+    commit_key_file(tmp_path)
+    assert CredentialCipher.load_or_create("", tmp_path).key_id == new.key_id
+    assert sorted(p.name for p in tmp_path.iterdir()) == [KEY_FILE]
