@@ -54,6 +54,9 @@ class NoKernel:
 
     decide = submit
 
+    async def expire_due(self) -> list[Any]:
+        return []  # the expiry sweeper runs with the server
+
 
 async def test_serve_app_wires_db_health_and_slack_from_settings(tmp_path: Path) -> None:
     settings = Settings(
