@@ -8,6 +8,7 @@ restart nginx`" is `automation.run_command`, never `service_control`).
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 
 from pipeline.nlu.entities import Clause
@@ -191,17 +192,41 @@ def _templates(clause: Clause, ordered: list[str], words: set[str]) -> Decision 
 
 
 def _service_control(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
-    services = clause.slots.services or clause.slots.weak_services
     action = _action(ordered, words)
     if not action:
         return None
+    services = clause.slots.services or clause.slots.weak_services or _object_service(clause)
     if not services:
+        if words & {"service", "services", "daemon", "daemons"}:
+            return Decision(None, 0.7, "Which service? Name one, e.g. `restart nginx on web-01`.")
         if action == "restart" and "reload" not in words:
             return Decision("automation.reboot", 0.85)
         return None
     if "reload" in words and "restart" not in words:
         return Decision(None, 0.7, "I can start, stop or restart a service; reload is not supported.")
     return Decision("automation.service_control", 0.9, action=action)
+
+
+_OBJECT_END = vocab("on at in for across from service daemon unit")
+
+
+def _object_service(clause: Clause) -> list[str]:
+    """'restart myapp on web-01': an unknown word between the verb and the hosts names a service."""
+    from pipeline.nlu.lexicon import FILLER, HOST_NOUNS, PRONOUNS, QUANTIFIERS
+
+    tokens = [t for t in clause.tokens if t.kind == "word"]
+    verb = next((i for i, t in enumerate(tokens) if correct(t.low) in SERVICE_VERBS), None)
+    if verb is None:
+        return []
+    rest = [t for t in tokens[verb + 1 :] if t.low not in {"the", "a", "an"}]
+    if len(rest) < 2 or rest[1].low not in _OBJECT_END:
+        return []
+    candidate = rest[0]
+    known = VOCABULARY | FILLER | HOST_NOUNS | PRONOUNS | QUANTIFIERS
+    if candidate.used or candidate.low in known or not re.fullmatch(r"[a-z][\w@.:+-]*", candidate.low):
+        return []
+    clause.slots.services.append(candidate.text)
+    return clause.slots.services
 
 
 def _action(ordered: list[str], words: set[str]) -> str:

@@ -7,7 +7,6 @@ a quantifier or a key=value; bare adjectives next to named hosts merely qualify 
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -193,9 +192,13 @@ def _nouns(tokens: list[Token], index: InventoryIndex, sel: Selector) -> None:
             sel.types.extend(index.server_types())
         sel.everything = sel.everything or quantified or plural
         sel.anchored = True
-    for token, nxt in itertools.pairwise([*tokens, Token("", "punct")]):
-        if token.low in {"everything", "everyone", "everywhere"} and nxt.low not in _STATE_WORDS:
-            sel.everything = sel.anchored = True
+    padded = [*tokens, Token("", "punct"), Token("", "punct")]
+    for token, nxt, after in zip(padded, padded[1:], padded[2:], strict=False):
+        if token.low not in {"everything", "everyone", "everywhere"} or nxt.low in _STATE_WORDS:
+            continue
+        if nxt.low in {"on", "at"} and after.used:
+            continue  # "everything on web-01": things on that host, not every host
+        sel.everything = sel.anchored = True
     for token in tokens:
         if token.kind == "word" and token.low in QUANTIFIERS and sel.is_set():
             token.used = True

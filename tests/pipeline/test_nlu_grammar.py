@@ -168,3 +168,19 @@ async def test_unknown_targets_are_asked_back(planner: HybridPlanner, text: str)
 async def test_shutdown_is_not_converted_into_another_tool(planner: HybridPlanner) -> None:
     result = await plan(planner, "shut down web-04")
     assert result.outcome == "clarify"
+
+
+async def test_unknown_service_names_are_kept_not_turned_into_a_reboot(planner: HybridPlanner) -> None:
+    [step] = (await plan(planner, "restart myapp-worker on api-01")).steps
+    assert (step.tool, step.args["service"]) == ("automation.service_control", "myapp-worker")
+    assert (await plan(planner, "restart all services on web-01")).outcome == "clarify"
+
+
+async def test_everything_on_a_host_is_not_every_host(planner: HybridPlanner) -> None:
+    result = await plan(planner, "restart everything on web-01")
+    assert [s.target_names for s in result.steps] == [["web-01"]]
+
+
+async def test_adjectives_next_to_named_hosts_never_widen_the_selection(planner: HybridPlanner) -> None:
+    result = await plan(planner, "restart nginx on web-01 in production")
+    assert [s.target_names for s in result.steps] == [["web-01"]]
