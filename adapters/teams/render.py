@@ -31,8 +31,9 @@ APPROVE, REJECT = "approve", "reject"
 
 
 def card_size(card: Card) -> int:
-    """Bytes of the card as JSON, the way it travels to Teams."""
-    return len(json.dumps(card, ensure_ascii=False, separators=(",", ":")).encode())
+    """Bytes of the card as JSON the way botbuilder sends it (ASCII with \\u escapes, spaced
+    separators): the largest of its encodings, so the card fits however it travels."""
+    return len(json.dumps(card))
 
 
 def render(response: Response, header: Sequence[Element] = ()) -> Card:
