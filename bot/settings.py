@@ -12,6 +12,7 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, Field, SecretStr, model_validator
@@ -72,7 +73,14 @@ class TeamsSettings(Section):
     app_password: SecretStr = SecretStr("")
     app_type: Literal["MultiTenant", "SingleTenant", "UserAssignedMSI"] = "MultiTenant"
     app_tenant_id: str = ""
+    # empty: only app_tenant_id when set (single-tenant), else every tenant (identity still gates people)
     allowed_tenants: list[str] = Field(default_factory=list)
+    openid_metadata_url: str = ""  # empty: the public Azure cloud's Bot Framework metadata
+    queue_size: int = Field(100, ge=1, le=100_000)  # pending requests before users are told to retry
+    workers: int = Field(8, ge=1, le=1000)  # Teams requests handled at once
+    dedupe_ttl_s: float = Field(3600.0, gt=0)  # how long activity ids are remembered
+    progress_interval_s: float = Field(1.5, ge=0.5)  # at most one card update per interval
+    invoke_wait_s: float = Field(2.0, ge=0, le=4)  # a card click waits this long for the decision
 
 
 LookupStep = Literal["attribute", "idp_link", "email"]
@@ -142,6 +150,20 @@ class NotifySettings(Section):
     backoff_s: float = Field(1.0, ge=0, le=60)
 
 
+class JobsSettings(Section):
+    """Where plan steps run: here (embedded default) or on `opsconductor worker`s through arq on Redis."""
+
+    engine: Literal["inprocess", "arq"] = "inprocess"
+    queue_name: str = "opsconductor:steps"
+    max_jobs: int = Field(50, ge=1, le=10_000)  # steps one worker runs at once
+    job_timeout_s: float = Field(3600.0, gt=0)  # the longest a step may run on a worker
+    max_tries: int = Field(3, ge=1, le=20)  # runs of one step job, counting retries after a lost worker
+    lease_s: float = Field(30.0, ge=2, le=3600)  # a dead worker's step is picked up again after this
+    retry_changes: bool = False  # re-run write/critical steps whose worker died mid-step (else: failed)
+    lock_wait_s: float = Field(30.0, ge=0, le=3600)  # wait for another run's target locks this long
+    poll_s: float = Field(0.1, gt=0, le=5)  # how often a replica checks for a dispatched step's result
+
+
 class ServerSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
@@ -171,6 +193,7 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    jobs: JobsSettings = Field(default_factory=JobsSettings)
 
     @property
     def database_url(self) -> str:
@@ -183,6 +206,15 @@ class Settings(BaseSettings):
         for name, secret in _secrets_in_use(self):
             if secret.get_secret_value().strip().lower() in PLACEHOLDERS:
                 raise ValueError(f"{name} is empty or a placeholder; set a real secret in production")
+        for name, value in _optional_secrets(self):
+            if value and value.strip().lower() in PLACEHOLDERS:
+                raise ValueError(f"{name} is a placeholder; set a real secret in production")
+        return self
+
+    @model_validator(mode="after")
+    def jobs_need_redis(self) -> Settings:
+        if self.jobs.engine == "arq" and not self.redis.url:
+            raise ValueError("jobs.engine 'arq' needs redis.url (the job queue lives in Redis)")
         return self
 
     @classmethod
@@ -207,6 +239,15 @@ def _secrets_in_use(s: Settings) -> list[tuple[str, SecretStr]]:
     if s.keycloak.server_url:
         used.append(("keycloak.client_secret", s.keycloak.client_secret))
     return used
+
+
+def _optional_secrets(s: Settings) -> list[tuple[str, str]]:
+    """Secrets that may be absent but never a placeholder (e.g. a password left as 'changeme')."""
+    return [
+        ("db.url password", urlsplit(s.db.url).password or ""),
+        ("redis.url password", urlsplit(s.redis.url).password or ""),
+        ("llm.api_key", s.llm.api_key.get_secret_value()),
+    ]
 
 
 class ConfigFileSource(PydanticBaseSettingsSource):
