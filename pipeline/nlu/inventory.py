@@ -244,17 +244,26 @@ class InventoryIndex:
 
     # ------------------------------------------------------------------ selectors
 
+    def machine_types(self) -> tuple[str, ...]:
+        """Types of computers (anything but network gear): what 'machines' and 'boxes' mean."""
+        found = {a.type for a in self.assets if a.os.lower() != "network"}
+        return tuple(sorted(found or self.types))
+
     def server_types(self) -> tuple[str, ...]:
         found = [
             t for t in self.types if t in SERVER_TYPES or t.endswith("_server") or t.endswith("controller")
         ]
         return tuple(sorted(found or self.types))
 
-    def type_for_words(self, words: Iterable[str]) -> str | None:
-        """Map words like ('web',) / ('domain', 'controllers') / ('dbs',) to an inventory type."""
+    def type_for_words(self, words: Iterable[str], noun: str = "") -> str | None:
+        """Map words like ('web',) / ('domain', 'controllers') / ('dbs',) to an inventory type.
+
+        `noun` is the host noun that followed ('jump' + 'hosts' -> jump_host).
+        """
         words = tuple(w.lower() for w in words)
         joined = "_".join(_singular(w) for w in words)
-        for candidate in (joined, joined + "_server"):
+        with_noun = f"{joined}_{_singular(noun.lower())}" if noun else joined
+        for candidate in (joined, joined + "_server", with_noun):
             if candidate in self.types:
                 return candidate
         if len(words) == 1:

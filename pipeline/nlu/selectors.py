@@ -14,6 +14,7 @@ from pipeline.nlu.inventory import InventoryIndex, within_one
 from pipeline.nlu.lexicon import ANY_ASSET_NOUNS, HOST_NOUNS, QUANTIFIERS, vocab
 from pipeline.nlu.text import Token
 
+MACHINE_NOUNS = frozenset({"machine", "machines", "box", "boxes", "vm", "vms", "instance", "instances"})
 _STATE_WORDS = frozenset({"ok", "okay", "fine", "good", "alright", "well", "working", "allright", "healthy"})
 _SERVICE_LINK = vocab("running run runs with having has have hosting host hosts that which where")
 
@@ -106,7 +107,7 @@ def _type_phrase(
             token.used = nxt.used = True
             return True
     if noun_next or low.endswith("s") or low in {"dbs", "dcs"} or _determined(token, sel):
-        found = index.type_for_words((low,))
+        found = index.type_for_words((low,), nxt.low if noun_next and nxt is not None else "")
         if found and (noun_next or low != found or _determined(token, sel)):
             sel.anchored = True
             _add(sel.types, found)
@@ -189,7 +190,8 @@ def _nouns(tokens: list[Token], index: InventoryIndex, sel: Selector) -> None:
             continue
         token.used = True
         if not sel.types and token.low not in ANY_ASSET_NOUNS and token.low not in {"ones", "one"}:
-            sel.types.extend(index.server_types())
+            kinds = index.machine_types() if token.low in MACHINE_NOUNS else index.server_types()
+            sel.types.extend(kinds)
         sel.everything = sel.everything or quantified or plural
         sel.anchored = True
     padded = [*tokens, Token("", "punct"), Token("", "punct")]
