@@ -1,0 +1,41 @@
+"""The whole data model: assets, tool catalog and audit, executions, network analysis, communication.
+
+Portable between SQLite and PostgreSQL: string hex ids, JSON (JSONB on PostgreSQL),
+UTC-aware timestamps (`UtcDateTime`), named constraints. Enumerations are plain
+strings guarded by CHECK constraints so adding a value is a one-line migration.
+Importing this package registers every table on `Base.metadata`.
+"""
+
+from __future__ import annotations
+
+from db.models.catalog import AuditChainHead, AuditRecord, IntentPattern, Tool, ToolCapability, ToolTelemetry
+from db.models.communication import DeliveryLog, MessageTemplate, ProcessedEvent
+from db.models.execution import Approval, Execution, ExecutionLock, ExecutionStep, QueuedJob, TimeoutPolicy
+from db.models.inventory import Asset, AssetCredential, AssetRelationship
+from db.models.network import ConnectivityTest, NetworkScan, PortScanResult
+from db.types import Base
+
+__all__ = [
+    "Approval",
+    "Asset",
+    "AssetCredential",
+    "AssetRelationship",
+    "AuditChainHead",
+    "AuditRecord",
+    "Base",
+    "ConnectivityTest",
+    "DeliveryLog",
+    "Execution",
+    "ExecutionLock",
+    "ExecutionStep",
+    "IntentPattern",
+    "MessageTemplate",
+    "NetworkScan",
+    "PortScanResult",
+    "ProcessedEvent",
+    "QueuedJob",
+    "TimeoutPolicy",
+    "Tool",
+    "ToolCapability",
+    "ToolTelemetry",
+]
