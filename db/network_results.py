@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -26,6 +26,8 @@ from domains.network.ports import ScanContext
 from domains.network.portscan import PortState
 from domains.network.traceroute import Hop
 
+MAX_CLOSED_ROWS = 1024
+"""Scans of more ports store only open and filtered ones: closed = scanned (parameters) - stored."""
 _SCAN_NAMESPACE = uuid.UUID("6f1c2a57-8d0e-4d8b-9a53-0c6d1e4b7f21")
 
 
@@ -65,17 +67,23 @@ class SqlNetworkResults:
     ) -> None:
         async with self._write() as session:
             sid = await self._open_scan(session, scan, "port_scan")
-            session.add_all(
-                PortScanResult(
-                    scan_id=sid,
-                    target=target,
-                    address=address,
-                    port=s.port,
-                    state=s.state,
-                    latency_ms=s.latency_ms,
-                )
+            rows = [
+                {
+                    "scan_id": sid,
+                    "target": target,
+                    "address": address,
+                    "port": s.port,
+                    "state": s.state,
+                    "latency_ms": s.latency_ms,
+                    "protocol": "tcp",
+                    "banner": "",
+                    "at": utcnow(),
+                }
                 for s in states
-            )
+                if len(states) <= MAX_CLOSED_ROWS or s.state != "closed"
+            ]
+            if rows:
+                await session.execute(insert(PortScanResult), rows)
             await self._finish(session, sid)
 
     async def record_traceroute(
@@ -117,8 +125,8 @@ class SqlNetworkResults:
             "status": "running",
             "started_at": utcnow(),
         }
-        insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-        await session.execute(insert(NetworkScan).values(**values).on_conflict_do_nothing())
+        upsert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        await session.execute(upsert(NetworkScan).values(**values).on_conflict_do_nothing())
         return sid
 
     async def _finish(self, session: AsyncSession, sid: str, **values: Any) -> None:

@@ -68,6 +68,16 @@ async def test_port_states_traceroute_and_dns(sessions: Sessions) -> None:
     assert kinds["dns_lookup"].summary["records"] == ["127.0.0.10"]
 
 
+async def test_large_scans_keep_only_open_and_filtered_ports(sessions: Sessions) -> None:
+    states = [
+        PortState(p, "open" if p == 443 else "filtered" if p == 1999 else "closed") for p in range(1, 2001)
+    ]
+    await SqlNetworkResults(sessions).record_port_scan(SCAN, "web-01", "127.0.0.1", states)
+    async with sessions() as session:
+        stored = (await session.scalars(select(PortScanResult.port).order_by(PortScanResult.port))).all()
+    assert list(stored) == [443, 1999]  # closed ports are not stored past the cap
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="raw ICMP sockets need root")
 async def test_tools_store_through_the_registered_port(sessions: Sessions) -> None:
     store = SqlNetworkResults(sessions)

@@ -91,3 +91,19 @@ async def test_silently_dropped_ports_are_filtered(netns: str) -> None:
 async def test_blackholed_ports_are_filtered(netns: str) -> None:
     answer = await run_in_netns(netns, {"tool": "port_scan", "address": "10.99.0.9", "ports": [80]})
     assert answer["output"]["data"]["filtered"] == [80]
+
+
+async def test_ipv6_loopback_scan() -> None:
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 support")
+    try:
+        server = await asyncio.start_server(lambda r, w: w.close(), "::1", 0)
+    except OSError as err:
+        pytest.skip(f"IPv6 loopback unavailable: {err}")
+    port = server.sockets[0].getsockname()[1]
+    try:
+        output = await port_scan(ToolContext("e", "s"), AssetRef.raw("::1"), PortScanArgs(ports=[port]))
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert output.data["open"] == [port] and output.data["address"] == "::1"
