@@ -65,7 +65,8 @@ def _trace(clause: Clause, text: str, action: str) -> dict[str, Any]:
 
 def _dns(clause: Clause, text: str, action: str) -> dict[str, Any]:
     slots, targets = clause.slots, clause.targets
-    names = slots.dns_names + targets.raw + targets.names
+    written = [t.text for t in clause.tokens if t.kind == "ip"]
+    names = slots.dns_names + written + targets.raw + targets.names
     if not names:
         raise MissingSlot("Which name should I look up? e.g. `dns MX example.org`")
     name = names[0]

@@ -253,8 +253,13 @@ def _reboot(clause: Clause, ordered: list[str], words: set[str]) -> Decision | N
 def _dns(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
     names = clause.slots.dns_names or clause.targets.raw
     lookup = "lookup" in words or ("look" in words and "up" in words)
-    if words & DNS_WORDS or clause.slots.record_type or (lookup and names):
+    if words & {"service", "daemon", "server"} and clause.slots.weak_services and not names:
+        return None  # "is the DNS service running": a service, not a lookup
+    addresses = any(t.kind == "ip" for t in clause.tokens)
+    if words & DNS_WORDS or clause.slots.record_type or (lookup and (names or addresses)):
         return Decision("network.dns_lookup", 0.9)
+    if "reverse" in words and addresses:
+        return Decision("network.dns_lookup", 0.85)
     return None
 
 

@@ -16,7 +16,7 @@ from pipeline.nlu.text import Token
 
 MACHINE_NOUNS = frozenset({"machine", "machines", "box", "boxes", "vm", "vms", "instance", "instances"})
 _STATE_WORDS = frozenset({"ok", "okay", "fine", "good", "alright", "well", "working", "allright", "healthy"})
-_SERVICE_LINK = vocab("running run runs with having has have hosting host hosts that which where")
+_SERVICE_LINK = vocab("running run runs with having has have hosting")
 
 
 @dataclass
