@@ -20,6 +20,7 @@ RUN_NOUNS = vocab(
     "ping scan port ports traceroute trace dns lookup check health disk uptime status diagnostic "
     "diagnostics nslookup dig test report inventory query"
 )
+TOOL_NOUNS = vocab("ping scan port ports traceroute trace nslookup dig dns lookup diagnostic diagnostics")
 SCRIPT_WORDS = vocab("script scripts snippet")
 NOTIFY_VERBS = vocab(
     "send notify email e-mail mail post message tell inform page alert text let write announce sms"
@@ -147,9 +148,11 @@ def _run(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None
     if first not in RUN_VERBS and not quoted_run:
         return None
     position = ordered.index(first) if first in ordered else -1
-    after = [w for w in ordered[position + 1 : position + 3] if w not in {"a", "an", "the", "quick"}]
-    if not clause.slots.quotes and after and after[0] in RUN_NOUNS:
-        return None
+    following = ordered[position + 1 : position + 3]
+    article = bool(following) and following[0] in {"a", "an", "the", "some", "quick"}
+    after = [w for w in following if w not in {"a", "an", "the", "some", "quick"}]
+    if not clause.slots.quotes and after and (after[0] in TOOL_NOUNS or (article and after[0] in RUN_NOUNS)):
+        return None  # "run a disk check", "run traceroute to x": our tools, not a shell command
     return Decision("automation.run_command", 0.9)
 
 

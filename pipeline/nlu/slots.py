@@ -78,7 +78,7 @@ def extract_slots(tokens: list[Token], index: InventoryIndex) -> Slots:
     for i, token in enumerate(tokens):
         if token.kind == "word" and not token.used:
             _word(tokens, i, index, slots)
-    _named_services(tokens, slots)
+    _named_services(tokens, slots, index)
     return slots
 
 
@@ -211,7 +211,7 @@ def service_name(written: str, index: InventoryIndex) -> str | None:
     return None
 
 
-def _named_services(tokens: list[Token], slots: Slots) -> None:
+def _named_services(tokens: list[Token], slots: Slots, index: InventoryIndex) -> None:
     """'the foo-agent service', 'service foo-agent': a service the lexicon does not know."""
     for i, token in enumerate(tokens):
         if token.low not in {"service", "daemon", "unit"} or token.kind != "word":
@@ -223,7 +223,8 @@ def _named_services(tokens: list[Token], slots: Slots) -> None:
                 continue
             if candidate.low in _NOT_SERVICE_NAMES or candidate.low in CLAUSE_VERBS or len(candidate.low) < 2:
                 continue
-            if candidate.text not in slots.services and re.match(r"^[A-Za-z0-9][\w@.:+-]*$", candidate.text):
+            known = service_name(candidate.text, index) is not None
+            if not known and re.match(r"^[A-Za-z0-9][\w@.:+-]*$", candidate.text):
                 slots.services.append(candidate.text)
                 candidate.used = True
             break
