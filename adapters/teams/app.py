@@ -15,20 +15,19 @@ kernel's. It only makes sure one Teams delivery becomes at most one kernel call.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import logging
 from collections.abc import Awaitable, Coroutine
 from typing import Any
 
 from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
-from botbuilder.schema import AdaptiveCardInvokeResponse, ChannelAccount
+from botbuilder.schema import AdaptiveCardInvokeResponse, ChannelAccount, ConversationReference
 from botframework.connector.auth import BotFrameworkAuthentication, ServiceClientCredentialsFactory
 
 from adapters.teams import parse, render
 from adapters.teams.auth import build_authentication
 from adapters.teams.config import TeamsConfig
+from adapters.teams.memory import ConversationMemory
 from adapters.teams.outbox import CardThread
 from adapters.teams.people import TeamsPeople
 from adapters.teams.progress import ThrottledProgress
@@ -84,6 +83,7 @@ class TeamsAdapter:
         self.bot = TeamsBot(self)
         self.queue = WorkQueue(config.queue_size, config.workers)
         self.people = TeamsPeople(cache, config.member_ttl_s)
+        self.memory = ConversationMemory(cache, config.card_ttl_s)
         self._background: set[asyncio.Task[Any]] = set()
 
     # ------------------------------------------------------------------ lifecycle
@@ -131,7 +131,9 @@ class TeamsAdapter:
             return True
 
     def _thread(self, context: TurnContext, activity_id: str | None = None) -> CardThread:
-        reference = TurnContext.get_conversation_reference(context.activity)
+        return self._thread_for(TurnContext.get_conversation_reference(context.activity), activity_id)
+
+    def _thread_for(self, reference: ConversationReference, activity_id: str | None = None) -> CardThread:
         return CardThread(self.cloud, reference, self.config.app_id, activity_id)
 
     # ------------------------------------------------------------------ admission
@@ -163,6 +165,9 @@ class TeamsAdapter:
             return
         message = parse.inbound(context.activity, admitted)
         thread = self._thread(context)
+        await self.memory.keep_reference(
+            message.message_id, TurnContext.get_conversation_reference(context.activity)
+        )
         if not self.queue.offer(lambda: self._answer(message, thread)):
             await context.send_activity(BUSY)
 
@@ -177,7 +182,18 @@ class TeamsAdapter:
         content = render.render(response)
         await thread.show(content, response.summary)
         if isinstance(response, ApprovalPrompt):
-            await self._keep_card(response.execution_id, content)
+            await self.memory.keep_card(response.execution_id, content, thread.activity_id)
+
+    async def deliver(self, message: InboundMessage, response: Response) -> None:
+        """A later answer to a request (an expired approval, a run finished elsewhere): it
+        replaces the request's approval card when there is one, else is posted in its thread.
+        Raises LookupError when the request's conversation reference is no longer known."""
+        reference = await self.memory.reference(message.message_id)
+        if reference is None:
+            raise LookupError(f"no conversation reference kept for {message.message_id}")
+        kept = await self.memory.card(response.execution_id) if response.execution_id else None
+        thread = self._thread_for(reference, kept.activity_id if kept else None)
+        await thread.show(render.render(response), response.summary)
 
     # ------------------------------------------------------------------ card clicks
 
@@ -240,21 +256,6 @@ class TeamsAdapter:
         finally:
             await progress.close()
 
-    async def _keep_card(self, execution_id: str, content: render.Card) -> None:
-        """Remember an approval card, to put it back (buttons and all) after a refused click."""
-        try:
-            await self.cache.set(
-                f"teams:card:{execution_id}", json.dumps(content).encode(), self.config.card_ttl_s
-            )
-        except Exception:
-            log.warning("cache unavailable; approval card not kept", exc_info=True)
-
-    async def kept_card(self, execution_id: str) -> render.Card | None:
-        with contextlib.suppress(Exception):
-            raw = await self.cache.get(f"teams:card:{execution_id}")
-            return json.loads(raw) if raw else None
-        return None
-
 
 class DecisionRun:
     """One approve/reject click going through the kernel, shown on the approval card."""
@@ -293,9 +294,9 @@ class DecisionRun:
 
     async def _settle(self, response: Response) -> None:
         """The click did nothing (refused, already decided): put the prompt back with why."""
-        kept = await self.adapter.kept_card(self.decision.execution_id)
+        kept = await self.adapter.memory.card(self.decision.execution_id)
         if kept is not None and self.thread.activity_id is not None:
-            await self.thread.show(render.with_note(kept, f"{self.who}: {response.summary}"))
+            await self.thread.show(render.with_note(kept.content, f"{self.who}: {response.summary}"))
         else:
             await self.thread.say(f"{self.who}: {response.summary}")
 

@@ -13,11 +13,16 @@ class _Secret(Protocol):
 class TeamsSection(Protocol):
     """The shape of `bot.settings.TeamsSettings`, read by `TeamsConfig.from_section`."""
 
-    app_id: str
-    app_password: _Secret
-    app_type: Literal["MultiTenant", "SingleTenant", "UserAssignedMSI"]
-    app_tenant_id: str
-    allowed_tenants: list[str]
+    @property
+    def app_id(self) -> str: ...
+    @property
+    def app_password(self) -> _Secret: ...
+    @property
+    def app_type(self) -> Literal["MultiTenant", "SingleTenant", "UserAssignedMSI"]: ...
+    @property
+    def app_tenant_id(self) -> str: ...
+    @property
+    def allowed_tenants(self) -> list[str]: ...
 
 
 @dataclass(frozen=True)

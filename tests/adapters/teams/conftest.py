@@ -11,6 +11,7 @@ import itertools
 import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -23,7 +24,7 @@ from pydantic import BaseModel
 from adapters.cache import InProcessCache
 from adapters.teams import TeamsAdapter, TeamsConfig, teams_mount
 from bot.server import build_web_app
-from pipeline.contracts import AssetRef, ChatIdentity, Plan, PlanStep, Principal, Risk, ToolOutput
+from pipeline.contracts import AssetRef, ChatIdentity, Plan, PlanStep, Principal, Risk, ToolOutput, utcnow
 from pipeline.kernel import Kernel, KernelConfig
 from pipeline.policy import Policy
 from pipeline.registry import ToolContext, ToolRegistry, ToolSet
@@ -146,7 +147,19 @@ class GatedIdentity(StaticIdentity):
         return await super().resolve(identity)
 
 
-def build_kernel(store: MemoryExecutionStore, audit: MemoryAuditLog, identity: GatedIdentity) -> Kernel:
+class Clock:
+    """The kernel's clock; tests move it forward (approval expiry)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return utcnow() + self.offset
+
+
+def build_kernel(
+    store: MemoryExecutionStore, audit: MemoryAuditLog, identity: GatedIdentity, clock: Clock
+) -> Kernel:
     return Kernel(
         planner=ScriptedPlanner(),
         policy=POLICY,
@@ -155,6 +168,7 @@ def build_kernel(store: MemoryExecutionStore, audit: MemoryAuditLog, identity: G
         audit=audit,
         executor=Executor(REGISTRY, POLICY, store),
         config=KernelConfig(approval_ttl_s=600, max_message_chars=5000),
+        clock=clock,
     )
 
 
@@ -212,6 +226,8 @@ class World:
     teams: TeamsClient
     gate: Gate
     identity: GatedIdentity
+    kernel: Kernel
+    clock: Clock
 
 
 @pytest.fixture
@@ -250,15 +266,15 @@ async def make_world(
     store, audit = MemoryExecutionStore(), MemoryAuditLog()
     roles = {PEOPLE["U1"][0]: {"operator"}, PEOPLE["U2"][0]: {"approver"}, PEOPLE["U3"][0]: {"operator"}}
     identity = GatedIdentity(roles)
-    kernel = build_kernel(store, audit, identity)
+    clock = Clock()
+    kernel = build_kernel(store, audit, identity, clock)
     adapter = TeamsAdapter(
         config, submit=kernel.submit, decide=kernel.decide, cache=InProcessCache(), credentials=credentials
     )
     app = build_web_app(mounts=[teams_mount(adapter)])
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
-        yield World(
-            connector, adapter, store, audit, TeamsClient(client, adapter, connector), GATES[-1], identity
-        )
+        teams = TeamsClient(client, adapter, connector)
+        yield World(connector, adapter, store, audit, teams, GATES[-1], identity, kernel, clock)
         GATES[-1].open.set()
         for gate in identity.gates.values():
             gate.set()
