@@ -152,22 +152,30 @@ def _timeout(clause: Clause, args: dict[str, Any]) -> None:
         args["timeout_s"] = numbers["timeout_min"] * 60
 
 
-def _unquoted_command(clause: Clause, text: str) -> str:
-    """The words between the run verb and the targets ('run df -h on web-01' -> 'df -h')."""
+def command_bounds(clause: Clause) -> tuple[int, int] | None:
+    """Token positions of the run verb and of the word that introduces the targets."""
     from pipeline.nlu.classifier import RUN_VERBS
 
     tokens = clause.tokens
     verb = next((i for i, t in enumerate(tokens) if t.low in RUN_VERBS), None)
     if verb is None or verb + 1 >= len(tokens):
-        return ""
+        return None
     end = len(tokens)
     for i in range(len(tokens) - 1, verb, -1):
         token = tokens[i]
         if token.low in _TARGET_INTRO and (i + 1 == len(tokens) or _is_target_tail(tokens[i + 1 :])):
             end = i
             break
-    if end <= verb + 1:
+    return verb, end
+
+
+def _unquoted_command(clause: Clause, text: str) -> str:
+    """The words between the run verb and the targets ('run df -h on web-01' -> 'df -h')."""
+    tokens = clause.tokens
+    bounds = command_bounds(clause)
+    if bounds is None or bounds[1] <= bounds[0] + 1:
         return ""
+    verb, end = bounds
     start_token = tokens[verb + 1]
     if start_token.low == "the" and end > verb + 2 and tokens[verb + 2].low == "command":
         start_token = tokens[verb + 3] if end > verb + 3 else start_token

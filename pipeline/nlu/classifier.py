@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pipeline.nlu.entities import Clause
 from pipeline.nlu.inventory import within_one
@@ -87,6 +87,25 @@ VOCABULARY = (
 )
 
 
+VOCABULARY = VOCABULARY | vocab(
+    "path packets take go travel reverse system file files latency info information details processes "
+    "matching named called containing lines last first top times count record records reachable "
+    "running listening free usage used left full much long kernel version free space template templates "
+    "inventory asset assets cmdb add register create delete remove update set change move tag"
+)
+VOCABULARY = (
+    VOCABULARY
+    | HEALTH_WORDS
+    | PORT_CHECK_WORDS
+    | UNSUPPORTED
+    | TOOL_NOUNS
+    | RUN_NOUNS
+    | STRONG_QUERY_WORDS
+    | CREATE_WORDS
+    | DELETE_WORDS
+    | UPDATE_WORDS
+    | UPTIME_CUES
+)
 _LONG_VOCABULARY = tuple(sorted(v for v in VOCABULARY if len(v) >= 4))
 
 
@@ -117,12 +136,32 @@ def words_of(clause: Clause) -> tuple[list[str], set[str]]:
 
 
 def decide(clause: Clause) -> Decision:
+    """The first rule that fires, its confidence lowered by words nothing explains."""
     ordered, words = words_of(clause)
     for rule in RULES:
         decision = rule(clause, ordered, words)
         if decision is not None:
-            return decision
+            penalty = min(0.3, 0.1 * len(unexplained(clause)))
+            return replace(decision, confidence=round(max(0.0, decision.confidence - penalty), 3))
     return Decision(None, 0.0)
+
+
+def unexplained(clause: Clause) -> list[str]:
+    """Content words that no vocabulary, entity or slot accounts for ('weather', 'airport')."""
+    from pipeline.nlu.lexicon import COMMON, FACT_WORDS, FILLER, HOST_NOUNS, PRONOUNS, QUANTIFIERS
+
+    known = VOCABULARY | FILLER | COMMON | HOST_NOUNS | PRONOUNS | QUANTIFIERS | frozenset(FACT_WORDS)
+    services = {s.lower() for s in clause.slots.services + clause.slots.weak_services}
+    return [
+        t.low
+        for t in clause.tokens
+        if t.kind == "word"
+        and not t.used
+        and t.low not in known
+        and correct(t.low) not in known
+        and t.low not in services
+        and not t.low.isdigit()
+    ]
 
 
 def _first_verb(ordered: list[str]) -> str:
@@ -151,9 +190,20 @@ def _run(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None
     following = ordered[position + 1 : position + 3]
     article = bool(following) and following[0] in {"a", "an", "the", "some", "quick"}
     after = [w for w in following if w not in {"a", "an", "the", "some", "quick"}]
-    if not clause.slots.quotes and after and (after[0] in TOOL_NOUNS or (article and after[0] in RUN_NOUNS)):
+    tool_noun = after and (after[0] in TOOL_NOUNS or (article and after[0] in RUN_NOUNS))
+    if not clause.slots.quotes and tool_noun and not _shell_syntax(clause):
         return None  # "run a disk check", "run traceroute to x": our tools, not a shell command
     return Decision("automation.run_command", 0.9)
+
+
+def _shell_syntax(clause: Clause) -> bool:
+    """Flags, pipes or redirections: 'run ping -c 100 x on db-01' is a command line."""
+    texts = [t.text for t in clause.tokens]
+    return any(t in {"|", ">", ";", "$"} for t in texts) or bool(clause.slots.paths) or _has_flag(clause)
+
+
+def _has_flag(clause: Clause) -> bool:
+    return any(t.kind == "flag" for t in clause.tokens)
 
 
 def _notify(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
@@ -379,10 +429,14 @@ def _query(clause: Clause, ordered: list[str], words: set[str]) -> Decision | No
     if words & INVENTORY_WORDS or (words & STRONG_QUERY_WORDS and has_targets):
         return Decision("assets.query", 0.85)
     if words & QUERY_WORDS and targets.selector.is_set():
+        if not targets.selector.anchored and not targets.names and unexplained(clause):
+            return None  # "what's the weather in london": not about the inventory
         return Decision("assets.query", 0.75)
     if words & QUERY_WORDS and has_targets:
         return Decision("assets.query", 0.55)
     if targets.selector.is_set() and not targets.names:
+        if not targets.selector.anchored and unexplained(clause):
+            return None
         return Decision("assets.query", 0.65)
     return None
 

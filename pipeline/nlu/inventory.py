@@ -223,6 +223,9 @@ class InventoryIndex:
             if other_numbers != numbers:
                 continue
             distance = edit_distance(letters, other_letters, limit)
+            substituted = len(letters) == len(other_letters) and sorted(letters) != sorted(other_letters)
+            if distance and len(letters) < 5 and substituted:
+                continue  # 'app' is not a typo of 'api': short names allow no substitution
             if distance < best_distance:
                 best, best_distance = list(names), distance
             elif distance == best_distance:

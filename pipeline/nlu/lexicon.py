@@ -260,6 +260,9 @@ INJECTION_PATTERNS = (
     r"\b(?:i\s+am|i'm)\s+(?:an?\s+|the\s+)?(?:admin|administrator|root|approver|superuser|ceo)\b",
     r"\b(?:as|with)\s+(?:admin|root|sudo)\s+(?:rights|privileges|permissions)\b",
     r"\bauto[- ]?approve(?:d)?\b",
+    r"\b(?:approve|authori[sz]e|allow|grant)\s+(?:everything|all|anything|it|this|them|yourself)\b"
+    r"(?:\s+(?:automatically|now|immediately))?",
+    r"\bnew\s+(?:instructions?|rules?)\s*:",
     r"\b(?:it'?s|it\s+is)\s+(?:already\s+)?approved\b",
 )
 
@@ -295,3 +298,15 @@ ABBREVIATIONS: dict[str, str] = {
     "twice": "2",
     "thrice": "3",
 }
+
+# Everyday glue words: neither a task nor an entity, but no sign of an unknown request either.
+COMMON = vocab(
+    """
+    is are was were be been being am do does did done have has had of on in at to for from with by about
+    as into over after before then and or but if when so that this these those it its they them their
+    there here what which who whom whose where why how can could would should will shall may might must
+    not no yes all any some every each both either more most less much many few other another same such
+    only also very too up down out off again still yet now currently right its i'm it's what's that's
+    there's let's we're they're isn't aren't doesn't don't can't won't okay ok tell give get see make
+    """
+)

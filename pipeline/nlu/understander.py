@@ -12,14 +12,14 @@ from typing import Any
 
 from pipeline.contracts import AssetFilter, AssetRef, Intent, Interpretation, ToolCall, Understanding
 from pipeline.nlu import messages
-from pipeline.nlu.calls import MissingSlot, build_args
+from pipeline.nlu.calls import MissingSlot, build_args, command_bounds
 from pipeline.nlu.classifier import SERVICE_VERBS, VOCABULARY, Decision, decide
 from pipeline.nlu.entities import Clause, Targets, extract
 from pipeline.nlu.grammar import explicit_tool, is_grammar, split_kv
 from pipeline.nlu.inventory import InventoryIndex
 from pipeline.nlu.lexicon import FACT_WORDS, FILLER, GREETINGS, HELP_WORDS
 from pipeline.nlu.qualifiers import is_statement, unknown_qualifiers
-from pipeline.nlu.text import scan
+from pipeline.nlu.text import Token, scan
 
 TARGETLESS = frozenset(
     {"network.dns_lookup", "communication.notify", "communication.list_templates", "assets.create"}
@@ -130,6 +130,8 @@ class DeterministicUnderstander:
         ):
             slots.services.append(context.service)  # "check nginx ... then restart it"
         decision = decide(clause)
+        if decision.tool == "automation.run_command" and not slots.quotes:
+            _targets_after_command(clause, index)
         unknown = unknown_qualifiers(clause.tokens, index) if decision.tool != "assets.create" else []
         if unknown:
             raise Clarify(messages.unknown_targets(unknown))
@@ -201,6 +203,15 @@ class DeterministicUnderstander:
     def _check_leftovers(self, leftovers: list[Clause], index: InventoryIndex | None) -> None:
         for clause in leftovers:
             _problems(clause.targets, "")
+
+
+def _targets_after_command(clause: Clause, index: InventoryIndex) -> None:
+    """'run ping -c 3 8.8.8.8 on db-01': only what follows the command names targets."""
+    bounds = command_bounds(clause)
+    if bounds is None:
+        return
+    tail = [Token(t.text, t.kind, start=t.start, end=t.end) for t in clause.tokens[bounds[1] :]]
+    clause.targets = extract(tail, index).targets
 
 
 def _remember(clause: Clause, context: Context) -> None:
