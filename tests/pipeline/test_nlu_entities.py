@@ -52,10 +52,15 @@ def test_names_tolerate_case_dashes_padding_and_typos() -> None:
 
 def test_equally_close_typo_is_ambiguous_not_guessed() -> None:
     twins = InventoryIndex.build(
-        [AssetRef(name="node-01", address="198.18.9.1"), AssetRef(name="nose-01", address="198.18.9.2")]
+        [AssetRef(name="stack-01", address="198.18.9.1"), AssetRef(name="stick-01", address="198.18.9.2")]
     )
-    found = extract(scan("ping nobe-01").clauses[0], twins).targets
-    assert found.names == [] and set(found.ambiguous["nobe-01"]) == {"node-01", "nose-01"}
+    found = extract(scan("ping stuck-01").clauses[0], twins).targets
+    assert found.names == [] and set(found.ambiguous["stuck-01"]) == {"stack-01", "stick-01"}
+
+
+def test_short_names_take_no_letter_substitution() -> None:
+    assert targets("ping dc-01").names == ["dc-01"]
+    assert targets("ping dd-01").names == [] and targets("ping dd-01").unknown == ["dd-01"]
 
 
 def test_unknown_host_shaped_words_are_reported() -> None:
