@@ -27,6 +27,7 @@ from bot.server import build_web_app
 from pipeline.contracts import AssetRef, ChatIdentity, Plan, PlanStep, Principal, Risk, ToolOutput, utcnow
 from pipeline.kernel import Kernel, KernelConfig
 from pipeline.policy import Policy
+from pipeline.ports import Cache
 from pipeline.registry import ToolContext, ToolRegistry, ToolSet
 from pipeline.stages.execute import Executor
 from tests.fakes.bot_connector import BotConnectorStandIn
@@ -47,6 +48,7 @@ PEOPLE = {
 }
 probe = ToolSet("probe")
 CALLS: list[tuple[str, str]] = []
+ACTIVITY_IDS = itertools.count(1_700_000_000_001)  # shared, so two replicas' clients never collide
 
 
 class NoArgs(BaseModel):
@@ -260,16 +262,24 @@ async def make_world(
     connector: BotConnectorStandIn,
     config: TeamsConfig,
     credentials: ServiceClientCredentialsFactory | None = None,
+    *,
+    cache: Cache | None = None,
+    store: MemoryExecutionStore | None = None,
 ) -> AsyncIterator[World]:
+    """One replica: kernel, adapter and server; `cache` and `store` may be shared with another."""
     CALLS.clear()
     GATES[:] = [Gate()]
-    store, audit = MemoryExecutionStore(), MemoryAuditLog()
+    store, audit = store or MemoryExecutionStore(), MemoryAuditLog()
     roles = {PEOPLE["U1"][0]: {"operator"}, PEOPLE["U2"][0]: {"approver"}, PEOPLE["U3"][0]: {"operator"}}
     identity = GatedIdentity(roles)
     clock = Clock()
     kernel = build_kernel(store, audit, identity, clock)
     adapter = TeamsAdapter(
-        config, submit=kernel.submit, decide=kernel.decide, cache=InProcessCache(), credentials=credentials
+        config,
+        submit=kernel.submit,
+        decide=kernel.decide,
+        cache=cache or InProcessCache(),
+        credentials=credentials,
     )
     app = build_web_app(mounts=[teams_mount(adapter)])
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
@@ -301,7 +311,7 @@ class TeamsClient:
         self.adapter = adapter
         self.connector = connector
         self.token: str | None = None  # Authorization: Bearer <token> on every request when set
-        self._ids = itertools.count(1_700_000_000_001)
+        self._ids = ACTIVITY_IDS
 
     def base(self, user: str = "U1", tenant: str = TENANT) -> dict[str, Any]:
         aad, name, _ = PEOPLE.get(user, (f"aad-{user}", user, ""))
