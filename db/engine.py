@@ -2,8 +2,8 @@
 
 `create_engine(url)` tunes each backend: SQLite gets WAL, foreign keys, a busy
 timeout and explicit BEGIN (so a transaction really starts at its first
-statement; pass ``execution_options(sqlite_immediate=True)`` on a connection for
-``BEGIN IMMEDIATE``); PostgreSQL gets a connection pool with pre-ping.
+statement; `begin_immediate(session)` makes it ``BEGIN IMMEDIATE``); PostgreSQL
+gets a connection pool with pre-ping.
 
 Errors that mean "the database cannot be used" (unreachable server, read-only or
 corrupt file, disk full) leave this package as `StoreUnavailable` with a one-line
@@ -29,7 +29,6 @@ from pipeline.errors import StoreUnavailable
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 _MESSAGES = (
-    ("attempt to write a readonly database", "the database file is read-only"),
     ("readonly database", "the database file is read-only"),
     ("file is not a database", "the database file is corrupt (not a database)"),
     ("database disk image is malformed", "the database file is corrupt (malformed)"),
@@ -45,11 +44,6 @@ _MESSAGES = (
     ("too many connections", "the database server has too many connections"),
     ("password authentication failed", "the database server rejected the credentials"),
 )
-
-
-def describe(url: str | URL) -> str:
-    """The url without password, for messages."""
-    return make_url(url).render_as_string(hide_password=True)
 
 
 def translate(err: BaseException) -> StoreUnavailable | None:
