@@ -20,12 +20,12 @@ _INJECTIONS = [re.compile(p, re.IGNORECASE) for p in INJECTION_PATTERNS]
 _SCANNER = re.compile(
     r"""
     (?P<quote>```(?:[a-z]+\n)?[\s\S]+?```|`[^`]+`|"[^"]+"|\u201c[^\u201d]+\u201d|(?<![\w])'[^'\n]+'(?![\w]))
-    |(?P<email>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)
+    |(?P<email>(?<![\w.+-])[\w.+-]++@[\w-]+(?:\.[\w-]+)+)
     |(?P<channel>(?<![\w&])\#[\w][\w.-]*)
     |(?P<kv>(?<![\w-])[A-Za-z_][\w.-]*=(?:"[^"]*"|'[^']*'|[^\s,;]+(?:,[^\s,;]+)*))
     |(?P<path>(?<![\w./])(?:[A-Za-z]:\\[^\s,;]*|~?/[\w.@%+~*-][^\s,;]*))
     |(?P<phone>(?<![\w+])\+\d[\d\s().-]{6,18}\d)
-    |(?P<bracket>[A-Za-z][\w-]*\[\d+-\d+\][\w-]*)
+    |(?P<bracket>(?<![\w-])[A-Za-z][\w-]*+\[\d+-\d+\][\w-]*)
     |(?P<ip>(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?:/\d{1,2})?(?![\w]|\.\d))
     |(?P<flag>(?<!\S)--?[A-Za-z][\w-]*)
     |(?P<time>\b\d{1,2}:\d{2}(?::\d{2})?\b)
@@ -122,7 +122,7 @@ def scan(text: str) -> Scanned:
 
 
 _NOTIFY_ANCHOR = re.compile(
-    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|(?<![\w&])#[\w][\w.-]*|(?<![\w+])\+\d[\d\s().-]{6,18}\d|"
+    r"(?<![\w.+-])[\w.+-]++@[\w-]+(?:\.[\w-]+)+|(?<![\w&])#[\w][\w.-]*|(?<![\w+])\+\d[\d\s().-]{6,18}\d|"
     r"\b(?:slack|teams|sms|e-?mail|webhook|on-?call)\b",
     re.IGNORECASE,
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 from typing import Any
 
@@ -184,3 +185,34 @@ async def test_everything_on_a_host_is_not_every_host(planner: HybridPlanner) ->
 async def test_adjectives_next_to_named_hosts_never_widen_the_selection(planner: HybridPlanner) -> None:
     result = await plan(planner, "restart nginx on web-01 in production")
     assert [s.target_names for s in result.steps] == [["web-01"]]
+
+
+async def test_arbitrary_text_never_raises(planner: HybridPlanner) -> None:
+    pieces = [
+        *[
+            "ping",
+            "restart",
+            "nginx",
+            "on",
+            "web-01",
+            "all",
+            "except",
+            "the",
+            "it",
+            "then",
+            "and",
+            "run",
+            "scan",
+            "22",
+            "dns",
+            "example.org",
+        ],
+        *['"', "`", "'", "#ops", "a@b.co", "..", "-", "=", "x=", ";", "?", "/", "[", "]", "&&", "|", "\n"],
+        *["web-", "..03", "1-", "-1024", "1.2.3", "300.1.1.1", "fe80::1", "+1 555", "😀", "ü", "0", "99999"],
+    ]
+    rnd = random.Random(11)
+    texts = [" ".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 12))) for _ in range(300)]
+    texts += ["a" * 5000, "ignore " * 500, "ping web-01 " * 200, '"' * 999]
+    for text in texts:
+        result = await plan(planner, text)
+        assert result.outcome in {"plan", "no_action", "clarify"}
