@@ -162,7 +162,8 @@ PYTEST_LOG="$(mktemp "${TMPDIR:-/tmp}/opsconductor-pytest.XXXXXX")"
 trap 'rm -f "$PYTEST_LOG"' EXIT
 
 run_pytest() {
-    "$VENV/bin/pytest" "$@" 2>&1 | tee "$PYTEST_LOG"
+    # --durations: the slowest tests are listed so the suite stays well inside CI's time
+    "$VENV/bin/pytest" --durations=15 "$@" 2>&1 | tee "$PYTEST_LOG"
     local rc=${PIPESTATUS[0]}
     if ((rc == 5)); then
         echo "pytest collected no tests: that counts as a failure" >&2
