@@ -58,18 +58,16 @@ def load_cases(path: Path) -> list[Case]:
 
 
 def predict(case_id: str, plan: Plan, latency_ms: float) -> Prediction:
-    """The contract's view of a (policy-applied) plan."""
-    runnable = plan.outcome == "plan"
+    """The contract's view of a (policy-applied) plan; a refused plan still shows its steps."""
+    shown = plan.outcome in {"plan", "refused"}
     steps = (
-        [PredictedStep(tool=s.tool, args=s.args, targets=s.target_names) for s in plan.steps]
-        if runnable
-        else []
+        [PredictedStep(tool=s.tool, args=s.args, targets=s.target_names) for s in plan.steps] if shown else []
     )
     return Prediction(
         id=case_id,
         outcome=plan.outcome,
         steps=steps,
-        needs_approval=runnable and plan.requires_approval,
+        needs_approval=plan.outcome == "plan" and plan.requires_approval,
         llm_calls=plan.llm_calls,
         llm_tokens=plan.llm_tokens,
         latency_ms=round(latency_ms, 2),
@@ -82,7 +80,7 @@ def score(case: Case, pred: Prediction) -> list[str]:
     problems: list[str] = []
     problems += _outcome_problems(expect, pred)
     if "steps" in expect:
-        problems += _step_problems(list(expect["steps"]), pred)
+        problems += _step_problems(list(expect["steps"]), pred, refused_ok=expect.get("refused") is True)
     return problems
 
 
@@ -124,10 +122,10 @@ def _outcome_problems(expect: dict[str, Any], pred: Prediction) -> list[str]:
     return problems
 
 
-def _step_problems(expected: list[dict[str, Any]], pred: Prediction) -> list[str]:
+def _step_problems(expected: list[dict[str, Any]], pred: Prediction, *, refused_ok: bool) -> list[str]:
     if not expected:
         return [] if not pred.steps else [f"expected no steps, got {_tools(pred.steps)}"]
-    if pred.outcome != "plan":
+    if pred.outcome != "plan" and not (refused_ok and pred.outcome == "refused"):
         return [f"outcome {pred.outcome}, expected steps {[e.get('tool') for e in expected]}"]
     remaining = list(pred.steps)
     problems: list[str] = []
