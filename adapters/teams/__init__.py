@@ -3,8 +3,9 @@
 Composition root:
 
     adapter = TeamsAdapter(TeamsConfig.from_section(settings.teams), submit=kernel.submit,
-                           decide=kernel.decide, cache=cache)
-    web_app = build_web_app(..., mounts=[slack_mount(...), teams_mount(adapter)])
+                           decide=kernel.decide, cache=cache, metrics=TeamsMetrics(registry))
+    deliverers["teams"] = adapter.deliver          # later answers (expired approvals)
+    web_app = build_web_app(..., registry=registry, mounts=[slack_mount(...), teams_mount(adapter)])
 
 Everything botbuilder-specific stays in this package (the Bot Framework SDK is archived
 upstream; a move to the Microsoft 365 Agents SDK should stay local to it).
@@ -19,8 +20,9 @@ from aiohttp import web
 from adapters.teams.app import TeamsAdapter
 from adapters.teams.config import TeamsConfig
 from adapters.teams.http import TEAMS_PATH, TeamsEndpoint
+from adapters.teams.metrics import TeamsMetrics
 
-__all__ = ["TEAMS_PATH", "TeamsAdapter", "TeamsConfig", "TeamsEndpoint", "teams_mount"]
+__all__ = ["TEAMS_PATH", "TeamsAdapter", "TeamsConfig", "TeamsEndpoint", "TeamsMetrics", "teams_mount"]
 
 
 def teams_mount(adapter: TeamsAdapter) -> Callable[[web.Application], None]:

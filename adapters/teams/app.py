@@ -28,6 +28,7 @@ from adapters.teams import parse, render
 from adapters.teams.auth import build_authentication
 from adapters.teams.config import TeamsConfig
 from adapters.teams.memory import ConversationMemory
+from adapters.teams.metrics import TeamsMetrics
 from adapters.teams.outbox import CardThread
 from adapters.teams.people import TeamsPeople
 from adapters.teams.progress import ThrottledProgress
@@ -74,8 +75,10 @@ class TeamsAdapter:
         cache: Cache,
         authentication: BotFrameworkAuthentication | None = None,
         credentials: ServiceClientCredentialsFactory | None = None,
+        metrics: TeamsMetrics | None = None,
     ) -> None:
         self.config = config
+        self.metrics = metrics
         self.submit = submit
         self.decide = decide
         self.cache = cache
@@ -125,10 +128,13 @@ class TeamsAdapter:
         if not activity.id:
             return True
         try:
-            return await self.cache.add(key, b"1", self.config.dedupe_ttl_s)
+            first = await self.cache.add(key, b"1", self.config.dedupe_ttl_s)
         except Exception:  # fail open: an unavailable cache must not silence the bot
             log.warning("dedupe cache unavailable; handling %s anyway", activity.id, exc_info=True)
             return True
+        if not first and self.metrics:
+            self.metrics.duplicates.inc()
+        return first
 
     def _thread(self, context: TurnContext, activity_id: str | None = None) -> CardThread:
         return self._thread_for(TurnContext.get_conversation_reference(context.activity), activity_id)
@@ -169,7 +175,7 @@ class TeamsAdapter:
             message.message_id, TurnContext.get_conversation_reference(context.activity)
         )
         if not self.queue.offer(lambda: self._answer(message, thread)):
-            await context.send_activity(BUSY)
+            await self._busy(context)
 
     async def _answer(self, message: InboundMessage, thread: CardThread) -> None:
         """Run one request through the kernel; progress, then the answer, on one card."""
@@ -243,9 +249,14 @@ class TeamsAdapter:
         run = DecisionRun(self, decision, who, click, self._thread(context, click.card_activity_id))
         run.interim = True  # nobody was answered: a refusal goes onto the card
         if not self.queue.offer(run.settled):
-            await context.send_activity(BUSY)
+            await self._busy(context)
 
     # ------------------------------------------------------------------ plumbing
+
+    async def _busy(self, context: TurnContext) -> None:
+        if self.metrics:
+            self.metrics.rejected.inc()
+        await context.send_activity(BUSY)
 
     async def guarded(self, call: Awaitable[Response], progress: ThrottledProgress) -> Response:
         try:

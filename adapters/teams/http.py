@@ -22,6 +22,15 @@ from adapters.teams.app import TeamsAdapter
 
 log = logging.getLogger(__name__)
 TEAMS_PATH = "/api/messages"
+KINDS = {
+    "message",
+    "invoke",
+    "conversationUpdate",
+    "installationUpdate",
+    "messageReaction",
+    "typing",
+    "event",
+}
 
 
 class TeamsEndpoint:
@@ -34,12 +43,23 @@ class TeamsEndpoint:
         return [web.post(TEAMS_PATH, self.handle)]
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        response, kind = await self._handle(request)
+        if self.adapter.metrics:
+            self.adapter.metrics.requests.labels(kind, str(response.status)).inc()
+        return response
+
+    async def _handle(self, request: web.Request) -> tuple[web.StreamResponse, str]:
         if "json" not in request.content_type:
-            return _error(415, "expected an application/json activity")
-        activity = _activity(await request.read())
+            return _error(415, "expected an application/json activity"), "unreadable"
+        raw = await request.read()
+        activity = _activity(raw)
         if isinstance(activity, str):
-            log.warning("teams request refused: %s", activity)
-            return _error(400, activity)
+            log.warning("teams request refused: %s (%d bytes)", activity, len(raw))
+            return _error(400, activity), "unreadable"
+        kind = activity.type if activity.type in KINDS else "other"  # bounded label values
+        return await self._process(request, activity), kind
+
+    async def _process(self, request: web.Request, activity: Activity) -> web.StreamResponse:
         auth = await self._authenticate(activity, request.headers.get("Authorization"))
         if auth is None:
             return _error(401, "unauthorized")

@@ -19,10 +19,11 @@ import requests
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 from botframework.connector.auth import AppCredentials, ServiceClientCredentialsFactory
+from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
 
 from adapters.cache import InProcessCache
-from adapters.teams import TeamsAdapter, TeamsConfig, teams_mount
+from adapters.teams import TeamsAdapter, TeamsConfig, TeamsMetrics, teams_mount
 from bot.server import build_web_app
 from pipeline.contracts import AssetRef, ChatIdentity, Plan, PlanStep, Principal, Risk, ToolOutput, utcnow
 from pipeline.kernel import Kernel, KernelConfig
@@ -280,8 +281,9 @@ async def make_world(
         decide=kernel.decide,
         cache=cache or InProcessCache(),
         credentials=credentials,
+        metrics=TeamsMetrics(registry := CollectorRegistry()),
     )
-    app = build_web_app(mounts=[teams_mount(adapter)])
+    app = build_web_app(registry=registry, mounts=[teams_mount(adapter)])
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         teams = TeamsClient(client, adapter, connector)
         yield World(connector, adapter, store, audit, teams, GATES[-1], identity, kernel, clock)

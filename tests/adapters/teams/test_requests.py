@@ -78,13 +78,18 @@ async def test_other_tenants_are_refused_politely_and_nothing_reaches_the_kernel
     assert CALLS == [("read", "web-01")]
 
 
-async def test_a_redelivered_activity_is_handled_once(world: World) -> None:
+async def test_a_redelivered_activity_is_handled_once_and_counted(world: World) -> None:
     activity = world.teams.channel_message("read web-01")
     first = await world.teams.post(activity)
     again = await world.teams.post(activity)
     assert first.status == again.status == 201
     assert CALLS == [("read", "web-01")]
     assert len(world.connector.posted()) == 1
+    await world.teams.post(None, raw=b"{broken")
+    metrics = await (await world.teams.client.get("/metrics")).text()
+    assert 'opsconductor_teams_requests_total{kind="message",status="201"} 2.0' in metrics
+    assert 'opsconductor_teams_requests_total{kind="unreadable",status="400"} 1.0' in metrics
+    assert "opsconductor_teams_duplicates_total 1.0" in metrics
 
 
 async def test_long_output_is_shortened_with_a_marker_within_the_size_limit(world: World) -> None:
