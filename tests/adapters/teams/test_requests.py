@@ -158,3 +158,30 @@ async def test_installing_the_bot_in_a_team_says_hello(world: World) -> None:
     await world.teams.post(activity)
     [hello] = world.connector.posted()
     assert "OpsConductor" in hello.body["text"]
+
+
+async def test_a_group_chat_mention_is_answered_in_the_chat(world: World) -> None:
+    activity = world.teams.channel_message("read web-04")
+    chat = "19:meeting-or-group_0123@thread.v2"
+    activity["conversation"] = {
+        "isGroup": True,
+        "conversationType": "groupChat",
+        "tenantId": TENANT,
+        "id": chat,
+    }
+    activity["channelData"] = {"tenant": {"id": TENANT}}
+    await world.teams.post(activity)
+    assert CALLS == [("read", "web-04")]
+    [reply] = world.connector.posted()
+    assert reply.conversation == chat and reply.activity_id == activity["id"]
+    [lookup] = world.connector.of("member")
+    assert lookup.conversation == chat
+
+
+async def test_the_upn_stands_in_for_a_missing_email(world: World) -> None:
+    world.connector.add_member(
+        "29:1U1", "aad-0001-alice", "Alice Operator", None, upn="Alice@Contoso.onmicrosoft.com"
+    )
+    await world.teams.post(world.teams.personal_message("read web-01"))
+    [execution] = world.store.executions.values()
+    assert execution.message.identity.email == "alice@contoso.onmicrosoft.com"
