@@ -99,10 +99,8 @@ def _unsure_answer(grammar: Understanding) -> Understanding:
     """No LLM to ask: out-of-scope stays no_action; a weak guess becomes a question."""
     if grammar.outcome != "plan":
         return grammar
-    understood = list(grammar.interpretation.entities.get("understood", []))
-    return grammar.model_copy(
-        update={"outcome": "clarify", "message": nlu_messages.low_confidence(understood)}
-    )
+    message = nlu_messages.low_confidence(list(grammar.calls))
+    return grammar.model_copy(update={"outcome": "clarify", "message": message, "calls": ()})
 
 
 def _from_llm(answer: Understanding) -> Understanding:

@@ -117,6 +117,7 @@ class Decision:
     confidence: float
     problem: str = ""
     action: str = ""  # service_control action; reboot vs power-off etc.
+    explicit: bool = False  # the tool was named in the structured form
 
 
 @functools.lru_cache(maxsize=4096)
@@ -132,6 +133,9 @@ def correct(word: str) -> str:
 
 def words_of(clause: Clause) -> tuple[list[str], set[str]]:
     ordered = [correct(t.low) if not t.used else t.low for t in clause.tokens if t.kind == "word"]
+    for i, word in enumerate(ordered[1:], 1):
+        if word == "up" and ordered[i - 1] in {"what", "whats", "what's", "wassup"}:
+            ordered[i] = "_idiom"  # "what's up with ...": not a reachability question
     return ordered, set(ordered)
 
 

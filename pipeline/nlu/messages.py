@@ -98,12 +98,39 @@ def _example(tool: str) -> str:
     return f"{short} web-01" if short != "service_control" else "restart nginx on web-01"
 
 
-def low_confidence(understood: list[str]) -> str:
-    guess = "; ".join(understood) if understood else "nothing I can act on"
-    return (
-        f"I am not sure I understood. My best reading: {guess}. "
-        f"If that is right, say it in the structured form, e.g. {EXAMPLES[1]} or {EXAMPLES[2]}."
-    )
+def low_confidence(calls: list[ToolCall]) -> str:
+    """Say what was understood and offer it in the structured form that the grammar parses."""
+    if not calls:
+        return f"I am not sure what you want me to do. Try e.g. {EXAMPLES[0]} or {EXAMPLES[1]}."
+    forms = " then ".join(f"`{structured(c)}`" for c in calls)
+    return f"I am not sure I understood. My best reading is {forms}; send that if it is right."
+
+
+def structured(call: ToolCall) -> str:
+    """`network.ping web-01 count=3`, `automation.system_info env=staging facts=uptime`."""
+    parts = [call.tool, *call.targets]
+    sel = call.selector
+    if sel is not None:
+        for key, values in (
+            ("env", sel.environments),
+            ("location", sel.locations),
+            ("os", sel.os),
+            ("type", sel.types),
+            ("service", sel.services),
+        ):
+            if len(values) == 1:
+                parts.append(f"{key}={_quoted(values[0])}")
+        parts += [f"{k}={_quoted(v)}" for k, v in sel.tags.items()]
+    for key, value in call.args.items():
+        if value is None or value == "" or value == [] or value == {}:
+            continue
+        rendered = ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
+        parts.append(f"{key}={_quoted(rendered)}")
+    return " ".join(parts)
+
+
+def _quoted(value: str) -> str:
+    return f'"{value}"' if any(c.isspace() for c in value) else value
 
 
 LLM_DOWN = "The language model is unreachable; structured commands still work."

@@ -100,7 +100,7 @@ class DeterministicUnderstander:
                     context.targets = tuple(clause.targets.names)  # "db-01 is slow, check cpu"
                 continue
             confidence = min(confidence, 1.0 if decision is None else decision.confidence)
-            grammar = grammar and (decision is None or is_grammar(tokens, VOCABULARY))
+            grammar = grammar and (decision is None or decision.explicit or is_grammar(tokens, VOCABULARY))
             calls.extend(self._calls(tool, clause, decision, text, index, context))
         if not calls:
             return self._nothing(leftovers, injection)
@@ -118,7 +118,8 @@ class DeterministicUnderstander:
             explicit = split_kv(tokens, self._tools[tool])
             clause = extract(tokens, index)
             clause.slots.explicit = explicit
-            return clause, tool, Decision(tool, 1.0, action=str(clause.slots.kv.get("action", "")))
+            action = str(clause.slots.kv.get("action", ""))
+            return clause, tool, Decision(tool, 1.0, action=action, explicit=True)
         clause = extract(tokens, index)
         slots = clause.slots
         asks = {t.low for t in clause.tokens} & SERVICE_VERBS

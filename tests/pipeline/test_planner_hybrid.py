@@ -110,3 +110,15 @@ async def test_unknown_hosts_are_not_sent_to_the_llm() -> None:
     llm = ScriptedUnderstander(llm_answer("network.ping", "web-01"))
     plan = await planner(llm).plan("ping web-09", OPERATOR)
     assert plan.outcome == "clarify" and llm.calls == []
+
+
+async def test_the_offered_structured_form_plans_what_was_guessed() -> None:
+    hybrid = planner(None)
+    vague = "is the db server up after the deploy yesterday evening and stuff like whatever"
+    unsure = await hybrid.plan(vague, OPERATOR)
+    assert unsure.outcome == "clarify"
+    offered = unsure.message.split("`")[1]
+    again = await hybrid.plan(offered, OPERATOR)
+    assert again.outcome == "plan" and again.interpretation is not None
+    assert again.interpretation.source == "grammar"
+    assert [(s.tool, s.target_names) for s in again.steps] == [("network.ping", ["db-01"])]
