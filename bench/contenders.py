@@ -67,17 +67,26 @@ def ssh_config(known_hosts: Path, key: Path, **overrides: Any) -> SshConfig:
     return SshConfig(known_hosts=str(known_hosts), client_keys=(str(key),), **overrides)
 
 
-async def bot_ssh(config: SshConfig, addresses: Sequence[str], *, warm: bool = False) -> Measurement:
-    """automation.run_command `true` through the executor; `warm` measures a second run on the pool."""
+async def bot_ssh(
+    config: SshConfig, addresses: Sequence[str], *, warm: bool = False, with_close: bool = False
+) -> Measurement:
+    """automation.run_command `true` through the executor.
+
+    `warm`: time a second run over the pooled connections. `with_close`: include closing
+    the pool in the time (as the bare floor closes its connections inside its timing).
+    """
     shell = AsyncsshShell(config)
+    args = {"command": "true", "timeout_s": 60}
     try:
         bot = BotPath({RemoteShell: shell})
-        measured = await bot.run("automation.run_command", {"command": "true", "timeout_s": 60}, addresses)
+        seconds, failed = await bot.run("automation.run_command", args, addresses)
         if warm:
-            measured = await bot.run(
-                "automation.run_command", {"command": "true", "timeout_s": 60}, addresses
-            )
-        return measured
+            seconds, failed = await bot.run("automation.run_command", args, addresses)
+        if with_close:
+            started = time.perf_counter()
+            await shell.close()
+            seconds += time.perf_counter() - started
+        return seconds, failed
     finally:
         await shell.close()
 
