@@ -338,6 +338,8 @@ def _scan(clause: Clause, ordered: list[str], words: set[str]) -> Decision | Non
         return None
     if words & {"scan", "scanning", "nmap", "port", "ports"} or slots.port_names or slots.ports:
         return Decision("network.port_scan", 0.9)
+    if words & {"open", "listening", "closed"} and slots.bare_numbers:
+        return Decision("network.port_scan", 0.85)  # "is 443 open on web-03"
     return None
 
 

@@ -119,8 +119,12 @@ def _type_phrase(
 
 
 def _determined(token: Token, sel: Selector) -> bool:
-    """'the london db', 'prod database': a singular type word after a determiner or selector."""
-    return bool(sel.environments or sel.locations or sel.os) or (token.low in {"database", "db"} and False)
+    """'the london db', 'prod database', 'the fw': a singular type word after a selector or 'the'."""
+    return (
+        bool(sel.environments or sel.locations or sel.os)
+        or token.after_article
+        or (token.low in {"database", "db"} and False)
+    )
 
 
 def _tag_key_near(prev: Token | None, nxt: Token | None, index: InventoryIndex) -> bool:
@@ -194,6 +198,7 @@ def _nouns(tokens: list[Token], index: InventoryIndex, sel: Selector) -> None:
             sel.types.extend(kinds)
         sel.everything = sel.everything or quantified or plural
         sel.anchored = True
+    _bare_all(tokens, sel)
     padded = [*tokens, Token("", "punct"), Token("", "punct")]
     for token, nxt, after in zip(padded, padded[1:], padded[2:], strict=False):
         if token.low not in {"everything", "everyone", "everywhere"} or nxt.low in _STATE_WORDS:
@@ -203,6 +208,18 @@ def _nouns(tokens: list[Token], index: InventoryIndex, sel: Selector) -> None:
         sel.everything = sel.anchored = True
     for token in tokens:
         if token.kind == "word" and token.low in QUANTIFIERS and sel.is_set():
+            token.used = True
+
+
+def _bare_all(tokens: list[Token], sel: Selector) -> None:
+    """'restart nginx on all', 'ping all': a quantifier with nothing after it means every asset."""
+    words = [t for t in tokens if t.kind == "word"]
+    for position, token in enumerate(words):
+        if token.low != "all" or token.used:
+            continue
+        before = words[position - 1].low if position else ""
+        if position + 1 == len(words) and before in {"on", "across", "to", "for", "ping", "at"}:
+            sel.everything = sel.anchored = True
             token.used = True
 
 

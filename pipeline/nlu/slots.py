@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from pipeline.nlu.inventory import InventoryIndex, is_fqdn
+from pipeline.nlu.inventory import InventoryIndex, is_fqdn, within_one
 from pipeline.nlu.lexicon import (
     AMBIGUOUS_RECORD_TYPES,
     CLAUSE_VERBS,
@@ -151,13 +151,23 @@ def _word(tokens: list[Token], i: int, index: InventoryIndex, slots: Slots) -> N
         slots.record_type = low.upper()
     elif is_fqdn(low):
         slots.dns_names.append(token.text)
-    elif low in FACT_WORDS and _fact(low, tokens, i):
-        _add(slots.facts, FACT_WORDS[low])
+    elif _fact_word(low) and _fact(_fact_word(low), tokens, i):
+        _add(slots.facts, FACT_WORDS[_fact_word(low)])
         return  # fact words stay visible to the classifier
     else:
         _service_or_port(token, index, slots)
         return
     token.used = True
+
+
+def _fact_word(low: str) -> str:
+    """The fact word written, small typos included ('uptiem', 'memroy')."""
+    if low in FACT_WORDS:
+        return low
+    if len(low) < 5 or not low.isalpha():
+        return ""
+    close = [w for w in FACT_WORDS if len(w) >= 5 and within_one(low, w)]
+    return close[0] if len(close) == 1 else ""
 
 
 def _record_type(low: str, nxt: str, tokens: list[Token]) -> bool:

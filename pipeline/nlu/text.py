@@ -25,6 +25,7 @@ _SCANNER = re.compile(
     |(?P<kv>(?<![\w-])[A-Za-z_][\w.-]*=(?:"[^"]*"|'[^']*'|[^\s,;]+(?:,[^\s,;]+)*))
     |(?P<path>(?<![\w./])(?:[A-Za-z]:\\[^\s,;]*|~?/[\w.@%+~*-][^\s,;]*))
     |(?P<phone>(?<![\w+])\+\d[\d\s().-]{6,18}\d)
+    |(?P<slashlist>(?<![\w/-])[A-Za-z][\w-]*?\d+(?:/\d+)+(?![\w/]))
     |(?P<bracket>(?<![\w-])[A-Za-z][\w-]*+\[\d+-\d+\][\w-]*)
     |(?P<ip>(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?:/\d{1,2})?(?![\w]|\.\d))
     |(?P<flag>(?<!\S)--?[A-Za-z][\w-]*)
@@ -44,6 +45,7 @@ class Token:
     kind: str  # word, quote, email, channel, kv, path, ip, time, punct
     low: str = ""
     used: bool = False  # consumed by an entity
+    after_article: bool = False  # preceded by "the"/"our"/"that"
     start: int = 0  # offsets in the scanned text
     end: int = 0
 
@@ -89,6 +91,9 @@ def tokenize(text: str) -> list[Token]:
     for match in _SCANNER.finditer(text):
         kind = match.lastgroup or "word"
         value = match.group(0)
+        if kind == "slashlist":  # win-app-01/02 -> win-app-01, win-app-02
+            tokens.extend(_slash_list(value, match.start(), match.end()))
+            continue
         if kind == "quote":
             value = _unquote(value)
         elif kind == "path":
@@ -100,6 +105,19 @@ def tokenize(text: str) -> list[Token]:
         elif kind == "bracket":  # web-[01-03] -> web-01..03
             value, kind = re.sub(r"\[(\d+)-(\d+)\]", r"\1..\2", value), "word"
         tokens.append(Token(value, kind, start=match.start(), end=match.end()))
+    return tokens
+
+
+def _slash_list(value: str, start: int, end: int) -> list[Token]:
+    head, *rest = value.split("/")
+    prefix = re.sub(r"\d+$", "", head)
+    width = len(head) - len(prefix)
+    names = [head] + [f"{prefix}{int(n):0{width}d}" for n in rest]
+    tokens: list[Token] = []
+    for name in names:
+        if tokens:
+            tokens.append(Token(",", "punct", start=start, end=end))
+        tokens.append(Token(name, "word", start=start, end=end))
     return tokens
 
 
@@ -117,6 +135,8 @@ def scan(text: str) -> Scanned:
     text, injection = strip_injections(text)
     text = cut_message(text)
     scanned = Scanned(text, tokenize(text), injection)
+    for before, token in zip(scanned.tokens, scanned.tokens[1:], strict=False):
+        token.after_article = before.low in {"the", "our", "that", "this", "your"}
     scanned.clauses = split_clauses(scanned.tokens)
     return scanned
 
