@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import delete, select
@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
-from db.engine import begin_immediate, store_errors
+from db.engine import begin_immediate, rowcount, store_errors
 from db.models import Asset, AssetCredential, AssetRelationship
 from db.types import utcnow
 from domains.assets.credentials import (
@@ -30,7 +30,7 @@ from domains.assets.credentials import (
     Sealed,
     reseal,
 )
-from domains.assets.directory import RELATIONSHIP_KINDS, validate_asset
+from domains.assets.directory import RELATIONSHIP_KINDS, asset_key, validate_asset, validation_problems
 from domains.assets.directory import select as select_assets
 from pipeline.contracts import AssetFilter, AssetRef
 from pipeline.errors import InvalidRequest, UnknownTarget
@@ -105,7 +105,7 @@ class SqlAssetRepository:
     # ------------------------------------------------------------------ AssetStore
 
     async def get(self, name: str) -> AssetRef | None:
-        wanted = name.strip().lower()
+        wanted = asset_key(name)
         return next((a for a in await self.snapshot() if a.name == wanted), None)
 
     async def create(self, asset: AssetRef) -> AssetRef:
@@ -140,10 +140,10 @@ class SqlAssetRepository:
         """Remove an asset with its relationships and credentials; False when it did not exist."""
         try:
             async with store_errors(), self._sessions.begin() as session:
-                result = await session.execute(delete(Asset).where(Asset.name == name.strip().lower()))
+                result = await session.execute(delete(Asset).where(Asset.name == asset_key(name)))
         finally:
             self.invalidate()
-        return bool(cast(Any, result).rowcount)
+        return rowcount(result) > 0
 
     async def import_assets(self, assets: Sequence[AssetRef], *, replace: bool = False) -> int:
         """Write all assets in one transaction; with `replace` existing names are updated.
@@ -180,7 +180,7 @@ class SqlAssetRepository:
         """Record `source kind target` (e.g. web-01 depends_on db-01); idempotent."""
         if kind not in RELATIONSHIP_KINDS:
             raise InvalidRequest(f"relationship {kind!r} unknown (known: {', '.join(RELATIONSHIP_KINDS)})")
-        if source.strip().lower() == target.strip().lower():
+        if asset_key(source) == asset_key(target):
             raise InvalidRequest(f"{source} cannot {kind} itself")
         async with store_errors(), self._sessions.begin() as session:
             await begin_immediate(session)
@@ -206,7 +206,7 @@ class SqlAssetRepository:
                     AssetRelationship.kind == kind,
                 )
             )
-        return bool(cast(Any, result).rowcount)
+        return rowcount(result) > 0
 
     async def relationships(self, name: str | None = None) -> list[tuple[str, str, str]]:
         """(source, kind, target) triples, all or those touching `name`, sorted."""
@@ -217,7 +217,7 @@ class SqlAssetRepository:
             .join(target, AssetRelationship.target_id == target.id)
         )
         if name is not None:
-            wanted = name.strip().lower()
+            wanted = asset_key(name)
             query = query.where((source.name == wanted) | (target.name == wanted))
         async with store_errors(), self._sessions() as session:
             rows = (await session.execute(query)).all()
@@ -250,7 +250,7 @@ class SqlAssetRepository:
         """The opened credential; None when none is stored or the asset is not in the inventory
         (a raw address). CredentialError when it does not decrypt."""
         cipher = self._require_cipher()
-        name = asset.strip().lower()
+        name = asset_key(asset)
         query = (
             select(AssetCredential)
             .join(Asset, AssetCredential.asset_id == Asset.id)
@@ -293,7 +293,7 @@ class SqlAssetRepository:
 
     @staticmethod
     async def _row(session: AsyncSession, name: str) -> Asset:
-        row = await session.scalar(select(Asset).where(Asset.name == name.strip().lower()))
+        row = await session.scalar(select(Asset).where(Asset.name == asset_key(name)))
         if row is None:
             raise UnknownTarget([name])
         return row
@@ -303,5 +303,4 @@ def _merged(asset: AssetRef, values: Mapping[str, Any]) -> AssetRef:
     try:
         return AssetRef.model_validate({**asset.model_dump(), **values})
     except ValidationError as err:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
-        raise InvalidRequest(f"{asset.name}: {problems}") from err
+        raise InvalidRequest(f"{asset.name}: {'; '.join(validation_problems(err))}") from err

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.engine import store_errors
+from db.engine import rowcount, store_errors
 from db.models import AuditChainHead, AuditRecord
 from db.types import utcnow
 from pipeline.errors import StoreUnavailable
@@ -200,7 +200,7 @@ class SqlAuditLog:
         locked = await session.execute(
             update(AuditChainHead).where(AuditChainHead.id == HEAD_ID).values(seq=AuditChainHead.seq)
         )
-        if getattr(locked, "rowcount", 0) == 0:
+        if rowcount(locked) == 0:
             if await session.scalar(select(func.count()).select_from(AuditRecord)):
                 raise StoreUnavailable("the audit chain head row is missing; run the audit verify command")
             session.add(AuditChainHead(id=HEAD_ID, seq=0, hash=GENESIS, updated_at=self._clock()))

@@ -7,14 +7,11 @@ insert-if-absent on a unique (platform, event_id), so exactly one caller sees Tr
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
 
 from sqlalchemy import delete
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.engine import store_errors
+from db.engine import dialect_insert, rowcount, store_errors
 from db.models import ProcessedEvent
 from db.types import utcnow
 
@@ -26,16 +23,15 @@ class SqlEventDedupe:
     async def first_seen(self, platform: str, event_id: str) -> bool:
         """Record the event; True only for the first caller with this (platform, event_id)."""
         async with store_errors(), self._sessions.begin() as session:
-            insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
             result = await session.execute(
-                insert(ProcessedEvent)
+                dialect_insert(session)(ProcessedEvent)
                 .values(platform=platform, event_id=event_id, at=utcnow())
                 .on_conflict_do_nothing(index_elements=["platform", "event_id"])
             )
-        return bool(cast(Any, result).rowcount)
+        return rowcount(result) == 1
 
     async def prune(self, before: datetime) -> int:
         """Forget events recorded before `before`; returns how many."""
         async with store_errors(), self._sessions.begin() as session:
             result = await session.execute(delete(ProcessedEvent).where(ProcessedEvent.at < before))
-        return int(cast(Any, result).rowcount)
+        return rowcount(result)

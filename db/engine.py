@@ -16,9 +16,10 @@ import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.engine.interfaces import ExceptionContext
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
@@ -111,6 +112,16 @@ async def begin_immediate(session: AsyncSession) -> None:
     lock up front instead of failing on a stale read snapshot.
     """
     await session.connection(execution_options={"sqlite_immediate": True})
+
+
+def rowcount(result: object) -> int:
+    """Rows matched by an UPDATE/DELETE (or inserted by an INSERT ... ON CONFLICT DO NOTHING)."""
+    return int(cast(Any, result).rowcount)
+
+
+def dialect_insert(session: AsyncSession) -> Any:
+    """The backend's own `insert` (it has ``on_conflict_do_nothing``) for the session's database."""
+    return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
 
 
 def sqlite_path(url: str | URL) -> Path | None:

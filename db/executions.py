@@ -15,11 +15,9 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.engine import store_errors
+from db.engine import begin_immediate, dialect_insert, rowcount, store_errors
 from db.models import Approval, Execution, ExecutionStep
 from db.types import new_id, utcnow
 from pipeline.contracts import (
@@ -112,7 +110,7 @@ class SqlExecutionStore:
             result = await session.execute(
                 update(Execution).where(Execution.id == execution_id).values(**values)
             )
-            if _rowcount(result) == 0:
+            if rowcount(result) == 0:
                 raise KeyError(f"unknown execution {execution_id}")
 
     async def claim_step(self, execution_id: str, step_id: str) -> bool:
@@ -132,7 +130,7 @@ class SqlExecutionStore:
             )
         )
         async with store_errors(), self._sessions.begin() as session:
-            return _rowcount(await session.execute(statement)) == 1
+            return rowcount(await session.execute(statement)) == 1
 
     async def record_step(self, execution_id: str, result: StepResult) -> None:
         values = {
@@ -145,7 +143,7 @@ class SqlExecutionStore:
             updated = await session.execute(
                 update(ExecutionStep).where(ExecutionStep.idempotency_key == key).values(**values)
             )
-            if _rowcount(updated) == 0:  # a step the plan did not list (e.g. added by the executor)
+            if rowcount(updated) == 0:  # a step the plan did not list (e.g. added by the executor)
                 position = await _next_position(session, execution_id)
                 session.add(
                     ExecutionStep(
@@ -190,8 +188,7 @@ class SqlExecutionStore:
             "expires_at": expires_at,
         }
         async with store_errors(), self._sessions.begin() as session:
-            insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-            await session.execute(insert(Approval).values(**values).on_conflict_do_nothing())
+            await session.execute(dialect_insert(session)(Approval).values(**values).on_conflict_do_nothing())
 
     async def decide_approval(
         self, execution_id: str, approve: bool, decided_by: str, now: datetime
@@ -215,7 +212,7 @@ class SqlExecutionStore:
             row = await session.get(Approval, execution_id)
             if row is None:
                 raise ApprovalClosed(f"no approval for execution {execution_id}")
-            return _record(row), _rowcount(decided) == 1
+            return _record(row), rowcount(decided) == 1
 
     async def expire_approvals(self, now: datetime) -> list[str]:
         """Move pending approvals past their expiry to expired; return the ids this call moved.
@@ -224,6 +221,7 @@ class SqlExecutionStore:
         sweeping at once every expiry is reported by exactly one of them.
         """
         async with store_errors(), self._sessions.begin() as session:
+            await begin_immediate(session)
             due = await session.scalars(
                 select(Approval.execution_id).where(Approval.state == "pending", Approval.expires_at <= now)
             )
@@ -234,7 +232,7 @@ class SqlExecutionStore:
                     .where(Approval.execution_id == execution_id, Approval.state == "pending")
                     .values(state="expired")
                 )
-                if _rowcount(result) == 1:
+                if rowcount(result) == 1:
                     moved.append(execution_id)
                     await session.execute(
                         update(Execution)
@@ -260,14 +258,15 @@ class SqlExecutionStore:
 
 
 def _step_row(execution_id: str, position: int, step: PlanStep) -> ExecutionStep:
+    data = step.model_dump(mode="json")
     return ExecutionStep(
         execution_id=execution_id,
         step_id=step.id,
         position=position,
         tool=step.tool,
-        args=step.model_dump(mode="json")["args"],
-        targets=[t.model_dump(mode="json") for t in step.targets],
-        depends_on=list(step.depends_on),
+        args=data["args"],
+        targets=data["targets"],
+        depends_on=data["depends_on"],
         risk=step.risk.value,
         timeout_s=step.timeout_s,
         status="planned",
@@ -285,10 +284,6 @@ def _record(row: Approval) -> ApprovalRecord:
         decided_by=row.decided_by,
         decided_at=row.decided_at,
     )
-
-
-def _rowcount(result: Any) -> int:
-    return int(result.rowcount)
 
 
 async def _next_position(session: AsyncSession, execution_id: str) -> int:

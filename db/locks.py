@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any, cast
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.engine import begin_immediate, store_errors
+from db.engine import begin_immediate, rowcount, store_errors
 from db.models import ExecutionLock
 from db.types import utcnow
 
@@ -64,7 +63,7 @@ class SqlTargetLocks:
             result = await session.execute(
                 delete(ExecutionLock).where(ExecutionLock.execution_id == execution_id)
             )
-        return int(cast(Any, result).rowcount)
+        return rowcount(result)
 
     async def holders(self, targets: Iterable[str], now: datetime | None = None) -> dict[str, str]:
         """{target: execution id} of unexpired locks on `targets`."""

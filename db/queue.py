@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.engine import begin_immediate, store_errors
+from db.engine import begin_immediate, rowcount, store_errors
 from db.models import QueuedJob
 from db.types import utcnow
 
@@ -102,7 +102,7 @@ class SqlJobQueue:
                 .where(QueuedJob.state == "claimed", QueuedJob.claimed_at < cutoff)
                 .values(state="queued", claimed_by=None, available_at=now or utcnow())
             )
-        return int(cast(Any, result).rowcount)
+        return rowcount(result)
 
     async def counts(self) -> dict[str, int]:
         async with store_errors(), self._sessions() as session:

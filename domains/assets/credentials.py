@@ -84,9 +84,8 @@ class CredentialCipher:
 
     @classmethod
     def from_base64(cls, text: str | SecretStr) -> CredentialCipher:
-        value = text.get_secret_value() if isinstance(text, SecretStr) else text
         try:
-            key = base64.b64decode(value.strip(), validate=True)
+            key = base64.b64decode(_reveal(text).strip(), validate=True)
         except (binascii.Error, ValueError) as err:
             raise CredentialError("the credential key is not valid base64") from err
         return cls(key)
@@ -94,9 +93,8 @@ class CredentialCipher:
     @classmethod
     def load_or_create(cls, configured: str | SecretStr, home: Path) -> CredentialCipher:
         """The configured key, else the key file under `home` (created with mode 0600 on first use)."""
-        value = configured.get_secret_value() if isinstance(configured, SecretStr) else configured
-        if value.strip():
-            return cls.from_base64(value)
+        if _reveal(configured).strip():
+            return cls.from_base64(configured)
         path = home / KEY_FILE
         if not path.exists():
             _write_new_key(path)
@@ -107,9 +105,8 @@ class CredentialCipher:
         return SecretStr(base64.b64encode(self._key).decode("ascii"))
 
     def seal(self, asset: str, kind: str, secret: str | SecretStr) -> Sealed:
-        plain = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
         nonce = secrets.token_bytes(NONCE_BYTES)
-        ciphertext = self._aead.encrypt(nonce, plain.encode("utf-8"), associated_data(asset, kind))
+        ciphertext = self._aead.encrypt(nonce, _reveal(secret).encode("utf-8"), associated_data(asset, kind))
         return Sealed(ciphertext, nonce, self.key_id)
 
     def open(self, asset: str, kind: str, sealed: Sealed) -> SecretStr:
@@ -132,6 +129,10 @@ def reseal(old: CredentialCipher, new: CredentialCipher, asset: str, kind: str, 
     if sealed.key_id == new.key_id:
         return sealed
     return new.seal(asset, kind, old.open(asset, kind, sealed))
+
+
+def _reveal(value: str | SecretStr) -> str:
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
 
 
 def stage_key_file(home: Path, new: CredentialCipher) -> Path:

@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
+from pydantic import ValidationError
+
 from pipeline.contracts import AssetFilter, AssetRef
 from pipeline.errors import InvalidRequest
 
@@ -25,6 +27,16 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")
 WORD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")
 RELATIONSHIP_KINDS = ("depends_on", "runs_on", "member_of", "connects_to")
+
+
+def asset_key(name: str) -> str:
+    """How asset names are stored and compared: stripped, lower-case."""
+    return name.strip().lower()
+
+
+def validation_problems(err: ValidationError) -> list[str]:
+    """One ``field: problem`` line per pydantic error."""
+    return [f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg'].lower()}" for e in err.errors()]
 
 
 def _fold(values: Iterable[str]) -> set[str]:
@@ -82,7 +94,7 @@ def valid_address(address: str) -> bool:
 
 def validate_asset(asset: AssetRef) -> AssetRef:
     """The asset normalised (lower-case name, stripped fields), or InvalidRequest naming the problem."""
-    name = asset.name.strip().lower()
+    name = asset_key(asset.name)
     if not ASSET_NAME.match(name):
         raise InvalidRequest(f"name {asset.name!r} is not valid (a-z, 0-9, '.', '_', '-'; max 63)")
     address = asset.address.strip()

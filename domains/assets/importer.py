@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from domains.assets.directory import AssetStore, validate_asset
+from domains.assets.directory import AssetStore, validate_asset, validation_problems
 from pipeline.contracts import AssetRef
 from pipeline.errors import InvalidRequest
 
@@ -141,9 +141,7 @@ def _record(fields: dict[str, Any] | None) -> AssetRef:
     try:
         asset = AssetRef.model_validate(values)
     except ValidationError as err:
-        raise InvalidRequest(
-            "\n".join(f"{'.'.join(map(str, e['loc']))}: {e['msg'].lower()}" for e in err.errors())
-        ) from err
+        raise InvalidRequest("\n".join(validation_problems(err))) from err
     return validate_asset(asset)
 
 

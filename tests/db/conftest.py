@@ -6,13 +6,15 @@ PostgreSQL comes from the suite's `fresh_postgres_url` fixture (tests/conftest.p
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db.engine import create_engine, session_factory
+from db.executions import SqlExecutionStore
 from db.migrate import upgrade
+from pipeline.contracts import ChatIdentity, InboundMessage, Plan, Principal
 
 
 @pytest.fixture
@@ -48,3 +50,15 @@ def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 @pytest.fixture
 def backend(engine: AsyncEngine) -> Iterator[str]:
     yield engine.dialect.name
+
+
+@pytest.fixture
+def make_execution(sessions: async_sessionmaker[AsyncSession]) -> Callable[[], Awaitable[str]]:
+    """Create a running, empty execution (for rows that reference executions); returns its id."""
+    store = SqlExecutionStore(sessions)
+    message = InboundMessage(identity=ChatIdentity(platform="console", user_id="u"), text="x")
+
+    async def make() -> str:
+        return await store.create(Plan(), message, Principal(subject="u"), "running")
+
+    return make

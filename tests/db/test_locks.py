@@ -3,26 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.executions import SqlExecutionStore
 from db.locks import SqlTargetLocks
-from pipeline.contracts import ChatIdentity, InboundMessage, Plan, Principal
 
 Sessions = async_sessionmaker[AsyncSession]
+MakeExecution = Callable[[], Awaitable[str]]
 
 
-async def _executions(sessions: Sessions, n: int) -> list[str]:
-    store = SqlExecutionStore(sessions)
-    message = InboundMessage(identity=ChatIdentity(platform="console", user_id="u"), text="x")
-    return [await store.create(Plan(), message, Principal(subject="u"), "running") for _ in range(n)]
-
-
-async def test_acquire_is_all_or_nothing_and_released(sessions: Sessions) -> None:
+async def test_acquire_is_all_or_nothing_and_released(
+    sessions: Sessions, make_execution: MakeExecution
+) -> None:
     locks = SqlTargetLocks(sessions)
-    first, second = await _executions(sessions, 2)
+    first, second = await make_execution(), await make_execution()
     assert await locks.acquire(first, ["web-01", "web-02"], ttl_s=60) == {}
     assert await locks.acquire(first, ["web-01"], ttl_s=60) == {}  # re-entrant
     assert await locks.acquire(second, ["web-02", "web-03"], ttl_s=60) == {"web-02": first}
@@ -31,9 +27,9 @@ async def test_acquire_is_all_or_nothing_and_released(sessions: Sessions) -> Non
     assert await locks.acquire(second, ["web-02", "web-03"], ttl_s=60) == {}
 
 
-async def test_expired_locks_are_taken_over(sessions: Sessions) -> None:
+async def test_expired_locks_are_taken_over(sessions: Sessions, make_execution: MakeExecution) -> None:
     locks = SqlTargetLocks(sessions)
-    first, second = await _executions(sessions, 2)
+    first, second = await make_execution(), await make_execution()
     past = datetime.now(UTC) - timedelta(minutes=10)
     assert await locks.acquire(first, ["db-01"], ttl_s=60, now=past) == {}
     assert await locks.holders(["db-01"]) == {}
@@ -41,9 +37,9 @@ async def test_expired_locks_are_taken_over(sessions: Sessions) -> None:
     assert await locks.holders(["db-01"]) == {"db-01": second}
 
 
-async def test_one_winner_under_concurrency(sessions: Sessions) -> None:
+async def test_one_winner_under_concurrency(sessions: Sessions, make_execution: MakeExecution) -> None:
     locks = SqlTargetLocks(sessions)
-    executions = await _executions(sessions, 8)
+    executions = [await make_execution() for _ in range(8)]
     outcomes = await asyncio.gather(*(locks.acquire(e, ["web-01", "web-02"], ttl_s=60) for e in executions))
     winners = [e for e, conflicts in zip(executions, outcomes, strict=True) if not conflicts]
     assert len(winners) == 1

@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.executions import SqlExecutionStore
 from db.queue import SqlJobQueue
-from pipeline.contracts import ChatIdentity, InboundMessage, Plan, Principal
 
 Sessions = async_sessionmaker[AsyncSession]
+MakeExecution = Callable[[], Awaitable[str]]
 
 
-async def _execution(sessions: Sessions) -> str:
-    message = InboundMessage(identity=ChatIdentity(platform="console", user_id="u"), text="x")
-    return await SqlExecutionStore(sessions).create(Plan(), message, Principal(subject="u"), "running")
-
-
-async def test_each_job_is_claimed_once(sessions: Sessions) -> None:
+async def test_each_job_is_claimed_once(sessions: Sessions, make_execution: MakeExecution) -> None:
     queue = SqlJobQueue(sessions)
-    execution_id = await _execution(sessions)
+    execution_id = await make_execution()
     ids = [await queue.enqueue(execution_id, f"s{i}") for i in range(10)]
     workers = [SqlJobQueue(sessions) for _ in range(3)]
 
@@ -37,18 +32,18 @@ async def test_each_job_is_claimed_once(sessions: Sessions) -> None:
     assert await queue.counts() == {"done": 10}
 
 
-async def test_delayed_jobs_wait(sessions: Sessions) -> None:
+async def test_delayed_jobs_wait(sessions: Sessions, make_execution: MakeExecution) -> None:
     queue = SqlJobQueue(sessions)
-    execution_id = await _execution(sessions)
+    execution_id = await make_execution()
     await queue.enqueue(execution_id, delay_s=60)
     assert await queue.claim("w") is None
     job = await queue.claim("w", now=datetime.now(UTC) + timedelta(minutes=2))
     assert job is not None and (job.execution_id, job.step_id, job.attempts) == (execution_id, None, 1)
 
 
-async def test_failures_retry_then_go_dead(sessions: Sessions) -> None:
+async def test_failures_retry_then_go_dead(sessions: Sessions, make_execution: MakeExecution) -> None:
     queue = SqlJobQueue(sessions, max_attempts=2)
-    await queue.enqueue(await _execution(sessions), "s0")
+    await queue.enqueue(await make_execution(), "s0")
     job = await queue.claim("w")
     assert job is not None
     assert await queue.fail(job.id, "boom", retry_in_s=0) == "queued"
@@ -59,9 +54,9 @@ async def test_failures_retry_then_go_dead(sessions: Sessions) -> None:
     assert await queue.counts() == {"dead": 1}
 
 
-async def test_stale_claims_are_requeued(sessions: Sessions) -> None:
+async def test_stale_claims_are_requeued(sessions: Sessions, make_execution: MakeExecution) -> None:
     queue = SqlJobQueue(sessions)
-    await queue.enqueue(await _execution(sessions))
+    await queue.enqueue(await make_execution())
     assert await queue.claim("dead-worker") is not None
     assert await queue.requeue_stale(older_than_s=60) == 0
     later = datetime.now(UTC) + timedelta(minutes=5)
