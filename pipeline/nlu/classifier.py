@@ -126,6 +126,8 @@ def correct(word: str) -> str:
     if word in VOCABULARY or len(word) < 4 or not word.isalpha():
         return word
     best = [v for v in _LONG_VOCABULARY if abs(len(v) - len(word)) <= 1 and within_one(word, v)]
+    if len(best) > 1:  # typos rarely change the first letter: 'rstart' is restart, not start
+        best = [v for v in best if v[0] == word[0]]
     if len(best) == 1 and (len(word) >= 5 or sorted(word) == sorted(best[0])):
         return best[0]
     return word
