@@ -50,6 +50,10 @@ class ToolContext:
         except KeyError as err:
             raise LookupError(f"no service registered for {kind.__name__}") from err
 
+    def find(self, kind: type[T]) -> T | None:
+        """The registered service, or None when the composition root registered none."""
+        return cast(T | None, self.services.get(kind))
+
 
 ToolFunc = Callable[[ToolContext, AssetRef | None, Any], Awaitable[ToolOutput]]
 

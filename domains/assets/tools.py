@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from domains.assets.directory import AssetStore
 from pipeline.contracts import AssetRef, Risk, ToolOutput
-from pipeline.errors import ToolFailed
+from pipeline.errors import InvalidRequest, ToolFailed, UnknownTarget
 from pipeline.registry import ToolContext, ToolSet
 
 assets = ToolSet("assets")
@@ -56,40 +57,70 @@ class AssetDeleteArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def _pending(what: str) -> ToolFailed:
-    return ToolFailed(f"{what} is not implemented yet")
+def _store(ctx: ToolContext) -> AssetStore:
+    store = ctx.find(AssetStore)  # type: ignore[type-abstract]
+    if store is None:
+        raise ToolFailed("the inventory is read-only here (no asset store is configured)")
+    return store
+
+
+def _describe(asset: AssetRef) -> dict[str, str]:
+    return {
+        "address": asset.address,
+        "type": asset.type,
+        "os": asset.os,
+        "environment": asset.environment,
+        "location": asset.location,
+        "services": ", ".join(asset.services),
+        "tags": ", ".join(f"{k}={v}" for k, v in sorted(asset.tags.items())),
+    }
 
 
 @assets.tool("assets.query", AssetQueryArgs, risk=Risk.READ, timeout_s=10)
 async def query(ctx: ToolContext, target: AssetRef | None, args: AssetQueryArgs) -> ToolOutput:
     """List inventory assets matching filters (name, type, os, environment, location, tags, service)."""
-    assert target is not None
-    facts = {
-        "address": target.address,
-        "type": target.type,
-        "os": target.os,
-        "environment": target.environment,
-        "location": target.location,
-        "services": ", ".join(target.services),
-        "tags": ", ".join(f"{k}={v}" for k, v in sorted(target.tags.items())),
-    }
-    summary = f"{target.type}, {target.os}, {target.environment}, {target.location}, {target.address}"
-    return ToolOutput(summary=summary, data=facts)
+    asset = require_target(target)
+    summary = f"{asset.type}, {asset.os}, {asset.environment}, {asset.location}, {asset.address}"
+    return ToolOutput(summary=summary, data=_describe(asset))
 
 
 @assets.tool("assets.create", AssetCreateArgs, risk=Risk.WRITE, timeout_s=10, takes_targets=False)
 async def create(ctx: ToolContext, target: AssetRef | None, args: AssetCreateArgs) -> ToolOutput:
     """Add an asset to the inventory."""
-    raise _pending("assets.create")
+    fields = args.model_dump(exclude_none=True)
+    fields["services"] = tuple(fields.get("services", ()))
+    try:
+        asset = await _store(ctx).create(AssetRef(**fields))
+    except (InvalidRequest, ValidationError) as err:
+        raise ToolFailed(f"not added: {err}") from err
+    return ToolOutput(summary=f"added {asset.name} ({asset.address})", data=_describe(asset))
 
 
 @assets.tool("assets.update", AssetFields, risk=Risk.WRITE, timeout_s=10)
 async def update(ctx: ToolContext, target: AssetRef | None, args: AssetFields) -> ToolOutput:
     """Change fields of existing assets."""
-    raise _pending("assets.update")
+    asset = require_target(target)
+    changes = args.model_dump(exclude_none=True)
+    if not changes:
+        raise ToolFailed("nothing to change: name at least one field")
+    try:
+        updated = await _store(ctx).update(asset.name, changes)
+    except (InvalidRequest, UnknownTarget) as err:
+        raise ToolFailed(f"not updated: {err}") from err
+    changed = ", ".join(f"{k}={v}" for k, v in sorted(changes.items()))
+    return ToolOutput(summary=f"updated {updated.name}: {changed}", data=_describe(updated))
 
 
 @assets.tool("assets.delete", AssetDeleteArgs, risk=Risk.CRITICAL, timeout_s=10)
 async def delete(ctx: ToolContext, target: AssetRef | None, args: AssetDeleteArgs) -> ToolOutput:
     """Remove assets from the inventory (critical)."""
-    raise _pending("assets.delete")
+    asset = require_target(target)
+    if not await _store(ctx).delete(asset.name):
+        raise ToolFailed(f"{asset.name} is no longer in the inventory")
+    return ToolOutput(summary=f"removed {asset.name} ({asset.address}) from the inventory")
+
+
+def require_target(target: AssetRef | None) -> AssetRef:
+    if target is None:
+        raise ToolFailed("this tool needs a target asset")
+    return target
