@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, replace
 
 from pipeline.nlu.entities import Clause
-from pipeline.nlu.inventory import within_one
+from pipeline.nlu.inventory import edit_distance, within_one
 from pipeline.nlu.lexicon import vocab
 
 RUN_VERBS = vocab("run execute exec invoke sudo launch")
@@ -147,9 +147,37 @@ def decide(clause: Clause) -> Decision:
     for rule in RULES:
         decision = rule(clause, ordered, words)
         if decision is not None:
-            penalty = min(0.3, 0.1 * len(unexplained(clause)))
-            return replace(decision, confidence=round(max(0.0, decision.confidence - penalty), 3))
+            unknown = unexplained(clause)
+            confidence = decision.confidence - min(0.3, 0.1 * len(unknown))
+            if decision.tool in READ_ONLY and any(_looks_like_action(w) for w in unknown):
+                confidence = min(confidence, 0.5)  # 'rbuut web-01' must not quietly become a read
+            return replace(decision, confidence=round(max(0.0, confidence), 3))
     return Decision(None, 0.0)
+
+
+ACTION_VERBS = vocab("restart reboot start stop execute shutdown delete remove kill bounce")
+READ_ONLY = frozenset(
+    {
+        "network.ping",
+        "network.port_scan",
+        "network.traceroute",
+        "network.dns_lookup",
+        "automation.system_info",
+        "automation.service_status",
+        "automation.process_list",
+        "automation.read_file",
+        "assets.query",
+        "communication.list_templates",
+    }
+)
+
+
+def _looks_like_action(word: str) -> bool:
+    """A misspelt action verb the corrector could not place ('rbuut', 'restrt')."""
+    if len(word) < 4 or not word.isalpha():
+        return False
+    limit = 2 if len(word) >= 6 else 1
+    return any(edit_distance(word, verb, limit) <= limit for verb in ACTION_VERBS if len(verb) >= 5)
 
 
 def unexplained(clause: Clause) -> list[str]:
