@@ -95,6 +95,7 @@ VOCABULARY = VOCABULARY | vocab(
 )
 VOCABULARY = (
     VOCABULARY
+    | vocab("teams slack sms webhook email e-mail mail text")
     | HEALTH_WORDS
     | PORT_CHECK_WORDS
     | UNSUPPORTED
@@ -244,7 +245,8 @@ def _notify(clause: Clause, ordered: list[str], words: set[str]) -> Decision | N
     slots = clause.slots
     recipients = slots.emails or slots.channels or slots.phones
     channel_word = words & {"slack", "teams", "sms", "webhook", "email", "e-mail"}
-    if not (words & NOTIFY_VERBS) or not (recipients or channel_word):
+    leading = _first_verb(ordered) in {"slack", "teams", "sms", "webhook", "email", "e-mail", "mail"}
+    if not (words & NOTIFY_VERBS or leading) or not (recipients or channel_word):
         return None
     if not recipients and not slots.kv.get("to"):
         if words & TEMPLATE_WORDS and not (words & {"send", "post"}):

@@ -161,14 +161,46 @@ def cut_message(text: str) -> str:
     """Quote the free-text message of a notification ('... saying X') so it stays data."""
     anchor = _NOTIFY_ANCHOR.search(text)
     verb = _NOTIFY_VERB.search(text)
-    if anchor is None or verb is None or '"' in text[anchor.end() :] or "`" in text[anchor.end() :]:
+    if anchor is None or '"' in text[anchor.end() :] or "`" in text[anchor.end() :]:
         return text
-    start = max(anchor.end(), verb.end())
+    if verb is None and anchor.start() > 0:
+        return text  # no verb: only "slack #ops: ..." (the channel first) is a notification
+    start = max(anchor.end(), verb.end() if verb else 0)
+    if verb is None:
+        return _leading_recipient_message(text, anchor)
     intro = _MESSAGE_START.search(text, start)
-    if intro is None or not text[intro.end() :].strip():
+    if intro is None:
+        return _after_last_recipient(text, start)
+    if not text[intro.end() :].strip():
         return text
     message = text[intro.end() :].strip().replace("`", "'")
     return f"{text[: intro.start()]} `{message}`"
+
+
+def _after_last_recipient(text: str, start: int) -> str:
+    """'email ops@example.com db-01 is back': the words after the recipient are the message."""
+    recipients = [m for m in _NOTIFY_ANCHOR.finditer(text) if m.group(0)[0] in "#+" or "@" in m.group(0)]
+    if not recipients or recipients[-1].end() < start:
+        return text
+    end = recipients[-1].end()
+    rest = text[end:]
+    stop = re.search(r"[;.]\s|\bthen\b", rest)
+    message, tail = (rest[: stop.start()], rest[stop.start() :]) if stop else (rest, "")
+    message = message.strip(" :,-")
+    if len(message.split()) < 2:
+        return text
+    return f"{text[:end]} `{message.replace('`', chr(39))}` {tail}".rstrip()
+
+
+def _leading_recipient_message(text: str, anchor: re.Match[str]) -> str:
+    """'teams #infra deploy finished': everything after the leading recipients is the message."""
+    end = anchor.end()
+    while following := _NOTIFY_ANCHOR.match(text, end + len(text[end:]) - len(text[end:].lstrip(" :,"))):
+        end = following.end()
+    message = text[end:].lstrip(" :,-").strip()
+    if not message:
+        return text
+    return f"{text[:end]} `{message.replace('`', chr(39))}`"
 
 
 def split_clauses(tokens: list[Token]) -> list[list[Token]]:
