@@ -9,7 +9,7 @@ from the config otherwise; register one to share its redactor).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal, TypeVar
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,7 +22,6 @@ from pipeline.errors import InvalidRequest, ToolFailed
 from pipeline.registry import ToolContext, ToolSet
 
 communication = ToolSet("communication")
-T = TypeVar("T")
 DEFAULT_TITLE = "OpsConductor"
 
 
@@ -38,20 +37,13 @@ class ListTemplatesArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def optional(ctx: ToolContext, kind: type[T]) -> T | None:
-    try:
-        return ctx.get(kind)
-    except LookupError:
-        return None
-
-
 @communication.tool("communication.notify", NotifyArgs, risk=Risk.WRITE, timeout_s=60, takes_targets=False)
 async def notify(ctx: ToolContext, target: AssetRef | None, args: NotifyArgs) -> ToolOutput:
     """Send a message by e-mail, Slack, Teams, webhook or SMS, optionally from a template."""
-    config = optional(ctx, NotifyConfig) or NotifyConfig()
-    notifier = optional(ctx, Notifier) or Notifier(
+    config = ctx.find(NotifyConfig) or NotifyConfig()
+    notifier = ctx.find(Notifier) or Notifier(
         config,
-        log_store=optional(ctx, DeliveryLog),  # type: ignore[type-abstract]
+        log_store=ctx.find(DeliveryLog),  # type: ignore[type-abstract]
     )
     route = route_for(config, args.channel, args.to)
     content = await _content(ctx, args, config.max_message_chars)
@@ -100,7 +92,7 @@ async def _content(ctx: ToolContext, args: NotifyArgs, max_chars: int) -> Render
 
 
 async def _template(ctx: ToolContext, name: str, channel: str) -> MessageTemplate:
-    store = optional(ctx, TemplateStore)  # type: ignore[type-abstract]
+    store = ctx.find(TemplateStore)  # type: ignore[type-abstract]
     template = await store.get_template(name) if store is not None else None
     if template is None:
         names = sorted(t.name for t in await store.list_templates()) if store is not None else []
@@ -120,7 +112,7 @@ async def _template(ctx: ToolContext, name: str, channel: str) -> MessageTemplat
 )
 async def list_templates(ctx: ToolContext, target: AssetRef | None, args: ListTemplatesArgs) -> ToolOutput:
     """List the notification templates."""
-    store = optional(ctx, TemplateStore)  # type: ignore[type-abstract]
+    store = ctx.find(TemplateStore)  # type: ignore[type-abstract]
     templates = sorted(await store.list_templates(), key=lambda t: t.name) if store is not None else []
     rows = [{"name": t.name, "channel": t.channel, "subject": t.subject} for t in templates]
     names = ", ".join(r["name"] for r in rows[:20]) + (" ..." if len(rows) > 20 else "")

@@ -13,7 +13,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -28,7 +28,6 @@ from pipeline.errors import InvalidRequest, TargetUnreachable, ToolFailed
 from pipeline.registry import ToolContext, ToolSet
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 network = ToolSet("network")
 
@@ -93,22 +92,14 @@ class DnsLookupArgs(BaseModel):
         return value.upper() if isinstance(value, str) else value
 
 
-def optional(ctx: ToolContext, kind: type[T]) -> T | None:
-    """A registered service, or None when the composition root did not register one."""
-    try:
-        return ctx.get(kind)
-    except LookupError:
-        return None
-
-
 def config_of(ctx: ToolContext) -> NetworkConfig:
-    return optional(ctx, NetworkConfig) or NetworkConfig()
+    return ctx.find(NetworkConfig) or NetworkConfig()
 
 
 @asynccontextmanager
 async def icmp_probe(ctx: ToolContext, config: NetworkConfig) -> AsyncIterator[IcmpProbe]:
     """The shared probe, or a probe of our own for this call."""
-    shared = optional(ctx, IcmpProbe)
+    shared = ctx.find(IcmpProbe)
     if shared is not None:
         yield shared
         return
@@ -118,7 +109,7 @@ async def icmp_probe(ctx: ToolContext, config: NetworkConfig) -> AsyncIterator[I
 
 async def record(ctx: ToolContext, write: Callable[[NetworkResults], Awaitable[None]]) -> None:
     """Store a result when a store is registered; a store failure never hides the measurement."""
-    store = optional(ctx, NetworkResults)  # type: ignore[type-abstract]
+    store = ctx.find(NetworkResults)  # type: ignore[type-abstract]
     if store is None:
         return
     try:
@@ -179,7 +170,7 @@ async def port_scan(ctx: ToolContext, target: AssetRef | None, args: PortScanArg
     """TCP connect scan of the given ports (lists or ranges) on each target."""
     config = config_of(ctx)
     address = await resolve(target_address(target))
-    scanner = optional(ctx, PortScanner) or PortScanner(
+    scanner = ctx.find(PortScanner) or PortScanner(
         concurrency=config.scan_concurrency, timeout_s=config.port_timeout_s
     )
     states = await scanner.scan(address, args.ports)
