@@ -54,6 +54,11 @@ def which_targets(tool: str, unexplained: list[str]) -> str:
     return f"Which hosts should I use for {tool}? e.g. `{_example(tool)}`"
 
 
+def which_one(candidates: list[str]) -> str:
+    shown = ", ".join(candidates[:8]) + (" ..." if len(candidates) > 8 else "")
+    return f"Which one do you mean? That matches {len(candidates)} assets: {shown}."
+
+
 def what_to_do(names: list[str]) -> str:
     return f"What should I do with {', '.join(names)}? e.g. `ping {names[0]}` or `uptime on {names[0]}`."
 

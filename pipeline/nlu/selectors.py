@@ -31,6 +31,8 @@ class Selector:
     services: list[str] = field(default_factory=list)
     everything: bool = False  # "all", "every", a bare host noun
     anchored: bool = False  # has a noun, quantifier or key=value: selects on its own, not just qualifies
+    single: bool = False  # "the london db server", "the frankfurt one": one asset is meant
+    quantified: bool = False  # "all", "every", "each"
 
     def is_set(self) -> bool:
         return bool(
@@ -45,6 +47,7 @@ class Selector:
 
 
 def read_selector(tokens: list[Token], index: InventoryIndex, sel: Selector) -> None:
+    sel.quantified = any(t.low in QUANTIFIERS and t.kind == "word" for t in tokens)
     words = [(i, t) for i, t in enumerate(tokens) if t.kind == "word" and not t.used]
     for position, (i, token) in enumerate(words):
         if token.used:
@@ -103,6 +106,7 @@ def _type_phrase(
         found = index.type_for_words((low, nxt.low))
         if found:
             sel.anchored = True
+            sel.single = sel.single or (not nxt.low.endswith("s") and not sel.quantified)
             _add(sel.types, found)
             token.used = nxt.used = True
             return True
@@ -110,6 +114,8 @@ def _type_phrase(
         found = index.type_for_words((low,), nxt.low if noun_next and nxt is not None else "")
         if found and (noun_next or low != found or _determined(token, sel)):
             sel.anchored = True
+            singular = not low.endswith("s") and (not noun_next or nxt is None or not nxt.low.endswith("s"))
+            sel.single = sel.single or (singular and not sel.quantified)
             _add(sel.types, found)
             token.used = True
             if noun_next and nxt is not None:
@@ -181,7 +187,6 @@ def _apply_kv(key: str, value: str, index: InventoryIndex, sel: Selector) -> boo
 
 def _nouns(tokens: list[Token], index: InventoryIndex, sel: Selector) -> None:
     """Host nouns and quantifiers: 'all servers', 'every host', 'the windows boxes'."""
-    quantified = any(t.low in QUANTIFIERS and t.kind == "word" for t in tokens)
     for token in tokens:
         if token.kind != "word" or token.used or token.low not in HOST_NOUNS:
             continue
@@ -189,16 +194,31 @@ def _nouns(tokens: list[Token], index: InventoryIndex, sel: Selector) -> None:
             continue
         if _after_pronoun(tokens, token):
             continue
-        plural = token.low.endswith("s") or token.low == "ones"
-        if not (plural or quantified or sel.is_set()):
+        if token.low == "one":
+            token.used = sel.single = True  # "the frankfurt one": one asset, never several
             continue
-        token.used = True
-        if not sel.types and token.low not in ANY_ASSET_NOUNS and token.low not in {"ones", "one"}:
-            kinds = index.machine_types() if token.low in MACHINE_NOUNS else index.server_types()
-            sel.types.extend(kinds)
-        sel.everything = sel.everything or quantified or plural
-        sel.anchored = True
+        _noun(token, index, sel)
     _bare_all(tokens, sel)
+    _everything(tokens, sel)
+    for token in tokens:
+        if token.kind == "word" and token.low in QUANTIFIERS and sel.is_set():
+            token.used = True
+
+
+def _noun(token: Token, index: InventoryIndex, sel: Selector) -> None:
+    plural = token.low.endswith("s") or token.low == "ones"
+    if not (plural or sel.quantified or sel.is_set()):
+        return
+    token.used = True
+    if not sel.types and token.low not in ANY_ASSET_NOUNS and token.low != "ones":
+        kinds = index.machine_types() if token.low in MACHINE_NOUNS else index.server_types()
+        sel.types.extend(kinds)
+    sel.everything = sel.everything or sel.quantified or plural
+    sel.single = sel.single or not (plural or sel.quantified)
+    sel.anchored = True
+
+
+def _everything(tokens: list[Token], sel: Selector) -> None:
     padded = [*tokens, Token("", "punct"), Token("", "punct")]
     for token, nxt, after in zip(padded, padded[1:], padded[2:], strict=False):
         if token.low not in {"everything", "everyone", "everywhere"} or nxt.low in _STATE_WORDS:
@@ -206,9 +226,6 @@ def _nouns(tokens: list[Token], index: InventoryIndex, sel: Selector) -> None:
         if nxt.low in {"on", "at"} and after.used:
             continue  # "everything on web-01": things on that host, not every host
         sel.everything = sel.anchored = True
-    for token in tokens:
-        if token.kind == "word" and token.low in QUANTIFIERS and sel.is_set():
-            token.used = True
 
 
 def _bare_all(tokens: list[Token], sel: Selector) -> None:

@@ -224,12 +224,15 @@ def _drop_condition(clause: list[Token]) -> list[Token]:
     """'if it's up restart nginx on it' -> 'restart nginx on it' (steps run in order anyway)."""
     if not clause or clause[0].low not in _CONDITIONS:
         return clause
+    second = clause[1].low if len(clause) > 1 else ""
+    if clause[0].low == "when" and second in {"was", "is", "did", "does", "do", "were", "will", "has", "are"}:
+        return clause  # "when was web-01 last rebooted": a question, not a condition
     for i, token in enumerate(clause[1:], 1):
         if token.text == "," or token.low == "then":
             return clause[i + 1 :]
         if token.low in CLAUSE_VERBS and i > 1:
             return clause[i:]
-    return clause
+    return []  # the whole clause is a condition ("if they respond"): steps run in order anyway
 
 
 def _is_break(tokens: list[Token], index: int) -> bool:

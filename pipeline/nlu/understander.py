@@ -104,6 +104,7 @@ class DeterministicUnderstander:
             calls.extend(self._calls(tool, clause, decision, text, index, context))
         if not calls:
             return self._nothing(leftovers, injection)
+        calls = _merge_repeats(calls)
         self._check_leftovers(leftovers, index)
         if grammar:
             confidence = 1.0
@@ -160,7 +161,7 @@ class DeterministicUnderstander:
             if not explicit:
                 raise Clarify(str(missing)) from None
             args = explicit
-        targets, selector = self._targets(tool, clause, context, str(args.get("service", "")))
+        targets, selector = self._targets(tool, clause, context, str(args.get("service", "")), index)
         calls = [ToolCall(tool=tool, args=args, targets=targets, selector=selector)]
         if tool in {"automation.service_control", "automation.service_status"}:
             calls = _per_service(calls[0], clause)
@@ -169,7 +170,7 @@ class DeterministicUnderstander:
         return calls
 
     def _targets(
-        self, tool: str, clause: Clause, context: Context, service: str
+        self, tool: str, clause: Clause, context: Context, service: str, index: InventoryIndex
     ) -> tuple[tuple[str, ...], AssetFilter | None]:
         found = clause.targets
         if tool in TARGETLESS:
@@ -179,6 +180,8 @@ class DeterministicUnderstander:
         _problems(found, tool)
         names = [n for n in found.names if n not in found.exclude] + found.raw
         selector = _selector(found, service)
+        if selector is not None and found.selector.single and not names:
+            _one_asset(selector, index)
         if not names and selector is None:
             if context.targets or context.selector is not None:
                 return context.targets, context.selector
@@ -213,6 +216,36 @@ def _targets_after_command(clause: Clause, index: InventoryIndex) -> None:
         return
     tail = [Token(t.text, t.kind, start=t.start, end=t.end) for t in clause.tokens[bounds[1] :]]
     clause.targets = extract(tail, index).targets
+
+
+def _one_asset(selector: AssetFilter, index: InventoryIndex) -> None:
+    """'the london db server' must name one asset; several candidates are asked back."""
+    matches = index.select(
+        types=selector.types,
+        os=selector.os,
+        environments=selector.environments,
+        locations=selector.locations,
+        tags=selector.tags,
+        services=selector.services,
+    )
+    if len(matches) > 1:
+        raise Clarify(messages.which_one([a.name for a in matches]))
+
+
+def _merge_repeats(calls: list[ToolCall]) -> list[ToolCall]:
+    """'show uptime of x and tell me which rebooted last': one step, not the same step twice."""
+    merged: list[ToolCall] = []
+    for call in calls:
+        last = merged[-1] if merged else None
+        same_place = last is not None and (last.tool, last.targets, last.selector) == (
+            call.tool,
+            call.targets,
+            call.selector,
+        )
+        if last is not None and same_place and last.args == call.args:
+            continue
+        merged.append(call)
+    return merged
 
 
 def _remember(clause: Clause, context: Context) -> None:
