@@ -76,14 +76,15 @@ class HybridPlanner:
     ) -> tuple[Understanding, str]:
         if self.fallback is None:
             return _unsure_answer(grammar), ""
+        attempted = grammar.model_copy(update={"llm_calls": grammar.llm_calls + 1})
         try:
             answer = await self.fallback.understand(text, principal, assets, self._offered(principal))
         except InvalidModelOutput:
-            return _unsure_answer(grammar), ""
+            return _unsure_answer(attempted), ""
         except LLMUnavailable:
             notice = "" if self.llm_down else nlu_messages.LLM_DOWN
             self.llm_down = True
-            return _unsure_answer(grammar), notice
+            return _unsure_answer(attempted), notice
         self.llm_down = False
         return _from_llm(answer), ""
 

@@ -122,3 +122,8 @@ async def test_the_offered_structured_form_plans_what_was_guessed() -> None:
     assert again.outcome == "plan" and again.interpretation is not None
     assert again.interpretation.source == "grammar"
     assert [(s.tool, s.target_names) for s in again.steps] == [("network.ping", ["db-01"])]
+
+
+async def test_failed_llm_attempts_are_counted() -> None:
+    plan = await planner(ScriptedUnderstander(error=LLMUnavailable("timeout"))).plan(VAGUE, OPERATOR)
+    assert plan.llm_calls == 1 and plan.outcome == "clarify"
