@@ -177,6 +177,7 @@ def render(results: Results, args: argparse.Namespace) -> str:
         "failures = targets that did not succeed (worst run). Ratios are medians of run-by-run",
         "ratios (the contenders of one run go one after the other, so drifting load cancels out).",
         "",
+        *_targets(results),
         "## `true` on N hosts",
         "",
         "| N | tool | seconds | failures | vs bare asyncssh | bot is faster by |",
@@ -218,6 +219,24 @@ def render(results: Results, args: argparse.Namespace) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _targets(results: Results) -> list[str]:
+    """The issue's targets at the largest N: within 1.2x of the floor, >= 5x faster than Ansible."""
+    group = max((g for g in results if g.startswith("ssh N=")), key=lambda g: int(g[6:]), default=None)
+    if group is None:
+        return []
+    runs = results[group]
+    floor, lines = runs["bare asyncssh"], ["## Against the targets", ""]
+    for name in ("bot (cold)", "bot (cold, pool closed)"):
+        ratio = _paired(runs[name], floor)
+        lines.append(f"- {group}, {name}: {ratio:.2f}x the bare asyncssh floor (target: within 1.2x)")
+    if "ansible -m raw" in runs:
+        speedup = _paired(runs["ansible -m raw"], runs["bot (cold)"])
+        lines.append(
+            f"- {group}: the bot is {speedup:.1f}x faster than `ansible -m raw` (target: at least 5x)"
+        )
+    return [*lines, ""]
+
+
 def _cpus() -> int:
     return os.cpu_count() or 0
 
@@ -227,6 +246,12 @@ def _ssh_version() -> str:
     return (out.stderr or out.stdout).strip().split(",")[0]
 
 
+def _emit(report: str, args: argparse.Namespace) -> None:
+    print(report)
+    if args.write:
+        args.write.write_text(report)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.fanout", description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, action="append", help="hosts for the SSH fan-out (repeatable)")
@@ -234,7 +259,13 @@ def main() -> None:
     parser.add_argument("--skip-others", action="store_true", help="only bare asyncssh and the bot")
     parser.add_argument("--write", type=Path, help="write the report (markdown) to this file")
     parser.add_argument("--json", type=Path, help="also write the raw measurements (JSON) here")
+    parser.add_argument("--from-json", type=Path, help="only render the report of an earlier --json")
     args = parser.parse_args()
+    if args.from_json:
+        saved = json.loads(args.from_json.read_text())
+        args.n, args.repeat, args.load = saved["args"]["n"], saved["args"]["repeat"], saved["args"]["load"]
+        _emit(render(saved["results"], args), args)
+        return
     args.n = args.n or [50, 200]
     args.load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     if max(args.n) > 254:
@@ -254,10 +285,7 @@ def main() -> None:
     finally:
         bed.close()
         shutil.rmtree(workdir, ignore_errors=True)
-    report = render(results, args)
-    print(report)
-    if args.write:
-        args.write.write_text(report)
+    _emit(render(results, args), args)
     if args.json:
         args.json.write_text(
             json.dumps({"args": vars(args) | {"write": None, "json": None}, "results": results})
