@@ -51,7 +51,8 @@ QUERY_WORDS = vocab(
 STRONG_QUERY_WORDS = vocab(
     "list show which where many count find details detail info information ip address addresses inventory "
     "describe located location display enumerate search own owns owner owned belong belongs environment "
-    "env team role tags type site datacenter services"
+    "env team role tags type site datacenter services hostname hostnames name names fqdn responsible "
+    "contact about summary tagged tags labels"
 )
 UNSUPPORTED = vocab(
     "kill terminate pkill killall install uninstall upgrade deploy patch wipe format truncate chmod chown "
@@ -464,17 +465,18 @@ def _ping(clause: Clause, ordered: list[str], words: set[str]) -> Decision | Non
 def _query(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
     targets = clause.targets
     has_targets = bool(targets.names or targets.selector.is_set() or targets.pronoun)
+    loose = not targets.names and not targets.selector.anchored and bool(unexplained(clause))
+    if loose:
+        return (
+            None  # "a joke about production": a bare adjective and unknown words, not an inventory question
+        )
     if words & INVENTORY_WORDS or (words & STRONG_QUERY_WORDS and has_targets):
         return Decision("assets.query", 0.85)
     if words & QUERY_WORDS and targets.selector.is_set():
-        if not targets.selector.anchored and not targets.names and unexplained(clause):
-            return None  # "what's the weather in london": not about the inventory
         return Decision("assets.query", 0.75)
     if words & QUERY_WORDS and has_targets:
         return Decision("assets.query", 0.55)
     if targets.selector.is_set() and not targets.names:
-        if not targets.selector.anchored and unexplained(clause):
-            return None
         return Decision("assets.query", 0.65)
     return None
 

@@ -12,6 +12,7 @@ from pipeline.nlu.lexicon import (
     FACT_WORDS,
     FILLER,
     NOT_SERVICES,
+    OS_SYNONYMS,
     PORT_NAMES,
     RECORD_TYPES,
     SERVICE_ALIASES,
@@ -178,6 +179,12 @@ def _record_type(low: str, nxt: str, tokens: list[Token]) -> bool:
 
 
 def _fact(low: str, tokens: list[Token], i: int) -> bool:
+    before = tokens[i - 1].low if i else ""
+    after = [t.low for t in tokens[i + 1 : i + 3]]
+    os_words = {w for group in OS_SYNONYMS.values() for w in group}
+    value_follows = bool(after) and after[-1] in os_words and after[0] in {"is", "=", "equals"}
+    if before in {"where", "whose", "by"} or value_follows:
+        return False  # "assets where os is windows": a filter, not a fact to collect
     if low in {"version", "release"}:
         before = tokens[i - 1].low if i else ""
         return before in {"os", "kernel", "windows", "linux", "system"} or not _mentions_service(tokens)
