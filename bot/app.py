@@ -18,17 +18,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.cache import build_cache
 from adapters.identity.static_file import StaticRolesResolver
-from bot import wiring
+from bot import scaleout, wiring
 from bot.settings import Settings
 from db.assets import SqlAssetRepository
 from db.audit import SqlAuditLog
 from db.engine import create_engine, session_factory, sqlite_path
 from db.executions import SqlExecutionStore
+from db.locks import SqlTargetLocks
 from db.migrate import upgrade_engine
 from domains.assets.credentials import CredentialCipher
 from domains.assets.importer import seed_if_empty
 from domains.catalog import build_registry
 from pipeline.contracts import ChatIdentity
+from pipeline.dispatch import StepDispatcher
 from pipeline.kernel import Kernel, KernelConfig
 from pipeline.planner import HybridPlanner
 from pipeline.policy import Policy
@@ -52,6 +54,7 @@ class App:
     audit: SqlAuditLog
     redactor: Redactor
     closers: list[Any] = field(default_factory=list)
+    dispatcher: StepDispatcher | None = None  # None: steps run in this process
 
     async def close(self) -> None:
         for closer in reversed(self.closers):
@@ -113,6 +116,7 @@ async def build_app(settings: Settings) -> App:
     audit = SqlAuditLog(sessions, redact=redactor.redact)
     services, closers = await wiring.tool_services(settings, sessions, assets)
     identity = await wiring.identity_resolver(settings, cache, closers)
+    dispatcher = await scaleout.step_dispatcher(settings, store, closers)
     executor = Executor(
         registry,
         policy,
@@ -120,6 +124,9 @@ async def build_app(settings: Settings) -> App:
         services=services,
         max_concurrency=settings.ssh.max_concurrency,
         redact=redactor.redact_text,
+        dispatcher=dispatcher,
+        locks=SqlTargetLocks(sessions),
+        lock_wait_s=settings.jobs.lock_wait_s,
     )
     fallback = wiring.llm_understander(settings, cache, closers)
     planner = HybridPlanner(
@@ -138,7 +145,9 @@ async def build_app(settings: Settings) -> App:
         executor=executor,
         config=KernelConfig(settings.security.approval_ttl_s, settings.security.max_message_chars),
     )
-    return App(settings, kernel, engine, cache, registry, policy, assets, audit, redactor, closers)
+    return App(
+        settings, kernel, engine, cache, registry, policy, assets, audit, redactor, closers, dispatcher
+    )
 
 
 @asynccontextmanager

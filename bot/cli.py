@@ -192,15 +192,51 @@ def audit_verify(ctx: click.Context) -> None:
 def serve(ctx: click.Context) -> None:
     """Run the HTTP server: Slack and Teams endpoints, /health and /metrics."""
     from bot.app import running_app
+    from bot.logging_setup import configure_logging
     from bot.server import serve as serve_http
 
     settings = load_settings(ctx)
+    configure_logging("serve")
 
     async def go() -> None:
         async with running_app(settings) as app:
             await serve_http(settings, app)
 
     run(go())
+
+
+@cli.command()
+@click.pass_context
+@one_line_errors
+def worker(ctx: click.Context) -> None:
+    """Run plan steps dispatched through Redis (jobs.engine=arq); /health and /metrics too."""
+    from bot.logging_setup import configure_logging
+    from bot.worker import run_worker
+
+    settings = load_settings(ctx)
+    configure_logging("worker")
+    run(run_worker(settings))
+
+
+@cli.group()
+def credentials() -> None:
+    """The encrypted host credentials."""
+
+
+@credentials.command("rotate-key")
+@click.option(
+    "--new-key", help="Base64 of 32 random bytes ('-' reads it from stdin); generated when omitted."
+)
+@click.pass_context
+@one_line_errors
+def credentials_rotate_key(ctx: click.Context, new_key: str | None) -> None:
+    """Re-encrypt every stored credential under a new key (rerunnable after an interruption)."""
+    if new_key == "-":
+        new_key = sys.stdin.readline().strip()
+    count, generated = run(rotate_credential_key(load_settings(ctx), new_key))
+    click.echo(f"re-encrypted {count} credentials")
+    if generated is not None:
+        click.echo(f"new key (store it now; it is not shown again): {generated}")
 
 
 @cli.command("eval")
@@ -214,6 +250,36 @@ def eval_cmd(ctx: click.Context, cases: Path, inventory: Path, out: Path) -> Non
     from bot.evaluation import run_eval_with_settings
 
     sys.exit(run(run_eval_with_settings(load_settings(ctx), cases, inventory, out)))
+
+
+async def rotate_credential_key(settings: Settings, new_key: str | None) -> tuple[int, str | None]:
+    """Re-encrypt the credentials; returns (rows re-encrypted, the generated key to show or None).
+
+    Embedded default (key file under home): the new key is staged beside the old one, the
+    rows re-encrypted, then the file swapped. Configured key (production): the operator
+    sets OPSCONDUCTOR_SECURITY__CREDENTIAL_KEY to the new key and restarts every process.
+    """
+    from bot.app import prepare_database
+    from db.assets import SqlAssetRepository
+    from db.engine import session_factory
+    from domains.assets.credentials import CredentialCipher, commit_key_file, stage_key_file
+
+    embedded = not settings.security.credential_key.get_secret_value().strip()
+    old = CredentialCipher.load_or_create(settings.security.credential_key, settings.home)
+    new = CredentialCipher.from_base64(new_key) if new_key else CredentialCipher.generate()
+    if new.key_id == old.key_id:
+        raise ValueError("the new key is the current key")
+    engine = await prepare_database(settings)
+    try:
+        if embedded:
+            stage_key_file(settings.home, new)
+        count = await SqlAssetRepository(session_factory(engine), old).rotate_credentials(new)
+        if embedded:
+            commit_key_file(settings.home)
+    finally:
+        await engine.dispose()
+    shown = new.export_key().get_secret_value() if new_key is None and not embedded else None
+    return count, shown
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -23,8 +24,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, g
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.metrics import Front, instrument, queue_refresher
 from bot.settings import Settings
 from bot.sweeper import Deliver, expiry_sweeper
+from pipeline.dispatch import REQUEST_ID, new_request_id
 from pipeline.ports import Cache
 
 log = logging.getLogger(__name__)
@@ -32,9 +35,12 @@ log = logging.getLogger(__name__)
 HealthCheck = Callable[[], Awaitable[bool | None]]
 Mount = Callable[[web.Application], None]
 CHECK_TIMEOUT_S = 3.0
+REQUEST_ID_SHAPE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 MAX_BODY_BYTES = 1024 * 1024
 REGISTRY_KEY = web.AppKey("registry", CollectorRegistry)
 REQUESTS_KEY = web.AppKey("requests", Counter)
+Refresher = Callable[[], Awaitable[None]]
+REFRESHERS_KEY = web.AppKey("refreshers", list[Refresher])
 
 
 def build_web_app(
@@ -42,11 +48,16 @@ def build_web_app(
     checks: Mapping[str, HealthCheck] | None = None,
     registry: CollectorRegistry | None = None,
     mounts: Sequence[Mount] = (),
+    refreshers: Sequence[Refresher] = (),
 ) -> web.Application:
-    """The server app; `registry` is what `/metrics` exposes (a fresh one when None)."""
+    """The server app; `registry` is what `/metrics` exposes (a fresh one when None).
+
+    `refreshers` run before each scrape (e.g. reading the job queue's depth).
+    """
     registry = registry if registry is not None else CollectorRegistry()
-    app = web.Application(middlewares=[_count_requests], client_max_size=MAX_BODY_BYTES)
+    app = web.Application(middlewares=[_bind_request_id, _count_requests], client_max_size=MAX_BODY_BYTES)
     app[REGISTRY_KEY] = registry
+    app[REFRESHERS_KEY] = list(refreshers)
     app[REQUESTS_KEY] = Counter(
         "opsconductor_http_requests",
         "HTTP requests served, by route and status",
@@ -88,10 +99,12 @@ def build_serve_app(settings: Settings, app: Running, extra_mounts: Sequence[Mou
         checks["redis"] = _cache_check(app.cache)
     mounts = list(extra_mounts)
     deliverers: dict[str, Deliver] = {}
+    metrics, front = instrument(app.kernel, registry, settings.security.approval_ttl_s)
     if settings.slack.enabled:
-        mounts.append(_slack_mount(settings, app, registry, deliverers))
+        mounts.append(_slack_mount(settings, app, registry, deliverers, front))
     mounts.append(expiry_sweeper(app.kernel.expire_due, deliverers, settings.server.sweep_interval_s))
-    return build_web_app(checks=checks, registry=registry, mounts=mounts)
+    refreshers = [queue_refresher(getattr(app, "dispatcher", None), metrics)]
+    return build_web_app(checks=checks, registry=registry, mounts=mounts, refreshers=refreshers)
 
 
 async def serve(settings: Settings, app: Running) -> None:
@@ -99,14 +112,18 @@ async def serve(settings: Settings, app: Running) -> None:
 
 
 def _slack_mount(
-    settings: Settings, app: Running, registry: CollectorRegistry, deliverers: dict[str, Deliver]
+    settings: Settings,
+    app: Running,
+    registry: CollectorRegistry,
+    deliverers: dict[str, Deliver],
+    front: Front,
 ) -> Mount:
     from adapters.slack import SlackAdapter, SlackConfig, SlackMetrics, slack_mount  # optional extra
 
     adapter = SlackAdapter(
         SlackConfig.from_section(settings.slack),
-        submit=app.kernel.submit,
-        decide=app.kernel.decide,
+        submit=front.submit,
+        decide=front.decide,
         cache=app.cache,
         metrics=SlackMetrics(registry),
     )
@@ -129,6 +146,22 @@ def _cache_check(cache: Cache) -> HealthCheck:
         return True
 
     return check
+
+
+@web.middleware
+async def _bind_request_id(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """One id per request (a caller's X-Request-Id when sane), in logs, step jobs and the reply."""
+    given = request.headers.get("X-Request-Id", "")
+    request_id = given if REQUEST_ID_SHAPE.fullmatch(given) else new_request_id()
+    token = REQUEST_ID.set(request_id)
+    try:
+        response = await handler(request)
+    finally:
+        REQUEST_ID.reset(token)
+    response.headers["X-Request-Id"] = request_id
+    return response
 
 
 @web.middleware
@@ -168,5 +201,11 @@ async def _run(check: HealthCheck) -> str:
 
 
 async def _metrics(request: web.Request) -> web.Response:
+    for refresh in request.app[REFRESHERS_KEY]:
+        try:
+            async with asyncio.timeout(CHECK_TIMEOUT_S):
+                await refresh()
+        except Exception:  # a scrape still answers with what it has
+            log.warning("metrics refresh failed", exc_info=True)
     body = generate_latest(request.app[REGISTRY_KEY])
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

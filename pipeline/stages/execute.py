@@ -21,12 +21,14 @@ from pipeline.contracts import (
     PlanStep,
     Principal,
     Progress,
+    Risk,
     StepResult,
     TargetResult,
     TargetStatus,
     ToolOutput,
     utcnow,
 )
+from pipeline.dispatch import InProcessDispatcher, StepDispatcher, StepJob, TargetLocks, current_request_id
 from pipeline.errors import NotPermitted, TargetUnreachable, ToolError, ToolFailed, ToolTimeout
 from pipeline.policy import Policy
 from pipeline.ports import ExecutionStore, ProgressCallback
@@ -36,6 +38,8 @@ log = logging.getLogger(__name__)
 
 Redact = Callable[[str], str]
 GRACE_S = 2.0  # beyond a tool's own timeout, before the executor gives up on it
+LOCK_MARGIN_S = 60.0  # a lock outlives its step's timeout by this much, then lapses on its own
+LOCK_POLL_S = 0.5
 
 _STATUS_BY_ERROR: tuple[tuple[type[ToolError], TargetStatus], ...] = (
     (TargetUnreachable, TargetStatus.UNREACHABLE),
@@ -60,6 +64,9 @@ class Executor:
         services: dict[type[Any], Any] | None = None,
         max_concurrency: int = 200,
         redact: Redact = _no_redaction,
+        dispatcher: StepDispatcher | None = None,
+        locks: TargetLocks | None = None,
+        lock_wait_s: float = 30.0,
     ) -> None:
         self.registry = registry
         self.policy = policy
@@ -67,6 +74,9 @@ class Executor:
         self.services = services if services is not None else {}
         self.max_concurrency = max_concurrency
         self.redact = redact
+        self.dispatcher = dispatcher if dispatcher is not None else InProcessDispatcher(self.run_here)
+        self.locks = locks  # write/critical steps lock their targets when set
+        self.lock_wait_s = lock_wait_s
 
     async def run(
         self,
@@ -107,17 +117,50 @@ class Executor:
             self.policy.check_step(step, principal)
         except NotPermitted as err:
             return self._skipped(step, f"not permitted: {err}", TargetStatus.FAILED)
+        job = StepJob(
+            execution_id=execution_id, step_id=step.id, principal=principal, request_id=current_request_id()
+        )
+        return await self.dispatcher.dispatch(job, step, progress)
+
+    async def run_here(self, job: StepJob, step: PlanStep, progress: ProgressCallback | None) -> StepResult:
+        """One step's whole run in this process (a StepRunner): policy again, claim, locks, record."""
+        execution_id = job.execution_id
+        try:
+            self.policy.check_step(step, job.principal)
+        except NotPermitted as err:
+            return self._skipped(step, f"not permitted: {err}", TargetStatus.FAILED)
         if not await self.store.claim_step(execution_id, step.id):
             stored = await self.store.result(execution_id)
             earlier = [s for s in stored.steps if s.step_id == step.id] if stored else []
             return earlier[0] if earlier else self._skipped(step, "already running elsewhere")
         spec = self.registry.get(step.tool)
-        ctx = ToolContext(execution_id, step.id, self.services, progress)
-        targets: Sequence[AssetRef | None] = step.targets if spec.takes_targets else (None,)
-        results = await self._fan_out(ctx, spec, step, targets, progress)
-        result = StepResult(step_id=step.id, tool=step.tool, results=tuple(results))
+        locks = self.locks if self.locks is not None and _changes_targets(step, spec) else None
+        busy = await self._lock(locks, execution_id, spec, step) if locks is not None else ""
+        if busy:
+            result = self._skipped(step, busy, TargetStatus.FAILED)
+        else:
+            try:
+                ctx = ToolContext(execution_id, step.id, self.services, progress)
+                targets: Sequence[AssetRef | None] = step.targets if spec.takes_targets else (None,)
+                results = await self._fan_out(ctx, spec, step, targets, progress)
+            finally:
+                if locks is not None:
+                    await asyncio.shield(locks.release(execution_id))
+            result = StepResult(step_id=step.id, tool=step.tool, results=tuple(results))
         await asyncio.shield(self.store.record_step(execution_id, result))
         return result
+
+    async def _lock(self, locks: TargetLocks, execution_id: str, spec: ToolSpec, step: PlanStep) -> str:
+        """'' once every target is locked for this execution; why not, after `lock_wait_s`."""
+        args = spec.parse_args(step.args)
+        ttl = float(getattr(args, "timeout_s", step.timeout_s)) + GRACE_S + LOCK_MARGIN_S
+        deadline = time.monotonic() + self.lock_wait_s
+        while held := await locks.acquire(execution_id, step.target_names, ttl):
+            if time.monotonic() >= deadline:
+                busy = ", ".join(f"{t} (execution {e or 'unknown'})" for t, e in sorted(held.items()))
+                return f"busy: another run is changing {busy}"
+            await asyncio.sleep(LOCK_POLL_S)
+        return ""
 
     async def _fan_out(
         self,
@@ -175,6 +218,7 @@ class Executor:
             status, error = TargetStatus.TIMEOUT, f"no answer within {timeout - GRACE_S:g} s"
         except ToolError as err:
             status, error = _status_for(err), str(err)
+            output = err.output or output
         except Exception as err:  # a tool bug must not take the run down with it
             log.exception("tool %s crashed on %s", spec.name, name or "-")
             status, error = TargetStatus.FAILED, f"internal error in {spec.name} ({type(err).__name__})"
@@ -207,6 +251,10 @@ class Executor:
 
     async def _save_status(self, execution_id: str, status: Any) -> None:
         await asyncio.shield(self.store.set_status(execution_id, status))
+
+
+def _changes_targets(step: PlanStep, spec: ToolSpec) -> bool:
+    return spec.takes_targets and bool(step.targets) and step.risk.rank >= Risk.WRITE.rank
 
 
 def _status_for(err: ToolError) -> TargetStatus:

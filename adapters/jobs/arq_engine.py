@@ -1,0 +1,270 @@
+"""Plan steps as arq jobs on Redis: `ArqDispatcher` (replica side) and `StepJobHandler` (worker side).
+
+    replica: Executor -> ArqDispatcher.dispatch -> enqueue_job(job id = step:<execution>:<step>)
+                                                -> wait for the job's result (or the stored one)
+    worker:  arq Worker -> StepJobHandler -> (recover a lost earlier attempt) -> StepRunner
+
+Why these guarantees hold:
+- one job per step: arq refuses a second job with the same id while the first is queued,
+  running or its result is kept; the runner's `claim_step` refuses a second run after that.
+- a killed worker: the handler keeps arq's in-progress key alive as a lease (`lease_s`);
+  when the worker dies the lease lapses, another worker takes the job (job_try + 1) and the
+  handler finds the step still 'running': read steps are released and run again, steps that
+  change things are closed as failed unless `retry_changes` (never half-run twice).
+- Redis is not the record: the step row in PostgreSQL is. A replica that finds no job and
+  no result re-reads the step row and re-enqueues only a step that never started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, cast
+
+from arq import ArqRedis, create_pool
+from arq.connections import RedisSettings
+from arq.constants import in_progress_key_prefix
+from arq.jobs import Job
+from arq.worker import Worker, func
+
+from pipeline.contracts import PlanStep, Progress, StepResult, TargetResult, TargetStatus
+from pipeline.dispatch import REQUEST_ID, StepJob, StepRunner, TargetLocks
+from pipeline.ports import ExecutionStore, ProgressCallback
+
+from .recovery import SqlStepRecovery
+
+log = logging.getLogger(__name__)
+
+FUNCTION = "run_step"
+FINISHED_STEP = {"succeeded", "failed", "skipped"}
+StepObserver = Callable[[StepJob, StepResult, int], None]
+
+
+@dataclass(frozen=True)
+class JobsConfig:
+    """The `jobs` settings section as the engine sees it."""
+
+    redis_url: str
+    queue_name: str = "opsconductor:steps"
+    max_jobs: int = 50
+    job_timeout_s: float = 3600.0
+    max_tries: int = 3
+    lease_s: float = 30.0
+    retry_changes: bool = False
+    poll_s: float = 0.1
+
+    @property
+    def wait_s(self) -> float:
+        """How long a replica waits for a step: every try, each with its lease to lapse."""
+        return self.max_tries * (self.job_timeout_s + self.lease_s) + 30.0
+
+
+def _dumps(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, default=str).encode()
+
+
+def _loads(raw: bytes) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(raw)
+    return data
+
+
+async def open_pool(config: JobsConfig) -> ArqRedis:
+    """A Redis pool speaking arq's job format (JSON, never pickle)."""
+    return await create_pool(
+        RedisSettings.from_dsn(config.redis_url),
+        job_serializer=_dumps,
+        job_deserializer=_loads,
+        default_queue_name=config.queue_name,
+    )
+
+
+def job_id(job: StepJob) -> str:
+    return f"step:{job.idempotency_key}"
+
+
+class ArqDispatcher:
+    """StepDispatcher that hands each step to an `opsconductor worker` and waits for its result."""
+
+    def __init__(self, pool: ArqRedis, store: ExecutionStore, config: JobsConfig) -> None:
+        self.pool = pool
+        self.store = store
+        self.config = config
+
+    async def dispatch(self, job: StepJob, step: PlanStep, progress: ProgressCallback | None) -> StepResult:
+        if progress is not None:
+            await _started(progress, job, step)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.wait_s
+        for _ in range(self.config.max_tries + 1):
+            arq_job = await self._enqueue(job)
+            try:
+                raw = await arq_job.result(timeout=deadline - loop.time(), poll_delay=self.config.poll_s)
+                return StepResult.model_validate(raw)
+            except TimeoutError:
+                break
+            except Exception as err:  # failed for good, or the job vanished from Redis
+                log.warning("step job %s ended without a result (%s)", arq_job.job_id, type(err).__name__)
+            stored = await self._stored(job)
+            if stored is not None:
+                return stored
+            if await arq_job.result_info() is not None:  # arq gave up on it (tries exhausted)
+                return _lost(step, "the step's job failed on every try")
+            await asyncio.sleep(self.config.poll_s)  # no job, no result: enqueue it again
+        return (await self._stored(job)) or _lost(step, "no worker finished the step in time")
+
+    async def _enqueue(self, job: StepJob) -> Job:
+        queued = await self.pool.enqueue_job(FUNCTION, job.model_dump(mode="json"), _job_id=job_id(job))
+        return queued or Job(job_id(job), self.pool, _deserializer=_loads)
+
+    async def _stored(self, job: StepJob) -> StepResult | None:
+        stored = await self.store.result(job.execution_id)
+        found = [s for s in stored.steps if s.step_id == job.step_id] if stored else []
+        return found[0] if found else None
+
+    async def queue_depth(self) -> int:
+        """Steps waiting for a worker (arq's queue: queued, deferred and running jobs)."""
+        return int(await self.pool.zcard(self.config.queue_name))
+
+    async def close(self) -> None:
+        await self.pool.aclose()
+
+
+class StepJobHandler:
+    """The worker's arq function: one step job in, its StepResult (as JSON) out."""
+
+    def __init__(
+        self,
+        runner: StepRunner,
+        store: ExecutionStore,
+        recovery: SqlStepRecovery,
+        config: JobsConfig,
+        *,
+        locks: TargetLocks | None = None,
+        observe: StepObserver | None = None,
+    ) -> None:
+        self.runner = runner
+        self.store = store
+        self.recovery = recovery
+        self.config = config
+        self.locks = locks
+        self.observe = observe
+
+    async def run(self, ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
+        """The arq function (a coroutine function, as arq requires)."""
+        job = StepJob.model_validate(payload)
+        token = REQUEST_ID.set(job.request_id or job.execution_id)
+        try:
+            async with _lease(ctx["redis"], ctx["job_id"], self.config.lease_s):
+                result = await self._run(job, int(ctx.get("job_try", 1)))
+        finally:
+            REQUEST_ID.reset(token)
+        if self.observe is not None:
+            self.observe(job, result, int(ctx.get("job_try", 1)))
+        return result.model_dump(mode="json")
+
+    async def _run(self, job: StepJob, job_try: int) -> StepResult:
+        loaded = await self.store.load(job.execution_id)
+        step = next((s for s in loaded[0].steps if s.id == job.step_id), None) if loaded else None
+        if step is None:
+            return StepResult(
+                step_id=job.step_id,
+                tool="",
+                results=(TargetResult(target="", status=TargetStatus.FAILED, error="unknown step"),),
+            )
+        if job_try > 1:
+            closed = await self._recover(job, step)
+            if closed is not None:
+                return closed
+        return await self.runner(job, step, None)
+
+    async def _recover(self, job: StepJob, step: PlanStep) -> StepResult | None:
+        """An earlier attempt of this job was lost; settle a step it left 'running'."""
+        state = await self.recovery.state(job.idempotency_key)
+        if state is None or state[0] != "running":
+            return None  # never claimed (the runner claims it now) or finished (it returns the result)
+        _, attempt = state
+        if step.risk.value == "read" or self.config.retry_changes:
+            released = await self.recovery.release(job.idempotency_key, attempt)
+            log.warning(
+                "step %s lost its worker; released for another run: %s", job.idempotency_key, released
+            )
+            return None
+        result = _lost(step, "the worker running this step stopped mid-step; not retried (it changes things)")
+        if await self.recovery.close_failed(job.idempotency_key, attempt):
+            await asyncio.shield(self.store.record_step(job.execution_id, result))
+            if self.locks is not None:
+                await self.locks.release(job.execution_id)
+            log.warning("step %s lost its worker; marked failed by policy", job.idempotency_key)
+        return result
+
+
+class _lease:
+    """Keeps arq's in-progress key alive while the job runs, so a dead worker's key lapses soon."""
+
+    def __init__(self, redis: ArqRedis, arq_job_id: str, lease_s: float) -> None:
+        self.redis, self.key, self.lease_ms = redis, in_progress_key_prefix + arq_job_id, int(lease_s * 1000)
+        self.task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> None:
+        await self.redis.pexpire(self.key, self.lease_ms)
+        self.task = asyncio.create_task(self._renew())
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
+
+    async def _renew(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease_ms / 3000)
+            try:
+                await self.redis.pexpire(self.key, self.lease_ms)
+            except Exception:  # Redis blips: the next renewal tries again well within the lease
+                log.warning("could not renew the lease of %s", self.key, exc_info=True)
+
+
+def build_worker(handler: StepJobHandler, config: JobsConfig) -> Worker:
+    """An arq Worker running step jobs; create it inside the running event loop."""
+    return Worker(
+        functions=[
+            func(
+                cast(Any, handler.run),
+                name=FUNCTION,
+                timeout=config.job_timeout_s,
+                max_tries=config.max_tries,
+            )
+        ],
+        redis_settings=RedisSettings.from_dsn(config.redis_url),
+        queue_name=config.queue_name,
+        max_jobs=config.max_jobs,
+        job_timeout=config.job_timeout_s,
+        max_tries=config.max_tries,
+        poll_delay=min(0.5, config.poll_s * 2),
+        keep_result=3600,
+        handle_signals=False,
+        job_serializer=_dumps,
+        job_deserializer=_loads,
+        health_check_interval=max(5, int(config.lease_s)),
+    )
+
+
+async def _started(progress: ProgressCallback, job: StepJob, step: PlanStep) -> None:
+    event = Progress(
+        execution_id=job.execution_id, step_id=step.id, tool=step.tool, done=0, total=len(step.targets) or 1
+    )
+    try:
+        await progress(event)
+    except Exception:  # progress is best effort
+        log.warning("progress callback failed", exc_info=True)
+
+
+def _lost(step: PlanStep, why: str) -> StepResult:
+    names = step.target_names or [""]
+    return StepResult(
+        step_id=step.id,
+        tool=step.tool,
+        results=tuple(TargetResult(target=n, status=TargetStatus.FAILED, error=why) for n in names),
+    )
