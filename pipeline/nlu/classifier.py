@@ -136,7 +136,8 @@ def correct(word: str) -> str:
 
 
 def words_of(clause: Clause) -> tuple[list[str], set[str]]:
-    ordered = [correct(t.low) if not t.used else t.low for t in clause.tokens if t.kind == "word"]
+    """The clause's words that no entity consumed (typos corrected): what the rules read."""
+    ordered = [correct(t.low) for t in clause.tokens if t.kind == "word" and not t.used]
     for i, word in enumerate(ordered[1:], 1):
         if word == "up" and ordered[i - 1] in {"what", "whats", "what's", "wassup"}:
             ordered[i] = "_idiom"  # "what's up with ...": not a reachability question
