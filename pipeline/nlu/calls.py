@@ -137,11 +137,14 @@ def _known_log(clause: Clause) -> str:
 def _run_command(clause: Clause, text: str, action: str) -> dict[str, Any]:
     args: dict[str, Any] = {}
     command = clause.slots.quotes[0] if clause.slots.quotes else _unquoted_command(clause, text)
-    if not command:
+    if not command or command.lower() in _PLACEHOLDERS:
         raise MissingSlot('Which command? e.g. `run "df -h" on web-01`')
     args["command"] = command
     _timeout(clause, args)
     return args
+
+
+_PLACEHOLDERS = frozenset({"the following", "following", "this", "these", "this command", "the command"})
 
 
 def _timeout(clause: Clause, args: dict[str, Any]) -> None:
@@ -152,35 +155,46 @@ def _timeout(clause: Clause, args: dict[str, Any]) -> None:
         args["timeout_s"] = numbers["timeout_min"] * 60
 
 
-def command_bounds(clause: Clause) -> tuple[int, int] | None:
-    """Token positions of the run verb and of the word that introduces the targets."""
+def command_span(clause: Clause) -> tuple[int, int] | None:
+    """Token positions [start, stop) of an unquoted command, or None.
+
+    'run df -h on web-01' -> 'df -h'; 'on web-01 run df -h' -> 'df -h';
+    'run the following on web-01: uptime' and 'execute on db-01: df -h' -> after the colon.
+    """
     from pipeline.nlu.classifier import RUN_VERBS
 
     tokens = clause.tokens
     verb = next((i for i, t in enumerate(tokens) if t.low in RUN_VERBS), None)
     if verb is None or verb + 1 >= len(tokens):
         return None
-    end = len(tokens)
+    colon = next((i for i, t in enumerate(tokens) if i > verb and t.text == ":" and t.kind == "punct"), None)
+    if colon is not None and colon + 1 < len(tokens) and _only_targets(tokens[verb + 1 : colon]):
+        return colon + 1, len(tokens)
+    stop = len(tokens)
     for i in range(len(tokens) - 1, verb, -1):
-        token = tokens[i]
-        if token.low in _TARGET_INTRO and (i + 1 == len(tokens) or _is_target_tail(tokens[i + 1 :])):
-            end = i
+        if tokens[i].low in _TARGET_INTRO and (i + 1 == len(tokens) or _is_target_tail(tokens[i + 1 :])):
+            stop = i
             break
-    return verb, end
+    return (verb + 1, stop) if stop > verb + 1 else None
+
+
+def _only_targets(tokens: list[Token]) -> bool:
+    """Before the colon: nothing but targets and words like 'the following'."""
+    filler = _FILLER_TAIL | _TARGET_INTRO | {"following", "this", "these", "command", "commands"}
+    return all(t.used or t.kind == "punct" or t.low in filler for t in tokens)
 
 
 def _unquoted_command(clause: Clause, text: str) -> str:
-    """The words between the run verb and the targets ('run df -h on web-01' -> 'df -h')."""
-    tokens = clause.tokens
-    bounds = command_bounds(clause)
-    if bounds is None or bounds[1] <= bounds[0] + 1:
+    """The command as written, from the scanned text (flags, paths and pipes kept)."""
+    span = command_span(clause)
+    if span is None:
         return ""
-    verb, end = bounds
-    start_token = tokens[verb + 1]
-    if start_token.low == "the" and end > verb + 2 and tokens[verb + 2].low == "command":
-        start_token = tokens[verb + 3] if end > verb + 3 else start_token
-    stop = tokens[end].start if end < len(tokens) else len(text)
-    return text[start_token.start : stop].strip()
+    tokens = clause.tokens
+    start, stop = span
+    if tokens[start].low == "the" and stop > start + 2 and tokens[start + 1].low == "command":
+        start += 2
+    end = tokens[stop].start if stop < len(tokens) else tokens[-1].end
+    return text[tokens[start].start : end].strip()
 
 
 def _is_target_tail(tokens: list[Token]) -> bool:

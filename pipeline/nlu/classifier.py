@@ -205,6 +205,8 @@ def _first_verb(ordered: list[str]) -> str:
     from pipeline.nlu.lexicon import FILLER
 
     for word in ordered:
+        if word in {"on", "at", "across", "for", "from", "in"}:
+            continue  # "on web-01 run df -h": the host came first (its name is consumed)
         if word not in FILLER or word in {"help"}:
             return word
     return ""

@@ -12,7 +12,7 @@ from typing import Any
 
 from pipeline.contracts import AssetFilter, AssetRef, Intent, Interpretation, ToolCall, Understanding
 from pipeline.nlu import messages
-from pipeline.nlu.calls import MissingSlot, build_args, command_bounds
+from pipeline.nlu.calls import MissingSlot, build_args, command_span
 from pipeline.nlu.classifier import SERVICE_VERBS, VOCABULARY, Decision, decide
 from pipeline.nlu.entities import Clause, Targets, extract
 from pipeline.nlu.grammar import explicit_tool, is_grammar, split_kv
@@ -210,12 +210,13 @@ class DeterministicUnderstander:
 
 
 def _targets_after_command(clause: Clause, index: InventoryIndex) -> None:
-    """'run ping -c 3 8.8.8.8 on db-01': only what follows the command names targets."""
-    bounds = command_bounds(clause)
-    if bounds is None:
+    """'run ping -c 3 8.8.8.8 on db-01': words inside the command never name targets."""
+    span = command_span(clause)
+    if span is None:
         return
-    tail = [Token(t.text, t.kind, start=t.start, end=t.end) for t in clause.tokens[bounds[1] :]]
-    clause.targets = extract(tail, index).targets
+    outside = clause.tokens[: span[0]] + clause.tokens[span[1] :]
+    fresh = [Token(t.text, t.kind, start=t.start, end=t.end) for t in outside]
+    clause.targets = extract(fresh, index).targets
 
 
 def _one_asset(selector: AssetFilter, index: InventoryIndex) -> None:
