@@ -105,7 +105,7 @@ class DeterministicUnderstander:
         if not calls:
             return self._nothing(leftovers, injection)
         calls = _merge_repeats(calls)
-        self._check_leftovers(leftovers, index)
+        _check_leftovers(leftovers)
         if grammar:
             confidence = 1.0
         return _understanding(calls, confidence, "grammar" if grammar else "lexicon", context)
@@ -192,8 +192,7 @@ class DeterministicUnderstander:
         return tuple(names), selector
 
     def _nothing(self, leftovers: list[Clause], injection: bool) -> Understanding:
-        for clause in leftovers:
-            self._check_leftovers([clause], None)
+        _check_leftovers(leftovers)
         mentioned = [n for c in leftovers for n in c.targets.names]
         if mentioned:  # hosts but no recognisable task: worth asking the LLM, if there is one
             interpretation = Interpretation(
@@ -204,9 +203,11 @@ class DeterministicUnderstander:
         message = messages.injection() if injection else messages.out_of_scope()
         return _no_action(message, 0.3)
 
-    def _check_leftovers(self, leftovers: list[Clause], index: InventoryIndex | None) -> None:
-        for clause in leftovers:
-            _problems(clause.targets, "")
+
+def _check_leftovers(leftovers: list[Clause]) -> None:
+    """Clauses without a task may still name unknown hosts: those are asked back too."""
+    for clause in leftovers:
+        _problems(clause.targets, "")
 
 
 def _targets_after_command(clause: Clause, index: InventoryIndex) -> None:
