@@ -420,8 +420,12 @@ def _service_status(clause: Clause, ordered: list[str], words: set[str]) -> Deci
     return Decision("automation.service_status", 0.9 if words & STATUS_WORDS else 0.7)
 
 
+def _mentions_inventory(clause: Clause) -> bool:
+    return bool({t.low for t in clause.tokens} & INVENTORY_WORDS) or bool(clause.slots.kv.get("address"))
+
+
 def _assets_admin(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
-    in_inventory = bool(words & INVENTORY_WORDS) or bool(clause.slots.kv.get("address"))
+    in_inventory = _mentions_inventory(clause)
     first = _first_verb(ordered)
     if words & CREATE_WORDS and (in_inventory or clause.targets.raw):
         return Decision("assets.create", 0.85)
@@ -438,7 +442,7 @@ def _assets_admin(clause: Clause, ordered: list[str], words: set[str]) -> Decisi
 def _unsupported(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
     """Actions with no catalog tool are asked back, never turned into something else."""
     first = _first_verb(ordered)
-    inventory = bool(words & INVENTORY_WORDS)
+    inventory = _mentions_inventory(clause)
     if first in UNSUPPORTED or (first in {"delete", "remove", "rm", "erase"} and not inventory):
         return Decision(
             None,

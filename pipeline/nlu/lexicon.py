@@ -268,6 +268,7 @@ INJECTION_PATTERNS = (
     r"\b(?:approve|authori[sz]e|allow|grant)\s+(?:everything|all|anything|it|this|them|yourself)\b"
     r"(?:\s+(?:automatically|now|immediately))?",
     r"\bnew\s+(?:instructions?|rules?)\s*:",
+    r"\b(?:admin|root|emergency|security|god)\s+(?:override|mode|access)\b\s*:?",
     r"\([^()]*\b(?:note to|silently|secretly|quietly|instructions?|assistant|system|bot|ai)\b[^()]*\)",
     r"<\s*/?\s*(?:system|assistant|admin|instructions?|prompt)[^>]*>",
     r"\b(?:it'?s|it\s+is)\s+(?:already\s+)?approved\b",

@@ -244,6 +244,13 @@ def _is_break(tokens: list[Token], index: int) -> bool:
         return True
     if token.low in THEN_WORDS and _then_context(tokens, index):
         return True
+    if (
+        token.kind == "punct"
+        and token.text == "&"
+        and index + 1 < len(tokens)
+        and tokens[index + 1].text == "&"
+    ):
+        return following is not None  # "a && b": a shell-style chain always makes two steps
     if token.low in {"and", "also"} or (token.kind == "punct" and token.text in {",", "&"}):
         if following is not None and following.low in _CONDITIONS:
             return True
