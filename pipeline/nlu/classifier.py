@@ -97,6 +97,7 @@ VOCABULARY = VOCABULARY | vocab(
 VOCABULARY = (
     VOCABULARY
     | vocab("teams slack sms webhook email e-mail mail text")
+    | vocab("update upgrade enable disable mask unmask reset clear configure apply set change modify")
     | HEALTH_WORDS
     | PORT_CHECK_WORDS
     | UNSUPPORTED
@@ -439,6 +440,9 @@ def _assets_admin(clause: Clause, ordered: list[str], words: set[str]) -> Decisi
     return None
 
 
+_RUN_HINT = 'To run a command instead, write it as `run "<command>" on <host>` (it needs approval).'
+
+
 def _unsupported(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
     """Actions with no catalog tool are asked back, never turned into something else."""
     first = _first_verb(ordered)
@@ -450,6 +454,19 @@ def _unsupported(clause: Clause, ordered: list[str], words: set[str]) -> Decisio
             f"I have no tool to {first} things. To run a command instead, write it as "
             f'`run "<command>" on <host>` (it needs approval).',
         )
+    return None
+
+
+CHANGE_VERBS = vocab(
+    "update upgrade enable disable mask unmask reset clear configure apply set change modify"
+)
+
+
+def _changes(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
+    """Changes with no catalog tool ('disable nginx', 'update openssl') are asked back, never read."""
+    first = _first_verb(ordered)
+    if first in CHANGE_VERBS:
+        return Decision(None, 0.8, f"I have no tool to {first} that. " + _RUN_HINT)
     return None
 
 
@@ -504,6 +521,7 @@ RULES = (
     _service_control,
     _reboot,
     _assets_admin,
+    _changes,
     _dns,
     _trace,
     _scan,
