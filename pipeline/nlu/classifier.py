@@ -295,7 +295,9 @@ def _service_control(clause: Clause, ordered: list[str], words: set[str]) -> Dec
             return Decision(None, 0.7, "Which service? Name one, e.g. `restart nginx on web-01`.")
         if action == "restart" and "reload" not in words:
             return Decision("automation.reboot", 0.85)
-        return None
+        return Decision(
+            None, 0.7, f"{action.capitalize()} what? Name a service, e.g. `{action} nginx on web-01`."
+        )
     if "reload" in words and "restart" not in words:
         return Decision(None, 0.7, "I can start, stop or restart a service; reload is not supported.")
     return Decision("automation.service_control", 0.9, action=action)
@@ -327,11 +329,15 @@ def _action(ordered: list[str], words: set[str]) -> str:
     for word in ordered:
         if word in RESTART_WORDS:
             return "restart"
-        if word in STOP_WORDS or (word == "shut" and "down" in words) or word == "shutdown":
+        if word in STOP_WORDS or word == "shutdown" or (word in {"shut", "bring", "take"} and words & _DOWN):
             return "stop"
-        if word in START_WORDS or (word == "bring" and "up" in words):
+        if word in START_WORDS or (word in {"bring", "put"} and words & _UP):
             return "start"
     return ""
+
+
+_DOWN = frozenset({"down", "offline", "off"})
+_UP = frozenset({"up", "online", "back"})
 
 
 def _reboot(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
