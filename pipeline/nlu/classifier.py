@@ -33,7 +33,9 @@ POWER_OFF = vocab("shutdown poweroff shut power turn")
 DNS_WORDS = vocab("dns resolve resolves resolving resolution nslookup dig record records")
 TRACE_WORDS = vocab("traceroute tracert tracepath trace mtr route hops hop")
 SCAN_WORDS = vocab("scan scanning nmap port ports open listening listen closed")
-READ_WORDS = vocab("tail cat read show view print display head contents content log logs lines get")
+READ_WORDS = vocab("grab pull fetch dump") | vocab(
+    "tail cat read show view print display head contents content log logs lines get"
+)
 PROCESS_WORDS = vocab("process processes ps procs pids pid top")
 STATUS_WORDS = vocab(
     "status running run up down alive healthy active state check working ok fine started stopped dead "
@@ -97,6 +99,7 @@ VOCABULARY = VOCABULARY | vocab(
 VOCABULARY = (
     VOCABULARY
     | vocab("teams slack sms webhook email e-mail mail text")
+    | vocab("auth syslog kern messages dmesg error errors access log logs file")
     | vocab("update upgrade enable disable mask unmask reset clear configure apply set change modify")
     | HEALTH_WORDS
     | PORT_CHECK_WORDS

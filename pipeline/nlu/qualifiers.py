@@ -21,7 +21,8 @@ _HARMLESS = vocab(
     "available both two three four many known listed above below said total general parallel sequence "
     "order detail details short summary full bulk batch case time advance future question sync progress "
     "use place turn addition particular public private json table text chat here there inventory list "
-    "cmdb stock question"
+    "cmdb stock question most least max maximum minimum once first last night noon midnight home work "
+    "peak least worst best random parallel"
 )
 
 
