@@ -318,7 +318,7 @@ def _object_service(clause: Clause) -> list[str]:
     if verb is None:
         return []
     rest = [t for t in tokens[verb + 1 :] if t.low not in {"the", "a", "an"}]
-    if len(rest) < 2 or rest[1].low not in _OBJECT_END:
+    if len(rest) < 2 or not (rest[1].low in _OBJECT_END or rest[1].used):
         return []
     candidate = rest[0]
     known = VOCABULARY | FILLER | HOST_NOUNS | PRONOUNS | QUANTIFIERS

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from pipeline.nlu.inventory import InventoryIndex, within_one
-from pipeline.nlu.lexicon import ANY_ASSET_NOUNS, HOST_NOUNS, QUANTIFIERS, vocab
+from pipeline.nlu.lexicon import ANY_ASSET_NOUNS, COMMON, FILLER, HOST_NOUNS, QUANTIFIERS, vocab
 from pipeline.nlu.text import Token
 
 MACHINE_NOUNS = frozenset({"machine", "machines", "box", "boxes", "vm", "vms", "instance", "instances"})
@@ -87,7 +87,7 @@ def _selector_word(
     elif low in index.services and (noun_next or _service_after_noun(prev)):
         _add(sel.services, index.services[low])
         sel.anchored = True
-    elif _fuzzy_vocab(low, index, sel):
+    elif _fuzzy_vocab(low, index, sel) or _location_prefix(low, index, sel):
         pass
     else:
         return
@@ -152,6 +152,20 @@ def _fuzzy_vocab(low: str, index: InventoryIndex, sel: Selector) -> bool:
             _add(target, close.pop())
             return True
     return False
+
+
+_NOT_PREFIXES = vocab("new old the all any big main top low high lon-")
+
+
+def _location_prefix(low: str, index: InventoryIndex, sel: Selector) -> bool:
+    """'lon' for london, 'fra' for frankfurt: a unique prefix of an inventory location."""
+    if len(low) < 3 or not low.isalpha() or low in COMMON or low in FILLER or low in _NOT_PREFIXES:
+        return False
+    found = {v for k, v in index.locations.items() if k.startswith(low) and len(k) > len(low)}
+    if len(found) != 1:
+        return False
+    _add(sel.locations, found.pop())
+    return True
 
 
 def _kv_selector(tokens: list[Token], index: InventoryIndex, sel: Selector) -> None:

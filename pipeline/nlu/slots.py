@@ -123,11 +123,13 @@ def _numbers(tokens: list[Token], slots: Slots) -> None:
 def _number(low: str) -> int | None:
     if low.isdigit() and len(low) <= 6:
         return int(low)
+    if re.fullmatch(r"x\d{1,3}|\d{1,3}x", low):  # "ping web-01 x5"
+        return int(low.strip("x"))
     return _NUMBER_WORDS.get(low)
 
 
 def _number_role(tokens: list[Token], i: int) -> str | None:
-    if tokens[i].text.lower() in {"twice", "thrice"}:
+    if tokens[i].text.lower() in {"twice", "thrice"} or re.fullmatch(r"x\d+|\d+x", tokens[i].low):
         return "count"
     before = [t.low for t in tokens[max(0, i - 2) : i]]
     after = tokens[i + 1].low if i + 1 < len(tokens) else ""
@@ -201,13 +203,22 @@ def _service_or_port(token: Token, index: InventoryIndex, slots: Slots) -> None:
     low = token.low
     if low in PORT_NAMES:
         _add(slots.port_names, low)
-    name = service_name(token.text, index)
+    name = service_name(token.text, index) or _misspelt_service(low, index)
     if name is None:
         return
     if low in NOT_SERVICES and low not in {"ad"}:
         _add(slots.weak_services, name)
     else:
         _add(slots.services, name)
+
+
+def _misspelt_service(low: str, index: InventoryIndex) -> str | None:
+    """'ngnix' -> nginx, 'postgersql' -> postgresql: one edit away from exactly one known service."""
+    if len(low) < 5 or not low.isalpha() or low in FILLER or low in CLAUSE_VERBS:
+        return None
+    known = {s.lower(): s for s in WELL_KNOWN_SERVICES} | dict(index.services)
+    close = {v for k, v in known.items() if len(k) >= 5 and within_one(low, k)}
+    return close.pop() if len(close) == 1 else None
 
 
 def service_name(written: str, index: InventoryIndex) -> str | None:
