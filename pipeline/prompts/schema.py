@@ -16,8 +16,8 @@ from pipeline.contracts import AssetRef, Intent
 from pipeline.registry import ToolSpec
 
 MAX_CALLS = 5
-MAX_TARGETS = 32
-MAX_STRING = 256  # for model-facing strings the args model leaves unbounded
+MAX_TARGETS = 24
+MAX_STRING = 160  # for model-facing strings the args model leaves unbounded
 MAX_STRING_CAP = 4000  # longer limits (scripts) build huge grammars in llama.cpp
 MAX_ITEMS_CAP = 64
 _KEEP = (
@@ -119,12 +119,12 @@ SELECTOR_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
     "properties": {
         "names": _strings(MAX_TARGETS),
-        "types": _strings(8),
-        "os": _strings(8),
-        "environments": _strings(8),
-        "locations": _strings(8),
+        "types": _strings(4),
+        "os": _strings(4),
+        "environments": _strings(4),
+        "locations": _strings(4),
         "tags": {"type": "object", "additionalProperties": {"type": "string", "maxLength": 64}},
-        "services": _strings(8),
+        "services": _strings(4),
         "exclude": _strings(MAX_TARGETS),
     },
 }
@@ -136,7 +136,7 @@ def call_variant(tool: ToolSpec) -> dict[str, Any]:
     args.pop("description", None)
     properties: dict[str, Any] = {"tool": {"type": "string", "enum": [tool.name]}, "args": args}
     if tool.takes_targets:
-        properties["targets"] = _strings(MAX_TARGETS, 128)
+        properties["targets"] = _strings(MAX_TARGETS, 100)
         properties["selector"] = SELECTOR_SCHEMA
     return {
         "type": "object",
@@ -147,21 +147,38 @@ def call_variant(tool: ToolSpec) -> dict[str, Any]:
 
 
 def response_schema(tools: Sequence[ToolSpec]) -> dict[str, Any]:
-    """The bounded answer schema for the offered `tools` (sorted by name)."""
+    """The bounded answer schema for the offered `tools` (sorted by name).
+
+    Two shapes, so even a tiny model cannot answer "plan" without calls or attach calls
+    to "no_action"/"clarify": ``outcome: plan`` with 1..5 calls, or the others with none.
+    """
     ordered = sorted(tools, key=lambda t: t.name)
     categories = sorted({t.domain for t in ordered} | {"help", "other"})
-    calls: dict[str, Any] = {"type": "array", "maxItems": MAX_CALLS if ordered else 0}
-    if ordered:
-        calls["items"] = {"anyOf": [call_variant(t) for t in ordered]}
+    common: dict[str, Any] = {
+        "intent": {"type": "string", "enum": [i.value for i in Intent]},
+        "category": {"type": "string", "enum": categories},
+        "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+    }
+    no_calls = _answer_shape(common, ["no_action", "clarify"], {"type": "array", "maxItems": 0})
+    if not ordered:
+        return no_calls
+    calls = {
+        "type": "array",
+        "minItems": 1,
+        "maxItems": MAX_CALLS,
+        "items": {"anyOf": [call_variant(t) for t in ordered]},
+    }
+    return {"anyOf": [_answer_shape(common, ["plan"], calls), no_calls]}
+
+
+def _answer_shape(common: dict[str, Any], outcomes: list[str], calls: dict[str, Any]) -> dict[str, Any]:
     return {
         "type": "object",
         "additionalProperties": False,
         "properties": {
-            "intent": {"type": "string", "enum": [i.value for i in Intent]},
-            "category": {"type": "string", "enum": categories},
-            "confidence": {"type": "number", "minimum": 0, "maximum": 1},
-            "outcome": {"type": "string", "enum": ["plan", "no_action", "clarify"]},
-            "message": {"type": "string", "maxLength": 300},
+            **common,
+            "outcome": {"type": "string", "enum": outcomes},
+            "message": {"type": "string", "maxLength": 200},
             "calls": calls,
         },
         "required": ["intent", "category", "confidence", "outcome", "message", "calls"],

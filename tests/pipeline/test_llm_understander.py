@@ -222,9 +222,8 @@ async def test_request_carries_schema_tool_list_and_a_stable_prefix(
     assert "192.0.2.11" not in system  # addresses only when asked for
     assert first.schema == second.schema
     assert first.schema is not None
-    offered = [
-        v["properties"]["tool"]["enum"][0] for v in first.schema["properties"]["calls"]["items"]["anyOf"]
-    ]
+    variants = first.schema["anyOf"][0]["properties"]["calls"]["items"]["anyOf"]
+    offered = [v["properties"]["tool"]["enum"][0] for v in variants]
     assert offered == sorted(t.name for t in ALL_TOOLS)
     assert fenced(first.messages[1]["content"]) == "restart nginx on web-01"
     assert fenced(second.messages[1]["content"]) == "good morning, what can you do?"
@@ -244,7 +243,7 @@ async def test_only_offered_tools_reach_prompt_and_schema(
         if tool.risk is not Risk.READ:
             assert tool.name not in system  # neither in the list nor in an example
     assert request.schema is not None
-    variants = request.schema["properties"]["calls"]["items"]["anyOf"]
+    variants = request.schema["anyOf"][0]["properties"]["calls"]["items"]["anyOf"]
     assert {v["properties"]["tool"]["enum"][0] for v in variants} == {t.name for t in READ_TOOLS}
 
 
@@ -267,8 +266,12 @@ async def test_schema_is_bounded_for_small_models(server: ScriptedOpenAIServer, 
                 walk(value)
 
     walk(schema)
-    assert schema["properties"]["calls"]["maxItems"] == 5
-    assert schema["additionalProperties"] is False
+    plan, other = schema["anyOf"]
+    assert plan["properties"]["outcome"]["enum"] == ["plan"]
+    assert (plan["properties"]["calls"]["minItems"], plan["properties"]["calls"]["maxItems"]) == (1, 5)
+    assert other["properties"]["outcome"]["enum"] == ["no_action", "clarify"]
+    assert other["properties"]["calls"]["maxItems"] == 0
+    assert plan["additionalProperties"] is False and other["additionalProperties"] is False
 
 
 async def test_injection_stays_inside_the_data_markers(
