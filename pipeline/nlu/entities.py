@@ -9,6 +9,7 @@ channels, quoted text and counts.
 
 from __future__ import annotations
 
+import fnmatch
 import itertools
 import re
 from dataclasses import dataclass, field
@@ -141,6 +142,8 @@ def _hosts(tokens: list[Token], index: InventoryIndex, out: Targets) -> None:
 
 def _name_at(tokens: list[Token], i: int, index: InventoryIndex, out: Targets) -> int:
     token = tokens[i]
+    if token.kind == "glob" and not token.used:
+        return _glob(token, index, out)
     if token.used or token.kind not in {"word", "ip"}:
         return 0
     if token.low.isdigit() and _continues_list(tokens, i, out):
@@ -157,6 +160,17 @@ def _name_at(tokens: list[Token], i: int, index: InventoryIndex, out: Targets) -
                 t.used = True
             return width
     return _single_name(token, index, out)
+
+
+def _glob(token: Token, index: InventoryIndex, out: Targets) -> int:
+    """'web-*', 'pg-*': every inventory name matching the pattern (none: unknown)."""
+    found = [a.name for a in index.assets if fnmatch.fnmatchcase(a.name.lower(), token.low)]
+    for name in found:
+        _add(out.names, name)
+    if not found:
+        _add(out.unknown, token.text)
+    token.used = True
+    return 1
 
 
 def _continues_list(tokens: list[Token], i: int, out: Targets) -> bool:

@@ -224,12 +224,14 @@ def _noun(token: Token, index: InventoryIndex, sel: Selector) -> None:
     if not (plural or sel.quantified or sel.is_set()):
         return
     token.used = True
+    qualified = bool(sel.environments or sel.locations or sel.os or sel.tags or sel.services or sel.types)
     if not sel.types and token.low not in ANY_ASSET_NOUNS and token.low != "ones":
         kinds = index.machine_types() if token.low in MACHINE_NOUNS else index.server_types()
         sel.types.extend(kinds)
     sel.everything = sel.everything or sel.quantified or plural
     sel.single = sel.single or not (plural or sel.quantified)
-    sel.anchored = True
+    # "ping pg-* hosts": a bare noun after names only repeats them; "all servers" selects
+    sel.anchored = sel.anchored or sel.quantified or qualified
 
 
 def _everything(tokens: list[Token], sel: Selector) -> None:
