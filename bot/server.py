@@ -92,7 +92,7 @@ class Running(Protocol):
 
 
 def build_serve_app(settings: Settings, app: Running, extra_mounts: Sequence[Mount] = ()) -> web.Application:
-    """The server for `opsconductor serve`: db (and Redis) health, metrics, Slack when enabled."""
+    """The server for `opsconductor serve`: db (and Redis) health, metrics, Slack and Teams when enabled."""
     registry = CollectorRegistry()
     checks: dict[str, HealthCheck] = {"db": _db_check(app.engine)}
     if settings.redis.url:
@@ -102,6 +102,8 @@ def build_serve_app(settings: Settings, app: Running, extra_mounts: Sequence[Mou
     metrics, front = instrument(app.kernel, registry, settings.security.approval_ttl_s)
     if settings.slack.enabled:
         mounts.append(_slack_mount(settings, app, registry, deliverers, front))
+    if settings.teams.enabled:
+        mounts.append(_teams_mount(settings, app, registry, deliverers, front))
     mounts.append(expiry_sweeper(app.kernel.expire_due, deliverers, settings.server.sweep_interval_s))
     refreshers = [queue_refresher(getattr(app, "dispatcher", None), metrics)]
     return build_web_app(checks=checks, registry=registry, mounts=mounts, refreshers=refreshers)
@@ -129,6 +131,26 @@ def _slack_mount(
     )
     deliverers["slack"] = adapter.deliver
     return slack_mount(adapter)
+
+
+def _teams_mount(
+    settings: Settings,
+    app: Running,
+    registry: CollectorRegistry,
+    deliverers: dict[str, Deliver],
+    front: Front,
+) -> Mount:
+    from adapters.teams import TeamsAdapter, TeamsConfig, TeamsMetrics, teams_mount  # optional extra
+
+    adapter = TeamsAdapter(
+        TeamsConfig.from_section(settings.teams),
+        submit=front.submit,
+        decide=front.decide,
+        cache=app.cache,
+        metrics=TeamsMetrics(registry),
+    )
+    deliverers["teams"] = adapter.deliver
+    return teams_mount(adapter)
 
 
 def _db_check(engine: AsyncEngine) -> HealthCheck:
