@@ -100,3 +100,17 @@ def test_pronouns_are_flagged() -> None:
 def test_signature_and_distance() -> None:
     assert signature("WEB-01") == signature("web1") == ("web", (1,))
     assert edit_distance("wbe", "web") == 1 and edit_distance("abc", "xyz", 1) > 1
+
+
+def test_globs_lists_and_location_prefixes() -> None:
+    assert targets("ping app-eu-*").names == ["app-eu-7", "app-eu-8"]
+    assert targets("ping zz-*").unknown == ["zz-*"]
+    assert targets("ping app-eu-7/8").names == ["app-eu-7", "app-eu-8"]
+    assert targets("ping db-01 and 1").names == ["db-01"]  # "1" alone is no sibling without a prefix match
+    assert targets("ping lag servers").selector.locations == ["lagos"]
+
+
+def test_bare_adjectives_next_to_names_only_qualify() -> None:
+    found = targets("restart tomcat on app-eu-7 in prod")
+    assert found.names == ["app-eu-7"] and not found.selector.anchored
+    assert targets("ping app-eu-7 and all qa servers").selector.anchored

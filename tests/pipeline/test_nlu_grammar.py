@@ -216,3 +216,37 @@ async def test_arbitrary_text_never_raises(planner: HybridPlanner) -> None:
     for text in texts:
         result = await plan(planner, text)
         assert result.outcome in {"plan", "no_action", "clarify"}
+
+
+@pytest.mark.parametrize(
+    ("text", "tool", "targets", "args"),
+    [
+        ("restart ngnix web-03", "automation.service_control", ["web-03"], {"service": "nginx"}),
+        ("uptiem db-02", "automation.system_info", ["db-02"], {"facts": ["uptime"]}),
+        ("ping web-01 x5", "network.ping", ["web-01"], {"count": 5}),
+        ("lon web uptime", "automation.system_info", ["web-03"], {"facts": ["uptime"]}),
+        ("cpu win-app-01/02", "automation.system_info", ["win-app-01", "win-app-02"], {"facts": ["cpu"]}),
+        ("on web-01 run df -h", "automation.run_command", ["web-01"], {"command": "df -h"}),
+        ("run the following on web-01: uptime", "automation.run_command", ["web-01"], {"command": "uptime"}),
+        (
+            "run ping -c 100 8.8.8.8 on db-01",
+            "automation.run_command",
+            ["db-01"],
+            {"command": "ping -c 100 8.8.8.8"},
+        ),
+    ],
+)
+async def test_terse_and_misspelt_forms(
+    planner: HybridPlanner, text: str, tool: str, targets: list[str], args: dict[str, Any]
+) -> None:
+    [(got_tool, got_targets, got_args)] = steps(await plan(planner, text))
+    assert (got_tool, got_targets) == (tool, sorted(targets))
+    assert {k: got_args[k] for k in args} == args
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["stop the web servers", "disable nginx on web-01", "ping web-01 && rm -rf /", "restart the london one"],
+)
+async def test_changes_without_a_tool_are_asked_back(planner: HybridPlanner, text: str) -> None:
+    assert (await plan(planner, text)).outcome == "clarify"
