@@ -161,7 +161,7 @@ def command_span(clause: Clause) -> tuple[int, int] | None:
     'run df -h on web-01' -> 'df -h'; 'on web-01 run df -h' -> 'df -h';
     'run the following on web-01: uptime' and 'execute on db-01: df -h' -> after the colon.
     """
-    from pipeline.nlu.classifier import RUN_VERBS
+    from pipeline.nlu.cues import RUN_VERBS
 
     tokens = clause.tokens
     verb = next((i for i, t in enumerate(tokens) if t.low in RUN_VERBS), None)

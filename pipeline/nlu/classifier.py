@@ -7,112 +7,44 @@ restart nginx`" is `automation.run_command`, never `service_control`).
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass, replace
 
+from pipeline.nlu.cues import (
+    CREATE_WORDS,
+    DELETE_WORDS,
+    DNS_WORDS,
+    HEALTH_WORDS,
+    INVENTORY_WORDS,
+    NOTIFY_VERBS,
+    PING_WORDS,
+    PORT_CHECK_WORDS,
+    PROCESS_WORDS,
+    QUERY_WORDS,
+    READ_ONLY,
+    READ_WORDS,
+    REBOOT_WORDS,
+    RESTART_WORDS,
+    RUN_NOUNS,
+    RUN_VERBS,
+    SCAN_WORDS,
+    SCRIPT_WORDS,
+    SERVICE_VERBS,
+    START_WORDS,
+    STATUS_WORDS,
+    STOP_WORDS,
+    STRONG_QUERY_WORDS,
+    TEMPLATE_WORDS,
+    TOOL_NOUNS,
+    TRACE_WORDS,
+    UNSUPPORTED,
+    UPDATE_WORDS,
+    UPTIME_CUES,
+    VOCABULARY,
+)
 from pipeline.nlu.entities import Clause
-from pipeline.nlu.inventory import edit_distance, within_one
 from pipeline.nlu.lexicon import vocab
-
-RUN_VERBS = vocab("run execute exec invoke sudo launch")
-RUN_NOUNS = vocab(
-    "ping scan port ports traceroute trace dns lookup check health disk uptime status diagnostic "
-    "diagnostics nslookup dig test report inventory query"
-)
-TOOL_NOUNS = vocab("ping scan port ports traceroute trace nslookup dig dns lookup diagnostic diagnostics")
-SCRIPT_WORDS = vocab("script scripts snippet")
-NOTIFY_VERBS = vocab(
-    "send notify email e-mail mail post message tell inform page alert text let write announce sms"
-)
-RESTART_WORDS = vocab("restart restarts restarting bounce kick cycle recycle re-start reload")
-START_WORDS = vocab("start starting launch")
-STOP_WORDS = vocab("stop stopping halt")
-REBOOT_WORDS = vocab("reboot rebooting powercycle power-cycle")
-POWER_OFF = vocab("shutdown poweroff shut power turn")
-DNS_WORDS = vocab("dns resolve resolves resolving resolution nslookup dig record records")
-TRACE_WORDS = vocab("traceroute tracert tracepath trace mtr route hops hop")
-SCAN_WORDS = vocab("scan scanning nmap port ports open listening listen closed")
-READ_WORDS = vocab("grab pull fetch dump") | vocab(
-    "tail cat read show view print display head contents content log logs lines get"
-)
-PROCESS_WORDS = vocab("process processes ps procs pids pid top")
-STATUS_WORDS = vocab(
-    "status running run up down alive healthy active state check working ok fine started stopped dead "
-    "failed crashed health enabled happy responding"
-)
-PING_WORDS = vocab(
-    "ping pingable reachable reach up alive online responding respond responsive down offline "
-    "connectivity icmp latency unreachable contactable accessible reply answering pong"
-)
-QUERY_WORDS = vocab(
-    "list show which what where how many count find details detail info information ip address addresses "
-    "inventory describe located location get display have who owns owner tell give enumerate lookup "
-    "whats what's search are own owned belong belongs"
-)
-STRONG_QUERY_WORDS = vocab(
-    "list show which where many count find details detail info information ip address addresses inventory "
-    "describe located location display enumerate search own owns owner owned belong belongs environment "
-    "env team role tags type site datacenter services hostname hostnames name names fqdn responsible "
-    "contact about summary tagged tags labels"
-)
-UNSUPPORTED = vocab(
-    "kill terminate pkill killall install uninstall upgrade deploy patch wipe format truncate chmod chown "
-    "mount unmount umount block unblock ban flush scale resize snapshot backup restore rollback migrate "
-    "failover promote drain cordon provision"
-)
-HEALTH_WORDS = vocab("doing looking ok okay healthy health fine alright well")
-CREATE_WORDS = vocab("add register create onboard enroll")
-DELETE_WORDS = vocab("delete remove decommission deregister retire unregister drop purge")
-UPDATE_WORDS = vocab("set change update move rename tag retag mark modify assign")
-INVENTORY_WORDS = vocab("inventory asset assets cmdb")
-TEMPLATE_WORDS = vocab("template templates")
-SERVICE_VERBS = RESTART_WORDS | START_WORDS | STOP_WORDS | STATUS_WORDS | frozenset({"shut", "bring"})
-PORT_CHECK_WORDS = vocab("check test verify reachable open up available listening responding accessible")
-UPTIME_CUES = vocab("when last since boot booted rebooted")
-
-VOCABULARY = (
-    RUN_VERBS
-    | NOTIFY_VERBS
-    | RESTART_WORDS
-    | START_WORDS
-    | STOP_WORDS
-    | REBOOT_WORDS
-    | DNS_WORDS
-    | TRACE_WORDS
-    | SCAN_WORDS
-    | READ_WORDS
-    | PROCESS_WORDS
-    | STATUS_WORDS
-    | PING_WORDS
-    | QUERY_WORDS
-    | vocab("uptime memory status services service production staging windows linux servers")
-)
-
-
-VOCABULARY = VOCABULARY | vocab(
-    "path packets take go travel reverse system file files latency info information details processes "
-    "matching named called containing lines last first top times count record records reachable "
-    "running listening free usage used left full much long kernel version free space template templates "
-    "inventory asset assets cmdb add register create delete remove update set change move tag"
-)
-VOCABULARY = (
-    VOCABULARY
-    | vocab("teams slack sms webhook email e-mail mail text")
-    | vocab("auth syslog kern messages dmesg error errors access log logs file")
-    | vocab("update upgrade enable disable mask unmask reset clear configure apply set change modify")
-    | HEALTH_WORDS
-    | PORT_CHECK_WORDS
-    | UNSUPPORTED
-    | TOOL_NOUNS
-    | RUN_NOUNS
-    | STRONG_QUERY_WORDS
-    | CREATE_WORDS
-    | DELETE_WORDS
-    | UPDATE_WORDS
-    | UPTIME_CUES
-)
-_LONG_VOCABULARY = tuple(sorted(v for v in VOCABULARY if len(v) >= 4))
+from pipeline.nlu.wording import correct, looks_like_action, unexplained, words_of
 
 
 @dataclass(frozen=True)
@@ -126,28 +58,6 @@ class Decision:
     explicit: bool = False  # the tool was named in the structured form
 
 
-@functools.lru_cache(maxsize=4096)
-def correct(word: str) -> str:
-    """Fix small typos in the planning vocabulary ('restrat', 'pign', 'uptiem')."""
-    if word in VOCABULARY or len(word) < 4 or not word.isalpha():
-        return word
-    best = [v for v in _LONG_VOCABULARY if abs(len(v) - len(word)) <= 1 and within_one(word, v)]
-    if len(best) > 1:  # typos rarely change the first letter: 'rstart' is restart, not start
-        best = [v for v in best if v[0] == word[0]]
-    if len(best) == 1 and (len(word) >= 5 or sorted(word) == sorted(best[0])):
-        return best[0]
-    return word
-
-
-def words_of(clause: Clause) -> tuple[list[str], set[str]]:
-    """The clause's words that no entity consumed (typos corrected): what the rules read."""
-    ordered = [correct(t.low) for t in clause.tokens if t.kind == "word" and not t.used]
-    for i, word in enumerate(ordered[1:], 1):
-        if word == "up" and ordered[i - 1] in {"what", "whats", "what's", "wassup"}:
-            ordered[i] = "_idiom"  # "what's up with ...": not a reachability question
-    return ordered, set(ordered)
-
-
 def decide(clause: Clause) -> Decision:
     """The first rule that fires, its confidence lowered by words nothing explains."""
     ordered, words = words_of(clause)
@@ -156,53 +66,10 @@ def decide(clause: Clause) -> Decision:
         if decision is not None:
             unknown = unexplained(clause)
             confidence = decision.confidence - min(0.3, 0.1 * len(unknown))
-            if decision.tool in READ_ONLY and any(_looks_like_action(w) for w in unknown):
+            if decision.tool in READ_ONLY and any(looks_like_action(w) for w in unknown):
                 confidence = min(confidence, 0.5)  # 'rbuut web-01' must not quietly become a read
             return replace(decision, confidence=round(max(0.0, confidence), 3))
     return Decision(None, 0.0)
-
-
-ACTION_VERBS = vocab("restart reboot start stop execute shutdown delete remove kill bounce")
-READ_ONLY = frozenset(
-    {
-        "network.ping",
-        "network.port_scan",
-        "network.traceroute",
-        "network.dns_lookup",
-        "automation.system_info",
-        "automation.service_status",
-        "automation.process_list",
-        "automation.read_file",
-        "assets.query",
-        "communication.list_templates",
-    }
-)
-
-
-def _looks_like_action(word: str) -> bool:
-    """A misspelt action verb the corrector could not place ('rbuut', 'restrt')."""
-    if len(word) < 4 or not word.isalpha():
-        return False
-    limit = 2 if len(word) >= 6 else 1
-    return any(edit_distance(word, verb, limit) <= limit for verb in ACTION_VERBS if len(verb) >= 5)
-
-
-def unexplained(clause: Clause) -> list[str]:
-    """Content words that no vocabulary, entity or slot accounts for ('weather', 'airport')."""
-    from pipeline.nlu.lexicon import COMMON, FACT_WORDS, FILLER, HOST_NOUNS, PRONOUNS, QUANTIFIERS
-
-    known = VOCABULARY | FILLER | COMMON | HOST_NOUNS | PRONOUNS | QUANTIFIERS | frozenset(FACT_WORDS)
-    services = {s.lower() for s in clause.slots.services + clause.slots.weak_services}
-    return [
-        t.low
-        for t in clause.tokens
-        if t.kind == "word"
-        and not t.used
-        and t.low not in known
-        and correct(t.low) not in known
-        and t.low not in services
-        and not t.low.isdigit()
-    ]
 
 
 def _first_verb(ordered: list[str]) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from pipeline.nlu.classifier import RUN_VERBS, VOCABULARY
+from pipeline.nlu.cues import RUN_VERBS, VOCABULARY
 from pipeline.nlu.entities import Clause
 from pipeline.nlu.inventory import InventoryIndex
 from pipeline.nlu.lexicon import vocab

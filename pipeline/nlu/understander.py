@@ -13,7 +13,8 @@ from typing import Any
 from pipeline.contracts import AssetFilter, AssetRef, Intent, Interpretation, ToolCall, Understanding
 from pipeline.nlu import messages
 from pipeline.nlu.calls import MissingSlot, build_args, command_span
-from pipeline.nlu.classifier import SERVICE_VERBS, VOCABULARY, Decision, decide
+from pipeline.nlu.classifier import Decision, decide
+from pipeline.nlu.cues import SERVICE_VERBS, VOCABULARY
 from pipeline.nlu.entities import Clause, Targets, extract
 from pipeline.nlu.grammar import explicit_tool, is_grammar, split_kv
 from pipeline.nlu.inventory import InventoryIndex
