@@ -95,6 +95,9 @@ class DeterministicUnderstander:
             if tool is not None and position + 1 < len(clauses) and is_statement(clause):
                 _remember(clause, context)  # "nginx on web-02 is dead, restart it"
                 continue
+            if tool is None and calls and _only_targets(clause):
+                calls.append(self._repeat(calls[-1], clause, context, index))  # "..., then on web-02"
+                continue
             if tool is None:
                 leftovers.append(clause)
                 if clause.targets.names and not clause.targets.unknown:
@@ -192,6 +195,12 @@ class DeterministicUnderstander:
         context.targets, context.selector = tuple(names), selector
         return tuple(names), selector
 
+    def _repeat(self, last: ToolCall, clause: Clause, context: Context, index: InventoryIndex) -> ToolCall:
+        targets, selector = self._targets(
+            last.tool, clause, context, str(last.args.get("service", "")), index
+        )
+        return last.model_copy(update={"targets": targets, "selector": selector})
+
     def _nothing(self, leftovers: list[Clause], injection: bool) -> Understanding:
         _check_leftovers(leftovers)
         mentioned = [n for c in leftovers for n in c.targets.names]
@@ -203,6 +212,14 @@ class DeterministicUnderstander:
             return Understanding(interpretation=interpretation, outcome="clarify", message=message)
         message = messages.injection() if injection else messages.out_of_scope()
         return _no_action(message, 0.3)
+
+
+def _only_targets(clause: Clause) -> bool:
+    """'then on web-02', 'and also db-01': hosts and glue words only."""
+    glue = FILLER | {"on", "at", "in", "for", "and", "also", "then", "too", "as", "well", "same", "there"}
+    words = [t for t in clause.tokens if t.kind == "word"]
+    has_targets = bool(clause.targets.names or clause.targets.selector.anchored)
+    return has_targets and all(t.used or t.low in glue for t in words)
 
 
 def _check_leftovers(leftovers: list[Clause]) -> None:
