@@ -54,9 +54,10 @@ def which_targets(tool: str, unexplained: list[str]) -> str:
     return f"Which hosts should I use for {tool}? e.g. `{_example(tool)}`"
 
 
-def which_one(candidates: list[str]) -> str:
+def which_one(candidates: list[str], wanted: int = 1) -> str:
     shown = ", ".join(candidates[:8]) + (" ..." if len(candidates) > 8 else "")
-    return f"Which one do you mean? That matches {len(candidates)} assets: {shown}."
+    which = "Which one" if wanted == 1 else f"Which {wanted}"
+    return f"{which} do you mean? That matches {len(candidates)} assets: {shown}."
 
 
 def what_to_do(names: list[str]) -> str:

@@ -7,7 +7,7 @@ Quoted text (backticks, double quotes, single quotes around words) becomes one
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pipeline.nlu.lexicon import ABBREVIATIONS, CLAUSE_VERBS, INJECTION_PATTERNS, THEN_WORDS
 
@@ -214,8 +214,22 @@ def split_clauses(tokens: list[Token]) -> list[list[Token]]:
             if token.kind == "punct" or token.low in THEN_WORDS or token.low in {"and", "or", "also"}:
                 continue
         clauses[-1].append(token)
-    trimmed = (_drop_condition(_trim(c)) for c in clauses)
-    return [c for c in trimmed if _has_content(c)]
+    trimmed = [c for c in (_drop_condition(_trim(c)) for c in clauses) if _has_content(c)]
+    return _share_objects(trimmed)
+
+
+def _share_objects(clauses: list[list[Token]]) -> list[list[Token]]:
+    """'stop and start nginx on web-04': a bare verb borrows what the next clause's verb acts on."""
+    shared: list[list[Token]] = []
+    for position, clause in enumerate(clauses):
+        words = [t for t in clause if t.kind == "word"]
+        following = clauses[position + 1] if position + 1 < len(clauses) else []
+        lead = next((i for i, t in enumerate(following) if t.kind == "word"), None)
+        bare = len(words) == 1 and words[0].low in CLAUSE_VERBS
+        if bare and lead is not None and following[lead].low in CLAUSE_VERBS:
+            clause = clause + [replace(t) for t in following[lead + 1 :]]
+        shared.append(clause)
+    return shared
 
 
 _CONDITIONS = frozenset({"if", "when", "once", "unless", "whenever"})

@@ -169,6 +169,8 @@ class DeterministicUnderstander:
         calls = [ToolCall(tool=tool, args=args, targets=targets, selector=selector)]
         if tool in {"automation.service_control", "automation.service_status"}:
             calls = _per_service(calls[0], clause)
+        if tool == "communication.notify" and not explicit:
+            calls = _per_recipient(calls[0], clause)
         context.summaries.extend(messages.describe_call(c) for c in calls)
         context.service = str(args.get("service", context.service))
         return calls
@@ -186,6 +188,8 @@ class DeterministicUnderstander:
         selector = _selector(found, service)
         if selector is not None and found.selector.single and not names:
             _one_asset(selector, index)
+        if selector is not None and not names and "both" in {t.low for t in clause.tokens}:
+            selector = _exactly(2, selector, service, index)
         if not names and selector is None:
             if context.targets or context.selector is not None:
                 return context.targets, context.selector
@@ -240,7 +244,24 @@ def _targets_after_command(clause: Clause, index: InventoryIndex) -> None:
 
 def _one_asset(selector: AssetFilter, index: InventoryIndex) -> None:
     """'the london db server' must name one asset; several candidates are asked back."""
-    matches = index.select(
+    matches = _matching(selector, index)
+    if len(matches) > 1:
+        raise Clarify(messages.which_one([a.name for a in matches]))
+
+
+def _exactly(count: int, selector: AssetFilter, service: str, index: InventoryIndex) -> AssetFilter:
+    """'both london app servers' must be two: narrow by the service, or ask which."""
+    found = _matching(selector, index)
+    if len(found) == count:
+        return selector
+    running = [a for a in found if service.lower() in {s.lower() for s in a.services}]
+    if service and len(running) == count:
+        return selector.model_copy(update={"services": (service,)})
+    raise Clarify(messages.which_one([a.name for a in found], count))
+
+
+def _matching(selector: AssetFilter, index: InventoryIndex) -> list[AssetRef]:
+    return index.select(
         types=selector.types,
         os=selector.os,
         environments=selector.environments,
@@ -248,8 +269,6 @@ def _one_asset(selector: AssetFilter, index: InventoryIndex) -> None:
         tags=selector.tags,
         services=selector.services,
     )
-    if len(matches) > 1:
-        raise Clarify(messages.which_one([a.name for a in matches]))
 
 
 def _merge_repeats(calls: list[ToolCall]) -> list[ToolCall]:
@@ -302,6 +321,16 @@ def _selector(found: Targets, service: str) -> AssetFilter | None:
         services=tuple(sel.services),
         exclude=tuple(found.exclude),
     )
+
+
+def _per_recipient(call: ToolCall, clause: Clause) -> list[ToolCall]:
+    """'tell #ops-alerts and oncall@example.com ...': one notification per recipient, in order."""
+    chat = str(call.args.get("channel")) if call.args.get("channel") in {"slack", "teams"} else "slack"
+    kinds = {"email": "email", "phone": "sms", "channel": chat}
+    recipients = [(kinds[t.kind], t.text) for t in clause.tokens if t.kind in kinds]
+    if len(recipients) <= 1:
+        return [call]
+    return [call.model_copy(update={"args": {**call.args, "channel": c, "to": r}}) for c, r in recipients]
 
 
 def _per_service(call: ToolCall, clause: Clause) -> list[ToolCall]:

@@ -30,6 +30,8 @@ def words_of(clause: Clause) -> tuple[list[str], set[str]]:
     for i, word in enumerate(ordered[1:], 1):
         if word == "up" and ordered[i - 1] in {"what", "whats", "what's", "wassup"}:
             ordered[i] = "_idiom"  # "what's up with ...": not a reachability question
+        if word == "up" and ordered[i - 1] == "look":
+            ordered[i] = "lookup"  # "look up who owns cache-01": a lookup, not "is it up"
     return ordered, set(ordered)
 
 
