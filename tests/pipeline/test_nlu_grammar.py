@@ -250,3 +250,18 @@ async def test_terse_and_misspelt_forms(
 )
 async def test_changes_without_a_tool_are_asked_back(planner: HybridPlanner, text: str) -> None:
     assert (await plan(planner, text)).outcome == "clarify"
+
+
+async def test_one_notification_per_recipient_in_order(planner: HybridPlanner) -> None:
+    result = await plan(planner, "tell #ops-alerts and oncall@example.com that db-01 is back")
+    assert [(s.args["channel"], s.args["to"]) for s in result.steps] == [
+        ("slack", "#ops-alerts"),
+        ("email", "oncall@example.com"),
+    ]
+    assert all(s.args["message"] == "db-01 is back" for s in result.steps)
+
+
+async def test_both_means_two(planner: HybridPlanner) -> None:
+    narrowed = await plan(planner, "restart IIS on both london app servers")
+    assert [s.target_names for s in narrowed.steps] == [["win-app-01", "win-app-02"]]
+    assert (await plan(planner, "ping both london app servers")).outcome == "clarify"
