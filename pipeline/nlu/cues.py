@@ -47,7 +47,7 @@ STRONG_QUERY_WORDS = vocab(
     "list show which where many count find details detail info information ip address addresses inventory "
     "describe located location display enumerate search own owns owner owned belong belongs environment "
     "env team role tags type site datacenter services hostname hostnames name names fqdn responsible "
-    "contact about summary tagged tags labels runs installed hosted lookup"
+    "contact about summary tagged tags labels runs installed hosted lookup number total"
 )
 UNSUPPORTED = vocab(
     "kill terminate pkill killall install uninstall upgrade deploy patch wipe format truncate chmod chown "

@@ -127,12 +127,16 @@ def structured(call: ToolCall) -> str:
             if len(values) == 1:
                 parts.append(f"{key}={_quoted(values[0])}")
         parts += [f"{k}={_quoted(v)}" for k, v in sel.tags.items()]
+    written = {part.split("=", 1)[0] for part in parts if "=" in part}
     for key, value in call.args.items():
-        if value is None or value == "" or value == [] or value == {}:
+        if value is None or value == "" or value == [] or value == {} or _ALIASES.get(key, key) in written:
             continue
         rendered = ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
         parts.append(f"{key}={_quoted(rendered)}")
     return " ".join(parts)
+
+
+_ALIASES = {"environment": "env", "name": "name"}
 
 
 def _quoted(value: str) -> str:

@@ -10,7 +10,9 @@ from pipeline.nlu.inventory import InventoryIndex
 from pipeline.nlu.lexicon import vocab
 from pipeline.nlu.text import Token
 
-QUESTION_WORDS = vocab("is are can could what which how where who does do did why when will would should")
+QUESTION_WORDS = vocab(
+    "is are can could what which how where who does do did why when will would should see know find"
+)
 STATE_VERBS = vocab("is are seems seem looks keeps appears was were went died crashed crashing hung stuck")
 _STOP = vocab(
     "on in at for to of from with across and or but the a an all every each any our my your their its "
@@ -33,6 +35,8 @@ def is_statement(clause: Clause) -> bool:
     ordered = [t.low for t in clause.tokens if t.kind == "word" and t.low not in FILLER]
     if not ordered or ordered[0] in CLAUSE_VERBS or ordered[0] in QUESTION_WORDS:
         return False
+    if {"if", "whether"} & set(ordered):
+        return False  # "see if nginx is alive": an embedded question, not a statement
     return bool(set(ordered) & STATE_VERBS)
 
 

@@ -207,15 +207,44 @@ def _leading_recipient_message(text: str, anchor: re.Match[str]) -> str:
 def split_clauses(tokens: list[Token]) -> list[list[Token]]:
     """Split at ';', sentence ends, 'then' and 'and'/',' followed by a verb."""
     clauses: list[list[Token]] = [[]]
+    earlier: set[int] = set()  # clauses the user wants run before the one written ahead of them
     for index, token in enumerate(tokens):
+        if _first_of_all(tokens, index):
+            earlier.add(len(clauses))
+            clauses.append([])
+            continue
         if _is_break(tokens, index):
             if clauses[-1]:
                 clauses.append([])
             if token.kind == "punct" or token.low in THEN_WORDS or token.low in {"and", "or", "also"}:
                 continue
         clauses[-1].append(token)
-    trimmed = [c for c in (_drop_condition(_trim(c)) for c in clauses) if _has_content(c)]
+    ordered = _reorder(clauses, earlier)
+    trimmed = [c for c in (_drop_condition(_trim(c)) for c in ordered) if _has_content(c)]
     return _share_objects(trimmed)
+
+
+def _first_of_all(tokens: list[Token], index: int) -> bool:
+    """'reboot db-01 but first notify #ops': the part after 'but first' runs first."""
+    token = tokens[index]
+    before = tokens[index - 1].low if index else ""
+    return index > 1 and token.low == "first" and before in {"but", "and", ","}
+
+
+def _reorder(clauses: list[list[Token]], earlier: set[int]) -> list[list[Token]]:
+    result: list[list[Token]] = []
+    for position, clause in enumerate(clauses):
+        if position in earlier and result:
+            result.insert(len(result) - 1, clause)
+        else:
+            result.append(clause)
+    return [_strip_but(c) for c in result]
+
+
+def _strip_but(clause: list[Token]) -> list[Token]:
+    while clause and clause[-1].low in {"but", "and", ","}:
+        clause = clause[:-1]
+    return clause
 
 
 def _share_objects(clauses: list[list[Token]]) -> list[list[Token]]:
