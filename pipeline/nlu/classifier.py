@@ -297,6 +297,11 @@ def _service_status(clause: Clause, ordered: list[str], words: set[str]) -> Deci
     return Decision("automation.service_status", 0.9 if words & STATUS_WORDS else 0.7)
 
 
+_ASKING = frozenset(
+    {"is", "are", "what", "which", "how", "do", "does", "who", "where", "any", "list", "show"}
+)
+
+
 def _mentions_inventory(clause: Clause) -> bool:
     return bool({t.low for t in clause.tokens} & INVENTORY_WORDS) or bool(clause.slots.kv.get("address"))
 
@@ -304,6 +309,8 @@ def _mentions_inventory(clause: Clause) -> bool:
 def _assets_admin(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
     in_inventory = _mentions_inventory(clause)
     first = _first_verb(ordered)
+    if first in _ASKING:
+        return None  # "are there hosts without a team tag": a question, never a change
     if words & CREATE_WORDS and (in_inventory or clause.targets.raw):
         return Decision("assets.create", 0.85)
     if (words & DELETE_WORDS and in_inventory) or first in {"decommission", "deregister", "unregister"}:
@@ -374,6 +381,8 @@ def _query(clause: Clause, ordered: list[str], words: set[str]) -> Decision | No
         return Decision("assets.query", 0.85)
     if words & QUERY_WORDS and targets.selector.is_set():
         return Decision("assets.query", 0.75)
+    if ordered[:1] in (["is"], ["are"]) and targets.names and targets.selector.is_set():
+        return Decision("assets.query", 0.75)  # "is db-02 a production server?"
     if words & QUERY_WORDS and has_targets:
         return Decision("assets.query", 0.55)
     if targets.selector.is_set() and not targets.names:

@@ -135,7 +135,8 @@ def _determined(token: Token, sel: Selector) -> bool:
 
 def _tag_key_near(prev: Token | None, nxt: Token | None, index: InventoryIndex) -> bool:
     keys = index.tag_keys | {"team", "role"}
-    return (prev is not None and prev.low in keys) or (nxt is not None and nxt.low in keys)
+    owned_by = prev is not None and prev.low in {"by", "owner", "owners"}  # "owned by storefront"
+    return owned_by or (prev is not None and prev.low in keys) or (nxt is not None and nxt.low in keys)
 
 
 def _service_after_noun(prev: Token | None) -> bool:

@@ -186,6 +186,8 @@ class DeterministicUnderstander:
         _problems(found, tool)
         names = [n for n in found.names if n not in found.exclude] + found.raw
         selector = _selector(found, service)
+        if names and found.selector.single and _asks_about(clause):
+            selector = None  # "is db-02 a production server?": a question about db-02 only
         if selector is not None and found.selector.single and not names:
             _one_asset(selector, index)
         if selector is not None and not names and "both" in {t.low for t in clause.tokens}:
@@ -216,6 +218,11 @@ class DeterministicUnderstander:
             return Understanding(interpretation=interpretation, outcome="clarify", message=message)
         message = messages.injection() if injection else messages.out_of_scope()
         return _no_action(message, 0.3)
+
+
+def _asks_about(clause: Clause) -> bool:
+    first = next((t.low for t in clause.tokens if t.kind == "word" and t.low not in FILLER), "")
+    return first in {"is", "are", "was", "isn't", "aren't"}
 
 
 def _only_targets(clause: Clause) -> bool:
