@@ -71,7 +71,7 @@ def _unknown_places(tokens: list[Token], selector_words: set[str]) -> list[str]:
         return []
     unknown = []
     for token, nxt in itertools.pairwise(tokens):
-        if token.low not in {"in", "at"} or nxt.kind != "word" or nxt.used:
+        if token.low not in {"in", "at", "by"} or nxt.kind != "word" or nxt.used:
             continue
         low = nxt.low
         if low in selector_words or not (
