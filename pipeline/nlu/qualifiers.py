@@ -65,7 +65,9 @@ def unknown_qualifiers(tokens: list[Token], index: InventoryIndex) -> list[str]:
 
 def _unknown_places(tokens: list[Token], selector_words: set[str]) -> list[str]:
     """'everything in frankfurt' where the inventory has no frankfurt."""
-    from pipeline.nlu.lexicon import FILLER, QUANTIFIERS
+    from pipeline.nlu.lexicon import COMMON, FACT_WORDS, FILLER, QUANTIFIERS
+
+    known = VOCABULARY | FILLER | COMMON | _HARMLESS | _STOP | frozenset(FACT_WORDS)
 
     if not any(t.used or t.low in QUANTIFIERS for t in tokens if t.kind == "word"):
         return []
@@ -74,8 +76,6 @@ def _unknown_places(tokens: list[Token], selector_words: set[str]) -> list[str]:
         if token.low not in {"in", "at", "by"} or nxt.kind != "word" or nxt.used:
             continue
         low = nxt.low
-        if low in selector_words or not (
-            low in VOCABULARY or low in FILLER or low in _HARMLESS or low in _STOP
-        ):
+        if low in selector_words or low not in known:
             unknown.append(nxt.text)
     return unknown
