@@ -31,6 +31,7 @@ from domains.assets.importer import seed_if_empty
 from domains.catalog import build_registry
 from pipeline.contracts import ChatIdentity
 from pipeline.dispatch import StepDispatcher
+from pipeline.errors import OpsError
 from pipeline.kernel import Kernel, KernelConfig
 from pipeline.planner import HybridPlanner
 from pipeline.policy import Policy
@@ -111,7 +112,7 @@ async def build_app(settings: Settings) -> App:
     cache = build_cache(settings.redis.url, settings.redis.key_prefix)
     cipher = CredentialCipher.load_or_create(settings.security.credential_key, settings.home)
     assets = SqlAssetRepository(sessions, cipher)
-    await seed_if_empty(assets)
+    await seed_demo_inventory(assets)
     store = SqlExecutionStore(sessions)
     audit = SqlAuditLog(sessions, redact=redactor.redact)
     services, closers = await wiring.tool_services(settings, sessions, assets)
@@ -148,6 +149,15 @@ async def build_app(settings: Settings) -> App:
     return App(
         settings, kernel, engine, cache, registry, policy, assets, audit, redactor, closers, dispatcher
     )
+
+
+async def seed_demo_inventory(assets: SqlAssetRepository) -> None:
+    """Seed an empty inventory; replicas starting together may race, and one seed is enough."""
+    try:
+        await seed_if_empty(assets)
+    except OpsError:
+        if not await assets.snapshot():
+            raise
 
 
 @asynccontextmanager
