@@ -354,11 +354,9 @@ def _changes(clause: Clause, ordered: list[str], words: set[str]) -> Decision | 
 
 
 def _health(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
-    if (
-        words & HEALTH_WORDS
-        and not clause.slots.services
-        and (clause.targets.names or clause.targets.pronoun)
-    ):
+    targets = clause.targets
+    about = targets.names or targets.pronoun or targets.selector.is_set()
+    if words & HEALTH_WORDS and not clause.slots.services and about:
         return Decision("automation.system_info", 0.7)
     return None
 

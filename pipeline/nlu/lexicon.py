@@ -51,6 +51,10 @@ EXCLUSION_PHRASES = (
     ("without",),
     ("but",),
     ("not",),
+    ("aren't",),
+    ("isn't",),
+    ("arent",),
+    ("isnt",),
 )
 
 RANGE_WORDS = vocab("through thru to till until upto")

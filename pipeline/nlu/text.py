@@ -137,7 +137,7 @@ def scan(text: str) -> Scanned:
     text = cut_message(text)
     scanned = Scanned(text, tokenize(text), injection)
     for before, token in zip(scanned.tokens, scanned.tokens[1:], strict=False):
-        token.after_article = before.low in {"the", "our", "that", "this", "your"}
+        token.after_article = before.low in {"the", "our", "that", "this", "your", "every", "each", "any"}
     scanned.clauses = split_clauses(scanned.tokens)
     return scanned
 
