@@ -294,6 +294,10 @@ def _service_status(clause: Clause, ordered: list[str], words: set[str]) -> Deci
     services = clause.slots.services or (clause.slots.weak_services if words & STATUS_WORDS else [])
     if not services:
         return None
+    if words & {"version", "versions"} and not words & STATUS_WORDS:
+        return Decision(
+            None, 0.6, f'I cannot read versions directly; try `run "{services[0]} -v" on <host>`.'
+        )
     return Decision("automation.service_status", 0.9 if words & STATUS_WORDS else 0.7)
 
 

@@ -27,11 +27,13 @@ FILLER = vocab(
 HOST_NOUNS = vocab(
     """
     server servers host hosts machine machines box boxes node nodes instance instances vm vms
-    system systems asset assets device devices ones one
+    system systems asset assets device devices ones one gear equipment appliance appliances
     """
 )
 # Nouns that mean "any asset" rather than "servers" (types ending in server/controller).
-ANY_ASSET_NOUNS = vocab("host hosts asset assets device devices node nodes system systems")
+ANY_ASSET_NOUNS = vocab(
+    "host hosts asset assets device devices node nodes system systems gear equipment appliance appliances"
+)
 QUANTIFIERS = vocab("all every each entire whole everything everyone any")
 
 PRONOUNS = vocab("it them they those these its their there both same that this him")
