@@ -120,7 +120,10 @@ def _notify(clause: Clause, ordered: list[str], words: set[str]) -> Decision | N
     slots = clause.slots
     recipients = slots.emails or slots.channels or slots.phones
     channel_word = words & {"slack", "teams", "sms", "webhook", "email", "e-mail"}
-    leading = _first_verb(ordered) in {"slack", "teams", "sms", "webhook", "email", "e-mail", "mail"}
+    first = _first_verb(ordered)
+    leading = first in {"slack", "teams", "sms", "webhook", "email", "e-mail", "mail"}
+    if first in {"page", "notify", "alert", "inform"} and not (recipients or channel_word):
+        return Decision("communication.notify", 0.7, "Who should I notify? Give an address or #channel.")
     if not (words & NOTIFY_VERBS or leading) or not (recipients or channel_word):
         return None
     if not recipients and not slots.kv.get("to"):
