@@ -123,7 +123,7 @@ async def build_app(settings: Settings) -> App:
         policy,
         store,
         services=services,
-        max_concurrency=settings.ssh.max_concurrency,
+        max_concurrency=settings.execution.max_concurrency,
         redact=redactor.redact_text,
         dispatcher=dispatcher,
         locks=SqlTargetLocks(sessions),

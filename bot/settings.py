@@ -105,7 +105,7 @@ class SshSettings(Section):
     trust_on_first_use: bool = False
     connect_timeout_s: float = Field(10.0, gt=0)
     command_timeout_s: float = Field(60.0, gt=0)
-    max_concurrency: int = Field(200, ge=1, le=5000)
+    max_concurrency: int = Field(512, ge=1, le=5000)
     idle_timeout_s: float = Field(300.0, ge=0)
     max_output_bytes: int = Field(256 * 1024, ge=1024)
     client_keys: list[str] = Field(default_factory=list)
@@ -133,6 +133,9 @@ class NetworkSettings(Section):
     scan_concurrency: int = Field(500, ge=1, le=10_000)
     port_timeout_s: float = Field(1.0, gt=0, le=30)
     ping_timeout_s: float = Field(1.0, gt=0, le=10)
+    ping_interval_s: float = Field(0.2, ge=0, le=5)
+    icmp_privileged: bool | None = None  # None: raw sockets as root, datagram sockets otherwise
+    traceroute_timeout_s: float = Field(1.0, gt=0, le=10)
 
 
 class SecuritySettings(Section):
@@ -148,6 +151,14 @@ class NotifySettings(Section):
     channels: dict[str, SecretStr] = Field(default_factory=dict)  # route -> Apprise URL
     retries: int = Field(2, ge=0, le=10)
     backoff_s: float = Field(1.0, ge=0, le=60)
+    backoff_max_s: float = Field(30.0, ge=0, le=600)
+    attempt_timeout_s: float = Field(15.0, gt=0, le=300)
+
+
+class ExecutionSettings(Section):
+    # Targets of one step run at once up to this bound; adapters bound their own protocols
+    # (ssh.max_concurrency, winrm.max_concurrency, network.scan_concurrency).
+    max_concurrency: int = Field(1024, ge=1, le=10_000)
 
 
 class JobsSettings(Section):
@@ -190,6 +201,7 @@ class Settings(BaseSettings):
     ssh: SshSettings = Field(default_factory=SshSettings)
     winrm: WinrmSettings = Field(default_factory=WinrmSettings)
     network: NetworkSettings = Field(default_factory=NetworkSettings)
+    execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     server: ServerSettings = Field(default_factory=ServerSettings)

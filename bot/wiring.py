@@ -14,13 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.settings import Settings
 from db.assets import SqlAssetRepository
 from db.network_results import SqlNetworkResults
-from db.templates import SqlDeliveryLog, SqlTemplateStore
+from db.templates import SqlDeliveryLog, SqlTemplateStore, seed_default_templates
 from domains.assets.directory import AssetStore
 from domains.automation.ports import HostCredential, RemoteShell, WindowsRemote
 from domains.communication.config import NotifyConfig
-from domains.communication.ports import DeliveryLog, TemplateStore
+from domains.communication.services import communication_services
 from domains.network.config import NetworkConfig
 from domains.network.ports import NetworkResults
+from domains.network.services import network_services
 from pipeline.contracts import AssetRef
 from pipeline.planner import Understander
 from pipeline.ports import Cache, IdentityResolver
@@ -104,25 +105,39 @@ async def tool_services(
         credentials,
     )
     net = settings.network
-    services: dict[type[Any], Any] = {
-        RemoteShell: shell,
-        WindowsRemote: windows,
-        AssetStore: assets,
-        NetworkConfig: NetworkConfig(
+    network, close_network = network_services(
+        NetworkConfig(
             dns_nameservers=tuple(net.dns_nameservers),
             dns_port=net.dns_port,
             dns_timeout_s=net.dns_timeout_s,
             scan_concurrency=net.scan_concurrency,
             port_timeout_s=net.port_timeout_s,
             ping_timeout_s=net.ping_timeout_s,
+            ping_interval_s=net.ping_interval_s,
+            icmp_privileged=net.icmp_privileged,
+            traceroute_timeout_s=net.traceroute_timeout_s,
+        )
+    )
+    templates = SqlTemplateStore(sessions)
+    await seed_default_templates(templates)
+    notify = settings.notify
+    communication = communication_services(
+        NotifyConfig(
+            channels=dict(notify.channels),
+            retries=notify.retries,
+            backoff_s=notify.backoff_s,
+            backoff_max_s=notify.backoff_max_s,
+            attempt_timeout_s=notify.attempt_timeout_s,
         ),
+        templates=templates,
+        delivery_log=SqlDeliveryLog(sessions),
+    )
+    services: dict[type[Any], Any] = {
+        RemoteShell: shell,
+        WindowsRemote: windows,
+        AssetStore: assets,
         NetworkResults: SqlNetworkResults(sessions),
-        NotifyConfig: NotifyConfig(
-            channels=dict(settings.notify.channels),
-            retries=settings.notify.retries,
-            backoff_s=settings.notify.backoff_s,
-        ),
-        TemplateStore: SqlTemplateStore(sessions),
-        DeliveryLog: SqlDeliveryLog(sessions),
+        **network,
+        **communication,
     }
-    return services, [shell.close, windows.close]
+    return services, [shell.close, windows.close, close_network]
