@@ -22,12 +22,12 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.progress import ThrottledProgress
 from adapters.slack import parse
 from adapters.slack.config import SlackConfig
 from adapters.slack.metrics import SlackMetrics
 from adapters.slack.outbox import Conversation, Responder, retry_handlers
 from adapters.slack.people import SlackPeople
-from adapters.slack.progress import ThrottledProgress
 from adapters.slack.render import (
     APPROVE_ACTION,
     REJECT_ACTION,
@@ -36,7 +36,7 @@ from adapters.slack.render import (
     render_progress,
     requested_by,
 )
-from adapters.slack.work import WorkQueue
+from adapters.work_queue import WorkQueue
 from pipeline import messages
 from pipeline.contracts import InboundMessage, Progress, Reply, Response
 from pipeline.ports import Cache, Decide, Submit
@@ -76,7 +76,7 @@ class SlackAdapter:
             base_url=config.api_base_url,
             retry_handlers=retry_handlers(config.rate_limit_retries),
         )
-        self.queue = WorkQueue(config.queue_size, config.workers, metrics)
+        self.queue = WorkQueue(config.queue_size, config.workers, metrics, name="slack")
         self.people = SlackPeople(self.client, cache, config.email_ttl_s)
         self.responder = Responder(config.rate_limit_retries, metrics)
         self.bolt = self._build_bolt()

@@ -24,6 +24,7 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import AdaptiveCardInvokeResponse, ChannelAccount, ConversationReference
 from botframework.connector.auth import BotFrameworkAuthentication, ServiceClientCredentialsFactory
 
+from adapters.progress import ThrottledProgress
 from adapters.teams import parse, render
 from adapters.teams.auth import build_authentication
 from adapters.teams.config import TeamsConfig
@@ -31,8 +32,7 @@ from adapters.teams.memory import ConversationMemory
 from adapters.teams.metrics import TeamsMetrics
 from adapters.teams.outbox import CardThread
 from adapters.teams.people import TeamsPeople
-from adapters.teams.progress import ThrottledProgress
-from adapters.teams.work import WorkQueue
+from adapters.work_queue import WorkQueue
 from pipeline import messages
 from pipeline.contracts import (
     ApprovalPrompt,
@@ -84,7 +84,7 @@ class TeamsAdapter:
         self.cache = cache
         self.cloud = CloudAdapter(authentication or build_authentication(config, credentials))
         self.bot = TeamsBot(self)
-        self.queue = WorkQueue(config.queue_size, config.workers)
+        self.queue = WorkQueue(config.queue_size, config.workers, name="teams")
         self.people = TeamsPeople(cache, config.member_ttl_s)
         self.memory = ConversationMemory(cache, config.card_ttl_s)
         self._background: set[asyncio.Task[Any]] = set()

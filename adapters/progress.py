@@ -1,6 +1,6 @@
-"""Throttled progress on one card: nothing for runs shorter than one interval, then at most
-one update per interval, always showing the latest state, so a 200-target run costs a
-handful of card updates however its targets finish."""
+"""Throttled progress on one chat message or card: nothing for runs shorter than one interval,
+then at most one update per interval, always showing the latest state. A 200-target run
+therefore costs a handful of platform calls, however fast or slow its targets finish."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ Show = Callable[[Progress], Awaitable[None]]
 
 
 class ThrottledProgress:
-    """A `ProgressCallback` that never blocks the run on Teams and never floods it.
+    """A `ProgressCallback` that never blocks the run on the chat platform and never floods it.
 
     `first` is set at the first event: a run has started (the decision took effect)."""
 
@@ -43,7 +43,7 @@ class ThrottledProgress:
 
     async def close(self) -> None:
         """No more updates: one waiting for its slot is dropped, one being sent completes
-        (the final answer then replaces it on the same card)."""
+        (the final answer then replaces it on the same message)."""
         self._closed = True
         task = self._task
         if task is None or task.done():
@@ -65,6 +65,6 @@ class ThrottledProgress:
             await self._show(event)
             self.updates += 1
         except Exception:  # progress is best effort; the answer still comes
-            log.warning("teams progress update failed", exc_info=True)
+            log.warning("progress update failed", exc_info=True)
         finally:
             self._showing = False
