@@ -202,7 +202,7 @@ def serve(ctx: click.Context) -> None:
         async with running_app(settings) as app:
             await serve_http(settings, app)
 
-    run(go())
+    run(until_signalled(go()))
 
 
 @cli.command()
@@ -280,6 +280,19 @@ async def rotate_credential_key(settings: Settings, new_key: str | None) -> tupl
         await engine.dispose()
     shown = new.export_key().get_secret_value() if new_key is None and not embedded else None
     return count, shown
+
+
+async def until_signalled(work: Awaitable[None]) -> None:
+    """Run `work` until SIGTERM/SIGINT, then cancel it so its cleanup runs (containers stop cleanly)."""
+    import contextlib
+    import signal
+
+    task = asyncio.ensure_future(work)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def main() -> None:
