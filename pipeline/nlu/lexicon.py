@@ -27,7 +27,7 @@ FILLER = vocab(
 HOST_NOUNS = vocab(
     """
     server servers host hosts machine machines box boxes node nodes instance instances vm vms
-    system systems asset assets device devices ones one gear equipment appliance appliances
+    system systems asset assets device devices ones one gear equipment appliance appliances site sites
     """
 )
 # Nouns that mean "any asset" rather than "servers" (types ending in server/controller).

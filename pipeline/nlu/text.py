@@ -174,8 +174,14 @@ def cut_message(text: str) -> str:
         return _after_last_recipient(text, start)
     if not text[intro.end() :].strip():
         return text
-    message = text[intro.end() :].strip().replace("`", "'")
-    return f"{text[: intro.start()]} `{message}`"
+    rest = text[intro.end() :]
+    follow = _NEXT_STEP.search(rest)
+    message, tail = (rest[: follow.start()], rest[follow.start() :]) if follow else (rest, "")
+    return f"{text[: intro.start()]} `{message.strip().replace('`', chr(39))}` {tail}".rstrip()
+
+
+# ", then restart ..." after a message starts the next step (it is still shown for approval).
+_NEXT_STEP = re.compile(r"(?:[,;.]\s*(?:and\s+)?then|\band then)\s+(?=[a-z])", re.IGNORECASE)
 
 
 def _after_last_recipient(text: str, start: int) -> str:
