@@ -97,13 +97,14 @@ def _service_control(clause: Clause, text: str, action: str) -> dict[str, Any]:
 
 def _processes(clause: Clause, text: str, action: str) -> dict[str, Any]:
     tokens = clause.tokens
-    for i, token in enumerate(tokens):
-        if token.low in _MATCH_INTRO and i + 1 < len(tokens) and tokens[i + 1].kind in {"word", "quote"}:
-            candidate = tokens[i + 1]
-            if not candidate.used or candidate.kind == "quote" or candidate.low in {"processes"}:
-                return {"match": candidate.text}
-        if token.low in {"process", "processes", "procs"} and i > 0 and _match_word(tokens[i - 1]):
-            return {"match": tokens[i - 1].text}
+    for i, token in enumerate(tokens[:-1]):
+        candidate = tokens[i + 1]
+        usable = candidate.kind == "quote" or (candidate.kind == "word" and not candidate.used)
+        if token.low in _MATCH_INTRO and usable:
+            return {"match": candidate.text}  # "matching gunicorn", "named 'java -jar'"
+    for i, token in enumerate(tokens[1:], 1):
+        if token.low in {"process", "processes", "procs"} and _match_word(tokens[i - 1]):
+            return {"match": tokens[i - 1].text}  # "gunicorn processes"
     if clause.slots.quotes:
         return {"match": clause.slots.quotes[0]}
     services = clause.slots.services
@@ -111,7 +112,10 @@ def _processes(clause: Clause, text: str, action: str) -> dict[str, Any]:
 
 
 def _match_word(token: Token) -> bool:
-    return token.kind == "word" and token.low not in {"the", "all", "running", "top", "any", "which", "what"}
+    from pipeline.nlu.lexicon import CLAUSE_VERBS, FILLER
+
+    skip = {"the", "all", "running", "top", "any", "which", "what", "of", "my", "list"}
+    return token.kind == "word" and token.low not in skip | CLAUSE_VERBS | FILLER
 
 
 def _read_file(clause: Clause, text: str, action: str) -> dict[str, Any]:

@@ -396,6 +396,8 @@ def _query(clause: Clause, ordered: list[str], words: set[str]) -> Decision | No
 
 
 def _check(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
+    if "services" in words:
+        return None  # "status of all services on web-01": the inventory lists them
     if words & {"check", "status", "test", "verify", "probe"} and not clause.targets.empty():
         return Decision("network.ping", 0.7 if "status" in words else 0.6)
     return None

@@ -6,6 +6,7 @@ Quoted text (backticks, double quotes, single quotes around words) becomes one
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field, replace
 
@@ -30,6 +31,7 @@ _SCANNER = re.compile(
     |(?P<bracket>(?<![\w-])[A-Za-z][\w-]*+\[\d+-\d+\][\w-]*)
     |(?P<ip>(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?:/\d{1,2})?(?![\w]|\.\d))
     |(?P<flag>(?<!\S)--?[A-Za-z][\w-]*)
+    |(?P<ip6>(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:]))
     |(?P<time>\b\d{1,2}:\d{2}(?::\d{2})?\b)
     |(?P<word>[\w](?:[\w.'+-]*[\w])?)
     |(?P<punct>[,;?!.:&]|(?<!\S)-(?!\S))
@@ -101,12 +103,22 @@ def tokenize(text: str) -> list[Token]:
             value = value.rstrip(".,;:?!)'\"")
         elif kind == "kv":
             value = value.rstrip(".")
+        elif kind == "ip6":
+            kind = "ip" if _is_ipv6(value) else "time"
         elif kind == "phone":
             value = re.sub(r"[\s().-]", "", value)
         elif kind == "bracket":  # web-[01-03] -> web-01..03
             value, kind = re.sub(r"\[(\d+)-(\d+)\]", r"\1..\2", value), "word"
         tokens.append(Token(value, kind, start=match.start(), end=match.end()))
     return tokens
+
+
+def _is_ipv6(value: str) -> bool:
+    try:
+        ipaddress.IPv6Address(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _slash_list(value: str, start: int, end: int) -> list[Token]:
@@ -177,7 +189,15 @@ def cut_message(text: str) -> str:
     rest = text[intro.end() :]
     follow = _NEXT_STEP.search(rest)
     message, tail = (rest[: follow.start()], rest[follow.start() :]) if follow else (rest, "")
-    return f"{text[: intro.start()]} `{message.strip().replace('`', chr(39))}` {tail}".rstrip()
+    message = _unwrap(message.strip()).replace("`", "'")
+    return f"{text[: intro.start()]} `{message}` {tail}".rstrip()
+
+
+def _unwrap(message: str) -> str:
+    """A message written in single quotes keeps its words, not the quotes."""
+    if len(message) >= 2 and message[0] == message[-1] and message[0] in "'\"":
+        return message[1:-1].strip()
+    return message
 
 
 # ", then restart ..." after a message starts the next step (it is still shown for approval).
