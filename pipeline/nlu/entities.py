@@ -72,7 +72,7 @@ def extract(tokens: list[Token], index: InventoryIndex) -> Clause:
     if excluded:
         targets.exclude = _exclusions(excluded, index)
     targets.pronoun = _pronoun(main)
-    slots = extract_slots(main, index)
+    slots = extract_slots(tokens, index)  # "all servers except the dbs: disk usage"
     return Clause(tokens, targets, slots)
 
 

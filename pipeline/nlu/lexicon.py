@@ -277,7 +277,8 @@ INJECTION_PATTERNS = (
     r"(?:\s+(?:automatically|now|immediately))?",
     r"\bnew\s+(?:instructions?|rules?)\s*:",
     r"\b(?:admin|root|emergency|security|god)\s+(?:override|mode|access)\b\s*:?",
-    r"\([^()]*\b(?:note to|silently|secretly|quietly|instructions?|assistant|system|bot|ai)\b[^()]*\)",
+    r"\([^()]*\b(?:note to|silently|secretly|quietly|instructions?|assistant|system|bot|ai|ps|p\.s|btw|fyi)\b"
+    r"[^()]*\)",
     r"<\s*/?\s*(?:system|assistant|admin|instructions?|prompt)[^>]*>",
     r"\b(?:it'?s|it\s+is)\s+(?:already\s+)?approved\b",
 )
