@@ -126,11 +126,7 @@ def _type_phrase(
 
 def _determined(token: Token, sel: Selector) -> bool:
     """'the london db', 'prod database', 'the fw': a singular type word after a selector or 'the'."""
-    return (
-        bool(sel.environments or sel.locations or sel.os or sel.types)
-        or token.after_article
-        or (token.low in {"database", "db"} and False)
-    )
+    return bool(sel.environments or sel.locations or sel.os or sel.types) or token.after_article
 
 
 def _tag_key_near(prev: Token | None, nxt: Token | None, index: InventoryIndex) -> bool:
