@@ -389,7 +389,7 @@ def _query(clause: Clause, ordered: list[str], words: set[str]) -> Decision | No
     if ordered[:1] in (["is"], ["are"]) and targets.names and targets.selector.is_set():
         return Decision("assets.query", 0.75)  # "is db-02 a production server?"
     if words & QUERY_WORDS and has_targets:
-        return Decision("assets.query", 0.55)
+        return Decision("assets.query", 0.55 if unexplained(clause) else 0.7)  # "what is db-stg-01"
     if targets.selector.is_set() and not targets.names:
         return Decision("assets.query", 0.65)
     return None
