@@ -168,7 +168,7 @@ class LLMUnderstander:
         self,
         client: LLMClient,
         *,
-        max_tokens: int = 384,
+        max_tokens: int = 512,
         max_text_chars: int = 4000,
         include_addresses: bool = False,
     ) -> None:

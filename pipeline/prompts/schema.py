@@ -15,8 +15,8 @@ from typing import Any
 from pipeline.contracts import AssetRef, Intent
 from pipeline.registry import ToolSpec
 
-MAX_CALLS = 5
-MAX_TARGETS = 24
+MAX_CALLS = 4  # multi-step requests longer than this are rare; the grammar path has no such cap
+MAX_TARGETS = 16  # hosts written one by one; groups go through the selector
 MAX_STRING = 160  # for model-facing strings the args model leaves unbounded
 MAX_STRING_CAP = 4000  # longer limits (scripts) build huge grammars in llama.cpp
 MAX_ITEMS_CAP = 64
@@ -150,7 +150,7 @@ def response_schema(tools: Sequence[ToolSpec]) -> dict[str, Any]:
     """The bounded answer schema for the offered `tools` (sorted by name).
 
     Two shapes, so even a tiny model cannot answer "plan" without calls or attach calls
-    to "no_action"/"clarify": ``outcome: plan`` with 1..5 calls, or the others with none.
+    to "no_action"/"clarify": ``outcome: plan`` with 1..4 calls, or the others with none.
     """
     ordered = sorted(tools, key=lambda t: t.name)
     categories = sorted({t.domain for t in ordered} | {"help", "other"})

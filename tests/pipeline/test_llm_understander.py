@@ -268,7 +268,7 @@ async def test_schema_is_bounded_for_small_models(server: ScriptedOpenAIServer, 
     walk(schema)
     plan, other = schema["anyOf"]
     assert plan["properties"]["outcome"]["enum"] == ["plan"]
-    assert (plan["properties"]["calls"]["minItems"], plan["properties"]["calls"]["maxItems"]) == (1, 5)
+    assert (plan["properties"]["calls"]["minItems"], plan["properties"]["calls"]["maxItems"]) == (1, 4)
     assert other["properties"]["outcome"]["enum"] == ["no_action", "clarify"]
     assert other["properties"]["calls"]["maxItems"] == 0
     assert plan["additionalProperties"] is False and other["additionalProperties"] is False
