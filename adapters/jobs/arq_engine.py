@@ -174,11 +174,14 @@ class StepJobHandler:
                 tool="",
                 results=(TargetResult(target="", status=TargetStatus.FAILED, error="unknown step"),),
             )
+        log.info("step %s (%s) try %d", job.idempotency_key, step.tool, job_try)
         if job_try > 1:
             closed = await self._recover(job, step)
             if closed is not None:
                 return closed
-        return await self.runner(job, step, None)
+        result = await self.runner(job, step, None)
+        log.info("step %s done: %s", job.idempotency_key, "ok" if result.ok else "not ok")
+        return result
 
     async def _recover(self, job: StepJob, step: PlanStep) -> StepResult | None:
         """An earlier attempt of this job was lost; settle a step it left 'running'."""

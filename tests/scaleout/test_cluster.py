@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.scaleout.conftest import Cluster, Proc
 
@@ -27,7 +29,7 @@ def pid_of(claimed_by: str) -> int:
 
 
 async def test_a_burst_with_duplicates_and_retries_makes_one_execution_each(cluster: Cluster) -> None:
-    replicas, _ = await start(cluster, replicas=2, workers=2)
+    replicas, workers = await start(cluster, replicas=2, workers=2)
     texts = [f"ping 127.0.0.{10 + i}" for i in range(12)]
     sends = []
     for i, text in enumerate(texts):
@@ -43,8 +45,30 @@ async def test_a_burst_with_duplicates_and_retries_makes_one_execution_each(clus
     rows = await cluster.rows(STEPS)
     assert sorted(r[0] for r in rows) == sorted(texts)
     assert {(r[1], r[2], r[3]) for r in rows} == {("succeeded", "succeeded", 1)}
-    workers_used = {r[4] for r in rows}
-    assert all(":" in w for w in workers_used)
+    assert {pid_of(r[4]) for r in rows} <= {w.popen.pid for w in workers}
+
+    # metrics: what the replicas dispatched and what the workers ran add up to the burst
+    assert await metric_sum(cluster, replicas, "opsconductor_tool_results", tool="network.ping") == 12
+    assert await metric_sum(cluster, workers, "opsconductor_step_jobs", outcome="ok") == 12
+    assert await metric_sum(cluster, replicas, "opsconductor_stage_seconds", stage="plan") == 12
+    # logs: each request's id (the Slack message id) shows up in some worker's JSON log lines
+    message_ids = {r[0] for r in await cluster.rows("SELECT message->>'message_id' FROM executions")}
+    logged = {json.loads(line).get("request_id") for w in workers for line in w.log.read_text().splitlines()}
+    assert message_ids <= logged
+
+
+async def metric_sum(cluster: Cluster, procs: list[Proc], name: str, **labels: str) -> float:
+    """Sum of a counter (or a histogram's count) over processes, for samples with these labels."""
+    total = 0.0
+    for proc in procs:
+        async with cluster.http.get(proc.base + "/metrics") as response:
+            text = await response.text()
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                wanted = sample.name in (name + "_total", name + "_count")
+                if wanted and all(sample.labels.get(k) == v for k, v in labels.items()):
+                    total += sample.value
+    return total
 
 
 async def test_a_worker_killed_mid_step_leaves_a_read_step_to_another_worker(cluster: Cluster) -> None:
