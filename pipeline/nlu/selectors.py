@@ -80,9 +80,15 @@ def _selector_word(
         nxt.used = True
     elif low in index.os and (noun_next or low in {"windows", "linux"}) and not _version_word(nxt):
         _add(sel.os, index.os[low])
-    elif low in index.tag_values and (noun_next or _tag_key_near(prev, nxt, index)):
+    elif low in index.tag_values and (
+        noun_next
+        or _tag_key_near(prev, nxt, index)
+        or (_determined(token, sel) and low not in index.services)
+    ):
         key, value = index.tag_values[low][0]
         sel.tags[key] = value
+        by_context = not noun_next and not _tag_key_near(prev, nxt, index)
+        sel.single = sel.single or (by_context and not sel.quantified)  # "the prod cache": one asset
         sel.anchored = True
     elif low in index.services and (noun_next or _service_after_noun(prev)):
         _add(sel.services, index.services[low])
@@ -226,7 +232,7 @@ def _noun(token: Token, index: InventoryIndex, sel: Selector) -> None:
         kinds = index.machine_types() if token.low in MACHINE_NOUNS else index.server_types()
         sel.types.extend(kinds)
     sel.everything = sel.everything or sel.quantified or plural
-    sel.single = sel.single or not (plural or sel.quantified)
+    sel.single = not (plural or sel.quantified)  # "the payments team's servers": several
     # "ping pg-* hosts": a bare noun after names only repeats them; "all servers" selects
     sel.anchored = sel.anchored or sel.quantified or qualified
 
@@ -236,7 +242,7 @@ def _everything(tokens: list[Token], sel: Selector) -> None:
     for token, nxt, after in zip(padded, padded[1:], padded[2:], strict=False):
         if token.low not in {"everything", "everyone", "everywhere"} or nxt.low in _STATE_WORDS:
             continue
-        if nxt.low in {"on", "at"} and after.used:
+        if nxt.low in {"on", "at", "about", "for", "of", "regarding"} and after.used:
             continue  # "everything on web-01": things on that host, not every host
         sel.everything = sel.anchored = True
 
