@@ -202,7 +202,11 @@ def _action(ordered: list[str], words: set[str]) -> str:
     for word in ordered:
         if word in RESTART_WORDS:
             return "restart"
-        if word in STOP_WORDS or word == "shutdown" or (word in {"shut", "bring", "take"} and words & _DOWN):
+        if (
+            word in STOP_WORDS
+            or word == "shutdown"
+            or (word in {"shut", "bring", "take", "turn"} and words & _DOWN)
+        ):
             return "stop"
         if word in START_WORDS or (word in {"bring", "put"} and words & _UP):
             return "start"
@@ -260,6 +264,8 @@ def _scan(clause: Clause, ordered: list[str], words: set[str]) -> Decision | Non
 
 
 def _read_file(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
+    if "disk" in clause.slots.facts and words & {"space", "left", "free", "usage", "full", "used"}:
+        return None  # "how much space is left on /var": a disk question about a mount point
     if clause.slots.paths:
         return Decision("automation.read_file", 0.9 if words & READ_WORDS else 0.7)
     if words & {"log", "logs", "syslog"} and words & (READ_WORDS | {"check", "tail"}):
@@ -270,6 +276,9 @@ def _read_file(clause: Clause, ordered: list[str], words: set[str]) -> Decision 
 def _processes(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
     if words & PROCESS_WORDS:
         return Decision("automation.process_list", 0.9)
+    consuming = words & {"uses", "using", "consumes", "consuming", "eating", "hogging", "hog"}
+    if consuming and words & {"who", "what", "which", "most", "top"}:
+        return Decision("automation.process_list", 0.8)  # "who uses the most memory on cache-01"
     what = words & {"what", "what's", "whats", "which"}
     quiet = not clause.slots.services and not clause.slots.facts
     if what and "running" in words and quiet and (clause.targets.names or clause.targets.pronoun):

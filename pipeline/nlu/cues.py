@@ -26,7 +26,7 @@ POWER_OFF = vocab("shutdown poweroff shut power turn")
 DNS_WORDS = vocab("dns resolve resolves resolving resolution nslookup dig record records")
 TRACE_WORDS = vocab("traceroute tracert tracepath trace mtr route hops hop")
 SCAN_WORDS = vocab("scan scanning nmap port ports open listening listen closed")
-READ_WORDS = vocab("grab pull fetch dump") | vocab(
+READ_WORDS = vocab("grab pull fetch dump see config configuration contents") | vocab(
     "tail cat read show view print display head contents content log logs lines get"
 )
 PROCESS_WORDS = vocab("process processes ps procs pids pid top")
@@ -93,6 +93,7 @@ VOCABULARY = (
     VOCABULARY
     | vocab("teams slack sms webhook email e-mail mail text")
     | vocab("auth syslog kern messages dmesg error errors access log logs file")
+    | vocab("uses using consumes consuming eating hogging hog most users user customers people")
     | vocab("update upgrade enable disable mask unmask reset clear configure apply set change modify")
     | HEALTH_WORDS
     | PORT_CHECK_WORDS

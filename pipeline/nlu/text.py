@@ -247,7 +247,19 @@ def split_clauses(tokens: list[Token]) -> list[list[Token]]:
         clauses[-1].append(token)
     ordered = _reorder(clauses, earlier)
     trimmed = [c for c in (_drop_condition(_trim(c)) for c in ordered) if _has_content(c)]
-    return _share_objects(trimmed)
+    return _share_objects(_attach_bare_values(trimmed))
+
+
+def _attach_bare_values(clauses: list[list[Token]]) -> list[list[Token]]:
+    """'can I see the nginx config on web-01? /etc/nginx/nginx.conf': a bare path joins its request."""
+    joined: list[list[Token]] = []
+    for clause in clauses:
+        bare = all(t.kind in {"path", "quote", "punct"} for t in clause)
+        if bare and joined:
+            joined[-1] = joined[-1] + clause
+        else:
+            joined.append(clause)
+    return joined
 
 
 def _first_of_all(tokens: list[Token], index: int) -> bool:
