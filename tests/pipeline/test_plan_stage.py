@@ -129,3 +129,9 @@ def test_non_plan_outcomes_pass_through(registry: ToolRegistry) -> None:
 def test_too_many_steps_is_clarified(registry: ToolRegistry) -> None:
     calls = tuple(call("network.ping", ("web-01",)) for _ in range(25))
     assert build_plan(understanding(*calls), registry, ASSETS).outcome == "clarify"
+
+
+def test_an_inventory_question_may_match_nothing(registry: ToolRegistry) -> None:
+    selector = AssetFilter(environments=("qa",), types=("web_server",))
+    plan = build_plan(understanding(call("assets.query", selector=selector)), registry, ASSETS)
+    assert plan.outcome == "plan" and plan.steps[0].targets == ()
