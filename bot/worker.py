@@ -16,7 +16,7 @@ import signal
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from adapters.jobs import SqlStepRecovery, StepJobHandler, build_worker
+from adapters.jobs import SqlStepRecovery, StepJobHandler, build_worker, stop_worker
 from bot import scaleout
 from bot.app import App, running_app
 from bot.metrics import Metrics
@@ -83,6 +83,6 @@ async def _until_stopped(worker: object, stop: asyncio.Event) -> None:
     running_steps = [t for t in worker.tasks.values() if not t.done()]
     if running_steps:
         await asyncio.wait(running_steps, timeout=STOP_GRACE_S)
-    await worker.close()
+    await stop_worker(worker)
     with contextlib.suppress(asyncio.CancelledError):
         await running

@@ -1,6 +1,21 @@
 """The distributed step engine: plan steps as arq jobs on Redis, run by `opsconductor worker`."""
 
-from adapters.jobs.arq_engine import ArqDispatcher, JobsConfig, StepJobHandler, build_worker, open_pool
+from adapters.jobs.arq_engine import (
+    ArqDispatcher,
+    JobsConfig,
+    StepJobHandler,
+    build_worker,
+    open_pool,
+    stop_worker,
+)
 from adapters.jobs.recovery import SqlStepRecovery
 
-__all__ = ["ArqDispatcher", "JobsConfig", "SqlStepRecovery", "StepJobHandler", "build_worker", "open_pool"]
+__all__ = [
+    "ArqDispatcher",
+    "JobsConfig",
+    "SqlStepRecovery",
+    "StepJobHandler",
+    "build_worker",
+    "open_pool",
+    "stop_worker",
+]

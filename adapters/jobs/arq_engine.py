@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -117,7 +118,7 @@ class ArqDispatcher:
 
     async def _enqueue(self, job: StepJob) -> Job:
         queued = await self.pool.enqueue_job(FUNCTION, job.model_dump(mode="json"), _job_id=job_id(job))
-        return queued or Job(job_id(job), self.pool, _deserializer=_loads)
+        return queued or Job(job_id(job), self.pool, _queue_name=self.config.queue_name, _deserializer=_loads)
 
     async def _stored(self, job: StepJob) -> StepResult | None:
         stored = await self.store.result(job.execution_id)
@@ -227,6 +228,17 @@ class _lease:
                 await self.redis.pexpire(self.key, self.lease_ms)
             except Exception:  # Redis blips: the next renewal tries again well within the lease
                 log.warning("could not renew the lease of %s", self.key, exc_info=True)
+
+
+async def stop_worker(worker: Worker) -> None:
+    """Cancel what still runs (arq puts those jobs back) and close the pool (arq's close() uses a
+    redis-py call deprecated since 5.0)."""
+    worker.handle_sig(signal.SIGUSR1)
+    await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
+    if worker._pool is not None:
+        await worker.pool.delete(worker.health_check_key)
+        await worker.pool.aclose()
+        worker._pool = None
 
 
 def build_worker(handler: StepJobHandler, config: JobsConfig) -> Worker:
