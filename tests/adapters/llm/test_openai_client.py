@@ -264,3 +264,32 @@ def test_config_from_settings_mirrors_llm_settings() -> None:
     assert config.api_key == "k"
     assert config.structured_output == "json_object"
     assert (config.retries, config.max_concurrency, config.backoff_base_s) == (2, 4, 0.1)
+
+
+async def test_in_process_cache_serves_the_repeat(llm_server: ScriptedOpenAIServer, make_client: Any) -> None:
+    from adapters.cache import InProcessCache
+
+    llm_server.reply_json({"answer": "once"})
+    client = make_client(cache=InProcessCache())
+
+    assert (await ask(client))[0] == (await ask(client))[0] == {"answer": "once"}
+    assert len(llm_server.requests) == 1
+
+
+async def test_redis_cache_is_shared_between_replicas(
+    llm_server: ScriptedOpenAIServer, make_client: Any, redis_url: str
+) -> None:
+    from adapters.cache import RedisCache
+
+    llm_server.reply_json({"answer": "from replica one"})
+    caches = [RedisCache.from_url(redis_url, "test:"), RedisCache.from_url(redis_url, "test:")]
+    try:
+        one, two = make_client(cache=caches[0]), make_client(cache=caches[1])
+        first, _ = await ask(one)
+        second, usage = await ask(two)
+    finally:
+        for cache in caches:
+            await cache.close()
+
+    assert first == second == {"answer": "from replica one"}
+    assert usage.cached and len(llm_server.requests) == 1
