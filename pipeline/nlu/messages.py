@@ -64,6 +64,12 @@ def what_to_do(names: list[str]) -> str:
     return f"What should I do with {', '.join(names)}? e.g. `ping {names[0]}` or `uptime on {names[0]}`."
 
 
+def not_doing(verbs: list[str]) -> str:
+    """Nothing is left once the negated or cancelled part is dropped."""
+    said = ", ".join(dict.fromkeys(v.lower() for v in verbs))
+    return f"OK, I will not {said}. Nothing to run; tell me what you want done instead."
+
+
 def unsupported(tool: str) -> str:
     return f"{tool} is not available here."
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.contracts import AssetFilter, AssetRef, Intent, Interpretation, ToolCall, Understanding
-from pipeline.nlu import messages
+from pipeline.nlu import messages, negation
 from pipeline.nlu.calls import MissingSlot, build_args, command_span
 from pipeline.nlu.classifier import Decision, decide
 from pipeline.nlu.cues import SERVICE_VERBS, VOCABULARY
@@ -90,7 +90,13 @@ class DeterministicUnderstander:
         calls: list[ToolCall] = []
         confidence, grammar = 1.0, True
         leftovers: list[Clause] = []
-        for position, tokens in enumerate(clauses):
+        clauses, cancelled = negation.cancel(clauses)
+        refused: list[str] = ["do that"] if cancelled else []  # what the user said not to do
+        _remember(extract(cancelled, index), context)
+        for position, written in enumerate(clauses):
+            tokens = self._wanted(written, index, context, refused)
+            if tokens is None:
+                continue
             clause, tool, decision = self._classify(tokens, index, context)
             if tool is not None and position + 1 < len(clauses) and is_statement(clause):
                 _remember(clause, context)  # "nginx on web-02 is dead, restart it"
@@ -106,6 +112,8 @@ class DeterministicUnderstander:
             confidence = min(confidence, 1.0 if decision is None else decision.confidence)
             grammar = grammar and (decision is None or decision.explicit or is_grammar(tokens, VOCABULARY))
             calls.extend(self._calls(tool, clause, decision, text, index, context))
+        if not calls and refused:
+            return _no_action(messages.not_doing(refused), 0.9)
         if not calls:
             return self._nothing(leftovers, injection)
         calls = _merge_repeats(calls)
@@ -113,6 +121,27 @@ class DeterministicUnderstander:
         if grammar:
             confidence = 1.0
         return _understanding(calls, confidence, "grammar" if grammar else "lexicon", context)
+
+    def _wanted(
+        self, tokens: list[Any], index: InventoryIndex, context: Context, refused: list[str]
+    ) -> list[Any] | None:
+        """The clause without what it negates ('don't reboot web-02, just ping it' -> 'just ping it').
+
+        The negated part is never planned, but its hosts and service stay in context for 'it'.
+        Returns None when nothing wanted is left.
+        """
+        split = negation.split(tokens)
+        if not split.found:
+            return tokens
+        refused.extend(split.verbs)
+        about = extract([Token(t.text, t.kind, start=t.start, end=t.end) for t in split.negated], index)
+        _remember(about, context)
+        if negation.only_glue(split.positive):
+            return None
+        own = extract([Token(t.text, t.kind, start=t.start, end=t.end) for t in split.positive], index)
+        if own.targets.empty() and not own.targets.pronoun and not context.targets:
+            return split.positive + negation.objects(split.negated)  # 'check it instead of restarting x'
+        return split.positive
 
     def _classify(
         self, tokens: list[Any], index: InventoryIndex, context: Context

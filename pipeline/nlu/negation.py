@@ -1,0 +1,182 @@
+"""What the user says *not* to do: negated actions are never planned.
+
+"don't reboot web-02, just ping it" -> the reboot is dropped, "just ping it" remains
+(its "it" still means web-02). "never mind, ..." cancels everything written before it.
+A negation counts only when an action follows the cue ("don't know why" is no negation),
+and a statement ("nginx is not running") is never read as one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from pipeline.nlu.cues import (
+    ACTION_VERBS,
+    REBOOT_WORDS,
+    RESTART_WORDS,
+    START_WORDS,
+    STOP_WORDS,
+)
+from pipeline.nlu.lexicon import CLAUSE_VERBS, COMMON, FILLER, vocab
+from pipeline.nlu.text import Token
+
+# Cues, longest first. "not"/"never" count only at the start of what they negate (see _cue_at).
+_CUES: tuple[tuple[str, ...], ...] = (
+    ("no", "need", "to"),
+    ("no", "need", "for"),
+    ("refrain", "from"),
+    ("instead", "of"),
+    ("rather", "than"),
+    ("do", "not"),
+    ("does", "not"),
+    ("don't",),
+    ("dont",),
+    ("never",),
+    ("not",),
+    ("without",),
+    ("avoid",),
+    ("no",),
+)
+_CANCELS: tuple[tuple[str, ...], ...] = (
+    ("never", "mind"),
+    ("nevermind",),
+    ("nvm",),
+    ("scratch", "that"),
+    ("cancel", "that"),
+    ("forget", "it"),
+    ("forget", "that"),
+)
+# Words allowed between the cue and the negated verb ("don't you dare even try to reboot").
+_BRIDGE = vocab("to you u even ever bother go the a an any please try trying want need dare yet actually")
+# Words after which "not"/"never" still negate a request ("please never reboot", "but not restart").
+_OPENERS = vocab("please pls but and so just , ; . : i we")
+# Words that end a negated stretch and start what the user does want.
+_POSITIVE = vocab("just only but instead rather simply merely however")
+_ACTIONS = (
+    CLAUSE_VERBS
+    | ACTION_VERBS
+    | REBOOT_WORDS
+    | RESTART_WORDS
+    | START_WORDS
+    | STOP_WORDS
+    | vocab("do touch change modify bounce reboots restarts redeploy powercycle anything")
+)
+_ACTION_NOUNS = REBOOT_WORDS | RESTART_WORDS | vocab("reboots restarts downtime")
+
+
+@dataclass
+class Negation:
+    """A clause split into what is wanted and what was negated or cancelled."""
+
+    positive: list[Token]
+    negated: list[Token] = field(default_factory=list)
+    verbs: list[str] = field(default_factory=list)  # the negated verbs as written
+
+    @property
+    def found(self) -> bool:
+        return bool(self.verbs)
+
+
+def cancel(clauses: list[list[Token]]) -> tuple[list[list[Token]], list[Token]]:
+    """Drop everything before the last 'never mind' / 'scratch that'; returns (kept, dropped)."""
+    last: tuple[int, int, int] | None = None
+    for c, tokens in enumerate(clauses):
+        lows = [t.low for t in tokens]
+        for i in range(len(lows)):
+            for phrase in _CANCELS:
+                if tuple(lows[i : i + len(phrase)]) == phrase:
+                    last = (c, i, len(phrase))
+    if last is None:
+        return clauses, []
+    c, i, width = last
+    dropped = [t for tokens in clauses[:c] for t in tokens] + clauses[c][:i]
+    kept = [clauses[c][i + width :], *clauses[c + 1 :]]
+    return [k for k in kept if k], dropped
+
+
+def split(tokens: list[Token]) -> Negation:
+    """Separate negated stretches ('don't reboot web-02') from the rest of one clause."""
+    result = Negation(positive=[])
+    i = 0
+    while i < len(tokens):
+        found = _cue_at(tokens, i)
+        if found is None:
+            result.positive.append(tokens[i])
+            i += 1
+            continue
+        width, verb = found
+        end = _scope_end(tokens, i + width)
+        result.negated.extend(tokens[i:end])
+        result.verbs.append(verb)
+        i = end
+    return result
+
+
+def only_glue(tokens: list[Token]) -> bool:
+    """Nothing left to do: punctuation, filler and glue words only ('never mind,', 'just')."""
+    glue = FILLER | COMMON | _POSITIVE | vocab("instead anyway okay ok fine")
+    return all(t.kind == "punct" or (t.kind == "word" and t.low in glue) for t in tokens)
+
+
+def objects(tokens: list[Token]) -> list[Token]:
+    """The negated stretch without its cue and verbs: what it was about (hosts, services), fresh."""
+    cue_words = {w for cue in _CUES for w in cue}
+    return [
+        replace(t, used=False)
+        for t in tokens
+        if not (t.kind == "word" and (t.low in cue_words or _stem(t.low) in _ACTIONS or t.low in _BRIDGE))
+    ]
+
+
+def _cue_at(tokens: list[Token], i: int) -> tuple[int, str] | None:
+    lows = [t.low for t in tokens]
+    for cue in _CUES:
+        if tuple(lows[i : i + len(cue)]) != cue:
+            continue
+        if cue in {("not",), ("never",), ("no",)} and i and lows[i - 1] not in _OPENERS:
+            return None  # "nginx is not running", "web-01 never came back": statements
+        if cue[0] in {"don't", "dont", "do"} and i and lows[i - 1] in {"why", "how"}:
+            return None  # "why don't you restart it": a suggestion
+        verb = _verb_after(tokens, i + len(cue), nouns=cue == ("no",))
+        return (len(cue), verb) if verb else None
+    return None
+
+
+def _verb_after(tokens: list[Token], start: int, *, nouns: bool) -> str:
+    for token in tokens[start:]:
+        if token.kind != "word":
+            return ""
+        if nouns:
+            return token.text if token.low in _ACTION_NOUNS else ""
+        if token.low in {"forget", "hesitate", "know", "think", "see", "understand"}:
+            return ""  # "don't forget to notify #ops": no negation
+        if _stem(token.low) in _ACTIONS:
+            return token.text
+        if token.low not in _BRIDGE:
+            return ""
+    return ""
+
+
+def _scope_end(tokens: list[Token], start: int) -> int:
+    """The negated stretch ends where the wanted part starts ('just ping it', ', ping it')."""
+    for j in range(start, len(tokens)):
+        token = tokens[j]
+        if token.kind == "word" and token.low in _POSITIVE and j > start:
+            return j
+        if token.kind == "punct" and token.text in ",;.:!?":
+            following = next((t for t in tokens[j + 1 :] if t.low not in FILLER - {"just"}), None)
+            if following is None or following.low in _POSITIVE or following.low in CLAUSE_VERBS:
+                return j
+    return len(tokens)
+
+
+def _stem(low: str) -> str:
+    """'restarting' -> restart, 'stopping' -> stop, 'reboots' -> reboot (for verb lookups only)."""
+    if low.endswith("ing") and len(low) > 5:
+        base = low[:-3]
+        if len(base) > 2 and base[-1] == base[-2]:
+            base = base[:-1]
+        return base
+    if low.endswith("s") and low[:-1] in _ACTIONS:
+        return low[:-1]
+    return low

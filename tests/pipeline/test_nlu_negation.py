@@ -1,0 +1,91 @@
+"""Negated actions are never planned; the wanted remainder is, and a bare cancel is no_action."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.evaluation import InventoryFile
+from domains.catalog import build_registry
+from pipeline.contracts import Principal
+from pipeline.planner import HybridPlanner
+
+FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "inventory.yaml"
+LOCAL = Path(__file__).resolve().parents[1] / "data" / "inventory_fixture_copy.yaml"
+OPERATOR = Principal(subject="t-operator", roles=frozenset({"operator"}))
+
+
+@pytest.fixture(scope="module")
+def planner() -> HybridPlanner:
+    return HybridPlanner(build_registry(), InventoryFile.load(FIXTURE if FIXTURE.exists() else LOCAL))
+
+
+async def steps(planner: HybridPlanner, text: str) -> tuple[str, list[tuple[str, list[str], dict[str, Any]]]]:
+    plan = await planner.plan(text, OPERATOR)
+    return plan.outcome, [(s.tool, sorted(s.target_names), s.args) for s in plan.steps]
+
+
+@pytest.mark.parametrize(
+    ("text", "tool", "targets", "service"),
+    [
+        (
+            "please do NOT restart redis on cache-01 - only show me its status",
+            "automation.service_status",
+            ["cache-01"],
+            "redis",
+        ),
+        ("no need to reboot api-02, check its uptime instead", "automation.system_info", ["api-02"], None),
+        (
+            "check the status of nginx on web-03 instead of restarting it",
+            "automation.service_status",
+            ["web-03"],
+            "nginx",
+        ),
+        (
+            "I don't want you to stop gunicorn on api-01; show memory there",
+            "automation.system_info",
+            ["api-01"],
+            None,
+        ),
+        ("ping db-02 without restarting anything", "network.ping", ["db-02"], None),
+    ],
+)
+async def test_negated_action_is_dropped_and_the_rest_planned(
+    planner: HybridPlanner, text: str, tool: str, targets: list[str], service: str | None
+) -> None:
+    outcome, found = await steps(planner, text)
+    assert outcome == "plan"
+    assert [(t, n) for t, n, _ in found] == [(tool, targets)]
+    if service:
+        assert found[0][2]["service"] == service
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "never reboot web-01",
+        "don't touch db-01",
+        "reboot web-04. actually never mind",
+        "scratch that, don't stop nginx on web-02",
+    ],
+)
+async def test_only_negated_or_cancelled_is_no_action(planner: HybridPlanner, text: str) -> None:
+    outcome, found = await steps(planner, text)
+    assert (outcome, found) == ("no_action", [])
+
+
+@pytest.mark.parametrize(
+    ("text", "tool"),
+    [
+        ("restart nginx on web-01 but don't reboot it", "automation.service_control"),
+        ("why don't you restart nginx on web-02", "automation.service_control"),
+        ("nginx is not running on web-01, restart it", "automation.service_control"),
+    ],
+)
+async def test_statements_and_suggestions_are_not_negations(
+    planner: HybridPlanner, text: str, tool: str
+) -> None:
+    outcome, found = await steps(planner, text)
+    assert outcome == "plan" and [t for t, _, _ in found] == [tool]
