@@ -61,8 +61,8 @@ class Metrics:
             self.tool_results.labels(result.tool or "-", target.status.value).inc()
 
     def observe_job(self, job: StepJob, result: StepResult, job_try: int) -> None:
-        """StepJobHandler's observer: what a worker ran."""
-        self.observe_step(result)
+        """StepJobHandler's observer: what a worker ran (tool results are counted by the replica that
+        dispatched the step, so sums over a deployment count each result once)."""
         self.step_jobs.labels("ok" if result.ok else "failed").inc()
         if job_try > 1:
             self.step_jobs.labels("after_lost_worker").inc()

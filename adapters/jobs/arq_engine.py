@@ -40,6 +40,7 @@ from .recovery import SqlStepRecovery
 log = logging.getLogger(__name__)
 
 FUNCTION = "run_step"
+DRAIN_S = 0.05  # after a step's result, wait this long for its last progress events
 FINISHED_STEP = {"succeeded", "failed", "skipped"}
 StepObserver = Callable[[StepJob, StepResult, int], None]
 
@@ -95,8 +96,13 @@ class ArqDispatcher:
         self.config = config
 
     async def dispatch(self, job: StepJob, step: PlanStep, progress: ProgressCallback | None) -> StepResult:
-        if progress is not None:
-            await _started(progress, job, step)
+        if progress is None:
+            return await self._dispatch(job, step)
+        await _started(progress, job, step)
+        async with _relayed(self.pool, progress_channel(self.config, job), progress):
+            return await self._dispatch(job, step)
+
+    async def _dispatch(self, job: StepJob, step: PlanStep) -> StepResult:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.config.wait_s
         for _ in range(self.config.max_tries + 1):
@@ -159,14 +165,15 @@ class StepJobHandler:
         token = REQUEST_ID.set(job.request_id or job.execution_id)
         try:
             async with _lease(ctx["redis"], ctx["job_id"], self.config.lease_s):
-                result = await self._run(job, int(ctx.get("job_try", 1)))
+                publish = _publisher(ctx["redis"], progress_channel(self.config, job))
+                result = await self._run(job, int(ctx.get("job_try", 1)), publish)
         finally:
             REQUEST_ID.reset(token)
         if self.observe is not None:
             self.observe(job, result, int(ctx.get("job_try", 1)))
         return result.model_dump(mode="json")
 
-    async def _run(self, job: StepJob, job_try: int) -> StepResult:
+    async def _run(self, job: StepJob, job_try: int, progress: ProgressCallback | None = None) -> StepResult:
         loaded = await self.store.load(job.execution_id)
         step = next((s for s in loaded[0].steps if s.id == job.step_id), None) if loaded else None
         if step is None:
@@ -180,7 +187,7 @@ class StepJobHandler:
             closed = await self._recover(job, step)
             if closed is not None:
                 return closed
-        result = await self.runner(job, step, None)
+        result = await self.runner(job, step, progress)
         log.info("step %s done: %s", job.idempotency_key, "ok" if result.ok else "not ok")
         return result
 
@@ -203,6 +210,53 @@ class StepJobHandler:
                 await self.locks.release(job.execution_id)
             log.warning("step %s lost its worker; marked failed by policy", job.idempotency_key)
         return result
+
+
+def progress_channel(config: JobsConfig, job: StepJob) -> str:
+    return f"{config.queue_name}:progress:{job.idempotency_key}"
+
+
+def _publisher(redis: ArqRedis, channel: str) -> ProgressCallback:
+    """Worker side: each per-target progress event goes to the dispatching replica (pub/sub)."""
+
+    async def publish(event: Progress) -> None:
+        if event.done:  # the replica already told chat that the step started
+            await redis.publish(channel, event.model_dump_json())
+
+    return publish
+
+
+class _relayed:
+    """Replica side: forwards a step's progress events from its worker while the step runs."""
+
+    def __init__(self, redis: ArqRedis, channel: str, progress: ProgressCallback) -> None:
+        self.pubsub = redis.pubsub(ignore_subscribe_messages=True)
+        self.channel, self.progress = channel, progress
+        self.task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> None:
+        await self.pubsub.subscribe(self.channel)  # before the job is enqueued: no event is missed
+        self.task = asyncio.create_task(self._relay())
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
+        # events published just before the result may still be in flight on this connection
+        while (message := await self.pubsub.get_message(timeout=DRAIN_S)) is not None:
+            await self._forward(message)
+        await self.pubsub.unsubscribe(self.channel)
+        await self.pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    async def _relay(self) -> None:
+        async for message in self.pubsub.listen():
+            await self._forward(message)
+
+    async def _forward(self, message: dict[str, Any]) -> None:
+        try:
+            await self.progress(Progress.model_validate_json(message["data"]))
+        except Exception:  # progress is best effort
+            log.warning("progress relay failed", exc_info=True)
 
 
 class _lease:

@@ -33,6 +33,7 @@ from pipeline.contracts import (
     Plan,
     PlanStep,
     Principal,
+    Progress,
     Risk,
     TargetStatus,
     ToolOutput,
@@ -228,3 +229,21 @@ def test_json_logs_carry_the_bound_request_id() -> None:
         "worker",
         "info",
     )
+
+
+async def test_a_workers_progress_reaches_the_dispatching_replica(
+    arq_world: tuple[SqlExecutionStore, ArqDispatcher, StepJobHandler],
+) -> None:
+    store, dispatcher, _ = arq_world
+    the_plan = plan("probe.read", "web-01", "web-02", "web-03")
+    execution_id = await store.create(the_plan, message(), ALICE, "running")
+    events: list[Progress] = []
+
+    async def progress(event: Progress) -> None:
+        events.append(event)
+
+    job = StepJob(execution_id=execution_id, step_id="s1", principal=ALICE)
+    result = await dispatcher.dispatch(job, the_plan.steps[0], progress)
+    assert result.ok
+    assert [(e.done, e.total) for e in events] == [(0, 3), (1, 3), (2, 3), (3, 3)]
+    assert {e.last.target for e in events if e.last is not None} == {"web-01", "web-02", "web-03"}
