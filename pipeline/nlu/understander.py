@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.contracts import AssetFilter, AssetRef, Intent, Interpretation, ToolCall, Understanding
-from pipeline.nlu import messages, negation
+from pipeline.nlu import crossing, messages, negation
 from pipeline.nlu.calls import MissingSlot, build_args, command_span
 from pipeline.nlu.classifier import Decision, decide
 from pipeline.nlu.cues import SERVICE_VERBS, VOCABULARY
@@ -93,12 +93,10 @@ class DeterministicUnderstander:
         clauses, cancelled = negation.cancel(clauses)
         refused: list[str] = ["do that"] if cancelled else []  # what the user said not to do
         _remember(extract(cancelled, index), context)
-        for position, written in enumerate(clauses):
-            tokens = self._wanted(written, index, context, refused)
-            if tokens is None:
-                continue
+        parts = self._parts(clauses, index, context, refused)
+        for position, tokens in enumerate(parts):
             clause, tool, decision = self._classify(tokens, index, context)
-            if tool is not None and position + 1 < len(clauses) and is_statement(clause):
+            if tool is not None and position + 1 < len(parts) and is_statement(clause):
                 _remember(clause, context)  # "nginx on web-02 is dead, restart it"
                 continue
             if tool is None and calls and _only_targets(clause):
@@ -121,6 +119,17 @@ class DeterministicUnderstander:
         if grammar:
             confidence = 1.0
         return _understanding(calls, confidence, "grammar" if grammar else "lexicon", context)
+
+    def _parts(
+        self, clauses: list[list[Any]], index: InventoryIndex, context: Context, refused: list[str]
+    ) -> list[list[Any]]:
+        """The clauses to classify, in order: negations dropped, crossed clauses cut apart."""
+        parts: list[list[Any]] = []
+        for written in clauses:
+            tokens = self._wanted(written, index, context, refused)
+            if tokens is not None:
+                parts.extend(crossing.uncross(tokens, index))
+        return parts
 
     def _wanted(
         self, tokens: list[Any], index: InventoryIndex, context: Context, refused: list[str]
