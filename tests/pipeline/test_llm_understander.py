@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import socket
@@ -42,6 +43,7 @@ ASSETS = (
 )  # fmt: skip
 ALL_TOOLS: tuple[ToolSpec, ...] = tuple(build_registry())
 READ_TOOLS = tuple(t for t in ALL_TOOLS if t.risk is Risk.READ)
+REGISTRY_NAMES = tuple(t.name for t in ALL_TOOLS)
 
 
 def answer(outcome: str = "plan", calls: list[dict[str, Any]] | None = None, **kw: Any) -> dict[str, Any]:
@@ -347,3 +349,42 @@ async def test_summary_that_does_not_fit_raises(server: ScriptedOpenAIServer, cl
     server.reply_json({"summary": "", "recommendations": []})
     with pytest.raises(InvalidModelOutput):
         await LLMResultSummarizer(client).summarize("x", _reply_with_output("ok"))
+
+
+# --------------------------------------------------------------------------- prompt assets
+
+
+def test_examples_in_the_prompt_are_valid_answers() -> None:
+    from pipeline.llm_understander import to_understanding
+    from pipeline.ports import LLMUsage
+    from pipeline.prompts.schema import EXAMPLES
+
+    for example in EXAMPLES:
+        understanding = to_understanding(example.answer, LLMUsage())
+        assert {c.tool for c in understanding.calls} <= set(REGISTRY_NAMES), example.request
+
+
+def test_compact_schema_inlines_refs_and_drops_optional_null() -> None:
+    from pydantic import BaseModel, Field
+
+    from pipeline.prompts.schema import compact_schema
+
+    class Inner(BaseModel):
+        level: int = Field(1, ge=0, le=9)
+
+    class Outer(BaseModel):
+        inner: Inner
+        note: str | None = None
+        hosts: list[str] = Field(default_factory=list, max_length=1000)
+
+    schema = compact_schema(Outer.model_json_schema())
+
+    assert "$defs" not in json.dumps(schema) and "title" not in json.dumps(schema)
+    assert schema["properties"]["inner"]["properties"]["level"] == {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 9,
+        "default": 1,
+    }
+    assert schema["properties"]["note"] == {"type": "string", "maxLength": 160}
+    assert schema["properties"]["hosts"]["maxItems"] == 64
