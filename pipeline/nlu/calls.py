@@ -27,7 +27,9 @@ _LANGUAGES = {
     "pwsh": "powershell",
     "ps1": "powershell",
 }
-_MATCH_INTRO = vocab("matching match named called like containing for with filter grep")
+_MATCH_INTRO = vocab(
+    "matching match named called like containing contains for with filter filtered filtering grep grepping"
+)
 
 
 class MissingSlot(Exception):
@@ -96,12 +98,14 @@ def _service_control(clause: Clause, text: str, action: str) -> dict[str, Any]:
 
 
 def _processes(clause: Clause, text: str, action: str) -> dict[str, Any]:
+    """match only from 'matching X', 'named X', 'filtered by X', 'X processes' (X a real name)."""
     tokens = clause.tokens
     for i, token in enumerate(tokens[:-1]):
-        candidate = tokens[i + 1]
-        usable = candidate.kind == "quote" or (candidate.kind == "word" and not candidate.used)
-        if token.low in _MATCH_INTRO and usable:
-            return {"match": candidate.text}  # "matching gunicorn", "named 'java -jar'"
+        if token.low not in _MATCH_INTRO:
+            continue
+        following = [t for t in tokens[i + 1 : i + 3] if t.low not in _MATCH_GLUE]
+        if following and _match_word(following[0]):
+            return {"match": following[0].text}  # "matching gunicorn", "named 'java -jar'"
     for i, token in enumerate(tokens[1:], 1):
         if token.low in {"process", "processes", "procs"} and _match_word(tokens[i - 1]):
             return {"match": tokens[i - 1].text}  # "gunicorn processes"
@@ -111,11 +115,23 @@ def _processes(clause: Clause, text: str, action: str) -> dict[str, Any]:
     return {"match": services[0]} if services else {}
 
 
-def _match_word(token: Token) -> bool:
-    from pipeline.nlu.lexicon import CLAUSE_VERBS, FILLER
+_MATCH_GLUE = vocab("by to on after the a an")
 
-    skip = {"the", "all", "running", "top", "any", "which", "what", "of", "my", "list"}
-    return token.kind == "word" and token.low not in skip | CLAUSE_VERBS | FILLER
+
+def _match_word(token: Token) -> bool:
+    """A process name: quoted text or a word that is not a verb, pronoun, filler or glue word."""
+    from pipeline.nlu.cues import PROCESS_WORDS, VOCABULARY
+    from pipeline.nlu.lexicon import CLAUSE_VERBS, COMMON, FILLER, HOST_NOUNS, PRONOUNS, QUANTIFIERS
+
+    if token.kind == "quote":
+        return True
+    if token.kind != "word" or token.used or token.low.isdigit():
+        return False
+    ignored = CLAUSE_VERBS | FILLER | COMMON | PRONOUNS | QUANTIFIERS | HOST_NOUNS | PROCESS_WORDS
+    return token.low not in ignored and token.low not in VOCABULARY - _SERVICE_LIKE
+
+
+_SERVICE_LIKE = vocab("java python node ruby perl php docker")
 
 
 def _read_file(clause: Clause, text: str, action: str) -> dict[str, Any]:

@@ -76,6 +76,8 @@ def _unknown_places(tokens: list[Token], selector_words: set[str]) -> list[str]:
         if token.low not in {"in", "at", "by"} or nxt.kind != "word" or nxt.used:
             continue
         low = nxt.low
+        if token.low == "by" and low not in selector_words:
+            continue  # "filtered by redis", "sorted by memory": not a place
         if low in selector_words or low not in known:
             unknown.append(nxt.text)
     return unknown
