@@ -8,12 +8,13 @@ from adapters.jobs.arq_engine import (
     open_pool,
     stop_worker,
 )
-from adapters.jobs.recovery import SqlStepRecovery
+from adapters.jobs.recovery import SqlStepRecovery, StepClaim
 
 __all__ = [
     "ArqDispatcher",
     "JobsConfig",
     "SqlStepRecovery",
+    "StepClaim",
     "StepJobHandler",
     "build_worker",
     "open_pool",

@@ -183,20 +183,31 @@ class StepJobHandler:
                 results=(TargetResult(target="", status=TargetStatus.FAILED, error="unknown step"),),
             )
         log.info("step %s (%s) try %d", job.idempotency_key, step.tool, job_try)
-        if job_try > 1:
-            closed = await self._recover(job, step)
-            if closed is not None:
-                return closed
+        closed = await self._settle_claim(job, step, job_try)
+        if closed is not None:
+            return closed
         result = await self.runner(job, step, progress)
         log.info("step %s done: %s", job.idempotency_key, "ok" if result.ok else "not ok")
         return result
 
-    async def _recover(self, job: StepJob, step: PlanStep) -> StepResult | None:
-        """An earlier attempt of this job was lost; settle a step it left 'running'."""
-        state = await self.recovery.state(job.idempotency_key)
-        if state is None or state[0] != "running":
-            return None  # never claimed (the runner claims it now) or finished (it returns the result)
-        _, attempt = state
+    async def _settle_claim(self, job: StepJob, step: PlanStep, job_try: int) -> StepResult | None:
+        """Settle a 'running' claim left by a lost run; None when the runner may go ahead.
+
+        A lost run shows as a retried job (arq took it from a dead worker: try > 1) or, should
+        Redis have lost the job itself, as a claim older than any step may run. A younger claim
+        without a retry is waited out (arq's job timeout bounds the wait, then retries).
+        """
+        stale_after_s = self.config.job_timeout_s + self.config.lease_s
+        while True:
+            claim = await self.recovery.state(job.idempotency_key)
+            if claim is None or claim.status != "running":
+                return None  # unclaimed (the runner claims it) or finished (the runner returns it)
+            if job_try > 1 or claim.older_than(stale_after_s):
+                return await self._recover(job, step, claim.attempt)
+            await asyncio.sleep(self.config.lease_s)
+
+    async def _recover(self, job: StepJob, step: PlanStep, attempt: int) -> StepResult | None:
+        """Release a lost read step for another run, or close a lost write/critical step as failed."""
         if step.risk.value == "read" or self.config.retry_changes:
             released = await self.recovery.release(job.idempotency_key, attempt)
             log.warning(

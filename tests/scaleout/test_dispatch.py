@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.jobs import (
@@ -212,7 +213,25 @@ async def test_a_lost_read_step_runs_again_and_a_lost_write_step_is_failed(
     assert not write_result.ok and "stopped mid-step" in write_result.results[0].error
     stored = await store.result(write_id)
     assert stored is not None and stored.steps[0].results[0].status is TargetStatus.FAILED
-    assert await SqlStepRecovery(store._sessions).state(f"{read_id}:s1") == ("succeeded", 2)
+    claim = await SqlStepRecovery(store._sessions).state(f"{read_id}:s1")
+    assert claim is not None and (claim.status, claim.attempt) == ("succeeded", 2)
+
+
+async def test_a_claim_older_than_any_step_is_settled_even_when_redis_lost_the_job(
+    arq_world: tuple[SqlExecutionStore, ArqDispatcher, StepJobHandler], engine: AsyncEngine
+) -> None:
+    store, _, handler = arq_world
+    execution_id, _ = await lost_attempt(store, "probe.write")
+    async with engine.begin() as conn:  # claimed long ago by a worker that is gone
+        await conn.execute(
+            text(
+                "UPDATE execution_steps SET claimed_at = now() - interval '2 hours' WHERE execution_id = :e"
+            ),
+            {"e": execution_id},
+        )
+    job = StepJob(execution_id=execution_id, step_id="s1", principal=ALICE)
+    result = await handler._run(job, 1)  # a first try: arq never saw the earlier run
+    assert not result.ok and "stopped mid-step" in result.results[0].error and CALLS == []
 
 
 def test_json_logs_carry_the_bound_request_id() -> None:
