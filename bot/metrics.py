@@ -13,8 +13,8 @@ HTTP requests are counted by the server itself (opsconductor_http_requests).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -23,7 +23,7 @@ from prometheus_client.registry import Collector
 
 from pipeline.contracts import Decision, InboundMessage, Plan, PlanStep, Principal, Response, StepResult
 from pipeline.dispatch import REQUEST_ID, StepDispatcher, StepJob, current_request_id
-from pipeline.ports import ProgressCallback
+from pipeline.ports import ApprovalRecord, ProgressCallback
 
 STAGE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 WAIT_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
@@ -117,10 +117,10 @@ class MeteredDispatcher:
 
 
 class Front:
-    """What adapters call instead of the kernel: request id bound, latency and approval waits measured."""
+    """What adapters call instead of the kernel: request id bound, latency measured."""
 
-    def __init__(self, kernel: Any, metrics: Metrics, approval_ttl_s: float) -> None:
-        self.kernel, self.metrics, self.approval_ttl_s = kernel, metrics, approval_ttl_s
+    def __init__(self, kernel: Any, metrics: Metrics) -> None:
+        self.kernel, self.metrics = kernel, metrics
 
     async def submit(self, message: InboundMessage, progress: ProgressCallback | None = None) -> Response:
         async with _bound(message.message_id):
@@ -130,23 +130,29 @@ class Front:
 
     async def decide(self, decision: Decision, progress: ProgressCallback | None = None) -> Response:
         async with _bound(decision.execution_id):
-            store = getattr(self.kernel, "store", None)
-            before = await store.approval(decision.execution_id) if store is not None else None
-            started = time.perf_counter()
-            response: Response = await self.kernel.decide(decision, progress)
-            self.metrics.stage_seconds.labels("decide").observe(time.perf_counter() - started)
-            if before is not None and before.state == "pending":
-                await self._observe_wait(store, decision.execution_id, before.expires_at)
+            with self.metrics.stage_seconds.labels("decide").time():
+                response: Response = await self.kernel.decide(decision, progress)
         return response
 
-    async def _observe_wait(self, store: Any, execution_id: str, expires_at: Any) -> None:
-        after = await store.approval(execution_id)
-        if after is None or after.state == "pending" or after.decided_at is None:
-            return
-        opened = expires_at.timestamp() - self.approval_ttl_s
-        self.metrics.approval_wait.labels(after.state).observe(
-            max(0.0, after.decided_at.timestamp() - opened)
-        )
+
+class MeteredStore:
+    """ExecutionStore decorator: the one decision that takes effect records how long it waited."""
+
+    def __init__(self, inner: Any, metrics: Metrics, approval_ttl_s: float) -> None:
+        self.inner, self.metrics, self.approval_ttl_s = inner, metrics, approval_ttl_s
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def decide_approval(
+        self, execution_id: str, approve: bool, decided_by: str, now: datetime
+    ) -> tuple[ApprovalRecord, bool]:
+        record, won = await self.inner.decide_approval(execution_id, approve, decided_by, now)
+        if won:
+            opened = record.expires_at.timestamp() - self.approval_ttl_s
+            decided = (record.decided_at or now).timestamp()
+            self.metrics.approval_wait.labels(record.state).observe(max(0.0, decided - opened))
+        return record, won
 
 
 class _bound:
@@ -166,7 +172,7 @@ class _bound:
 
 
 def instrument(kernel: Any, registry: CollectorRegistry, approval_ttl_s: float) -> tuple[Metrics, Front]:
-    """Decorate the kernel's planner and step dispatcher; returns the metrics and the adapters' front."""
+    """Decorate the kernel's planner, store and step dispatcher; returns the metrics and the front."""
     metrics = Metrics(registry)
     planner = getattr(kernel, "planner", None)
     if planner is not None and not isinstance(planner, TimedPlanner):
@@ -174,10 +180,13 @@ def instrument(kernel: Any, registry: CollectorRegistry, approval_ttl_s: float) 
         meter = llm_meter(planner)
         if meter is not None:
             registry.register(LLMCollector(meter))
+    store = getattr(kernel, "store", None)
+    if store is not None and not isinstance(store, MeteredStore):
+        kernel.store = MeteredStore(store, metrics, approval_ttl_s)
     executor = getattr(kernel, "executor", None)
     if executor is not None and not isinstance(executor.dispatcher, MeteredDispatcher):
         executor.dispatcher = MeteredDispatcher(executor.dispatcher, metrics)
-    return metrics, Front(kernel, metrics, approval_ttl_s)
+    return metrics, Front(kernel, metrics)
 
 
 def llm_meter(planner: Any) -> Any:

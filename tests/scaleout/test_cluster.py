@@ -129,3 +129,7 @@ async def test_a_replica_restart_between_prompt_and_approval_loses_nothing(clust
     assert [(r[1], r[2], r[3]) for r in rows] == [("succeeded", "succeeded", 1)]
     await asyncio.sleep(1.0)
     assert [hook["message"] for hook in cluster.hooks.received] == ["after-restart"]
+    waits = await metric_sum(
+        cluster, [restarted, second], "opsconductor_approval_wait_seconds", decision="approved"
+    )
+    assert waits == 1  # the double click took effect once
