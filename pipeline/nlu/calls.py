@@ -242,9 +242,10 @@ def _notify(clause: Clause, text: str, action: str) -> dict[str, Any]:
     slots = clause.slots
     words = [t.low for t in clause.tokens if t.kind == "word"]
     channel = next((NOTIFY_CHANNEL_WORDS[w] for w in words if w in NOTIFY_CHANNEL_WORDS), None)
-    to = slots.kv.get("to") or (slots.emails or slots.channels or slots.phones or [""])[0]
-    if channel is None:
+    to = slots.kv.get("to") or (slots.emails or slots.channels or slots.phones or slots.urls or [""])[0]
+    if channel is None or (slots.urls and to in slots.urls and channel != "webhook"):
         channel = "email" if slots.emails else "sms" if slots.phones and not slots.channels else "slack"
+        channel = "webhook" if to in slots.urls else channel
     if channel == "email" and not slots.emails and slots.channels:
         channel = "slack"
     if not to:

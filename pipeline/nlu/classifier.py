@@ -118,13 +118,14 @@ def _has_flag(clause: Clause) -> bool:
 
 def _notify(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
     slots = clause.slots
-    recipients = slots.emails or slots.channels or slots.phones
+    recipients = slots.emails or slots.channels or slots.phones or slots.urls or slots.kv.get("to")
     channel_word = words & {"slack", "teams", "sms", "webhook", "email", "e-mail"}
     first = _first_verb(ordered)
     leading = first in {"slack", "teams", "sms", "webhook", "email", "e-mail", "mail"}
     if first in {"page", "notify", "alert", "inform"} and not (recipients or channel_word):
         return Decision("communication.notify", 0.7, "Who should I notify? Give an address or #channel.")
-    if not (words & NOTIFY_VERBS or leading) or not (recipients or channel_word):
+    webhook = bool(slots.urls) and "webhook" in words  # "call the webhook https://...": any verb
+    if not (words & NOTIFY_VERBS or leading or webhook) or not (recipients or channel_word):
         return None
     if not recipients and not slots.kv.get("to"):
         if words & TEMPLATE_WORDS and not (words & {"send", "post"}):

@@ -62,6 +62,7 @@ class Slots:
     dns_names: list[str] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
     emails: list[str] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)  # webhook addresses
     channels: list[str] = field(default_factory=list)
     phones: list[str] = field(default_factory=list)
     quotes: list[str] = field(default_factory=list)
@@ -87,6 +88,7 @@ def _typed(token: Token, slots: Slots) -> None:
     kinds = {
         "quote": slots.quotes,
         "email": slots.emails,
+        "url": slots.urls,
         "channel": slots.channels,
         "path": slots.paths,
         "phone": slots.phones,

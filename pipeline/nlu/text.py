@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from pipeline.nlu.lexicon import ABBREVIATIONS, CLAUSE_VERBS, INJECTION_PATTERNS, THEN_WORDS
+from pipeline.nlu.recipients import name_recipient
 
 _PREFIX = re.compile(
     r"^\s*(?:/opsconductor\b|@?opsconductor\b[:,]?|<@[\w.|-]+>[:,]?|(?:hey|hi|hello|yo|ok)\s+(?:bot|ops)\b[:,!]?)",
@@ -21,6 +22,7 @@ _INJECTIONS = [re.compile(p, re.IGNORECASE) for p in INJECTION_PATTERNS]
 _SCANNER = re.compile(
     r"""
     (?P<quote>```(?:[a-z]+\n)?[\s\S]+?```|`[^`]+`|"[^"]+"|\u201c[^\u201d]+\u201d|(?<![\w])'[^'\n]+'(?![\w]))
+    |(?P<url>\bhttps?://[^\s<>"'`]+)
     |(?P<email>(?<![\w.+-])[\w.+-]++@[\w-]+(?:\.[\w-]+)+)
     |(?P<channel>(?<![\w&])\#[\w][\w.-]*)
     |(?P<kv>(?<![\w-])[A-Za-z_][\w.-]*=(?:"[^"]*"|'[^']*'|[^\s,;]+(?:,[^\s,;]+)*))
@@ -80,13 +82,30 @@ def strip_prefix(text: str) -> str:
     return text
 
 
+_QUOTED = re.compile(r"```[\s\S]+?```|`[^`]+`|\"[^\"]+\"|\u201c[^\u201d]+\u201d")
+
+
 def strip_injections(text: str) -> tuple[str, bool]:
-    """Remove phrases that try to steer the bot; report whether any were found."""
+    """Remove phrases that try to steer the bot; report whether any were found.
+
+    Quoted text is data (a message to send, a command to show for approval): it is kept as
+    written, though an injection inside it is still reported.
+    """
     found = False
-    for pattern in _INJECTIONS:
-        text, count = pattern.subn(" ", text)
-        found = found or count > 0
-    return text, found
+    pieces: list[str] = []
+    position = 0
+    for quoted in [*_QUOTED.finditer(text), None]:
+        end = quoted.start() if quoted else len(text)
+        outside = text[position:end]
+        for pattern in _INJECTIONS:
+            outside, count = pattern.subn(" ", outside)
+            found = found or count > 0
+        pieces.append(outside)
+        if quoted:
+            found = found or any(p.search(quoted.group(0)) for p in _INJECTIONS)
+            pieces.append(quoted.group(0))
+            position = quoted.end()
+    return "".join(pieces), found
 
 
 def tokenize(text: str) -> list[Token]:
@@ -99,7 +118,7 @@ def tokenize(text: str) -> list[Token]:
             continue
         if kind == "quote":
             value = _unquote(value)
-        elif kind == "path":
+        elif kind in {"path", "url"}:
             value = value.rstrip(".,;:?!)'\"")
         elif kind == "kv":
             value = value.rstrip(".")
@@ -146,7 +165,7 @@ def _unquote(value: str) -> str:
 def scan(text: str) -> Scanned:
     text = strip_prefix(text)
     text, injection = strip_injections(text)
-    text = cut_message(text)
+    text = cut_message(name_recipient(text))
     scanned = Scanned(text, tokenize(text), injection)
     for before, token in zip(scanned.tokens, scanned.tokens[1:], strict=False):
         token.after_article = before.low in {"the", "our", "that", "this", "your", "every", "each", "any"}
@@ -155,17 +174,20 @@ def scan(text: str) -> Scanned:
 
 
 _NOTIFY_ANCHOR = re.compile(
-    r"(?<![\w.+-])[\w.+-]++@[\w-]+(?:\.[\w-]+)+|(?<![\w&])#[\w][\w.-]*|(?<![\w+])\+\d[\d\s().-]{6,18}\d|"
+    r"\bhttps?://[^\s<>\"'`]*[^\s<>\"'`.,;:!?)]|(?<![\w.+-])[\w.+-]++@[\w-]+(?:\.[\w-]+)+|(?<![\w&])#[\w][\w.-]*|(?<![\w+])\+\d[\d\s().-]{6,18}\d|"
     r"\b(?:slack|teams|sms|e-?mail|webhook|on-?call)\b",
     re.IGNORECASE,
 )
+_URL = re.compile(r"\bhttps?://[^\s<>\"'`]*[^\s<>\"'`.,;:!?)]")
 _NOTIFY_VERB = re.compile(
-    r"\b(?:send|notify|e-?mail|mail|post|message|tell|inform|page|alert|text|let|write|announce|ping|sms)\b",
+    r"\b(?:send|notify|e-?mail|mail|post|message|tell|inform|page|alert|text|let|write|announce|ping|sms|"
+    r"trigger|call|fire)\b",
     re.IGNORECASE,
 )
 _MESSAGE_START = re.compile(
     r"\s*(?::|\b(?:saying|that says|which says|to say|with (?:the )?(?:message|text|note)|"
-    r"telling (?:them|him|her|everyone|people)(?: that)?|that|know that|about)\b)\s*",
+    r"telling (?:them|him|her|everyone|people)(?: that)?|that|know that|about|"
+    r"(?:and )?let (?:them|him|her|everyone|people|us|the team|\w+) know(?: that)?)\b)\s*",
     re.IGNORECASE,
 )
 
@@ -179,6 +201,7 @@ def cut_message(text: str) -> str:
     if verb is None and anchor.start() > 0:
         return text  # no verb: only "slack #ops: ..." (the channel first) is a notification
     start = max(anchor.end(), verb.end() if verb else 0)
+    start = max([start] + [u.end() for u in _URL.finditer(text)])  # "https:" starts no message
     if verb is None:
         return _leading_recipient_message(text, anchor)
     intro = _MESSAGE_START.search(text, start)
@@ -189,8 +212,28 @@ def cut_message(text: str) -> str:
     rest = text[intro.end() :]
     follow = _NEXT_STEP.search(rest)
     message, tail = (rest[: follow.start()], rest[follow.start() :]) if follow else (rest, "")
-    message = _unwrap(message.strip()).replace("`", "'")
+    message = _unwrap(_tidy(message)).replace("`", "'")
+    if not message:
+        return text
     return f"{text[: intro.start()]} `{message}` {tail}".rstrip()
+
+
+_POLITE_END = re.compile(
+    r"[\s,;:.!?-]*\b(?:thanks|thank you|thx|ty|cheers|please|pls|asap)\W*$", re.IGNORECASE
+)
+_VIA_CHAT = re.compile(
+    r"^(?:on|in|via|over|through|using)\s+(?:ms\s+)?(?:slack|teams|e-?mail|sms)\b[\s,:-]*", re.IGNORECASE
+)
+
+
+def _tidy(message: str) -> str:
+    """'on slack', a trailing '? thanks': how it is sent, and politeness, are not the message."""
+    message = _VIA_CHAT.sub("", message.strip())
+    polite = _POLITE_END.search(message)
+    while polite and polite.start() > 0:
+        message = message[: polite.start()].rstrip(" ,;:-?!")
+        polite = _POLITE_END.search(message)
+    return message.strip()
 
 
 def _unwrap(message: str) -> str:
@@ -206,14 +249,18 @@ _NEXT_STEP = re.compile(r"(?:[,;.]\s*(?:and\s+)?then|\band then)\s+(?=[a-z])", r
 
 def _after_last_recipient(text: str, start: int) -> str:
     """'email ops@example.com db-01 is back': the words after the recipient are the message."""
-    recipients = [m for m in _NOTIFY_ANCHOR.finditer(text) if m.group(0)[0] in "#+" or "@" in m.group(0)]
+    recipients = [
+        m
+        for m in _NOTIFY_ANCHOR.finditer(text)
+        if m.group(0)[0] in "#+" or "@" in m.group(0) or "://" in m.group(0)
+    ]
     if not recipients or recipients[-1].end() < start:
         return text
     end = recipients[-1].end()
     rest = text[end:]
     stop = re.search(r"[;.]\s|\bthen\b", rest)
     message, tail = (rest[: stop.start()], rest[stop.start() :]) if stop else (rest, "")
-    message = message.strip(" :,-")
+    message = _tidy(message.strip(" :,-"))
     if len(message.split()) < 2:
         return text
     return f"{text[:end]} `{message.replace('`', chr(39))}` {tail}".rstrip()
@@ -224,7 +271,7 @@ def _leading_recipient_message(text: str, anchor: re.Match[str]) -> str:
     end = anchor.end()
     while following := _NOTIFY_ANCHOR.match(text, end + len(text[end:]) - len(text[end:].lstrip(" :,"))):
         end = following.end()
-    message = text[end:].lstrip(" :,-").strip()
+    message = _tidy(text[end:].lstrip(" :,-"))
     if not message:
         return text
     return f"{text[:end]} `{message.replace('`', chr(39))}`"

@@ -1,0 +1,88 @@
+"""Named chat recipients: 'notify the Infra Ops channel on teams', 'send a teams message to the NOC'.
+
+Teams and Slack recipients are often names, not #channels. When a message names a chat
+channel word (teams/slack), has a notification verb and no #channel, address or URL, the
+name is rewritten as `to='<name>'` so the rest of the pipeline reads it as the recipient
+(and never as hosts or as part of the message).
+"""
+
+from __future__ import annotations
+
+import re
+
+_NAME = r"(?P<name>[A-Za-z][\w&.'-]*(?:\s+[A-Za-z][\w&.'-]*){0,3}?)"
+_KIND = r"(?:\s+(?:channel|group|room|chat|space))?"
+_CHAT = r"(?:ms\s+|microsoft\s+)?(?:teams|slack)"
+_ENDS = (
+    r"(?=\s*(?::|[,.;!?]|$|\b(?:saying|that|which|with|about|to\s+say|the\s+message|telling|"
+    r"on\s+" + _CHAT + r"|in\s+" + _CHAT + r"|via\s+" + _CHAT + r"|using|know)\b))"
+)
+_FORMS = (
+    # "send a teams message to the NOC: ...", "post to Ops Team on slack that ..."
+    re.compile(r"\bto\s+(?:the\s+)?" + _NAME + _KIND + _ENDS, re.IGNORECASE),
+    # "notify the Infra Ops channel on teams that ...", "tell the service desk in teams ..."
+    re.compile(
+        r"\b(?:notify|tell|message|inform|alert|ping|page|let)\s+(?:the\s+)?"
+        + _NAME
+        + _KIND
+        + r"(?=\s+(?:know\s+)?(?:on|in|via)\s+"
+        + _CHAT
+        + r"\b)",
+        re.IGNORECASE,
+    ),
+    # "teams channel Network Team: ...", "the slack channel platform-alerts saying ..."
+    re.compile(
+        r"\b" + _CHAT + r"\s+(?:channel|group|room|chat|space)\s+(?:called\s+|named\s+)?" + _NAME + _ENDS,
+        re.IGNORECASE,
+    ),
+)
+_ADDRESSED = re.compile(r"(?<![\w&])#[\w]|@[\w-]+\.|\bhttps?://|(?<![\w+])\+\d", re.IGNORECASE)
+_CHAT_WORD = re.compile(r"\b" + _CHAT + r"\b", re.IGNORECASE)
+_VERB = re.compile(
+    r"\b(?:send|notify|post|message|tell|inform|alert|page|let|write|ping|announce)\b", re.IGNORECASE
+)
+_NOT_NAMES = frozenset(
+    {
+        "the",
+        "a",
+        "an",
+        "it",
+        "them",
+        "him",
+        "her",
+        "us",
+        "me",
+        "everyone",
+        "everybody",
+        "all",
+        "teams",
+        "slack",
+    }
+)
+
+
+def name_recipient(text: str) -> str:
+    """Rewrite the first named chat recipient as `to='<name>'`; other text is unchanged."""
+    if _ADDRESSED.search(text) or not _CHAT_WORD.search(text) or not _VERB.search(text):
+        return text
+    for number, form in enumerate(_FORMS):
+        for found in form.finditer(text):
+            name = found.group("name").strip()
+            if not _usable(name) or not _VERB.search(text[: found.start("name")]):
+                continue
+            start, end = found.span()
+            keep = text[start : found.start("name")] if number == 1 else ""
+            keep = re.sub(r"\bthe\s+$", "", keep, flags=re.IGNORECASE)
+            rest = text[end:].lstrip()
+            chat = _CHAT_WORD.search(text[start:end])
+            via = f" via {chat.group(0)}" if chat and not _CHAT_WORD.search(text[:start] + rest) else ""
+            return f"{text[:start]}{keep} to='{name}'{via} {rest}".strip()
+    return text
+
+
+def _usable(name: str) -> bool:
+    """A name, not a host ('db-01'), pronoun or chat word."""
+    words = name.lower().split()
+    if not words or words[0] in _NOT_NAMES or words[-1] in {"on", "in", "via"} or re.search(r"\d", name):
+        return False
+    return not any(w in {"teams", "slack", "message", "that", "saying"} for w in words)
