@@ -55,11 +55,22 @@ def started(env: dict[str, str], tmp_path: Path) -> Iterator[list[tuple[str, int
                 stderr=subprocess.STDOUT,
             )
         procs.append((command, port, popen))
+        # one after the other: the first start-up seeds shared rows (demo inventory, templates)
+        wait_for_line(tmp_path / f"{command}.log", "listening on", popen)
     yield procs
     for _, _, popen in procs:
         if popen.poll() is None:
             popen.kill()
             popen.wait(timeout=10)
+
+
+def wait_for_line(log: Path, text: str, popen: subprocess.Popen[bytes], timeout_s: float = 40.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and popen.poll() is None:
+        if text in log.read_text(errors="replace"):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{log.name}: no {text!r}: {log.read_text(errors='replace')[-2000:]}")
 
 
 async def health(http: aiohttp.ClientSession, port: int, popen: subprocess.Popen[bytes]) -> dict[str, object]:
