@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from pipeline.nlu.inventory import InventoryIndex, is_fqdn, within_one
+from pipeline.nlu.inventory import InventoryIndex, edit_distance, is_fqdn, within_one
 from pipeline.nlu.lexicon import (
     AMBIGUOUS_RECORD_TYPES,
     CLAUSE_VERBS,
@@ -215,12 +215,27 @@ def _service_or_port(token: Token, index: InventoryIndex, slots: Slots) -> None:
 
 
 def _misspelt_service(low: str, index: InventoryIndex) -> str | None:
-    """'ngnix' -> nginx, 'postgersql' -> postgresql: one edit away from exactly one known service."""
-    if len(low) < 5 or not low.isalpha() or low in FILLER or low in CLAUSE_VERBS:
+    """'ngnix' -> nginx, 'postgress' -> postgresql, 'redsi' -> redis: close to exactly one known service.
+
+    Known: the inventory's services, the well-known lexicon and its aliases. One edit is
+    allowed (two for words of eight letters or more); the closest candidate must be unique.
+    """
+    if len(low) < 5 or not low.isalpha() or low in FILLER or low in CLAUSE_VERBS or low in _NOT_SERVICE_NAMES:
         return None
     known = {s.lower(): s for s in WELL_KNOWN_SERVICES} | dict(index.services)
-    close = {v for k, v in known.items() if len(k) >= 5 and within_one(low, k)}
-    return close.pop() if len(close) == 1 else None
+    known |= {alias: SERVICE_ALIASES[alias] for alias in SERVICE_ALIASES if len(alias) >= 5}
+    limit = 2 if len(low) >= 8 else 1
+    best: dict[int, set[str]] = {}
+    for key, name in known.items():
+        if len(key) < 5 or abs(len(key) - len(low)) > limit:
+            continue
+        distance = 1 if within_one(low, key) else edit_distance(low, key, limit)
+        if distance <= limit:
+            best.setdefault(distance, set()).add(service_name(name, index) or name)
+    if not best:
+        return None
+    closest = best[min(best)]
+    return closest.pop() if len(closest) == 1 else None
 
 
 def service_name(written: str, index: InventoryIndex) -> str | None:
@@ -253,7 +268,7 @@ def _named_services(tokens: list[Token], slots: Slots, index: InventoryIndex) ->
                 continue
             if candidate.low in _NOT_SERVICE_NAMES or candidate.low in CLAUSE_VERBS or len(candidate.low) < 2:
                 continue
-            known = service_name(candidate.text, index) is not None
+            known = service_name(candidate.text, index) or _misspelt_service(candidate.low, index)
             if not known and re.match(r"^[A-Za-z0-9][\w@.:+-]*$", candidate.text):
                 slots.services.append(candidate.text)
                 candidate.used = True
