@@ -233,12 +233,19 @@ def _dns(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None
     lookup = "lookup" in words or ("look" in words and "up" in words)
     if words & {"service", "daemon", "server"} and clause.slots.weak_services and not names:
         return None  # "is the DNS service running": a service, not a lookup
+    if "dns" in {s.lower() for s in clause.slots.services} and not (names or lookup or words & _RESOLVING):
+        return None  # "check DNS on the domain controller" (which runs DNS): its service
     addresses = any(t.kind == "ip" for t in clause.tokens)
     if words & DNS_WORDS or clause.slots.record_type or (lookup and (names or addresses)):
         return Decision("network.dns_lookup", 0.9)
     if "reverse" in words and addresses:
         return Decision("network.dns_lookup", 0.85)
     return None
+
+
+_RESOLVING = frozenset(
+    {"resolve", "resolves", "resolving", "resolution", "nslookup", "dig", "record", "records"}
+)
 
 
 def _trace(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:

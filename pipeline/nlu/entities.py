@@ -73,7 +73,27 @@ def extract(tokens: list[Token], index: InventoryIndex) -> Clause:
         targets.exclude = _exclusions(excluded, index)
     targets.pronoun = _pronoun(main)
     slots = extract_slots(tokens, index)  # "all servers except the dbs: disk usage"
+    _services_they_run(tokens, targets, slots, index)
     return Clause(tokens, targets, slots)
+
+
+def _services_they_run(tokens: list[Token], targets: Targets, slots: Slots, index: InventoryIndex) -> None:
+    """'the DNS service on the domain controller': a word that *is* the name of a service the
+    targeted assets run (or is called a service) names that service, not a protocol or port."""
+    if not slots.weak_services or not (targets.names or targets.selector.is_set()):
+        return
+    sel = targets.selector
+    assets = index.select(names=targets.names) if targets.names else []
+    if sel.is_set() and not targets.names:
+        assets = index.select(
+            types=sel.types, os=sel.os, environments=sel.environments, locations=sel.locations, tags=sel.tags
+        )
+    running = {s.lower() for a in assets for s in a.services}
+    written = {t.low for t in tokens if t.kind == "word"}
+    for service in list(slots.weak_services):
+        if service.lower() in running and service.lower() in written:
+            slots.weak_services.remove(service)
+            slots.services.append(service)
 
 
 # ---------------------------------------------------------------------- exclusions
