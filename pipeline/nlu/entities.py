@@ -119,10 +119,13 @@ def _names_follow(tokens: list[Token], start: int, index: InventoryIndex) -> boo
         return False
     first = rest[0].low
     known = index.environments.keys() | index.locations.keys() | index.os.keys() | index.tag_values.keys()
+    lows = [t.low for t in rest[:3]]
+    type_phrase = any(index.type_for_words(lows[:width]) for width in (1, 2, 3) if len(lows) >= width)
     return (
         bool(re.search(r"\d", first))
         or first in HOST_NOUNS | {"ones"} | known
-        or bool(index.type_for_words((first,)))
+        or type_phrase  # "apart from the domain controller", "aside from the load balancer"
+        or index.lookup(first).names != ()
     )
 
 
