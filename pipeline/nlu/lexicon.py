@@ -281,6 +281,11 @@ INJECTION_PATTERNS = (
     r"[^()]*\)",
     r"<\s*/?\s*(?:system|assistant|admin|instructions?|prompt)[^>]*>",
     r"\b(?:it'?s|it\s+is)\s+(?:already\s+)?approved\b",
+    # role claims written in the message are data: roles come from the identity provider only
+    r"\b(?:my\s+)?(?:roles?|permissions?|privileges?|access|clearance|user|group|auth)\s*"
+    r"(?:=|:|is|are|set\s+to)\s*['\"]?(?:admin|administrator|root|approver|superuser|sudo|elevated|full)\b['\"]?",
+    r"\bi\s+(?:have|hold|got)\s+(?:the\s+|an?\s+)?(?:admin|administrator|approver|root|superuser)\s+"
+    r"(?:role|rights|privileges?|access|permissions?)\b",
 )
 
 GREETINGS = vocab(
