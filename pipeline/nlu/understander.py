@@ -230,6 +230,8 @@ class DeterministicUnderstander:
             _one_asset(selector, index)
         if selector is not None and not names and "both" in {t.low for t in clause.tokens}:
             selector = _exactly(2, selector, service, index)
+        if selector is not None and not names and service and tool == "automation.service_control":
+            names, selector = _running(selector, service, index)
         if not names and selector is None:
             if context.targets or context.selector is not None:
                 return context.targets, context.selector
@@ -303,6 +305,33 @@ def _exactly(count: int, selector: AssetFilter, service: str, index: InventoryIn
     if service and len(running) == count:
         return selector.model_copy(update={"services": (service,)})
     raise Clarify(messages.which_one([a.name for a in found], count))
+
+
+def _running(
+    selector: AssetFilter, service: str, index: InventoryIndex
+) -> tuple[list[str], AssetFilter | None]:
+    """'restart iis on all windows servers': only the selected assets that run it.
+
+    For changes only: a status check on every selected asset still answers something
+    ('is redis running on all app servers?' -> not on those without it).
+
+    Assets whose inventory entry lists no services at all are kept (nothing is known about
+    them); when the inventory says none of the selected assets runs the service, ask back.
+    """
+    if selector.services:
+        return [], selector
+    found = [a for a in _matching(selector, index) if a.name not in selector.exclude]
+    wanted = service.lower()
+    running = [a for a in found if wanted in {s.lower() for s in a.services}]
+    unlisted = [a for a in found if not a.services]
+    if len(running) + len(unlisted) == len(found):
+        return [], selector  # nothing to narrow
+    if not running:
+        shown = ", ".join(a.name for a in found[:6])
+        raise Clarify(f"The inventory lists no {service} on {shown}. Which hosts do you mean?")
+    if unlisted:
+        return [a.name for a in found if a in running or a in unlisted], None
+    return [], selector.model_copy(update={"services": (service,)})
 
 
 def _matching(selector: AssetFilter, index: InventoryIndex) -> list[AssetRef]:
