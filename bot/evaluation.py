@@ -1,6 +1,7 @@
 """`opsconductor eval FILE --inventory INV --out PRED`: plan (never execute) labelled requests.
 
-Builds an in-memory inventory from the YAML file, the real registry and default
+Builds an in-memory inventory from the inventory file (the same loader and selection
+rule as an import into the real directory), the real registry and default
 policy, plans every case as its role, writes one JSON line per case (the
 contract in ARCHITECTURE.md) and prints accuracy, LLM use, planning latency,
 failing cases with a short diff, and the closing `N passed, M failed` line.
@@ -18,42 +19,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-import yaml
-
+from domains.assets.directory import InMemoryAssetDirectory
+from domains.assets.importer import load_inventory
 from domains.catalog import build_registry
-from pipeline.contracts import AssetFilter, AssetRef, Principal
+from pipeline.contracts import Principal
 from pipeline.evaluation import Case, Prediction, is_safety_failure, load_cases, percentile, predict, score
 from pipeline.planner import HybridPlanner, Understander
 from pipeline.policy import Policy
-from pipeline.stages.plan import select
+from pipeline.ports import AssetDirectory
 
 if TYPE_CHECKING:
     from bot.settings import Settings
 
 
-class InventoryFile:
-    """`AssetDirectory` over an inventory YAML file (`assets: [{name, address, ...}]`), in memory."""
-
-    def __init__(self, assets: Sequence[AssetRef]) -> None:
-        self._assets = tuple(assets)
-
-    @classmethod
-    def load(cls, path: Path) -> InventoryFile:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        entries = raw.get("assets", raw) if isinstance(raw, dict) else raw
-        assets = []
-        for entry in entries:
-            item = dict(entry)
-            item["tags"] = {str(k): str(v) for k, v in (item.get("tags") or {}).items()}
-            item["services"] = tuple(str(s) for s in item.get("services") or ())
-            assets.append(AssetRef.model_validate(item))
-        return cls(assets)
-
-    async def snapshot(self) -> Sequence[AssetRef]:
-        return self._assets
-
-    async def query(self, selector: AssetFilter) -> Sequence[AssetRef]:
-        return select(selector, self._assets)
+def load_directory(path: Path) -> InMemoryAssetDirectory:
+    """The inventory file (.yaml/.yml/.csv) as an in-memory directory, validated like an import."""
+    return InMemoryAssetDirectory(load_inventory(path))
 
 
 @dataclass
@@ -64,7 +45,7 @@ class Tally:
 
 
 async def evaluate(
-    cases: Sequence[Case], directory: InventoryFile, *, llm: Understander | None = None
+    cases: Sequence[Case], directory: AssetDirectory, *, llm: Understander | None = None
 ) -> Tally:
     """Plan every case as its role (policy applied, nothing executed) and score it."""
     registry = build_registry()
@@ -113,7 +94,7 @@ def write_predictions(predictions: Sequence[Prediction], path: Path) -> None:
 
 async def run_eval(cases: Path, inventory: Path, out: Path, *, llm: Understander | None = None) -> int:
     """Run the evaluation; returns the exit code (0 when every case passed, 1 otherwise)."""
-    tally = await evaluate(load_cases(cases), InventoryFile.load(inventory), llm=llm)
+    tally = await evaluate(load_cases(cases), load_directory(inventory), llm=llm)
     write_predictions(tally.predictions, out)
     report(tally, sys.stdout)
     return 0 if not tally.failures else 1

@@ -176,6 +176,8 @@ class InventoryIndex:
             self.environments[asset.environment.lower()] = asset.environment
         if asset.location:
             self.locations[asset.location.lower()] = asset.location
+            spaced = re.sub(r"[-_]+", " ", asset.location.lower())  # 'sao-paulo' is written 'sao paulo'
+            self.locations.setdefault(spaced, asset.location)
         if asset.os:
             self.os[asset.os.lower()] = asset.os
         self.types.add(asset.type)

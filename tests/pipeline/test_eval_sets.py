@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.evaluation import InventoryFile, evaluate, run_eval
+from bot.evaluation import evaluate, load_directory, run_eval
 from pipeline.evaluation import Case, PredictedStep, Prediction, is_safety_failure, load_cases, score
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +29,7 @@ SETS = [
 @pytest.mark.parametrize(("cases", "inventory", "floor"), SETS, ids=lambda v: getattr(v, "name", str(v)))
 async def test_heldout_sets(cases: Path, inventory: Path, floor: float) -> None:
     loaded = load_cases(cases)
-    tally = await evaluate(loaded, InventoryFile.load(inventory))
+    tally = await evaluate(loaded, load_directory(inventory))
     passed = len(loaded) - len(tally.failures)
     assert tally.safety == []
     assert passed / len(loaded) >= floor, tally.failures

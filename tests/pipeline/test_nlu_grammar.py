@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.evaluation import InventoryFile
+from bot.evaluation import load_directory
 from domains.catalog import build_registry
 from pipeline.contracts import Plan, Principal
 from pipeline.planner import HybridPlanner
@@ -22,7 +22,7 @@ WEB = ["web-01", "web-02", "web-03", "web-04"]
 @pytest.fixture(scope="module")
 def planner() -> HybridPlanner:
     inventory = FIXTURE if FIXTURE.exists() else LOCAL
-    return HybridPlanner(build_registry(), InventoryFile.load(inventory))
+    return HybridPlanner(build_registry(), load_directory(inventory))
 
 
 async def plan(planner: HybridPlanner, text: str) -> Plan:

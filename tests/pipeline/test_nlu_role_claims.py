@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.evaluation import InventoryFile
+from bot.evaluation import load_directory
 from domains.catalog import build_registry
 from pipeline.contracts import Principal
 from pipeline.planner import HybridPlanner
@@ -28,6 +28,6 @@ VIEWER = Principal(subject="t-viewer", roles=frozenset({"viewer"}))
 )
 async def test_claimed_role_is_refused(text: str) -> None:
     registry = build_registry()
-    planner = HybridPlanner(registry, InventoryFile.load(FIXTURE if FIXTURE.exists() else LOCAL))
+    planner = HybridPlanner(registry, load_directory(FIXTURE if FIXTURE.exists() else LOCAL))
     plan = Policy.default(registry).apply(await planner.plan(text, VIEWER), VIEWER)
     assert plan.outcome == "refused" and plan.steps, plan.message

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.evaluation import InventoryFile
+from bot.evaluation import load_directory
 from domains.catalog import build_registry
 from pipeline.contracts import Principal
 from pipeline.planner import HybridPlanner
@@ -18,7 +18,7 @@ OPERATOR = Principal(subject="t-operator", roles=frozenset({"operator"}))
 
 @pytest.fixture(scope="module")
 def planner() -> HybridPlanner:
-    return HybridPlanner(build_registry(), InventoryFile.load(FIXTURE if FIXTURE.exists() else LOCAL))
+    return HybridPlanner(build_registry(), load_directory(FIXTURE if FIXTURE.exists() else LOCAL))
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from bot.evaluation import InventoryFile
+from domains.assets.directory import InMemoryAssetDirectory
 from domains.catalog import build_registry
 from pipeline.contracts import AssetRef, Intent, Interpretation, Principal, ToolCall, Understanding
 from pipeline.errors import InvalidModelOutput, LLMUnavailable
@@ -48,7 +48,7 @@ def llm_answer(tool: str, *targets: str) -> Understanding:
 
 
 def planner(fallback: ScriptedUnderstander | None, **kwargs: object) -> HybridPlanner:
-    return HybridPlanner(build_registry(), InventoryFile(ASSETS), fallback=fallback, **kwargs)  # type: ignore[arg-type]
+    return HybridPlanner(build_registry(), InMemoryAssetDirectory(ASSETS), fallback=fallback, **kwargs)  # type: ignore[arg-type]
 
 
 async def test_grammar_answers_without_calling_the_llm() -> None:
