@@ -64,6 +64,13 @@ def what_to_do(names: list[str]) -> str:
     return f"What should I do with {', '.join(names)}? e.g. `ping {names[0]}` or `uptime on {names[0]}`."
 
 
+def shell_syntax() -> str:
+    return (
+        "That request contains shell syntax (;, |, `...`, $(...)). I will not run part of it. "
+        'To run a command, write it as `run "<command>" on <host>` (it needs approval).'
+    )
+
+
 def not_doing(verbs: list[str]) -> str:
     """Nothing is left once the negated or cancelled part is dropped."""
     said = ", ".join(dict.fromkeys(v.lower() for v in verbs))

@@ -6,6 +6,7 @@ and reports a confidence. Unknown or ambiguous targets make it ask back; it neve
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -116,6 +117,7 @@ class DeterministicUnderstander:
             return self._nothing(leftovers, injection)
         calls = _merge_repeats(calls)
         _check_leftovers(leftovers)
+        _no_smuggled_commands(calls, text)
         if grammar:
             confidence = 1.0
         return _understanding(calls, confidence, "grammar" if grammar else "lexicon", context)
@@ -258,6 +260,25 @@ class DeterministicUnderstander:
             return Understanding(interpretation=interpretation, outcome="clarify", message=message)
         message = messages.injection() if injection else messages.out_of_scope()
         return _no_action(message, 0.3)
+
+
+_COMMAND_TOOLS = frozenset({"automation.run_command", "automation.run_script"})
+_SHELL_IN_VALUE = re.compile(r"[;|`<>]|\$\(|&&")
+_SHELL_IN_TEXT = re.compile(r"(?<![|])\|(?![|])|\$\(|\w`\w")
+_QUOTED_SPANS = re.compile(r"```[\s\S]+?```|`[^`]*`|\"[^\"]*\"|(?<!\w)'[^'\n]*'(?!\w)")
+_DATA_ARGS = frozenset({"message", "template", "command", "script"})
+
+
+def _no_smuggled_commands(calls: list[ToolCall], text: str) -> None:
+    """Shell syntax in a request for a read tool ('uptime on web-01 | sh -c reboot', a match of
+    'nginx; rm -rf /', a path ending in `reboot`) is asked back, never planned as the harmless part:
+    commands run only through run_command, shown as such for approval."""
+    if any(c.tool in _COMMAND_TOOLS for c in calls):
+        return
+    values = [str(v) for c in calls for k, v in c.args.items() if k not in _DATA_ARGS and isinstance(v, str)]
+    outside = _QUOTED_SPANS.sub(" ", text)
+    if any(_SHELL_IN_VALUE.search(v) for v in values) or _SHELL_IN_TEXT.search(outside):
+        raise Clarify(messages.shell_syntax())
 
 
 def _asks_about(clause: Clause) -> bool:
