@@ -15,6 +15,7 @@ from pipeline.nlu.cues import (
     REBOOT_WORDS,
     RESTART_WORDS,
     START_WORDS,
+    STATUS_WORDS,
     STOP_WORDS,
 )
 from pipeline.nlu.lexicon import CLAUSE_VERBS, COMMON, FILLER, vocab
@@ -22,6 +23,13 @@ from pipeline.nlu.text import Token
 
 # Cues, longest first. "not"/"never" count only at the start of what they negate (see _cue_at).
 _CUES: tuple[tuple[str, ...], ...] = (
+    ("hold", "off", "on"),
+    ("hold", "off", "with"),
+    ("hold", "off"),
+    ("put", "off"),
+    ("forget", "about"),
+    ("postpone",),
+    ("skip",),
     ("no", "need", "to"),
     ("no", "need", "for"),
     ("refrain", "from"),
@@ -38,6 +46,8 @@ _CUES: tuple[tuple[str, ...], ...] = (
     ("no",),
 )
 _CANCELS: tuple[tuple[str, ...], ...] = (
+    ("no", "wait"),
+    ("wait", "no"),
     ("never", "mind"),
     ("nevermind",),
     ("nvm",),
@@ -47,7 +57,19 @@ _CANCELS: tuple[tuple[str, ...], ...] = (
     ("forget", "that"),
 )
 # Words allowed between the cue and the negated verb ("don't you dare even try to reboot").
-_BRIDGE = vocab("to you u even ever bother go the a an any please try trying want need dare yet actually")
+_BRIDGE = vocab("to you u even ever bother go the a an any please try trying want need dare yet actually of")
+# A negation with nothing after it ("..., no wait, don't") takes back what came before.
+_BARE = frozenset(
+    {
+        ("don't",),
+        ("dont",),
+        ("do", "not"),
+        ("do", "n't"),
+        ("not", "yet"),
+        ("don't", "do"),
+        ("do", "not", "do"),
+    }
+)
 # Words after which "not"/"never" still negate a request ("please never reboot", "but not restart").
 _OPENERS = vocab("please pls but and so just , ; . : i we")
 # Words that end a negated stretch and start what the user does want.
@@ -87,11 +109,29 @@ def cancel(clauses: list[list[Token]]) -> tuple[list[list[Token]], list[Token]]:
                 if tuple(lows[i : i + len(phrase)]) == phrase:
                     last = (c, i, len(phrase))
     if last is None:
-        return clauses, []
+        return _take_back(clauses)
     c, i, width = last
     dropped = [t for tokens in clauses[:c] for t in tokens] + clauses[c][:i]
     kept = [clauses[c][i + width :], *clauses[c + 1 :]]
     return [k for k in kept if k], dropped
+
+
+def _take_back(clauses: list[list[Token]]) -> tuple[list[list[Token]], list[Token]]:
+    """'check nginx on web-01, then restart it. actually no, don't': a bare negation at the very
+    end takes back the request just before it (its own clause, or the previous one)."""
+    if not clauses:
+        return clauses, []
+    last = clauses[-1]
+    words = [t.low for t in last if t.kind == "word" and t.low not in _TAIL_FILLER]
+    bare = next((b for b in _BARE if tuple(words[-len(b) :]) == b), None)
+    if bare is None or (len(words) == len(bare) and len(clauses) == 1):
+        return clauses, []
+    if len(words) > len(bare):  # "reboot web-01, don't": the same clause
+        return clauses[:-1], last
+    return clauses[:-2], [t for c in clauses[-2:] for t in c]
+
+
+_TAIL_FILLER = vocab("please pls actually then it that anymore after all no oh ok okay hmm sorry wait")
 
 
 def split(tokens: list[Token]) -> Negation:
@@ -114,8 +154,15 @@ def split(tokens: list[Token]) -> Negation:
 
 def only_glue(tokens: list[Token]) -> bool:
     """Nothing left to do: punctuation, filler and glue words only ('never mind,', 'just')."""
-    glue = FILLER | COMMON | _POSITIVE | vocab("instead anyway okay ok fine")
+    glue = (
+        FILLER | COMMON | _POSITIVE | vocab("instead anyway okay ok fine said told asked say mean meant wait")
+    )
     return all(t.kind == "punct" or (t.kind == "word" and t.low in glue) for t in tokens)
+
+
+def has_task(tokens: list[Token]) -> bool:
+    """Some verb or state word the wanted part asks for ('check the status', 'show uptime')."""
+    return any(t.kind == "word" and (_stem(t.low) in _ACTIONS or t.low in STATUS_WORDS) for t in tokens)
 
 
 def objects(tokens: list[Token]) -> list[Token]:

@@ -150,7 +150,12 @@ class DeterministicUnderstander:
         if negation.only_glue(split.positive):
             return None
         own = extract([Token(t.text, t.kind, start=t.start, end=t.end) for t in split.positive], index)
-        if own.targets.empty() and not own.targets.pronoun and not context.targets:
+        if (
+            own.targets.empty()
+            and not own.targets.pronoun
+            and not context.targets
+            and negation.has_task(own.tokens)
+        ):
             return split.positive + negation.objects(split.negated)  # 'check it instead of restarting x'
         return split.positive
 

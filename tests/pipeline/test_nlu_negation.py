@@ -89,3 +89,19 @@ async def test_statements_and_suggestions_are_not_negations(
 ) -> None:
     outcome, found = await steps(planner, text)
     assert outcome == "plan" and [t for t, _, _ in found] == [tool]
+
+
+@pytest.mark.parametrize(
+    ("text", "tools"),
+    [
+        ("hold off on rebooting web-04, ping it first", ["network.ping"]),
+        ("skip the reboot of web-02 and just check cpu there", ["automation.system_info"]),
+        ("check nginx on web-01, then restart it. actually no, don't", ["automation.service_status"]),
+        ("check disk on web-01 and then restart nginx there. no, don't do it", ["automation.system_info"]),
+        ("restart redis on cache-01 - actually do not do that", []),
+        ("I said don't stop redis. check redis on cache-01 instead", ["automation.service_status"]),
+    ],
+)
+async def test_postponed_skipped_and_taken_back(planner: HybridPlanner, text: str, tools: list[str]) -> None:
+    _, found = await steps(planner, text)
+    assert [t for t, _, _ in found] == tools
