@@ -87,6 +87,8 @@ def _has_object(clause: Clause) -> bool:
     slots = clause.slots
     if slots.services or slots.weak_services or slots.facts or slots.quotes or slots.paths or slots.ports:
         return True
+    if slots.record_type:
+        return True
     return any(t.kind == "word" and not t.used and t.low not in _GLUE | _VERBS for t in clause.tokens)
 
 

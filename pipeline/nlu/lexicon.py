@@ -107,7 +107,7 @@ CLAUSE_VERBS = vocab(
     """
     ping restart start stop check scan run execute reboot show list tail read traceroute trace
     resolve lookup send notify email mail post tell get find bounce verify test display give
-    message alert page dig nslookup probe reload kick cycle fetch print cat inform
+    message alert page dig nslookup probe reload kick cycle fetch print cat inform let
     kill terminate pkill killall install uninstall upgrade deploy patch wipe format delete remove rm
     drop truncate shutdown shut power disable enable erase destroy
     """

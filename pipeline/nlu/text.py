@@ -226,9 +226,12 @@ _VIA_CHAT = re.compile(
 )
 
 
+_KNOW = re.compile(r"^know\b(?:\s+that\b)?[\s:,-]*", re.IGNORECASE)  # "let x@y.z know it's done"
+
+
 def _tidy(message: str) -> str:
     """'on slack', a trailing '? thanks': how it is sent, and politeness, are not the message."""
-    message = _VIA_CHAT.sub("", message.strip())
+    message = _KNOW.sub("", _VIA_CHAT.sub("", message.strip()))
     polite = _POLITE_END.search(message)
     while polite and polite.start() > 0:
         message = message[: polite.start()].rstrip(" ,;:-?!")

@@ -76,7 +76,8 @@ class DeterministicUnderstander:
         index = self.index(assets)
         scanned = scan(text)
         words = [t.low for t in scanned.tokens if t.kind == "word"]
-        if not scanned.clauses or _small_talk(words):
+        entities = any(t.kind not in {"word", "punct"} for t in scanned.tokens)  # '#ops', a quoted message
+        if not scanned.clauses or (_small_talk(words) and not entities):
             return _no_action(messages.injection() if scanned.injection else messages.help_text(), 1.0)
         try:
             return self._clauses(scanned.clauses, scanned.text, index, scanned.injection)
@@ -450,8 +451,28 @@ def _unexplained(clause: Clause) -> list[str]:
     ]
 
 
+_SOCIAL = frozenset(
+    {
+        "there",
+        "everyone",
+        "everybody",
+        "all",
+        "how",
+        "are",
+        "is",
+        "it",
+        "going",
+        "doing",
+        "today",
+        "good",
+        "day",
+    }
+)
+
+
 def _small_talk(words: list[str]) -> bool:
-    meaningful = [w for w in words if w not in FILLER and w not in GREETINGS]
+    """Greetings, thanks and 'how are you' ('hi there' is no request about 'there')."""
+    meaningful = [w for w in words if w not in FILLER and w not in GREETINGS and w not in _SOCIAL]
     return not meaningful or all(
         w in HELP_WORDS | {"what", "can", "do", "how", "work", "use"} for w in meaningful
     )

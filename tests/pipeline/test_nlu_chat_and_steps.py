@@ -1,0 +1,51 @@
+"""Small talk stays small talk; "and let #x know" is its own step; "and mx for y" is its own lookup."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.evaluation import load_directory
+from domains.catalog import build_registry
+from pipeline.contracts import Principal
+from pipeline.planner import HybridPlanner
+
+FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "inventory.yaml"
+LOCAL = Path(__file__).resolve().parents[1] / "data" / "inventory_fixture_copy.yaml"
+OPERATOR = Principal(subject="t-operator", roles=frozenset({"operator"}))
+
+
+@pytest.fixture(scope="module")
+def planner() -> HybridPlanner:
+    return HybridPlanner(build_registry(), load_directory(FIXTURE if FIXTURE.exists() else LOCAL))
+
+
+@pytest.mark.parametrize("text", ["hi there", "hello there, how are you", "how is it going"])
+async def test_greetings_plan_nothing(planner: HybridPlanner, text: str) -> None:
+    plan = await planner.plan(text, OPERATOR)
+    assert plan.outcome == "no_action" and not plan.steps
+
+
+@pytest.mark.parametrize(
+    ("text", "tools"),
+    [
+        (
+            "restart iis on win-app-01 and win-app-02 and let #finance know",
+            ["automation.service_control", "communication.notify"],
+        ),
+        ("let #ops know that db-01 is back", ["communication.notify"]),
+        (
+            "dns lookup for api.example.com and mx for example.org",
+            ["network.dns_lookup", "network.dns_lookup"],
+        ),
+    ],
+)
+async def test_steps(planner: HybridPlanner, text: str, tools: list[str]) -> None:
+    plan = await planner.plan(text, OPERATOR)
+    assert [s.tool for s in plan.steps] == tools, plan.message
+
+
+async def test_let_know_message(planner: HybridPlanner) -> None:
+    plan = await planner.plan("restart redis on cache-01 and let oncall@example.com know it's done", OPERATOR)
+    assert plan.steps[-1].args["message"] == "it's done"
