@@ -191,7 +191,9 @@ def command_span(clause: Clause) -> tuple[int, int] | None:
     if colon is not None and colon + 1 < len(tokens) and _only_targets(tokens[verb + 1 : colon]):
         return colon + 1, len(tokens)
     stop = len(tokens)
-    for i in range(len(tokens) - 1, verb, -1):
+    while stop - 1 > verb + 1 and tokens[stop - 1].low in _TRAILING_WORDS:
+        stop -= 1  # "run uptime there", "run df -h on it too"
+    for i in range(stop - 1, verb, -1):
         if tokens[i].low in _TARGET_INTRO and (i + 1 == len(tokens) or _is_target_tail(tokens[i + 1 :])):
             stop = i
             break
@@ -222,6 +224,7 @@ def _is_target_tail(tokens: list[Token]) -> bool:
     return bool(content) and all(t.used or t.low in _FILLER_TAIL for t in content)
 
 
+_TRAILING_WORDS = vocab("there here too please pls as well also again")
 _FILLER_TAIL = vocab("the all and every each please of servers hosts boxes machines ones it them")
 
 

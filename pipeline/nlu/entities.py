@@ -114,7 +114,8 @@ def _exclusion_start(tokens: list[Token], index: InventoryIndex) -> int:
 
 def _names_follow(tokens: list[Token], start: int, index: InventoryIndex) -> bool:
     """An exclusion phrase counts only when hosts or selector words follow it."""
-    rest = [t for t in tokens[start:] if t.kind in {"word", "ip"} and t.low not in {"the", "any", "for"}]
+    skip = {"the", "any", "for", "on", "in", "at", "from", "to", "of"}  # "but not on web-03"
+    rest = [t for t in tokens[start:] if t.kind in {"word", "ip"} and t.low not in skip]
     if not rest:
         return False
     first = rest[0].low

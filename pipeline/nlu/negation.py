@@ -46,6 +46,8 @@ _CUES: tuple[tuple[str, ...], ...] = (
     ("no",),
 )
 _CANCELS: tuple[tuple[str, ...], ...] = (
+    ("no", ","),  # "reboot web-03? no, just restart nginx there"
+    ("nope",),
     ("no", "wait"),
     ("wait", "no"),
     ("never", "mind"),
@@ -108,8 +110,9 @@ def cancel(clauses: list[list[Token]]) -> tuple[list[list[Token]], list[Token]]:
             for phrase in _CANCELS:
                 if tuple(lows[i : i + len(phrase)]) == phrase:
                     last = (c, i, len(phrase))
-    if last is None:
-        return _take_back(clauses)
+    kept, dropped = _take_back(clauses)  # "..., actually no, don't": only the last request
+    if last is None or dropped:
+        return kept, dropped
     c, i, width = last
     dropped = [t for tokens in clauses[:c] for t in tokens] + clauses[c][:i]
     kept = [clauses[c][i + width :], *clauses[c + 1 :]]

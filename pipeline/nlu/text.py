@@ -386,8 +386,15 @@ def _is_break(tokens: list[Token], index: int) -> bool:
     if token.low in {"and", "also"} or (token.kind == "punct" and token.text in {",", "&"}):
         if following is not None and following.low in _CONDITIONS:
             return True
+        if following is not None and following.low in {"run", "runs"} and _asking(tokens):
+            return False  # "which hosts are in frankfurt and run redis": what they run, not a command
         return following is not None and following.low in CLAUSE_VERBS and _verb_follows(tokens, index)
     return False
+
+
+def _asking(tokens: list[Token]) -> bool:
+    first = next((t.low for t in tokens if t.kind == "word"), "")
+    return first in {"which", "what", "who", "where", "list", "show", "how", "are", "is", "any", "do", "does"}
 
 
 def _then_context(tokens: list[Token], index: int) -> bool:
