@@ -55,7 +55,27 @@ def uncross(tokens: list[Token], index: InventoryIndex) -> list[list[Token]]:
     if len(groups) == 1:
         return [tokens]
     lead = _leading_words(groups[0], index)
-    return [groups[0]] + [_with_verb(g, lead) for g in groups[1:]]
+    kind = _object_kind(_look(groups[0], index))
+    return [groups[0]] + [
+        _with_verb(g, lead) if _object_kind(_look(g, index)) == kind else g for g in groups[1:]
+    ]
+
+
+def _object_kind(clause: Clause) -> str:
+    """What a part acts on; a verb is only shared between parts acting on the same kind of thing
+    ('restart nginx on web-01, db-01 memory' must never read as 'restart db-01')."""
+    slots = clause.slots
+    for kind, present in (
+        ("service", slots.services or slots.weak_services),
+        ("fact", slots.facts),
+        ("quote", slots.quotes),
+        ("path", slots.paths),
+        ("port", slots.ports or slots.port_names),
+        ("record", slots.record_type),
+    ):
+        if present:
+            return kind
+    return "other"
 
 
 def _segments(tokens: list[Token]) -> list[list[Token]]:

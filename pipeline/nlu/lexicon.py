@@ -53,6 +53,8 @@ EXCLUSION_PHRASES = (
     ("dont", "include"),
     ("do", "not", "include"),
     ("leave", "out"),
+    ("but", "leave"),
+    ("leave",),
     ("leaving", "out"),
     ("not", "counting"),
     ("skip",),

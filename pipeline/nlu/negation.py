@@ -8,6 +8,7 @@ and a statement ("nginx is not running") is never read as one.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 
 from pipeline.nlu.cues import (
@@ -23,6 +24,14 @@ from pipeline.nlu.text import Token
 
 # Cues, longest first. "not"/"never" count only at the start of what they negate (see _cue_at).
 _CUES: tuple[tuple[str, ...], ...] = (
+    ("should", "not"),
+    ("must", "not"),
+    ("need", "not"),
+    ("let's", "not"),
+    ("lets", "not"),
+    ("shouldn't",),
+    ("mustn't",),
+    ("needn't",),
     ("hold", "off", "on"),
     ("hold", "off", "with"),
     ("hold", "off"),
@@ -187,24 +196,45 @@ def _cue_at(tokens: list[Token], i: int) -> tuple[int, str] | None:
             return None  # "nginx is not running", "web-01 never came back": statements
         if cue[0] in {"don't", "dont", "do"} and i and lows[i - 1] in {"why", "how"}:
             return None  # "why don't you restart it": a suggestion
-        verb = _verb_after(tokens, i + len(cue), nouns=cue == ("no",))
+        strong = cue not in {("not",), ("no",), ("without",), ("avoid",), ("skip",)}
+        verb = _verb_after(tokens, i + len(cue), nouns=cue == ("no",), reach=4 if strong else 0)
+        if not verb and cue in {("not",), ("and", "not")} and _object_follows(tokens, i + len(cue)):
+            return len(cue), "do that"  # "restart nginx on web-01 but not redis on cache-01"
         return (len(cue), verb) if verb else None
     return None
 
 
-def _verb_after(tokens: list[Token], start: int, *, nouns: bool) -> str:
+def _verb_after(tokens: list[Token], start: int, *, nouns: bool, reach: int = 1) -> str:
+    """The negated verb: next to the cue, or within `reach` words for strong cues
+    ('do NOT under any circumstances restart', 'don't think we need to restart')."""
+    skipped = 0
     for token in tokens[start:]:
         if token.kind != "word":
             return ""
         if nouns:
             return token.text if token.low in _ACTION_NOUNS else ""
-        if token.low in {"forget", "hesitate", "know", "think", "see", "understand"}:
+        if token.low in {"forget", "hesitate", "know", "see", "understand", "mind", "worry", "care"}:
             return ""  # "don't forget to notify #ops": no negation
         if _stem(token.low) in _ACTIONS:
             return token.text
         if token.low not in _BRIDGE:
-            return ""
+            skipped += 1
+            if skipped > reach or re.search(r"\d", token.low):
+                return ""
     return ""
+
+
+def _object_follows(tokens: list[Token], start: int) -> bool:
+    """A service or fact after 'but not' is a negated object; hosts alone are an exclusion."""
+    from pipeline.nlu.lexicon import FACT_WORDS, SERVICE_ALIASES, WELL_KNOWN_SERVICES
+
+    known = WELL_KNOWN_SERVICES | frozenset(SERVICE_ALIASES) | frozenset(FACT_WORDS)
+    for token in tokens[start : start + 3]:
+        if token.kind != "word":
+            return False
+        if token.low in known:
+            return True
+    return False
 
 
 def _scope_end(tokens: list[Token], start: int) -> int:

@@ -105,3 +105,33 @@ async def test_statements_and_suggestions_are_not_negations(
 async def test_postponed_skipped_and_taken_back(planner: HybridPlanner, text: str, tools: list[str]) -> None:
     _, found = await steps(planner, text)
     assert [t for t, _, _ in found] == tools
+
+
+@pytest.mark.parametrize(
+    ("text", "tools", "targets"),
+    [
+        (
+            "restart nginx on web-01 and web-02, but not redis on cache-01",
+            ["automation.service_control"],
+            [["web-01", "web-02"]],
+        ),
+        ("stop gunicorn on api-01 but leave api-02 alone", ["automation.service_control"], [["api-01"]]),
+        ("do NOT under any circumstances restart postgres on db-01", [], []),
+        (
+            "we shouldn't restart nginx on web-03 yet, check its status",
+            ["automation.service_status"],
+            [["web-03"]],
+        ),
+        ("i don't think we need to restart anything, just ping web-01", ["network.ping"], [["web-01"]]),
+        (
+            "restart nginx on web-01, db-01 memory, ping api-02",
+            ["automation.service_control", "automation.system_info", "network.ping"],
+            [["web-01"], ["db-01"], ["api-02"]],
+        ),
+    ],
+)
+async def test_negated_objects_and_far_verbs(
+    planner: HybridPlanner, text: str, tools: list[str], targets: list[list[str]]
+) -> None:
+    _, found = await steps(planner, text)
+    assert [(t, n) for t, n, _ in found] == list(zip(tools, targets, strict=True))
