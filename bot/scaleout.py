@@ -25,7 +25,7 @@ def jobs_config(settings: Settings) -> JobsConfig:
 
     jobs = settings.jobs
     return JobsConfig(
-        redis_url=settings.redis.url,
+        redis_url=jobs.redis_url or settings.redis.url,
         queue_name=jobs.queue_name,
         max_jobs=jobs.max_jobs,
         job_timeout_s=jobs.job_timeout_s,

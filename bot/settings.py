@@ -165,6 +165,7 @@ class JobsSettings(Section):
     """Where plan steps run: here (embedded default) or on `opsconductor worker`s through arq on Redis."""
 
     engine: Literal["inprocess", "arq"] = "inprocess"
+    redis_url: str = ""  # empty -> redis.url; a separate Redis with maxmemory-policy noeviction suits jobs
     queue_name: str = "opsconductor:steps"
     max_jobs: int = Field(50, ge=1, le=10_000)  # steps one worker runs at once
     job_timeout_s: float = Field(3600.0, gt=0)  # the longest a step may run on a worker
@@ -225,7 +226,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def jobs_need_redis(self) -> Settings:
-        if self.jobs.engine == "arq" and not self.redis.url:
+        if self.jobs.engine == "arq" and not (self.jobs.redis_url or self.redis.url):
             raise ValueError("jobs.engine 'arq' needs redis.url (the job queue lives in Redis)")
         return self
 
@@ -258,6 +259,7 @@ def _optional_secrets(s: Settings) -> list[tuple[str, str]]:
     return [
         ("db.url password", urlsplit(s.db.url).password or ""),
         ("redis.url password", urlsplit(s.redis.url).password or ""),
+        ("jobs.redis_url password", urlsplit(s.jobs.redis_url).password or ""),
         ("llm.api_key", s.llm.api_key.get_secret_value()),
     ]
 

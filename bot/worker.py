@@ -30,7 +30,15 @@ STOP_GRACE_S = 20.0
 
 
 def worker_checks(app: App) -> dict[str, HealthCheck]:
-    return {"db": _db_check(app.engine), "redis": _cache_check(app.cache)}
+    checks = {"db": _db_check(app.engine), "redis": _cache_check(app.cache)}
+    pool = getattr(app.dispatcher, "pool", None)
+    if app.settings.jobs.redis_url and pool is not None:  # the job queue has a Redis of its own
+
+        async def jobs() -> bool:
+            return bool(await pool.ping())
+
+        checks["jobs"] = jobs
+    return checks
 
 
 def step_handler(app: App, metrics: Metrics) -> StepJobHandler:

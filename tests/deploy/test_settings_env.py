@@ -128,3 +128,15 @@ def test_real_secrets_are_accepted(
 def test_no_real_env_file_is_shipped() -> None:
     assert not (DOCKER / ".env").exists()
     assert "changeme" in (DOCKER / ".env.example").read_text()
+
+
+def test_the_job_queue_may_have_its_own_redis_but_never_a_placeholder_password(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    key = base64.b64encode(secrets.token_bytes(32)).decode()
+    production = {"environment": "production", "credential_key": key}
+    with pytest.raises(ValidationError, match=r"jobs\.redis_url password is a placeholder"):
+        Settings(security=production, jobs={"engine": "arq", "redis_url": "redis://:changeme@jobs:6379/0"})
+    with pytest.raises(ValidationError, match=r"needs redis\.url"):
+        Settings(jobs={"engine": "arq"})
+    assert Settings(jobs={"engine": "arq", "redis_url": "redis://jobs:6379/0"}).jobs.redis_url
