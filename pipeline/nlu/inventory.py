@@ -153,6 +153,7 @@ class InventoryIndex:
     tag_keys: set[str] = field(default_factory=set)
     services: dict[str, str] = field(default_factory=dict)  # lower -> as in inventory
     name_prefixes: set[str] = field(default_factory=set)
+    memo: dict[str, str | None] = field(default_factory=dict)  # per-snapshot results of costly lookups
 
     @classmethod
     def build(cls, assets: Sequence[AssetRef]) -> InventoryIndex:

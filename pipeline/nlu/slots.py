@@ -222,6 +222,13 @@ def _misspelt_service(low: str, index: InventoryIndex) -> str | None:
     """
     if len(low) < 5 or not low.isalpha() or low in FILLER or low in CLAUSE_VERBS or low in _NOT_SERVICE_NAMES:
         return None
+    key = f"service-typo:{low}"
+    if key not in index.memo:
+        index.memo[key] = _closest_service(low, index)
+    return index.memo[key]
+
+
+def _closest_service(low: str, index: InventoryIndex) -> str | None:
     known = {s.lower(): s for s in WELL_KNOWN_SERVICES} | dict(index.services)
     known |= {alias: SERVICE_ALIASES[alias] for alias in SERVICE_ALIASES if len(alias) >= 5}
     limit = 2 if len(low) >= 8 else 1
