@@ -30,6 +30,8 @@ _FORMS = (
         + r"\b)",
         re.IGNORECASE,
     ),
+    # "slack the storefront team: checkout is slow" (the chat word used as the verb)
+    re.compile(r"^\s*" + _CHAT + r"\s+(?:the\s+)?" + _NAME + r"(?=\s*:)", re.IGNORECASE),
     # "teams channel Network Team: ...", "the slack channel platform-alerts saying ..."
     re.compile(
         r"\b" + _CHAT + r"\s+(?:channel|group|room|chat|space)\s+(?:called\s+|named\s+)?" + _NAME + _ENDS,
@@ -63,15 +65,16 @@ _NOT_NAMES = frozenset(
 
 def name_recipient(text: str) -> str:
     """Rewrite the first named chat recipient as `to='<name>'`; other text is unchanged."""
-    if _ADDRESSED.search(text) or not _CHAT_WORD.search(text) or not _VERB.search(text):
+    leading = re.match(r"\s*" + _CHAT + r"\b", text, re.IGNORECASE) is not None
+    if _ADDRESSED.search(text) or not _CHAT_WORD.search(text) or not (_VERB.search(text) or leading):
         return text
     for number, form in enumerate(_FORMS):
         for found in form.finditer(text):
             name = found.group("name").strip()
-            if not _usable(name) or not _VERB.search(text[: found.start("name")]):
+            if not _usable(name) or not (_VERB.search(text[: found.start("name")]) or leading):
                 continue
             start, end = found.span()
-            keep = text[start : found.start("name")] if number == 1 else ""
+            keep = text[start : found.start("name")] if number in {1, 2} else ""  # the verb (or chat word)
             keep = re.sub(r"\bthe\s+$", "", keep, flags=re.IGNORECASE)
             rest = text[end:].lstrip()
             chat = _CHAT_WORD.search(text[start:end])

@@ -174,7 +174,7 @@ def scan(text: str) -> Scanned:
 
 
 _NOTIFY_ANCHOR = re.compile(
-    r"\bhttps?://[^\s<>\"'`]*[^\s<>\"'`.,;:!?)]|(?<![\w.+-])[\w.+-]++@[\w-]+(?:\.[\w-]+)+|(?<![\w&])#[\w][\w.-]*|(?<![\w+])\+\d[\d\s().-]{6,18}\d|"
+    r"\bto='[^']+'|\bhttps?://[^\s<>\"'`]*[^\s<>\"'`.,;:!?)]|(?<![\w.+-])[\w.+-]++@[\w-]+(?:\.[\w-]+)+|(?<![\w&])#[\w][\w.-]*|(?<![\w+])\+\d[\d\s().-]{6,18}\d|"
     r"\b(?:slack|teams|sms|e-?mail|webhook|on-?call)\b",
     re.IGNORECASE,
 )
@@ -247,7 +247,11 @@ def _unwrap(message: str) -> str:
 
 
 # ", then restart ..." after a message starts the next step (it is still shown for approval).
-_NEXT_STEP = re.compile(r"(?:[,;.]\s*(?:and\s+)?then|\band then)\s+(?=[a-z])", re.IGNORECASE)
+_NEXT_STEP = re.compile(
+    r"(?:[,;.]\s*(?:and\s+)?then|\band then)\s+(?=[a-z])|"
+    r"[;.]\s+(?:and\s+)?(?:also\s+)?(?=(?:" + "|".join(sorted(CLAUSE_VERBS)) + r")\b)",
+    re.IGNORECASE,
+)
 
 
 def _after_last_recipient(text: str, start: int) -> str:

@@ -78,3 +78,25 @@ async def test_how_it_is_sent_is_not_the_message(planner: HybridPlanner) -> None
     plan = await planner.plan("ping web-01 and post the outcome to #ops on slack", OPERATOR)
     notify = plan.steps[-1]
     assert notify.args["to"] == "#ops" and "slack" not in str(notify.args.get("message") or "")
+
+
+@pytest.mark.parametrize(
+    ("text", "channel", "to", "message"),
+    [
+        ("slack the storefront team: checkout is slow", "slack", "storefront team", "checkout is slow"),
+        ("teams Infra Ops: change window starts", "teams", "Infra Ops", "change window starts"),
+    ],
+)
+async def test_chat_word_as_the_verb(
+    planner: HybridPlanner, text: str, channel: str, to: str, message: str
+) -> None:
+    plan = await planner.plan(text, OPERATOR)
+    args = plan.steps[0].args
+    assert (args["channel"], args["to"], args["message"]) == (channel, to, message)
+
+
+async def test_next_step_after_a_message(planner: HybridPlanner) -> None:
+    plan = await planner.plan("send an email to ops@example.com: db-02 patched; also notify #dba", OPERATOR)
+    first = plan.steps[0].args
+    assert (first["to"], first.get("message")) == ("ops@example.com", "db-02 patched")
+    assert plan.steps[1].args["to"] == "#dba"
