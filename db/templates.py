@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.engine import store_errors
@@ -48,6 +50,22 @@ class SqlTemplateStore:
                 session.add(row)
             row.body, row.subject, row.channel = template.body, template.subject, template.channel
 
+    async def add_if_absent(self, template: MessageTemplate) -> bool:
+        """Insert unless a template of that name exists; safe when processes start together."""
+        check(template.body)
+        check(template.subject)
+        values = {
+            "name": template.name,
+            "body": template.body,
+            "subject": template.subject,
+            "channel": template.channel,
+        }
+        async with store_errors(), self._sessions.begin() as session:
+            insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+            statement = insert(MessageTemplateRow).values(**values).on_conflict_do_nothing()
+            result = await session.execute(statement)
+            return bool(getattr(result, "rowcount", 0))
+
     async def delete(self, name: str) -> bool:
         async with store_errors(), self._sessions.begin() as session:
             row = await session.scalar(select(MessageTemplateRow).where(MessageTemplateRow.name == name))
@@ -60,10 +78,11 @@ class SqlTemplateStore:
 async def seed_default_templates(store: SqlTemplateStore) -> int:
     """Store the shipped templates that are not there yet (by name); returns how many were added."""
     present = {t.name for t in await store.list_templates()}
-    missing = [t for t in DEFAULT_TEMPLATES if t.name not in present]
-    for template in missing:
-        await store.save(template)
-    return len(missing)
+    added = 0
+    for template in DEFAULT_TEMPLATES:
+        if template.name not in present:
+            added += await store.add_if_absent(template)
+    return added
 
 
 class SqlDeliveryLog:
