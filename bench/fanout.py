@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bench import contenders as c
+from bench.report import markers, write_section
 from tests.integration import sshd_testbed
 from tests.integration.sshd_testbed import SshdTestbed
 
@@ -248,8 +249,9 @@ def _ssh_version() -> str:
 
 def _emit(report: str, args: argparse.Namespace) -> None:
     print(report)
-    if args.write:
-        args.write.write_text(report)
+    if args.write:  # the other benchmarks' sections in the same file stay as they are
+        start, end = markers("bench.fanout")
+        write_section(args.write, "bench.fanout", f"{start}\n{report.rstrip()}\n{end}")
 
 
 def main() -> None:

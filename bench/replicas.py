@@ -30,12 +30,13 @@ from pathlib import Path
 import aiohttp
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bench.report import markers, write_section
 from tests import services
 from tests.fakes.openai_server import ScriptedOpenAIServer
 from tests.fakes.slack_api import SlackApiStandIn
 from tests.scaleout.conftest import Cluster, Webhooks, subprocess_env
 
-MARK_START, MARK_END = "<!-- bench.replicas:start -->", "<!-- bench.replicas:end -->"
+MARK_START, MARK_END = markers("bench.replicas")
 CHAT_ANSWER = {
     "intent": "chat",
     "category": "other",
@@ -177,18 +178,6 @@ def report(runs: list[Run], args: argparse.Namespace) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace this benchmark's section in `path` (between its markers), or append it."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    if MARK_START in text and MARK_END in text:
-        head, rest = text.split(MARK_START, 1)
-        tail = rest.split(MARK_END, 1)[1].lstrip("\n")
-        text = head + section + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
-
-
 async def main(args: argparse.Namespace) -> None:
     pg = services.postgres_server()
     redis = services.RedisDatabase(services.redis_server())
@@ -207,7 +196,7 @@ async def main(args: argparse.Namespace) -> None:
     section = report(runs, args)
     print(section)
     if args.write:
-        write_section(args.write, section)
+        write_section(args.write, "bench.replicas", section)
 
 
 if __name__ == "__main__":
