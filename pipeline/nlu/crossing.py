@@ -25,8 +25,10 @@ from pipeline.nlu.lexicon import (
     QUANTIFIERS,
     vocab,
 )
+from pipeline.nlu.slots import service_name
 from pipeline.nlu.text import Token
 
+_PLACE_WORDS = vocab("on at in for from across")
 _ASSET_ADMIN = CREATE_WORDS | UPDATE_WORDS | DELETE_WORDS
 _JOINS = vocab("and plus , & ;")
 _GLUE = (
@@ -120,6 +122,8 @@ def _leading_words(tokens: list[Token], index: InventoryIndex) -> list[Token]:
     for token in seen.tokens:
         if token.kind != "word" or token.used or token.low in objects or token.low in FACT_WORDS:
             break
+        if token.low in _PLACE_WORDS or service_name(token.text, index) is not None:
+            break  # "check postgres on db-01": an alias of the object, or where it is
         lead.append(token)
     return lead
 

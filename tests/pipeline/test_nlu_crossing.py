@@ -87,3 +87,11 @@ async def test_host_lists_stay_one_step(
 ) -> None:
     found = await steps(planner, text)
     assert len(found) == count and found[0][1] == targets
+
+
+async def test_alias_of_the_object_is_not_a_lead_word(planner: HybridPlanner) -> None:
+    found = await steps(planner, "check postgres on db-01 and db-02, and redis on cache-01")
+    assert [(t, n, a["service"]) for t, n, a in found] == [
+        ("automation.service_status", ["db-01", "db-02"], "postgresql"),
+        ("automation.service_status", ["cache-01"], "redis"),
+    ]
