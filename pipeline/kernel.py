@@ -169,7 +169,7 @@ class Kernel:
             return self._error_reply(err)
 
     async def _decide(self, decision: Decision, progress: ProgressCallback | None) -> Response:
-        approver = await self.identity.resolve(decision.identity)
+        approver = await self.identity.resolve(decision.identity, fresh=True)  # current roles
         if approver is None:
             return Reply(outcome="refused", summary=messages.UNKNOWN_PERSON)
         loaded = await self.store.load(decision.execution_id)
@@ -207,7 +207,7 @@ class Kernel:
                 execution_id=decision.execution_id,
                 plan=plan,
             )
-        requester = await self.identity.resolve(message.identity)
+        requester = await self.identity.resolve(message.identity, fresh=True)
         if requester is None:
             return Reply(outcome="refused", summary=messages.UNKNOWN_PERSON)
         return await self._execute(decision.execution_id, plan, requester, message, progress)

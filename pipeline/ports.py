@@ -40,10 +40,12 @@ class AssetDirectory(Protocol):
 class IdentityResolver(Protocol):
     """Maps a chat identity to a Principal with roles; returns None for unknown people.
 
+    `fresh=True` asks the source itself rather than a cache (approver rights at click
+    time); a cached answer still serves while the source is down and the entry is valid.
     Raises IdentityUnavailable when the source is down and nothing cached is valid.
     """
 
-    async def resolve(self, identity: ChatIdentity) -> Principal | None: ...
+    async def resolve(self, identity: ChatIdentity, *, fresh: bool = False) -> Principal | None: ...
 
 
 class Cache(Protocol):

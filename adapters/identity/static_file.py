@@ -57,7 +57,7 @@ class StaticRolesResolver:
     def table(self) -> RolesTable:
         return self._table
 
-    async def resolve(self, identity: ChatIdentity) -> Principal | None:
+    async def resolve(self, identity: ChatIdentity, *, fresh: bool = False) -> Principal | None:
         """The person behind `identity` with their roles, or None when the file does not list them."""
         self._reload_if_changed()
         person, subject = _find(self._table, identity)

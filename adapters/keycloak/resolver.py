@@ -56,15 +56,27 @@ class KeycloakResolver:
         self._clock = clock
         self._inflight: dict[str, asyncio.Task[Principal | None]] = {}
 
-    async def resolve(self, identity: ChatIdentity) -> Principal | None:
+    async def resolve(self, identity: ChatIdentity, *, fresh: bool = False) -> Principal | None:
         """The Keycloak user behind `identity` with their roles; None for unknown or disabled users.
 
+        `fresh` asks Keycloak even when a cached entry is valid (roles at approval time);
+        the cached entry then serves only if Keycloak cannot answer.
         Raises IdentityUnavailable when Keycloak cannot answer and no cached entry is valid.
         """
         key = self.cache_key(identity)
         entry = await self._cached(key)
-        if entry is not None:
+        if entry is not None and not fresh:
             return _with_identity(entry.principal, identity)
+        try:
+            return await self._fetch_shared(identity, key)
+        except IdentityUnavailable:
+            if entry is None:
+                raise
+            log.warning("Keycloak unavailable; the cached identity serves until it expires")
+            return _with_identity(entry.principal, identity)
+
+    async def _fetch_shared(self, identity: ChatIdentity, key: str) -> Principal | None:
+        """One Keycloak lookup per identity at a time, shared by concurrent callers."""
         task = self._inflight.get(key)
         if task is None:
             task = asyncio.create_task(self._fetch(identity, key), name=f"keycloak-resolve-{key[-8:]}")

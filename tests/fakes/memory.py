@@ -148,7 +148,7 @@ class StaticIdentity:
     def __init__(self, people: dict[str, set[str]]) -> None:
         self.people = people
 
-    async def resolve(self, identity: ChatIdentity) -> Principal | None:
+    async def resolve(self, identity: ChatIdentity, *, fresh: bool = False) -> Principal | None:
         roles = self.people.get(identity.user_id)
         if roles is None:
             return None

@@ -295,3 +295,11 @@ async def test_expiry_is_told_to_the_requester_once(world) -> None:
     assert "approval.expired" in audit.events()
     late = await kernel.decide(click(prompt.execution_id, "bob"))
     assert "expired" in late.summary and CALLS == []
+
+
+async def test_approver_rights_are_checked_at_click_time(world) -> None:
+    kernel, _, _, _ = world
+    prompt = await kernel.submit(msg("write web-01"))
+    kernel.identity.people["bob"] = {"viewer"}  # bob lost the approver role after the prompt
+    reply = await kernel.decide(click(prompt.execution_id, "bob"))
+    assert reply.outcome == "refused" and CALLS == []

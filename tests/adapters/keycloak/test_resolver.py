@@ -215,6 +215,23 @@ async def test_second_resolve_is_served_from_the_cache(
     assert second.identity == again  # the identity is the caller's, not the cached one
 
 
+async def test_fresh_resolve_sees_revoked_roles_at_once(
+    keycloak: KeycloakStandIn, make_resolver: ResolverFactory
+) -> None:
+    """Approver rights are checked at click time: a revoked role counts before the cache expires."""
+    resolver = make_resolver(cache_ttl_s=300)
+    cached = await resolver.resolve(slack("T1", "UALICE"))
+    assert cached is not None
+    alice = next(u for u in keycloak.users if u.username == "alice")
+    alice.realm_roles = []
+    assert (await resolver.resolve(slack("T1", "UALICE"))).roles == cached.roles  # type: ignore[union-attr]
+    fresh = await resolver.resolve(slack("T1", "UALICE"), fresh=True)
+    assert fresh is not None and fresh.roles == DEFAULT_ROLES and fresh.roles != cached.roles
+    await keycloak.stop()
+    during_outage = await resolver.resolve(slack("T1", "UALICE"), fresh=True)
+    assert during_outage is not None and during_outage.roles == DEFAULT_ROLES  # cache bridges
+
+
 async def test_unknown_people_are_remembered_briefly(
     keycloak: KeycloakStandIn, make_resolver: ResolverFactory, clock: ManualClock
 ) -> None:

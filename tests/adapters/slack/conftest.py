@@ -159,9 +159,9 @@ class RecordingIdentity(StaticIdentity):
         super().__init__(people)
         self.seen: list[ChatIdentity] = []
 
-    async def resolve(self, identity: ChatIdentity) -> Principal | None:
+    async def resolve(self, identity: ChatIdentity, *, fresh: bool = False) -> Principal | None:
         self.seen.append(identity)
-        return await super().resolve(identity)
+        return await super().resolve(identity, fresh=fresh)
 
 
 def build_kernel(store: MemoryExecutionStore, audit: MemoryAuditLog) -> Kernel:

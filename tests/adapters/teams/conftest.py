@@ -143,11 +143,11 @@ class GatedIdentity(StaticIdentity):
         super().__init__(people)
         self.gates: dict[str, asyncio.Event] = {}
 
-    async def resolve(self, identity: ChatIdentity) -> Principal | None:
+    async def resolve(self, identity: ChatIdentity, *, fresh: bool = False) -> Principal | None:
         gate = self.gates.get(identity.user_id)
         if gate is not None:
             await gate.wait()
-        return await super().resolve(identity)
+        return await super().resolve(identity, fresh=fresh)
 
 
 class Clock:
