@@ -72,7 +72,7 @@ def _object_kind(clause: Clause) -> str:
         ("fact", slots.facts),
         ("quote", slots.quotes),
         ("path", slots.paths),
-        ("port", slots.ports or slots.port_names),
+        ("port", slots.ports or slots.port_names or slots.bare_numbers),
         ("record", slots.record_type),
     ):
         if present:
@@ -109,7 +109,7 @@ def _has_object(clause: Clause) -> bool:
     slots = clause.slots
     if slots.services or slots.weak_services or slots.facts or slots.quotes or slots.paths or slots.ports:
         return True
-    if slots.record_type:
+    if slots.record_type or slots.bare_numbers:
         return True
     return any(t.kind == "word" and not t.used and t.low not in _GLUE | _VERBS for t in clause.tokens)
 

@@ -95,3 +95,8 @@ async def test_alias_of_the_object_is_not_a_lead_word(planner: HybridPlanner) ->
         ("automation.service_status", ["db-01", "db-02"], "postgresql"),
         ("automation.service_status", ["cache-01"], "redis"),
     ]
+
+
+async def test_ports_per_part(planner: HybridPlanner) -> None:
+    found = await steps(planner, "scan 22 on web-01 and 443 on web-02")
+    assert [(n, a["ports"]) for _, n, a in found] == [(["web-01"], [22]), (["web-02"], [443])]
