@@ -56,7 +56,7 @@ class ConsoleChat:
 
     async def _approve(self, prompt: ApprovalPrompt) -> Response:
         assert self.ask is not None
-        if prompt.four_eyes and prompt.requester == self.identity.user_id:
+        if prompt.four_eyes:  # the console user is the requester: a second person must decide
             self.console.print(
                 "A second person must approve this: they run "
                 f"`opsconductor approve {prompt.execution_id}` within the expiry time.",

@@ -101,7 +101,8 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
         if isinstance(value, dict):
             facts += _flatten(value, f"{label}.")
         elif isinstance(value, list):
-            facts.append((label, ", ".join(_short(v) for v in value[:20])))
+            if value:
+                facts.append((label, ", ".join(_short(v) for v in value[:20])))
         elif value is not None and value != "":
             facts.append((label, _short(value)))
     return facts

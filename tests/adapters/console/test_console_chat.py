@@ -95,7 +95,7 @@ async def test_anything_but_yes_rejects() -> None:
 
 
 async def test_own_critical_plan_is_handed_to_a_second_person() -> None:
-    bot = Bot(prompt(four_eyes=True))
+    bot = Bot(prompt(four_eyes=True, requester="console:alice"))  # subject differs from the chat id
     console_chat, out = chat(bot, "y")
     await console_chat.handle("reboot web-02")
     assert bot.decisions == []
