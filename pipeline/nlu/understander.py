@@ -181,7 +181,7 @@ class DeterministicUnderstander:
             and not (slots.services or slots.weak_services)
         ):
             slots.services.append(context.service)  # "check nginx ... then restart it"
-        decision = decide(clause)
+        decision = _diagnose_why(clause, decide(clause))
         if decision.tool == "automation.run_command" and not slots.quotes:
             _targets_after_command(clause, index)
         unknown = unknown_qualifiers(clause.tokens, index) if decision.tool != "assets.create" else []
@@ -285,6 +285,24 @@ def _no_smuggled_commands(calls: list[ToolCall], text: str) -> None:
     outside = _QUOTED_SPANS.sub(" ", text)
     if any(_SHELL_IN_VALUE.search(v) for v in values) or _SHELL_IN_TEXT.search(outside):
         raise Clarify(messages.shell_syntax())
+
+
+def _diagnose_why(clause: Clause, decision: Decision) -> Decision:
+    """'why is nginx not starting on web-02?' asks about a state; it never starts anything.
+
+    A service change becomes a status check; other changes are asked back.
+    """
+    first = next((t.low for t in clause.tokens if t.kind == "word" and t.low not in FILLER), "")
+    if first not in {"why", "how"} or decision.tool not in ACTION_TOOLS:
+        return decision
+    words = [t.low for t in clause.tokens if t.kind == "word"]
+    if words[1:3] in (["don't", "you"], ["dont", "you"], ["not"]) or words[1:2] == ["not"]:
+        return decision  # "why don't you restart it", "why not restart it": a suggestion
+    if first == "how" and "come" not in {t.low for t in clause.tokens}:
+        return decision
+    if decision.tool == "automation.service_control":
+        return Decision("automation.service_status", min(decision.confidence, 0.7))
+    return Decision(None, 0.5, "That reads as a question about why; tell me what to check or change.")
 
 
 def _asks_about(clause: Clause) -> bool:

@@ -135,3 +135,18 @@ async def test_negated_objects_and_far_verbs(
 ) -> None:
     _, found = await steps(planner, text)
     assert [(t, n) for t, n, _ in found] == list(zip(tools, targets, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("text", "tools"),
+    [
+        ("why is nginx not starting on web-02? check its status", ["automation.service_status"]),
+        ("why won't redis start on cache-01", ["automation.service_status"]),
+        ("how come nginx keeps stopping on web-03", ["automation.service_status"]),
+        ("why did web-01 reboot", []),
+        ("why not restart redis on cache-01", ["automation.service_control"]),
+    ],
+)
+async def test_why_questions_change_nothing(planner: HybridPlanner, text: str, tools: list[str]) -> None:
+    _, found = await steps(planner, text)
+    assert [t for t, _, _ in found] == tools
