@@ -159,10 +159,32 @@ def _templates(clause: Clause, ordered: list[str], words: set[str]) -> Decision 
     return Decision("communication.list_templates", 0.9) if words & TEMPLATE_WORDS else None
 
 
+_STATE_BEFORE = vocab("keeps keep kept is are was were been isn't won't wont doesn't didn't not still")
+_FAILED_AFTER = vocab("failed fails failing broke broken hung stuck crashed timed errored")
+
+
+def _reported(ordered: list[str], action_word: str) -> bool:
+    """'nginx keeps stopping on web-03', 'the nginx restart on web-02 failed': a report, not an order."""
+    from pipeline.nlu.lexicon import FILLER
+
+    position = ordered.index(action_word)
+    if all(w in FILLER | _ASKING_VERB for w in ordered[:position]):
+        return False  # "can u restart gunicorn on api-02, it's stuck", "why not restart it": orders
+    before = ordered[position - 1] if position else ""
+    return before in _STATE_BEFORE or bool(set(ordered[position + 1 :]) & _FAILED_AFTER)
+
+
+_ASKING_VERB = vocab("can could would will you u please pls why not don't dont how about")
+
+
 def _service_control(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
     action = _action(ordered, words)
     if not action:
         return None
+    word = next((w for w in ordered if w in RESTART_WORDS | START_WORDS | STOP_WORDS), "")
+    if word and _reported(ordered, word):
+        services = clause.slots.services or clause.slots.weak_services
+        return Decision("automation.service_status", 0.7) if services else None
     services = clause.slots.services or clause.slots.weak_services or _object_service(clause)
     if not services:
         if words & {"service", "services", "daemon", "daemons"}:

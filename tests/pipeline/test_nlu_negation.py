@@ -142,7 +142,9 @@ async def test_negated_objects_and_far_verbs(
     [
         ("why is nginx not starting on web-02? check its status", ["automation.service_status"]),
         ("why won't redis start on cache-01", ["automation.service_status"]),
-        ("how come nginx keeps stopping on web-03", ["automation.service_status"]),
+        ("why does nginx keep stopping on web-03", ["automation.service_status"]),
+        ("the nginx restart on web-02 failed", ["automation.service_status"]),
+        ("can u restart gunicorn on api-02 its stuck", ["automation.service_control"]),
         ("why did web-01 reboot", []),
         ("why not restart redis on cache-01", ["automation.service_control"]),
     ],
