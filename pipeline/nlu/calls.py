@@ -81,7 +81,7 @@ def _facts(clause: Clause, text: str, action: str) -> dict[str, Any]:
     words = {t.low for t in clause.tokens}
     if not facts and "long" in words and words & {"up", "running"}:
         facts = ["uptime"]
-    if not facts and words & {"boot", "booted", "rebooted", "reboot"}:
+    if not facts and words & {"boot", "booted", "rebooted", "reboot", "rebooting", "reboots"}:
         facts = ["uptime"]
     return {"facts": facts} if facts else {}
 

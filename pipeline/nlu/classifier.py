@@ -147,7 +147,10 @@ LEADING_VERBS = {
 
 def _leading_verb(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
     """An unambiguous command verb first ('ping pg main') beats cues later in the clause."""
-    tool = LEADING_VERBS.get(_first_verb(ordered))
+    first = _first_verb(ordered)
+    tool = LEADING_VERBS.get(first)
+    if tool == "automation.reboot" and _reported(ordered, first):
+        return None  # "the reboot of web-03 failed": a report (see _reboot)
     if tool == "network.port_scan" or (tool and not clause.slots.services):
         return Decision(tool, 0.9)
     if tool in {"network.ping", "network.traceroute"}:
@@ -168,12 +171,16 @@ def _reported(ordered: list[str], action_word: str) -> bool:
     from pipeline.nlu.lexicon import FILLER
 
     position = ordered.index(action_word)
+    failed = bool(set(ordered[position + 1 :]) & _FAILED_AFTER)
+    if position and ordered[position - 1] in {"the", "a", "an", "that", "this", "last"} and failed:
+        return True  # "the reboot of web-03 failed": the noun, in a report
     if all(w in FILLER | _ASKING_VERB for w in ordered[:position]):
         return False  # "can u restart gunicorn on api-02, it's stuck", "why not restart it": orders
     before = ordered[position - 1] if position else ""
-    return before in _STATE_BEFORE or bool(set(ordered[position + 1 :]) & _FAILED_AFTER)
+    return before in _STATE_BEFORE or failed
 
 
+_PAST_QUESTION = vocab("did does has have was were is are")
 _ASKING_VERB = vocab("can could would will you u please pls why not don't dont how about")
 
 
@@ -242,6 +249,9 @@ _UP = frozenset({"up", "online", "back"})
 
 def _reboot(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
     if words & REBOOT_WORDS and not (words & UPTIME_CUES - {"reboot"}):
+        word = next(w for w in ordered if w in REBOOT_WORDS)
+        if _reported(ordered, word) or (ordered[:1] and ordered[0] in _PAST_QUESTION):
+            return Decision("automation.system_info", 0.8)  # "db-01 keeps rebooting", "did web-04 reboot?"
         return Decision("automation.reboot", 0.9)
     if "power" in words and "cycle" in words:
         return Decision("automation.reboot", 0.85)

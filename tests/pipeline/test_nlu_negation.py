@@ -152,3 +152,18 @@ async def test_negated_objects_and_far_verbs(
 async def test_why_questions_change_nothing(planner: HybridPlanner, text: str, tools: list[str]) -> None:
     _, found = await steps(planner, text)
     assert [t for t, _, _ in found] == tools
+
+
+@pytest.mark.parametrize(
+    ("text", "tool"),
+    [
+        ("db-01 keeps rebooting", "automation.system_info"),
+        ("did web-04 reboot?", "automation.system_info"),
+        ("the reboot of web-03 failed", "automation.system_info"),
+        ("please do a reboot of web-01", "automation.reboot"),
+        ("can you reboot web-01 its hung", "automation.reboot"),
+    ],
+)
+async def test_reports_about_reboots_are_not_reboots(planner: HybridPlanner, text: str, tool: str) -> None:
+    _, found = await steps(planner, text)
+    assert [t for t, _, _ in found] == [tool]
