@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from pipeline.nlu.cues import CREATE_WORDS, DELETE_WORDS, PING_WORDS, SERVICE_VERBS, UPDATE_WORDS
+from pipeline.nlu.cues import CREATE_WORDS, DELETE_WORDS, PING_WORDS, SERVICE_VERBS, UPDATE_WORDS, VOCABULARY
 from pipeline.nlu.entities import Clause, extract
 from pipeline.nlu.inventory import InventoryIndex
 from pipeline.nlu.lexicon import (
@@ -42,8 +42,8 @@ def uncross(tokens: list[Token], index: InventoryIndex) -> list[list[Token]]:
     segments = _segments(tokens)
     if len(segments) < 2 or {t.low for t in tokens} & _ASSET_ADMIN:
         return [tokens]  # "add asset web-05, address 192.0.2.15, linux": fields, not steps
-    if len(segments) < 2:
-        return [tokens]
+    if _look(tokens, index).targets.exclude:
+        return [tokens]  # "..., web-03 - not web-02 though": an exclusion covers the whole clause
     groups: list[list[Token]] = [segments[0]]
     first = _look(segments[0], index)
     hosts, thing = _hosts(first), _has_object(first)
@@ -111,7 +111,10 @@ def _has_object(clause: Clause) -> bool:
         return True
     if slots.record_type or slots.bare_numbers:
         return True
-    return any(t.kind == "word" and not t.used and t.low not in _GLUE | _VERBS for t in clause.tokens)
+    return any(
+        t.kind == "word" and not t.used and t.low in VOCABULARY and t.low not in _GLUE | _VERBS
+        for t in clause.tokens
+    )
 
 
 def _leading_words(tokens: list[Token], index: InventoryIndex) -> list[Token]:

@@ -100,3 +100,8 @@ async def test_alias_of_the_object_is_not_a_lead_word(planner: HybridPlanner) ->
 async def test_ports_per_part(planner: HybridPlanner) -> None:
     found = await steps(planner, "scan 22 on web-01 and 443 on web-02")
     assert [(n, a["ports"]) for _, n, a in found] == [(["web-01"], [22]), (["web-02"], [443])]
+
+
+async def test_an_exclusion_covers_the_whole_clause(planner: HybridPlanner) -> None:
+    found = await steps(planner, "stop nginx on web-01, web-02 and web-03 - not web-02 though")
+    assert [(t, n) for t, n, _ in found] == [("automation.service_control", ["web-01", "web-03"])]
