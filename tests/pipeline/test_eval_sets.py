@@ -23,6 +23,8 @@ SETS = [
     (DATA / "heldout_third.jsonl", DATA / "inventory_third.yaml", 0.93),
     # the QA engineer's blind cases and probes, added once fixed by general rules
     (DATA / "heldout_blind.jsonl", FIXTURE if FIXTURE.exists() else FIXTURE_COPY, 1.0),
+    # new phrasings of the same causes, written before each fix (the generalisation check)
+    (DATA / "heldout_phrasings.jsonl", FIXTURE if FIXTURE.exists() else FIXTURE_COPY, 1.0),
 ]
 
 
