@@ -7,9 +7,9 @@ restart nginx`" is `automation.run_command`, never `service_control`).
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
+from pipeline.nlu.changes import reboot, reported, service_control
 from pipeline.nlu.cues import (
     CREATE_WORDS,
     DELETE_WORDS,
@@ -23,16 +23,11 @@ from pipeline.nlu.cues import (
     QUERY_WORDS,
     READ_ONLY,
     READ_WORDS,
-    REBOOT_WORDS,
-    RESTART_WORDS,
     RUN_NOUNS,
     RUN_VERBS,
     SCAN_WORDS,
     SCRIPT_WORDS,
-    SERVICE_VERBS,
-    START_WORDS,
     STATUS_WORDS,
-    STOP_WORDS,
     STRONG_QUERY_WORDS,
     TEMPLATE_WORDS,
     TOOL_NOUNS,
@@ -40,22 +35,11 @@ from pipeline.nlu.cues import (
     UNSUPPORTED,
     UPDATE_WORDS,
     UPTIME_CUES,
-    VOCABULARY,
 )
+from pipeline.nlu.decision import Decision
 from pipeline.nlu.entities import Clause
 from pipeline.nlu.lexicon import vocab
-from pipeline.nlu.wording import correct, looks_like_action, unexplained, words_of
-
-
-@dataclass(frozen=True)
-class Decision:
-    """The tool a clause asks for; `problem` set means ask back instead."""
-
-    tool: str | None
-    confidence: float
-    problem: str = ""
-    action: str = ""  # service_control action; reboot vs power-off etc.
-    explicit: bool = False  # the tool was named in the structured form
+from pipeline.nlu.wording import looks_like_action, unexplained, words_of
 
 
 def decide(clause: Clause) -> Decision:
@@ -149,7 +133,7 @@ def _leading_verb(clause: Clause, ordered: list[str], words: set[str]) -> Decisi
     """An unambiguous command verb first ('ping pg main') beats cues later in the clause."""
     first = _first_verb(ordered)
     tool = LEADING_VERBS.get(first)
-    if tool == "automation.reboot" and _reported(ordered, first):
+    if tool == "automation.reboot" and reported(ordered, first):
         return None  # "the reboot of web-03 failed": a report (see _reboot)
     if tool == "network.port_scan" or (tool and not clause.slots.services):
         return Decision(tool, 0.9)
@@ -160,104 +144,6 @@ def _leading_verb(clause: Clause, ordered: list[str], words: set[str]) -> Decisi
 
 def _templates(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
     return Decision("communication.list_templates", 0.9) if words & TEMPLATE_WORDS else None
-
-
-_STATE_BEFORE = vocab("keeps keep kept is are was were been isn't won't wont doesn't didn't not still")
-_FAILED_AFTER = vocab("failed fails failing broke broken hung stuck crashed timed errored")
-
-
-def _reported(ordered: list[str], action_word: str) -> bool:
-    """'nginx keeps stopping on web-03', 'the nginx restart on web-02 failed': a report, not an order."""
-    from pipeline.nlu.lexicon import FILLER
-
-    position = ordered.index(action_word)
-    failed = bool(set(ordered[position + 1 :]) & _FAILED_AFTER)
-    if position and ordered[position - 1] in {"the", "a", "an", "that", "this", "last"} and failed:
-        return True  # "the reboot of web-03 failed": the noun, in a report
-    if all(w in FILLER | _ASKING_VERB for w in ordered[:position]):
-        return False  # "can u restart gunicorn on api-02, it's stuck", "why not restart it": orders
-    before = ordered[position - 1] if position else ""
-    return before in _STATE_BEFORE or failed
-
-
-_PAST_QUESTION = vocab("did does has have was were is are")
-_ASKING_VERB = vocab("can could would will you u please pls why not don't dont how about")
-
-
-def _service_control(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
-    action = _action(ordered, words)
-    if not action:
-        return None
-    word = next((w for w in ordered if w in RESTART_WORDS | START_WORDS | STOP_WORDS), "")
-    if word and _reported(ordered, word):
-        services = clause.slots.services or clause.slots.weak_services
-        return Decision("automation.service_status", 0.7) if services else None
-    services = clause.slots.services or clause.slots.weak_services or _object_service(clause)
-    if not services:
-        if words & {"service", "services", "daemon", "daemons"}:
-            return Decision(None, 0.7, "Which service? Name one, e.g. `restart nginx on web-01`.")
-        if action == "restart" and "reload" not in words:
-            return Decision("automation.reboot", 0.85)
-        return Decision(
-            None, 0.7, f"{action.capitalize()} what? Name a service, e.g. `{action} nginx on web-01`."
-        )
-    if "reload" in words and "restart" not in words:
-        return Decision(None, 0.7, "I can start, stop or restart a service; reload is not supported.")
-    return Decision("automation.service_control", 0.9, action=action)
-
-
-_OBJECT_END = vocab("on at in for across from service daemon unit")
-
-
-def _object_service(clause: Clause) -> list[str]:
-    """'restart myapp on web-01': an unknown word between the verb and the hosts names a service."""
-    from pipeline.nlu.lexicon import FILLER, HOST_NOUNS, PRONOUNS, QUANTIFIERS
-
-    tokens = [t for t in clause.tokens if t.kind == "word"]
-    verb = next((i for i, t in enumerate(tokens) if correct(t.low) in SERVICE_VERBS), None)
-    if verb is None:
-        return []
-    rest = [t for t in tokens[verb + 1 :] if t.low not in {"the", "a", "an"}]
-    if len(rest) < 2 or not (rest[1].low in _OBJECT_END or rest[1].used):
-        return []
-    candidate = rest[0]
-    known = VOCABULARY | FILLER | HOST_NOUNS | PRONOUNS | QUANTIFIERS
-    if candidate.used or candidate.low in known or not re.fullmatch(r"[a-z][\w@.:+-]*", candidate.low):
-        return []
-    clause.slots.services.append(candidate.text)
-    return clause.slots.services
-
-
-def _action(ordered: list[str], words: set[str]) -> str:
-    for word in ordered:
-        if word in RESTART_WORDS:
-            return "restart"
-        if (
-            word in STOP_WORDS
-            or word == "shutdown"
-            or (word in {"shut", "bring", "take", "turn"} and words & _DOWN)
-        ):
-            return "stop"
-        if word in START_WORDS or (word in {"bring", "put"} and words & _UP):
-            return "start"
-    return ""
-
-
-_DOWN = frozenset({"down", "offline", "off"})
-_UP = frozenset({"up", "online", "back"})
-
-
-def _reboot(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
-    if words & REBOOT_WORDS and not (words & UPTIME_CUES - {"reboot"}):
-        word = next(w for w in ordered if w in REBOOT_WORDS)
-        if _reported(ordered, word) or (ordered[:1] and ordered[0] in _PAST_QUESTION):
-            return Decision("automation.system_info", 0.8)  # "db-01 keeps rebooting", "did web-04 reboot?"
-        return Decision("automation.reboot", 0.9)
-    if "power" in words and "cycle" in words:
-        return Decision("automation.reboot", 0.85)
-    if words & {"shutdown", "poweroff"} or ({"shut", "power", "turn"} & words and words & {"down", "off"}):
-        return Decision(None, 0.8, "I cannot power hosts off; I can reboot them or run a command.")
-    return None
 
 
 def _dns(clause: Clause, ordered: list[str], words: set[str]) -> Decision | None:
@@ -459,8 +345,8 @@ RULES = (
     _notify,
     _leading_verb,
     _templates,
-    _service_control,
-    _reboot,
+    service_control,
+    reboot,
     _assets_admin,
     _changes,
     _dns,

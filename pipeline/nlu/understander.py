@@ -6,7 +6,6 @@ and reports a confidence. Unknown or ambiguous targets make it ask back; it neve
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,35 +13,22 @@ from typing import Any
 from pipeline.contracts import AssetFilter, AssetRef, Intent, Interpretation, ToolCall, Understanding
 from pipeline.nlu import crossing, messages, negation
 from pipeline.nlu.calls import MissingSlot, build_args, command_span
-from pipeline.nlu.classifier import Decision, decide
+from pipeline.nlu.classifier import decide
 from pipeline.nlu.cues import SERVICE_VERBS, VOCABULARY
+from pipeline.nlu.decision import Decision
 from pipeline.nlu.entities import Clause, Targets, extract
 from pipeline.nlu.grammar import explicit_tool, is_grammar, split_kv
+from pipeline.nlu.guards import ACTION_TOOLS, Clarify, diagnose_why, no_smuggled_commands
 from pipeline.nlu.inventory import InventoryIndex
 from pipeline.nlu.lexicon import FACT_WORDS, FILLER, GREETINGS, HELP_WORDS
 from pipeline.nlu.qualifiers import is_statement, unknown_qualifiers
+from pipeline.nlu.selection import exactly, one_asset, running
 from pipeline.nlu.text import Token, scan
 
 TARGETLESS = frozenset(
     {"network.dns_lookup", "communication.notify", "communication.list_templates", "assets.create"}
 )
-ACTION_TOOLS = frozenset(
-    {
-        "automation.service_control",
-        "automation.run_command",
-        "automation.run_script",
-        "automation.reboot",
-        "communication.notify",
-        "assets.create",
-        "assets.update",
-        "assets.delete",
-    }
-)
 RAW_OK = frozenset({"network.ping", "network.traceroute", "network.port_scan"})
-
-
-class Clarify(Exception):
-    """Ask the user back; the message says what is unclear."""
 
 
 @dataclass
@@ -118,7 +104,7 @@ class DeterministicUnderstander:
             return self._nothing(leftovers, injection)
         calls = _merge_repeats(calls)
         _check_leftovers(leftovers)
-        _no_smuggled_commands(calls, text)
+        no_smuggled_commands(calls, text)
         if grammar:
             confidence = 1.0
         return _understanding(calls, confidence, "grammar" if grammar else "lexicon", context)
@@ -181,7 +167,7 @@ class DeterministicUnderstander:
             and not (slots.services or slots.weak_services)
         ):
             slots.services.append(context.service)  # "check nginx ... then restart it"
-        decision = _diagnose_why(clause, decide(clause))
+        decision = diagnose_why(clause, decide(clause))
         if decision.tool == "automation.run_command" and not slots.quotes:
             _targets_after_command(clause, index)
         unknown = unknown_qualifiers(clause.tokens, index) if decision.tool != "assets.create" else []
@@ -235,11 +221,11 @@ class DeterministicUnderstander:
         if names and found.selector.single and _asks_about(clause):
             selector = None  # "is db-02 a production server?": a question about db-02 only
         if selector is not None and found.selector.single and not names:
-            _one_asset(selector, index)
+            one_asset(selector, index)
         if selector is not None and not names and "both" in {t.low for t in clause.tokens}:
-            selector = _exactly(2, selector, service, index)
+            selector = exactly(2, selector, service, index)
         if selector is not None and not names and service and tool == "automation.service_control":
-            names, selector = _running(selector, service, index)
+            names, selector = running(selector, service, index)
         if not names and selector is None:
             if context.targets or context.selector is not None:
                 return context.targets, context.selector
@@ -266,43 +252,6 @@ class DeterministicUnderstander:
             return Understanding(interpretation=interpretation, outcome="clarify", message=message)
         message = messages.injection() if injection else messages.out_of_scope()
         return _no_action(message, 0.3)
-
-
-_COMMAND_TOOLS = frozenset({"automation.run_command", "automation.run_script"})
-_SHELL_IN_VALUE = re.compile(r"[;|`<>]|\$\(|&&")
-_SHELL_IN_TEXT = re.compile(r"(?<![|])\|(?![|])|\$\(|\w`\w")
-_QUOTED_SPANS = re.compile(r"```[\s\S]+?```|`[^`]*`|\"[^\"]*\"|(?<!\w)'[^'\n]*'(?!\w)")
-_DATA_ARGS = frozenset({"message", "template", "command", "script"})
-
-
-def _no_smuggled_commands(calls: list[ToolCall], text: str) -> None:
-    """Shell syntax in a request for a read tool ('uptime on web-01 | sh -c reboot', a match of
-    'nginx; rm -rf /', a path ending in `reboot`) is asked back, never planned as the harmless part:
-    commands run only through run_command, shown as such for approval."""
-    if any(c.tool in _COMMAND_TOOLS for c in calls):
-        return
-    values = [str(v) for c in calls for k, v in c.args.items() if k not in _DATA_ARGS and isinstance(v, str)]
-    outside = _QUOTED_SPANS.sub(" ", text)
-    if any(_SHELL_IN_VALUE.search(v) for v in values) or _SHELL_IN_TEXT.search(outside):
-        raise Clarify(messages.shell_syntax())
-
-
-def _diagnose_why(clause: Clause, decision: Decision) -> Decision:
-    """'why is nginx not starting on web-02?' asks about a state; it never starts anything.
-
-    A service change becomes a status check; other changes are asked back.
-    """
-    first = next((t.low for t in clause.tokens if t.kind == "word" and t.low not in FILLER), "")
-    if first not in {"why", "how"} or decision.tool not in ACTION_TOOLS:
-        return decision
-    words = [t.low for t in clause.tokens if t.kind == "word"]
-    if words[1:3] in (["don't", "you"], ["dont", "you"], ["not"]) or words[1:2] == ["not"]:
-        return decision  # "why don't you restart it", "why not restart it": a suggestion
-    if first == "how" and "come" not in {t.low for t in clause.tokens}:
-        return decision
-    if decision.tool == "automation.service_control":
-        return Decision("automation.service_status", min(decision.confidence, 0.7))
-    return Decision(None, 0.5, "That reads as a question about why; tell me what to check or change.")
 
 
 def _asks_about(clause: Clause) -> bool:
@@ -332,62 +281,6 @@ def _targets_after_command(clause: Clause, index: InventoryIndex) -> None:
     outside = clause.tokens[: span[0]] + clause.tokens[span[1] :]
     fresh = [Token(t.text, t.kind, start=t.start, end=t.end) for t in outside]
     clause.targets = extract(fresh, index).targets
-
-
-def _one_asset(selector: AssetFilter, index: InventoryIndex) -> None:
-    """'the london db server' must name one asset; several candidates are asked back."""
-    matches = _matching(selector, index)
-    if len(matches) > 1:
-        raise Clarify(messages.which_one([a.name for a in matches]))
-
-
-def _exactly(count: int, selector: AssetFilter, service: str, index: InventoryIndex) -> AssetFilter:
-    """'both london app servers' must be two: narrow by the service, or ask which."""
-    found = _matching(selector, index)
-    if len(found) == count:
-        return selector
-    running = [a for a in found if service.lower() in {s.lower() for s in a.services}]
-    if service and len(running) == count:
-        return selector.model_copy(update={"services": (service,)})
-    raise Clarify(messages.which_one([a.name for a in found], count))
-
-
-def _running(
-    selector: AssetFilter, service: str, index: InventoryIndex
-) -> tuple[list[str], AssetFilter | None]:
-    """'restart iis on all windows servers': only the selected assets that run it.
-
-    For changes only: a status check on every selected asset still answers something
-    ('is redis running on all app servers?' -> not on those without it).
-
-    Assets whose inventory entry lists no services at all are kept (nothing is known about
-    them); when the inventory says none of the selected assets runs the service, ask back.
-    """
-    if selector.services:
-        return [], selector
-    found = [a for a in _matching(selector, index) if a.name not in selector.exclude]
-    wanted = service.lower()
-    running = [a for a in found if wanted in {s.lower() for s in a.services}]
-    unlisted = [a for a in found if not a.services]
-    if len(running) + len(unlisted) == len(found):
-        return [], selector  # nothing to narrow
-    if not running:
-        shown = ", ".join(a.name for a in found[:6])
-        raise Clarify(f"The inventory lists no {service} on {shown}. Which hosts do you mean?")
-    if unlisted:
-        return [a.name for a in found if a in running or a in unlisted], None
-    return [], selector.model_copy(update={"services": (service,)})
-
-
-def _matching(selector: AssetFilter, index: InventoryIndex) -> list[AssetRef]:
-    return index.select(
-        types=selector.types,
-        os=selector.os,
-        environments=selector.environments,
-        locations=selector.locations,
-        tags=selector.tags,
-        services=selector.services,
-    )
 
 
 def _merge_repeats(calls: list[ToolCall]) -> list[ToolCall]:
