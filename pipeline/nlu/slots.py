@@ -21,6 +21,7 @@ from pipeline.nlu.lexicon import (
 )
 from pipeline.nlu.text import Token
 
+_PROTOCOLS = frozenset({"http", "https", "ftp", "smtp", "ssh", "dns", "imap", "pop3"})  # not daemons
 _PORT_RANGE = re.compile(r"^(\d{1,5})-(\d{1,5})$")
 _COUNT_WORDS = {
     "times": "count",
@@ -256,6 +257,8 @@ def service_name(written: str, index: InventoryIndex) -> str | None:
     for known_low, known in index.services.items():
         if known_low.startswith(low + "-") and len(low) >= 4:
             return known  # "grafana" -> "grafana-server"
+        if known_low == low + "d" and len(low) >= 4 and low not in _PROTOCOLS:
+            return known  # "mysql" where the inventory runs "mysqld"
     if alias:
         return alias
     if low in WELL_KNOWN_SERVICES:

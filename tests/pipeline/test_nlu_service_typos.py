@@ -34,3 +34,12 @@ def planner() -> HybridPlanner:
 async def test_one_step_with_the_corrected_service(planner: HybridPlanner, text: str, service: str) -> None:
     plan = await planner.plan(text, OPERATOR)
     assert [s.args["service"] for s in plan.steps] == [service], plan.message
+
+
+THIRD = Path(__file__).resolve().parents[1] / "data" / "inventory_third.yaml"
+
+
+async def test_daemon_name_from_the_inventory() -> None:
+    planner = HybridPlanner(build_registry(), load_directory(THIRD))
+    plan = await planner.plan("restart mysql on db_main_1", OPERATOR)
+    assert plan.steps[0].args["service"] == "mysqld"
