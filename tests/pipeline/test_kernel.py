@@ -303,3 +303,12 @@ async def test_approver_rights_are_checked_at_click_time(world) -> None:
     kernel.identity.people["bob"] = {"viewer"}  # bob lost the approver role after the prompt
     reply = await kernel.decide(click(prompt.execution_id, "bob"))
     assert reply.outcome == "refused" and CALLS == []
+
+
+def test_every_error_class_has_one_reply() -> None:
+    from pipeline import errors, messages
+
+    bad_output = messages.error_reply(errors.InvalidModelOutput("not json"))
+    assert "could not use" in bad_output and bad_output != messages.LLM_DOWN
+    assert messages.error_reply(errors.LLMUnavailable("down")) == messages.LLM_DOWN
+    assert "unknown" not in messages.error_reply(errors.NotPermitted("no")).lower()
