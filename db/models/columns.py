@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import (
     CheckConstraint,
@@ -12,22 +12,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.types import JsonType, UtcDateTime, utcnow
+from pipeline.contracts import ExecutionStatus, Risk
+from pipeline.ports import ApprovalState
 
-RISKS = ("read", "write", "critical")
-EXECUTION_STATUSES = (
-    "planned",
-    "awaiting_approval",
-    "approved",
-    "rejected",
-    "expired",
-    "running",
-    "succeeded",
-    "failed",
-    "refused",
-    "answered",  # no_action / clarify: nothing to run, the bot only replied
-)
+# The kernel's contracts are the one source of these values; the migrations spell them out.
+RISKS = tuple(risk.value for risk in Risk)
+EXECUTION_STATUSES = get_args(ExecutionStatus)
 STEP_STATUSES = ("planned", "running", "succeeded", "failed", "skipped")
-APPROVAL_STATES = ("pending", "approved", "rejected", "expired")
+APPROVAL_STATES = get_args(ApprovalState)
 TARGET_STATUSES = ("ok", "failed", "unreachable", "timeout", "skipped")
 RELATIONSHIP_KINDS = ("depends_on", "runs_on", "member_of", "connects_to")
 CREDENTIAL_KINDS = ("ssh_key", "password", "winrm")
