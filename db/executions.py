@@ -2,8 +2,9 @@
 
 Atomicity comes from conditional UPDATEs, so it holds across processes and replicas:
 `claim_step` wins only while the step is still 'planned'; `decide_approval` wins only
-while the approval is still 'pending'. Plans and messages are stored as JSON
-(`model_dump(mode="json")`) and restored exactly.
+while the approval is still 'pending'; `renew_lease` only for the execution's own driver
+(or when it has none); `claim_stalled` only while the lease is still lapsed. Plans and
+messages are stored as JSON (`model_dump(mode="json")`) and restored exactly.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.engine import begin_immediate, dialect_insert, rowcount, store_errors
@@ -240,6 +241,45 @@ class SqlExecutionStore:
                         .values(status="expired", finished_at=now)
                     )
             return moved
+
+    async def renew_lease(self, execution_id: str, driver: str, until: datetime) -> bool:
+        """Hold the driver lease until `until`; False when another driver holds it."""
+        statement = (
+            update(Execution)
+            .where(Execution.id == execution_id, or_(Execution.driver.is_(None), Execution.driver == driver))
+            .values(driver=driver, lease_expires_at=until)
+        )
+        async with store_errors(), self._sessions.begin() as session:
+            return rowcount(await session.execute(statement)) == 1
+
+    async def claim_stalled(self, now: datetime, driver: str, lease_s: float) -> list[str]:
+        """Take over running executions whose lease lapsed; ids this call took (each once).
+
+        A running execution that never got a lease (its replica died right after starting
+        it) counts as stalled once it started more than `lease_s` ago.
+        """
+        lapsed = or_(
+            Execution.lease_expires_at < now,
+            and_(
+                Execution.lease_expires_at.is_(None),
+                Execution.started_at < now - timedelta(seconds=lease_s),
+            ),
+        )
+        stalled = and_(Execution.status == "running", lapsed)
+        until = now + timedelta(seconds=lease_s)
+        async with store_errors(), self._sessions.begin() as session:
+            await begin_immediate(session)
+            due = list(await session.scalars(select(Execution.id).where(stalled)))
+            taken = []
+            for execution_id in due:
+                result = await session.execute(
+                    update(Execution)
+                    .where(Execution.id == execution_id, stalled)
+                    .values(driver=driver, lease_expires_at=until)
+                )
+                if rowcount(result) == 1:
+                    taken.append(execution_id)
+            return taken
 
     async def approval(self, execution_id: str) -> ApprovalRecord | None:
         async with store_errors(), self._sessions() as session:

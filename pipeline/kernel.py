@@ -4,14 +4,24 @@
                         -> ApprovalPrompt (write/critical) or execute (E) -> answer (D)
     decide(click)    -> approver identity + tenant -> policy (four eyes) -> atomic decision
                         -> execute -> answer
+    resume_stalled() -> executions whose driver lease lapsed (their replica died mid-plan)
+                        -> take over (one replica each) -> execute the rest -> answer
+
+While it runs an execution, the kernel holds a driver lease on it in the store and renews
+it every `driver_lease_s / 3` seconds; a lease that lapses marks the run as abandoned.
 
 Every request is recorded (execution row + audit records), whatever its outcome.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -39,6 +49,12 @@ log = logging.getLogger(__name__)
 class KernelConfig:
     approval_ttl_s: float = 900.0
     max_message_chars: int = 10_000
+    driver_lease_s: float = 60.0  # a running execution whose driver missed renewing this long is resumed
+
+
+def default_driver_id() -> str:
+    """This process, uniquely: host, pid and a random suffix (pids repeat across restarts)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def chat_of(message: InboundMessage) -> str:
@@ -60,6 +76,7 @@ class Kernel:
         executor: Executor,
         config: KernelConfig = KernelConfig(),
         clock: Callable[[], datetime] = utcnow,
+        driver: str | None = None,
     ) -> None:
         self.planner = planner
         self.policy = policy
@@ -69,6 +86,7 @@ class Kernel:
         self.executor = executor
         self.config = config
         self.clock = clock
+        self.driver = driver or default_driver_id()
 
     # ------------------------------------------------------------------ requests
 
@@ -140,8 +158,13 @@ class Kernel:
         principal: Principal,
         message: InboundMessage,
         progress: ProgressCallback | None,
+        *,
+        resumed: bool = False,
     ) -> Reply:
-        result = await self.executor.run(execution_id, plan, principal, progress)
+        async with self._driving(execution_id) as held:
+            if not held:
+                return Reply(outcome="error", summary=messages.DRIVEN_ELSEWHERE, execution_id=execution_id)
+            result = await self.executor.run(execution_id, plan, principal, progress, resumed=resumed)
         for step in result.steps:
             await self._audit(
                 "step.result",
@@ -231,6 +254,72 @@ class Kernel:
                 )
             )
         return told
+
+    # ------------------------------------------------------------------ recovery
+
+    async def resume_stalled(self) -> list[tuple[InboundMessage, Reply]]:
+        """Finish executions whose driving replica died mid-plan; what to tell each requester.
+
+        Each stalled execution is taken over by exactly one caller (across replicas); steps
+        already recorded are not run again, a step its driver left mid-way is settled by the
+        executor's recovery policy.
+        """
+        lease_s = self.config.driver_lease_s
+        told: list[tuple[InboundMessage, Reply]] = []
+        for execution_id in await self.store.claim_stalled(self.clock(), self.driver, lease_s):
+            try:
+                resumed = await self._resume(execution_id)
+            except OpsError as err:
+                log.warning("could not resume execution %s: %s", execution_id, err)
+                continue
+            if resumed is not None:
+                told.append(resumed)
+        return told
+
+    async def _resume(self, execution_id: str) -> tuple[InboundMessage, Reply] | None:
+        loaded = await self.store.load(execution_id)
+        if loaded is None:
+            return None
+        plan, message, _status = loaded
+        await self._audit("execution.resumed", "system", message, {"driver": self.driver}, execution_id)
+        requester = await self.identity.resolve(message.identity, fresh=True)
+        if requester is None:  # nobody to run it for any more: close it, run nothing further
+            await self.store.set_status(execution_id, "failed")
+            await self._audit("execution.finished", "system", message, {"status": "failed"}, execution_id)
+            return message, Reply(
+                outcome="refused", summary=messages.UNKNOWN_PERSON, execution_id=execution_id
+            )
+        reply = await self._execute(execution_id, plan, requester, message, None, resumed=True)
+        return message, reply.model_copy(update={"summary": messages.RESUMED + reply.summary})
+
+    @contextlib.asynccontextmanager
+    async def _driving(self, execution_id: str) -> AsyncIterator[bool]:
+        """Hold this execution's driver lease while the block runs; yields False if another holds it."""
+        lease_s = self.config.driver_lease_s
+
+        async def renew() -> bool:
+            until = self.clock() + timedelta(seconds=lease_s)
+            return await self.store.renew_lease(execution_id, self.driver, until)
+
+        async def keep() -> None:
+            while True:
+                await asyncio.sleep(lease_s / 3)
+                try:
+                    if not await renew():
+                        log.warning("execution %s: driver lease taken over by another replica", execution_id)
+                        return
+                except OpsError:  # store blip: the next renewal tries again well within the lease
+                    log.warning("execution %s: could not renew the driver lease", execution_id, exc_info=True)
+
+        if not await renew():
+            yield False
+            return
+        task = asyncio.create_task(keep())
+        try:
+            yield True
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
     def _closed_reply(self, state: str, who: str | None, when: datetime | None, decision: Decision) -> Reply:
         stamp = when.strftime("%Y-%m-%d %H:%M UTC") if when else "an earlier time"

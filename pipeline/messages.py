@@ -37,6 +37,8 @@ APPROVAL_ALREADY = "This plan was already {state} by {who} at {when}; nothing mo
 APPROVAL_EXPIRED = "This approval expired at {when}; nothing was run. Ask again if it is still needed."
 APPROVAL_REJECTED = "Rejected by {who}; nothing was run."
 APPROVAL_NEEDED = "This plan needs approval before it runs ({why})."
+RESUMED = "The bot instance running this request stopped midway; another one finished it. "
+DRIVEN_ELSEWHERE = "This request is already being run by another bot instance; nothing more was started here."
 LLM_DOWN = "The language model is unreachable; structured commands still work (type `help`)."
 INTERNAL = "Something went wrong on my side ({kind}); nothing further was run. The error is logged."
 

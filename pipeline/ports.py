@@ -152,6 +152,21 @@ class ExecutionStore(Protocol):
         """Expire pending approvals past their time; ids this caller expired (each once)."""
         ...
 
+    async def renew_lease(self, execution_id: str, driver: str, until: datetime) -> bool:
+        """Hold (or keep holding) the driver lease of an execution until `until`.
+
+        Succeeds only when no driver holds it or `driver` already does (conditional write).
+        """
+        ...
+
+    async def claim_stalled(self, now: datetime, driver: str, lease_s: float) -> list[str]:
+        """Take over running executions whose driver lease lapsed before `now`.
+
+        Each is taken by one conditional write (driver := `driver`, lease := now + lease_s),
+        so with several replicas calling at once every stalled execution goes to one of them.
+        """
+        ...
+
 
 class AuditLog(Protocol):
     """Append-only, hash-chained record of who did what, when, from which chat."""

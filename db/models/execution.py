@@ -57,6 +57,8 @@ class Execution(Base):
     created_at: Mapped[datetime] = created()
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    driver: Mapped[str | None] = mapped_column(String(255))  # the replica running the plan
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # renewed while it runs
 
 
 class ExecutionStep(Base):

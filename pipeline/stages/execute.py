@@ -32,6 +32,7 @@ from pipeline.dispatch import InProcessDispatcher, StepDispatcher, StepJob, Targ
 from pipeline.errors import NotPermitted, TargetUnreachable, ToolError, ToolFailed, ToolTimeout
 from pipeline.policy import Policy
 from pipeline.ports import ExecutionStore, ProgressCallback
+from pipeline.recovery import StepRecovery, settle_lost_step
 from pipeline.registry import ToolContext, ToolRegistry, ToolSpec
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,8 @@ class Executor:
         dispatcher: StepDispatcher | None = None,
         locks: TargetLocks | None = None,
         lock_wait_s: float = 30.0,
+        recovery: StepRecovery | None = None,
+        retry_changes: bool = False,
     ) -> None:
         self.registry = registry
         self.policy = policy
@@ -77,6 +80,8 @@ class Executor:
         self.dispatcher = dispatcher if dispatcher is not None else InProcessDispatcher(self.run_here)
         self.locks = locks  # write/critical steps lock their targets when set
         self.lock_wait_s = lock_wait_s
+        self.recovery = recovery  # in-process runs only: settles steps a dead driver left mid-step
+        self.retry_changes = retry_changes
 
     async def run(
         self,
@@ -84,7 +89,10 @@ class Executor:
         plan: Plan,
         principal: Principal,
         progress: ProgressCallback | None = None,
+        *,
+        resumed: bool = False,
     ) -> ExecutionResult:
+        """Run (or, `resumed`, finish after a dead driver) a plan; recorded steps never run again."""
         started = utcnow()
         await self._save_status(execution_id, "running")
         results: dict[str, StepResult] = {}
@@ -93,7 +101,7 @@ class Executor:
             if failed_deps:
                 result = self._skipped(step, f"skipped: step {', '.join(failed_deps)} did not succeed")
             else:
-                result = await self._run_step(execution_id, step, principal, progress)
+                result = await self._run_step(execution_id, step, principal, progress, resumed)
             results[step.id] = result
         ordered = tuple(results[s.id] for s in plan.steps if s.id in results)
         status = "succeeded" if all(r.ok for r in ordered) else "failed"
@@ -112,6 +120,7 @@ class Executor:
         step: PlanStep,
         principal: Principal,
         progress: ProgressCallback | None,
+        resumed: bool = False,
     ) -> StepResult:
         try:
             self.policy.check_step(step, principal)
@@ -120,7 +129,26 @@ class Executor:
         job = StepJob(
             execution_id=execution_id, step_id=step.id, principal=principal, request_id=current_request_id()
         )
+        if resumed:
+            settled = await self._settle_lost(job, step)
+            if settled is not None:
+                return settled
         return await self.dispatcher.dispatch(job, step, progress)
+
+    async def _settle_lost(self, job: StepJob, step: PlanStep) -> StepResult | None:
+        """On resume: a step still 'running' died with its driver (steps ran in the driver's process).
+
+        `recovery` is set only when steps run in-process: with a job queue the step ran on a
+        worker, and the worker side recovers it (the dispatcher waits for that).
+        """
+        if self.recovery is None:
+            return None
+        claim = await self.recovery.state(job.idempotency_key)
+        if claim is None or claim.status != "running":
+            return None
+        return await settle_lost_step(
+            self.recovery, self.store, self.locks, job, step, claim.attempt, retry_changes=self.retry_changes
+        )
 
     async def run_here(self, job: StepJob, step: PlanStep, progress: ProgressCallback | None) -> StepResult:
         """One step's whole run in this process (a StepRunner): policy again, claim, locks, record."""

@@ -1,7 +1,7 @@
 """In-memory fakes of the kernel's ports (plain classes), for fast pipeline tests.
 
-They follow the ports' contracts, including the atomic parts: `claim_step` and
-`decide_approval` succeed once. The SQL implementations are tested against the same
+They follow the ports' contracts, including the atomic parts: `claim_step`,
+`decide_approval` and `claim_stalled` succeed once. The SQL implementations are tested against the same
 behaviour on SQLite and PostgreSQL in tests/db.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pipeline.contracts import (
@@ -33,6 +33,8 @@ class _Execution:
     status: ExecutionStatus
     claimed: set[str] = field(default_factory=set)
     steps: dict[str, StepResult] = field(default_factory=dict)
+    driver: str | None = None
+    lease_expires_at: datetime | None = None
 
 
 class MemoryExecutionStore:
@@ -113,6 +115,68 @@ class MemoryExecutionStore:
                 )
                 self.executions[execution_id].status = "expired"
             return due
+
+    async def renew_lease(self, execution_id: str, driver: str, until: datetime) -> bool:
+        async with self._lock:
+            ex = self.executions[execution_id]
+            if ex.driver not in (None, driver):
+                return False
+            ex.driver, ex.lease_expires_at = driver, until
+            return True
+
+    async def claim_stalled(self, now: datetime, driver: str, lease_s: float) -> list[str]:
+        """Like the SQL store, except that a running execution without any lease is left alone."""
+        async with self._lock:
+            taken = []
+            for execution_id, ex in self.executions.items():
+                if ex.status == "running" and ex.lease_expires_at is not None and ex.lease_expires_at < now:
+                    ex.driver, ex.lease_expires_at = driver, now + timedelta(seconds=lease_s)
+                    taken.append(execution_id)
+            return taken
+
+
+@dataclass(frozen=True)
+class MemoryClaim:
+    status: str
+    attempt: int
+
+
+class MemoryStepRecovery:
+    """StepRecovery over a MemoryExecutionStore (its claimed set and recorded results)."""
+
+    def __init__(self, store: MemoryExecutionStore) -> None:
+        self.store = store
+        self.closed: set[str] = set()  # keys closed as failed (a 'failed' claim without result yet)
+
+    def _split(self, key: str) -> tuple[_Execution | None, str]:
+        execution_id, _, step_id = key.rpartition(":")
+        return self.store.executions.get(execution_id), step_id
+
+    async def state(self, key: str) -> MemoryClaim | None:
+        ex, step_id = self._split(key)
+        if ex is None:
+            return None
+        if step_id in ex.steps:
+            return MemoryClaim("succeeded" if ex.steps[step_id].ok else "failed", 1)
+        if key in self.closed:
+            return MemoryClaim("failed", 1)
+        return MemoryClaim("running" if step_id in ex.claimed else "planned", 1)
+
+    async def release(self, key: str, attempt: int) -> bool:
+        async with self.store._lock:
+            ex, step_id = self._split(key)
+            if ex is None or step_id not in ex.claimed or step_id in ex.steps:
+                return False
+            ex.claimed.discard(step_id)
+            return True
+
+    async def close_failed(self, key: str, attempt: int) -> bool:
+        async with self.store._lock:
+            ex, step_id = self._split(key)
+            if ex is None or step_id not in ex.claimed or step_id in ex.steps or key in self.closed:
+                return False
+            self.closed.add(key)
+            return True
 
 
 class MemoryAuditLog:
