@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.cache import build_cache
 from adapters.identity.static_file import StaticRolesResolver
+from adapters.jobs.recovery import SqlStepRecovery
 from bot import scaleout, wiring
 from bot.settings import Settings
 from db.assets import SqlAssetRepository
@@ -128,6 +129,9 @@ async def build_app(settings: Settings) -> App:
         dispatcher=dispatcher,
         locks=SqlTargetLocks(sessions),
         lock_wait_s=settings.jobs.lock_wait_s,
+        # steps run here die with this replica: on resume, settle them as the arq worker would
+        recovery=SqlStepRecovery(sessions) if dispatcher is None else None,
+        retry_changes=settings.jobs.retry_changes,
     )
     fallback = wiring.llm_understander(settings, cache, closers)
     planner = HybridPlanner(
@@ -144,7 +148,11 @@ async def build_app(settings: Settings) -> App:
         store=store,
         audit=audit,
         executor=executor,
-        config=KernelConfig(settings.security.approval_ttl_s, settings.security.max_message_chars),
+        config=KernelConfig(
+            settings.security.approval_ttl_s,
+            settings.security.max_message_chars,
+            driver_lease_s=settings.execution.driver_lease_s,
+        ),
     )
     return App(
         settings, kernel, engine, cache, registry, policy, assets, audit, redactor, closers, dispatcher

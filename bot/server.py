@@ -104,7 +104,14 @@ def build_serve_app(settings: Settings, app: Running, extra_mounts: Sequence[Mou
         mounts.append(_slack_mount(settings, app, registry, deliverers, front))
     if settings.teams.enabled:
         mounts.append(_teams_mount(settings, app, registry, deliverers, front))
-    mounts.append(expiry_sweeper(app.kernel.expire_due, deliverers, settings.server.sweep_interval_s))
+    mounts.append(
+        expiry_sweeper(
+            app.kernel.expire_due,
+            deliverers,
+            settings.server.sweep_interval_s,
+            resume_stalled=app.kernel.resume_stalled,
+        )
+    )
     refreshers = [queue_refresher(getattr(app, "dispatcher", None), metrics)]
     return build_web_app(checks=checks, registry=registry, mounts=mounts, refreshers=refreshers)
 

@@ -159,6 +159,8 @@ class ExecutionSettings(Section):
     # Targets of one step run at once up to this bound; adapters bound their own protocols
     # (ssh.max_concurrency, winrm.max_concurrency, network.scan_concurrency).
     max_concurrency: int = Field(1024, ge=1, le=10_000)
+    # A running execution whose replica stopped renewing its lease this long is resumed by another.
+    driver_lease_s: float = Field(60.0, gt=0, le=3600)
 
 
 class JobsSettings(Section):

@@ -1,6 +1,8 @@
-"""Background duty of a serving replica: expire overdue approvals and tell each requester.
+"""Background duty of a serving replica: expire overdue approvals and tell each requester;
+finish executions whose replica died mid-plan and tell their requesters too.
 
-Every replica may sweep; the store reports each expiry to exactly one of them.
+Every replica may sweep; the store reports each expiry (and hands each stalled execution)
+to exactly one of them.
 """
 
 from __future__ import annotations
@@ -32,30 +34,44 @@ async def sweep_once(expire_due: ExpireDue, deliverers: Mapping[str, Deliver]) -
             told += 1
         except Exception:
             log.warning(
-                "could not tell %s about an expired approval", message.identity.user_id, exc_info=True
+                "could not tell %s about execution %s",
+                message.identity.user_id,
+                reply.execution_id,
+                exc_info=True,
             )
     return told
 
 
 def expiry_sweeper(
-    expire_due: ExpireDue, deliverers: Mapping[str, Deliver], interval_s: float
+    expire_due: ExpireDue,
+    deliverers: Mapping[str, Deliver],
+    interval_s: float,
+    resume_stalled: ExpireDue | None = None,
 ) -> Callable[[web.Application], None]:
-    """A server mount running `sweep_once` every `interval_s` while the server is up."""
+    """A server mount running `sweep_once` every `interval_s` while the server is up.
 
-    async def loop() -> None:
+    `resume_stalled` (Kernel.resume_stalled) sweeps in its own loop: finishing a plan may
+    take long, and approvals must keep expiring meanwhile.
+    """
+
+    async def loop(sweep: ExpireDue, what: str) -> None:
         while True:
             try:
-                await sweep_once(expire_due, deliverers)
+                await sweep_once(sweep, deliverers)
             except Exception:
-                log.warning("approval expiry sweep failed", exc_info=True)
+                log.warning("%s sweep failed", what, exc_info=True)
             await asyncio.sleep(interval_s)
 
     async def lifetime(_: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(loop())
+        tasks = [asyncio.create_task(loop(expire_due, "approval expiry"))]
+        if resume_stalled is not None:
+            tasks.append(asyncio.create_task(loop(resume_stalled, "stalled execution")))
         yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     def mount(app: web.Application) -> None:
         app.cleanup_ctx.append(lifetime)

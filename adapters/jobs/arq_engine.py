@@ -34,6 +34,7 @@ from arq.worker import Worker, func
 from pipeline.contracts import PlanStep, Progress, StepResult, TargetResult, TargetStatus
 from pipeline.dispatch import REQUEST_ID, StepJob, StepRunner, TargetLocks
 from pipeline.ports import ExecutionStore, ProgressCallback
+from pipeline.recovery import settle_lost_step
 
 from .recovery import SqlStepRecovery
 
@@ -208,19 +209,9 @@ class StepJobHandler:
 
     async def _recover(self, job: StepJob, step: PlanStep, attempt: int) -> StepResult | None:
         """Release a lost read step for another run, or close a lost write/critical step as failed."""
-        if step.risk.value == "read" or self.config.retry_changes:
-            released = await self.recovery.release(job.idempotency_key, attempt)
-            log.warning(
-                "step %s lost its worker; released for another run: %s", job.idempotency_key, released
-            )
-            return None
-        result = _lost(step, "the worker running this step stopped mid-step; not retried (it changes things)")
-        if await self.recovery.close_failed(job.idempotency_key, attempt):
-            await asyncio.shield(self.store.record_step(job.execution_id, result))
-            if self.locks is not None:
-                await self.locks.release(job.execution_id)
-            log.warning("step %s lost its worker; marked failed by policy", job.idempotency_key)
-        return result
+        return await settle_lost_step(
+            self.recovery, self.store, self.locks, job, step, attempt, retry_changes=self.config.retry_changes
+        )
 
 
 def progress_channel(config: JobsConfig, job: StepJob) -> str:

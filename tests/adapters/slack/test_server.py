@@ -57,6 +57,8 @@ class NoKernel:
     async def expire_due(self) -> list[Any]:
         return []  # the expiry sweeper runs with the server
 
+    resume_stalled = expire_due  # so does the stalled-execution sweep
+
 
 async def test_serve_app_wires_db_health_and_slack_from_settings(tmp_path: Path) -> None:
     settings = Settings(
