@@ -14,6 +14,7 @@ import itertools
 import re
 from dataclasses import dataclass, field
 
+from pipeline.nlu.apposition import mark_descriptions
 from pipeline.nlu.inventory import InventoryIndex, is_address, is_fqdn, signature
 from pipeline.nlu.lexicon import (
     EXCLUSION_PHRASES,
@@ -66,7 +67,11 @@ def extract(tokens: list[Token], index: InventoryIndex) -> Clause:
     split = _exclusion_start(tokens, index)
     main, excluded = tokens[:split], tokens[split:]
     targets = Targets()
+    before = [t.used for t in main]
     _hosts(main, index, targets)
+    named = [t for t, was in zip(main, before, strict=True) if t.used and not was]
+    mark_descriptions(main, named, index)  # "the database db-stg-01": describes, never selects
+    targets.selector.named = bool(targets.names)
     read_selector(main, index, targets.selector)
     _raw_targets(main, targets)
     if excluded:

@@ -33,6 +33,7 @@ class Selector:
     anchored: bool = False  # has a noun, quantifier or key=value: selects on its own, not just qualifies
     single: bool = False  # "the london db server", "the frankfurt one": one asset is meant
     quantified: bool = False  # "all", "every", "each"
+    named: bool = False  # the clause names hosts: tag-value words then only select as 'the web servers'
 
     def is_set(self) -> bool:
         return bool(
@@ -81,9 +82,9 @@ def _selector_word(
     elif low in index.os and (noun_next or low in {"windows", "linux"}) and not _version_word(nxt):
         _add(sel.os, index.os[low])
     elif low in index.tag_values and (
-        noun_next
-        or _tag_key_near(prev, nxt, index)
-        or (_determined(token, sel) and low not in index.services)
+        _tag_key_near(prev, nxt, index)
+        or (noun_next and not (sel.named and nxt is not None and not nxt.low.endswith("s")))
+        or (_determined(token, sel) and low not in index.services and not sel.named)
     ):
         key, value = index.tag_values[low][0]
         sel.tags[key] = value

@@ -1,0 +1,74 @@
+"""Descriptions of named hosts: 'the database db-stg-01', 'the web box web-04', 'web-04, the web box'.
+
+When a request names its hosts, the nouns and adjectives written right next to a name
+describe that host; they never add a selector (which would widen the targets to every
+host sharing the tag or type). Words that name a service or a protocol stay free: they
+may still be the request's argument ('restart postgres pg-qa').
+"""
+
+from __future__ import annotations
+
+from pipeline.nlu.inventory import InventoryIndex
+from pipeline.nlu.lexicon import HOST_NOUNS
+from pipeline.nlu.selectors import MACHINE_NOUNS
+from pipeline.nlu.text import Token
+
+_DETERMINERS = frozenset({"the", "our", "that", "this", "a", "an", "your", "my"})
+_SINGULAR_NOUNS = frozenset(n for n in HOST_NOUNS | MACHINE_NOUNS if not n.endswith("s")) - {"one"}
+
+
+def mark_descriptions(tokens: list[Token], named: list[Token], index: InventoryIndex) -> None:
+    """Mark the descriptive words next to each named host token as used (they only describe it)."""
+    for token in named:
+        position = tokens.index(token)
+        _describe(tokens[:position][::-1], index, before=True)
+        _describe(tokens[position + 1 :], index, before=False)
+
+
+def _describe(side: list[Token], index: InventoryIndex, *, before: bool) -> None:
+    """Walk away from the name over descriptor words; mark them when the run is a description.
+
+    Before the name the run must open with a determiner or end in a singular noun
+    ('the k8s node X', 'database X' is left alone); after it, it must be ', the ... noun'.
+    """
+    words = side
+    if not before:
+        while words and words[0].kind == "punct" and words[0].text == ",":
+            words = words[1:]
+        if not words or words[0].low not in _DETERMINERS:
+            return
+        words = words[1:]
+    run: list[Token] = []
+    for token in words:
+        if token.kind != "word" or token.used or not _descriptor(token.low, index):
+            break
+        run.append(token)
+    if not run:
+        return
+    nouns = [t for t in run if t.low in _SINGULAR_NOUNS or _type_word(t.low, index)]
+    closing = run[0] if before else run[-1]  # the word next to the name (before) / the last one
+    after = words[len(run)] if len(run) < len(words) else None
+    determined = after is not None and after.low in _DETERMINERS if before else True
+    if not nouns or (before and not determined and closing not in nouns):
+        return
+    if any(t.low.endswith("s") and t.low in HOST_NOUNS for t in run):
+        return  # 'the web servers web-01 ...': plural, leave it to the selector rules
+    for t in run:
+        t.used = True
+
+
+def _descriptor(low: str, index: InventoryIndex) -> bool:
+    if low in index.services:
+        return False
+    return (
+        low in _SINGULAR_NOUNS
+        or low in index.tag_values
+        or low in index.environments
+        or low in index.locations
+        or low in index.os
+        or _type_word(low, index)
+    )
+
+
+def _type_word(low: str, index: InventoryIndex) -> bool:
+    return not low.endswith("s") and index.type_for_words((low,)) is not None
