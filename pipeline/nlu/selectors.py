@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from pipeline.nlu.inventory import InventoryIndex, within_one
-from pipeline.nlu.lexicon import ANY_ASSET_NOUNS, COMMON, FILLER, HOST_NOUNS, QUANTIFIERS, vocab
+from pipeline.nlu.lexicon import ANY_ASSET_NOUNS, COMMON, FILLER, HOST_NOUNS, PRONOUNS, QUANTIFIERS, vocab
 from pipeline.nlu.text import Token
 
 MACHINE_NOUNS = frozenset({"machine", "machines", "box", "boxes", "vm", "vms", "instance", "instances"})
@@ -33,6 +33,7 @@ class Selector:
     anchored: bool = False  # has a noun, quantifier or key=value: selects on its own, not just qualifies
     single: bool = False  # "the london db server", "the frankfurt one": one asset is meant
     quantified: bool = False  # "all", "every", "each"
+    where_running: bool = False  # 'on every server that runs it', 'wherever it runs': where the service runs
     named: bool = False  # the clause names hosts: tag-value words then only select as 'the web servers'
 
     def is_set(self) -> bool:
@@ -49,6 +50,7 @@ class Selector:
 
 def read_selector(tokens: list[Token], index: InventoryIndex, sel: Selector) -> None:
     sel.quantified = any(t.low in QUANTIFIERS and t.kind == "word" for t in tokens)
+    _where_it_runs(tokens, sel)
     words = [(i, t) for i, t in enumerate(tokens) if t.kind == "word" and not t.used]
     for position, (i, token) in enumerate(words):
         if token.used:
@@ -81,10 +83,14 @@ def _selector_word(
         nxt.used = True
     elif low in index.os and (noun_next or low in {"windows", "linux"}) and not _version_word(nxt):
         _add(sel.os, index.os[low])
-    elif low in index.tag_values and (
-        _tag_key_near(prev, nxt, index)
-        or (noun_next and not (sel.named and nxt is not None and not nxt.low.endswith("s")))
-        or (_determined(token, sel) and low not in index.services and not sel.named)
+    elif (
+        low in index.tag_values
+        and (
+            _tag_key_near(prev, nxt, index)
+            or (noun_next and not (sel.named and nxt is not None and not nxt.low.endswith("s")))
+            or (_determined(token, sel) and low not in index.services and not sel.named)
+        )
+        and (low not in PRONOUNS or _tag_key_near(prev, nxt, index))
     ):
         key, value = index.tag_values[low][0]
         sel.tags[key] = value
@@ -258,6 +264,36 @@ def _bare_all(tokens: list[Token], sel: Selector) -> None:
         if position + 1 == len(words) and before in {"on", "across", "to", "for", "ping", "at"}:
             sel.everything = sel.anchored = True
             token.used = True
+
+
+_RUNS = vocab("runs run running has have having hosts host hosting")
+_WHERE = vocab("where wherever everywhere anywhere")
+_PRESENT = vocab("runs run running installed deployed present exists lives is are")
+
+
+def _where_it_runs(tokens: list[Token], sel: Selector) -> None:
+    """'every server that runs it', 'all hosts running it', 'wherever it runs': the hosts that run
+    the service the request is about (the caller adds the service to the filter)."""
+    words = [t for t in tokens if t.kind == "word"]
+    for position, token in enumerate(words):
+        if token.low not in {"it", "them"}:
+            continue
+        before = words[position - 1] if position else None
+        after = words[position + 1] if position + 1 < len(words) else None
+        if before is not None and before.low in _RUNS and _linked(words, position - 1):
+            phrase = [before, token]
+        elif before is not None and before.low in _WHERE and after is not None and after.low in _PRESENT:
+            phrase = [before, token, after]
+        else:
+            continue
+        for t in phrase:
+            t.used = True
+        sel.where_running = sel.everything = sel.anchored = True
+
+
+def _linked(words: list[Token], position: int) -> bool:
+    """'... that runs it' only after a host word: 'which hosts have it'."""
+    return position > 0 and words[position - 1].low in {"that", "which", "who"} | HOST_NOUNS
 
 
 def _after_pronoun(tokens: list[Token], noun: Token) -> bool:

@@ -322,8 +322,8 @@ def _selector(found: Targets, service: str) -> AssetFilter | None:
     if not sel.is_set() or (found.names and not sel.anchored):
         return None
     attributes = sel.types or sel.os or sel.environments or sel.locations or sel.tags or sel.services
-    if service and sel.everything and not attributes:
-        sel.services = [service]  # "restart nginx everywhere": where nginx runs
+    if service and sel.everything and (not attributes or sel.where_running):
+        sel.services = [service]  # "restart nginx everywhere", "on every server that runs it"
     return AssetFilter(
         types=tuple(sel.types),
         os=tuple(sel.os),
