@@ -173,6 +173,9 @@ def _timeout(clause: Clause, args: dict[str, Any]) -> None:
         args["timeout_s"] = numbers["timeout_s"]
     elif "timeout_min" in numbers:
         args["timeout_s"] = numbers["timeout_min"] * 60
+    written = clause.slots.kv.get("timeout", clause.slots.kv.get("timeout_s", ""))
+    if written.isdigit():
+        args["timeout_s"] = int(written)  # 'with timeout=20'
 
 
 def command_span(clause: Clause) -> tuple[int, int] | None:

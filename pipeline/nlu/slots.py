@@ -23,6 +23,7 @@ from pipeline.nlu.text import Token
 
 _PROTOCOLS = frozenset({"http", "https", "ftp", "smtp", "ssh", "dns", "imap", "pop3"})  # not daemons
 _PORT_RANGE = re.compile(r"^(\d{1,5})-(\d{1,5})$")
+_DURATION = re.compile(r"^(\d{1,5})-?(s|secs?|seconds?|m|mins?|minutes?)$")  # '30s', '2min', '120-second'
 _COUNT_WORDS = {
     "times": "count",
     "pings": "count",
@@ -108,6 +109,12 @@ def _numbers(tokens: list[Token], slots: Slots) -> None:
         if token.kind != "word" or token.used:
             continue
         value = _number(token.low)
+        duration = _DURATION.match(token.low)
+        if value is None and duration:
+            unit = "timeout_min" if duration.group(2).startswith("m") else "timeout_s"
+            slots.numbers[unit] = int(duration.group(1))
+            token.used = True
+            continue
         if value is None:
             if _PORT_RANGE.match(token.low):
                 slots.ports.append(token.low)
@@ -142,9 +149,9 @@ def _number_role(tokens: list[Token], i: int) -> str | None:
         return "max_hops"
     if after in {"lines", "line", "rows"} or (before and before[-1] in {"-n", "n", "lines"}):
         return "tail_lines"
-    if after in {"seconds", "secs", "s", "sec"} or (before and before[-1] == "timeout"):
-        return "timeout_s"
-    if after in {"minutes", "mins", "min"}:
+    if after in {"seconds", "second", "secs", "s", "sec"} or "timeout" in before:
+        return "timeout_s"  # '120 second timeout', '(timeout: 90)'
+    if after in {"minutes", "minute", "mins", "min"}:
         return "timeout_min"
     return None
 
