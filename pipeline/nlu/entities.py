@@ -24,7 +24,7 @@ from pipeline.nlu.lexicon import (
     RANGE_WORDS,
 )
 from pipeline.nlu.selectors import Selector, read_selector
-from pipeline.nlu.slots import Slots, extract_slots
+from pipeline.nlu.slots import Slots, extract_slots, record_nouns
 from pipeline.nlu.text import Token
 
 _DOTTED_RANGE = re.compile(r"^([a-z][a-z0-9_-]*?)(\d+)\.\.(?:[a-z][a-z0-9_-]*?)?(\d+)$")
@@ -67,6 +67,7 @@ def extract(tokens: list[Token], index: InventoryIndex) -> Clause:
     split = _exclusion_start(tokens, index)
     main, excluded = tokens[:split], tokens[split:]
     targets = Targets()
+    record = record_nouns(main)  # "the name servers for example.com": no hosts meant
     before = [t.used for t in main]
     _hosts(main, index, targets)
     named = [t for t, was in zip(main, before, strict=True) if t.used and not was]
@@ -78,6 +79,7 @@ def extract(tokens: list[Token], index: InventoryIndex) -> Clause:
         targets.exclude = _exclusions(excluded, index)
     targets.pronoun = _pronoun(main)
     slots = extract_slots(tokens, index)  # "all servers except the dbs: disk usage"
+    slots.record_type = slots.record_type or record
     _services_they_run(tokens, targets, slots, index)
     return Clause(tokens, targets, slots)
 

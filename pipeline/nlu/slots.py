@@ -183,6 +183,37 @@ def _fact_word(low: str) -> str:
     return close[0] if len(close) == 1 else ""
 
 
+_RECORD_NOUNS = {
+    ("nameserver",): "NS",
+    ("nameservers",): "NS",
+    ("name", "server"): "NS",
+    ("name", "servers"): "NS",
+    ("dns", "server"): "NS",
+    ("dns", "servers"): "NS",
+    ("mail", "server"): "MX",
+    ("mail", "servers"): "MX",
+    ("mail", "exchanger"): "MX",
+    ("mail", "exchangers"): "MX",
+}
+
+
+def record_nouns(tokens: list[Token]) -> str | None:
+    """'which nameservers does example.com use', 'the mail servers for example.org': the record type
+    asked about a DNS name (not inventory hosts); its words are used up. Only next to a DNS name."""
+    if not any(t.kind == "word" and is_fqdn(t.low) for t in tokens):
+        return None
+    words = [t for t in tokens if t.kind == "word" and not t.used]
+    for i in range(len(words)):
+        for width in (2, 1):
+            part = words[i : i + width]
+            record = _RECORD_NOUNS.get(tuple(t.low for t in part)) if len(part) == width else None
+            if record:
+                for t in part:
+                    t.used = True
+                return record
+    return None
+
+
 def _record_type(low: str, nxt: str, tokens: list[Token]) -> bool:
     if low.upper() not in AMBIGUOUS_RECORD_TYPES:
         return low in {"mx", "txt", "aaaa", "cname", "ptr"} or low.isupper()
