@@ -19,7 +19,9 @@ _ENDS = (
 )
 _FORMS = (
     # "send a teams message to the NOC: ...", "post to Ops Team on slack that ..."
-    re.compile(r"\bto\s+(?:the\s+)?" + _NAME + _KIND + _ENDS, re.IGNORECASE),
+    re.compile(
+        r"\bto\s+(?:the\s+)?(?:(?:channel|group|room|space)\s+)?" + _NAME + _KIND + _ENDS, re.IGNORECASE
+    ),
     # "notify the Infra Ops channel on teams that ...", "tell the service desk in teams ..."
     re.compile(
         r"\b(?:notify|tell|message|inform|alert|ping|page|let)\s+(?:the\s+)?"
@@ -36,6 +38,10 @@ _FORMS = (
     re.compile(
         r"\b" + _CHAT + r"\s+(?:channel|group|room|chat|space)\s+(?:called\s+|named\s+)?" + _NAME + _ENDS,
         re.IGNORECASE,
+    ),
+    # "post in the Platform Team channel on teams that ...": the channel word closes the name
+    re.compile(
+        r"\b(?:in|into|on)\s+(?:the\s+)?" + _NAME + r"\s+(?:channel|group|room|space)\b", re.IGNORECASE
     ),
 )
 _ADDRESSED = re.compile(r"(?<![\w&])#[\w]|@[\w-]+\.|\bhttps?://|(?<![\w+])\+\d", re.IGNORECASE)
@@ -86,6 +92,12 @@ def name_recipient(text: str) -> str:
 def _usable(name: str) -> bool:
     """A name, not a host ('db-01'), pronoun or chat word."""
     words = name.lower().split()
-    if not words or words[0] in _NOT_NAMES or words[-1] in {"on", "in", "via"} or re.search(r"\d", name):
+    acronym = len(name) > 1 and name.split()[0].isupper() and len(name.split()[0]) > 1  # "IT Ops"
+    if (
+        not words
+        or (words[0] in _NOT_NAMES and not acronym)
+        or words[-1] in {"on", "in", "via"}
+        or re.search(r"\d", name)
+    ):
         return False
     return not any(w in {"teams", "slack", "message", "that", "saying"} for w in words)
