@@ -261,6 +261,8 @@ def _misspelt_service(low: str, index: InventoryIndex) -> str | None:
     """
     if len(low) < 5 or not low.isalpha() or low in FILLER or low in CLAUSE_VERBS or low in _NOT_SERVICE_NAMES:
         return None
+    if low in PORT_NAMES:
+        return None  # 'https' is a protocol (port 443), never a misspelt 'httpd'
     key = f"service-typo:{low}"
     if key not in index.memo:
         index.memo[key] = _closest_service(low, index)
