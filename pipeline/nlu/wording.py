@@ -49,6 +49,7 @@ def unexplained(clause: Clause) -> list[str]:
         and t.low not in known
         and correct(t.low) not in known
         and t.low not in services
+        and t.low not in clause.slots.port_names  # 'ssh', 'https': protocols are understood words
         and not t.low.isdigit()
     ]
 

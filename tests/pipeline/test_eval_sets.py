@@ -25,6 +25,9 @@ SETS = [
     (DATA / "heldout_blind.jsonl", FIXTURE if FIXTURE.exists() else FIXTURE_COPY, 1.0),
     # new phrasings of the same causes, written before each fix (the generalisation check)
     (DATA / "heldout_phrasings.jsonl", FIXTURE if FIXTURE.exists() else FIXTURE_COPY, 1.0),
+    # the second blind round (cases, probes and new phrasings of their causes), on both inventories
+    (DATA / "heldout_blind2.jsonl", DATA / "inventory_blind2.yaml", 1.0),
+    (DATA / "heldout_blind2_fixture.jsonl", FIXTURE if FIXTURE.exists() else FIXTURE_COPY, 1.0),
 ]
 
 
