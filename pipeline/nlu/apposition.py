@@ -14,7 +14,7 @@ from pipeline.nlu.selectors import MACHINE_NOUNS
 from pipeline.nlu.text import Token
 
 _DETERMINERS = frozenset({"the", "our", "that", "this", "a", "an", "your", "my"})
-_SINGULAR_NOUNS = frozenset(n for n in HOST_NOUNS | MACHINE_NOUNS if not n.endswith("s")) - {"one"}
+_SINGULAR_NOUNS = frozenset(n for n in HOST_NOUNS | MACHINE_NOUNS if not n.endswith("s"))
 
 
 def mark_descriptions(tokens: list[Token], named: list[Token], index: InventoryIndex) -> None:

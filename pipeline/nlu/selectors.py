@@ -87,7 +87,7 @@ def _selector_word(
         low in index.tag_values
         and (
             _tag_key_near(prev, nxt, index)
-            or (noun_next and not (sel.named and nxt is not None and not nxt.low.endswith("s")))
+            or noun_next
             or (_determined(token, sel) and low not in index.services and not sel.named)
         )
         and (low not in PRONOUNS or _tag_key_near(prev, nxt, index))
@@ -220,6 +220,7 @@ def _nouns(tokens: list[Token], index: InventoryIndex, sel: Selector) -> None:
             continue
         if token.low == "one":
             token.used = sel.single = True  # "the frankfurt one": one asset, never several
+            sel.anchored = sel.anchored or bool(sel.environments or sel.locations or sel.tags)
             continue
         _noun(token, index, sel)
     _bare_all(tokens, sel)

@@ -220,8 +220,8 @@ class DeterministicUnderstander:
         selector = _selector(found, service)
         if names and found.selector.single and _asks_about(clause):
             selector = None  # "is db-02 a production server?": a question about db-02 only
-        if selector is not None and found.selector.single and not names:
-            one_asset(selector, index)
+        if selector is not None and found.selector.single:
+            one_asset(selector, index)  # "web-01 and the london one": which one, if several
         if selector is not None and not names and "both" in {t.low for t in clause.tokens}:
             selector = exactly(2, selector, service, index)
         if selector is not None and not names and service and tool == "automation.service_control":
