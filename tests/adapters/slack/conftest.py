@@ -19,7 +19,6 @@ import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client import CollectorRegistry
-from pydantic import BaseModel
 
 from adapters.cache import InProcessCache
 from adapters.slack import SlackAdapter, SlackConfig, SlackMetrics, slack_mount
@@ -28,46 +27,15 @@ from pipeline.contracts import AssetRef, ChatIdentity, Plan, PlanStep, Principal
 from pipeline.kernel import Kernel, KernelConfig
 from pipeline.policy import Policy
 from pipeline.ports import Cache
-from pipeline.registry import ToolContext, ToolRegistry, ToolSet
+from pipeline.registry import ToolContext, ToolRegistry
 from pipeline.stages.execute import Executor
 from tests.fakes.memory import MemoryAuditLog, MemoryExecutionStore, StaticIdentity
+from tests.fakes.probe_tools import Calls, NoArgs, probe_toolset
 from tests.fakes.slack_api import TEAM, SlackApiStandIn
 
 SECRET = "test-signing-secret"
-probe = ToolSet("probe")
-CALLS: list[tuple[str, str]] = []
-
-
-class NoArgs(BaseModel):
-    pass
-
-
-class OutputArgs(BaseModel):
-    size: int = 10
-
-
-@probe.tool("probe.read", NoArgs, risk=Risk.READ, timeout_s=5)
-async def read(ctx: ToolContext, target: AssetRef | None, args: NoArgs) -> ToolOutput:
-    """Read something."""
-    assert target is not None
-    CALLS.append(("read", target.name))
-    return ToolOutput(summary=f"fine on {target.name}", data={"load": 0.5})
-
-
-@probe.tool("probe.write", NoArgs, risk=Risk.WRITE, timeout_s=5)
-async def write(ctx: ToolContext, target: AssetRef | None, args: NoArgs) -> ToolOutput:
-    """Change something."""
-    assert target is not None
-    CALLS.append(("write", target.name))
-    return ToolOutput(summary="changed")
-
-
-@probe.tool("probe.output", OutputArgs, risk=Risk.READ, timeout_s=5)
-async def output(ctx: ToolContext, target: AssetRef | None, args: OutputArgs) -> ToolOutput:
-    """Print a lot."""
-    assert target is not None
-    CALLS.append(("output", target.name))
-    return ToolOutput(summary="printed", stdout="x" * args.size)
+CALLS: Calls = []
+probe = probe_toolset(CALLS)
 
 
 @probe.tool("probe.slow", NoArgs, risk=Risk.READ, timeout_s=10)

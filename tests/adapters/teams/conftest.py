@@ -20,7 +20,6 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 from botframework.connector.auth import AppCredentials, ServiceClientCredentialsFactory
 from prometheus_client import CollectorRegistry
-from pydantic import BaseModel
 
 from adapters.cache import InProcessCache
 from adapters.teams import TeamsAdapter, TeamsConfig, TeamsMetrics, teams_mount
@@ -29,11 +28,12 @@ from pipeline.contracts import AssetRef, ChatIdentity, Plan, PlanStep, Principal
 from pipeline.kernel import Kernel, KernelConfig
 from pipeline.policy import Policy
 from pipeline.ports import Cache
-from pipeline.registry import ToolContext, ToolRegistry, ToolSet
+from pipeline.registry import ToolContext, ToolRegistry
 from pipeline.stages.execute import Executor
 from tests.fakes.bot_connector import BotConnectorStandIn
 from tests.fakes.memory import MemoryAuditLog, MemoryExecutionStore, StaticIdentity
 from tests.fakes.openid_server import OpenIdStandIn
+from tests.fakes.probe_tools import Calls, NoArgs, probe_toolset
 
 TENANT = "8f3c0f6e-1111-4a55-9d41-5b7a2f0e9c01"
 OTHER_TENANT = "0a0a0a0a-2222-4b66-8e52-6c8b3a1f0d02"
@@ -47,41 +47,9 @@ PEOPLE = {
     "U3": ("aad-0003-carol", "Carol Operator", "carol@example.com"),
     "U9": ("aad-0009-mallory", "Mallory Unknown", "mallory@example.com"),
 }
-probe = ToolSet("probe")
-CALLS: list[tuple[str, str]] = []
+CALLS: Calls = []
+probe = probe_toolset(CALLS)
 ACTIVITY_IDS = itertools.count(1_700_000_000_001)  # shared, so two replicas' clients never collide
-
-
-class NoArgs(BaseModel):
-    pass
-
-
-class OutputArgs(BaseModel):
-    size: int = 10
-
-
-@probe.tool("probe.read", NoArgs, risk=Risk.READ, timeout_s=5)
-async def read(ctx: ToolContext, target: AssetRef | None, args: NoArgs) -> ToolOutput:
-    """Read something."""
-    assert target is not None
-    CALLS.append(("read", target.name))
-    return ToolOutput(summary=f"fine on {target.name}", data={"load": 0.5})
-
-
-@probe.tool("probe.write", NoArgs, risk=Risk.WRITE, timeout_s=5)
-async def write(ctx: ToolContext, target: AssetRef | None, args: NoArgs) -> ToolOutput:
-    """Change something."""
-    assert target is not None
-    CALLS.append(("write", target.name))
-    return ToolOutput(summary="changed")
-
-
-@probe.tool("probe.output", OutputArgs, risk=Risk.READ, timeout_s=5)
-async def output(ctx: ToolContext, target: AssetRef | None, args: OutputArgs) -> ToolOutput:
-    """Print a lot."""
-    assert target is not None
-    CALLS.append(("output", target.name))
-    return ToolOutput(summary="printed", stdout="x" * args.size)
 
 
 class Gate:

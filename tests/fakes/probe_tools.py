@@ -1,0 +1,50 @@
+"""Catalog-shaped tools that only record their calls, for chat adapter tests.
+
+Each test module gets its own ToolSet bound to its own call list, and may add tools of
+its own to it (slow runs, gated runs).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from pipeline.contracts import AssetRef, Risk, ToolOutput
+from pipeline.registry import ToolContext, ToolSet
+
+Calls = list[tuple[str, str]]
+
+
+class NoArgs(BaseModel):
+    pass
+
+
+class OutputArgs(BaseModel):
+    size: int = 10
+
+
+def probe_toolset(calls: Calls) -> ToolSet:
+    """probe.read (read), probe.write (write) and probe.output (read, `size` chars of stdout)."""
+    probe = ToolSet("probe")
+
+    @probe.tool("probe.read", NoArgs, risk=Risk.READ, timeout_s=5)
+    async def read(ctx: ToolContext, target: AssetRef | None, args: NoArgs) -> ToolOutput:
+        """Read something."""
+        assert target is not None
+        calls.append(("read", target.name))
+        return ToolOutput(summary=f"fine on {target.name}", data={"load": 0.5})
+
+    @probe.tool("probe.write", NoArgs, risk=Risk.WRITE, timeout_s=5)
+    async def write(ctx: ToolContext, target: AssetRef | None, args: NoArgs) -> ToolOutput:
+        """Change something."""
+        assert target is not None
+        calls.append(("write", target.name))
+        return ToolOutput(summary="changed")
+
+    @probe.tool("probe.output", OutputArgs, risk=Risk.READ, timeout_s=5)
+    async def output(ctx: ToolContext, target: AssetRef | None, args: OutputArgs) -> ToolOutput:
+        """Print a lot."""
+        assert target is not None
+        calls.append(("output", target.name))
+        return ToolOutput(summary="printed", stdout="x" * args.size)
+
+    return probe
