@@ -8,7 +8,10 @@
                         -> take over (one replica each) -> execute the rest -> answer
 
 While it runs an execution, the kernel holds a driver lease on it in the store and renews
-it every `driver_lease_s / 3` seconds; a lease that lapses marks the run as abandoned.
+it every `driver_lease_s / 3` seconds; a lease that lapses marks the run as abandoned. A
+driver whose renewal is refused (it was paused past its lease and another replica took the
+execution over) cancels its run, writes nothing more for it, audits execution.lease_lost
+and tells the requester the execution goes on elsewhere.
 
 Every request is recorded (execution row + audit records), whatever its outcome.
 """
@@ -16,12 +19,11 @@ Every request is recorded (execution row + audit records), whatever its outcome.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -29,6 +31,7 @@ from pipeline import messages
 from pipeline.contracts import (
     ApprovalPrompt,
     Decision,
+    ExecutionResult,
     InboundMessage,
     Plan,
     Principal,
@@ -77,6 +80,7 @@ class Kernel:
         config: KernelConfig = KernelConfig(),
         clock: Callable[[], datetime] = utcnow,
         driver: str | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.planner = planner
         self.policy = policy
@@ -87,6 +91,7 @@ class Kernel:
         self.config = config
         self.clock = clock
         self.driver = driver or default_driver_id()
+        self.sleep = sleep  # between lease renewals
 
     # ------------------------------------------------------------------ requests
 
@@ -161,10 +166,14 @@ class Kernel:
         *,
         resumed: bool = False,
     ) -> Reply:
-        async with self._driving(execution_id) as held:
-            if not held:
-                return Reply(outcome="error", summary=messages.DRIVEN_ELSEWHERE, execution_id=execution_id)
-            result = await self.executor.run(execution_id, plan, principal, progress, resumed=resumed)
+        if not await self._renew_lease(execution_id):
+            return Reply(outcome="error", summary=messages.DRIVEN_ELSEWHERE, execution_id=execution_id)
+        result = await self._run_leased(execution_id, plan, principal, progress, resumed)
+        if result is None:  # another replica took over: it records the run and answers
+            await self._audit(
+                "execution.lease_lost", "system", message, {"driver": self.driver}, execution_id
+            )
+            return Reply(outcome="error", summary=messages.LEASE_LOST, execution_id=execution_id)
         for step in result.steps:
             await self._audit(
                 "step.result",
@@ -290,36 +299,56 @@ class Kernel:
                 outcome="refused", summary=messages.UNKNOWN_PERSON, execution_id=execution_id
             )
         reply = await self._execute(execution_id, plan, requester, message, None, resumed=True)
+        if reply.summary == messages.LEASE_LOST:
+            return message, reply
         return message, reply.model_copy(update={"summary": messages.RESUMED + reply.summary})
 
-    @contextlib.asynccontextmanager
-    async def _driving(self, execution_id: str) -> AsyncIterator[bool]:
-        """Hold this execution's driver lease while the block runs; yields False if another holds it."""
-        lease_s = self.config.driver_lease_s
+    async def _run_leased(
+        self,
+        execution_id: str,
+        plan: Plan,
+        principal: Principal,
+        progress: ProgressCallback | None,
+        resumed: bool,
+    ) -> ExecutionResult | None:
+        """Run the plan while renewing its lease; None if another driver took the lease over.
 
-        async def renew() -> bool:
-            until = self.clock() + timedelta(seconds=lease_s)
-            return await self.store.renew_lease(execution_id, self.driver, until)
-
-        async def keep() -> None:
-            while True:
-                await asyncio.sleep(lease_s / 3)
-                try:
-                    if not await renew():
-                        log.warning("execution %s: driver lease taken over by another replica", execution_id)
-                        return
-                except OpsError:  # store blip: the next renewal tries again well within the lease
-                    log.warning("execution %s: could not renew the driver lease", execution_id, exc_info=True)
-
-        if not await renew():
-            yield False
-            return
-        task = asyncio.create_task(keep())
+        Losing the lease cancels the run at once and sets its `lost` event, so the executor
+        writes nothing more; any other cancellation keeps its writes shielded.
+        """
+        lost = asyncio.Event()
+        run = asyncio.create_task(
+            self.executor.run(execution_id, plan, principal, progress, resumed=resumed, lost=lost)
+        )
+        keeper = asyncio.create_task(self._keep_lease(execution_id))
         try:
-            yield True
+            await asyncio.wait((run, keeper), return_when=asyncio.FIRST_COMPLETED)
+            if run.done():
+                return run.result()
+            keeper.result()  # returns only when the lease was refused
+            lost.set()
+            return None
         finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            run.cancel()
+            keeper.cancel()
+            await asyncio.gather(run, keeper, return_exceptions=True)
+
+    async def _keep_lease(self, execution_id: str) -> None:
+        """Renew every `driver_lease_s / 3` s; returns once another driver holds the lease."""
+        while True:
+            await self.sleep(self.config.driver_lease_s / 3)
+            try:
+                if not await self._renew_lease(execution_id):
+                    log.warning(
+                        "execution %s: driver lease taken over by another replica; stopping", execution_id
+                    )
+                    return
+            except OpsError:  # store blip: the next renewal tries again well within the lease
+                log.warning("execution %s: could not renew the driver lease", execution_id, exc_info=True)
+
+    async def _renew_lease(self, execution_id: str) -> bool:
+        until = self.clock() + timedelta(seconds=self.config.driver_lease_s)
+        return await self.store.renew_lease(execution_id, self.driver, until)
 
     def _closed_reply(self, state: str, who: str | None, when: datetime | None, decision: Decision) -> Reply:
         stamp = when.strftime("%Y-%m-%d %H:%M UTC") if when else "an earlier time"

@@ -39,6 +39,10 @@ APPROVAL_REJECTED = "Rejected by {who}; nothing was run."
 APPROVAL_NEEDED = "This plan needs approval before it runs ({why})."
 RESUMED = "The bot instance running this request stopped midway; another one finished it. "
 DRIVEN_ELSEWHERE = "This request is already being run by another bot instance; nothing more was started here."
+LEASE_LOST = (
+    "This bot instance stalled while running your request, so another instance has taken it over "
+    "and continues it; its answer will follow. Nothing more runs here."
+)
 LLM_DOWN = "The language model is unreachable; structured commands still work (type `help`)."
 INTERNAL = "Something went wrong on my side ({kind}); nothing further was run. The error is logged."
 

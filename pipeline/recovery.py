@@ -9,12 +9,12 @@ Each move is one conditional write, so of two recoverers only one wins.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Protocol
 
 from pipeline.contracts import PlanStep, StepResult, TargetResult, TargetStatus
 from pipeline.dispatch import StepJob, TargetLocks
+from pipeline.lease import must_write
 from pipeline.ports import ExecutionStore
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ async def settle_lost_step(
         return None
     result = lost_result(step, LOST_CHANGE)
     if await recovery.close_failed(job.idempotency_key, attempt):
-        await asyncio.shield(store.record_step(job.execution_id, result))
+        await must_write(store.record_step(job.execution_id, result))
         if locks is not None:
             await locks.release(job.execution_id)
         log.warning("step %s lost its runner; marked failed by policy", job.idempotency_key)

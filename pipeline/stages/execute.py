@@ -3,7 +3,8 @@
 The executor re-checks policy before every step (it never trusts earlier stages), claims
 each step exactly once through the store (a retried or duplicated run executes nothing
 twice), gives every target its own timeout so a dead host holds back nobody else, and
-shields the writes that must happen (step results, status).
+shields the writes that must happen (step results, status) while its driver holds the
+execution's lease; once the lease is lost it writes nothing more (pipeline/lease.py).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from pipeline.contracts import (
 )
 from pipeline.dispatch import InProcessDispatcher, StepDispatcher, StepJob, TargetLocks, current_request_id
 from pipeline.errors import NotPermitted, TargetUnreachable, ToolError, ToolFailed, ToolTimeout
+from pipeline.lease import LEASE_LOST, must_write
 from pipeline.policy import Policy
 from pipeline.ports import ExecutionStore, ProgressCallback
 from pipeline.recovery import StepRecovery, settle_lost_step
@@ -91,8 +93,27 @@ class Executor:
         progress: ProgressCallback | None = None,
         *,
         resumed: bool = False,
+        lost: asyncio.Event | None = None,
     ) -> ExecutionResult:
-        """Run (or, `resumed`, finish after a dead driver) a plan; recorded steps never run again."""
+        """Run (or, `resumed`, finish after a dead driver) a plan; recorded steps never run again.
+
+        `lost` is the driver's lease-lost event: once it is set (and the run cancelled),
+        nothing more is written for this execution.
+        """
+        token = LEASE_LOST.set(lost)
+        try:
+            return await self._run(execution_id, plan, principal, progress, resumed)
+        finally:
+            LEASE_LOST.reset(token)
+
+    async def _run(
+        self,
+        execution_id: str,
+        plan: Plan,
+        principal: Principal,
+        progress: ProgressCallback | None,
+        resumed: bool,
+    ) -> ExecutionResult:
         started = utcnow()
         await self._save_status(execution_id, "running")
         results: dict[str, StepResult] = {}
@@ -173,9 +194,9 @@ class Executor:
                 results = await self._fan_out(ctx, spec, step, targets, progress)
             finally:
                 if locks is not None:
-                    await asyncio.shield(locks.release(execution_id))
+                    await must_write(locks.release(execution_id))
             result = StepResult(step_id=step.id, tool=step.tool, results=tuple(results))
-        await asyncio.shield(self.store.record_step(execution_id, result))
+        await must_write(self.store.record_step(execution_id, result))
         return result
 
     async def _lock(self, locks: TargetLocks, execution_id: str, spec: ToolSpec, step: PlanStep) -> str:
@@ -278,7 +299,7 @@ class Executor:
         )
 
     async def _save_status(self, execution_id: str, status: Any) -> None:
-        await asyncio.shield(self.store.set_status(execution_id, status))
+        await must_write(self.store.set_status(execution_id, status))
 
 
 def _changes_targets(step: PlanStep, spec: ToolSpec) -> bool:
