@@ -23,6 +23,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests import services
+from tests.fakes.chat import FakeChat
 from tests.infra.netguard import (  # noqa: F401  (pytest hooks: fail tests that leave loopback)
     pytest_configure,
     pytest_runtest_call,
@@ -98,3 +99,9 @@ def redis_session_url(redis_server: services.RedisServer) -> Iterator[str]:
     database = services.RedisDatabase(redis_server)
     yield database.url
     database.release()
+
+
+@pytest.fixture
+def fake_chat() -> FakeChat:
+    """The whole pipeline in memory behind a chat-like `say` / `click` (tests/fakes/chat.py)."""
+    return FakeChat()

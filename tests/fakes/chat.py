@@ -1,0 +1,64 @@
+"""FakeChat: the whole pipeline in memory, driven like a chat platform would (errbot's TestBot).
+
+Real catalog, real deterministic planner, real policy, real executor and tools; only the
+stores (memory), the identity source (a dict) and the chat platform are stand-ins. Targets
+are the shipped localhost-only demo inventory, so executed tools touch loopback only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from domains.assets.directory import InMemoryAssetDirectory
+from domains.assets.importer import demo_inventory
+from domains.catalog import build_registry
+from pipeline.contracts import ApprovalPrompt, ChatIdentity, Decision, InboundMessage, Progress, Response
+from pipeline.kernel import Kernel
+from pipeline.planner import HybridPlanner
+from pipeline.policy import Policy
+from pipeline.stages.execute import Executor
+from tests.fakes.memory import MemoryAuditLog, MemoryExecutionStore, StaticIdentity
+
+PEOPLE = {"olga": {"operator"}, "alan": {"approver"}, "vic": {"viewer"}, "root": {"admin"}}
+
+
+@dataclass
+class FakeChat:
+    """One chat room with a few people in it; every exchange is kept for assertions."""
+
+    store: MemoryExecutionStore = field(default_factory=MemoryExecutionStore)
+    audit: MemoryAuditLog = field(default_factory=MemoryAuditLog)
+    transcript: list[tuple[str, str, Response]] = field(default_factory=list)
+    progress: list[Progress] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        registry = build_registry()
+        policy = Policy.default(registry)
+        directory = InMemoryAssetDirectory(demo_inventory())
+        self.kernel = Kernel(
+            planner=HybridPlanner(registry, directory, permitted_tools=policy.permitted_tools),
+            policy=policy,
+            identity=StaticIdentity({k: set(v) for k, v in PEOPLE.items()}),
+            store=self.store,
+            audit=self.audit,
+            executor=Executor(registry, policy, self.store),
+        )
+
+    async def say(self, text: str, user: str = "olga") -> Response:
+        message = InboundMessage(identity=self._identity(user), text=text, channel="C-test")
+        response = await self.kernel.submit(message, self._progress)
+        self.transcript.append((user, text, response))
+        return response
+
+    async def click(self, prompt: ApprovalPrompt, user: str, approve: bool = True) -> Response:
+        decision = Decision(execution_id=prompt.execution_id, approve=approve, identity=self._identity(user))
+        response = await self.kernel.decide(decision, self._progress)
+        self.transcript.append((user, "approve" if approve else "reject", response))
+        return response
+
+    async def _progress(self, event: Progress) -> None:
+        self.progress.append(event)
+
+    @staticmethod
+    def _identity(user: str) -> ChatIdentity:
+        return ChatIdentity(platform="fakechat", tenant="T-test", user_id=user)
