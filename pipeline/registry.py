@@ -19,7 +19,7 @@ for approval or talks to chat; it raises `ToolError` subclasses on failure.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
@@ -59,6 +59,29 @@ ToolFunc = Callable[[ToolContext, AssetRef | None, Any], Awaitable[ToolOutput]]
 
 
 @dataclass(frozen=True)
+class Phrasing:
+    """How people ask for a tool: the words the understanding layer reads from the declaration.
+
+    Declared beside the tool (Python `@toolset.tool(..., phrasing=...)` or a catalog YAML file's
+    `phrasing:` block); the understanding layer holds no tool names or per-tool word lists of its
+    own. Fields may grow; every field is optional.
+
+    - `verbs`: action words that point at the tool ("flush", "purge").
+    - `objects`: nouns the action is about ("cache", "caches").
+    - `patterns`: whole phrasings with `{param}` and `{targets}` holes,
+      e.g. ``"flush the {app} cache on {targets}"``.
+    - `synonyms`: a word of the patterns -> other words people use for it.
+    - `examples`: complete requests, for help, suggestions and the LLM's prompt.
+    """
+
+    verbs: tuple[str, ...] = ()
+    objects: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = ()
+    synonyms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    examples: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ToolSpec:
     """One catalog tool: its name, typed arguments, risk and implementation."""
 
@@ -69,10 +92,16 @@ class ToolSpec:
     takes_targets: bool
     description: str
     func: ToolFunc
+    phrasing: Phrasing = field(default_factory=Phrasing)
 
     @property
     def domain(self) -> str:
         return self.name.split(".", 1)[0]
+
+    @property
+    def changes(self) -> bool:
+        """True when running the tool may change something (derived from risk, never listed)."""
+        return self.risk is not Risk.READ
 
     def parse_args(self, raw: dict[str, Any]) -> BaseModel:
         """Validate raw (model- or grammar-produced) arguments; raise InvalidRequest."""
@@ -103,13 +132,15 @@ class ToolSet:
         risk: Risk,
         timeout_s: float = 30.0,
         takes_targets: bool = True,
+        phrasing: Phrasing | None = None,
     ) -> Callable[[ToolFunc], ToolFunc]:
         if not name.startswith(self.domain + "."):
             raise ValueError(f"tool {name} does not belong to domain {self.domain}")
 
         def register(func: ToolFunc) -> ToolFunc:
             doc = inspect.cleandoc(func.__doc__ or "").strip()
-            self.specs.append(ToolSpec(name, args_model, risk, timeout_s, takes_targets, doc, func))
+            words = phrasing or Phrasing()
+            self.specs.append(ToolSpec(name, args_model, risk, timeout_s, takes_targets, doc, func, words))
             return func
 
         return register
