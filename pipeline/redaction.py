@@ -4,12 +4,22 @@
 
 - the known secret values it was given (and their URL-encoded form),
 - private key blocks (PEM/OpenSSH, also when truncated before the END line),
-- passwords in URLs (`scheme://user:pass@host` keeps the user and host),
-- `Authorization: Bearer/Basic/token ...` credentials and bare `Bearer ...` tokens,
-- well-known token shapes: Slack (`xoxb-`, `xoxp-`, `xapp-` ...), AWS access key ids,
-  GitHub/GitLab personal tokens, Google API keys, JWTs,
-- values of secret-looking assignments: `password=...`, `DB_PASSWORD: ...`,
-  `"client_secret": "..."`, `--token ...`.
+- passwords in URLs (`scheme://user:pass@host` keeps the user and host; a password may
+  hold `@` or `/`),
+- the values of `Authorization:`, `Proxy-Authorization:`, `Cookie:` and `Set-Cookie:`
+  headers in every position and quoting (`-H 'Authorization: Digest a="1", b="2"'`,
+  `{"Authorization": "Bearer ..."}`, a header line of a dump), keeping the scheme word;
+  bare `Bearer ...` tokens,
+- passwords given on command lines: `mysql -pSECRET` (and mysqldump, mysqladmin, mariadb
+  ...), `sshpass -p SECRET`, `redis-cli -a SECRET`, `docker login -p SECRET`,
+  `curl -u user:SECRET` / `--proxy-user`, `http -a user:SECRET`, `smbclient -U user%SECRET`,
+  `openssl -passin pass:SECRET`,
+- well-known token shapes: Slack (`xoxb-`, `xoxp-`, `xapp-` ...), AWS access key ids and
+  secret access keys (40 characters of mixed case and digits), GitHub/GitLab personal
+  tokens, Google API keys, JWTs,
+- values of secret-looking assignments and flags: `password=...`, `DB_PASSWORD: ...`,
+  `PGPASSWORD=`, `MYSQL_PWD=`, `SSHPASS=`, `"client_secret": "..."`, `--token ...`,
+  `--password="a b"`, `aws configure set aws_secret_access_key ...`.
 
 Hostnames, IP addresses, ports, paths, hashes and ordinary prose survive. Redaction is
 idempotent: redacting redacted text changes nothing. `redact` walks dicts, lists and
@@ -18,6 +28,7 @@ tuples, and also blanks every string value stored under a secret-looking key.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from typing import TypeVar, cast
@@ -34,9 +45,11 @@ _T = TypeVar("_T")
 # end in a secret word and are left alone.
 _SECRET_WORD = (
     r"(?:password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key"
-    r"|private[_-]?key|secret[_-]?key|credentials?)"
+    r"|private[_-]?key|secret[_-]?key|credentials?|mysql_pwd|sshpass)"
 )
 _SECRET_KEY = rf"(?:[A-Za-z0-9]+[_.-])*[A-Za-z0-9]*?{_SECRET_WORD}"
+# A shell word: double-quoted (with escapes), single-quoted, or bare.
+_WORD = r"(?:\"(?:\\.|[^\"\\\n])*\"|'[^'\n]*'|[^\s\"']+)"
 _SECRET_KEY_RE = re.compile(
     rf"{_SECRET_KEY}|(?:proxy-)?authorization|auth|x-api-key|(?:set-)?cookie|session[_-]?id",
     re.IGNORECASE,
@@ -48,12 +61,21 @@ _PRIVATE_KEY = re.compile(
     r"(?:.*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|.*\Z)",
     re.DOTALL,
 )
+# The password runs to the last '@' before the query (it may hold '@' and '/', so a path
+# holding '@' is hidden too); a port (digits then '/') is not a password:
+# https://host:8443/a@b keeps everything.
 _URL_PASSWORD = re.compile(
-    r"(?P<head>(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,30}://[^:/@\s]{0,256}:)(?P<pw>[^@\s/]{1,1024})(?=@)"
+    r"(?P<head>(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,30}://[^:/@\s]{0,256}:)"
+    r"(?P<pw>(?!\d*/)[^\s'\"?#]{1,1024})(?=@[^@\s/'\"?#]*(?:[/\s'\"?#]|$))",
+    re.MULTILINE,
 )
-_AUTH_HEADER = re.compile(
-    r"(?P<head>\b(?:proxy-)?authorization\s*[:=]\s*[\"']?(?:bearer|basic|token|digest|negotiate)?\s*)"
-    r"(?P<val>[^\s\"',;]+)",
+# A header's value runs to its closing quote when quoted (`'Authorization: ...'`,
+# `"Authorization": "..."`), else to the end of the line: schemes such as Digest or
+# AWS4-HMAC-SHA256 carry several comma-separated secrets.
+_HEADER = re.compile(
+    r"(?P<head>(?P<q1>[\"'])?\b(?:(?:proxy-)?authorization|(?:set-)?cookie)(?P<q2>[\"'])?\s*[:=]\s*"
+    r"(?P<q3>[\"'])?(?:(?:bearer|basic|token|digest|negotiate|ntlm|aws4-hmac-sha256)\s+)?)"
+    r"(?P<val>(?(q3)(?:\\.|(?!(?P=q3))[^\\\n])*|(?(q1)(?:\\.|(?!(?P=q1))[^\\\n])*|[^\r\n]*)))",
     re.IGNORECASE,
 )
 _BEARER = re.compile(r"(?P<head>\bbearer\s+)(?P<val>[A-Za-z0-9._~+/=-]{8,})", re.IGNORECASE)
@@ -74,9 +96,40 @@ _ASSIGNMENT = re.compile(
     r"(?:\"(?P<dq>(?:\\.|[^\"\\\n])*)\"|'(?P<sq>(?:\\.|[^'\\\n])*)'|(?P<val>[^\s\"',;&}\]]+))",
     re.IGNORECASE,
 )
-# Command-line flags: --password hunter2, --client-secret=abc.
+# Command-line flags: --password hunter2, --client-secret=abc, --pass "a b".
 _FLAG = re.compile(
-    rf"(?P<head>(?<![\w-])--?{_SECRET_KEY}(?:\s+|=)){_NOT_YET}(?P<val>(?!-)[^\s\"']+)", re.IGNORECASE
+    rf"(?P<head>(?<![\w-])--?(?:{_SECRET_KEY}|pass|pw)(?:\s+|=)){_NOT_YET}(?P<val>(?!-){_WORD})",
+    re.IGNORECASE,
+)
+_SPACED_KEY = re.compile(
+    rf"(?P<head>\b(?:aws_secret_access_key|aws_session_token)\s+){_NOT_YET}(?P<val>{_WORD})",
+    re.IGNORECASE,
+)
+_AWS_SECRET = re.compile(
+    r"(?<![A-Za-z0-9/+=])(?=[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=]))"
+    r"(?=.{0,39}[A-Z])(?=.{0,39}[a-z])(?=.{0,39}[0-9])[A-Za-z0-9/+]{40}"
+)
+
+
+def _command_flag(commands: str, flag: str) -> re.Pattern[str]:
+    """`flag`'s value on the command line of one of `commands` (same line, same pipeline stage)."""
+    return re.compile(rf"(?P<head>(?<![\w.-])(?:{commands})\b[^\n|;&]*?\s{flag}){_NOT_YET}(?P<val>{_WORD})")
+
+
+_MYSQL = r"mysql|mysqldump|mysqladmin|mysqlimport|mysqlcheck|mysqlshow|mysqlpump|mariadb(?:-[a-z]+)?"
+# Whole values of password options.
+_COMMAND_PASSWORDS = (
+    _command_flag(_MYSQL, "-p"),  # attached only: a bare -p prompts for it
+    _command_flag("sshpass", r"-p\s*"),
+    _command_flag("redis-cli", r"(?:-a\s*|--pass\s+)"),
+    _command_flag(r"(?:docker|podman|nerdctl)\s+login", r"-p\s+"),
+    _command_flag("openssl", r"-pass(?:in|out)?\s+pass:"),
+)
+# user:password values: the part after the separator is the secret.
+_COMMAND_USERPASS = (
+    (_command_flag("curl", r"(?:-[A-Za-z]*[uU]\s*|--(?:proxy-)?user(?:\s+|=))"), ":"),
+    (_command_flag("http|https|xh", r"(?:-a\s*|--auth(?:\s+|=))"), ":"),
+    (_command_flag("smbclient|rpcclient", r"(?:-U\s*|--user(?:\s+|=))"), "%"),
 )
 
 
@@ -117,10 +170,13 @@ class Redactor:
         if self._known is not None:
             text = self._known.sub(REDACTED, text)
         text = _URL_PASSWORD.sub(rf"\g<head>{REDACTED}", text)
-        text = _AUTH_HEADER.sub(_keep_head, text)
+        text = _HEADER.sub(_header_value, text)
         text = _BEARER.sub(_keep_head, text)
         text = _TOKEN_SHAPES.sub(REDACTED, text)
+        text = _AWS_SECRET.sub(REDACTED, text)
+        text = _command_lines(text)
         text = _ASSIGNMENT.sub(_redact_assignment, text)
+        text = _SPACED_KEY.sub(_keep_head, text)
         return _FLAG.sub(_keep_head, text)
 
     def redact(self, value: _T) -> _T:
@@ -150,6 +206,37 @@ class Redactor:
 
 def _keep_head(match: re.Match[str]) -> str:
     return match.group("head") + REDACTED
+
+
+def _header_value(match: re.Match[str]) -> str:
+    if not match.group("val").strip():
+        return match.group(0)
+    return match.group("head") + REDACTED
+
+
+def _command_lines(text: str) -> str:
+    for pattern in _COMMAND_PASSWORDS:
+        text = pattern.sub(_keep_quoted, text)
+    for pattern, separator in _COMMAND_USERPASS:
+        text = pattern.sub(functools.partial(_after_separator, separator=separator), text)
+    return text
+
+
+def _keep_quoted(match: re.Match[str]) -> str:
+    value = match.group("val")
+    quote_char = value[0] if value[0] in "'\"" else ""
+    return f"{match.group('head')}{quote_char}{REDACTED}{quote_char}"
+
+
+def _after_separator(match: re.Match[str], separator: str) -> str:
+    """`user:secret` -> `user:[REDACTED]` (quotes kept); a value without the separator stays."""
+    value = match.group("val")
+    quote_char = value[0] if value[0] in "'\"" else ""
+    body = value[1:-1] if quote_char and len(value) > 1 else value
+    user, found, secret = body.partition(separator)
+    if not found or not secret or secret == REDACTED:
+        return match.group(0)
+    return f"{match.group('head')}{quote_char}{user}{separator}{REDACTED}{quote_char}"
 
 
 def _redact_assignment(match: re.Match[str]) -> str:

@@ -205,3 +205,102 @@ def test_large_output_is_handled(redactor: Redactor) -> None:
     out = redactor.redact_text(text)
     assert "zzz" not in out
     assert out.startswith(chunk)
+
+
+# --------------------------------------------------------------------------- command lines, headers
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("mysql -uroot -pS3cr3t mydb", f"mysql -uroot -p{REDACTED} mydb"),
+        ("/usr/bin/mysqldump -h db -p'two words' app", f"/usr/bin/mysqldump -h db -p'{REDACTED}' app"),
+        ('mariadb-dump -p"q\\"x" app', f'mariadb-dump -p"{REDACTED}" app'),
+        ("mysql -p mydb", "mysql -p mydb"),  # a bare -p prompts: nothing to hide
+        ("mysql -P3306 -pX9y db", f"mysql -P3306 -p{REDACTED} db"),
+        ("mysql --password=S3cr3t db", f"mysql --password={REDACTED} db"),
+        ('mysql --password="a b c" db', f"mysql --password={REDACTED} db"),
+        ("MYSQL_PWD=S3cr3t mysql db", f"MYSQL_PWD={REDACTED} mysql db"),
+        ("sshpass -p S3cr3t ssh root@h", f"sshpass -p {REDACTED} ssh root@h"),
+        ("sshpass -pS3cr3t ssh h", f"sshpass -p{REDACTED} ssh h"),
+        ("SSHPASS=S3cr3t sshpass -e ssh h", f"SSHPASS={REDACTED} sshpass -e ssh h"),
+        ("curl -u alice:S3cr3t https://x/", f"curl -u alice:{REDACTED} https://x/"),
+        ("curl -sSu alice:S3cr3t https://x/", f"curl -sSu alice:{REDACTED} https://x/"),
+        ("curl --user 'alice:two words' https://x/", f"curl --user 'alice:{REDACTED}' https://x/"),
+        ("curl --proxy-user=bob:pr0xy https://x/", f"curl --proxy-user=bob:{REDACTED} https://x/"),
+        ("curl -u alice https://x/", "curl -u alice https://x/"),
+        ("http -a alice:S3cr3t GET x", f"http -a alice:{REDACTED} GET x"),
+        ("smbclient //fs/share -U alice%S3cr3t", f"smbclient //fs/share -U alice%{REDACTED}"),
+        ("redis-cli -h r -a S3cr3t ping", f"redis-cli -h r -a {REDACTED} ping"),
+        ("docker login -u bob -p S3cr3t reg", f"docker login -u bob -p {REDACTED} reg"),
+        ("docker run -p 8080:80 nginx", "docker run -p 8080:80 nginx"),
+        ("openssl rsa -passin pass:S3cr3t -in k", f"openssl rsa -passin pass:{REDACTED} -in k"),
+        ("PGPASSWORD=S3cr3t psql -h db", f"PGPASSWORD={REDACTED} psql -h db"),
+        ("tool --token 'abc def' --x", f"tool --token {REDACTED} --x"),
+        ("tool --pass S3cr3t", f"tool --pass {REDACTED}"),
+        (
+            "aws configure set aws_secret_access_key wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            f"aws configure set aws_secret_access_key {REDACTED}",
+        ),
+        ("secret key wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY ok", f"secret key {REDACTED} ok"),
+        (
+            "git clone https://bob:p@ss/w0rd@git.example.com/r.git",
+            f"git clone https://bob:{REDACTED}@git.example.com/r.git",
+        ),
+        ("'https://bob:pw@h/x?mail=a@b.org'", f"'https://bob:{REDACTED}@h/x?mail=a@b.org'"),
+    ],
+)
+def test_command_line_passwords(redactor: Redactor, text: str, expected: str) -> None:
+    assert redactor.redact_text(text) == expected
+    assert redactor.redact_text(expected) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Authorization: Bearer abc def", f"Authorization: Bearer {REDACTED}"),
+        (
+            "> authorization: basic dXNlcjpwYXNz\r\n> Accept: */*",
+            f"> authorization: basic {REDACTED}\r\n> Accept: */*",
+        ),
+        (
+            "curl -H 'Authorization: Basic dXNlcjpw' https://x",
+            f"curl -H 'Authorization: Basic {REDACTED}' https://x",
+        ),
+        (
+            'curl -H "Authorization: Digest username=\\"bob\\", response=\\"6629fae4\\"" https://x',
+            f'curl -H "Authorization: Digest {REDACTED}" https://x',
+        ),
+        (
+            'curl --header "Proxy-Authorization: Bearer tkn12345" x',
+            f'curl --header "Proxy-Authorization: Bearer {REDACTED}" x',
+        ),
+        (
+            '{"Authorization": "Bearer abc", "Accept": "x"}',
+            f'{{"Authorization": "Bearer {REDACTED}", "Accept": "x"}}',
+        ),
+        ("{'authorization': 'Token abc'}", f"{{'authorization': 'Token {REDACTED}'}}"),
+        (
+            "Authorization: AWS4-HMAC-SHA256 Credential=AK/x, SignedHeaders=host, Signature=fe5f80f7",
+            f"Authorization: AWS4-HMAC-SHA256 {REDACTED}",
+        ),
+        ("Cookie: session=abc123; theme=dark", f"Cookie: {REDACTED}"),
+        ("wget --header='Authorization: token abc' x", f"wget --header='Authorization: token {REDACTED}' x"),
+    ],
+)
+def test_authorization_headers_in_every_position(redactor: Redactor, text: str, expected: str) -> None:
+    assert redactor.redact_text(text) == expected
+    assert redactor.redact_text(expected) == expected
+
+
+def test_process_list_argv_is_redacted(redactor: Redactor) -> None:
+    data = {
+        "processes": [
+            {"pid": 1, "user": "root", "command": "/sbin/init"},
+            {"pid": 812, "user": "mysql", "command": "mysqldump -uroot -pS3cr3tPw app"},
+            {"pid": 900, "user": "app", "command": "curl -u svc:S3cr3tPw2 https://api"},
+        ]
+    }
+    out = redactor.redact(data)
+    assert "S3cr3tPw" not in str(out)
+    assert out["processes"][0] == data["processes"][0]
