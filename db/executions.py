@@ -177,9 +177,9 @@ class SqlExecutionStore:
         )
 
     async def open_approval(
-        self, execution_id: str, requester: str, four_eyes: bool, expires_at: datetime
+        self, execution_id: str, requester: str, four_eyes: bool, expires_at: datetime, digest: str = ""
     ) -> None:
-        """Open a pending approval; opening it again keeps the first one (idempotent)."""
+        """Open a pending approval bound to a plan digest; opening it again keeps the first one."""
         values = {
             "execution_id": execution_id,
             "state": "pending",
@@ -187,6 +187,7 @@ class SqlExecutionStore:
             "four_eyes": four_eyes,
             "created_at": utcnow(),
             "expires_at": expires_at,
+            "plan_digest": digest,
         }
         async with store_errors(), self._sessions.begin() as session:
             await session.execute(dialect_insert(session)(Approval).values(**values).on_conflict_do_nothing())
@@ -323,6 +324,7 @@ def _record(row: Approval) -> ApprovalRecord:
         expires_at=row.expires_at,
         decided_by=row.decided_by,
         decided_at=row.decided_at,
+        digest=row.plan_digest,
     )
 
 

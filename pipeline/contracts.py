@@ -7,6 +7,8 @@ Adapters translate platform payloads into `InboundMessage` and render `Reply` /
 from __future__ import annotations
 
 import enum
+import hashlib
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -204,6 +206,53 @@ class Plan(Frozen):
     def risk(self) -> Risk:
         return max((s.risk for s in self.steps), key=lambda r: r.rank, default=Risk.READ)
 
+    def digest(self) -> str:
+        """The plan's fingerprint: see `plan_digest`."""
+        return plan_digest(self)
+
+
+DIGEST_SHORT = 12  # hex characters of a digest shown to people (48 bits)
+
+
+def plan_digest(plan: Plan) -> str:
+    """SHA-256 (hex) of exactly what a plan will run: each step's id, tool, risk, arguments,
+    resolved targets (every field, addresses included), dependencies and timeout, in order.
+
+    An approval is bound to this value: the prompt shows it (`short_digest`), the approval
+    record stores it, and the kernel and the executor refuse a plan whose digest differs,
+    e.g. one edited in the database after the prompt. Stable across a JSON round trip
+    through SQLite or PostgreSQL (keys sorted, integral floats written as integers).
+    """
+    steps = [
+        {
+            "id": step.id,
+            "tool": step.tool,
+            "risk": step.risk.value,
+            "args": step.args,
+            "targets": [t.model_dump(mode="json") for t in step.targets],
+            "depends_on": list(step.depends_on),
+            "timeout_s": step.timeout_s,
+        }
+        for step in plan.steps
+    ]
+    text = json.dumps(_canonical(steps), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def short_digest(digest: str) -> str:
+    """The part of a digest people compare by eye (prompts, replies, audit summaries)."""
+    return digest[:DIGEST_SHORT]
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    return value
+
 
 # --------------------------------------------------------------------------- results
 
@@ -313,6 +362,7 @@ class ApprovalPrompt(Frozen):
     four_eyes: bool
     expires_at: datetime
     summary: str
+    digest: str = ""  # plan_digest(plan): what the decision is bound to
 
 
 Response = Reply | ApprovalPrompt
@@ -325,3 +375,4 @@ class Decision(Frozen):
     approve: bool
     identity: ChatIdentity
     idempotency_key: str = Field(default_factory=new_id)  # platform action id, for dedupe
+    digest: str = ""  # the plan digest shown with the buttons clicked ('' when the door has none)

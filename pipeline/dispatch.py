@@ -45,6 +45,7 @@ class StepJob(BaseModel):
     step_id: str
     principal: Principal
     request_id: str = ""
+    plan_digest: str = ""  # of the plan the driver runs: a worker refuses a stored plan that differs
 
     @property
     def idempotency_key(self) -> str:

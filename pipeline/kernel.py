@@ -1,9 +1,10 @@
 """The pipeline's front door: a message in, a Reply or an ApprovalPrompt out.
 
     submit(message)  -> identity -> plan (A-C) -> policy -> persist
-                        -> ApprovalPrompt (write/critical) or execute (E) -> answer (D)
-    decide(click)    -> approver identity + tenant -> policy (four eyes) -> atomic decision
-                        -> execute -> answer
+                        -> ApprovalPrompt (write/critical, bound to the plan's digest)
+                           or execute (E) -> answer (D)
+    decide(click)    -> approver identity + tenant -> plan digest (stored plan = shown plan)
+                        -> policy (four eyes) -> atomic decision -> execute -> answer
     resume_stalled() -> executions whose driver lease lapsed (their replica died mid-plan)
                         -> take over (one replica each) -> execute the rest -> answer
 
@@ -12,6 +13,13 @@ it every `driver_lease_s / 3` seconds; a lease that lapses marks the run as aban
 driver whose renewal is refused (it was paused past its lease and another replica took the
 execution over) cancels its run, writes nothing more for it, audits execution.lease_lost
 and tells the requester the execution goes on elsewhere.
+
+An approval is bound to `plan_digest` of the plan its prompt showed (stored with the
+approval, shown in short form, carried back by the buttons where the platform allows): an
+approval is refused when the stored plan's digest differs (an edit in the database after the
+prompt) or when the click came from a prompt for another plan, and a run is refused when the
+plan about to run is not the approved one (checked again in `_execute`, which resumed runs pass
+through too; workers compare the digest the driver sent them). Each refusal is audited.
 
 Every request is recorded (execution row + audit records), whatever its outcome.
 """
@@ -28,6 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pipeline import messages
+from pipeline.approvals import binding_problem, digests
 from pipeline.contracts import (
     ApprovalPrompt,
     Decision,
@@ -140,10 +149,15 @@ class Kernel:
         self, execution_id: str, plan: Plan, principal: Principal, message: InboundMessage
     ) -> ApprovalPrompt:
         expires = self.clock() + timedelta(seconds=self.config.approval_ttl_s)
-        await self.store.open_approval(execution_id, principal.subject, plan.four_eyes, expires)
+        digest = plan.digest()
+        await self.store.open_approval(execution_id, principal.subject, plan.four_eyes, expires, digest)
         why = "a second person must approve" if plan.four_eyes else "someone with the approver role"
         await self._audit(
-            "approval.requested", principal.subject, message, {"four_eyes": plan.four_eyes}, execution_id
+            "approval.requested",
+            principal.subject,
+            message,
+            {"four_eyes": plan.four_eyes, "plan_digest": digest},
+            execution_id,
         )
         return ApprovalPrompt(
             execution_id=execution_id,
@@ -154,6 +168,7 @@ class Kernel:
             four_eyes=plan.four_eyes,
             expires_at=expires,
             summary=messages.APPROVAL_NEEDED.format(why=why),
+            digest=digest,
         )
 
     async def _execute(
@@ -168,6 +183,9 @@ class Kernel:
     ) -> Reply:
         if not await self._renew_lease(execution_id):
             return Reply(outcome="error", summary=messages.DRIVEN_ELSEWHERE, execution_id=execution_id)
+        refusal = await self._unapproved(execution_id, plan, message)
+        if refusal is not None:
+            return refusal
         result = await self._run_leased(execution_id, plan, principal, progress, resumed)
         if result is None:  # another replica took over: it records the run and answers
             await self._audit(
@@ -213,6 +231,14 @@ class Kernel:
             raise ApprovalClosed(messages.APPROVAL_UNKNOWN)
         if record.state != "pending":
             return self._closed_reply(record.state, record.decided_by, record.decided_at, decision)
+        if decision.approve:
+            mismatch = binding_problem(plan, record.digest, decision.digest)
+            if mismatch is not None:
+                detail = digests(plan, record, decision.digest)
+                await self._audit(
+                    "approval.plan_mismatch", approver.subject, message, detail, decision.execution_id
+                )
+                return Reply(outcome="refused", summary=mismatch, execution_id=decision.execution_id)
         denial = self.policy.approval_denial(plan, approver, record.requester)
         cancels_own = not decision.approve and approver.subject == record.requester
         if denial and not cancels_own:
@@ -345,6 +371,25 @@ class Kernel:
                     return
             except OpsError:  # store blip: the next renewal tries again well within the lease
                 log.warning("execution %s: could not renew the driver lease", execution_id, exc_info=True)
+
+    async def _unapproved(self, execution_id: str, plan: Plan, message: InboundMessage) -> Reply | None:
+        """Before a run: a plan that had an approval runs only if approved and still the same plan."""
+        record = await self.store.approval(execution_id)
+        if record is None:
+            return None  # a plan that needed no approval (the policy decided at submit)
+        problem = binding_problem(plan, record.digest) if record.state == "approved" else None
+        if record.state == "approved" and problem is None:
+            return None
+        await self._audit(
+            "execution.refused",
+            "system",
+            message,
+            {**digests(plan, record), "state": record.state},
+            execution_id,
+        )
+        await self.store.set_status(execution_id, "failed")
+        summary = problem or messages.NOT_APPROVED.format(state=record.state)
+        return Reply(outcome="refused", summary=summary, execution_id=execution_id)
 
     async def _renew_lease(self, execution_id: str) -> bool:
         until = self.clock() + timedelta(seconds=self.config.driver_lease_s)

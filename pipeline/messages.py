@@ -37,6 +37,21 @@ APPROVAL_ALREADY = "This plan was already {state} by {who} at {when}; nothing mo
 APPROVAL_EXPIRED = "This approval expired at {when}; nothing was run. Ask again if it is still needed."
 APPROVAL_REJECTED = "Rejected by {who}; nothing was run."
 APPROVAL_NEEDED = "This plan needs approval before it runs ({why})."
+PLAN_CHANGED = (
+    "Refused: the plan stored for this approval is not the plan its prompt showed "
+    "(plan {shown} was shown, plan {now} is stored now). It was changed after the prompt; "
+    "nothing was run. Ask again to get a new prompt."
+)
+PROMPT_OUTDATED = (
+    "Refused: the prompt you answered showed plan {clicked}, but this approval is for plan {shown}; "
+    "nothing was run. Answer the current prompt."
+)
+NOT_APPROVED = "Refused: this plan's approval is {state}, not approved; nothing was run."
+PLAN_EDITED = "refused: the stored plan differs from the plan this run was started for (edited since)"
+APPROVAL_UNBOUND = (
+    "Refused: this approval was opened before approvals were bound to the plan they show; "
+    "nothing was run. Ask again to get a new prompt."
+)
 RESUMED = "The bot instance running this request stopped midway; another one finished it. "
 DRIVEN_ELSEWHERE = "This request is already being run by another bot instance; nothing more was started here."
 LEASE_LOST = (

@@ -108,6 +108,7 @@ class ApprovalRecord(BaseModel):
     expires_at: datetime
     decided_by: str | None = None
     decided_at: datetime | None = None
+    digest: str = ""  # plan_digest() of the plan the prompt showed
 
 
 class ExecutionStore(Protocol):
@@ -134,8 +135,10 @@ class ExecutionStore(Protocol):
     async def result(self, execution_id: str) -> ExecutionResult | None: ...
 
     async def open_approval(
-        self, execution_id: str, requester: str, four_eyes: bool, expires_at: datetime
-    ) -> None: ...
+        self, execution_id: str, requester: str, four_eyes: bool, expires_at: datetime, digest: str = ""
+    ) -> None:
+        """Open a pending approval bound to `digest` (the plan's `plan_digest`); idempotent."""
+        ...
 
     async def decide_approval(
         self, execution_id: str, approve: bool, decided_by: str, now: datetime

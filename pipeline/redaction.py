@@ -4,6 +4,8 @@
 
 - the known secret values it was given (and their URL-encoded form),
 - private key blocks (PEM/OpenSSH, also when truncated before the END line),
+- key material without its BEGIN line (`redact_key_material`): what `tail` of a key file
+  shows, i.e. runs of base64 lines that end in an END line or hold a high-entropy key line,
 - passwords in URLs (`scheme://user:pass@host` keeps the user and host; a password may
   hold `@` or `/`),
 - the values of `Authorization:`, `Proxy-Authorization:`, `Cookie:` and `Set-Cookie:`
@@ -29,7 +31,9 @@ tuples, and also blanks every string value stored under a secret-looking key.
 from __future__ import annotations
 
 import functools
+import math
 import re
+from collections import Counter
 from collections.abc import Iterable
 from typing import TypeVar, cast
 from urllib.parse import quote
@@ -61,6 +65,24 @@ _PRIVATE_KEY = re.compile(
     r"(?:.*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|.*\Z)",
     re.DOTALL,
 )
+# Key material seen without its BEGIN line (a `tail` of a key file, a middle slice of one).
+_KEY_END = re.compile(r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
+_PEM_HEADER = re.compile(r"(?:Proc-Type|DEK-Info|Comment|Private-Lines|Private-MAC):.*")
+_BASE64_LINE = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+# A key body flattened into one line with escaped newlines (JSON, logs) before its END line.
+_ESCAPED_KEY_TAIL = re.compile(
+    r"(?:[A-Za-z0-9+/]{4,}={0,2}(?:\\r)?\\n)++" r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
+)
+_OPENSSH_MAGIC = "b3BlbnNzaC1rZXktdjE"  # base64 of "openssh-key-v1", the first body line of OpenSSH keys
+_ZERO_BYTES = re.compile("A{3,}")
+KEY_LINE_MIN = 20
+"""Shortest base64 line taken as key material on its own (PEM lines are 64, OpenSSH 70, the
+last line of a key body may be short)."""
+KEY_LINE_ENTROPY = 4.2
+"""Bits per character above which such a line is key material: base64 lines of keys score
+4.5-5.5 and mix upper and lower case in about equal shares; hex digests, base32 and CamelCase
+prose do not."""
+
 # The password runs to the last '@' before the query (it may hold '@' and '/', so a path
 # holding '@' is hidden too); a port (digits then '/') is not a password:
 # https://host:8443/a@b keeps everything.
@@ -167,6 +189,7 @@ class Redactor:
         if not text:
             return text
         text = _PRIVATE_KEY.sub(REDACTED, text)
+        text = redact_key_material(text)
         if self._known is not None:
             text = self._known.sub(REDACTED, text)
         text = _URL_PASSWORD.sub(rf"\g<head>{REDACTED}", text)
@@ -202,6 +225,66 @@ class Redactor:
         if isinstance(key, str) and isinstance(value, str) and value and is_secret_key(key):
             return REDACTED
         return self._walk(value)
+
+
+def redact_key_material(text: str) -> str:
+    """Key bodies shown without their BEGIN line, e.g. `tail -n 5 ~/.ssh/id_rsa`.
+
+    A run of consecutive base64 lines (PEM headers such as ``DEK-Info:`` included) is key
+    material when an END ...PRIVATE KEY line closes it, when one of its lines starts like an
+    OpenSSH key body, or when one of its lines (runs of zero bytes, i.e. ``AAA``, set aside)
+    mixes upper and lower case and has the entropy of random bytes (`KEY_LINE_ENTROPY`).
+    The whole run, and its END line, become one `[REDACTED]` line.
+    Ordinary output (hashes, paths, prose, `ssh-ed25519 AAAA...` public keys) has no such run.
+    """
+    if not text:
+        return text
+    text = _ESCAPED_KEY_TAIL.sub(REDACTED, text)
+    lines = text.splitlines(keepends=True)
+    kept: list[str] = []
+    run: list[str] = []
+    for line in lines:
+        body = line.strip()
+        if _BASE64_LINE.fullmatch(body) or (run and _PEM_HEADER.fullmatch(body)):
+            run.append(line)
+            continue
+        if _KEY_END.fullmatch(body):
+            kept.append(REDACTED + _ending(line))
+            run = []
+            continue
+        kept += _settled(run)
+        run = []
+        kept.append(line)
+    kept += _settled(run)
+    return "".join(kept)
+
+
+def _settled(run: list[str]) -> list[str]:
+    """A run of base64 lines not closed by an END line: redacted when it holds a key line."""
+    if any(_is_key_line(line.strip()) for line in run):
+        return [REDACTED + _ending(run[-1])]
+    return run
+
+
+def _is_key_line(body: str) -> bool:
+    if len(body) < KEY_LINE_MIN or not _BASE64_LINE.fullmatch(body):
+        return False
+    if body.startswith(_OPENSSH_MAGIC):
+        return True
+    random_part = _ZERO_BYTES.sub("", body)  # length fields and padding of key formats
+    size = len(random_part)
+    if size < KEY_LINE_MIN - 4:
+        return False
+    upper = sum(c.isupper() for c in random_part) / size
+    lower = sum(c.islower() for c in random_part) / size
+    if upper < 0.1 or not 0.1 <= lower <= 0.7:
+        return False  # random base64 is ~40% upper, ~40% lower; hex, base32 and prose are not
+    entropy = -sum(n / size * math.log2(n / size) for n in Counter(random_part).values())
+    return entropy >= min(KEY_LINE_ENTROPY, 0.8 * math.log2(size))  # short lines cannot score high
+
+
+def _ending(line: str) -> str:
+    return line[len(line.rstrip("\r\n")) :]
 
 
 def _keep_head(match: re.Match[str]) -> str:

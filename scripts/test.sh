@@ -18,6 +18,7 @@ APT_PACKAGES=(
     openssh-server
     iproute2
     iputils-ping
+    openssl
 )
 
 MYPY_TARGETS=(pipeline bot domains adapters db)

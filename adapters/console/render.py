@@ -10,7 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from pipeline.contracts import ApprovalPrompt, Reply, ReplySection, Response, TargetStatus
+from pipeline.contracts import ApprovalPrompt, Reply, ReplySection, Response, TargetStatus, short_digest
 from pipeline.stages.answer import describe_plan
 
 MAX_OUTPUT_LINES = 40
@@ -68,7 +68,7 @@ def _approval(prompt: ApprovalPrompt) -> RenderableType:
         Text(describe_plan(prompt.plan)),
         Text(
             f"risk: {prompt.risk.value} · requested by {prompt.requester_name} · "
-            f"expires {expires} · id {prompt.execution_id}",
+            f"expires {expires} · id {prompt.execution_id} · plan {short_digest(prompt.digest)}",
             style="dim",
         ),
     )
@@ -85,6 +85,7 @@ def as_json(response: Response) -> dict[str, Any]:
             "needs_approval": True,
             "four_eyes": response.four_eyes,
             "expires_at": response.expires_at.isoformat(),
+            "plan_digest": response.digest,
             "plan": response.plan.model_dump(mode="json", exclude={"interpretation"}),
         }
     data = response.model_dump(mode="json", exclude={"plan": {"interpretation"}})

@@ -31,6 +31,7 @@ from arq.constants import in_progress_key_prefix
 from arq.jobs import Job
 from arq.worker import Worker, func
 
+from pipeline import messages
 from pipeline.contracts import PlanStep, Progress, StepResult, TargetResult, TargetStatus
 from pipeline.dispatch import REQUEST_ID, StepJob, StepRunner, TargetLocks
 from pipeline.ports import ExecutionStore, ProgressCallback
@@ -183,6 +184,9 @@ class StepJobHandler:
                 tool="",
                 results=(TargetResult(target="", status=TargetStatus.FAILED, error="unknown step"),),
             )
+        if job.plan_digest and loaded is not None and loaded[0].digest() != job.plan_digest:
+            log.warning("step %s refused: the stored plan differs from the one sent", job.idempotency_key)
+            return _lost(step, messages.PLAN_EDITED)
         log.info("step %s (%s) try %d", job.idempotency_key, step.tool, job_try)
         closed = await self._settle_claim(job, step, job_try)
         if closed is not None:

@@ -117,8 +117,10 @@ def click(body: dict[str, Any], action: dict[str, Any], approve: bool) -> Click 
         user_id=str(user["id"]),
         display_name=str(user.get("name", "")),
     )
+    execution_id, _, digest = value.partition(":")  # "<execution id>:<plan digest>" (render_prompt)
     decision = Decision(
-        execution_id=value,
+        execution_id=execution_id,
+        digest=digest,
         approve=approve,
         identity=identity,
         idempotency_key=f"slack:{identity.tenant}:{user['id']}:{action.get('action_ts', '')}",

@@ -13,7 +13,16 @@ from datetime import datetime
 from typing import Any
 
 from adapters.rendering import plain_report, shorten, status_icon
-from pipeline.contracts import ApprovalPrompt, PlanStep, Progress, Reply, ReplySection, Response, Risk
+from pipeline.contracts import (
+    ApprovalPrompt,
+    PlanStep,
+    Progress,
+    Reply,
+    ReplySection,
+    Response,
+    Risk,
+    short_digest,
+)
 
 SECTION_LIMIT = 3_000
 MESSAGE_BUDGET = 38_000  # below Slack's ~40,000 to leave room for the framing blocks
@@ -121,7 +130,10 @@ def render_prompt(prompt: ApprovalPrompt) -> SlackMessage:
     who = escape(prompt.requester_name or prompt.requester)
     blocks = [
         mrkdwn(f"🔐 *Approval needed* — {escape(prompt.summary)}"),
-        mrkdwn(f"*Requested by* {who} · *risk* {risk} · *expires* {stamp(prompt.expires_at)}"),
+        mrkdwn(
+            f"*Requested by* {who} · *risk* {risk} · *expires* {stamp(prompt.expires_at)}"
+            f" · *plan* `{short_digest(prompt.digest)}`"
+        ),
     ]
     blocks += [_step_block(i, s) for i, s in enumerate(prompt.plan.steps[:MAX_PLAN_STEPS], 1)]
     if len(prompt.plan.steps) > MAX_PLAN_STEPS:
@@ -142,13 +154,18 @@ def _step_block(index: int, step: PlanStep) -> dict[str, Any]:
     return mrkdwn(f"*{index}. `{escape(step.tool)}`* · {risk}\n*Targets:* {targets}\n*Arguments:* {args}")
 
 
+def button_value(prompt: ApprovalPrompt) -> str:
+    """What a click sends back: the execution and the digest of the plan this prompt shows."""
+    return f"{prompt.execution_id}:{prompt.digest}" if prompt.digest else prompt.execution_id
+
+
 def _buttons(prompt: ApprovalPrompt) -> dict[str, Any]:
     approve: dict[str, Any] = {
         "type": "button",
         "action_id": APPROVE_ACTION,
         "text": {"type": "plain_text", "text": "Approve"},
         "style": "primary",
-        "value": prompt.execution_id,
+        "value": button_value(prompt),
     }
     if prompt.risk is Risk.CRITICAL:
         approve["confirm"] = {
@@ -162,7 +179,7 @@ def _buttons(prompt: ApprovalPrompt) -> dict[str, Any]:
         "action_id": REJECT_ACTION,
         "text": {"type": "plain_text", "text": "Reject"},
         "style": "danger",
-        "value": prompt.execution_id,
+        "value": button_value(prompt),
     }
     return {"type": "actions", "block_id": APPROVAL_BLOCK, "elements": [approve, reject]}
 

@@ -98,6 +98,7 @@ class CardClick:
     execution_id: str
     card_activity_id: str | None  # the message holding the card (to update it in place)
     when: datetime
+    digest: str = ""  # the plan digest the card showed
 
     @property
     def known(self) -> bool:
@@ -116,12 +117,13 @@ def card_click(activity: Activity) -> CardClick | None:
     else:
         verb, data = value.get("verb"), value
     data = data if isinstance(data, dict) else {}
-    execution_id = data.get("execution_id")
+    execution_id, digest = data.get("execution_id"), data.get("digest")
     return CardClick(
         verb=str(verb or "")[:64],
         execution_id=execution_id if isinstance(execution_id, str) else "",
         card_activity_id=activity.reply_to_id,
         when=_timestamp(activity),
+        digest=digest[:64] if isinstance(digest, str) else "",
     )
 
 
@@ -130,6 +132,7 @@ def decision(activity: Activity, click: CardClick, identity: ChatIdentity) -> De
         execution_id=click.execution_id,
         approve=VERBS[click.verb],
         identity=identity,
+        digest=click.digest,
         idempotency_key=f"teams:{identity.tenant}:{activity.id or ''}",
     )
 

@@ -15,7 +15,16 @@ from datetime import datetime
 from typing import Any
 
 from adapters.rendering import shorten, status_icon
-from pipeline.contracts import ApprovalPrompt, PlanStep, Progress, Reply, ReplySection, Response, Risk
+from pipeline.contracts import (
+    ApprovalPrompt,
+    PlanStep,
+    Progress,
+    Reply,
+    ReplySection,
+    Response,
+    Risk,
+    short_digest,
+)
 
 Card = dict[str, Any]
 Element = dict[str, Any]
@@ -183,6 +192,7 @@ def render_prompt(prompt: ApprovalPrompt) -> Card:
                 ("Risk", f"{RISK_ICONS[prompt.risk]} {prompt.risk.value}"),
                 ("Expires", stamp(prompt.expires_at)),
                 ("Execution", prompt.execution_id),
+                ("Plan", short_digest(prompt.digest)),
             ]
         ),
     ]
@@ -218,12 +228,12 @@ def _execute(title: str, verb: str, prompt: ApprovalPrompt, style: str) -> Eleme
         "type": "Action.Execute",
         "title": title,
         "verb": verb,
-        "data": {"execution_id": prompt.execution_id},
+        "data": {"execution_id": prompt.execution_id, "digest": prompt.digest},
         "style": style,
         "fallback": {
             "type": "Action.Submit",
             "title": title,
-            "data": {"verb": verb, "execution_id": prompt.execution_id},
+            "data": {"verb": verb, "execution_id": prompt.execution_id, "digest": prompt.digest},
         },
     }
 

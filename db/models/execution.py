@@ -139,6 +139,8 @@ class Approval(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
     decided_by: Mapped[str | None] = mapped_column(String(255))
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # plan_digest() of the plan the prompt showed: a decision, and the run after it, hold only for it
+    plan_digest: Mapped[str] = mapped_column(String(64), nullable=False, default="", server_default="")
 
 
 class TimeoutPolicy(Base):

@@ -117,12 +117,13 @@ class Executor:
         started = utcnow()
         await self._save_status(execution_id, "running")
         results: dict[str, StepResult] = {}
+        digest = plan.digest()
         for step in order_steps(plan.steps):
             failed_deps = [d for d in step.depends_on if d in results and not results[d].ok]
             if failed_deps:
                 result = self._skipped(step, f"skipped: step {', '.join(failed_deps)} did not succeed")
             else:
-                result = await self._run_step(execution_id, step, principal, progress, resumed)
+                result = await self._run_step(execution_id, step, principal, progress, resumed, digest)
             results[step.id] = result
         ordered = tuple(results[s.id] for s in plan.steps if s.id in results)
         status = "succeeded" if all(r.ok for r in ordered) else "failed"
@@ -142,13 +143,18 @@ class Executor:
         principal: Principal,
         progress: ProgressCallback | None,
         resumed: bool = False,
+        digest: str = "",
     ) -> StepResult:
         try:
             self.policy.check_step(step, principal)
         except NotPermitted as err:
             return self._skipped(step, f"not permitted: {err}", TargetStatus.FAILED)
         job = StepJob(
-            execution_id=execution_id, step_id=step.id, principal=principal, request_id=current_request_id()
+            execution_id=execution_id,
+            step_id=step.id,
+            principal=principal,
+            request_id=current_request_id(),
+            plan_digest=digest,
         )
         if resumed:
             settled = await self._settle_lost(job, step)

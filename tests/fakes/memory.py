@@ -77,14 +77,18 @@ class MemoryExecutionStore:
         return ExecutionResult(execution_id=execution_id, status=ex.status, steps=tuple(ex.steps.values()))
 
     async def open_approval(
-        self, execution_id: str, requester: str, four_eyes: bool, expires_at: datetime
+        self, execution_id: str, requester: str, four_eyes: bool, expires_at: datetime, digest: str = ""
     ) -> None:
-        self.approvals[execution_id] = ApprovalRecord(
-            execution_id=execution_id,
-            state="pending",
-            requester=requester,
-            four_eyes=four_eyes,
-            expires_at=expires_at,
+        self.approvals.setdefault(
+            execution_id,
+            ApprovalRecord(
+                execution_id=execution_id,
+                state="pending",
+                requester=requester,
+                four_eyes=four_eyes,
+                expires_at=expires_at,
+                digest=digest,
+            ),
         )
 
     async def decide_approval(

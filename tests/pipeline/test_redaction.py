@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import pytest
 
-from pipeline.redaction import REDACTED, Redactor, is_secret_key
+from pipeline.redaction import REDACTED, Redactor, is_secret_key, redact_key_material
 
 KNOWN = ["hunter2-Secret", "s3cr3t/pw with space", "Zq9!longpassphrase"]
 
@@ -304,3 +307,63 @@ def test_process_list_argv_is_redacted(redactor: Redactor) -> None:
     out = redactor.redact(data)
     assert "S3cr3tPw" not in str(out)
     assert out["processes"][0] == data["processes"][0]
+
+
+# --------------------------------------------------------------------------- key material without BEGIN
+
+
+def _generated_keys(tmp: Path) -> dict[str, str]:
+    """Private keys as ssh-keygen and openssl write them (OpenSSH, PEM, PKCS#8)."""
+    ssh = {"openssh-ed25519": ["-t", "ed25519"], "openssh-rsa": ["-t", "rsa", "-b", "2048"]}
+    ssh |= {"openssh-ecdsa": ["-t", "ecdsa"], "pem-rsa": ["-t", "rsa", "-b", "2048", "-m", "PEM"]}
+    for name, options in ssh.items():
+        subprocess.run(["ssh-keygen", "-q", "-N", "", "-C", "k", *options, "-f", str(tmp / name)], check=True)
+    openssl = {
+        "pkcs8-rsa": ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
+        "pkcs8-ed25519": ["genpkey", "-algorithm", "ed25519"],
+        "sec1-ec": ["ecparam", "-genkey", "-name", "prime256v1", "-noout"],
+    }
+    for name, options in openssl.items():
+        subprocess.run(["openssl", *options, "-out", str(tmp / name)], check=True, capture_output=True)
+    return {p.name: p.read_text() for p in tmp.iterdir() if not p.name.endswith(".pub")}
+
+
+def _body_lines(key: str) -> list[str]:
+    return [line for line in key.splitlines() if line and not line.startswith("-----")]
+
+
+def test_no_slice_of_a_real_key_file_leaks_its_body(tmp_path: Path) -> None:
+    """`tail -n N`, `head -n N | tail -n 2` ...: no body line survives, whatever the slice."""
+    redactor = Redactor()
+    for name, key in _generated_keys(tmp_path).items():
+        lines = key.splitlines(keepends=True)
+        slices = [lines[-n:] for n in range(1, len(lines) + 1)]
+        slices += [lines[i : i + width] for width in (1, 2, 3) for i in range(1, len(lines) - 1)]
+        for part in slices:
+            shown = redactor("log line before\n" + "".join(part) + "log line after\n")
+            leaked = [b for b in _body_lines(key) if b in shown and len(b) >= 16]
+            assert not leaked, f"{name}: {leaked[0][:12]}... survived"
+            assert shown.startswith("log line before\n") and shown.endswith("log line after\n")
+
+
+def test_a_key_body_flattened_into_json_is_redacted(tmp_path: Path) -> None:
+    key = _generated_keys(tmp_path)["pkcs8-ed25519"]
+    tail = "\\n".join(key.splitlines()[1:]) + "\\n"
+    shown = redact_key_material('{"private_pem": "' + tail + '", "id": 7}')
+    assert _body_lines(key)[0] not in shown and shown.endswith('", "id": 7}')
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  /etc/hosts\n",
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n",
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKkJOVLnOIMH/wjkbw1wFPIb82L70d+q/pvMwDRWeJ3H root@vm\n",
+        "nginx\nactive\nrunning\n",
+        "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\n",  # base32, upper case only
+        "/var/lib/postgresql/16/main/base/16384/2619_fsm\n",
+        "ThisIsAnOrdinarySentenceWrittenInCamelCaseWithoutSpaces2024\n",
+    ],
+)
+def test_ordinary_output_is_not_taken_for_key_material(text: str) -> None:
+    assert redact_key_material(text) == text

@@ -266,3 +266,24 @@ async def test_a_workers_progress_reaches_the_dispatching_replica(
     assert result.ok
     assert [(e.done, e.total) for e in events] == [(0, 3), (1, 3), (2, 3), (3, 3)]
     assert {e.last.target for e in events if e.last is not None} == {"web-01", "web-02", "web-03"}
+
+
+async def test_a_worker_refuses_a_step_whose_stored_plan_was_edited_after_dispatch(
+    arq_world: tuple[SqlExecutionStore, ArqDispatcher, StepJobHandler], engine: AsyncEngine
+) -> None:
+    """The driver sends the digest of the plan it runs; the worker reloads the plan and compares."""
+    store, dispatcher, _ = arq_world
+    the_plan = plan("probe.write", "web-01")
+    execution_id = await store.create(the_plan, message(), ALICE, "running")
+    async with engine.begin() as conn:  # retarget the stored step at another host
+        await conn.execute(
+            text(
+                "UPDATE executions SET plan = jsonb_set(plan, '{steps,0,targets,0,name}', '\"db-01\"') "
+                "WHERE id = :e"
+            ),
+            {"e": execution_id},
+        )
+    job = StepJob(execution_id=execution_id, step_id="s1", principal=ALICE, plan_digest=the_plan.digest())
+    result = await dispatcher.dispatch(job, the_plan.steps[0], None)
+    assert not result.ok and "differs from the plan this run was started for" in result.results[0].error
+    assert CALLS == []

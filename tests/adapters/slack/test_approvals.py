@@ -19,7 +19,9 @@ async def ask(world: World, text: str = "write web-01", user: str = "U1") -> tup
     assert approve["action_id"] == "opsconductor_approve" and reject["action_id"] == "opsconductor_reject"
     assert approve["value"] == reject["value"]
     [(_channel, ts)] = world.api.messages
-    return approve["value"], ts, post.args["blocks"]
+    execution_id, _, digest = approve["value"].partition(":")  # the button carries the plan digest
+    assert len(digest) == 64
+    return execution_id, ts, post.args["blocks"]
 
 
 async def test_prompt_shows_the_typed_plan(world: World) -> None:

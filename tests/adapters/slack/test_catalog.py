@@ -65,7 +65,8 @@ async def test_a_real_write_tool_is_prompted_then_rejected(
     [post] = api.of("chat.postMessage")
     shown = texts(post.args["blocks"])
     assert "Approval needed" in shown and "nginx" in shown and "web-02" in shown
-    execution_id = next(b for b in post.args["blocks"] if b["type"] == "actions")["elements"][1]["value"]
+    buttons = next(b for b in post.args["blocks"] if b["type"] == "actions")["elements"]
+    execution_id = buttons[1]["value"].partition(":")[0]
     [(_, ts)] = api.messages
     await signed.action(signed.action_payload("opsconductor_reject", execution_id, message_ts=ts))
     [update] = api.of("chat.update")

@@ -356,9 +356,16 @@ class TeamsClient:
         return activity
 
     def invoke(
-        self, verb: str, execution_id: str, card: tuple[str, str], user: str = "U2", tenant: str = TENANT
+        self,
+        verb: str,
+        execution_id: str,
+        card: tuple[str, str],
+        user: str = "U2",
+        tenant: str = TENANT,
+        digest: str = "",
     ) -> dict[str, Any]:
-        """Action.Execute on the card `card` = (conversation id, card activity id)."""
+        """Action.Execute on the card `card` = (conversation id, card activity id); `digest` as
+        the card's button data carries it (older cards carry none)."""
         activity = self.base(user, tenant)
         conversation, card_id = card
         activity.update(
@@ -374,7 +381,7 @@ class TeamsClient:
                         "type": "Action.Execute",
                         "title": verb.title(),
                         "verb": verb,
-                        "data": {"execution_id": execution_id},
+                        "data": {"execution_id": execution_id, **({"digest": digest} if digest else {})},
                     },
                     "trigger": "manual",
                 },

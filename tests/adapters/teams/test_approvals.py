@@ -48,11 +48,12 @@ async def test_the_prompt_card_shows_the_typed_plan_with_universal_actions(world
     approve, reject = actions(content)
     assert approve["type"] == reject["type"] == "Action.Execute"
     assert (approve["verb"], reject["verb"]) == ("approve", "reject")
-    assert approve["data"] == {"execution_id": execution_id}
+    digest = approve["data"]["digest"]  # the plan the card shows: a click is bound to it
+    assert approve["data"] == {"execution_id": execution_id, "digest": digest} and len(digest) == 64
     assert approve["fallback"] == {
         "type": "Action.Submit",
         "title": "Approve",
-        "data": {"verb": "approve", "execution_id": execution_id},
+        "data": {"verb": "approve", "execution_id": execution_id, "digest": digest},
     }
     assert content["version"] == "1.5" and CALLS == []
 
