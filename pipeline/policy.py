@@ -2,23 +2,41 @@
 
 Policy is data (`policy_default.yaml`, or a file named in settings). It is applied when tools
 are offered (`permitted_tools`), when a plan is made (`apply`), again by the executor before
-each step (`check_step`, which never trusts earlier stages), and when someone clicks
-Approve (`approval_denial`).
+each step (`check_step`, which never trusts earlier stages), by the running tool about what
+it is about to touch (`guard`: a path after resolving links, the address a host name
+resolved to), and when someone clicks Approve (`approval_denial`).
+
+Besides grants, a step must pass, for at least one of the person's roles that grants its tool:
+
+- the path policy (`pipeline.paths`): every parameter declared as a remote path
+  (`pipeline.params.RemotePath`), normalised, against the named deny rules every role gets
+  (`paths.deny`, unless the role lists the rule under `paths.exempt`), the role's own `deny`
+  globs, and its `allow` globs when it has any;
+- address scopes (`pipeline.addresses`): raw targets (not in the inventory) only inside the
+  role's `addresses`, restricted ranges (link-local, cloud metadata) only where listed
+  explicitly;
+- limits: at most `limits.targets` targets per step and `limits.probes` probes per step
+  (targets x the items of its probe-list parameter, e.g. ports).
+
+A file that leaves out `paths`, `addresses` or `limits` gets those of the shipped default.
 """
 
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from pipeline import addresses, paths
 from pipeline.contracts import AssetRef, Plan, PlanStep, Principal, Risk
 from pipeline.errors import InvalidRequest, NotPermitted
+from pipeline.params import path_values, probes_per_target
 from pipeline.registry import ToolSpec
 
 ApprovalRule = Literal["none", "approver", "four_eyes"]
@@ -78,10 +96,54 @@ class Grant(BaseModel):
         return risk.rank <= self.max_risk.rank and any(fnmatch.fnmatchcase(tool, p) for p in self.tools)
 
 
+class RolePaths(BaseModel):
+    """A role's own path rules: extra `deny` globs, `allow` globs (when set, nothing else), and
+    the names of default deny rules (`paths.deny`) that do not apply to it (`exempt`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+    exempt: tuple[str, ...] = ()
+
+
+class Limits(BaseModel):
+    """Per step: targets it fans out to, probes it sends (targets x probe-list items)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    targets: int | None = Field(None, ge=1)
+    probes: int | None = Field(None, ge=1)
+
+
 class RolePolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     grants: tuple[Grant, ...] = ()
     approves: tuple[Risk, ...] = ()
+    paths: RolePaths = RolePaths()
+    addresses: tuple[str, ...] = ()  # networks raw targets may be in; none: inventory only
+    limits: Limits = Limits()
+
+    @field_validator("addresses")
+    @classmethod
+    def networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for text in value:
+            addresses.parse_network(text)  # ValueError names the bad network
+        return value
+
+
+class PathPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    deny: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # rule name -> globs
+
+
+class AddressPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    restricted: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # range name -> networks
+
+    @field_validator("restricted")
+    @classmethod
+    def networks(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        addresses.restricted_ranges(value)
+        return value
 
 
 class PolicyData(BaseModel):
@@ -89,6 +151,19 @@ class PolicyData(BaseModel):
     version: int = 1
     roles: dict[str, RolePolicy]
     approval: dict[Risk, ApprovalRule] = Field(default_factory=lambda: dict(DEFAULT_APPROVAL))
+    paths: PathPolicy = PathPolicy()
+    addresses: AddressPolicy = AddressPolicy()
+    limits: Limits = Limits(targets=500, probes=65536)  # for roles without limits of their own
+
+    @model_validator(mode="after")
+    def known_exemptions(self) -> PolicyData:
+        for name, role in self.roles.items():
+            unknown = set(role.paths.exempt) - set(self.paths.deny)
+            if unknown:
+                raise ValueError(
+                    f"roles.{name}.paths.exempt names unknown rules: {', '.join(sorted(unknown))}"
+                )
+        return self
 
 
 class Policy:
@@ -97,11 +172,18 @@ class Policy:
     def __init__(self, data: PolicyData, tools: Iterable[ToolSpec] = ()) -> None:
         self.data = data
         self.tools: dict[str, ToolSpec] = {t.name: t for t in tools}
+        self._networks = {
+            name: tuple(addresses.parse_network(n) for n in role.addresses)
+            for name, role in data.roles.items()
+        }
+        self._restricted = addresses.restricted_ranges(data.addresses.restricted)
 
     # ------------------------------------------------------------------ loading
 
     @classmethod
     def from_mapping(cls, raw: Any, tools: Iterable[ToolSpec] = (), source: str = "policy") -> Policy:
+        if isinstance(raw, dict):  # sections a file leaves out come from the shipped default
+            raw = {**{k: v for k, v in _default_raw().items() if k in INHERITED}, **raw}
         try:
             return cls(PolicyData.model_validate(raw), tools)
         except ValidationError as err:
@@ -123,8 +205,7 @@ class Policy:
 
     @classmethod
     def default(cls, tools: Iterable[ToolSpec] = ()) -> Policy:
-        text = resources.files("pipeline").joinpath("policy_default.yaml").read_text(encoding="utf-8")
-        return cls.from_mapping(yaml.safe_load(text), tools, source="policy_default.yaml")
+        return cls.from_mapping(_default_raw(), tools, source="policy_default.yaml")
 
     # ------------------------------------------------------------------ decisions
 
@@ -148,9 +229,103 @@ class Policy:
         if not grants:
             roles = ", ".join(sorted(principal.roles)) or "none"
             return f"your roles ({roles}) do not allow {step.tool} ({step.risk.value})"
-        if any(g.scope is None for g in grants):
+        if not any(g.scope is None for g in grants):
+            denial = self._scope_denial(step, grants)
+            if denial:
+                return denial
+        return self._first_pass(
+            self._granting_roles(step, principal), lambda role: self._role_denial(step, role)
+        )
+
+    def _granting_roles(self, step: PlanStep, principal: Principal) -> list[str]:
+        return [
+            name
+            for name in sorted(principal.roles)
+            if name in self.data.roles
+            and any(g.allows_tool(step.tool, step.risk) for g in self.data.roles[name].grants)
+        ]
+
+    @staticmethod
+    def _first_pass(roles: Sequence[str], denial: Callable[[str], str | None]) -> str | None:
+        """None when one of `roles` passes; else the first role's reason."""
+        reasons = []
+        for role in roles:
+            reason = denial(role)
+            if reason is None:
+                return None
+            reasons.append(reason)
+        return reasons[0] if reasons else "no role allows this"
+
+    def _role_denial(self, step: PlanStep, role: str) -> str | None:
+        spec = self.tools.get(step.tool)
+        return (
+            self._limit_denial(step, spec, role)
+            or next((d for t in step.targets if (d := self.target_denial(role, t, t.address))), None)
+            or next((f"{step.tool} {param}: {d}" for param, d in self._path_denials(step, spec, role)), None)
+        )
+
+    def _limit_denial(self, step: PlanStep, spec: ToolSpec | None, role: str) -> str | None:
+        own, default = self.data.roles[role].limits, self.data.limits
+        max_targets, max_probes = own.targets or default.targets, own.probes or default.probes
+        count = len(step.targets)
+        if max_targets is not None and count > max_targets:
+            return (
+                f"{step.tool} on {count} targets exceeds the {role} role's limit of {max_targets} "
+                f"targets per step (policy limits.targets)"
+            )
+        per_target = probes_per_target(spec.args_model, step.args) if spec is not None else 1
+        probes = max(count, 1) * per_target
+        if max_probes is not None and per_target > 1 and probes > max_probes:
+            return (
+                f"{step.tool} would send {probes} probes ({max(count, 1)} targets x {per_target}), over the "
+                f"{role} role's limit of {max_probes} probes per step (policy limits.probes)"
+            )
+        return None
+
+    def target_denial(self, role: str, target: AssetRef, address: str) -> str | None:
+        """Why `role` may not reach `address` of a raw target (inventory targets pass)."""
+        if target.in_inventory:
             return None
-        return self._scope_denial(step, grants)
+        if not self._networks[role]:
+            return (
+                f"{address} is not in the inventory, and the {role} role may target inventory hosts "
+                f"only (policy roles.{role}.addresses)"
+            )
+        ip = addresses.canonical(address)
+        if ip is None:  # a host name: judged on the address it resolves to, before connecting
+            return None
+        return addresses.address_denial(ip, self._networks[role], self._restricted, role)
+
+    def _path_denials(self, step: PlanStep, spec: ToolSpec | None, role: str) -> Iterator[tuple[str, str]]:
+        if spec is None:
+            return
+        for param, value in path_values(spec.args_model, step.args):
+            denial = self.path_denial(role, value)
+            if denial:
+                yield param, denial
+
+    def path_denial(self, role: str, path: str) -> str | None:
+        """Why `role` may not touch the remote `path` (naming the rule), or None."""
+        try:
+            normal = paths.normalise(path)
+        except paths.PathProblem as err:
+            return f"{path!r}: {err}"
+        shown = path if normal.text == path else f"{path} (= {normal.text})"
+        own = self.data.roles[role].paths
+        for name, globs in self.data.paths.deny.items():
+            glob = None if name in own.exempt else paths.matches(normal, globs, deny=True)
+            if glob:
+                return f"{shown} is denied by path rule {name} ({glob}; policy paths.deny.{name})"
+        glob = paths.matches(normal, own.deny, deny=True)
+        if glob:
+            return f"{shown} is denied by path rule roles.{role}.paths.deny ({glob})"
+        if own.allow and paths.matches(normal, own.allow, deny=False) is None:
+            return f"{shown} is outside the paths the {role} role may use (policy roles.{role}.paths.allow)"
+        return None
+
+    def guard(self, step: PlanStep, principal: Principal) -> StepGuard:
+        """What a running tool asks before it touches a path or connects (see `StepGuard`)."""
+        return StepGuard(self, step, self._granting_roles(step, principal))
 
     def _scope_denial(self, step: PlanStep, grants: Sequence[Grant]) -> str | None:
         scopes = [g.scope for g in grants if g.scope is not None]
@@ -191,3 +366,36 @@ class Policy:
         if self.rule_for(risk) == "four_eyes" and approver.subject == requester:
             return "a critical plan needs a second person: you cannot approve your own request"
         return None
+
+
+class StepGuard:
+    """Policy's answers for one running step: the path a tool is about to read after resolving
+    links on the target, the address a host name resolved to. Raises NotPermitted."""
+
+    def __init__(self, policy: Policy, step: PlanStep, roles: Sequence[str]) -> None:
+        self.policy = policy
+        self.step = step
+        self.roles = roles
+
+    def check_path(self, path: str) -> None:
+        denial = self.policy._first_pass(self.roles, lambda role: self.policy.path_denial(role, path))
+        if denial:
+            raise NotPermitted(f"{self.step.tool}: {denial}")
+
+    def check_address(self, target: AssetRef, address: str) -> None:
+        def denial(role: str) -> str | None:
+            return self.policy.target_denial(role, target, address)
+
+        reason = self.policy._first_pass(self.roles, denial)
+        if reason:
+            raise NotPermitted(f"{self.step.tool}: {target.name} resolves to {address}: {reason}")
+
+
+INHERITED = ("paths", "addresses", "limits")
+
+
+@cache
+def _default_raw() -> dict[str, Any]:
+    text = resources.files("pipeline").joinpath("policy_default.yaml").read_text(encoding="utf-8")
+    raw: dict[str, Any] = yaml.safe_load(text)
+    return raw

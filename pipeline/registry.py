@@ -21,7 +21,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 
@@ -31,18 +31,38 @@ from pipeline.errors import InvalidRequest
 T = TypeVar("T")
 
 
+class StepGuard(Protocol):
+    """Policy's answers for the running step (`pipeline.policy.StepGuard`); raise NotPermitted."""
+
+    def check_path(self, path: str) -> None: ...
+
+    def check_address(self, target: AssetRef, address: str) -> None: ...
+
+
 @dataclass
 class ToolContext:
     """What a running tool may use: ids for records, and services by type.
 
     Services are registered by the composition root (`bot.app`) and looked up by
-    the port type a domain declares, e.g. ``ctx.get(RemoteShell)``.
+    the port type a domain declares, e.g. ``ctx.get(RemoteShell)``. The executor sets `guard`:
+    a tool asks it about what only the run reveals (`check_path`, `check_address`).
     """
 
     execution_id: str
     step_id: str
     services: dict[type[Any], Any] = field(default_factory=dict)
     progress: Callable[[Progress], Awaitable[None]] | None = None
+    guard: StepGuard | None = None
+
+    def check_path(self, path: str) -> None:
+        """Before touching `path` as resolved on the target (links followed): NotPermitted if denied."""
+        if self.guard is not None:
+            self.guard.check_path(path)
+
+    def check_address(self, target: AssetRef, address: str) -> None:
+        """Before connecting to `address`, what `target` resolved to: NotPermitted if denied."""
+        if self.guard is not None:
+            self.guard.check_address(target, address)
 
     def get(self, kind: type[T]) -> T:
         try:

@@ -231,6 +231,11 @@ def parse_processes(text: str) -> list[dict[str, Any]]:
 READ_FAILED = 2
 
 
+def real_path_command(path: str) -> str:
+    """The path with every symbolic link and `..` resolved (empty output when it cannot be)."""
+    return f"readlink -f -- {shlex.quote(path)} 2>/dev/null; true"
+
+
 def read_file_command(path: str, tail_lines: int, max_bytes: int) -> str:
     """Last `tail_lines` lines, at most `max_bytes` (+1 so the caller can tell it was cut)."""
     fail = f"exit {READ_FAILED}"

@@ -21,6 +21,7 @@ from domains.automation.ports import CommandResult
 from domains.automation.remote import Host, failure_text, options, require_target
 from pipeline.contracts import AssetRef, Risk, ToolOutput
 from pipeline.errors import ToolFailed
+from pipeline.params import RemotePath
 from pipeline.registry import ToolContext, ToolSet
 
 automation = ToolSet("automation")
@@ -63,7 +64,7 @@ class ProcessListArgs(_Args):
 
 
 class ReadFileArgs(_Args):
-    path: str = Field(..., min_length=1, max_length=1024)
+    path: RemotePath = Field(..., min_length=1, max_length=1024)
     tail_lines: int = Field(100, ge=1, le=5000)
 
     @field_validator("path")
@@ -242,7 +243,9 @@ async def read_file(ctx: ToolContext, target: AssetRef | None, args: ReadFileArg
         result = await host.run(script, timeout_s=READ_TIMEOUT_S, max_output=cap)
         text, truncated = result.stdout, result.truncated
     else:
-        command = linux.read_file_command(args.path, args.tail_lines, cap)
+        real = await _real_path(host, args.path)
+        ctx.check_path(real)  # a link to /etc/shadow is /etc/shadow
+        command = linux.read_file_command(real, args.tail_lines, cap)
         result = await host.run(command, timeout_s=READ_TIMEOUT_S, max_output=cap + 4096)
         text, truncated = _keep_last(result.stdout, cap)
     if not result.ok:
@@ -251,6 +254,13 @@ async def read_file(ctx: ToolContext, target: AssetRef | None, args: ReadFileArg
     summary = f"last {lines} lines of {args.path}" + (f" (cut to the last {cap} bytes)" if truncated else "")
     data = {"path": args.path, "lines": lines, "truncated": truncated}
     return ToolOutput(summary=summary, data=data, stdout=text, exit_code=result.exit_code)
+
+
+async def _real_path(host: Host, path: str) -> str:
+    """`path` as the target resolves it (links, `..`); the path itself when it cannot be resolved."""
+    result = await host.run(linux.real_path_command(path), timeout_s=READ_TIMEOUT_S, max_output=8192)
+    lines = result.stdout.splitlines()
+    return lines[0] if result.ok and lines and lines[0].startswith("/") else path
 
 
 def _keep_last(text: str, cap: int) -> tuple[str, bool]:

@@ -13,7 +13,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -25,6 +25,7 @@ from domains.network.ports import NetworkResults, ScanContext
 from domains.network.portscan import PortScanner, summarize
 from pipeline.contracts import AssetRef, Risk, ToolOutput
 from pipeline.errors import InvalidRequest, TargetUnreachable, ToolFailed
+from pipeline.params import PROBES
 from pipeline.registry import ToolContext, ToolSet
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ class PingArgs(BaseModel):
 
 class PortScanArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    ports: list[int] = Field(
+    ports: Annotated[list[int], PROBES] = Field(
         ..., min_length=1, max_length=MAX_PORTS, description="ports; ranges like '1-1024' allowed"
     )
 
@@ -128,6 +129,15 @@ def target_address(target: AssetRef | None) -> str:
     return target.address
 
 
+async def connect_address(ctx: ToolContext, target: AssetRef | None) -> str:
+    """The IP address to send to, resolved here and cleared by policy before anything is sent
+    (a host name that resolves to a denied address, e.g. cloud metadata, is refused)."""
+    address = await resolve(target_address(target))
+    assert target is not None
+    ctx.check_address(target, address)
+    return address
+
+
 def ping_output(target: str, stats: PingStats) -> ToolOutput:
     data: dict[str, Any] = {
         "address": stats.address,
@@ -151,7 +161,7 @@ def ping_output(target: str, stats: PingStats) -> ToolOutput:
 @network.tool("network.ping", PingArgs, risk=Risk.READ, timeout_s=15)
 async def ping(ctx: ToolContext, target: AssetRef | None, args: PingArgs) -> ToolOutput:
     """Send ICMP echo requests to each target and report reachability, latency and loss."""
-    address = target_address(target)
+    address = await connect_address(ctx, target)
     config = config_of(ctx)
     async with icmp_probe(ctx, config) as probe:
         stats = await probe.ping(
@@ -169,7 +179,7 @@ async def ping(ctx: ToolContext, target: AssetRef | None, args: PingArgs) -> Too
 async def port_scan(ctx: ToolContext, target: AssetRef | None, args: PortScanArgs) -> ToolOutput:
     """TCP connect scan of the given ports (lists or ranges) on each target."""
     config = config_of(ctx)
-    address = await resolve(target_address(target))
+    address = await connect_address(ctx, target)
     scanner = ctx.find(PortScanner) or PortScanner(
         concurrency=config.scan_concurrency, timeout_s=config.port_timeout_s
     )
@@ -205,7 +215,7 @@ def _compact(ports: list[int]) -> str:
 async def traceroute(ctx: ToolContext, target: AssetRef | None, args: TracerouteArgs) -> ToolOutput:
     """Trace the network path to each target, hop by hop."""
     config = config_of(ctx)
-    address = await resolve(target_address(target))
+    address = await connect_address(ctx, target)
     async with icmp_probe(ctx, config) as probe:
         method = "icmp" if _privileged(probe, address) else "udp"
         prober = (

@@ -195,7 +195,8 @@ class Executor:
             result = self._skipped(step, busy, TargetStatus.FAILED)
         else:
             try:
-                ctx = ToolContext(execution_id, step.id, self.services, progress)
+                guard = self.policy.guard(step, job.principal)
+                ctx = ToolContext(execution_id, step.id, self.services, progress, guard)
                 targets: Sequence[AssetRef | None] = step.targets if spec.takes_targets else (None,)
                 results = await self._fan_out(ctx, spec, step, targets, progress)
             finally:
@@ -274,6 +275,8 @@ class Executor:
         except ToolError as err:
             status, error = _status_for(err), str(err)
             output = err.output or output
+        except NotPermitted as err:  # the tool asked policy about what the run revealed
+            status, error = TargetStatus.FAILED, f"not permitted: {err}"
         except Exception as err:  # a tool bug must not take the run down with it
             log.exception("tool %s crashed on %s", spec.name, name or "-")
             status, error = TargetStatus.FAILED, f"internal error in {spec.name} ({type(err).__name__})"

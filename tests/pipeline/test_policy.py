@@ -134,3 +134,117 @@ def test_bad_policy_file_is_one_clear_line(tmp_path: Path) -> None:
     broken.write_text("roles: [\n")
     with pytest.raises(InvalidRequest, match=r"broken.yaml:\d+"):
         Policy.from_file(broken)
+
+
+# --------------------------------------------------------------------------- paths, addresses, limits
+
+
+def read_step(path: str, target: AssetRef = WEB) -> PlanStep:
+    return PlanStep(
+        id="s1", tool="automation.read_file", args={"path": path, "tail_lines": 10}, targets=(target,)
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "denied"),
+    [
+        ("/var/log/nginx/error.log", None),
+        ("/etc/nginx/nginx.conf", None),
+        ("/etc/shadow", "shadow-files"),
+        ("/etc//./shadow", "shadow-files"),
+        ("/tmp/../etc/gshadow", "shadow-files"),
+        ("/etc/ssh/ssh_host_rsa_key", "ssh-private-keys"),
+        ("/etc/ssh/ssh_host_rsa_key.pub", None),
+        ("/opt/app/tls/server.key", "tls-private-keys"),
+        ("/opt/app/store.p12", "tls-private-keys"),
+        ("/home/bob/.aws/credentials", "credential-stores"),
+        ("/proc/self/environ", "process-environment"),
+        ("relative/path.log", "not absolute"),
+    ],
+)
+def test_the_default_path_rules(path: str, denied: str | None) -> None:
+    denial = POLICY.step_denial(read_step(path), who("viewer"))
+    assert denial is None if denied is None else denied in (denial or "")
+
+
+def test_a_path_parameter_of_any_tool_is_covered_by_its_declared_kind() -> None:
+    """Not by tool name: a new tool whose parameter is a RemotePath gets the same rules."""
+    from pydantic import BaseModel
+
+    from pipeline.contracts import ToolOutput
+    from pipeline.params import RemotePath
+    from pipeline.registry import ToolContext, ToolRegistry, ToolSet
+
+    files = ToolSet("files")
+
+    class CopyArgs(BaseModel):
+        sources: list[RemotePath]
+
+    @files.tool("files.bundle", CopyArgs, risk=Risk.READ)
+    async def bundle(ctx: ToolContext, target: AssetRef | None, args: CopyArgs) -> ToolOutput:
+        """Bundle files."""
+        return ToolOutput()
+
+    policy = Policy.default(ToolRegistry([files]))
+    step = PlanStep(
+        id="s1", tool="files.bundle", args={"sources": ["/tmp/a", "/root/.netrc"]}, targets=(WEB,)
+    )
+    assert "files.bundle sources: /root/.netrc is denied by path rule credential-stores" in (
+        policy.step_denial(step, who("viewer")) or ""
+    )
+
+
+def test_role_path_allow_deny_and_exempt() -> None:
+    raw = {
+        "roles": {
+            "reader": {
+                "grants": [{"tools": ["automation.read_file"]}],
+                "paths": {"allow": ["/var/log/**"], "deny": ["/var/log/secure*"]},
+            },
+            "auditor": {
+                "grants": [{"tools": ["automation.read_file"]}],
+                "paths": {"exempt": ["shadow-files"]},
+            },
+        }
+    }
+    policy = Policy.from_mapping(raw, REGISTRY)
+    reader, auditor = who("reader"), who("auditor")
+    assert policy.step_denial(read_step("/var/log/syslog"), reader) is None
+    assert "roles.reader.paths.deny" in (policy.step_denial(read_step("/var/log/secure.1"), reader) or "")
+    assert "roles.reader.paths.allow" in (policy.step_denial(read_step("/etc/hosts"), reader) or "")
+    assert policy.step_denial(read_step("/etc/shadow"), auditor) is None
+    assert "ssh-private-keys" in (policy.step_denial(read_step("/root/.ssh/id_rsa"), auditor) or "")
+    assert policy.step_denial(read_step("/etc/shadow"), who("reader", "auditor")) is None  # one role suffices
+
+
+def test_a_policy_file_without_the_new_sections_gets_the_defaults() -> None:
+    policy = Policy.from_mapping({"roles": {"viewer": {"grants": [{"tools": ["*"]}]}}}, REGISTRY)
+    assert "shadow-files" in (policy.step_denial(read_step("/etc/shadow"), who("viewer")) or "")
+    ping = PlanStep(id="s1", tool="network.ping", targets=(AssetRef.raw("10.0.0.1"),))
+    assert "may target inventory hosts only" in (policy.step_denial(ping, who("viewer")) or "")
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"roles": {"x": {"addresses": ["10.0.0.0/33"]}}}, "roles.x.addresses"),
+        ({"roles": {"x": {"paths": {"exempt": ["nope"]}}}}, "unknown rules: nope"),
+        ({"roles": {"x": {"limits": {"targets": 0}}}}, "roles.x.limits.targets"),
+    ],
+)
+def test_bad_policy_sections_are_refused_with_their_place(raw: dict[str, object], message: str) -> None:
+    with pytest.raises(InvalidRequest, match=message.replace(".", r"\.")):
+        Policy.from_mapping(raw, REGISTRY)
+
+
+def test_the_running_tool_asks_again_about_what_it_resolved() -> None:
+    guard = POLICY.guard(read_step("/tmp/notes.txt"), who("viewer"))
+    guard.check_path("/tmp/notes.txt")
+    with pytest.raises(NotPermitted, match="path rule shadow-files"):
+        guard.check_path("/etc/shadow")
+    raw = AssetRef.raw("metadata.internal")
+    ping = PlanStep(id="s1", tool="network.ping", targets=(raw,))
+    POLICY.guard(ping, who("operator")).check_address(raw, "127.0.0.1")
+    with pytest.raises(NotPermitted, match=r"resolves to 169\.254\.169\.254.*cloud-metadata"):
+        POLICY.guard(ping, who("operator")).check_address(raw, "169.254.169.254")
+    POLICY.guard(ping, who("viewer")).check_address(WEB, "169.254.169.254")  # inventory: not a raw target

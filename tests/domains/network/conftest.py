@@ -79,12 +79,14 @@ def _setup(name: str) -> None:
     )
 
 
-async def run_in_netns(name: str, command: dict[str, Any], *, user: str | None = None) -> Any:
-    """Run one probe command (see netns_probe.py) inside the namespace; return its JSON answer."""
+async def run_in_netns(
+    name: str, command: dict[str, Any], *, user: str | None = None, script: Path = PROBE_SCRIPT
+) -> Any:
+    """Run one probe command (see netns_probe.py, or `script`) inside the namespace; return its JSON."""
     argv = ["ip", "netns", "exec", name]
     if user:
         argv += ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups"]
-    argv += [sys.executable, str(PROBE_SCRIPT), json.dumps(command)]
+    argv += [sys.executable, str(script), json.dumps(command)]
     process = await asyncio.create_subprocess_exec(
         *argv,
         cwd=REPO,

@@ -1,0 +1,76 @@
+"""Address scopes for raw targets (addresses and host names that are not in the inventory).
+
+A role may target raw addresses only inside the networks it lists (`addresses` in the policy
+data). Some ranges are restricted for everyone (link-local, cloud metadata services): an
+address in a restricted range is allowed only to a role that lists that range, or a
+narrower network inside it, itself; `0.0.0.0/0` does not open them.
+
+Addresses are canonical before any check: IPv4-mapped IPv6 (`::ffff:169.254.169.254`) is
+the IPv4 address, zone ids (`fe80::1%eth0`) are dropped. Host names cannot be judged from
+the plan: the tool resolves them and asks again with the address it is about to connect to
+(`ToolContext.check_address`), so a name that resolves to a metadata address is refused too.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def parse_network(text: str) -> Network:
+    """`10.0.0.0/8`, `fe80::/10`, or one address (a /32 or /128); ValueError when invalid."""
+    return ipaddress.ip_network(text.strip(), strict=False)
+
+
+def canonical(address: str) -> Address | None:
+    """The IP address `address` is, or None for a host name."""
+    text = address.strip().strip("[]").split("%", 1)[0]
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+@dataclass(frozen=True)
+class Restricted:
+    """A named range nobody reaches without listing it explicitly (e.g. `cloud-metadata`)."""
+
+    name: str
+    networks: tuple[Network, ...]
+
+
+def restricted_ranges(data: Mapping[str, Iterable[str]]) -> tuple[Restricted, ...]:
+    return tuple(Restricted(name, tuple(parse_network(n) for n in nets)) for name, nets in data.items())
+
+
+def address_denial(
+    ip: Address, allowed: Iterable[Network], restricted: Iterable[Restricted], role: str
+) -> str | None:
+    """Why `role` may not target `ip` (naming the rule), or None when it may."""
+    covering = [n for n in allowed if n.version == ip.version and ip in n]
+    if not covering:
+        return f"{ip} is outside the networks the {role} role may target (policy roles.{role}.addresses)"
+    broken = [
+        (max(r.prefixlen for r in ranges), rule.name)
+        for rule in restricted
+        if (ranges := [r for r in rule.networks if r.version == ip.version and ip in r])
+        and not any(_inside(n, r) for n in covering for r in ranges)
+    ]
+    if not broken:
+        return None
+    _, name = max(broken)  # the most specific range names the rule: cloud-metadata, not link-local
+    return (
+        f"{ip} is in the restricted range {name} (policy addresses.restricted.{name}); "
+        f"a role may reach it only by listing it in its own addresses"
+    )
+
+
+def _inside(network: Network, restricted: Network) -> bool:
+    return network.version == restricted.version and network.subnet_of(restricted)  # type: ignore[arg-type]
