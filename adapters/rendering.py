@@ -7,7 +7,18 @@ was cut, and can attach the full text produced by `plain_report` as a file inste
 
 from __future__ import annotations
 
-from pipeline.contracts import ApprovalPrompt, Reply, ReplySection, Response, TargetStatus
+import json
+
+from pipeline.contracts import (
+    ApprovalPrompt,
+    Plan,
+    PlanStep,
+    Reply,
+    ReplySection,
+    Response,
+    TargetStatus,
+    short_digest,
+)
 
 STATUS_ICONS: dict[TargetStatus | None, str] = {
     TargetStatus.OK: "✅",
@@ -49,11 +60,52 @@ def section_report(section: ReplySection) -> str:
 def plain_report(response: Response) -> str:
     """The whole response as plain text, nothing shortened (for files and logs)."""
     if isinstance(response, ApprovalPrompt):
-        steps = "\n".join(
-            f"- {s.tool} {s.args} on {', '.join(s.target_names) or '-'}" for s in response.plan.steps
-        )
-        return f"{response.summary}\n{steps}\n"
+        return plan_text(response)
     return _reply_report(response)
+
+
+# --------------------------------------------------------------------------- approval prompts
+
+
+def argument_text(value: object) -> str:
+    """An argument as an approver reads it: strings as written, anything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def targets_text(step: PlanStep) -> str:
+    """Every target of a step, with its address when the name is not the address."""
+    return ", ".join(t.name if t.name == t.address else f"{t.name} ({t.address})" for t in step.targets)
+
+
+def plan_text(prompt: ApprovalPrompt) -> str:
+    """The whole plan of an approval prompt as plain text, every argument whole (files, console)."""
+    lines = [
+        f"Approval needed ({prompt.risk.value}): {prompt.summary}",
+        f"Requested by {prompt.requester_name or prompt.requester}; execution {prompt.execution_id}; "
+        f"expires {prompt.expires_at:%Y-%m-%d %H:%M:%S UTC}",
+        f"Plan digest {prompt.digest} (shown as {short_digest(prompt.digest)})",
+        "",
+        steps_text(prompt.plan),
+    ]
+    return "\n".join(lines)
+
+
+def steps_text(plan: Plan) -> str:
+    """Every step of a plan as plain text: tool and risk, every target, every argument whole."""
+    lines: list[str] = []
+    for index, step in enumerate(plan.steps, 1):
+        lines += [f"{index}. {step.tool} [{step.risk.value}]"]
+        lines.append(f"   targets ({len(step.targets)}): {targets_text(step) or 'none'}")
+        for name, value in step.args.items():
+            text = argument_text(value)
+            if "\n" in text or len(text) > 100:
+                lines += [
+                    f"   {name} ({len(text):,} characters):",
+                    *(f"   | {line}" for line in text.split("\n")),
+                ]
+            else:
+                lines.append(f"   {name}: {text}")
+    return "\n".join(lines) + "\n"
 
 
 def _reply_report(reply: Reply) -> str:

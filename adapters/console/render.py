@@ -10,8 +10,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from adapters.rendering import steps_text
 from pipeline.contracts import ApprovalPrompt, Reply, ReplySection, Response, TargetStatus, short_digest
-from pipeline.stages.answer import describe_plan
 
 MAX_OUTPUT_LINES = 40
 STATUS_STYLE = {
@@ -62,10 +62,11 @@ def _output_panel(section: ReplySection) -> Panel:
 
 
 def _approval(prompt: ApprovalPrompt) -> RenderableType:
+    """The whole plan, every argument whole (a terminal has no size limit), and its digest."""
     expires = prompt.expires_at.strftime("%H:%M UTC")
     body = Group(
         Text(prompt.summary, style="bold yellow"),
-        Text(describe_plan(prompt.plan)),
+        Text(steps_text(prompt.plan).rstrip("\n")),
         Text(
             f"risk: {prompt.risk.value} · requested by {prompt.requester_name} · "
             f"expires {expires} · id {prompt.execution_id} · plan {short_digest(prompt.digest)}",

@@ -20,11 +20,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack.metrics import SlackMetrics
-from adapters.slack.render import SlackMessage
+from adapters.slack.render import ATTACH_FAILED, SlackMessage
 
 log = logging.getLogger(__name__)
 NOT_A_MEMBER = {"not_in_channel", "channel_not_found", "is_archived"}
-REPORT_NAME = "opsconductor-report.txt"
 
 
 def retry_handlers(rate_limit_retries: int) -> list[Any]:
@@ -94,22 +93,32 @@ class Conversation:
             self._via_response_url = True
             if final:
                 await self._respond(message)
-        if final and message.full_text and not self._via_response_url:
-            await self.attach(message.full_text)
+        if final and message.full_text:
+            attached = not self._via_response_url and await self.attach(
+                message.full_text, message.file_name, message.file_title
+            )
+            if not attached and message.must_attach:  # the message points at a file that is not there
+                await (
+                    self._respond(SlackMessage(text=ATTACH_FAILED))
+                    if self._via_response_url
+                    else self.note(ATTACH_FAILED)
+                )
 
-    async def attach(self, content: str) -> None:
-        """Upload the full report as a text file (files.uploadV2 flow) next to the answer."""
+    async def attach(self, content: str, name: str, title: str) -> bool:
+        """Upload the full text as a file (files.uploadV2 flow) next to the answer; True when done."""
         self._count("files.uploadV2")
         try:
             await self.client.files_upload_v2(
                 channel=self.channel,
                 thread_ts=self.thread_ts or self.ts,
                 content=content,
-                filename=REPORT_NAME,
-                title="Full report",
+                filename=name,
+                title=title,
             )
         except SlackApiError as err:  # the shortened answer is already there
-            log.warning("report upload failed: %s", err.response.get("error"))
+            log.warning("upload of %s failed: %s", name, err.response.get("error"))
+            return False
+        return True
 
     async def note(self, text: str) -> None:
         """A short extra message in the same thread (busy, refusals)."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from adapters.rendering import plain_report, shorten, status_icon
+from adapters.rendering import argument_text, plain_report, plan_text, shorten, status_icon, targets_text
 from pipeline.contracts import (
     ApprovalPrompt,
     PlanStep,
@@ -27,7 +27,14 @@ from pipeline.contracts import (
 SECTION_LIMIT = 3_000
 MESSAGE_BUDGET = 38_000  # below Slack's ~40,000 to leave room for the framing blocks
 MAX_SECTIONS = 30  # target sections per message (Slack allows 50 blocks in all)
-MAX_PLAN_STEPS = 20
+MAX_BLOCKS = 50
+PROMPT_BLOCKS = MAX_BLOCKS - 4  # room for the header lines the app puts above a prompt
+ATTACH_FAILED = (
+    "⚠️ The complete plan could not be attached to the approval prompt above, so it cannot be "
+    "read in full here: do not approve it. Ask for the plan again, or read it with "
+    "`opsconductor approve` on the console."
+)
+PLAN_FILE = "opsconductor-plan-{digest}.txt"
 FALLBACK_LIMIT = 3_000
 APPROVE_ACTION = "opsconductor_approve"
 REJECT_ACTION = "opsconductor_reject"
@@ -42,9 +49,12 @@ class SlackMessage:
     text: str
     blocks: list[dict[str, Any]] = field(default_factory=list)
     full_text: str | None = None
+    file_name: str = "opsconductor-report.txt"
+    file_title: str = "Full report"
+    must_attach: bool = False  # the message tells people to read the file: say so if it fails
 
     def with_header(self, *blocks: dict[str, Any]) -> SlackMessage:
-        return replace(self, blocks=[*blocks, *self.blocks][:50])
+        return replace(self, blocks=[*blocks, *self.blocks][:MAX_BLOCKS])
 
 
 def escape(text: str) -> str:
@@ -125,33 +135,107 @@ def section_text(section: ReplySection) -> tuple[str, bool]:
 
 
 def render_prompt(prompt: ApprovalPrompt) -> SlackMessage:
-    """The typed plan (tools, targets, arguments, risk, expiry, four-eyes) with two buttons."""
+    """The typed plan (tools, targets, every argument whole, risk, expiry, four eyes, plan digest)
+    with two buttons. When the whole plan does not fit in one message (50 blocks, ~40,000
+    characters), the message shows an overview, says plainly that the complete plan is attached
+    as a file, and `full_text` carries it; nothing is ever cut silently."""
     risk = f"{RISK_ICONS[prompt.risk]} {prompt.risk.value}"
     who = escape(prompt.requester_name or prompt.requester)
-    blocks = [
+    head = [
         mrkdwn(f"🔐 *Approval needed* — {escape(prompt.summary)}"),
         mrkdwn(
             f"*Requested by* {who} · *risk* {risk} · *expires* {stamp(prompt.expires_at)}"
             f" · *plan* `{short_digest(prompt.digest)}`"
         ),
     ]
-    blocks += [_step_block(i, s) for i, s in enumerate(prompt.plan.steps[:MAX_PLAN_STEPS], 1)]
-    if len(prompt.plan.steps) > MAX_PLAN_STEPS:
-        blocks.append(context(f"… and {len(prompt.plan.steps) - MAX_PLAN_STEPS} more step(s)."))
-    if prompt.four_eyes:
-        blocks.append(context("👥 Four eyes: someone other than the requester must approve."))
-    blocks.append(_buttons(prompt))
-    blocks.append(context(f"execution `{prompt.execution_id}`"))
-    text = f"Approval needed ({prompt.risk.value}): {prompt.summary}"
-    return SlackMessage(text=shorten(text, FALLBACK_LIMIT), blocks=blocks)
+    tail = (
+        [context("👥 Four eyes: someone other than the requester must approve.")] if prompt.four_eyes else []
+    )
+    tail += [_buttons(prompt), context(f"execution `{prompt.execution_id}`")]
+    body = [block for i, step in enumerate(prompt.plan.steps, 1) for block in step_blocks(i, step)]
+    text = shorten(f"Approval needed ({prompt.risk.value}): {prompt.summary}", FALLBACK_LIMIT)
+    if len(head) + len(body) + len(tail) <= PROMPT_BLOCKS and _size(body) <= MESSAGE_BUDGET:
+        return SlackMessage(text=text, blocks=[*head, *body, *tail])
+    plan = plan_text(prompt)
+    name = PLAN_FILE.format(digest=short_digest(prompt.digest))
+    notice = mrkdwn(
+        f"⚠️ *This plan is too long to show here in full* ({len(plan):,} characters). The complete "
+        f"plan is attached below as the file `{name}`, plan `{short_digest(prompt.digest)}`: "
+        "read it before you approve."
+    )
+    overview = [_overview(i, s) for i, s in enumerate(prompt.plan.steps, 1)]
+    return SlackMessage(
+        text=text,
+        blocks=[*head, *overview, notice, *tail],
+        full_text=plan,
+        file_name=name,
+        file_title=f"Plan {short_digest(prompt.digest)} awaiting approval",
+        must_attach=True,
+    )
 
 
-def _step_block(index: int, step: PlanStep) -> dict[str, Any]:
-    names = ", ".join(step.target_names)
-    targets = f"{len(step.targets)} target(s): {escape(names)}" if step.targets else "no targets"
-    args = ", ".join(f"`{escape(k)}`={escape(repr(v))}" for k, v in step.args.items()) or "none"
+def step_blocks(index: int, step: PlanStep) -> list[dict[str, Any]]:
+    """One step whole: its head, every target, every argument (long ones over several blocks)."""
     risk = f"{RISK_ICONS[step.risk]} {step.risk.value}"
-    return mrkdwn(f"*{index}. `{escape(step.tool)}`* · {risk}\n*Targets:* {targets}\n*Arguments:* {args}")
+    blocks = [mrkdwn(f"*{index}. `{escape(step.tool)}`* · {risk}")]
+    targets = targets_text(step)
+    blocks += (
+        _pieces(f"*Targets ({len(step.targets)}):* ", targets) if targets else [mrkdwn("*Targets:* none")]
+    )
+    short = [f"`{escape(k)}` = `{escape(argument_text(v))}`" for k, v in step.args.items() if _is_short(v)]
+    if short:
+        blocks.append(mrkdwn("*Arguments:* " + " · ".join(short)))
+    for key, value in step.args.items():
+        if not _is_short(value):
+            text = argument_text(value)
+            blocks += _pieces(f"*{escape(key)}* ({len(text):,} characters):\n", text, code=True)
+    if not step.args:
+        blocks.append(mrkdwn("*Arguments:* none"))
+    return blocks
+
+
+def _overview(index: int, step: PlanStep) -> dict[str, Any]:
+    sizes = ", ".join(f"`{escape(k)}` ({len(argument_text(v)):,} characters)" for k, v in step.args.items())
+    return mrkdwn(
+        f"*{index}. `{escape(step.tool)}`* · {RISK_ICONS[step.risk]} {step.risk.value} · "
+        f"{len(step.targets)} target(s) · arguments: {sizes or 'none'} — see the attached plan"
+    )
+
+
+def _is_short(value: object) -> bool:
+    text = argument_text(value)
+    return len(text) <= 200 and "\n" not in text and "`" not in text
+
+
+def _pieces(head: str, text: str, *, code: bool = False) -> list[dict[str, Any]]:
+    """`text` whole over as many sections as it needs; code blocks cannot be closed from inside."""
+    fence = "```" if code else ""
+    escaped = escape(text.replace("```", "`\u200b`\u200b`")) if code else escape(text)
+    room = SECTION_LIMIT - len(head) - 2 * len(fence) - 40
+    blocks: list[dict[str, Any]] = []
+    start, part = 0, 1
+    while start < len(escaped) or not blocks:
+        end = _cut(escaped, start, room)
+        label = head if part == 1 else f"_(continued, part {part})_\n"
+        blocks.append(mrkdwn(f"{label}{fence}{escaped[start:end]}{fence}"))
+        start, part = end, part + 1
+    return blocks
+
+
+def _cut(text: str, start: int, room: int) -> int:
+    """Where a piece starting at `start` ends: at most `room` characters, never inside an entity."""
+    end = min(len(text), start + room)
+    if end < len(text):
+        newline = text.rfind("\n", start + room // 2, end)
+        end = newline + 1 if newline != -1 else end
+        amp = text.rfind("&", max(start, end - 5), end)
+        if amp != -1 and ";" not in text[amp:end]:
+            end = amp
+    return end
+
+
+def _size(blocks: list[dict[str, Any]]) -> int:
+    return sum(len(b.get("text", {}).get("text", "")) for b in blocks)
 
 
 def button_value(prompt: ApprovalPrompt) -> str:

@@ -186,6 +186,9 @@ class TeamsAdapter:
         progress = ThrottledProgress(show, self.config.progress_interval_s)
         response = await self.guarded(self.submit(message, progress), progress)
         content = render.render(response)
+        if isinstance(response, ApprovalPrompt):  # a plan too long for its card: whole, just above it
+            for part in render.prompt_parts(response):
+                await thread.post(part, "The plan awaiting approval")
         await thread.show(content, response.summary)
         if isinstance(response, ApprovalPrompt):
             await self.memory.keep_card(response.execution_id, content, thread.activity_id)

@@ -61,6 +61,10 @@ class CardThread:
         else:
             await self._update(activity, self.activity_id)
 
+    async def post(self, content: Card, summary: str = "") -> None:
+        """A card of its own in the same conversation, before the one `show` posts and updates."""
+        await self._post(card_activity(content, summary))
+
     async def say(self, text: str) -> None:
         """A short plain message in the same conversation (refusals, busy)."""
         await self._post(Activity(type=ActivityTypes.message, text=text))

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from adapters.rendering import shorten, status_icon
+from adapters.rendering import argument_text, plan_text, shorten, status_icon, targets_text
 from pipeline.contracts import (
     ApprovalPrompt,
     PlanStep,
@@ -34,7 +34,7 @@ CARD_VERSION = "1.5"  # Action.Execute (universal actions) needs 1.4+, Teams ren
 CARD_BUDGET = 26_000  # bytes of card JSON; Teams' limit for a whole message is about 28 KB
 MAX_DETAILED = 10  # targets shown with facts and output; beyond that, one compact row each
 OUTPUT_LIMITS = (4_000, 2_000, 800, 300, 0)  # characters of output per target, tried in turn
-MAX_PLAN_STEPS = 20
+PART_CHARS = 16_000  # characters of plan text per part card (halved while the card is too big)
 RISK_ICONS = {Risk.READ: "🟢", Risk.WRITE: "🟠", Risk.CRITICAL: "🔴"}
 APPROVE, REJECT = "approve", "reject"
 
@@ -181,7 +181,47 @@ def _compact(sections: Sequence[ReplySection]) -> Element:
 
 
 def render_prompt(prompt: ApprovalPrompt) -> Card:
-    """The typed plan (tools, targets, arguments, risk, expiry, four eyes) with Approve/Reject."""
+    """The typed plan (tools, targets, every argument whole, risk, expiry, four eyes, plan digest)
+    with Approve/Reject. A plan too long for one card (`CARD_BUDGET`) gets an overview card that
+    says plainly where the complete plan is: in the messages `prompt_parts` makes, posted just
+    before it. Nothing is ever cut silently."""
+    steps = [_step(i, s) for i, s in enumerate(prompt.plan.steps, 1)]
+    full = _prompt_card(prompt, steps)
+    if card_size(full) <= CARD_BUDGET:
+        return full
+    parts = len(prompt_parts(prompt))
+    notice = run(
+        f"⚠️ This plan is too long to show in one card ({len(plan_text(prompt)):,} characters). The complete "
+        f"plan is in the {parts} message(s) just above, headed 'Plan {short_digest(prompt.digest)}, part 1 "
+        f"of {parts}' onwards: read it before you approve.",
+        weight="Bolder",
+        color="Attention",
+    )
+    return _prompt_card(prompt, [*(_overview(i, s) for i, s in enumerate(prompt.plan.steps, 1)), notice])
+
+
+def prompt_parts(prompt: ApprovalPrompt) -> list[Card]:
+    """The complete plan as literal text over as many cards as it needs, when one card cannot
+    hold it; [] when the prompt card shows it whole."""
+    steps = [_step(i, s) for i, s in enumerate(prompt.plan.steps, 1)]
+    if card_size(_prompt_card(prompt, steps)) <= CARD_BUDGET:
+        return []
+    text, chunks, start = plan_text(prompt), [], 0
+    while start < len(text):
+        size = PART_CHARS
+        while card_size(_part(text[start : start + size], 0, 0, prompt)) > CARD_BUDGET:
+            size //= 2  # characters JSON escapes (\uXXXX) take more room
+        chunks.append(text[start : start + size])
+        start += size
+    return [_part(chunk, i, len(chunks), prompt) for i, chunk in enumerate(chunks, 1)]
+
+
+def _part(chunk: str, index: int, total: int, prompt: ApprovalPrompt) -> Card:
+    head = f"Plan {short_digest(prompt.digest)}, part {index} of {total} (execution {prompt.execution_id})"
+    return card([run(head, weight="Bolder"), run(chunk, fontType="Monospace", size="Small")])
+
+
+def _prompt_card(prompt: ApprovalPrompt, steps: list[Element]) -> Card:
     who = prompt.requester_name or prompt.requester
     body: list[Element] = [
         run("🔐 Approval needed", weight="Bolder", size="Medium"),
@@ -195,10 +235,8 @@ def render_prompt(prompt: ApprovalPrompt) -> Card:
                 ("Plan", short_digest(prompt.digest)),
             ]
         ),
+        *steps,
     ]
-    body += [_step(i, s) for i, s in enumerate(prompt.plan.steps[:MAX_PLAN_STEPS], 1)]
-    if len(prompt.plan.steps) > MAX_PLAN_STEPS:
-        body.append(note(f"… and {len(prompt.plan.steps) - MAX_PLAN_STEPS} more step(s).", isSubtle=True))
     if prompt.four_eyes:
         body.append(note("👥 **Four eyes**: someone other than the requester must approve."))
     actions = [
@@ -209,17 +247,27 @@ def render_prompt(prompt: ApprovalPrompt) -> Card:
 
 
 def _step(index: int, step: PlanStep) -> Element:
-    names = ", ".join(step.target_names)
-    targets = f"{len(step.targets)}: {shorten(names, 600)}" if step.targets else "none"
-    args = ", ".join(f"{k}={v!r}" for k, v in step.args.items()) or "none"
-    return {
-        "type": "Container",
-        "separator": True,
-        "items": [
-            run(f"{index}. {step.tool} · {RISK_ICONS[step.risk]} {step.risk.value}", weight="Bolder"),
-            facts([("Targets", targets), ("Arguments", shorten(args, 600))]),
-        ],
-    }
+    """One step whole, as literal text runs (no markdown): head, every target, every argument."""
+    items: list[Element] = [
+        run(f"{index}. {step.tool} · {RISK_ICONS[step.risk]} {step.risk.value}", weight="Bolder"),
+        run(f"Targets ({len(step.targets)}): {targets_text(step) or 'none'}"),
+    ]
+    for name, value in step.args.items():
+        text = argument_text(value)
+        items.append(run(f"{name} ({len(text):,} characters):", weight="Bolder"))
+        items.append(run(text, fontType="Monospace"))
+    if not step.args:
+        items.append(run("Arguments: none"))
+    return {"type": "Container", "separator": True, "items": items}
+
+
+def _overview(index: int, step: PlanStep) -> Element:
+    sizes = ", ".join(f"{k} ({len(argument_text(v)):,} characters)" for k, v in step.args.items())
+    line = (
+        f"{index}. {step.tool} · {RISK_ICONS[step.risk]} {step.risk.value} · {len(step.targets)} target(s) · "
+        f"arguments: {sizes or 'none'}"
+    )
+    return {"type": "Container", "separator": True, "items": [run(line)]}
 
 
 def _execute(title: str, verb: str, prompt: ApprovalPrompt, style: str) -> Element:

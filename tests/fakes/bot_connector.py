@@ -8,9 +8,11 @@ ids such as `19:abc@thread.tacv2;messageid=1` arrive percent-encoded):
     PUT  /v3/conversations/{conversation}/activities/{id}         update an activity
     GET  /v3/conversations/{conversation}/members/{id}            member lookup
 
-and records every call. `messages` holds what Teams would show now: each posted activity
-by id, replaced by its updates. Anything else lands in `unexpected` (tests assert it is
-empty). With `authorize` set, calls whose Authorization header it rejects answer 401.
+and records every call. `messages` holds what Teams would show now: each posted activity by
+id, replaced by its updates. Anything else lands in `unexpected` (tests assert it is empty).
+With `authorize` set, calls whose Authorization header it rejects answer 401. An activity over
+Teams' message size limit (about 28 KB of JSON) is refused with 413 MessageSizeTooBig, as
+Teams refuses it, and noted in `refused`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 from aiohttp import web
 
 ACTIVITIES = re.compile(r"^/v3/conversations/(?P<conversation>[^/]+)/activities(?:/(?P<id>[^/]+))?$")
+MESSAGE_LIMIT = 28 * 1024
 MEMBER = re.compile(r"^/v3/conversations/(?P<conversation>[^/]+)/members/(?P<id>[^/]+)$")
 
 
@@ -46,6 +49,7 @@ class BotConnectorStandIn:
         self.messages: dict[str, dict[str, Any]] = {}
         self.members: dict[str, dict[str, Any]] = {}
         self.unexpected: list[str] = []
+        self.refused: list[str] = []  # activities over the size limit
         self._ids = itertools.count(1)
         self._changed = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -112,6 +116,11 @@ class BotConnectorStandIn:
         return web.json_response({"error": {"code": "NotFound"}}, status=404)
 
     async def _activity(self, request: web.Request, match: re.Match[str]) -> web.Response:
+        if len(await request.read()) > MESSAGE_LIMIT:
+            self.refused.append(request.path)
+            return web.json_response(
+                {"error": {"code": "MessageSizeTooBig", "message": "Message size too big"}}, status=413
+            )
         body = await request.json()
         conversation, activity_id = match["conversation"], match["id"]
         if request.method == "PUT":

@@ -1,6 +1,10 @@
 """Stand-in for Slack's cloud on loopback: the Web API, file uploads, response_url and the
 Socket Mode websocket. It records what Slack would have received.
 
+Messages are checked against Slack's Block Kit limits and refused as Slack refuses them
+(`invalid_blocks`: more than 50 blocks, a section or context text over 3,000 characters, a
+button value over 2,000; `msg_too_long`: text over 40,000 characters).
+
 Web API methods answer like slack.com/api: `auth.test`, `chat.postMessage`,
 `chat.update`, `chat.postEphemeral`, `users.info`, `files.getUploadURLExternal` (+ the
 upload URL it hands out), `files.completeUploadExternal`, `apps.connections.open`
@@ -135,6 +139,9 @@ class SlackApiStandIn:
         channel = str(args.get("channel"))
         if channel in self.not_member:
             return {"ok": False, "error": "not_in_channel"}
+        refused = block_kit_error(args)
+        if refused:
+            return {"ok": False, "error": refused}
         ts = f"1700000000.{next(self._ts):06d}"
         message = {
             "ts": ts,
@@ -149,6 +156,9 @@ class SlackApiStandIn:
         key = (str(args.get("channel")), str(args.get("ts")))
         if key not in self.messages:
             return {"ok": False, "error": "message_not_found"}
+        refused = block_kit_error(args)
+        if refused:
+            return {"ok": False, "error": refused}
         self.messages[key].update(text=args.get("text"), blocks=args.get("blocks"))
         return {"ok": True, "channel": key[0], "ts": key[1], "text": args.get("text")}
 
@@ -194,6 +204,26 @@ class SlackApiStandIn:
     async def _unknown(self, request: web.Request) -> web.Response:
         self.unexpected.append(f"{request.method} {request.path}")
         return web.Response(status=404)
+
+
+def block_kit_error(args: dict[str, Any]) -> str | None:
+    """The error Slack answers for a message over its limits, or None."""
+    if len(str(args.get("text") or "")) > 40_000:
+        return "msg_too_long"
+    blocks = args.get("blocks") or []
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    if len(blocks) > 50:
+        return "invalid_blocks"
+    for block in blocks:
+        texts = [block.get("text") or {}, *(block.get("elements") or [])]
+        if any(len(str(t.get("text", ""))) > 3_000 for t in texts if isinstance(t, dict)):
+            return "invalid_blocks"
+        if any(
+            len(str(e.get("value", ""))) > 2_000 for e in block.get("elements") or [] if isinstance(e, dict)
+        ):
+            return "invalid_blocks"
+    return None
 
 
 async def _args(request: web.Request) -> dict[str, Any]:

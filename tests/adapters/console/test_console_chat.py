@@ -83,7 +83,8 @@ async def test_yes_approves_and_shows_the_result() -> None:
     assert bot.messages[0].text == "restart nginx on web-02"
     assert [d.approve for d in bot.decisions] == [True]
     shown = out.getvalue()
-    assert "automation.service_control(service=nginx, action=restart) on web-02 [write]" in shown
+    assert "automation.service_control [write]" in shown and "targets (1): web-02" in shown
+    assert "service: nginx" in shown and "action: restart" in shown
     assert "restarted nginx on web-02" in shown
 
 

@@ -30,7 +30,7 @@ from pipeline.ports import Cache
 from pipeline.registry import ToolContext, ToolRegistry
 from pipeline.stages.execute import Executor
 from tests.fakes.memory import MemoryAuditLog, MemoryExecutionStore, StaticIdentity
-from tests.fakes.probe_tools import Calls, NoArgs, probe_toolset
+from tests.fakes.probe_tools import Calls, NoArgs, long_command, probe_toolset
 from tests.fakes.slack_api import TEAM, SlackApiStandIn
 
 SECRET = "test-signing-secret"
@@ -94,6 +94,8 @@ class ScriptedPlanner:
         args: dict[str, Any] = {}
         if tool == "output" and rest and rest[0].isdigit():
             args["size"] = int(rest.pop(0))
+        if tool == "exec" and rest and rest[0].isdigit():  # `exec 5000 web-01`: a 5,000-character command
+            args["command"] = long_command(int(rest.pop(0)))
         if rest and rest[0].startswith("*"):
             rest = [f"host-{i:03d}" for i in range(int(rest[0][1:]))]
         spec = REGISTRY.get(f"probe.{tool}")

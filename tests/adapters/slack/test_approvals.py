@@ -28,7 +28,7 @@ async def test_prompt_shows_the_typed_plan(world: World) -> None:
     execution_id, _, blocks = await ask(world)
     shown = texts(blocks)
     assert "Approval needed" in shown
-    assert "`probe.write`" in shown and "1 target(s): web-01" in shown
+    assert "`probe.write`" in shown and "*Targets (1):* web-01 (127.0.0.1)" in shown
     assert "🟠 write" in shown and "expires" in shown
     assert execution_id in shown
     assert CALLS == []

@@ -89,7 +89,7 @@ def test_prompt_is_a_typed_plan_with_buttons_and_a_confirm_for_critical() -> Non
     blocks = render_prompt(prompt).blocks
     text = "\n".join(b["text"]["text"] for b in blocks if b["type"] == "section")
     assert "`automation.run_command`" in text and "🔴 critical" in text
-    assert "`command`='rm -rf &lt;tmp&gt;'" in text and "web-01" in text
+    assert "`command` = `rm -rf &lt;tmp&gt;`" in text and "web-01" in text
     assert "expires* 2026-01-01 12:00:00 UTC" in text and "Alice" in text
     assert any("Four eyes" in b["elements"][0]["text"] for b in blocks if b["type"] == "context")
     [actions] = [b for b in blocks if b["type"] == "actions"]

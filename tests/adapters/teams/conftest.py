@@ -33,7 +33,7 @@ from pipeline.stages.execute import Executor
 from tests.fakes.bot_connector import BotConnectorStandIn
 from tests.fakes.memory import MemoryAuditLog, MemoryExecutionStore, StaticIdentity
 from tests.fakes.openid_server import OpenIdStandIn
-from tests.fakes.probe_tools import Calls, NoArgs, probe_toolset
+from tests.fakes.probe_tools import Calls, NoArgs, long_command, probe_toolset
 
 TENANT = "8f3c0f6e-1111-4a55-9d41-5b7a2f0e9c01"
 OTHER_TENANT = "0a0a0a0a-2222-4b66-8e52-6c8b3a1f0d02"
@@ -96,6 +96,8 @@ class ScriptedPlanner:
         args: dict[str, Any] = {}
         if tool == "output" and rest and rest[0].isdigit():
             args["size"] = int(rest.pop(0))
+        if tool == "exec" and rest and rest[0].isdigit():  # `exec 5000 web-01`: a 5,000-character command
+            args["command"] = long_command(int(rest.pop(0)))
         if rest and rest[0].startswith("*"):
             rest = [f"host-{i:03d}" for i in range(int(rest[0][1:]))]
         spec = REGISTRY.get(f"probe.{tool}")

@@ -43,7 +43,7 @@ async def test_the_prompt_card_shows_the_typed_plan_with_universal_actions(world
     content = card_of(world.connector.messages[card_id])
     shown = texts(content)
     assert "Approval needed" in shown and "probe.write" in shown and "🟠 write" in shown
-    assert "Targets: 1: web-01" in shown and "Requested by: aad-0001-alice" in shown
+    assert "Targets (1): web-01" in shown and "Requested by: aad-0001-alice" in shown
     assert "Expires: " in shown and f"Execution: {execution_id}" in shown
     approve, reject = actions(content)
     assert approve["type"] == reject["type"] == "Action.Execute"
