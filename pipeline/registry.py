@@ -19,7 +19,7 @@ for approval or talks to chat; it raises `ToolError` subclasses on failure.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, cast
 
@@ -27,6 +27,9 @@ from pydantic import BaseModel, ValidationError
 
 from pipeline.contracts import AssetRef, Progress, Risk, ToolOutput
 from pipeline.errors import InvalidRequest
+from pipeline.phrasing import Call, Counterparts, Phrasing, Slot
+
+__all__ = ["Call", "Counterparts", "Phrasing", "Slot", "ToolContext", "ToolRegistry", "ToolSet", "ToolSpec"]
 
 T = TypeVar("T")
 
@@ -79,29 +82,6 @@ ToolFunc = Callable[[ToolContext, AssetRef | None, Any], Awaitable[ToolOutput]]
 
 
 @dataclass(frozen=True)
-class Phrasing:
-    """How people ask for a tool: the words the understanding layer reads from the declaration.
-
-    Declared beside the tool (Python `@toolset.tool(..., phrasing=...)` or a catalog YAML file's
-    `phrasing:` block); the understanding layer holds no tool names or per-tool word lists of its
-    own. Fields may grow; every field is optional.
-
-    - `verbs`: action words that point at the tool ("flush", "purge").
-    - `objects`: nouns the action is about ("cache", "caches").
-    - `patterns`: whole phrasings with `{param}` and `{targets}` holes,
-      e.g. ``"flush the {app} cache on {targets}"``.
-    - `synonyms`: a word of the patterns -> other words people use for it.
-    - `examples`: complete requests, for help, suggestions and the LLM's prompt.
-    """
-
-    verbs: tuple[str, ...] = ()
-    objects: tuple[str, ...] = ()
-    patterns: tuple[str, ...] = ()
-    synonyms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    examples: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
 class ToolSpec:
     """One catalog tool: its name, typed arguments, risk and implementation."""
 
@@ -113,6 +93,7 @@ class ToolSpec:
     description: str
     func: ToolFunc
     phrasing: Phrasing = field(default_factory=Phrasing)
+    counterparts: Counterparts = field(default_factory=Counterparts)
 
     @property
     def domain(self) -> str:
@@ -153,14 +134,17 @@ class ToolSet:
         timeout_s: float = 30.0,
         takes_targets: bool = True,
         phrasing: Phrasing | None = None,
+        counterparts: Counterparts | None = None,
     ) -> Callable[[ToolFunc], ToolFunc]:
         if not name.startswith(self.domain + "."):
             raise ValueError(f"tool {name} does not belong to domain {self.domain}")
 
         def register(func: ToolFunc) -> ToolFunc:
             doc = inspect.cleandoc(func.__doc__ or "").strip()
-            words = phrasing or Phrasing()
-            self.specs.append(ToolSpec(name, args_model, risk, timeout_s, takes_targets, doc, func, words))
+            words, related = phrasing or Phrasing(), counterparts or Counterparts()
+            self.specs.append(
+                ToolSpec(name, args_model, risk, timeout_s, takes_targets, doc, func, words, related)
+            )
             return func
 
         return register

@@ -6,6 +6,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from domains.assets import phrasing as words
 from domains.assets.directory import AssetStore
 from pipeline.contracts import AssetRef, Risk, ToolOutput
 from pipeline.errors import InvalidRequest, ToolFailed, UnknownTarget
@@ -76,7 +77,7 @@ def _describe(asset: AssetRef) -> dict[str, str]:
     }
 
 
-@assets.tool("assets.query", AssetQueryArgs, risk=Risk.READ, timeout_s=10)
+@assets.tool("assets.query", AssetQueryArgs, risk=Risk.READ, timeout_s=10, phrasing=words.QUERY)
 async def query(ctx: ToolContext, target: AssetRef | None, args: AssetQueryArgs) -> ToolOutput:
     """List inventory assets matching filters (name, type, os, environment, location, tags, service)."""
     asset = require_target(target)
@@ -84,7 +85,14 @@ async def query(ctx: ToolContext, target: AssetRef | None, args: AssetQueryArgs)
     return ToolOutput(summary=summary, data=_describe(asset))
 
 
-@assets.tool("assets.create", AssetCreateArgs, risk=Risk.WRITE, timeout_s=10, takes_targets=False)
+@assets.tool(
+    "assets.create",
+    AssetCreateArgs,
+    risk=Risk.WRITE,
+    timeout_s=10,
+    takes_targets=False,
+    phrasing=words.CREATE,
+)
 async def create(ctx: ToolContext, target: AssetRef | None, args: AssetCreateArgs) -> ToolOutput:
     """Add an asset to the inventory."""
     fields = args.model_dump(exclude_none=True)
@@ -96,7 +104,14 @@ async def create(ctx: ToolContext, target: AssetRef | None, args: AssetCreateArg
     return ToolOutput(summary=f"added {asset.name} ({asset.address})", data=_describe(asset))
 
 
-@assets.tool("assets.update", AssetFields, risk=Risk.WRITE, timeout_s=10)
+@assets.tool(
+    "assets.update",
+    AssetFields,
+    risk=Risk.WRITE,
+    timeout_s=10,
+    phrasing=words.UPDATE,
+    counterparts=words.UPDATE_READ,
+)
 async def update(ctx: ToolContext, target: AssetRef | None, args: AssetFields) -> ToolOutput:
     """Change fields of existing assets."""
     asset = require_target(target)
@@ -111,7 +126,14 @@ async def update(ctx: ToolContext, target: AssetRef | None, args: AssetFields) -
     return ToolOutput(summary=f"updated {updated.name}: {changed}", data=_describe(updated))
 
 
-@assets.tool("assets.delete", AssetDeleteArgs, risk=Risk.CRITICAL, timeout_s=10)
+@assets.tool(
+    "assets.delete",
+    AssetDeleteArgs,
+    risk=Risk.CRITICAL,
+    timeout_s=10,
+    phrasing=words.DELETE,
+    counterparts=words.DELETE_READ,
+)
 async def delete(ctx: ToolContext, target: AssetRef | None, args: AssetDeleteArgs) -> ToolOutput:
     """Remove assets from the inventory (critical)."""
     asset = require_target(target)

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from domains.automation import linux, windows
+from domains.automation import phrasing as words
 from domains.automation import reboot as rebooting
 from domains.automation.facts import summarize
 from domains.automation.ports import CommandResult
@@ -106,7 +107,9 @@ def _require_ok(result: CommandResult, what: str) -> CommandResult:
     return result
 
 
-@automation.tool("automation.system_info", SystemInfoArgs, risk=Risk.READ, timeout_s=30)
+@automation.tool(
+    "automation.system_info", SystemInfoArgs, risk=Risk.READ, timeout_s=30, phrasing=words.SYSTEM_INFO
+)
 async def system_info(ctx: ToolContext, target: AssetRef | None, args: SystemInfoArgs) -> ToolOutput:
     """Report facts about each host: uptime, disk usage, memory, cpu load and OS version."""
     host = _host(ctx, target)
@@ -123,7 +126,9 @@ async def system_info(ctx: ToolContext, target: AssetRef | None, args: SystemInf
     return ToolOutput(summary=summary, data=data)
 
 
-@automation.tool("automation.service_status", ServiceArgs, risk=Risk.READ, timeout_s=30)
+@automation.tool(
+    "automation.service_status", ServiceArgs, risk=Risk.READ, timeout_s=30, phrasing=words.SERVICE_STATUS
+)
 async def service_status(ctx: ToolContext, target: AssetRef | None, args: ServiceArgs) -> ToolOutput:
     """Show whether a service is running (systemd on Linux, the service manager on Windows)."""
     host = _host(ctx, target)
@@ -136,7 +141,14 @@ async def service_status(ctx: ToolContext, target: AssetRef | None, args: Servic
     return ToolOutput(summary=_describe(state), data=state)
 
 
-@automation.tool("automation.service_control", ServiceControlArgs, risk=Risk.WRITE, timeout_s=120)
+@automation.tool(
+    "automation.service_control",
+    ServiceControlArgs,
+    risk=Risk.WRITE,
+    timeout_s=120,
+    phrasing=words.SERVICE_CONTROL,
+    counterparts=words.SERVICE_CONTROL_READ,
+)
 async def service_control(ctx: ToolContext, target: AssetRef | None, args: ServiceControlArgs) -> ToolOutput:
     """Start, stop or restart a service and report its state afterwards."""
     host = _host(ctx, target)
@@ -211,7 +223,9 @@ def _describe(state: dict[str, object]) -> str:
     return f"{state.get('unit') or ''} {state.get('active')}{sub}{enabled}".strip()
 
 
-@automation.tool("automation.process_list", ProcessListArgs, risk=Risk.READ, timeout_s=30)
+@automation.tool(
+    "automation.process_list", ProcessListArgs, risk=Risk.READ, timeout_s=30, phrasing=words.PROCESS_LIST
+)
 async def process_list(ctx: ToolContext, target: AssetRef | None, args: ProcessListArgs) -> ToolOutput:
     """List running processes, optionally only those matching a pattern."""
     host = _host(ctx, target)
@@ -233,7 +247,7 @@ async def process_list(ctx: ToolContext, target: AssetRef | None, args: ProcessL
     return ToolOutput(summary=summary, data=data)
 
 
-@automation.tool("automation.read_file", ReadFileArgs, risk=Risk.READ, timeout_s=30)
+@automation.tool("automation.read_file", ReadFileArgs, risk=Risk.READ, timeout_s=30, phrasing=words.READ_FILE)
 async def read_file(ctx: ToolContext, target: AssetRef | None, args: ReadFileArgs) -> ToolOutput:
     """Show the last lines of a file (size-capped)."""
     host = _host(ctx, target)
@@ -288,14 +302,18 @@ def _command_output(result: CommandResult) -> ToolOutput:
     )
 
 
-@automation.tool("automation.run_command", RunCommandArgs, risk=Risk.CRITICAL, timeout_s=3600)
+@automation.tool(
+    "automation.run_command", RunCommandArgs, risk=Risk.CRITICAL, timeout_s=3600, phrasing=words.RUN_COMMAND
+)
 async def run_command(ctx: ToolContext, target: AssetRef | None, args: RunCommandArgs) -> ToolOutput:
     """Run a shell command as written (critical: needs a second person's approval)."""
     host = _host(ctx, target)
     return _command_output(await host.run(args.command, timeout_s=args.timeout_s))
 
 
-@automation.tool("automation.run_script", RunScriptArgs, risk=Risk.CRITICAL, timeout_s=3600)
+@automation.tool(
+    "automation.run_script", RunScriptArgs, risk=Risk.CRITICAL, timeout_s=3600, phrasing=words.RUN_SCRIPT
+)
 async def run_script(ctx: ToolContext, target: AssetRef | None, args: RunScriptArgs) -> ToolOutput:
     """Run a bash, python or powershell script (critical: needs a second person's approval)."""
     host = _host(ctx, target)
@@ -307,7 +325,14 @@ async def run_script(ctx: ToolContext, target: AssetRef | None, args: RunScriptA
     return _command_output(await host.run(command, timeout_s=args.timeout_s, stdin=args.script))
 
 
-@automation.tool("automation.reboot", RebootArgs, risk=Risk.CRITICAL, timeout_s=3600)
+@automation.tool(
+    "automation.reboot",
+    RebootArgs,
+    risk=Risk.CRITICAL,
+    timeout_s=3600,
+    phrasing=words.REBOOT,
+    counterparts=words.REBOOT_READ,
+)
 async def reboot(ctx: ToolContext, target: AssetRef | None, args: RebootArgs) -> ToolOutput:
     """Reboot each host and report when it is back (or that it did not return in time)."""
     return await rebooting.reboot(_host(ctx, target), options(ctx), args.wait_s)

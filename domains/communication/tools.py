@@ -8,11 +8,13 @@ from the config otherwise; register one to share its redactor).
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from domains.communication import phrasing as words
 from domains.communication.config import NotifyConfig
 from domains.communication.notifier import Notifier, route_for
 from domains.communication.ports import DeliveryLog, MessageTemplate, TemplateStore
@@ -27,17 +29,47 @@ DEFAULT_TITLE = "OpsConductor"
 
 class NotifyArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    channel: Literal["email", "slack", "teams", "webhook", "sms"]
+    channel: Literal["email", "slack", "teams", "webhook", "sms"] = Field(
+        description="the recipient's form decides when it is not given or disagrees (an address: "
+        "email, a URL: webhook, a phone number: sms, anything else: a chat channel, slack by default)"
+    )
     to: str = Field(..., min_length=1, max_length=320)
     message: str = Field("", max_length=10_000)
     template: str | None = Field(None, max_length=128)
+
+    @model_validator(mode="before")
+    @classmethod
+    def channel_from_recipient(cls, value: object) -> object:
+        if not isinstance(value, dict) or not isinstance(value.get("to"), str):
+            return value
+        written, kind = value.get("channel"), channel_for(value["to"])
+        chat = written in ("slack", "teams") and kind == "slack"
+        return value if written == kind or chat else {**value, "channel": kind}
+
+
+def channel_for(to: str) -> str:
+    """The channel a recipient is written for: an address, a URL, a phone number or a chat channel."""
+    if re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", to):
+        return "email"
+    if re.match(r"https?://", to):
+        return "webhook"
+    if re.fullmatch(r"\+\d{7,15}", to):
+        return "sms"
+    return "slack"
 
 
 class ListTemplatesArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-@communication.tool("communication.notify", NotifyArgs, risk=Risk.WRITE, timeout_s=60, takes_targets=False)
+@communication.tool(
+    "communication.notify",
+    NotifyArgs,
+    risk=Risk.WRITE,
+    timeout_s=60,
+    takes_targets=False,
+    phrasing=words.NOTIFY,
+)
 async def notify(ctx: ToolContext, target: AssetRef | None, args: NotifyArgs) -> ToolOutput:
     """Send a message by e-mail, Slack, Teams, webhook or SMS, optionally from a template."""
     config = ctx.find(NotifyConfig) or NotifyConfig()
@@ -109,6 +141,7 @@ async def _template(ctx: ToolContext, name: str, channel: str) -> MessageTemplat
     risk=Risk.READ,
     timeout_s=10,
     takes_targets=False,
+    phrasing=words.LIST_TEMPLATES,
 )
 async def list_templates(ctx: ToolContext, target: AssetRef | None, args: ListTemplatesArgs) -> ToolOutput:
     """List the notification templates."""

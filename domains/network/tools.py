@@ -9,15 +9,17 @@ for every concurrent ping), `PortScanner` (one concurrency bound for every scan)
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from domains.network import dns
+from domains.network import phrasing as words
 from domains.network import traceroute as tracing
 from domains.network.config import NetworkConfig
 from domains.network.icmp import IcmpProbe, PingStats, resolve
@@ -41,10 +43,16 @@ class PingArgs(BaseModel):
     count: int = Field(3, ge=1, le=20, description="echo requests per host")
 
 
+COMMON_PORTS = (21, 22, 23, 25, 53, 80, 110, 143, 443, 445, 3306, 3389, 5432, 6379, 8080, 8443)
+
+
 class PortScanArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
     ports: Annotated[list[int], PROBES] = Field(
-        ..., min_length=1, max_length=MAX_PORTS, description="ports; ranges like '1-1024' allowed"
+        default_factory=lambda: list(COMMON_PORTS),
+        min_length=1,
+        max_length=MAX_PORTS,
+        description="ports; ranges like '1-1024' allowed (default: the common ports; '1-65535' for all)",
     )
 
     @field_validator("ports", mode="before")
@@ -85,12 +93,28 @@ RecordType = Literal["A", "AAAA", "MX", "TXT", "CNAME", "NS", "PTR", "SOA"]
 class DnsLookupArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(..., min_length=1, max_length=253)
-    record_type: RecordType = "A"
+    record_type: RecordType = Field("A", description="A by default; PTR by default for an address")
+
+    @model_validator(mode="before")
+    @classmethod
+    def reverse_for_addresses(cls, value: object) -> object:
+        """An address with no record type asks for its name (PTR)."""
+        if isinstance(value, dict) and not value.get("record_type") and _is_address(value.get("name")):
+            return {**value, "record_type": "PTR"}
+        return value
 
     @field_validator("record_type", mode="before")
     @classmethod
     def upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+
+def _is_address(value: object) -> bool:
+    try:
+        ipaddress.ip_address(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 def config_of(ctx: ToolContext) -> NetworkConfig:
@@ -158,7 +182,7 @@ def ping_output(target: str, stats: PingStats) -> ToolOutput:
     return ToolOutput(summary=summary, data=data, ok=stats.alive)
 
 
-@network.tool("network.ping", PingArgs, risk=Risk.READ, timeout_s=15)
+@network.tool("network.ping", PingArgs, risk=Risk.READ, timeout_s=15, phrasing=words.PING)
 async def ping(ctx: ToolContext, target: AssetRef | None, args: PingArgs) -> ToolOutput:
     """Send ICMP echo requests to each target and report reachability, latency and loss."""
     address = await connect_address(ctx, target)
@@ -175,7 +199,7 @@ async def ping(ctx: ToolContext, target: AssetRef | None, args: PingArgs) -> Too
     return output
 
 
-@network.tool("network.port_scan", PortScanArgs, risk=Risk.READ, timeout_s=60)
+@network.tool("network.port_scan", PortScanArgs, risk=Risk.READ, timeout_s=300, phrasing=words.PORT_SCAN)
 async def port_scan(ctx: ToolContext, target: AssetRef | None, args: PortScanArgs) -> ToolOutput:
     """TCP connect scan of the given ports (lists or ranges) on each target."""
     config = config_of(ctx)
@@ -197,7 +221,10 @@ async def port_scan(ctx: ToolContext, target: AssetRef | None, args: PortScanArg
         "filtered_count": sum(s.state == "filtered" for s in states),
         "ports": {str(s.port): s.state for s in states} if len(states) <= 256 else {},
     }
-    return ToolOutput(summary=summarize(address, states), data=data)
+    summary = summarize(address, states)
+    if args.ports == list(COMMON_PORTS):
+        summary += f" (the {len(COMMON_PORTS)} common ports; `scan all ports on {name}` scans 1-65535)"
+    return ToolOutput(summary=summary, data=data)
 
 
 def _compact(ports: list[int]) -> str:
@@ -211,7 +238,7 @@ def _compact(ports: list[int]) -> str:
     return ",".join(f"{a}-{b}" if a != b else str(a) for a, b in runs)
 
 
-@network.tool("network.traceroute", TracerouteArgs, risk=Risk.READ, timeout_s=60)
+@network.tool("network.traceroute", TracerouteArgs, risk=Risk.READ, timeout_s=60, phrasing=words.TRACEROUTE)
 async def traceroute(ctx: ToolContext, target: AssetRef | None, args: TracerouteArgs) -> ToolOutput:
     """Trace the network path to each target, hop by hop."""
     config = config_of(ctx)
@@ -248,7 +275,14 @@ def _privileged(probe: IcmpProbe, address: str) -> bool:
         return False
 
 
-@network.tool("network.dns_lookup", DnsLookupArgs, risk=Risk.READ, timeout_s=10, takes_targets=False)
+@network.tool(
+    "network.dns_lookup",
+    DnsLookupArgs,
+    risk=Risk.READ,
+    timeout_s=10,
+    takes_targets=False,
+    phrasing=words.DNS_LOOKUP,
+)
 async def dns_lookup(ctx: ToolContext, target: AssetRef | None, args: DnsLookupArgs) -> ToolOutput:
     """Look up DNS records (A, AAAA, MX, TXT, CNAME, NS, PTR, SOA) for a name."""
     config = config_of(ctx)

@@ -1,0 +1,158 @@
+"""How people ask for the automation tools (read by the understanding layer from the declarations)."""
+
+from __future__ import annotations
+
+from pipeline.phrasing import Call, Counterparts, Phrasing, Slot
+
+_TIMEOUT = Slot(
+    kind="duration", leads=("timeout", "timeout_s", "time limit", "allow", "give it", "max", "up to")
+)
+
+SYSTEM_INFO = Phrasing(
+    objects=(
+        "facts", "specs", "stats", "statistics", "health", "resources", "resource", "vitals", "sysinfo",
+        "system info", "system information", "system details", "system overview", "usage",
+    ),
+    states=("healthy", "doing", "looking", "slow", "sluggish", "ok", "okay", "fine", "alright"),
+    slots={
+        "facts": Slot(
+            values={
+                "uptime": (
+                    "uptime", "up-time", "boot", "booted", "last boot", "last rebooted", "how long up",
+                    "how long running", "when rebooted", "up since", "running since",
+                ),
+                "disk": (
+                    "disk", "diskspace", "disk-space", "freespace", "free space", "space", "storage", "df",
+                    "filesystem", "partition", "volume", "hdd", "ssd", "how much space", "space left",
+                    "how full",
+                ),
+                "memory": ("memory", "ram", "mem", "swap"),
+                "cpu": ("cpu", "load", "processor", "cores", "cpu load"),
+                "os": (
+                    "os", "kernel", "distro", "distribution", "release", "operating system", "os version",
+                    "kernel version", "version",
+                ),
+            }
+        )
+    },
+    examples=("uptime on all staging servers", "how much disk is left on db-01?", "memory and cpu on api-02"),
+)  # fmt: skip
+
+SERVICE_STATUS = Phrasing(
+    objects=("status", "service", "daemon", "unit", "state"),
+    states=(
+        "running", "up", "down", "alive", "dead", "active", "inactive", "stopped", "started", "failed",
+        "crashed", "healthy", "working", "responding", "enabled", "happy", "dying", "flapping", "hung",
+        "stuck",
+    ),
+    slots={"service": Slot(kind="service")},
+    examples=("check nginx on web-01", "is redis running on cache-01?", "status of gunicorn on api-01"),
+)  # fmt: skip
+
+SERVICE_CONTROL = Phrasing(
+    objects=("service", "daemon", "unit"),
+    slots={
+        "service": Slot(kind="service"),
+        "action": Slot(
+            values={
+                "restart": ("bounce", "kick", "cycle", "recycle", "re-start", "reload", "restart"),
+                "stop": ("halt", "shut down", "bring down", "take down", "turn off", "take offline", "stop"),
+                "start": ("launch", "bring up", "start up", "turn on", "bring back", "bring online", "start"),
+            }
+        ),
+    },
+    examples=("restart nginx on web-02", "stop redis on cache-01", "start postgresql on db-stg-01"),
+)
+SERVICE_CONTROL_READ = Counterparts(read=Call("automation.service_status", {"service": "{service}"}))
+
+PROCESS_LIST = Phrasing(
+    objects=(
+        "process",
+        "processes",
+        "ps",
+        "pids",
+        "pid",
+        "top",
+        "process list",
+        "what's running",
+        "what is running",
+    ),
+    verbs=("hog", "eat", "consume", "use most", "using most", "eating up"),
+    slots={
+        "match": Slot(
+            kind="text",
+            leads=(
+                "matching",
+                "match",
+                "named",
+                "called",
+                "containing",
+                "filter",
+                "grep",
+                "processes for",
+                "filtered by",
+                "named after",
+            ),
+            follows=("process", "processes"),
+        )
+    },
+    examples=("show processes on api-01 matching gunicorn", "list processes on api-01"),
+)
+
+READ_FILE = Phrasing(
+    verbs=("tail", "cat", "read", "view", "print", "head", "grab", "dump", "pull up"),
+    objects=("file", "log", "logs", "contents", "content", "config", "configuration", "log file", "lines"),
+    slots={
+        "path": Slot(
+            kind="path",
+            values={
+                "/var/log/nginx/error.log": ("nginx error", "nginx errors"),
+                "/var/log/nginx/access.log": ("nginx access",),
+                "/var/log/syslog": ("syslog",),
+                "/var/log/auth.log": ("auth log",),
+                "/var/log/kern.log": ("kern log", "kernel log"),
+                "/var/log/messages": ("messages log",),
+                "/var/log/dmesg": ("dmesg",),
+                "/var/log/postgresql/postgresql.log": ("postgresql log", "postgres log"),
+                "/var/log/redis/redis-server.log": ("redis log",),
+            },
+        ),
+        "tail_lines": Slot(
+            kind="number", leads=("-n", "last", "tail", "lines"), follows=("lines", "line", "rows")
+        ),
+    },
+    examples=("tail /var/log/syslog on web-01", "show the last 50 lines of /var/log/syslog on web-02"),
+)  # fmt: skip
+
+RUN_COMMAND = Phrasing(
+    verbs=("run", "execute", "exec", "invoke", "sudo"),
+    objects=("command", "cmd", "shell command", "command line"),
+    slots={"command": Slot(kind="command"), "timeout_s": _TIMEOUT},
+    examples=('run "df -h" on web-01', "run `uptime` on web-01 with a 30s timeout"),
+)
+
+RUN_SCRIPT = Phrasing(
+    verbs=("run", "execute", "exec"),
+    objects=("script", "scripts", "snippet"),
+    slots={
+        "language": Slot(
+            values={
+                "bash": ("bash", "sh", "shell"),
+                "python": ("python", "python3", "py"),
+                "powershell": ("powershell", "pwsh", "ps1"),
+            },
+            by_os={"windows": "powershell", "": "bash"},
+        ),
+        "script": Slot(kind="code"),
+        "timeout_s": _TIMEOUT,
+    },
+    examples=("run bash script `uptime` on web-01",),
+)
+
+REBOOT = Phrasing(
+    verbs=("reboot", "restart", "bounce", "cycle", "recycle", "powercycle", "power cycle", "power-cycle"),
+    objects=("reboot",),
+    slots={"wait_s": Slot(kind="duration", leads=("wait",))},
+    examples=("reboot web-01",),
+)
+REBOOT_READ = Counterparts(read=Call("automation.system_info", {"facts": ["uptime"]}))

@@ -1,0 +1,66 @@
+"""How people ask for the network tools (read by the understanding layer from the declarations)."""
+
+from __future__ import annotations
+
+from pipeline.phrasing import Phrasing, Slot
+
+PING = Phrasing(
+    verbs=("ping", "send pings"),
+    objects=("ping", "pings", "latency", "connectivity", "icmp", "packet loss", "pong"),
+    states=(
+        "reachable", "pingable", "up", "alive", "online", "responding", "responsive", "down", "offline",
+        "unreachable", "contactable", "accessible", "answering", "reply", "replying", "respond",
+    ),
+    slots={
+        "count": Slot(
+            kind="number",
+            leads=("-c", "count", "x"),
+            follows=("times", "pings", "packets", "echoes", "requests", "echo requests", "x"),
+        )
+    },
+    examples=("ping web-01 db-01", "is api-02 reachable?", "ping web-01 5 times"),
+)  # fmt: skip
+
+PORT_SCAN = Phrasing(
+    verbs=("scan", "nmap", "portscan", "port scan", "port-scan"),
+    objects=("port", "ports", "port scan"),
+    states=("open", "listening", "closed", "listen"),
+    slots={
+        "ports": Slot(
+            kind="port",
+            leads=("port", "ports"),
+            values={"1-65535": ("all ports", "every port", "all the ports", "all 65535 ports", "full range")},
+        )
+    },
+    examples=("scan 22,80,443 on web-03", "is 5432 open on db-01?", "scan all ports on web-01"),
+)
+
+TRACEROUTE = Phrasing(
+    verbs=("traceroute", "tracert", "tracepath", "trace", "mtr", "trace the route"),
+    objects=("route", "hops", "hop", "path", "network path", "path packets take"),
+    slots={"max_hops": Slot(kind="number", leads=("max_hops",), follows=("hops", "hop"))},
+    examples=("traceroute fw-edge-01", "traceroute to web-03 max 15 hops"),
+)
+
+DNS_LOOKUP = Phrasing(
+    verbs=("resolve", "nslookup", "dig", "lookup", "look up"),
+    objects=("dns", "record", "records", "resolution", "dns record", "dns records"),
+    slots={
+        "name": Slot(kind="dns_name"),
+        "record_type": Slot(
+            values={
+                "NS": (
+                    "nameserver",
+                    "nameservers",
+                    "name server",
+                    "name servers",
+                    "dns server",
+                    "dns servers",
+                ),
+                "MX": ("mail server", "mail servers", "mail exchanger", "mail exchangers"),
+                "PTR": ("reverse",),
+            }
+        ),
+    },
+    examples=("dns MX example.org", "resolve grafana.example.com", "which nameservers does example.org use?"),
+)
