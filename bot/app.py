@@ -31,6 +31,7 @@ from domains.assets.credentials import CredentialCipher
 from domains.assets.importer import seed_if_empty
 from domains.catalog import build_registry
 from pipeline.contracts import ChatIdentity
+from pipeline.conversation import Conversations
 from pipeline.dispatch import StepDispatcher
 from pipeline.errors import OpsError
 from pipeline.kernel import Kernel, KernelConfig
@@ -140,6 +141,7 @@ async def build_app(settings: Settings) -> App:
         fallback=fallback,
         threshold=settings.llm.confidence_threshold,
         permitted_tools=policy.permitted_tools,
+        conversations=Conversations(cache),  # Redis across replicas, in-process on one
     )
     kernel = Kernel(
         planner=planner,

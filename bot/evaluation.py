@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from adapters.cache.inprocess import InProcessCache
 from domains.assets.directory import InMemoryAssetDirectory
 from domains.assets.importer import load_inventory
 from domains.catalog import build_registry
 from pipeline.contracts import Principal
+from pipeline.conversation import Conversations
 from pipeline.evaluation import Case, Prediction, is_safety_failure, load_cases, percentile, predict, score
 from pipeline.planner import HybridPlanner, Understander
 from pipeline.policy import Policy
@@ -50,13 +52,23 @@ async def evaluate(
     """Plan every case as its role (policy applied, nothing executed) and score it."""
     registry = build_registry()
     policy = Policy.default(registry)
-    planner = HybridPlanner(registry, directory, fallback=llm, permitted_tools=policy.permitted_tools)
+    conversations = Conversations(InProcessCache())
+    planner = HybridPlanner(
+        registry,
+        directory,
+        fallback=llm,
+        permitted_tools=policy.permitted_tools,
+        conversations=conversations,
+    )
     tally = Tally()
     await planner.plan("help", Principal(subject="eval-warmup"))  # build indexes before timing
     for case in cases:
         principal = Principal(subject=f"eval-{case.role}", roles=frozenset({case.role}))
+        conversation = f"eval:{case.id}"  # one conversation per case: its thread, then its text
+        for earlier in case.thread:
+            await planner.plan(earlier, principal, conversation)  # planned in order, never executed
         started = time.perf_counter()
-        plan = policy.apply(await planner.plan(case.text, principal), principal)
+        plan = policy.apply(await planner.plan(case.text, principal, conversation), principal)
         prediction = predict(case.id, plan, (time.perf_counter() - started) * 1000)
         tally.predictions.append(prediction)
         problems = score(case, prediction)

@@ -97,9 +97,9 @@ class TimedPlanner:
     def __init__(self, inner: Any, metrics: Metrics) -> None:
         self.inner, self.metrics = inner, metrics
 
-    async def plan(self, text: str, principal: Principal) -> Plan:
+    async def plan(self, text: str, principal: Principal, conversation: str = "") -> Plan:
         with self.metrics.stage_seconds.labels("plan").time():
-            plan: Plan = await self.inner.plan(text, principal)
+            plan: Plan = await self.inner.plan(text, principal, conversation)
         return plan
 
 

@@ -166,6 +166,7 @@ class Understanding(Frozen):
     calls: tuple[ToolCall, ...] = ()
     outcome: Literal["plan", "no_action", "clarify"] = "plan"
     message: str = ""
+    suggestions: tuple[str, ...] = ()  # requests the person can send as they are (buttons, numbers)
     llm_calls: int = 0
     llm_tokens: int = 0
 
@@ -196,6 +197,7 @@ class Plan(Frozen):
     outcome: PlanOutcome = "plan"
     steps: tuple[PlanStep, ...] = ()
     message: str = ""  # for no_action / clarify / refused: what to tell the user
+    suggestions: tuple[str, ...] = ()  # requests the person can send as they are (buttons, numbers)
     requires_approval: bool = False
     four_eyes: bool = False  # approver must not be the requester
     interpretation: Interpretation | None = None
@@ -346,6 +348,7 @@ class Reply(Frozen):
     summary: str
     sections: tuple[ReplySection, ...] = ()
     recommendations: tuple[str, ...] = ()
+    suggestions: tuple[str, ...] = ()  # requests the person can send with one click (or by number)
     execution_id: str | None = None
     plan: Plan | None = None
     result: ExecutionResult | None = None

@@ -1,6 +1,7 @@
 """The evaluation contract: labelled cases in, one prediction line per case, a score.
 
-A case: `{"id", "text", "as": role (default operator), "expect": {...}}`. A case
+A case: `{"id", "text", "as": role (default operator), "expect": {...}}`, optionally
+`"thread": [earlier messages]` planned in order (never executed) before `text`. A case
 passes when the tools, resolved targets and listed args match (strings compared
 case-insensitively, lists as sets; extra `assets.query` steps used only to resolve
 targets are ignored) and `needs_approval` / refusal match where the case says so.
@@ -26,6 +27,7 @@ class Case(BaseModel):
     text: str
     role: str = Field("operator", alias="as")
     expect: dict[str, Any] = Field(default_factory=dict)
+    thread: list[str] = Field(default_factory=list)  # earlier messages, same person and conversation
 
 
 class PredictedStep(BaseModel):

@@ -127,7 +127,8 @@ class Kernel:
         self, message: InboundMessage, principal: Principal, progress: ProgressCallback | None
     ) -> Response:
         await self._audit("request", principal.subject, message, {"text": message.text})
-        plan = self.policy.apply(await self.planner.plan(message.text, principal), principal)
+        planned = await self.planner.plan(message.text, principal, chat_of(message))
+        plan = self.policy.apply(planned, principal)
         status = {"plan": "running", "refused": "refused"}.get(plan.outcome, "answered")
         if plan.requires_approval:
             status = "awaiting_approval"

@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from pipeline.contracts import AssetRef, Plan, Principal, Understanding
+from pipeline.contracts import AssetRef, Plan, Principal, ToolCall, Understanding
+from pipeline.conversation import Conversations, Turn
 from pipeline.errors import InvalidModelOutput, LLMUnavailable
 from pipeline.nlu import DeterministicUnderstander
 from pipeline.nlu import messages as nlu_messages
@@ -42,27 +43,38 @@ class HybridPlanner:
         fallback: Understander | None = None,
         threshold: float = 0.6,
         permitted_tools: Callable[[Principal], set[str]] | None = None,
+        conversations: Conversations | None = None,
     ) -> None:
         self.registry = registry
         self.directory = directory
         self.fallback = fallback
         self.threshold = threshold
         self.permitted_tools = permitted_tools
-        self.grammar = DeterministicUnderstander(
-            {spec.name: frozenset(spec.args_model.model_fields) for spec in registry}
-        )
+        self.conversations = conversations
+        self.grammar = DeterministicUnderstander(registry)
         self.llm_down = False
 
-    async def plan(self, text: str, principal: Principal) -> Plan:
+    async def plan(self, text: str, principal: Principal, conversation: str = "") -> Plan:
+        """Plan `text`; `conversation` (a thread or DM) keys what follow-ups refer back to."""
+        key = f"{conversation}|{principal.subject}" if conversation and self.conversations else ""
+        previous = await self.conversations.recall(key) if key and self.conversations else None
+        plan, understood = await self._plan(text, principal, previous)
+        if key and self.conversations:
+            await self.conversations.remember(key, Turn.of(text, plan, understood))
+        return plan
+
+    async def _plan(
+        self, text: str, principal: Principal, previous: Turn | None
+    ) -> tuple[Plan, tuple[ToolCall, ...]]:
         assets = await self.directory.snapshot()
-        understanding = self.grammar.understand(text, assets)
+        understanding = self.grammar.understand(text, assets, previous)
         notice = ""
         if self._unsure(understanding):
             understanding, notice = await self._ask_fallback(text, principal, assets, understanding)
         plan = build_plan(understanding, self.registry, assets)
         if notice:
             plan = plan.model_copy(update={"message": f"{notice} {plan.message}".strip()})
-        return plan
+        return plan, understanding.calls
 
     def _unsure(self, understanding: Understanding) -> bool:
         if understanding.outcome == "clarify" and understanding.interpretation.category == "clarify":

@@ -92,9 +92,13 @@ class LLMClient(Protocol):
 
 
 class Planner(Protocol):
-    """Stages A-C: text -> Plan (policy not yet applied)."""
+    """Stages A-C: text -> Plan (policy not yet applied).
 
-    async def plan(self, text: str, principal: Principal) -> Plan: ...
+    `conversation` names the thread or DM the text was written in: follow-ups ('and on web-02?',
+    'do it') refer back to the same person's last request there.
+    """
+
+    async def plan(self, text: str, principal: Principal, conversation: str = "") -> Plan: ...
 
 
 ApprovalState = Literal["pending", "approved", "rejected", "expired"]

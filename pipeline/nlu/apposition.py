@@ -8,24 +8,29 @@ may still be the request's argument ('restart postgres pg-qa').
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pipeline.nlu.inventory import InventoryIndex
 from pipeline.nlu.lexicon import HOST_NOUNS
 from pipeline.nlu.selectors import MACHINE_NOUNS
-from pipeline.nlu.text import Token
+from pipeline.nlu.tokens import Token
+
+if TYPE_CHECKING:
+    from pipeline.nlu.parse import Claims
 
 _DETERMINERS = frozenset({"the", "our", "that", "this", "a", "an", "your", "my"})
 _SINGULAR_NOUNS = frozenset(n for n in HOST_NOUNS | MACHINE_NOUNS if not n.endswith("s"))
 
 
-def mark_descriptions(tokens: list[Token], named: list[Token], index: InventoryIndex) -> None:
-    """Mark the descriptive words next to each named host token as used (they only describe it)."""
+def mark_descriptions(tokens: list[Token], named: list[Token], index: InventoryIndex, claims: Claims) -> None:
+    """Take the descriptive words next to each named host token (they only describe it)."""
     for token in named:
         position = tokens.index(token)
-        _describe(tokens[:position][::-1], index, before=True)
-        _describe(tokens[position + 1 :], index, before=False)
+        _describe(tokens[:position][::-1], index, claims, before=True)
+        _describe(tokens[position + 1 :], index, claims, before=False)
 
 
-def _describe(side: list[Token], index: InventoryIndex, *, before: bool) -> None:
+def _describe(side: list[Token], index: InventoryIndex, claims: Claims, *, before: bool) -> None:
     """Walk away from the name over descriptor words; mark them when the run is a description.
 
     Before the name the run must open with a determiner or end in a singular noun
@@ -40,7 +45,7 @@ def _describe(side: list[Token], index: InventoryIndex, *, before: bool) -> None
         words = words[1:]
     run: list[Token] = []
     for token in words:
-        if token.kind != "word" or token.used or not _descriptor(token.low, index):
+        if token.kind != "word" or token in claims or not _descriptor(token.low, index):
             break
         run.append(token)
     if not run:
@@ -53,8 +58,7 @@ def _describe(side: list[Token], index: InventoryIndex, *, before: bool) -> None
         return
     if any(t.low.endswith("s") and t.low in HOST_NOUNS for t in run):
         return  # 'the web servers web-01 ...': plural, leave it to the selector rules
-    for t in run:
-        t.used = True
+    claims.take(*run)
 
 
 def _descriptor(low: str, index: InventoryIndex) -> bool:

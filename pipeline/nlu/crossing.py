@@ -10,74 +10,73 @@ web-01') stays in the clause it belongs to.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from pipeline.nlu.cues import CREATE_WORDS, DELETE_WORDS, PING_WORDS, SERVICE_VERBS, UPDATE_WORDS, VOCABULARY
-from pipeline.nlu.entities import Clause, extract
+from pipeline.nlu.english import stem
 from pipeline.nlu.inventory import InventoryIndex
-from pipeline.nlu.lexicon import (
-    CLAUSE_VERBS,
-    COMMON,
-    FACT_WORDS,
-    FILLER,
-    HOST_NOUNS,
-    PRONOUNS,
-    QUANTIFIERS,
-    vocab,
-)
-from pipeline.nlu.slots import service_name
-from pipeline.nlu.text import Token
+from pipeline.nlu.lexicon import COMMON, FILLER, GENERAL_VERBS, HOST_NOUNS, PRONOUNS, QUANTIFIERS, vocab
+from pipeline.nlu.parse import Parse
+from pipeline.nlu.recognise import recognise
+from pipeline.nlu.tokens import Token
+from pipeline.nlu.toolwords import ToolWords
+from pipeline.nlu.values import service_name
 
 _PLACE_WORDS = vocab("on at in for from across")
-_ASSET_ADMIN = CREATE_WORDS | UPDATE_WORDS | DELETE_WORDS
 _JOINS = vocab("and plus , & ;")
 _GLUE = (
     FILLER | COMMON | HOST_NOUNS | PRONOUNS | QUANTIFIERS | vocab("on at in for from across with also too")
 )
-_VERBS = CLAUSE_VERBS | SERVICE_VERBS | PING_WORDS  # verbs and states are not objects
 
 
-def uncross(tokens: list[Token], index: InventoryIndex) -> list[list[Token]]:
+def uncross(tokens: list[Token], index: InventoryIndex, words: ToolWords) -> list[list[Token]]:
     """The clause as one or more clauses, one per part with its own hosts and object."""
     segments = _segments(tokens)
-    if len(segments) < 2 or {t.low for t in tokens} & _ASSET_ADMIN:
+    if len(segments) < 2 or _sets_fields(tokens, words):
         return [tokens]  # "add asset web-05, address 192.0.2.15, linux": fields, not steps
-    if _look(tokens, index).targets.exclude:
+    if _look(tokens, index, words).targets.exclude:
         return [tokens]  # "..., web-03 - not web-02 though": an exclusion covers the whole clause
     groups: list[list[Token]] = [segments[0]]
-    first = _look(segments[0], index)
-    hosts, thing = _hosts(first), _has_object(first)
+    first = _look(segments[0], index, words)
+    hosts, thing = _hosts(first), _has_object(first, words)
     for segment in segments[1:]:
-        seen = _look(_strip_join(segment), index)
-        if hosts and thing and _hosts(seen) and _has_object(seen):
+        seen = _look(_strip_join(segment), index, words)
+        if hosts and thing and _hosts(seen) and _has_object(seen, words):
             groups.append(_strip_join(segment))
             continue  # "are web-01 and web-02 online": the first part has no object of its own
         groups[-1] = groups[-1] + segment
-        hosts, thing = hosts or _hosts(seen), thing or _has_object(seen)
+        hosts, thing = hosts or _hosts(seen), thing or _has_object(seen, words)
     if len(groups) == 1:
         return [tokens]
-    lead = _leading_words(groups[0], index)
-    kind = _object_kind(_look(groups[0], index))
+    lead = _leading_words(groups[0], index, words)
+    kind = _object_kind(_look(groups[0], index, words), words)
     return [groups[0]] + [
-        _with_verb(g, lead) if _object_kind(_look(g, index)) == kind else g for g in groups[1:]
+        _with_verb(g, lead, words) if _object_kind(_look(g, index, words), words) == kind else g
+        for g in groups[1:]
     ]
 
 
-def _object_kind(clause: Clause) -> str:
+def _sets_fields(tokens: list[Token], words: ToolWords) -> bool:
+    """A request to a tool that sets inventory fields: its commas separate fields."""
+    stems = {stem(t.low) for t in tokens if t.kind == "word"}
+    return any(
+        "field" in tool.kinds() and any(r == "verb" and p[0] in stems for p, r in tool.phrases.items())
+        for tool in words
+    )
+
+
+def _object_kind(parse: Parse, words: ToolWords) -> str:
     """What a part acts on; a verb is only shared between parts acting on the same kind of thing
     ('restart nginx on web-01, db-01 memory' must never read as 'restart db-01')."""
-    slots = clause.slots
-    for kind, present in (
-        ("service", slots.services or slots.weak_services),
-        ("fact", slots.facts),
-        ("quote", slots.quotes),
-        ("path", slots.paths),
-        ("port", slots.ports or slots.port_names or slots.bare_numbers),
-        ("record", slots.record_type),
-    ):
-        if present:
+    for kind in ("service", "quote", "path", "port"):
+        if parse.of_kind(kind):
             return kind
-    return "other"
+    valued = [t.low for t in parse.tokens if t.kind == "word" and _value_word(t.low, words)]
+    return f"value:{valued[0]}" if valued else "other"
+
+
+def _value_word(low: str, words: ToolWords) -> bool:
+    """A value of a read ('memory', 'uptime'): what a part is about, not its verb ('restart')."""
+    return any(
+        role == "value" and not tool.changes for _, tool, role, _, _ in words.starts.get(stem(low), [])
+    )
 
 
 def _segments(tokens: list[Token]) -> list[list[Token]]:
@@ -96,34 +95,32 @@ def _strip_join(segment: list[Token]) -> list[Token]:
     return rest
 
 
-def _look(tokens: list[Token], index: InventoryIndex) -> Clause:
-    return extract([replace(t, used=False) for t in tokens], index)
+def _look(tokens: list[Token], index: InventoryIndex, words: ToolWords) -> Parse:
+    return recognise(tokens, index, words)
 
 
-def _hosts(clause: Clause) -> bool:
-    found = clause.targets
+def _hosts(parse: Parse) -> bool:
+    found = parse.targets
     return bool(found.names or found.raw or found.unknown or found.selector.anchored)
 
 
-def _has_object(clause: Clause) -> bool:
-    slots = clause.slots
-    if slots.services or slots.weak_services or slots.facts or slots.quotes or slots.paths or slots.ports:
+def _has_object(parse: Parse, words: ToolWords) -> bool:
+    if any(v.kinds & {"service", "quote", "path", "port", "number"} for v in parse.values):
         return True
-    if slots.record_type or slots.bare_numbers:
-        return True
+    verbs = {stem(v) for v in words.verbs | GENERAL_VERBS}
     return any(
-        t.kind == "word" and not t.used and t.low in VOCABULARY and t.low not in _GLUE | _VERBS
-        for t in clause.tokens
+        stem(t.low) in words.starts and stem(t.low) not in verbs and t.low not in _GLUE
+        for t in parse.free_words()
     )
 
 
-def _leading_words(tokens: list[Token], index: InventoryIndex) -> list[Token]:
+def _leading_words(tokens: list[Token], index: InventoryIndex, words: ToolWords) -> list[Token]:
     """'check the status of' in 'check the status of nginx on web-03': the words before the object."""
-    seen = _look(tokens, index)
-    objects = {s.lower() for s in seen.slots.services + seen.slots.weak_services}
+    seen = _look(tokens, index, words)
+    taken = seen.claimed | {i for v in seen.values for i in v.tokens}
     lead: list[Token] = []
     for token in seen.tokens:
-        if token.kind != "word" or token.used or token.low in objects or token.low in FACT_WORDS:
+        if token.kind != "word" or token.index in taken or _value_word(token.low, words):
             break
         if token.low in _PLACE_WORDS or service_name(token.text, index) is not None:
             break  # "check postgres on db-01": an alias of the object, or where it is
@@ -131,12 +128,13 @@ def _leading_words(tokens: list[Token], index: InventoryIndex) -> list[Token]:
     return lead
 
 
-def _with_verb(group: list[Token], lead: list[Token]) -> list[Token]:
+def _with_verb(group: list[Token], lead: list[Token], words: ToolWords) -> list[Token]:
     first = next((t for t in group if t.low not in FILLER), None)
-    own_verb = first is not None and first.kind == "word" and first.low in CLAUSE_VERBS | _ASKING
+    verbs = words.verbs | GENERAL_VERBS | _ASKING
+    own_verb = first is not None and first.kind == "word" and first.low in verbs
     if not lead or own_verb or (first is not None and first.low in {t.low for t in lead}):
         return group
-    return [replace(t, used=False) for t in lead] + group
+    return lead + group
 
 
 _ASKING = vocab("is are was were does do did has have can could what which how who where when why")

@@ -110,14 +110,31 @@ TYPE_SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 SERVER_TYPES = frozenset({"web_server", "app_server", "db_server", "domain_controller"})
 
-# Verbs that start a new clause after "and" / "," (multi-step requests).
-CLAUSE_VERBS = vocab(
+# General verbs that start a new clause after "and" / "," (with every catalog verb).
+GENERAL_VERBS = vocab(
     """
-    ping restart start stop check scan run execute reboot show list tail read traceroute trace
-    resolve lookup send notify email mail post tell get find bounce verify test display give
-    message alert page dig nslookup probe reload kick cycle fetch print cat inform let
-    kill terminate pkill killall install uninstall upgrade deploy patch wipe format delete remove rm
-    drop truncate shutdown shut power disable enable erase destroy
+    check show tell get find verify test display give probe fetch print let look see confirm make
+    kill terminate pkill killall install uninstall upgrade deploy patch wipe format rm truncate shutdown
+    shut power disable enable erase destroy
+    """
+)
+# Verbs asking to be shown something: they request a read, whatever the tool.
+LOOK_VERBS = vocab(
+    """
+    check show see get give tell display look verify test confirm probe report fetch pull find make sure
+    inspect examine investigate review query monitor watch need want view list display enumerate search
+    describe
+    """
+)
+# Operations changes people ask for that a catalog may not offer: asked back, never read as
+# another tool ("disable nginx" is no status check). A verb a tool declares is that tool's.
+CHANGE_VERBS = vocab(
+    """
+    kill terminate pkill killall install uninstall upgrade deploy patch wipe format truncate chmod chown
+    mount unmount umount block unblock ban flush scale resize snapshot backup restore rollback migrate
+    failover promote drain cordon provision enable disable mask unmask reset clear configure apply
+    erase destroy rm shutdown poweroff reload clean cleanup rotate vacuum prune trim compress archive
+    rebuild reindex renew revoke rollout redeploy failback
     """
 )
 THEN_WORDS = vocab("then afterwards after next finally subsequently")
@@ -199,75 +216,6 @@ PORT_NAMES: dict[str, tuple[int, ...]] = {
     "mongo": (27017,),
 }
 
-FACT_WORDS: dict[str, str] = {
-    "uptime": "uptime",
-    "up-time": "uptime",
-    "boot": "uptime",
-    "booted": "uptime",
-    "disk": "disk",
-    "disks": "disk",
-    "diskspace": "disk",
-    "disk-space": "disk",
-    "freespace": "disk",
-    "hdd": "disk",
-    "ssd": "disk",
-    "space": "disk",
-    "storage": "disk",
-    "df": "disk",
-    "filesystem": "disk",
-    "filesystems": "disk",
-    "partition": "disk",
-    "partitions": "disk",
-    "volume": "disk",
-    "volumes": "disk",
-    "memory": "memory",
-    "ram": "memory",
-    "mem": "memory",
-    "swap": "memory",
-    "cpu": "cpu",
-    "cpus": "cpu",
-    "load": "cpu",
-    "processor": "cpu",
-    "processors": "cpu",
-    "cores": "cpu",
-    "os": "os",
-    "kernel": "os",
-    "distro": "os",
-    "distribution": "os",
-    "release": "os",
-    "version": "os",
-}
-ALL_FACT_WORDS = vocab("facts specs stats statistics health resources resource vitals sysinfo")
-
-RECORD_TYPES = frozenset({"A", "AAAA", "MX", "TXT", "CNAME", "NS", "PTR", "SOA"})
-# Record types that are also ordinary words ("a", "ns") count only next to "record(s)".
-AMBIGUOUS_RECORD_TYPES = frozenset({"A", "NS", "SOA"})
-
-NOTIFY_CHANNEL_WORDS: dict[str, str] = {
-    "email": "email",
-    "e-mail": "email",
-    "mail": "email",
-    "slack": "slack",
-    "teams": "teams",
-    "sms": "sms",
-    "text": "sms",
-    "webhook": "webhook",
-}
-
-# Well-known log files that people name without a path.
-KNOWN_LOGS: dict[tuple[str, ...], str] = {
-    ("nginx", "error"): "/var/log/nginx/error.log",
-    ("nginx", "access"): "/var/log/nginx/access.log",
-    ("syslog",): "/var/log/syslog",
-    ("auth",): "/var/log/auth.log",
-    ("kern",): "/var/log/kern.log",
-    ("kernel",): "/var/log/kern.log",
-    ("messages",): "/var/log/messages",
-    ("dmesg",): "/var/log/dmesg",
-    ("postgresql",): "/var/log/postgresql/postgresql.log",
-    ("redis",): "/var/log/redis/redis-server.log",
-}
-
 # Phrases that try to steer the bot; they are treated as data and ignored.
 INJECTION_PATTERNS = (
     r"\b(?:ignore|disregard|forget|override|bypass)\b[^.;\n]{0,40}?\b(?:instructions?|rules?|prompts?|"
@@ -326,6 +274,9 @@ ABBREVIATIONS: dict[str, str] = {
     "u": "you",
     "r": "are",
     "twice": "2",
+    "msg": "message",
+    "msgs": "messages",
+    "whats": "what's",
     "thrice": "3",
 }
 

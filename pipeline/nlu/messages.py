@@ -45,13 +45,57 @@ def ambiguous(candidates: dict[str, tuple[str, ...]]) -> str:
     return "Which host do you mean? " + "; ".join(parts) + "."
 
 
-def which_targets(tool: str, unexplained: list[str]) -> str:
-    if unexplained:
-        return (
-            f"I could not find {' '.join(unexplained)} in the inventory. Which hosts should I use for "
-            f"{tool}? e.g. `{_example(tool)}`"
-        )
-    return f"Which hosts should I use for {tool}? e.g. `{_example(tool)}`"
+def which_targets(tool: str) -> str:
+    return f"Which hosts should I use for {tool}? Name them, e.g. `{tool} <host>`."
+
+
+def not_running(service: str, hosts: list[str]) -> str:
+    return f"The inventory lists no {service} on {', '.join(hosts[:6])}. Which hosts do you mean?"
+
+
+_ASKED = {
+    "service": "Which service? e.g. `{tool} <host> {slot}=nginx`",
+    "path": "Which file? Give its full path, e.g. `{tool} <host> {slot}=/var/log/syslog`",
+    "command": 'Which command? Write it in quotes, e.g. `{tool} <host> {slot}="df -h"`',
+    "code": 'Paste the script in a fenced block or backticks, e.g. `{tool} <host> {slot}="uptime"`',
+    "recipient": "Who should I notify? Give an e-mail address, a #channel or a phone number.",
+    "dns_name": "Which name should I look up? e.g. `{tool} {slot}=example.org`",
+    "new_name": "What is the new asset called? e.g. `{tool} name=web-05 address=192.0.2.15`",
+}
+
+
+def missing_argument(tool: str, slot: str, kind: str) -> str:
+    """The question for a required argument nothing was written for."""
+    template = _ASKED.get(kind, "What should {slot} be? e.g. `{tool} <host> {slot}=...`")
+    return template.format(tool=tool, slot=slot)
+
+
+def no_tool_for(verb: str) -> str:
+    return (
+        f"I have no tool to {verb} that. To run a command instead, write it as "
+        '`run "<command>" on <host>` (it needs approval).'
+    )
+
+
+def offered(change: str, act: str) -> str:
+    """A change that was talked about, not ordered: what runs instead, and how to ask for it."""
+    lead = {
+        "past": "I looked up what was done",
+        "advice": "Here is the current state first",
+        "hypothetical": "Here is the current state",
+        "question": "Here is the current state",
+        "report": "Here is the current state",
+    }.get(act, "Here is the current state")
+    return f"{lead}; I did not change anything. To do it, send `{change}`."
+
+
+def suggest_only(change: str) -> str:
+    return f"I did not change anything. To do it, send `{change}`."
+
+
+def reading_choices(readings: list[str]) -> str:
+    listed = "; ".join(f"{n}. `{r}`" for n, r in enumerate(readings, 1))
+    return f"I am not sure what you mean. Did you mean: {listed}? Send the number or the command."
 
 
 def which_one(candidates: list[str], wanted: int = 1) -> str:
@@ -112,11 +156,6 @@ def _fields(call: ToolCall) -> list[tuple[str, tuple[str, ...]]]:
     ]
 
 
-def _example(tool: str) -> str:
-    short = tool.split(".", 1)[-1]
-    return f"{short} web-01" if short != "service_control" else "restart nginx on web-01"
-
-
 def low_confidence(calls: list[ToolCall]) -> str:
     """Say what was understood and offer it in the structured form that the grammar parses."""
     if not calls:
@@ -126,7 +165,7 @@ def low_confidence(calls: list[ToolCall]) -> str:
 
 
 def structured(call: ToolCall) -> str:
-    """`network.ping web-01 count=3`, `automation.system_info env=staging facts=uptime`."""
+    """`app.cache_flush web-01 app=shop`, `app.cache_flush env=staging app=shop` (sent back, it plans)."""
     parts = [call.tool, *call.targets]
     sel = call.selector
     if sel is not None:

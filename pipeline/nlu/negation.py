@@ -9,18 +9,11 @@ and a statement ("nginx is not running") is never read as one.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
-from pipeline.nlu.cues import (
-    ACTION_VERBS,
-    REBOOT_WORDS,
-    RESTART_WORDS,
-    START_WORDS,
-    STATUS_WORDS,
-    STOP_WORDS,
-)
-from pipeline.nlu.lexicon import CLAUSE_VERBS, COMMON, FILLER, vocab
-from pipeline.nlu.text import Token
+from pipeline.nlu.english import stem
+from pipeline.nlu.lexicon import COMMON, FILLER, GENERAL_VERBS, SERVICE_ALIASES, WELL_KNOWN_SERVICES, vocab
+from pipeline.nlu.tokens import Token
 
 # Cues, longest first. "not"/"never" count only at the start of what they negate (see _cue_at).
 _CUES: tuple[tuple[str, ...], ...] = (
@@ -85,16 +78,25 @@ _BARE = frozenset(
 _OPENERS = vocab("please pls but and so just , ; . : i we")
 # Words that end a negated stretch and start what the user does want.
 _POSITIVE = vocab("just only but instead rather simply merely however")
-_ACTIONS = (
-    CLAUSE_VERBS
-    | ACTION_VERBS
-    | REBOOT_WORDS
-    | RESTART_WORDS
-    | START_WORDS
-    | STOP_WORDS
-    | vocab("do touch change modify bounce reboots restarts redeploy powercycle anything")
+_GENERAL_ACTIONS = frozenset(
+    stem(w) for w in GENERAL_VERBS | vocab("do touch change modify redeploy anything")
 )
-_ACTION_NOUNS = REBOOT_WORDS | RESTART_WORDS | vocab("reboots restarts downtime")
+_STATUS = vocab("status running up down alive healthy active state check working ok fine")
+
+
+@dataclass(frozen=True)
+class Words:
+    """The words negation reads by: action verbs (the catalog's and general ones) and objects."""
+
+    actions: frozenset[str]  # stems
+    objects: frozenset[str]  # services and value words ('but not redis', 'but not memory')
+    nouns: frozenset[str] = frozenset()  # stems of actions that are also nouns ('no reboots')
+
+    @classmethod
+    def of(cls, verbs: frozenset[str], values: frozenset[str]) -> Words:
+        actions = frozenset(stem(v) for v in verbs) | _GENERAL_ACTIONS
+        known = WELL_KNOWN_SERVICES | frozenset(SERVICE_ALIASES) | (values - COMMON - FILLER)
+        return cls(actions, known, frozenset(stem(v) for v in verbs) | {"downtime"})
 
 
 @dataclass
@@ -146,18 +148,18 @@ def _take_back(clauses: list[list[Token]]) -> tuple[list[list[Token]], list[Toke
 _TAIL_FILLER = vocab("please pls actually then it that anymore after all no oh ok okay hmm sorry wait")
 
 
-def split(tokens: list[Token]) -> Negation:
+def split(tokens: list[Token], words: Words) -> Negation:
     """Separate negated stretches ('don't reboot web-02') from the rest of one clause."""
     result = Negation(positive=[])
     i = 0
     while i < len(tokens):
-        found = _cue_at(tokens, i)
+        found = _cue_at(tokens, i, words)
         if found is None:
             result.positive.append(tokens[i])
             i += 1
             continue
         width, verb = found
-        end = _scope_end(tokens, i + width)
+        end = _scope_end(tokens, i + width, words)
         result.negated.extend(tokens[i:end])
         result.verbs.append(verb)
         i = end
@@ -172,22 +174,22 @@ def only_glue(tokens: list[Token]) -> bool:
     return all(t.kind == "punct" or (t.kind == "word" and t.low in glue) for t in tokens)
 
 
-def has_task(tokens: list[Token]) -> bool:
+def has_task(tokens: list[Token], words: Words) -> bool:
     """Some verb or state word the wanted part asks for ('check the status', 'show uptime')."""
-    return any(t.kind == "word" and (_stem(t.low) in _ACTIONS or t.low in STATUS_WORDS) for t in tokens)
+    return any(t.kind == "word" and (stem(t.low) in words.actions or t.low in _STATUS) for t in tokens)
 
 
-def objects(tokens: list[Token]) -> list[Token]:
-    """The negated stretch without its cue and verbs: what it was about (hosts, services), fresh."""
+def objects(tokens: list[Token], words: Words) -> list[Token]:
+    """The negated stretch without its cue and verbs: what it was about (hosts, services)."""
     cue_words = {w for cue in _CUES for w in cue}
     return [
-        replace(t, used=False)
+        t
         for t in tokens
-        if not (t.kind == "word" and (t.low in cue_words or _stem(t.low) in _ACTIONS or t.low in _BRIDGE))
+        if not (t.kind == "word" and (t.low in cue_words or stem(t.low) in words.actions or t.low in _BRIDGE))
     ]
 
 
-def _cue_at(tokens: list[Token], i: int) -> tuple[int, str] | None:
+def _cue_at(tokens: list[Token], i: int, words: Words) -> tuple[int, str] | None:
     lows = [t.low for t in tokens]
     for cue in _CUES:
         if tuple(lows[i : i + len(cue)]) != cue:
@@ -197,14 +199,14 @@ def _cue_at(tokens: list[Token], i: int) -> tuple[int, str] | None:
         if cue[0] in {"don't", "dont", "do"} and i and lows[i - 1] in {"why", "how"}:
             return None  # "why don't you restart it": a suggestion
         strong = cue not in {("not",), ("no",), ("without",), ("avoid",), ("skip",)}
-        verb = _verb_after(tokens, i + len(cue), nouns=cue == ("no",), reach=4 if strong else 0)
-        if not verb and cue in {("not",), ("and", "not")} and _object_follows(tokens, i + len(cue)):
+        verb = _verb_after(tokens, i + len(cue), words, nouns=cue == ("no",), reach=4 if strong else 0)
+        if not verb and cue in {("not",), ("and", "not")} and _object_follows(tokens, i + len(cue), words):
             return len(cue), "do that"  # "restart nginx on web-01 but not redis on cache-01"
         return (len(cue), verb) if verb else None
     return None
 
 
-def _verb_after(tokens: list[Token], start: int, *, nouns: bool, reach: int = 1) -> str:
+def _verb_after(tokens: list[Token], start: int, words: Words, *, nouns: bool, reach: int = 1) -> str:
     """The negated verb: next to the cue, or within `reach` words for strong cues
     ('do NOT under any circumstances restart', 'don't think we need to restart')."""
     skipped = 0
@@ -212,10 +214,10 @@ def _verb_after(tokens: list[Token], start: int, *, nouns: bool, reach: int = 1)
         if token.kind != "word":
             return ""
         if nouns:
-            return token.text if token.low in _ACTION_NOUNS else ""
+            return token.text if stem(token.low) in words.nouns else ""
         if token.low in {"forget", "hesitate", "know", "see", "understand", "mind", "worry", "care"}:
             return ""  # "don't forget to notify #ops": no negation
-        if _stem(token.low) in _ACTIONS:
+        if stem(token.low) in words.actions:
             return token.text
         if token.low not in _BRIDGE:
             skipped += 1
@@ -224,20 +226,17 @@ def _verb_after(tokens: list[Token], start: int, *, nouns: bool, reach: int = 1)
     return ""
 
 
-def _object_follows(tokens: list[Token], start: int) -> bool:
+def _object_follows(tokens: list[Token], start: int, words: Words) -> bool:
     """A service or fact after 'but not' is a negated object; hosts alone are an exclusion."""
-    from pipeline.nlu.lexicon import FACT_WORDS, SERVICE_ALIASES, WELL_KNOWN_SERVICES
-
-    known = WELL_KNOWN_SERVICES | frozenset(SERVICE_ALIASES) | frozenset(FACT_WORDS)
     for token in tokens[start : start + 3]:
         if token.kind != "word":
             return False
-        if token.low in known:
+        if token.low in words.objects or stem(token.low) in words.objects:
             return True
     return False
 
 
-def _scope_end(tokens: list[Token], start: int) -> int:
+def _scope_end(tokens: list[Token], start: int, words: Words) -> int:
     """The negated stretch ends where the wanted part starts ('just ping it', ', ping it')."""
     for j in range(start, len(tokens)):
         token = tokens[j]
@@ -245,18 +244,6 @@ def _scope_end(tokens: list[Token], start: int) -> int:
             return j
         if token.kind == "punct" and token.text in ",;.:!?":
             following = next((t for t in tokens[j + 1 :] if t.low not in FILLER - {"just"}), None)
-            if following is None or following.low in _POSITIVE or following.low in CLAUSE_VERBS:
+            if following is None or following.low in _POSITIVE or stem(following.low) in words.actions:
                 return j
     return len(tokens)
-
-
-def _stem(low: str) -> str:
-    """'restarting' -> restart, 'stopping' -> stop, 'reboots' -> reboot (for verb lookups only)."""
-    if low.endswith("ing") and len(low) > 5:
-        base = low[:-3]
-        if len(base) > 2 and base[-1] == base[-2]:
-            base = base[:-1]
-        return base
-    if low.endswith("s") and low[:-1] in _ACTIONS:
-        return low[:-1]
-    return low

@@ -7,9 +7,9 @@ politeness ('? thanks') are not part of it; ', then <verb>' starts the next step
 
 from __future__ import annotations
 
+import functools
 import re
 
-from pipeline.nlu.lexicon import CLAUSE_VERBS
 from pipeline.nlu.recipients import name_recipient
 
 __all__ = ["cut_message", "name_recipient"]
@@ -33,8 +33,11 @@ _MESSAGE_START = re.compile(
 )
 
 
-def cut_message(text: str) -> str:
-    """Quote the free-text message of a notification ('... saying X') so it stays data."""
+def cut_message(text: str, verbs: frozenset[str]) -> str:
+    """Quote the free-text message of a notification ('... saying X') so it stays data.
+
+    `verbs`: the verbs that start a next step after the message ('..., then restart it').
+    """
     anchor = _NOTIFY_ANCHOR.search(text)
     verb = _NOTIFY_VERB.search(text)
     if anchor is None or '"' in text[anchor.end() :] or "`" in text[anchor.end() :]:
@@ -51,7 +54,7 @@ def cut_message(text: str) -> str:
     if not text[intro.end() :].strip():
         return text
     rest = text[intro.end() :]
-    follow = _NEXT_STEP.search(rest)
+    follow = _next_step(verbs).search(rest)
     message, tail = (rest[: follow.start()], rest[follow.start() :]) if follow else (rest, "")
     message = _unwrap(_tidy(message)).replace("`", "'")
     if not message:
@@ -87,12 +90,14 @@ def _unwrap(message: str) -> str:
     return message
 
 
-# ", then restart ..." after a message starts the next step (it is still shown for approval).
-_NEXT_STEP = re.compile(
-    r"(?:[,;.]\s*(?:and\s+)?then|\band then)\s+(?=[a-z])|"
-    r"[;.]\s+(?:and\s+)?(?:also\s+)?(?=(?:" + "|".join(sorted(CLAUSE_VERBS)) + r")\b)",
-    re.IGNORECASE,
-)
+@functools.lru_cache(maxsize=8)
+def _next_step(verbs: frozenset[str]) -> re.Pattern[str]:
+    """', then restart ...' after a message starts the next step (it is still shown for approval)."""
+    return re.compile(
+        r"(?:[,;.]\s*(?:and\s+)?then|\band then)\s+(?=[a-z])|"
+        r"[;.]\s+(?:and\s+)?(?:also\s+)?(?=(?:" + "|".join(sorted(map(re.escape, verbs))) + r")\b)",
+        re.IGNORECASE,
+    )
 
 
 def _after_last_recipient(text: str, start: int) -> str:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import itertools
 
-from pipeline.nlu.cues import RUN_VERBS, VOCABULARY
-from pipeline.nlu.entities import Clause
 from pipeline.nlu.inventory import InventoryIndex
 from pipeline.nlu.lexicon import vocab
-from pipeline.nlu.text import Token
+from pipeline.nlu.parse import Claims
+from pipeline.nlu.tokens import Token
 
 QUESTION_WORDS = vocab(
     "is are can could what which how where who does do did why when will would should see know find"
@@ -28,19 +27,33 @@ _HARMLESS = vocab(
 )
 
 
-def is_statement(clause: Clause) -> bool:
+def is_statement(tokens: tuple[Token, ...], verbs: frozenset[str]) -> bool:
     """'nginx on web-02 is dead', 'db-01 seems slow': context for the request that follows."""
-    from pipeline.nlu.lexicon import CLAUSE_VERBS, FILLER
+    from pipeline.nlu.lexicon import FILLER
 
-    ordered = [t.low for t in clause.tokens if t.kind == "word" and t.low not in FILLER]
-    if not ordered or ordered[0] in CLAUSE_VERBS or ordered[0] in QUESTION_WORDS:
+    ordered = [t.low for t in tokens if t.kind == "word" and t.low not in FILLER]
+    if not ordered or ordered[0] in verbs or ordered[0] in QUESTION_WORDS:
         return False
     if {"if", "whether"} & set(ordered):
         return False  # "see if nginx is alive": an embedded question, not a statement
+    if ordered[0] in _SPEAKERS and not set(ordered[1:3]) & _WANTING:
+        return True  # "we're seeing packet loss to api-02", "it's hanging"
     return bool(set(ordered) & STATE_VERBS)
 
 
-def unknown_qualifiers(tokens: list[Token], index: InventoryIndex) -> list[str]:
+_SPEAKERS = vocab(
+    "it it's its they they're we we're i i'm he he's she she's there's that's customers users clients"
+)
+_WANTING = vocab("need needs want wants would 'd like have must should")
+
+
+def unknown_qualifiers(
+    tokens: tuple[Token, ...],
+    index: InventoryIndex,
+    claims: Claims,
+    known: frozenset[str],
+    verbs: frozenset[str],
+) -> list[str]:
     """Words qualifying a host noun that the inventory does not know ('frankfurt servers').
 
     Dropping such a word would silently widen the selection, so the caller asks back.
@@ -53,27 +66,29 @@ def unknown_qualifiers(tokens: list[Token], index: InventoryIndex) -> list[str]:
         if token.kind != "word" or token.low not in HOST_NOUNS or token.low in {"one", "system"}:
             continue
         for before in reversed(tokens[:position]):
-            if before.kind != "word" or before.low in _STOP or before.low in RUN_VERBS:
+            if before.kind != "word" or before.low in _STOP or before.low in verbs:
                 break
-            if before.used or before.low in _HARMLESS or before.low in HOST_NOUNS:
+            if before in claims or before.low in _HARMLESS or before.low in HOST_NOUNS:
                 continue
-            if before.low in selector_words or not (before.low in VOCABULARY or before.low in FILLER):
+            if before.low in selector_words or not (before.low in known or before.low in FILLER):
                 unknown.append(before.text)
             break
-    return unknown + _unknown_places(tokens, selector_words)
+    return unknown + _unknown_places(tokens, selector_words, claims, known)
 
 
-def _unknown_places(tokens: list[Token], selector_words: set[str]) -> list[str]:
+def _unknown_places(
+    tokens: tuple[Token, ...], selector_words: set[str], claims: Claims, vocabulary: frozenset[str]
+) -> list[str]:
     """'everything in frankfurt' where the inventory has no frankfurt."""
-    from pipeline.nlu.lexicon import COMMON, FACT_WORDS, FILLER, QUANTIFIERS
+    from pipeline.nlu.lexicon import COMMON, FILLER, QUANTIFIERS
 
-    known = VOCABULARY | FILLER | COMMON | _HARMLESS | _STOP | frozenset(FACT_WORDS)
+    known = vocabulary | FILLER | COMMON | _HARMLESS | _STOP
 
-    if not any(t.used or t.low in QUANTIFIERS for t in tokens if t.kind == "word"):
+    if not any(t in claims or t.low in QUANTIFIERS for t in tokens if t.kind == "word"):
         return []
     unknown = []
     for token, nxt in itertools.pairwise(tokens):
-        if token.low not in {"in", "at", "by"} or nxt.kind != "word" or nxt.used:
+        if token.low not in {"in", "at", "by"} or nxt.kind != "word" or nxt in claims:
             continue
         low = nxt.low
         if token.low == "by" and low not in selector_words:

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pipeline.nlu.inventory import InventoryIndex, within_one
 from pipeline.nlu.lexicon import ANY_ASSET_NOUNS, COMMON, FILLER, HOST_NOUNS, PRONOUNS, QUANTIFIERS, vocab
-from pipeline.nlu.text import Token
+from pipeline.nlu.tokens import Token
+
+if TYPE_CHECKING:
+    from pipeline.nlu.parse import Claims
 
 MACHINE_NOUNS = frozenset({"machine", "machines", "box", "boxes", "vm", "vms", "instance", "instances"})
 _STATE_WORDS = frozenset({"ok", "okay", "fine", "good", "alright", "well", "working", "allright", "healthy"})
@@ -48,31 +52,31 @@ class Selector:
         )
 
 
-def read_selector(tokens: list[Token], index: InventoryIndex, sel: Selector) -> None:
+def read_selector(tokens: list[Token], index: InventoryIndex, sel: Selector, claims: Claims) -> None:
     sel.quantified = any(t.low in QUANTIFIERS and t.kind == "word" for t in tokens)
-    _where_it_runs(tokens, sel)
-    words = [(i, t) for i, t in enumerate(tokens) if t.kind == "word" and not t.used]
-    for position, (i, token) in enumerate(words):
-        if token.used:
+    _where_it_runs(tokens, sel, claims)
+    words = [t for t in tokens if t.kind == "word" and t not in claims]
+    for position, token in enumerate(words):
+        if token in claims:
             continue
-        nxt = words[position + 1][1] if position + 1 < len(words) else None
-        prev = words[position - 1][1] if position > 0 else None
-        _selector_word(token, prev, nxt, tokens[i + 1 :], index, sel)
-    _kv_selector(tokens, index, sel)
-    _nouns(tokens, index, sel)
+        nxt = words[position + 1] if position + 1 < len(words) else None
+        prev = words[position - 1] if position > 0 else None
+        _selector_word(token, prev, nxt, index, sel, claims)
+    _kv_selector(tokens, index, sel, claims)
+    _nouns(tokens, index, sel, claims)
 
 
 def _selector_word(
     token: Token,
     prev: Token | None,
     nxt: Token | None,
-    rest: list[Token],
     index: InventoryIndex,
     sel: Selector,
+    claims: Claims,
 ) -> None:
     low = token.low
     noun_next = nxt is not None and nxt.low in HOST_NOUNS
-    if _type_phrase(token, nxt, index, sel, noun_next):
+    if _type_phrase(token, nxt, index, sel, noun_next, claims):
         return
     if low in index.environments:
         _add(sel.environments, index.environments[low])
@@ -80,9 +84,11 @@ def _selector_word(
         _add(sel.locations, index.locations[low])
     elif nxt is not None and f"{low} {nxt.low}" in index.locations:
         _add(sel.locations, index.locations[f"{low} {nxt.low}"])
-        nxt.used = True
+        claims.take(nxt)
     elif low in index.os and (noun_next or low in {"windows", "linux"}) and not _version_word(nxt):
         _add(sel.os, index.os[low])
+        if prev is not None and _service_after_noun(prev):
+            claims.take(prev)  # 'which servers run windows': the link word belongs to the selector
     elif (
         low in index.tag_values
         and (
@@ -100,11 +106,13 @@ def _selector_word(
     elif low in index.services and (noun_next or _service_after_noun(prev)):
         _add(sel.services, index.services[low])
         sel.anchored = True
+        if prev is not None and _service_after_noun(prev):
+            claims.take(prev)  # 'hosts running redis': the link word belongs to the selector
     elif _fuzzy_vocab(low, index, sel) or _location_prefix(low, index, sel):
         pass
     else:
         return
-    token.used = True
+    claims.take(token)
 
 
 def _version_word(nxt: Token | None) -> bool:
@@ -112,7 +120,7 @@ def _version_word(nxt: Token | None) -> bool:
 
 
 def _type_phrase(
-    token: Token, nxt: Token | None, index: InventoryIndex, sel: Selector, noun_next: bool
+    token: Token, nxt: Token | None, index: InventoryIndex, sel: Selector, noun_next: bool, claims: Claims
 ) -> bool:
     low = token.low
     if nxt is not None and not noun_next:
@@ -121,7 +129,7 @@ def _type_phrase(
             sel.anchored = True
             sel.single = sel.single or (not nxt.low.endswith("s") and not sel.quantified)
             _add(sel.types, found)
-            token.used = nxt.used = True
+            claims.take(token, nxt)
             return True
     if noun_next or low.endswith("s") or low in {"dbs", "dcs"} or _determined(token, sel):
         found = index.type_for_words((low,), nxt.low if noun_next and nxt is not None else "")
@@ -130,9 +138,9 @@ def _type_phrase(
             singular = not low.endswith("s") and (not noun_next or nxt is None or not nxt.low.endswith("s"))
             sel.single = sel.single or (singular and not sel.quantified)
             _add(sel.types, found)
-            token.used = True
+            claims.take(token)
             if noun_next and nxt is not None:
-                nxt.used = True
+                claims.take(nxt)
             return True
     return False
 
@@ -178,13 +186,14 @@ def _location_prefix(low: str, index: InventoryIndex, sel: Selector) -> bool:
     return True
 
 
-def _kv_selector(tokens: list[Token], index: InventoryIndex, sel: Selector) -> None:
+def _kv_selector(tokens: list[Token], index: InventoryIndex, sel: Selector, claims: Claims) -> None:
     for token in tokens:
-        if token.kind != "kv" or token.used:
+        if token.kind != "kv" or token in claims:
             continue
         key, _, value = token.text.partition("=")
         if _apply_kv(key.lower(), value.strip("\"'"), index, sel):
-            token.used = sel.anchored = True
+            claims.take(token)
+            sel.anchored = True
 
 
 def _apply_kv(key: str, value: str, index: InventoryIndex, sel: Selector) -> bool:
@@ -209,32 +218,33 @@ def _apply_kv(key: str, value: str, index: InventoryIndex, sel: Selector) -> boo
     return True
 
 
-def _nouns(tokens: list[Token], index: InventoryIndex, sel: Selector) -> None:
+def _nouns(tokens: list[Token], index: InventoryIndex, sel: Selector, claims: Claims) -> None:
     """Host nouns and quantifiers: 'all servers', 'every host', 'the windows boxes'."""
     for token in tokens:
-        if token.kind != "word" or token.used or token.low not in HOST_NOUNS:
+        if token.kind != "word" or token in claims or token.low not in HOST_NOUNS:
             continue
         if token.low in {"one", "ones", "system", "systems"} and not sel.is_set():
             continue
         if _after_pronoun(tokens, token):
             continue
         if token.low == "one":
-            token.used = sel.single = True  # "the frankfurt one": one asset, never several
+            claims.take(token)
+            sel.single = True  # "the frankfurt one": one asset, never several
             sel.anchored = sel.anchored or bool(sel.environments or sel.locations or sel.tags)
             continue
-        _noun(token, index, sel)
-    _bare_all(tokens, sel)
-    _everything(tokens, sel)
+        _noun(token, index, sel, claims)
+    _bare_all(tokens, sel, claims)
+    _everything(tokens, sel, claims)
     for token in tokens:
         if token.kind == "word" and token.low in QUANTIFIERS and sel.is_set():
-            token.used = True
+            claims.take(token)
 
 
-def _noun(token: Token, index: InventoryIndex, sel: Selector) -> None:
+def _noun(token: Token, index: InventoryIndex, sel: Selector, claims: Claims) -> None:
     plural = token.low.endswith("s") or token.low == "ones"
     if not (plural or sel.quantified or sel.is_set()):
         return
-    token.used = True
+    claims.take(token)
     qualified = bool(sel.environments or sel.locations or sel.os or sel.tags or sel.services or sel.types)
     if not sel.types and token.low not in ANY_ASSET_NOUNS and token.low != "ones":
         kinds = index.machine_types() if token.low in MACHINE_NOUNS else index.server_types()
@@ -245,26 +255,30 @@ def _noun(token: Token, index: InventoryIndex, sel: Selector) -> None:
     sel.anchored = sel.anchored or sel.quantified or qualified
 
 
-def _everything(tokens: list[Token], sel: Selector) -> None:
-    padded = [*tokens, Token("", "punct"), Token("", "punct")]
+def _everything(tokens: list[Token], sel: Selector, claims: Claims) -> None:
+    padded: list[Token | None] = [*tokens, None, None]
     for token, nxt, after in zip(padded, padded[1:], padded[2:], strict=False):
-        if token.low not in {"everything", "everyone", "everywhere"} or nxt.low in _STATE_WORDS:
+        if token is None or token.low not in {"everything", "everyone", "everywhere"}:
             continue
-        if nxt.low in {"on", "at", "about", "for", "of", "regarding"} and after.used:
+        if nxt is not None and nxt.low in _STATE_WORDS:
+            continue
+        near = nxt is not None and nxt.low in {"on", "at", "about", "for", "of", "regarding"}
+        if near and after is not None and after in claims:
             continue  # "everything on web-01": things on that host, not every host
         sel.everything = sel.anchored = True
+        claims.take(token)
 
 
-def _bare_all(tokens: list[Token], sel: Selector) -> None:
+def _bare_all(tokens: list[Token], sel: Selector, claims: Claims) -> None:
     """'restart nginx on all', 'ping all': a quantifier with nothing after it means every asset."""
     words = [t for t in tokens if t.kind == "word"]
     for position, token in enumerate(words):
-        if token.low != "all" or token.used:
+        if token.low != "all" or token in claims:
             continue
         before = words[position - 1].low if position else ""
         if position + 1 == len(words) and before in {"on", "across", "to", "for", "ping", "at"}:
             sel.everything = sel.anchored = True
-            token.used = True
+            claims.take(token)
 
 
 _RUNS = vocab("runs run running has have having hosts host hosting")
@@ -272,7 +286,7 @@ _WHERE = vocab("where wherever everywhere anywhere")
 _PRESENT = vocab("runs run running installed deployed present exists lives is are")
 
 
-def _where_it_runs(tokens: list[Token], sel: Selector) -> None:
+def _where_it_runs(tokens: list[Token], sel: Selector, claims: Claims) -> None:
     """'every server that runs it', 'all hosts running it', 'wherever it runs': the hosts that run
     the service the request is about (the caller adds the service to the filter)."""
     words = [t for t in tokens if t.kind == "word"]
@@ -287,8 +301,7 @@ def _where_it_runs(tokens: list[Token], sel: Selector) -> None:
             phrase = [before, token, after]
         else:
             continue
-        for t in phrase:
-            t.used = True
+        claims.take(*phrase)
         sel.where_running = sel.everything = sel.anchored = True
 
 

@@ -1,330 +1,307 @@
-"""Argument slots of one clause: ports, services, facts, DNS names, paths, recipients, numbers."""
+"""Arguments of the chosen tool, from its slots' kinds and the clause's typed values.
+
+Each slot reads what its kind says (`pipeline.phrasing.SlotKind`): a choice from the words
+declared for its values, a number by the words around it ('5 times'), a duration wherever one is
+written, a command from quotes or the words after the verb, and so on. A required argument with
+nothing written for it raises `MissingSlot` with the question to ask back.
+"""
 
 from __future__ import annotations
 
-import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from pipeline.nlu.inventory import InventoryIndex, edit_distance, is_fqdn, within_one
-from pipeline.nlu.lexicon import (
-    AMBIGUOUS_RECORD_TYPES,
-    CLAUSE_VERBS,
-    FACT_WORDS,
-    FILLER,
-    NOT_SERVICES,
-    OS_SYNONYMS,
-    PORT_NAMES,
-    RECORD_TYPES,
-    SERVICE_ALIASES,
-    WELL_KNOWN_SERVICES,
-    vocab,
-)
-from pipeline.nlu.text import Token
+from pipeline.errors import InvalidRequest
+from pipeline.nlu import messages
+from pipeline.nlu.commands import command_text
+from pipeline.nlu.english import stem
+from pipeline.nlu.inventory import InventoryIndex
+from pipeline.nlu.parse import Parse, Value
+from pipeline.nlu.reading import Reading
+from pipeline.nlu.slot_text import free_text, inventory_fields, new_name, query_filters
+from pipeline.nlu.toolwords import SlotView, ToolView
+from pipeline.nlu.values import port_numbers
 
-_PROTOCOLS = frozenset({"http", "https", "ftp", "smtp", "ssh", "dns", "imap", "pop3"})  # not daemons
-_PORT_RANGE = re.compile(r"^(\d{1,5})-(\d{1,5})$")
-_DURATION = re.compile(r"^(\d{1,5})-?(s|secs?|seconds?|m|mins?|minutes?)$")  # '30s', '2min', '120-second'
-_COUNT_WORDS = {
-    "times": "count",
-    "pings": "count",
-    "packets": "count",
-    "echoes": "count",
-    "requests": "count",
-}
-_NOT_SERVICE_NAMES = (
-    vocab("status of on is this that service services state which what any all every my")
-    | FILLER
-    | frozenset(FACT_WORDS)
-)
-_NUMBER_WORDS = {
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "twenty": 20,
-    "fifty": 50,
-    "hundred": 100,
-}
+
+class MissingSlot(Exception):
+    """A required argument is missing; the message is the question to ask."""
 
 
 @dataclass
-class Slots:
-    ports: list[int | str] = field(default_factory=list)  # ints and "low-high" ranges
-    port_names: list[str] = field(default_factory=list)  # "ssh", "https" (meaning decided later)
-    services: list[str] = field(default_factory=list)
-    weak_services: list[str] = field(default_factory=list)  # ssh, dns: services only in service talk
-    facts: list[str] = field(default_factory=list)
-    record_type: str | None = None
-    dns_names: list[str] = field(default_factory=list)
-    paths: list[str] = field(default_factory=list)
-    emails: list[str] = field(default_factory=list)
-    urls: list[str] = field(default_factory=list)  # webhook addresses
-    channels: list[str] = field(default_factory=list)
-    phones: list[str] = field(default_factory=list)
-    quotes: list[str] = field(default_factory=list)
-    kv: dict[str, str] = field(default_factory=dict)
-    explicit: dict[str, object] = field(default_factory=dict)  # key=value args of a named tool
-    numbers: dict[str, int] = field(default_factory=dict)  # count, max_hops, tail_lines, timeout_s
-    bare_numbers: list[int] = field(default_factory=list)
+class Filled:
+    """The arguments read for one tool, and the values of a slot written several times."""
+
+    args: dict[str, Any] = field(default_factory=dict)
+    each: tuple[str, list[Any]] | None = None  # ('service', ['nginx', 'redis']): one call per value
 
 
-def extract_slots(tokens: list[Token], index: InventoryIndex) -> Slots:
-    slots = Slots()
-    for token in tokens:
-        _typed(token, slots)
-    _numbers(tokens, slots)
-    for i, token in enumerate(tokens):
-        if token.kind == "word" and not token.used:
-            _word(tokens, i, index, slots)
-    _named_services(tokens, slots, index)
-    return slots
-
-
-def _typed(token: Token, slots: Slots) -> None:
-    kinds = {
-        "quote": slots.quotes,
-        "email": slots.emails,
-        "url": slots.urls,
-        "channel": slots.channels,
-        "path": slots.paths,
-        "phone": slots.phones,
-    }
-    if token.kind in kinds:
-        kinds[token.kind].append(token.text)
-        token.used = True
-    elif token.kind == "kv" and not token.used:
-        key, _, value = token.text.partition("=")
-        slots.kv[key.lower()] = value.strip("\"'")
-        token.used = True
-
-
-def _numbers(tokens: list[Token], slots: Slots) -> None:
-    for i, token in enumerate(tokens):
-        if token.kind != "word" or token.used:
+def fill(reading: Reading, parse: Parse, text: str, index: InventoryIndex, service: str = "") -> Filled:
+    """The tool's arguments as written in the clause (`service`: the one an 'it' refers to)."""
+    tool = reading.tool
+    filled = Filled()
+    missing: list[SlotView] = []
+    for slot in tool.slots:
+        values = _read(slot, reading, parse, text, index, service)
+        if values is None:
+            if slot.required:
+                missing.append(slot)
             continue
-        value = _number(token.low)
-        duration = _DURATION.match(token.low)
-        if value is None and duration:
-            unit = "timeout_min" if duration.group(2).startswith("m") else "timeout_s"
-            slots.numbers[unit] = int(duration.group(1))
-            token.used = True
-            continue
-        if value is None:
-            if _PORT_RANGE.match(token.low):
-                slots.ports.append(token.low)
-                token.used = True
-            continue
-        role = _number_role(tokens, i)
-        if role:
-            slots.numbers[role] = value
-        elif token.low.isdigit():
-            slots.bare_numbers.append(value)
+        if (
+            isinstance(values, list)
+            and not slot.many
+            and len(values) > 1
+            and slot.kind in {"service", "recipient"}
+        ):
+            filled.each = (slot.name, values)
+            filled.args[slot.name] = values[0]
         else:
-            continue
-        token.used = True
+            filled.args[slot.name] = values[0] if isinstance(values, list) and not slot.many else values
+    if missing and not _derivable(tool, filled.args):
+        raise MissingSlot(messages.missing_argument(tool.name, missing[0].name, missing[0].kind))
+    return filled
 
 
-def _number(low: str) -> int | None:
-    if low.isdigit() and len(low) <= 6:
-        return int(low)
-    if re.fullmatch(r"x\d{1,3}|\d{1,3}x", low):  # "ping web-01 x5"
-        return int(low.strip("x"))
-    return _NUMBER_WORDS.get(low)
-
-
-def _number_role(tokens: list[Token], i: int) -> str | None:
-    if tokens[i].text.lower() in {"twice", "thrice"} or re.fullmatch(r"x\d+|\d+x", tokens[i].low):
-        return "count"
-    before = [t.low for t in tokens[max(0, i - 2) : i]]
-    after = tokens[i + 1].low if i + 1 < len(tokens) else ""
-    if after in _COUNT_WORDS or (before and before[-1] in {"count", "-c", "c"}):
-        return "count"
-    if after in {"hops", "hop"} or (before and before[-1] in {"hops", "max_hops"}):
-        return "max_hops"
-    if after in {"lines", "line", "rows"} or (before and before[-1] in {"-n", "n", "lines"}):
-        return "tail_lines"
-    if after in {"seconds", "second", "secs", "s", "sec"} or "timeout" in before:
-        return "timeout_s"  # '120 second timeout', '(timeout: 90)'
-    if after in {"minutes", "minute", "mins", "min"}:
-        return "timeout_min"
-    return None
-
-
-def _word(tokens: list[Token], i: int, index: InventoryIndex, slots: Slots) -> None:
-    token = tokens[i]
-    low = token.low
-    nxt = tokens[i + 1].low if i + 1 < len(tokens) else ""
-    if low.upper() in RECORD_TYPES and _record_type(low, nxt, tokens):
-        slots.record_type = low.upper()
-    elif is_fqdn(low):
-        slots.dns_names.append(token.text)
-    elif _fact_word(low) and _fact(_fact_word(low), tokens, i):
-        _add(slots.facts, FACT_WORDS[_fact_word(low)])
-        return  # fact words stay visible to the classifier
-    else:
-        _service_or_port(token, index, slots)
-        return
-    token.used = True
-
-
-def _fact_word(low: str) -> str:
-    """The fact word written, small typos included ('uptiem', 'memroy')."""
-    if low in FACT_WORDS:
-        return low
-    if len(low) < 5 or not low.isalpha():
-        return ""
-    close = [w for w in FACT_WORDS if len(w) >= 5 and within_one(low, w)]
-    return close[0] if len(close) == 1 else ""
-
-
-_RECORD_NOUNS = {
-    ("nameserver",): "NS",
-    ("nameservers",): "NS",
-    ("name", "server"): "NS",
-    ("name", "servers"): "NS",
-    ("dns", "server"): "NS",
-    ("dns", "servers"): "NS",
-    ("mail", "server"): "MX",
-    ("mail", "servers"): "MX",
-    ("mail", "exchanger"): "MX",
-    ("mail", "exchangers"): "MX",
-}
-
-
-def record_nouns(tokens: list[Token]) -> str | None:
-    """'which nameservers does example.com use', 'the mail servers for example.org': the record type
-    asked about a DNS name (not inventory hosts); its words are used up. Only next to a DNS name."""
-    if not any(t.kind == "word" and is_fqdn(t.low) for t in tokens):
-        return None
-    words = [t for t in tokens if t.kind == "word" and not t.used]
-    for i in range(len(words)):
-        for width in (2, 1):
-            part = words[i : i + width]
-            record = _RECORD_NOUNS.get(tuple(t.low for t in part)) if len(part) == width else None
-            if record:
-                for t in part:
-                    t.used = True
-                return record
-    return None
-
-
-def _record_type(low: str, nxt: str, tokens: list[Token]) -> bool:
-    if low.upper() not in AMBIGUOUS_RECORD_TYPES:
-        return low in {"mx", "txt", "aaaa", "cname", "ptr"} or low.isupper()
-    lows = {t.low for t in tokens}
-    return nxt in {"record", "records", "rr"} or (low == "ns" and bool(lows & {"dns", "lookup", "dig"}))
-
-
-def _fact(low: str, tokens: list[Token], i: int) -> bool:
-    before = tokens[i - 1].low if i else ""
-    after = [t.low for t in tokens[i + 1 : i + 3]]
-    os_words = {w for group in OS_SYNONYMS.values() for w in group}
-    value_follows = bool(after) and after[-1] in os_words and after[0] in {"is", "=", "equals"}
-    if before in {"where", "whose", "by"} or value_follows:
-        return False  # "assets where os is windows": a filter, not a fact to collect
-    if low in {"version", "release"}:
-        before = tokens[i - 1].low if i else ""
-        return before in {"os", "kernel", "windows", "linux", "system"} or not _mentions_service(tokens)
-    if low == "load":
-        return True
+def _derivable(tool: ToolView, args: dict[str, Any]) -> bool:
+    """The tool's own arguments model fills in what is missing (a channel from the recipient)."""
+    try:
+        tool.spec.parse_args(args)
+    except InvalidRequest:
+        return False
     return True
 
 
-def _mentions_service(tokens: list[Token]) -> bool:
-    return any(t.low in WELL_KNOWN_SERVICES or t.low in SERVICE_ALIASES for t in tokens)
+def _read(
+    slot: SlotView, reading: Reading, parse: Parse, text: str, index: InventoryIndex, service: str
+) -> Any:
+    keys = {slot.name} | {p[0] for p in slot.leads if len(p) == 1}
+    explicit = next((v for v in parse.values if v.has("kv") and (v.key in keys or stem(v.key) in keys)), None)
+    if explicit is not None:
+        return _typed_kv(slot, explicit)
+    kind = slot.kind
+    if kind in {"choice", "choices"} or (slot.values and kind not in {"port", "path"}):
+        return _choices(slot, reading, parse, index)
+    reader = _READERS.get(kind)
+    return reader(slot, reading, parse, text, index, service) if reader else None
 
 
-def _service_or_port(token: Token, index: InventoryIndex, slots: Slots) -> None:
-    low = token.low
-    if low in PORT_NAMES:
-        _add(slots.port_names, low)
-    name = service_name(token.text, index) or _misspelt_service(low, index)
-    if name is None:
-        return
-    if low in NOT_SERVICES and low not in {"ad"}:
-        _add(slots.weak_services, name)
-    else:
-        _add(slots.services, name)
+def _typed_kv(slot: SlotView, value: Value) -> Any:
+    raw = str(value.value)
+    if slot.many or slot.kind == "choices":
+        return [_scalar(v) for v in raw.split(",") if v]
+    if slot.kind == "duration":
+        from pipeline.nlu.durations import durations
+
+        found = durations([raw.lower()])
+        return found[0].seconds if found else _scalar(raw)
+    return _scalar(raw)
 
 
-def _misspelt_service(low: str, index: InventoryIndex) -> str | None:
-    """'ngnix' -> nginx, 'postgress' -> postgresql, 'redsi' -> redis: close to exactly one known service.
-
-    Known: the inventory's services, the well-known lexicon and its aliases. One edit is
-    allowed (two for words of eight letters or more); the closest candidate must be unique.
-    """
-    if len(low) < 5 or not low.isalpha() or low in FILLER or low in CLAUSE_VERBS or low in _NOT_SERVICE_NAMES:
-        return None
-    if low in PORT_NAMES:
-        return None  # 'https' is a protocol (port 443), never a misspelt 'httpd'
-    key = f"service-typo:{low}"
-    if key not in index.memo:
-        index.memo[key] = _closest_service(low, index)
-    return index.memo[key]
+def _scalar(value: str) -> Any:
+    return int(value) if value.isdigit() else value
 
 
-def _closest_service(low: str, index: InventoryIndex) -> str | None:
-    known = {s.lower(): s for s in WELL_KNOWN_SERVICES} | dict(index.services)
-    known |= {alias: SERVICE_ALIASES[alias] for alias in SERVICE_ALIASES if len(alias) >= 5}
-    limit = 2 if len(low) >= 8 else 1
-    best: dict[int, set[str]] = {}
-    for key, name in known.items():
-        if len(key) < 5 or abs(len(key) - len(low)) > limit:
-            continue
-        distance = 1 if within_one(low, key) else edit_distance(low, key, limit)
-        if distance <= limit:
-            best.setdefault(distance, set()).add(service_name(name, index) or name)
-    if not best:
-        return None
-    closest = best[min(best)]
-    return closest.pop() if len(closest) == 1 else None
-
-
-def service_name(written: str, index: InventoryIndex) -> str | None:
-    """The service a word names, spelled as the inventory spells it when it knows it."""
-    low = written.lower()
-    if low in index.services:
-        return index.services[low]
-    alias = SERVICE_ALIASES.get(low)
-    if alias and alias.lower() in index.services:
-        return index.services[alias.lower()]
-    for known_low, known in index.services.items():
-        if known_low.startswith(low + "-") and len(low) >= 4:
-            return known  # "grafana" -> "grafana-server"
-        if known_low == low + "d" and len(low) >= 4 and low not in _PROTOCOLS:
-            return known  # "mysql" where the inventory runs "mysqld"
-    if alias:
-        return alias
-    if low in WELL_KNOWN_SERVICES:
-        return written
+def _choices(slot: SlotView, reading: Reading, parse: Parse, index: InventoryIndex) -> Any:
+    written = [m for m in reading.matches if m.slot == slot.name]
+    chosen = [m.value for m in sorted(written, key=lambda m: m.tokens[0])]
+    chosen += [
+        t.text for t in parse.tokens if t.kind == "word" and t.text in slot.exact and _exact_ok(t, parse)
+    ]
+    chosen = list(dict.fromkeys(chosen))
+    if chosen:
+        return chosen if slot.many or slot.kind == "choices" else chosen[:1]
+    if slot.by_os:
+        return [_by_os(slot, parse, index)]
     return None
 
 
-def _named_services(tokens: list[Token], slots: Slots, index: InventoryIndex) -> None:
-    """'the foo-agent service', 'service foo-agent': a service the lexicon does not know."""
-    for i, token in enumerate(tokens):
-        if token.low not in {"service", "daemon", "unit"} or token.kind != "word":
-            continue
-        before = tokens[i - 1] if i else None
-        after = tokens[i + 1] if i + 1 < len(tokens) else None
-        for candidate in (before, after):
-            if candidate is None or candidate.kind not in {"word", "quote"} or candidate.used:
-                continue
-            if candidate.low in _NOT_SERVICE_NAMES or candidate.low in CLAUSE_VERBS or len(candidate.low) < 2:
-                continue
-            known = service_name(candidate.text, index) or _misspelt_service(candidate.low, index)
-            if not known and re.match(r"^[A-Za-z0-9][\w@.:+-]*$", candidate.text):
-                slots.services.append(candidate.text)
-                candidate.used = True
-            break
+def _exact_ok(token: Any, parse: Parse) -> bool:
+    """'dns A localhost', 'an A record': a choice that is also an English word, written as declared."""
+    return token.text != token.text.lower() or any(
+        t.index == token.index + 1 and stem(t.low) in {"record", "rr"} for t in parse.tokens
+    )
 
 
-def _add(items: list[str], value: str) -> None:
-    if value not in items:
-        items.append(value)
+def _by_os(slot: SlotView, parse: Parse, index: InventoryIndex) -> str:
+    targets = parse.targets
+    assets = index.select(names=targets.names) if targets.names else []
+    if not assets and targets.selector.os:
+        systems = {o.lower() for o in targets.selector.os}
+    else:
+        systems = {a.os.lower() for a in assets}
+    if len(systems) == 1 and next(iter(systems)) in slot.by_os:
+        return slot.by_os[next(iter(systems))]
+    return slot.by_os.get("", next(iter(slot.by_os.values())))
+
+
+def _services(
+    slot: SlotView, reading: Reading, parse: Parse, text: str, index: InventoryIndex, service: str
+) -> Any:
+    found = [str(v.value) for v in reading.uses if v.has("service")]
+    if not found and service and parse.targets.pronoun:
+        found = [service]  # 'check nginx ... then restart it'
+    return list(dict.fromkeys(found)) or None
+
+
+def _ports(
+    slot: SlotView, reading: Reading, parse: Parse, text: str, index: InventoryIndex, service: str
+) -> Any:
+    named = [m.value for m in reading.matches if m.slot == slot.name]
+    ports: list[int | str] = [p for v in _free_values(parse, reading, "port") for p in port_numbers(v)]
+    if not ports and not named:
+        services = [v for v in parse.values if v.has("service") and v.key]
+        ports = [p for v in services for p in port_numbers(v)]
+    ports += named
+    return list(dict.fromkeys(ports)) or None
+
+
+def _free_values(parse: Parse, reading: Reading, kind: str) -> list[Value]:
+    """Values of `kind` that no number slot of the tool took by its cue words."""
+    cued = {v for v in parse.values if v.has("number") and _number_slot(reading.tool, v, parse)}
+    return [v for v in parse.values if v.has(kind) and v not in cued]
+
+
+def _number_slot(tool: ToolView, value: Value, parse: Parse) -> SlotView | None:
+    for slot in tool.slots:
+        if slot.kind == "number" and cued(slot, value, parse):
+            return slot
+    return None
+
+
+def cued(slot: SlotView, value: Value, parse: Parse) -> bool:
+    """The words around a value are the slot's cues: '5 times', '-c 5', 'max 15 hops', 'x5'."""
+    if value.cue and (stem(value.cue),) in slot.leads + slot.follows:
+        return True
+    position = parse.position(value.tokens[0])
+    end = parse.position(value.tokens[-1])
+    before = [stem(t.low) for t in parse.tokens[max(0, position - 3) : position] if t.kind != "punct"][-2:]
+    after = [stem(t.low) for t in parse.tokens[end + 1 : end + 4] if t.kind != "punct"][:2]
+    leads = {p[-1] for p in slot.leads}
+    follows = {p[0] for p in slot.follows}
+    return (
+        bool(before and before[-1] in leads)
+        or bool(after and after[0] in follows)
+        or bool(len(before) == 2 and before[0] in leads and before[1] in {"of", "to", "max", "last", "="})
+    )
+
+
+def _numbers(
+    slot: SlotView, reading: Reading, parse: Parse, text: str, index: InventoryIndex, service: str
+) -> Any:
+    for value in parse.values:
+        if value.has("number") and cued(slot, value, parse):
+            return value.value
+    return None
+
+
+def _durations(
+    slot: SlotView, reading: Reading, parse: Parse, text: str, index: InventoryIndex, service: str
+) -> Any:
+    slots = [s for s in reading.tool.slots if s.kind == "duration"]
+    for value in parse.values:
+        if value.has("duration") and (len(slots) == 1 or cued(slot, value, parse)):
+            return value.value
+        if value.has("number") and cued(slot, value, parse):
+            return float(value.value)  # 'timeout 30', '(timeout: 90)': seconds
+    return None
+
+
+def _paths(
+    slot: SlotView, reading: Reading, parse: Parse, text: str, index: InventoryIndex, service: str
+) -> Any:
+    found = [v.value for v in parse.values if v.has("path")]
+    if found:
+        return found[0]
+    named = [m.value for m in reading.matches if m.slot == slot.name]
+    return named[0] if named else None
+
+
+def _command(
+    slot: SlotView, reading: Reading, parse: Parse, text: str, index: InventoryIndex, service: str
+) -> Any:
+    quotes = [v for v in parse.values if v.has("quote")]
+    if quotes:
+        return str(quotes[0].value)
+    verbs = [m.tokens[0] for m in reading.matches if m.role == "verb"]
+    return command_text(reading.tool, verbs, parse, text) or None
+
+
+def _code(
+    slot: SlotView, reading: Reading, parse: Parse, text: str, index: InventoryIndex, service: str
+) -> Any:
+    quotes = sorted(parse.of_kind("quote"), key=lambda v: v.cue != "fence")
+    return str(quotes[0].value) if quotes else None
+
+
+def _message(
+    slot: SlotView, reading: Reading, parse: Parse, text: str, index: InventoryIndex, service: str
+) -> Any:
+    quotes = parse.of_kind("quote")
+    return str(quotes[-1].value) if quotes else None
+
+
+def _recipients(
+    slot: SlotView, reading: Reading, parse: Parse, text: str, index: InventoryIndex, service: str
+) -> Any:
+    kinds = {"email", "channel", "phone", "url", "named"}
+    found = [str(v.value) for v in sorted(parse.values, key=lambda v: v.tokens[0]) if v.kinds & kinds]
+    return list(dict.fromkeys(found)) or None
+
+
+def _dns_names(
+    slot: SlotView, reading: Reading, parse: Parse, text: str, index: InventoryIndex, service: str
+) -> Any:
+    written = [str(v.value) for v in parse.of_kind("dns_name")]
+    addresses = [t.text for t in parse.tokens if t.kind == "ip"]
+    names = written + addresses + parse.targets.raw + parse.targets.names
+    return names[0] if names else None
+
+
+def _text(
+    slot: SlotView, reading: Reading, parse: Parse, text: str, index: InventoryIndex, service: str
+) -> Any:
+    return free_text(slot, reading, parse)
+
+
+def _filters(
+    slot: SlotView, reading: Reading, parse: Parse, text: str, index: InventoryIndex, service: str
+) -> Any:
+    return query_filters(parse).get(slot.name)
+
+
+def _fields(
+    slot: SlotView, reading: Reading, parse: Parse, text: str, index: InventoryIndex, service: str
+) -> Any:
+    return inventory_fields(parse).get(slot.name)
+
+
+def _new_name(
+    slot: SlotView, reading: Reading, parse: Parse, text: str, index: InventoryIndex, service: str
+) -> Any:
+    return new_name(parse)
+
+
+_READERS = {
+    "service": _services,
+    "port": _ports,
+    "number": _numbers,
+    "duration": _durations,
+    "path": _paths,
+    "command": _command,
+    "code": _code,
+    "message": _message,
+    "recipient": _recipients,
+    "dns_name": _dns_names,
+    "text": _text,
+    "filter": _filters,
+    "field": _fields,
+    "new_name": _new_name,
+}
+
+
+def each_value(filled: Filled) -> Sequence[dict[str, Any]]:
+    """One argument set per value of a slot written several times, in the order written."""
+    if filled.each is None:
+        return [filled.args]
+    name, values = filled.each
+    return [{**filled.args, name: value} for value in values]

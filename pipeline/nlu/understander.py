@@ -1,369 +1,63 @@
 """Deterministic stages A+B: text -> Understanding, with no language model.
 
-The grammar carries terse commands; the lexicon classifier carries common phrasings
-and reports a confidence. Unknown or ambiguous targets make it ask back; it never guesses.
+    normalise (scan) -> clauses -> negation -> for each clause: entities, tool choice from the
+    catalog's declared phrasing, speech act, slots from parameter types, targets
+    -> coverage-based confidence -> plan | matching read + suggestion | ask back | no action
+
+Unknown or ambiguous targets and missing required arguments are asked back; nothing is guessed.
+The understanding holds no tool names: every tool's words come from its declaration.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable, Sequence
 
-from pipeline.contracts import AssetFilter, AssetRef, Intent, Interpretation, ToolCall, Understanding
+from pipeline.contracts import AssetRef, Intent, Interpretation, ToolCall, Understanding
+from pipeline.conversation import Turn
 from pipeline.nlu import crossing, messages, negation
-from pipeline.nlu.calls import MissingSlot, build_args, command_span
-from pipeline.nlu.classifier import decide
-from pipeline.nlu.cues import SERVICE_VERBS, VOCABULARY
-from pipeline.nlu.decision import Decision
-from pipeline.nlu.entities import Clause, Targets, extract
-from pipeline.nlu.grammar import explicit_tool, is_grammar, split_kv
-from pipeline.nlu.guards import ACTION_TOOLS, Clarify, diagnose_why, no_smuggled_commands
-from pipeline.nlu.inventory import InventoryIndex
-from pipeline.nlu.lexicon import FACT_WORDS, FILLER, GREETINGS, HELP_WORDS
-from pipeline.nlu.qualifiers import is_statement, unknown_qualifiers
-from pipeline.nlu.selection import exactly, one_asset, running
-from pipeline.nlu.text import Token, scan
-
-TARGETLESS = frozenset(
-    {"network.dns_lookup", "communication.notify", "communication.list_templates", "assets.create"}
+from pipeline.nlu.dictionary import english
+from pipeline.nlu.english import (
+    ADVICE_WORDS,
+    AUXILIARIES,
+    DISCOURSE,
+    MODALS,
+    QUESTION_WORDS,
+    STATE_VERBS,
+    SUBJECTS,
 )
-RAW_OK = frozenset({"network.ping", "network.traceroute", "network.port_scan"})
-
-
-@dataclass
-class Context:
-    """What earlier clauses of the same message resolved to (for 'it', 'them', 'then ...')."""
-
-    targets: tuple[str, ...] = ()
-    selector: AssetFilter | None = None
-    service: str = ""
-    summaries: list[str] = field(default_factory=list)
-
-
-class DeterministicUnderstander:
-    """Grammar + lexicon understanding over an inventory snapshot.
-
-    `tools` maps each catalog tool name to its args field names (for `key=value` args).
-    """
-
-    def __init__(self, tools: Mapping[str, frozenset[str]]) -> None:
-        self._tools = dict(tools)
-        self._index_key: tuple[int, int] | None = None
-        self._index: InventoryIndex | None = None
-
-    def index(self, assets: Sequence[AssetRef]) -> InventoryIndex:
-        key = (id(assets), len(assets))
-        if self._index is None or key != self._index_key or self._index.assets is not assets:
-            self._index, self._index_key = InventoryIndex.build(assets), key
-        return self._index
-
-    def understand(self, text: str, assets: Sequence[AssetRef]) -> Understanding:
-        index = self.index(assets)
-        scanned = scan(text)
-        words = [t.low for t in scanned.tokens if t.kind == "word"]
-        entities = any(t.kind not in {"word", "punct"} for t in scanned.tokens)  # '#ops', a quoted message
-        if not scanned.clauses or (_small_talk(words) and not entities):
-            return _no_action(messages.injection() if scanned.injection else messages.help_text(), 1.0)
-        try:
-            return self._clauses(scanned.clauses, scanned.text, index, scanned.injection)
-        except Clarify as problem:
-            interpretation = Interpretation(intent=Intent.CHAT, category="clarify", source="lexicon")
-            return Understanding(interpretation=interpretation, outcome="clarify", message=str(problem))
-
-    def _clauses(
-        self, clauses: list[list[Any]], text: str, index: InventoryIndex, injection: bool
-    ) -> Understanding:
-        context = Context()
-        calls: list[ToolCall] = []
-        confidence, grammar = 1.0, True
-        leftovers: list[Clause] = []
-        clauses, cancelled = negation.cancel(clauses)
-        refused: list[str] = ["do that"] if cancelled else []  # what the user said not to do
-        _remember(extract(cancelled, index), context)
-        parts = self._parts(clauses, index, context, refused)
-        for position, tokens in enumerate(parts):
-            clause, tool, decision = self._classify(tokens, index, context)
-            if tool is not None and position + 1 < len(parts) and is_statement(clause):
-                _remember(clause, context)  # "nginx on web-02 is dead, restart it"
-                continue
-            if tool is None and calls and _only_targets(clause):
-                calls.append(self._repeat(calls[-1], clause, context, index))  # "..., then on web-02"
-                continue
-            if tool is None:
-                leftovers.append(clause)
-                if clause.targets.names and not clause.targets.unknown:
-                    context.targets = tuple(clause.targets.names)  # "db-01 is slow, check cpu"
-                continue
-            confidence = min(confidence, 1.0 if decision is None else decision.confidence)
-            grammar = grammar and (decision is None or decision.explicit or is_grammar(tokens, VOCABULARY))
-            calls.extend(self._calls(tool, clause, decision, text, index, context))
-        if not calls and refused:
-            return _no_action(messages.not_doing(refused), 0.9)
-        if not calls:
-            return self._nothing(leftovers, injection)
-        calls = _merge_repeats(calls)
-        _check_leftovers(leftovers)
-        no_smuggled_commands(calls, text)
-        if grammar:
-            confidence = 1.0
-        return _understanding(calls, confidence, "grammar" if grammar else "lexicon", context)
-
-    def _parts(
-        self, clauses: list[list[Any]], index: InventoryIndex, context: Context, refused: list[str]
-    ) -> list[list[Any]]:
-        """The clauses to classify, in order: negations dropped, crossed clauses cut apart."""
-        parts: list[list[Any]] = []
-        for written in clauses:
-            tokens = self._wanted(written, index, context, refused)
-            if tokens is not None:
-                parts.extend(crossing.uncross(tokens, index))
-        return parts
-
-    def _wanted(
-        self, tokens: list[Any], index: InventoryIndex, context: Context, refused: list[str]
-    ) -> list[Any] | None:
-        """The clause without what it negates ('don't reboot web-02, just ping it' -> 'just ping it').
-
-        The negated part is never planned, but its hosts and service stay in context for 'it'.
-        Returns None when nothing wanted is left.
-        """
-        split = negation.split(tokens)
-        if not split.found:
-            return tokens
-        refused.extend(split.verbs)
-        about = extract([Token(t.text, t.kind, start=t.start, end=t.end) for t in split.negated], index)
-        _remember(about, context)
-        if negation.only_glue(split.positive):
-            return None
-        own = extract([Token(t.text, t.kind, start=t.start, end=t.end) for t in split.positive], index)
-        if (
-            own.targets.empty()
-            and not own.targets.pronoun
-            and not context.targets
-            and negation.has_task(own.tokens)
-        ):
-            return split.positive + negation.objects(split.negated)  # 'check it instead of restarting x'
-        return split.positive
-
-    def _classify(
-        self, tokens: list[Any], index: InventoryIndex, context: Context
-    ) -> tuple[Clause, str | None, Decision | None]:
-        tool = explicit_tool(tokens, self._tools)
-        if tool is not None:
-            tokens[0].used = True
-            explicit = split_kv(tokens, self._tools[tool])
-            clause = extract(tokens, index)
-            clause.slots.explicit = explicit
-            action = str(clause.slots.kv.get("action", ""))
-            return clause, tool, Decision(tool, 1.0, action=action, explicit=True)
-        clause = extract(tokens, index)
-        slots = clause.slots
-        asks = {t.low for t in clause.tokens} & SERVICE_VERBS
-        if (
-            context.service
-            and clause.targets.pronoun
-            and asks
-            and not (slots.services or slots.weak_services)
-        ):
-            slots.services.append(context.service)  # "check nginx ... then restart it"
-        decision = diagnose_why(clause, decide(clause))
-        if decision.tool == "automation.run_command" and not slots.quotes:
-            _targets_after_command(clause, index)
-        unknown = unknown_qualifiers(clause.tokens, index) if decision.tool != "assets.create" else []
-        if unknown:
-            raise Clarify(messages.unknown_targets(unknown))
-        if decision.problem and decision.tool is None:
-            raise Clarify(decision.problem)
-        if decision.tool is not None and decision.tool not in self._tools:
-            raise Clarify(messages.unsupported(decision.tool))
-        return clause, decision.tool, decision
-
-    def _calls(
-        self,
-        tool: str,
-        clause: Clause,
-        decision: Decision | None,
-        text: str,
-        index: InventoryIndex,
-        context: Context,
-    ) -> list[ToolCall]:
-        if decision is not None and decision.problem:
-            raise Clarify(decision.problem)
-        explicit = dict(clause.slots.explicit)
-        try:
-            args = {**build_args(tool, clause, text, decision.action if decision else ""), **explicit}
-        except MissingSlot as missing:
-            if not explicit:
-                raise Clarify(str(missing)) from None
-            args = explicit
-        targets, selector = self._targets(tool, clause, context, str(args.get("service", "")), index)
-        calls = [ToolCall(tool=tool, args=args, targets=targets, selector=selector)]
-        if tool in {"automation.service_control", "automation.service_status"}:
-            calls = _per_service(calls[0], clause)
-        if tool == "communication.notify" and not explicit:
-            calls = _per_recipient(calls[0], clause)
-        context.summaries.extend(messages.describe_call(c) for c in calls)
-        context.service = str(args.get("service", context.service))
-        return calls
-
-    def _targets(
-        self, tool: str, clause: Clause, context: Context, service: str, index: InventoryIndex
-    ) -> tuple[tuple[str, ...], AssetFilter | None]:
-        found = clause.targets
-        if tool in TARGETLESS:
-            return (), None
-        if tool == "assets.update" and found.names:
-            return tuple(found.names), None  # the selector words are the new values
-        _problems(found, tool)
-        names = [n for n in found.names if n not in found.exclude] + found.raw
-        selector = _selector(found, service)
-        if names and found.selector.single and _asks_about(clause):
-            selector = None  # "is db-02 a production server?": a question about db-02 only
-        if selector is not None and found.selector.single:
-            one_asset(selector, index)  # "web-01 and the london one": which one, if several
-        if selector is not None and not names and "both" in {t.low for t in clause.tokens}:
-            selector = exactly(2, selector, service, index)
-        if selector is not None and not names and service and tool == "automation.service_control":
-            names, selector = running(selector, service, index)
-        if not names and selector is None:
-            if context.targets or context.selector is not None:
-                return context.targets, context.selector
-            if tool == "assets.query":
-                return (), AssetFilter()
-            raise Clarify(messages.which_targets(tool, _unexplained(clause)))
-        context.targets, context.selector = tuple(names), selector
-        return tuple(names), selector
-
-    def _repeat(self, last: ToolCall, clause: Clause, context: Context, index: InventoryIndex) -> ToolCall:
-        targets, selector = self._targets(
-            last.tool, clause, context, str(last.args.get("service", "")), index
-        )
-        return last.model_copy(update={"targets": targets, "selector": selector})
-
-    def _nothing(self, leftovers: list[Clause], injection: bool) -> Understanding:
-        _check_leftovers(leftovers)
-        mentioned = [n for c in leftovers for n in c.targets.names]
-        if mentioned:  # hosts but no recognisable task: worth asking the LLM, if there is one
-            interpretation = Interpretation(
-                intent=Intent.CHAT, category="unsure", confidence=0.2, source="lexicon"
-            )
-            message = messages.what_to_do(mentioned)
-            return Understanding(interpretation=interpretation, outcome="clarify", message=message)
-        message = messages.injection() if injection else messages.out_of_scope()
-        return _no_action(message, 0.3)
-
-
-def _asks_about(clause: Clause) -> bool:
-    first = next((t.low for t in clause.tokens if t.kind == "word" and t.low not in FILLER), "")
-    return first in {"is", "are", "was", "isn't", "aren't"}
-
-
-def _only_targets(clause: Clause) -> bool:
-    """'then on web-02', 'and also db-01': hosts and glue words only."""
-    glue = FILLER | {"on", "at", "in", "for", "and", "also", "then", "too", "as", "well", "same", "there"}
-    words = [t for t in clause.tokens if t.kind == "word"]
-    has_targets = bool(clause.targets.names or clause.targets.selector.anchored)
-    return has_targets and all(t.used or t.low in glue for t in words)
-
-
-def _check_leftovers(leftovers: list[Clause]) -> None:
-    """Clauses without a task may still name unknown hosts: those are asked back too."""
-    for clause in leftovers:
-        _problems(clause.targets, "")
-
-
-def _targets_after_command(clause: Clause, index: InventoryIndex) -> None:
-    """'run ping -c 3 8.8.8.8 on db-01': words inside the command never name targets."""
-    span = command_span(clause)
-    if span is None:
-        return
-    outside = clause.tokens[: span[0]] + clause.tokens[span[1] :]
-    fresh = [Token(t.text, t.kind, start=t.start, end=t.end) for t in outside]
-    clause.targets = extract(fresh, index).targets
-
-
-def _merge_repeats(calls: list[ToolCall]) -> list[ToolCall]:
-    """'show uptime of x and tell me which rebooted last': one step, not the same step twice."""
-    merged: list[ToolCall] = []
-    for call in calls:
-        last = merged[-1] if merged else None
-        same_place = last is not None and (last.tool, last.targets, last.selector) == (
-            call.tool,
-            call.targets,
-            call.selector,
-        )
-        if last is not None and same_place and last.args == call.args:
-            continue
-        merged.append(call)
-    return merged
-
-
-def _remember(clause: Clause, context: Context) -> None:
-    if clause.targets.names and not clause.targets.unknown:
-        context.targets = tuple(clause.targets.names)
-    services = clause.slots.services or clause.slots.weak_services
-    if services:
-        context.service = services[0]
-
-
-def _problems(found: Targets, tool: str) -> None:
-    if found.unknown:
-        raise Clarify(messages.unknown_targets(found.unknown))
-    if found.ambiguous:
-        raise Clarify(messages.ambiguous(found.ambiguous))
-    if found.raw and tool and tool not in RAW_OK:
-        raise Clarify(messages.unknown_targets(found.raw))
-
-
-def _selector(found: Targets, service: str) -> AssetFilter | None:
-    """The clause's selector; bare adjectives next to named hosts ('web-01 in production') only qualify."""
-    sel = found.selector
-    if not sel.is_set() or (found.names and not sel.anchored):
-        return None
-    attributes = sel.types or sel.os or sel.environments or sel.locations or sel.tags or sel.services
-    if service and sel.everything and (not attributes or sel.where_running):
-        sel.services = [service]  # "restart nginx everywhere", "on every server that runs it"
-    return AssetFilter(
-        types=tuple(sel.types),
-        os=tuple(sel.os),
-        environments=tuple(sel.environments),
-        locations=tuple(sel.locations),
-        tags=dict(sel.tags),
-        services=tuple(sel.services),
-        exclude=tuple(found.exclude),
-    )
-
-
-def _per_recipient(call: ToolCall, clause: Clause) -> list[ToolCall]:
-    """'tell #ops-alerts and oncall@example.com ...': one notification per recipient, in order."""
-    chat = str(call.args.get("channel")) if call.args.get("channel") in {"slack", "teams"} else "slack"
-    kinds = {"email": "email", "phone": "sms", "channel": chat}
-    recipients = [(kinds[t.kind], t.text) for t in clause.tokens if t.kind in kinds]
-    if len(recipients) <= 1:
-        return [call]
-    return [call.model_copy(update={"args": {**call.args, "channel": c, "to": r}}) for c, r in recipients]
-
-
-def _per_service(call: ToolCall, clause: Clause) -> list[ToolCall]:
-    services = clause.slots.services or clause.slots.weak_services
-    if len(services) <= 1:
-        return [call]
-    return [call.model_copy(update={"args": {**call.args, "service": s}}) for s in services]
-
-
-def _unexplained(clause: Clause) -> list[str]:
-    explained = VOCABULARY | FILLER | frozenset(FACT_WORDS) | {"on", "in", "at", "of", "from", "with", "to"}
-    services = {s.lower() for s in clause.slots.services + clause.slots.weak_services}
-    return [
-        t.text
-        for t in clause.tokens
-        if t.kind == "word" and not t.used and t.low not in explained and t.low not in services
-    ]
-
+from pipeline.nlu.followups import FOLLOW_UP_GLUE, accepted, again, chosen, completes
+from pipeline.nlu.guards import no_smuggled_commands
+from pipeline.nlu.interpret import Read, Reader
+from pipeline.nlu.inventory import InventoryIndex
+from pipeline.nlu.lexicon import (
+    CHANGE_VERBS,
+    COMMON,
+    ENVIRONMENT_SYNONYMS,
+    FILLER,
+    GENERAL_VERBS,
+    GREETINGS,
+    HELP_WORDS,
+    HOST_NOUNS,
+    LOOK_VERBS,
+    OS_SYNONYMS,
+    PORT_NAMES,
+    PRONOUNS,
+    QUANTIFIERS,
+    SERVICE_ALIASES,
+    THEN_WORDS,
+    TYPE_SYNONYMS,
+    WELL_KNOWN_SERVICES,
+)
+from pipeline.nlu.qualifiers import is_statement
+from pipeline.nlu.scan import Message, scan
+from pipeline.nlu.targeting import Clarify, Context, problems, targets_for
+from pipeline.nlu.tokens import Token
+from pipeline.nlu.toolwords import ToolWords
+from pipeline.nlu.typos import Corrector
+from pipeline.registry import ToolSpec
 
 _SOCIAL = frozenset(
-    {
+    [
         "there",
         "everyone",
         "everybody",
@@ -377,8 +71,223 @@ _SOCIAL = frozenset(
         "today",
         "good",
         "day",
-    }
+    ]
 )
+_GLUE_REPEAT = FILLER | {
+    "on",
+    "at",
+    "in",
+    "for",
+    "and",
+    "also",
+    "then",
+    "too",
+    "as",
+    "well",
+    "same",
+    "there",
+    "now",
+}
+
+
+class DeterministicUnderstander:
+    """Understanding by the catalog's declared words over an inventory snapshot."""
+
+    def __init__(self, tools: Iterable[ToolSpec]) -> None:
+        self.words = ToolWords(tools)
+        self.verbs = self.words.verbs | GENERAL_VERBS
+        values = frozenset(w for t in self.words for s in t.slots for p in s.values for w in p)
+        self.negation = negation.Words.of(self.words.verbs | CHANGE_VERBS, values)
+        self._index: InventoryIndex | None = None
+        self._reader: Reader | None = None
+        self._corrector: Corrector | None = None
+
+    def reader(self, assets: Sequence[AssetRef]) -> tuple[Reader, Corrector]:
+        if self._index is None or self._index.assets is not assets or self._reader is None:
+            self._index = InventoryIndex.build(assets)
+            known = self._known(self._index)
+            self._reader = Reader(self.words, self._index, known, self.verbs)
+            self._corrector = Corrector(known, english)
+        assert self._corrector is not None
+        return self._reader, self._corrector
+
+    def _known(self, index: InventoryIndex) -> frozenset[str]:
+        inventory = (
+            set(index.environments) | set(index.locations) | set(index.os) | set(index.tag_values)
+            | index.tag_keys | set(index.services) | {w for t in index.types for w in t.split("_")}
+        )  # fmt: skip
+        synonyms = {w for group in (*ENVIRONMENT_SYNONYMS.values(), *OS_SYNONYMS.values()) for w in group}
+        lexicon = (
+            FILLER | COMMON | HOST_NOUNS | QUANTIFIERS | PRONOUNS | GENERAL_VERBS | LOOK_VERBS | CHANGE_VERBS
+            | THEN_WORDS | GREETINGS | HELP_WORDS | WELL_KNOWN_SERVICES | frozenset(SERVICE_ALIASES)
+            | frozenset(PORT_NAMES) | frozenset(TYPE_SYNONYMS) | DISCOURSE | SUBJECTS | MODALS | AUXILIARIES
+            | QUESTION_WORDS | STATE_VERBS | ADVICE_WORDS
+        )  # fmt: skip
+        return frozenset(lexicon | self.words.vocabulary | inventory | synonyms)
+
+    def understand(
+        self, text: str, assets: Sequence[AssetRef], previous: Turn | None = None
+    ) -> Understanding:
+        """`previous`: the conversation's last request, for follow-ups ('and on web-02?', 'do it')."""
+        reader, corrector = self.reader(assets)
+        message = scan(text, self.verbs, corrector)
+        words = [t.low for t in message.tokens if t.kind == "word" or t.text.isdigit()]
+        if previous is not None:
+            again = accepted(words, previous) or chosen(words, previous)
+            if again is not None:
+                return self.understand(again, assets)  # what was offered, exactly as offered
+        entities = any(t.kind not in {"word", "punct"} for t in message.tokens)
+        if not message.clauses or (_small_talk(words) and not entities):
+            return _no_action(messages.injection() if message.injection else messages.help_text(), 1.0)
+        understood = self._understood(message, reader, Context.after(previous))
+        if previous is not None and completes(previous) and not understood.calls:
+            return self.understand(f"{previous.text} {text}", assets)  # "which one?" - "the london one"
+        return understood
+
+    def _understood(self, message: Message, reader: Reader, context: Context) -> Understanding:
+        try:
+            return self._clauses(message.clauses, message.text, reader, context, message.injection)
+        except Clarify as problem:
+            interpretation = Interpretation(intent=Intent.CHAT, category="clarify", source="lexicon")
+            return Understanding(interpretation=interpretation, outcome="clarify", message=str(problem))
+
+    def _clauses(
+        self, clauses: Sequence[Sequence[Token]], text: str, reader: Reader, context: Context, injection: bool
+    ) -> Understanding:
+        kept, cancelled = negation.cancel([list(c) for c in clauses])
+        refused: list[str] = ["do that"] if cancelled else []
+        if cancelled:
+            context.remember(reader.parse(tuple(cancelled)).targets)
+        parts = self._parts(kept, reader, context, refused)
+        reads: list[Read] = []
+        calls: list[ToolCall] = []
+        leftovers: list[Read] = []
+        for position, tokens in enumerate(parts):
+            statement = is_statement(tuple(tokens), self.verbs)
+            if statement and (position + 1 < len(parts) or calls):
+                seen = reader.parse(tuple(tokens))  # "nginx on web-02 is dead, restart it"
+                services = seen.of_kind("service")
+                context.remember(seen.targets, str(services[0].value) if services and not calls else "")
+                continue
+            read = reader.read(tuple(tokens), text, context)
+            if read.reading is None and calls and _only_targets(read):
+                calls.append(_repeat(calls[-1], read, reader, context))  # "..., then on web-02"
+                continue
+            if read.reading is None and not calls and context.calls and _only_targets(read, follow_up=True):
+                calls.extend(again(c, read, reader, context) for c in context.calls)  # "and on web-02?"
+                continue
+            if read.reading is None:
+                leftovers.append(read)
+                context.remember(read.parse.targets)
+                continue
+            reads.append(read)
+            calls.extend(read.calls)
+            context.summaries.extend(messages.describe_call(c) for c in read.calls)
+        return _decide(reads, calls, leftovers, refused, text, injection, self.words)
+
+    def _parts(
+        self, clauses: list[list[Token]], reader: Reader, context: Context, refused: list[str]
+    ) -> list[list[Token]]:
+        """The clauses to read, in order: negations dropped, crossed clauses cut apart."""
+        parts: list[list[Token]] = []
+        for written in clauses:
+            tokens = self._wanted(written, reader, context, refused)
+            if tokens is not None:
+                parts.extend(crossing.uncross(tokens, reader.index, self.words))
+        return parts
+
+    def _wanted(
+        self, tokens: list[Token], reader: Reader, context: Context, refused: list[str]
+    ) -> list[Token] | None:
+        """The clause without what it negates ('don't reboot web-02, just ping it' -> 'just ping it')."""
+        split = negation.split(tokens, self.negation)
+        if not split.found:
+            return tokens
+        refused.extend(split.verbs)
+        about = reader.parse(tuple(split.negated)) if split.negated else None
+        if about is not None:
+            context.remember(about.targets, next((str(v.value) for v in about.of_kind("service")), ""))
+        if negation.only_glue(split.positive):
+            return None
+        own = reader.parse(tuple(split.positive)).targets if split.positive else None
+        lacks_hosts = own is None or (own.empty() and not own.pronoun)
+        if lacks_hosts and not context.targets and negation.has_task(split.positive, self.negation):
+            return split.positive + negation.objects(split.negated, self.negation)
+        return split.positive
+
+
+def _service_of(read: Read) -> str:
+    services = read.parse.of_kind("service")
+    return str(services[0].value) if services else ""
+
+
+def _only_targets(read: Read, *, follow_up: bool = False) -> bool:
+    """'then on web-02', 'and also db-01', 'same for staging' (after an earlier request): hosts and
+    glue words only."""
+    targets = read.parse.targets
+    selected = targets.selector.anchored or (follow_up and targets.selector.is_set())
+    glue = _GLUE_REPEAT | (FOLLOW_UP_GLUE if follow_up else frozenset())
+    return bool(targets.names or selected) and all(t.low in glue for t in read.parse.free_words())
+
+
+def _repeat(last: ToolCall, read: Read, reader: Reader, context: Context) -> ToolCall:
+    tool = reader.words.get(last.tool)
+    assert tool is not None
+    names, selector = targets_for(tool, read.parse, context, str(last.args.get("service", "")), reader.index)
+    return last.model_copy(update={"targets": names, "selector": selector})
+
+
+def _decide(
+    reads: list[Read],
+    calls: list[ToolCall],
+    leftovers: list[Read],
+    refused: list[str],
+    text: str,
+    injection: bool,
+    words: ToolWords,
+) -> Understanding:
+    suggestions = [c for r in reads for c in r.suggestions]
+    if not calls and not suggestions and refused:
+        return _no_action(messages.not_doing(refused), 0.9)
+    if not calls and not suggestions:
+        return _nothing(leftovers, injection)
+    for leftover in leftovers:
+        problems(leftover.parse.targets)
+    calls = _merge_repeats(calls)
+    no_smuggled_commands(calls, text, words)
+    offered = tuple(messages.structured(c) for c in suggestions)
+    acts = [r.act for r in reads if r.suggestions or (r.reading is not None and r.reading.tool.changes)]
+    message = messages.offered(" then ".join(offered), acts[0].value) if offered and calls else ""
+    if offered and not calls:
+        return _no_action(messages.suggest_only(" then ".join(offered)), 0.9, offered)
+    confidence = min((r.confidence for r in reads), default=1.0)
+    explicit = all(r.explicit or r.confidence >= 1.0 for r in reads)
+    changes = any((tool := words.get(c.tool)) is not None and tool.changes for c in calls)
+    return _understanding(calls, 1.0 if explicit else confidence, explicit, message, offered, changes)
+
+
+def _nothing(leftovers: list[Read], injection: bool) -> Understanding:
+    for leftover in leftovers:
+        problems(leftover.parse.targets)
+    mentioned = [n for r in leftovers for n in r.parse.targets.names]
+    if mentioned:  # hosts but no recognisable task: worth asking the LLM, if there is one
+        interpretation = Interpretation(
+            intent=Intent.CHAT, category="unsure", confidence=0.2, source="lexicon"
+        )
+        return Understanding(
+            interpretation=interpretation, outcome="clarify", message=messages.what_to_do(mentioned)
+        )
+    return _no_action(messages.injection() if injection else messages.out_of_scope(), 0.3)
+
+
+def _merge_repeats(calls: list[ToolCall]) -> list[ToolCall]:
+    """'show uptime of x and tell me which rebooted last': one step, not the same step twice."""
+    merged: list[ToolCall] = []
+    for call in calls:
+        if merged and merged[-1] == call:
+            continue
+        merged.append(call)
+    return merged
 
 
 def _small_talk(words: list[str]) -> bool:
@@ -389,20 +298,30 @@ def _small_talk(words: list[str]) -> bool:
     )
 
 
-def _no_action(message: str, confidence: float) -> Understanding:
+def _no_action(message: str, confidence: float, suggestions: tuple[str, ...] = ()) -> Understanding:
     interpretation = Interpretation(
         intent=Intent.CHAT, category="help", confidence=confidence, source="lexicon"
     )
-    return Understanding(interpretation=interpretation, outcome="no_action", message=message)
+    return Understanding(
+        interpretation=interpretation, outcome="no_action", message=message, suggestions=suggestions
+    )
 
 
-def _understanding(calls: list[ToolCall], confidence: float, source: str, context: Context) -> Understanding:
-    intent = Intent.ACTION if any(c.tool in ACTION_TOOLS for c in calls) else Intent.QUERY
+def _understanding(
+    calls: list[ToolCall],
+    confidence: float,
+    grammar: bool,
+    message: str,
+    suggestions: tuple[str, ...],
+    changes: bool,
+) -> Understanding:
     interpretation = Interpretation(
-        intent=intent,
+        intent=Intent.ACTION if changes else Intent.QUERY,
         category=calls[0].tool.split(".", 1)[0],
         confidence=round(confidence, 3),
-        entities={"understood": context.summaries},
-        source="grammar" if source == "grammar" else "lexicon",
+        entities={"understood": [messages.describe_call(c) for c in calls]},
+        source="grammar" if grammar else "lexicon",
     )
-    return Understanding(interpretation=interpretation, calls=tuple(calls))
+    return Understanding(
+        interpretation=interpretation, calls=tuple(calls), message=message, suggestions=suggestions
+    )

@@ -49,7 +49,9 @@ def plan_reply(plan: Plan) -> Reply:
     outcome = {"no_action": "no_action", "clarify": "clarify", "refused": "refused"}.get(
         plan.outcome, "no_action"
     )
-    return Reply(outcome=outcome, summary=plan.message or "Nothing to run.", plan=plan)
+    return Reply(
+        outcome=outcome, summary=plan.message or "Nothing to run.", suggestions=plan.suggestions, plan=plan
+    )
 
 
 def result_reply(plan: Plan, result: ExecutionResult) -> Reply:
@@ -61,6 +63,7 @@ def result_reply(plan: Plan, result: ExecutionResult) -> Reply:
         summary=_summary(plan, result, counts),
         sections=sections,
         recommendations=_recommendations(result),
+        suggestions=plan.suggestions,
         execution_id=result.execution_id,
         plan=plan,
         result=result,

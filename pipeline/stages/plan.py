@@ -30,6 +30,7 @@ def build_plan(understanding: Understanding, registry: ToolRegistry, assets: Seq
     """Resolve targets, validate args and order steps; clarify on anything unknown."""
     base = Plan(
         interpretation=understanding.interpretation,
+        suggestions=understanding.suggestions,
         llm_calls=understanding.llm_calls,
         llm_tokens=understanding.llm_tokens,
     )

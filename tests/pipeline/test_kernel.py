@@ -96,7 +96,7 @@ HOSTS = {n: AssetRef(name=n, address="127.0.0.1") for n in ("web-01", "web-02", 
 class ScriptedPlanner:
     """Stand-in for stages A-C: `tool host host` -> one step, `a;b` -> two dependent steps."""
 
-    async def plan(self, text: str, principal: Principal) -> Plan:
+    async def plan(self, text: str, principal: Principal, conversation: str = "") -> Plan:
         if text == "help":
             return Plan(outcome="no_action", message="help text")
         steps = []

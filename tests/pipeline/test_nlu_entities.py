@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from domains.catalog import build_registry
 from pipeline.contracts import AssetRef
-from pipeline.nlu.entities import extract
 from pipeline.nlu.inventory import InventoryIndex, edit_distance, signature
-from pipeline.nlu.text import scan
+from pipeline.nlu.parse import Targets
+from pipeline.nlu.recognise import recognise
+from pipeline.nlu.scan import scan
+from pipeline.nlu.toolwords import ToolWords
+from pipeline.nlu.typos import Corrector
+
+WORDS = ToolWords(build_registry())
 
 ASSETS = (
     AssetRef(
@@ -40,8 +46,13 @@ ASSETS = (
 INDEX = InventoryIndex.build(ASSETS)
 
 
-def targets(text: str):  # type: ignore[no-untyped-def]
-    return extract(scan(text).clauses[0], INDEX).targets
+def read(text: str, index: InventoryIndex) -> Targets:
+    clause = scan(text, WORDS.verbs, Corrector(())).clauses[0]
+    return recognise(list(clause), index, WORDS).targets
+
+
+def targets(text: str) -> Targets:
+    return read(text, INDEX)
 
 
 def test_names_tolerate_case_dashes_padding_and_typos() -> None:
@@ -54,7 +65,7 @@ def test_equally_close_typo_is_ambiguous_not_guessed() -> None:
     twins = InventoryIndex.build(
         [AssetRef(name="stack-01", address="198.18.9.1"), AssetRef(name="stick-01", address="198.18.9.2")]
     )
-    found = extract(scan("ping stuck-01").clauses[0], twins).targets
+    found = read("ping stuck-01", twins)
     assert found.names == [] and set(found.ambiguous["stuck-01"]) == {"stack-01", "stick-01"}
 
 
@@ -71,7 +82,13 @@ def test_unknown_host_shaped_words_are_reported() -> None:
 def test_ranges() -> None:
     assert targets("ping app-eu-7 through app-eu-8").names == ["app-eu-7", "app-eu-8"]
     assert targets("ping app-eu-7..8").names == ["app-eu-7", "app-eu-8"]
+    assert targets("ping app-eu-7..app-eu-8").names == ["app-eu-7", "app-eu-8"]
     assert targets("ping app-eu-7 to app-eu-9").unknown == ["app-eu-9"]
+    assert targets("ping app-eu-7 to 8").names == ["app-eu-7", "app-eu-8"]
+    nodes = InventoryIndex.build(
+        [AssetRef(name=f"fra-k8s-w{n:02d}", address=f"198.18.3.{n}") for n in (1, 2, 3)]
+    )
+    assert read("ping fra-k8s-w01 thru w03", nodes).names == ["fra-k8s-w01", "fra-k8s-w02", "fra-k8s-w03"]
 
 
 def test_addresses_map_to_inventory_names_else_stay_raw() -> None:

@@ -145,7 +145,7 @@ async def test_negated_objects_and_far_verbs(
         ("why does nginx keep stopping on web-03", ["automation.service_status"]),
         ("the nginx restart on web-02 failed", ["automation.service_status"]),
         ("can u restart gunicorn on api-02 its stuck", ["automation.service_control"]),
-        ("why did web-01 reboot", []),
+        ("why did web-01 reboot", ["automation.system_info"]),  # the past: read, never reboot
         ("why not restart redis on cache-01", ["automation.service_control"]),
     ],
 )

@@ -123,7 +123,7 @@ class SlowWrites(MemoryExecutionStore):
 
 
 class HeldPlanner:
-    async def plan(self, text: str, principal: Principal) -> Plan:
+    async def plan(self, text: str, principal: Principal, conversation: str = "") -> Plan:
         return HELD_PLAN
 
 

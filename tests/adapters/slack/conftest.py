@@ -87,7 +87,7 @@ def host(name: str) -> AssetRef:
 class ScriptedPlanner:
     """Stand-in for stages A-C: `read a b`, `write a`, `read *200`, `output 50000 a`, `help`."""
 
-    async def plan(self, text: str, principal: Principal) -> Plan:
+    async def plan(self, text: str, principal: Principal, conversation: str = "") -> Plan:
         if text == "help":
             return Plan(outcome="no_action", message="help text")
         tool, *rest = text.split()

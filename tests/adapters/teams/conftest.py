@@ -89,7 +89,7 @@ POLICY = Policy.from_mapping(
 class ScriptedPlanner:
     """Stand-in for stages A-C: `read a b`, `write a`, `hold *3`, `output 50000 a`, `help`."""
 
-    async def plan(self, text: str, principal: Principal) -> Plan:
+    async def plan(self, text: str, principal: Principal, conversation: str = "") -> Plan:
         if text == "help":
             return Plan(outcome="no_action", message="help text")
         tool, *rest = text.split()

@@ -1,0 +1,182 @@
+"""Tool choice: which catalog tools a clause's words and values point at, ranked.
+
+Every tool's declared words are matched against the clause (stems, phrases in order with small
+gaps: 'take web-01 down', 'bring nginx back up'). A tool's score adds what it explains:
+
+    its words       verbs, objects, states, questions, value words (a word many tools share
+                    counts for each of them in proportion: 'restart' is half reboot, half
+                    service control)
+    typed values    a value one of its slots can hold (a service, a path, a quoted command)
+    targets         hosts, when it takes targets
+and subtracts what it cannot explain: required arguments with nothing written for them, and
+values it has no slot for. The best reading first; ties and near-ties are reported as such.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pipeline.nlu.english import stem
+from pipeline.nlu.fit import (
+    FILL,
+    GAP_OK,
+    STRONG_KINDS,
+    command_fit,
+    cued_values,
+    cued_weight,
+    cued_words,
+    dns_fit,
+    fill_weight,
+    has_value,
+    object_of_verb,
+    target_fit,
+    usable,
+)
+from pipeline.nlu.lexicon import COMMON
+from pipeline.nlu.parse import Parse, Value
+from pipeline.nlu.reading import Match, Reading
+from pipeline.nlu.tokens import Token
+from pipeline.nlu.toolwords import Phrase, ToolView, ToolWords
+
+_WEIGHT: dict[str, float] = {
+    "verb": 1.0,
+    "object": 0.8,
+    "state": 0.5,
+    "question": 0.4,
+    "value": 0.9,
+    "cue": 0.3,
+}
+_MISSING = 0.9
+
+
+def matches(parse: Parse, words: ToolWords) -> list[tuple[ToolView, Match]]:
+    """Every declared phrase written in the clause, with the tool declaring it."""
+    tokens = [
+        t
+        for t in parse.tokens
+        if t.kind == "word" and (t.index not in parse.claimed or t.index in parse.phrases)
+    ]
+    found: list[tuple[ToolView, Match]] = []
+    for position, token in enumerate(tokens):
+        for phrase, tool, role, slot, value in words.starts.get(stem(token.low), []):
+            if (
+                token.low in words.plurals
+                and token.low + "s" in words.vocabulary
+                and token.low not in words.vocabulary
+            ):
+                continue  # 'team' is not 'teams': a declared plural does not match its singular
+            span = _span(tokens, position, phrase, parse, words)
+            if span is not None:
+                found.append((tool, Match(phrase, role, span, slot.name if slot else "", value)))
+    return found
+
+
+def _span(
+    tokens: list[Token], position: int, phrase: Phrase, parse: Parse, words: ToolWords
+) -> tuple[int, ...] | None:
+    """Token indexes of `phrase` written from `position` on, in order. Between its words may stand
+    glue words and values ('bring nginx back up') and one other word ('let the team know'), never
+    another tool word ('what OS version is it running' is no 'what is running')."""
+    taken = [tokens[position].index]
+    at = position
+    for word in phrase[1:]:
+        other = 0
+        at += 1
+        while at < len(tokens) and stem(tokens[at].low) != word:
+            token = tokens[at]
+            owned = any(token.index in v.tokens for v in parse.values)
+            if not owned and token.low not in GAP_OK:
+                other += 1
+                if other > 1 or stem(token.low) in words.starts:
+                    return None
+            at += 1
+        if at >= len(tokens):
+            return None
+        taken.append(tokens[at].index)
+    return tuple(taken)
+
+
+def rank(
+    parse: Parse, words: ToolWords, found: Sequence[tuple[ToolView, Match]], referred: str = ""
+) -> list[Reading]:
+    """Every tool with something to say for the clause, best first.
+
+    `referred`: the service an 'it' in the clause may stand for (from earlier clauses).
+    """
+    referred = referred if parse.targets.pronoun and not parse.of_kind("service") else ""
+    readings = [_reading(tool, parse, words, [m for t, m in found if t is tool], referred) for tool in words]
+    useful = [
+        r
+        for r in readings
+        if (r.matches or r.uses or _lists_hosts(r, parse) or (referred and "service" in r.tool.kinds()))
+        and (_grounded(r, parse) or referred)
+    ]
+    return sorted(useful, key=lambda r: -r.score)
+
+
+def _reading(tool: ToolView, parse: Parse, words: ToolWords, found: list[Match], referred: str) -> Reading:
+    cued, cues = cued_values(tool, parse, found)
+    chosen = _best_matches([m for m in found if m.role != "cue" or m in cues])
+    score = sum(_WEIGHT[m.role] * len(m.words) / max(1, words.spread[m.words]) for m in chosen)
+    uses = tuple(v for v in parse.values if v in cued or usable(tool, v, parse, chosen))
+    uses += object_of_verb(tool, parse, chosen, uses, words)
+    score += sum(cued_weight(tool, v) if v in cued else fill_weight(tool, v, words) for v in uses)
+    command, covers = command_fit(tool, parse, chosen, words)
+    covers |= cued_words(tool, parse, chosen)
+    score += target_fit(tool, parse) + command + dns_fit(tool, parse)
+    if referred and "service" in tool.kinds():
+        score += FILL["service"] if chosen else 0.5  # 'check nginx on web-02, then restart it'
+    missing = tuple(
+        s.name
+        for s in tool.slots
+        if s.required and not has_value(s, chosen, uses, parse) and not (referred and s.kind == "service")
+    )
+    score -= _MISSING * len(missing)
+    unused = [v for v in parse.values if v not in uses and v.kinds & STRONG_KINDS and not v.weak]
+    score -= 0.3 * len(unused)
+    score -= 0.3 * len(_ignored_words(parse, chosen, uses, covers, words))
+    return Reading(tool, round(score, 3), tuple(chosen), uses, missing, frozenset(covers))
+
+
+def _ignored_words(
+    parse: Parse, chosen: list[Match], uses: tuple[Value, ...], covers: set[int], words: ToolWords
+) -> list[Token]:
+    """Words the catalog knows that this reading leaves unexplained: evidence for another reading
+    ('restart all services on web-01' is about services, so no reboot)."""
+    explained = {i for m in chosen for i in m.tokens} | {i for v in uses for i in v.tokens} | covers
+    return [
+        t
+        for t in parse.free_words()
+        if t.index not in explained
+        and t.low not in GAP_OK
+        and t.low not in COMMON
+        and any(e[2] in {"object", "value"} for e in words.starts.get(stem(t.low), []))
+    ]
+
+
+def _lists_hosts(reading: Reading, parse: Parse) -> bool:
+    """'prod windows boxes': a selection alone asks for the hosts (the tool answering with hosts)."""
+    targets = parse.targets
+    return reading.tool.untargeted == "all" and targets.selector.anchored and not targets.names
+
+
+def _grounded(reading: Reading, parse: Parse) -> bool:
+    """A reading resting on question words alone needs hosts it can answer about ('what's the
+    weather in london' names no hosts: 'london' alone is no selection)."""
+    if reading.uses or any(m.role not in {"question", "cue"} for m in reading.matches):
+        return True
+    if _lists_hosts(reading, parse):
+        return True
+    targets = parse.targets
+    return bool(targets.names or targets.raw or targets.selector.anchored)
+
+
+def _best_matches(found: list[Match]) -> list[Match]:
+    """Non-overlapping matches, longest first (a token counts once per tool)."""
+    chosen: list[Match] = []
+    taken: set[int] = set()
+    for match in sorted(found, key=lambda m: (-len(m.words), _WEIGHT.get(m.role, 0) * -1)):
+        if taken.isdisjoint(match.tokens):
+            chosen.append(match)
+            taken.update(match.tokens)
+    return chosen

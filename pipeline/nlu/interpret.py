@@ -1,0 +1,183 @@
+"""One clause, read: its entities, the tool it asks for, its speech act, its calls.
+
+    recognise -> rank readings -> speech act (for a change) -> arguments -> targets -> calls
+
+A change is planned only when ordered. Talk about a change (a question, a report, advice, a
+hypothetical, the past) plans the change's declared matching read instead, and offers the
+change itself as a suggestion in the structured form (one click sends it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline.contracts import ToolCall
+from pipeline.nlu import messages
+from pipeline.nlu.acts import Act, speech_act
+from pipeline.nlu.choice import matches, rank
+from pipeline.nlu.coverage import coverage
+from pipeline.nlu.english import stem
+from pipeline.nlu.grammar import explicit_tool
+from pipeline.nlu.inventory import InventoryIndex
+from pipeline.nlu.lexicon import CHANGE_VERBS, FILLER
+from pipeline.nlu.parse import Claims, Parse
+from pipeline.nlu.qualifiers import unknown_qualifiers
+from pipeline.nlu.reading import Reading
+from pipeline.nlu.recognise import recognise
+from pipeline.nlu.slots import MissingSlot, each_value, fill
+from pipeline.nlu.targeting import Clarify, Context, targets_for
+from pipeline.nlu.tokens import Token
+from pipeline.nlu.toolwords import ToolView, ToolWords
+
+
+@dataclass
+class Read:
+    """What one clause asks for."""
+
+    parse: Parse
+    reading: Reading | None = None
+    act: Act = Act.ORDER
+    calls: list[ToolCall] = field(default_factory=list)
+    suggestions: list[ToolCall] = field(default_factory=list)
+    confidence: float = 1.0
+    explicit: bool = False
+    alternatives: list[Reading] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Reads clauses against one catalog and one inventory snapshot."""
+
+    words: ToolWords
+    index: InventoryIndex
+    known: frozenset[str]  # every word the understanding knows (for unknown qualifiers)
+    verbs: frozenset[str]
+
+    def parse(self, tokens: tuple[Token, ...]) -> Parse:
+        """Only the entities of a clause (what a negated or cancelled part was about)."""
+        return recognise(list(tokens), self.index, self.words)
+
+    def read(self, tokens: tuple[Token, ...], text: str, context: Context) -> Read:
+        explicit = explicit_tool(tokens, self.words)
+        if explicit is not None:
+            return self._explicit(explicit, tokens, text, context)
+        parse = recognise(list(tokens), self.index, self.words)
+        readings = rank(parse, self.words, matches(parse, self.words), context.service)
+        read = Read(parse, alternatives=readings[1:4])
+        self._unsupported(parse, readings)
+        if not readings:
+            return read
+        best = self._ordered(parse, readings)
+        self._qualifiers(parse, best)
+        read.act = self._act(parse, best)
+        if best.tool.changes and best.tool.read is None and read.act is not Act.ORDER:
+            best = next((r for r in readings if not r.tool.changes and r.score >= 0), best)
+            read.act = Act.QUESTION if not best.tool.changes else read.act  # 'what services run on x'
+        read.reading = best
+        read.confidence = coverage(parse, best)
+        self._calls(read, best, text, context)
+        return read
+
+    def _ordered(self, parse: Parse, readings: list[Reading]) -> Reading:
+        """An explicit order beats a state word ('restart gunicorn on api-02, it's stuck')."""
+        best = readings[0]
+        mine = {i for m in best.matches for i in m.tokens}
+        for other in readings[1:4]:  # 'restart all services on web-01': which service, not a reboot
+            theirs = {i for m in other.matches for i in m.tokens}
+            both_change = best.tool.changes and other.tool.changes
+            if both_change and other.missing and mine < theirs and other.score >= best.score - 0.6:
+                return other
+        if best.tool.changes:
+            return best
+        for other in readings[1:4]:
+            close = other.tool.changes and other.score >= best.score - 0.6
+            if close and other.change_token() is not None and self._act(parse, other) is Act.ORDER:
+                return other
+        return best
+
+    def _outside_command(self, parse: Parse, reading: Reading) -> Parse:
+        """'run ping -c 3 8.8.8.8 on db-01': words inside a command never name targets."""
+        inside = _command_words(reading)
+        if not inside:
+            return parse
+        return recognise([t for t in parse.tokens if t.index not in inside], self.index, self.words)
+
+    def _explicit(self, tool: ToolView, tokens: tuple[Token, ...], text: str, context: Context) -> Read:
+        parse = recognise(list(tokens[1:]), self.index, self.words)
+        reading = Reading(tool, 1.0, (), parse.values, ())
+        read = Read(parse, reading, explicit=True)
+        self._calls(read, reading, text, context)
+        return read
+
+    def _unsupported(self, parse: Parse, readings: list[Reading]) -> None:
+        """'disable nginx on web-01', 'kill java on api-01': a change no tool offers is asked back."""
+        first = next((t for t in parse.words if t.low not in FILLER), None)
+        if first is None or first.low not in CHANGE_VERBS:
+            return
+        if readings and any(
+            first.index in m.tokens and m.role in {"verb", "value"} for m in readings[0].matches
+        ):
+            return
+        raise Clarify(messages.no_tool_for(first.text.lower()))
+
+    def _qualifiers(self, parse: Parse, best: Reading) -> None:
+        if "new_name" in best.tool.kinds():
+            return
+        claims = Claims(parse.claimed)
+        unknown = unknown_qualifiers(parse.tokens, self.index, claims, self.known, self.verbs)
+        if unknown:
+            raise Clarify(messages.unknown_targets(unknown))
+
+    def _act(self, parse: Parse, best: Reading) -> Act:
+        at = best.change_token()
+        if at is None:
+            return Act.QUESTION if not best.tool.changes else Act.ORDER
+        written = [t for t in parse.tokens if t.kind == "word"]
+        position = next((n for n, t in enumerate(written) if t.index == at), 0)
+        taken = parse.claimed | {i for v in parse.values for i in v.tokens}
+        entities = frozenset(n for n, t in enumerate(written) if t.index in taken)
+        return speech_act([t.low for t in written], position, entities)
+
+    def _calls(self, read: Read, reading: Reading, text: str, context: Context) -> None:
+        tool = reading.tool
+        try:
+            filled = fill(reading, read.parse, text, self.index, context.service)
+        except MissingSlot as missing:
+            if tool.changes and read.act is not Act.ORDER and not read.explicit:
+                read.suggestions = []
+                return  # 'should I restart something?': nothing to read, nothing to offer
+            if read.confidence < 0.6 and not read.explicit:
+                read.reading = None  # a verb alone, nothing it acts on: no request understood
+                return
+            raise Clarify(str(missing)) from None
+        service = str(filled.args.get("service") or context.service)
+        parse = self._outside_command(read.parse, reading)
+        names, selector = targets_for(tool, parse, context, service, self.index)
+        calls = [
+            ToolCall(tool=tool.name, args=args, targets=names, selector=selector)
+            for args in each_value(filled)
+        ]
+        if tool.changes and read.act is not Act.ORDER and not read.explicit:
+            read.suggestions = calls if read.act is not Act.PAST else []
+            read.calls = [c for c in (_read_of(tool, call) for call in calls) if c is not None]
+        else:
+            read.calls = calls
+        context.service = str(filled.args.get("service", context.service) or "")
+
+
+def _command_words(reading: Reading) -> frozenset[int]:
+    return reading.covers if "command" in reading.tool.kinds() else frozenset()
+
+
+def _read_of(tool: ToolView, call: ToolCall) -> ToolCall | None:
+    """The declared matching read of a change call, on the same targets."""
+    if tool.read is None:
+        return None
+    args: dict[str, Any] = {k: v for k, v in tool.read.render(call.args).items() if v is not None}
+    return ToolCall(tool=tool.read.tool, args=args, targets=call.targets, selector=call.selector)
+
+
+def first_stem(parse: Parse) -> str:
+    first = next((t for t in parse.words if t.low not in FILLER), None)
+    return stem(first.low) if first else ""

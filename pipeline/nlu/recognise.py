@@ -1,0 +1,70 @@
+"""Entity recognition for one clause: targets and selectors against the inventory, then typed values.
+
+    recognise(tokens, index, words) -> Parse(tokens, targets, values, claimed)
+
+Order matters and is fixed: phrases of the catalog that hold a host noun ('name servers'),
+exclusions, host names and ranges, descriptions of named hosts, selectors, raw DNS names,
+then values (services, ports, numbers, durations, paths, quoted text, recipients).
+"""
+
+from __future__ import annotations
+
+from pipeline.nlu.apposition import mark_descriptions
+from pipeline.nlu.english import stem
+from pipeline.nlu.inventory import InventoryIndex, is_fqdn
+from pipeline.nlu.lexicon import HOST_NOUNS
+from pipeline.nlu.parse import Claims, Parse, Targets
+from pipeline.nlu.selectors import read_selector
+from pipeline.nlu.targets import exclusion_start, exclusions, hosts, pronoun, raw_targets
+from pipeline.nlu.tokens import Token
+from pipeline.nlu.toolwords import ToolWords
+from pipeline.nlu.values import values
+
+
+def recognise(tokens: list[Token], index: InventoryIndex, words: ToolWords) -> Parse:
+    """Read one clause: what it targets and which typed values it holds."""
+    claims = Claims()
+    _catalog_nouns(tokens, index, words, claims)
+    phrases = claims.indexes()
+    split = exclusion_start(tokens, index)
+    main, excluded = tokens[:split], tokens[split:]
+    targets = Targets()
+    before = claims.copy()
+    hosts(main, index, targets, claims)
+    named = [t for t in main if t in claims and t not in before]
+    targets.name_tokens = tuple(t.index for t in named)
+    mark_descriptions(main, named, index, claims)  # "the database db-stg-01": describes, never selects
+    targets.selector.named = bool(targets.names)
+    read_selector(main, index, targets.selector, claims)
+    raw_targets(main, targets, claims)
+    if excluded:
+        targets.exclude = exclusions(excluded, index, claims)
+    targets.pronoun = pronoun(main)
+    found = values(tokens, index, claims, targets, words)
+    return Parse(tuple(tokens), targets, found, claims.indexes(), phrases)
+
+
+def _catalog_nouns(tokens: list[Token], index: InventoryIndex, words: ToolWords, claims: Claims) -> None:
+    """'the name servers for example.org': a tool's phrase holding a host noun is that phrase, not
+    hosts, when the word before the noun names nothing in the inventory and a DNS name is written."""
+    if not any(t.kind == "word" and is_fqdn(t.low) for t in tokens):
+        return
+    lows = [t for t in tokens if t.kind == "word"]
+    for i, token in enumerate(lows):
+        for words_, tool, *_ in words.starts.get(stem(token.low), []):
+            span = lows[i : i + len(words_)]
+            if len(span) != len(words_) or tuple(stem(t.low) for t in span) != words_:
+                continue
+            hostless = not tool.takes_targets or not _inventory_word(span[0].low, index)
+            if any(t.low in HOST_NOUNS for t in span) and hostless:
+                claims.take(*span)
+
+
+def _inventory_word(low: str, index: InventoryIndex) -> bool:
+    return (
+        low in index.environments
+        or low in index.locations
+        or low in index.tag_values
+        or low in index.services
+        or index.type_for_words((low,)) is not None
+    )

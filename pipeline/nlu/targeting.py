@@ -1,0 +1,166 @@
+"""The targets of one call: named hosts and a selector, checked against the inventory.
+
+'the london db server'       must name one asset: several candidates are asked back
+'both london app servers'    must be two: narrowed by the service, or asked back
+'restart iis on all servers' a change of a service: only where the service runs
+'restart it'                 the hosts an earlier clause or message named
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pipeline.contracts import AssetFilter, AssetRef, ToolCall
+from pipeline.conversation import Turn
+from pipeline.nlu import messages
+from pipeline.nlu.inventory import InventoryIndex
+from pipeline.nlu.parse import Parse, Targets
+from pipeline.nlu.toolwords import ToolView
+
+
+class Clarify(Exception):
+    """Ask the user back; the message says what is unclear."""
+
+
+@dataclass
+class Context:
+    """What earlier clauses (and earlier messages of the conversation) resolved to."""
+
+    targets: tuple[str, ...] = ()
+    selector: AssetFilter | None = None
+    service: str = ""
+    summaries: list[str] = field(default_factory=list)
+    calls: tuple[ToolCall, ...] = ()  # the conversation's last request, targets resolved to names
+
+    @classmethod
+    def after(cls, previous: Turn | None) -> Context:
+        """The context a conversation's last request leaves: its hosts, its service, its steps."""
+        if previous is None or not previous.calls:
+            return cls()
+        names = tuple(dict.fromkeys(n for c in previous.calls for n in c.targets))
+        service = next((str(c.args["service"]) for c in previous.calls if c.args.get("service")), "")
+        return cls(targets=names, service=service, calls=previous.calls)
+
+    def remember(self, targets: Targets, service: str = "") -> None:
+        if targets.names and not targets.unknown:
+            self.targets = tuple(targets.names)
+        if service:
+            self.service = service
+
+
+def targets_for(
+    tool: ToolView, parse: Parse, context: Context, service: str, index: InventoryIndex
+) -> tuple[tuple[str, ...], AssetFilter | None]:
+    """(names, selector) for a call of `tool`, or Clarify."""
+    found = parse.targets
+    if not tool.takes_targets:
+        return (), None
+    if "field" in tool.kinds() and found.names:
+        return tuple(found.names), None  # the selector words are the new values
+    problems(found)
+    names = [n for n in found.names if n not in found.exclude] + found.raw
+    selector = _selector(found, service)
+    if names and found.selector.single and _asks_about(parse):
+        selector = None  # "is db-02 a production server?": a question about db-02 only
+    if selector is not None and found.selector.single:
+        _one_asset(selector, index)  # "web-01 and the london one": which one, if several
+    words = {t.low for t in parse.tokens}
+    if selector is not None and not names and "both" in words:
+        selector = _exactly(2, selector, service, index)
+    if selector is not None and not names and service and tool.changes:
+        names, selector = _running(selector, service, index)
+    if not names and selector is None:
+        if context.targets or context.selector is not None:
+            return context.targets, context.selector
+        if tool.untargeted == "all":
+            return (), AssetFilter()
+        raise Clarify(messages.which_targets(tool.name))
+    context.targets, context.selector = tuple(names), selector
+    return tuple(names), selector
+
+
+def problems(found: Targets) -> None:
+    if found.unknown:
+        raise Clarify(messages.unknown_targets(found.unknown))
+    if found.ambiguous:
+        raise Clarify(messages.ambiguous(found.ambiguous))
+
+
+def _asks_about(parse: Parse) -> bool:
+    from pipeline.nlu.lexicon import FILLER
+
+    first = next((t.low for t in parse.tokens if t.kind == "word" and t.low not in FILLER), "")
+    return first in {"is", "are", "was", "isn't", "aren't"}
+
+
+def _selector(found: Targets, service: str) -> AssetFilter | None:
+    """The clause's selector; bare adjectives next to named hosts ('web-01 in production') only qualify."""
+    sel = found.selector
+    if not sel.is_set() or (found.names and not sel.anchored):
+        return None
+    attributes = sel.types or sel.os or sel.environments or sel.locations or sel.tags or sel.services
+    services = tuple(sel.services)
+    if service and sel.everything and (not attributes or sel.where_running):
+        services = (service,)  # "restart nginx everywhere", "on every server that runs it"
+    return AssetFilter(
+        types=tuple(sel.types),
+        os=tuple(sel.os),
+        environments=tuple(sel.environments),
+        locations=tuple(sel.locations),
+        tags=dict(sel.tags),
+        services=services,
+        exclude=tuple(found.exclude),
+    )
+
+
+def _one_asset(selector: AssetFilter, index: InventoryIndex) -> None:
+    """'the london db server' must name one asset; several candidates are asked back."""
+    found = matching(selector, index)
+    if len(found) > 1:
+        raise Clarify(messages.which_one([a.name for a in found]))
+
+
+def _exactly(count: int, selector: AssetFilter, service: str, index: InventoryIndex) -> AssetFilter:
+    """'both london app servers' must be two: narrow by the service, or ask which."""
+    found = matching(selector, index)
+    if len(found) == count:
+        return selector
+    running = [a for a in found if service.lower() in {s.lower() for s in a.services}]
+    if service and len(running) == count:
+        return selector.model_copy(update={"services": (service,)})
+    raise Clarify(messages.which_one([a.name for a in found], count))
+
+
+def _running(
+    selector: AssetFilter, service: str, index: InventoryIndex
+) -> tuple[list[str], AssetFilter | None]:
+    """'restart iis on all windows servers': only the selected assets that run it.
+
+    For changes only: a status check on every selected asset still answers something.
+    Assets whose inventory entry lists no services at all are kept (nothing is known about
+    them); when the inventory says none of the selected assets runs the service, ask back.
+    """
+    if selector.services:
+        return [], selector
+    found = [a for a in matching(selector, index) if a.name not in selector.exclude]
+    wanted = service.lower()
+    running = [a for a in found if wanted in {s.lower() for s in a.services}]
+    unlisted = [a for a in found if not a.services]
+    if len(running) + len(unlisted) == len(found):
+        return [], selector  # nothing to narrow
+    if not running:
+        raise Clarify(messages.not_running(service, [a.name for a in found]))
+    if unlisted and running:
+        return [a.name for a in running], None
+    return [], selector.model_copy(update={"services": (service,)})
+
+
+def matching(selector: AssetFilter, index: InventoryIndex) -> list[AssetRef]:
+    return index.select(
+        types=selector.types,
+        os=selector.os,
+        environments=selector.environments,
+        locations=selector.locations,
+        tags=selector.tags,
+        services=selector.services,
+    )
