@@ -18,9 +18,7 @@ from pipeline.nlu.inventory import edit_distance, within_one
 class Corrector:
     """Corrects words against one vocabulary (build one per catalog and inventory)."""
 
-    def __init__(
-        self, known: Iterable[str], english: Callable[[], frozenset[str]] = frozenset
-    ) -> None:
+    def __init__(self, known: Iterable[str], english: Callable[[], frozenset[str]] = frozenset) -> None:
         self.known = frozenset(w for w in known if w)
         self.english = english  # real words are never corrected (loaded when first needed)
         self._long = tuple(sorted(w for w in self.known if len(w) >= 4 and w.isalpha()))
