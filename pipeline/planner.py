@@ -112,8 +112,13 @@ def _unsure_answer(grammar: Understanding) -> Understanding:
     """No LLM to ask: out-of-scope stays no_action; a weak guess becomes a question."""
     if grammar.outcome != "plan":
         return grammar
-    message = nlu_messages.low_confidence(list(grammar.calls))
-    return grammar.model_copy(update={"outcome": "clarify", "message": message, "calls": ()})
+    best = " then ".join(nlu_messages.structured(c) for c in grammar.calls)
+    others = [str(a) for a in grammar.interpretation.entities.get("alternatives", []) if a != best]
+    choices = tuple(dict.fromkeys([best, *others]))[:3]
+    message = nlu_messages.reading_choices(list(choices))
+    return grammar.model_copy(
+        update={"outcome": "clarify", "message": message, "calls": (), "suggestions": choices}
+    )
 
 
 def _from_llm(answer: Understanding) -> Understanding:

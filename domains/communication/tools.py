@@ -30,8 +30,9 @@ DEFAULT_TITLE = "OpsConductor"
 class NotifyArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
     channel: Literal["email", "slack", "teams", "webhook", "sms"] = Field(
-        description="the recipient's form decides when it is not given or disagrees (an address: "
-        "email, a URL: webhook, a phone number: sms, anything else: a chat channel, slack by default)"
+        description="from the recipient when not given (an address: email, a URL: webhook, a phone "
+        "number: sms, anything else: slack); an address, URL or number overrides a channel it "
+        "cannot be"
     )
     to: str = Field(..., min_length=1, max_length=320)
     message: str = Field("", max_length=10_000)
@@ -43,8 +44,10 @@ class NotifyArgs(BaseModel):
         if not isinstance(value, dict) or not isinstance(value.get("to"), str):
             return value
         written, kind = value.get("channel"), channel_for(value["to"])
-        chat = written in ("slack", "teams") and kind == "slack"
-        return value if written == kind or chat else {**value, "channel": kind}
+        if not written:
+            return {**value, "channel": kind}
+        addressed = kind in ("email", "webhook", "sms")  # an address, a URL or a number says it all
+        return {**value, "channel": kind} if addressed and written != kind else value
 
 
 def channel_for(to: str) -> str:

@@ -143,7 +143,10 @@ def _past(before: list[str], word: str) -> Act | None:
         return Act.PAST
     if not is_past(word):
         return None
-    if set(before) & _CAUSATIVE and not set(before) & {"has", "have", "had", "was", "were", "been"}:
+    wanting = set(before) & {"need", "needs", "want", "wants", "let's", "lets", "let", "get", "got"}
+    if wanting or (
+        set(before) & _CAUSATIVE and not set(before) & {"has", "have", "had", "was", "were", "been"}
+    ):
         return Act.ORDER  # 'I need prometheus stopped', "let's get win-stg-01 rebooted"
     if set(before) & _ASKING_PAST or not before or before[0] not in _POLITE:
         return Act.PAST  # 'was web-01 rebooted?', 'web-01 rebooted last night'

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 
 from pipeline.nlu.commands import command_span, shell_like
+from pipeline.nlu.dictionary import english
 from pipeline.nlu.english import AUXILIARIES, stem
 from pipeline.nlu.lexicon import COMMON, PRONOUNS
 from pipeline.nlu.parse import Parse, Value
@@ -51,6 +52,7 @@ def object_of_verb(
     token, after = parse.tokens[at], parse.tokens[at + 1]
     taken = token.index in parse.claimed or any(token.index in v.tokens for v in parse.values)
     known = token.low in GAP_OK or stem(token.low) in words.starts or token.low in COMMON
+    known = known or (token.low.isalpha() and token.low in english())  # 'restart something': no name
     if token.kind != "word" or taken or known or not _SERVICE_WORD.match(token.text):
         return ()
     if after.low not in _OBJECT_END and after.index not in parse.claimed:

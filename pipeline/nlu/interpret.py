@@ -9,7 +9,7 @@ change itself as a suggestion in the structured form (one click sends it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pipeline.contracts import ToolCall
@@ -21,7 +21,7 @@ from pipeline.nlu.english import stem
 from pipeline.nlu.grammar import explicit_tool
 from pipeline.nlu.inventory import InventoryIndex
 from pipeline.nlu.lexicon import CHANGE_VERBS, FILLER
-from pipeline.nlu.parse import Claims, Parse
+from pipeline.nlu.parse import Claims, Parse, Value
 from pipeline.nlu.qualifiers import unknown_qualifiers
 from pipeline.nlu.reading import Reading
 from pipeline.nlu.recognise import recognise
@@ -43,6 +43,7 @@ class Read:
     confidence: float = 1.0
     explicit: bool = False
     alternatives: list[Reading] = field(default_factory=list)
+    others: list[list[ToolCall]] = field(default_factory=list)  # the next readings' calls, if whole
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,8 @@ class Reader:
             read.act = Act.QUESTION if not best.tool.changes else read.act  # 'what services run on x'
         read.reading = best
         read.confidence = coverage(parse, best)
+        if read.confidence < 1.0:
+            read.others = self._others(parse, [r for r in readings if r is not best][:3], text, context)
         self._calls(read, best, text, context)
         return read
 
@@ -96,6 +99,24 @@ class Reader:
                 return other
         return best
 
+    def _others(
+        self, parse: Parse, readings: list[Reading], text: str, context: Context
+    ) -> list[list[ToolCall]]:
+        """Calls of the next readings that have everything they need (the choices offered when
+        the best reading explains too little)."""
+        found: list[list[ToolCall]] = []
+        for reading in readings:
+            if reading.missing or reading.score <= 0:
+                continue
+            other = Read(parse, reading, act=self._act(parse, reading))
+            try:
+                self._calls(other, reading, text, replace(context, summaries=[]))
+            except Clarify:
+                continue
+            if other.calls and not other.suggestions:
+                found.append(other.calls)
+        return found
+
     def _outside_command(self, parse: Parse, reading: Reading) -> Parse:
         """'run ping -c 3 8.8.8.8 on db-01': words inside a command never name targets."""
         inside = _command_words(reading)
@@ -104,7 +125,13 @@ class Reader:
         return recognise([t for t in parse.tokens if t.index not in inside], self.index, self.words)
 
     def _explicit(self, tool: ToolView, tokens: tuple[Token, ...], text: str, context: Context) -> Read:
-        parse = recognise(list(tokens[1:]), self.index, self.words)
+        """`tool.name targets key=value ...`: keys naming the tool's arguments are arguments; the
+        others (env=, role=, service= for a tool without a service argument) select targets."""
+        names = {s.name for s in tool.slots}
+        own = [t for t in tokens[1:] if t.kind == "kv" and t.text.partition("=")[0].lower() in names]
+        parse = recognise([t for t in tokens[1:] if t not in own], self.index, self.words)
+        arguments = tuple(_kv(t) for t in own)
+        parse = Parse(parse.tokens, parse.targets, parse.values + arguments, parse.claimed, parse.phrases)
         reading = Reading(tool, 1.0, (), parse.values, ())
         read = Read(parse, reading, explicit=True)
         self._calls(read, reading, text, context)
@@ -164,6 +191,11 @@ class Reader:
         else:
             read.calls = calls
         context.service = str(filled.args.get("service", context.service) or "")
+
+
+def _kv(token: Token) -> Value:
+    key, _, value = token.text.partition("=")
+    return Value(frozenset({"kv"}), value.strip("\"'"), (token.index,), token.text, key=key.lower())
 
 
 def _command_words(reading: Reading) -> frozenset[int]:

@@ -262,8 +262,13 @@ def _decide(
         return _no_action(messages.suggest_only(" then ".join(offered)), 0.9, offered)
     confidence = min((r.confidence for r in reads), default=1.0)
     explicit = all(r.explicit or r.confidence >= 1.0 for r in reads)
+    others = [" then ".join(messages.structured(c) for c in o) for r in reads for o in r.others][:2]
     changes = any((tool := words.get(c.tool)) is not None and tool.changes for c in calls)
-    return _understanding(calls, 1.0 if explicit else confidence, explicit, message, offered, changes)
+    understood = _understanding(calls, 1.0 if explicit else confidence, explicit, message, offered, changes)
+    entities = {**understood.interpretation.entities, "alternatives": others}
+    return understood.model_copy(
+        update={"interpretation": understood.interpretation.model_copy(update={"entities": entities})}
+    )
 
 
 def _nothing(leftovers: list[Read], injection: bool) -> Understanding:

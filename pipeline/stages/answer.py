@@ -62,7 +62,7 @@ def result_reply(plan: Plan, result: ExecutionResult) -> Reply:
         outcome="answer",
         summary=_summary(plan, result, counts),
         sections=sections,
-        recommendations=_recommendations(result),
+        recommendations=_recommendations(result) + ((plan.message,) if plan.message else ()),
         suggestions=plan.suggestions,
         execution_id=result.execution_id,
         plan=plan,
