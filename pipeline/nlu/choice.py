@@ -108,7 +108,12 @@ def rank(
     useful = [
         r
         for r in readings
-        if (r.matches or r.uses or _lists_hosts(r, parse) or (referred and "service" in r.tool.kinds()))
+        if (
+            r.matches
+            or _strong(r.uses)
+            or _lists_hosts(r, parse)
+            or (referred and "service" in r.tool.kinds())
+        )
         and (_grounded(r, parse) or referred)
     ]
     return sorted(useful, key=lambda r: -r.score)
@@ -152,6 +157,12 @@ def _ignored_words(
         and t.low not in COMMON
         and any(e[2] in {"object", "value"} for e in words.starts.get(stem(t.low), []))
     ]
+
+
+def _strong(uses: tuple[Value, ...]) -> bool:
+    """Values that say what is wanted on their own: a service, a path, a quoted command, a
+    recipient. A number or a duration alone ('throwing 502s') points at no tool."""
+    return any(not v.kinds <= {"number", "duration", "port"} or v.key for v in uses)  # 'https' names a port
 
 
 def _lists_hosts(reading: Reading, parse: Parse) -> bool:

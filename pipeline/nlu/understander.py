@@ -164,7 +164,8 @@ class DeterministicUnderstander:
         leftovers: list[Read] = []
         for position, tokens in enumerate(parts):
             statement = is_statement(tuple(tokens), self.verbs)
-            if statement and (position + 1 < len(parts) or calls):
+            later = any(not is_statement(tuple(p), self.verbs) for p in parts[position + 1 :])
+            if statement and (later or calls):  # a message of statements alone is a report
                 seen = reader.parse(tuple(tokens))  # "nginx on web-02 is dead, restart it"
                 services = seen.of_kind("service")
                 context.remember(seen.targets, str(services[0].value) if services and not calls else "")
