@@ -14,12 +14,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.cache import build_cache
 from adapters.identity.static_file import StaticRolesResolver
 from adapters.jobs.recovery import SqlStepRecovery
-from bot import scaleout, wiring
+from bot import preflight, scaleout, wiring
 from bot.settings import Settings
 from db.assets import SqlAssetRepository
 from db.audit import SqlAuditLog
@@ -94,11 +94,26 @@ async def prepare_database(settings: Settings) -> AsyncEngine:
     """Engine for the configured database; the embedded SQLite file is created and migrated."""
     path = sqlite_path(settings.database_url)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.parent == settings.home:
+            preflight.secure_home(settings.home)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        preflight.secure_sqlite(path)
     engine = create_engine(settings.database_url, echo=settings.db.echo, pool_size=settings.db.pool_size)
     if path is not None:
         await upgrade_engine(engine)
+        preflight.secure_sqlite(path)
     return engine
+
+
+async def credential_cipher(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> CredentialCipher:
+    """The credential key, checked against the stored credentials (bot.preflight)."""
+    if not settings.security.credential_key.get_secret_value().strip():
+        preflight.secure_home(settings.home)  # the key file lives there
+    sealed_with = await SqlAssetRepository(sessions).credential_key_ids()
+    return preflight.credential_cipher(settings, sealed_with)
 
 
 async def build_app(settings: Settings) -> App:
@@ -112,9 +127,10 @@ async def build_app(settings: Settings) -> App:
         else Policy.default(registry)
     )
     cache = build_cache(settings.redis.url, settings.redis.key_prefix)
-    cipher = CredentialCipher.load_or_create(settings.security.credential_key, settings.home)
+    cipher = await credential_cipher(settings, sessions)
     assets = SqlAssetRepository(sessions, cipher)
-    await seed_demo_inventory(assets)
+    if settings.embedded_default:  # never production, never a configured database
+        await seed_demo_inventory(assets)
     store = SqlExecutionStore(sessions)
     audit = SqlAuditLog(sessions, redact=redactor.redact)
     services, closers = await wiring.tool_services(settings, sessions, assets)

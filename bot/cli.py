@@ -29,7 +29,7 @@ err_console = Console(stderr=True, highlight=False)
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> None:
-    err_console.print(f"error: {message}", style="red", markup=False, highlight=False)
+    err_console.print(f"error: {message}", style="red", markup=False, highlight=False, soft_wrap=True)
     sys.exit(code)
 
 
@@ -44,9 +44,12 @@ def one_line_errors(func: Callable[P, R]) -> Callable[P, R]:
             fail(str(err) or type(err).__name__)
         except ValidationError as err:
             first = err.errors()[0]
-            fail(f"settings: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
+            where = ".".join(str(p) for p in first["loc"])
+            fail(f"settings: {where + ': ' if where else ''}{first['msg'].removeprefix('Value error, ')}")
         except ValueError as err:
             fail(str(err))
+        except OSError as err:  # a file the bot needs: one line naming it, never a traceback
+            fail(f"{err.filename}: {err.strerror}" if err.filename else str(err))
         raise AssertionError("unreachable")
 
     return wrapper
@@ -259,18 +262,18 @@ async def rotate_credential_key(settings: Settings, new_key: str | None) -> tupl
     rows re-encrypted, then the file swapped. Configured key (production): the operator
     sets OPSCONDUCTOR_SECURITY__CREDENTIAL_KEY to the new key and restarts every process.
     """
-    from bot.app import prepare_database
+    from bot.app import credential_cipher, prepare_database
     from db.assets import SqlAssetRepository
     from db.engine import session_factory
     from domains.assets.credentials import CredentialCipher, commit_key_file, stage_key_file
 
     embedded = not settings.security.credential_key.get_secret_value().strip()
-    old = CredentialCipher.load_or_create(settings.security.credential_key, settings.home)
-    new = CredentialCipher.from_base64(new_key) if new_key else CredentialCipher.generate()
-    if new.key_id == old.key_id:
-        raise ValueError("the new key is the current key")
     engine = await prepare_database(settings)
     try:
+        old = await credential_cipher(settings, session_factory(engine))  # never a fresh key here
+        new = CredentialCipher.from_base64(new_key) if new_key else CredentialCipher.generate()
+        if new.key_id == old.key_id:
+            raise ValueError("the new key is the current key")
         if embedded:
             stage_key_file(settings.home, new)
         count = await SqlAssetRepository(session_factory(engine), old).rotate_credentials(new)

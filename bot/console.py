@@ -10,6 +10,7 @@ from rich.console import Console
 
 from adapters.console.chat import ConsoleChat, PipedLines, prompt_ask, prompt_lines
 from adapters.console.render import as_json, print_response
+from bot import preflight
 from bot.app import console_identity, running_app
 from bot.settings import Settings
 from pipeline.contracts import Decision, InboundMessage, Response
@@ -28,7 +29,10 @@ async def chat_session(settings: Settings) -> int:
             ask=prompt_ask if interactive else None,
         )
         if interactive:
-            await chat.run(prompt_lines(settings.home / "history"))
+            history = settings.home / "history"
+            preflight.secure_home(settings.home)
+            preflight.private_file(history)
+            await chat.run(prompt_lines(history))
             return 0
         lines = PipedLines(sys.stdin.buffer, Console(stderr=True))
         await chat.run(lines.__aiter__())

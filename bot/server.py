@@ -25,7 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.metrics import Front, instrument, queue_refresher
-from bot.settings import Settings
+from bot.settings import Settings, inbound_doors
 from bot.sweeper import Deliver, expiry_sweeper
 from pipeline.dispatch import REQUEST_ID, new_request_id
 from pipeline.ports import Cache
@@ -98,6 +98,11 @@ def build_serve_app(settings: Settings, app: Running, extra_mounts: Sequence[Mou
     if settings.redis.url:
         checks["redis"] = _cache_check(app.cache)
     mounts = list(extra_mounts)
+    for door in inbound_doors(settings):  # production refused these already (bot.settings)
+        if door.problem:
+            log.warning(
+                "%s does not verify its callers (%s): for local testing only", door.name, door.problem
+            )
     deliverers: dict[str, Deliver] = {}
     metrics, front = instrument(app.kernel, registry, settings.security.approval_ttl_s)
     if settings.slack.enabled:

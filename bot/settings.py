@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Callable
+from ipaddress import ip_address
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from urllib.parse import urlsplit
 
-import yaml
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+
+from pipeline import safe_yaml
 
 DEFAULT_HOME = Path.home() / ".opsconductor"
 PLACEHOLDERS = {"", "changeme", "change-me", "secret", "placeholder", "xxx", "todo"}
@@ -76,6 +79,14 @@ class TeamsSettings(Section):
     # empty: only app_tenant_id when set (single-tenant), else every tenant (identity still gates people)
     allowed_tenants: list[str] = Field(default_factory=list)
     openid_metadata_url: str = ""  # empty: the public Azure cloud's Bot Framework metadata
+    # the bot's own credential: app_password, or a certificate (thumbprint + PEM private key file)
+    certificate_thumbprint: str = ""
+    certificate_key_file: str = ""
+    # where the bot gets its outbound token; empty: the public Azure cloud (sovereign clouds:
+    # docs/teams/INSTALL.md), and how long that login may take before the request is given up
+    login_authority: str = ""  # e.g. https://login.microsoftonline.us/<tenant id>
+    oauth_scope: str = ""  # e.g. https://api.botframework.us
+    login_timeout_s: float = Field(10.0, gt=0, le=120)
     queue_size: int = Field(100, ge=1, le=100_000)  # pending requests before users are told to retry
     workers: int = Field(8, ge=1, le=1000)  # Teams requests handled at once
     dedupe_ttl_s: float = Field(3600.0, gt=0)  # how long activity ids are remembered
@@ -214,6 +225,11 @@ class Settings(BaseSettings):
     def database_url(self) -> str:
         return self.db.url or f"sqlite+aiosqlite:///{self.home / 'opsconductor.db'}"
 
+    @property
+    def embedded_default(self) -> bool:
+        """Development mode on the SQLite file under home: the only setup seeded with demo data."""
+        return self.security.environment == "development" and not self.db.url
+
     @model_validator(mode="after")
     def refuse_placeholders(self) -> Settings:
         if self.security.environment != "production":
@@ -224,6 +240,18 @@ class Settings(BaseSettings):
         for name, value in _optional_secrets(self):
             if value and value.strip().lower() in PLACEHOLDERS:
                 raise ValueError(f"{name} is a placeholder; set a real secret in production")
+        return self
+
+    @model_validator(mode="after")
+    def doors_verify_callers(self) -> Settings:
+        """No setting combination turns caller verification off silently (see `inbound_doors`)."""
+        for problem in _contradictions(self):
+            raise ValueError(problem)
+        if self.security.environment == "production":
+            for door in inbound_doors(self):
+                if door.problem:
+                    why = f"{door.name} would not verify its callers: {door.problem}"
+                    raise ValueError(f"production refuses to start: {why}")
         return self
 
     @model_validator(mode="after")
@@ -246,11 +274,8 @@ class Settings(BaseSettings):
 
 def _secrets_in_use(s: Settings) -> list[tuple[str, SecretStr]]:
     used: list[tuple[str, SecretStr]] = [("security.credential_key", s.security.credential_key)]
-    if s.slack.enabled:
-        used.append(("slack.signing_secret", s.slack.signing_secret))
+    if s.slack.enabled:  # the signing secret / app token: inbound_doors
         used.append(("slack.bot_token", s.slack.bot_token))
-    if s.teams.enabled:
-        used.append(("teams.app_password", s.teams.app_password))
     if s.keycloak.server_url:
         used.append(("keycloak.client_secret", s.keycloak.client_secret))
     return used
@@ -264,6 +289,100 @@ def _optional_secrets(s: Settings) -> list[tuple[str, str]]:
         ("jobs.redis_url password", urlsplit(s.jobs.redis_url).password or ""),
         ("llm.api_key", s.llm.api_key.get_secret_value()),
     ]
+
+
+# --------------------------------------------------------------------------- inbound doors
+
+
+class InboundDoor(NamedTuple):
+    """An enabled way in for requests, and why it would not verify its callers ("" when it does)."""
+
+    name: str
+    problem: str
+
+
+DoorCheck = Callable[[Settings], InboundDoor | None]
+
+
+def inbound_doors(s: Settings) -> list[InboundDoor]:
+    """Every enabled inbound door. Production refuses to start when any has a problem; outside
+    production (the embedded default) a door without verification is allowed and logged.
+    A new door (an HTTP API, webhooks) adds its check to DOOR_CHECKS."""
+    return [door for check in DOOR_CHECKS if (door := check(s)) is not None]
+
+
+def _slack_door(s: Settings) -> InboundDoor | None:
+    if not s.slack.enabled:
+        return None
+    if s.slack.mode == "socket":  # Slack signs nothing here: the app token authenticates the connection
+        return InboundDoor("slack (Socket Mode)", _unset("slack.app_token", s.slack.app_token))
+    return InboundDoor("slack (HTTP /slack/events)", _unset("slack.signing_secret", s.slack.signing_secret))
+
+
+def _teams_door(s: Settings) -> InboundDoor | None:
+    t = s.teams
+    if not t.enabled:
+        return None
+    name = "teams (/api/messages)"
+    if not t.app_id.strip():
+        return InboundDoor(name, "teams.app_id is empty, which turns Bot Framework token validation off")
+    if t.app_type == "SingleTenant" and not t.app_tenant_id.strip():
+        return InboundDoor(name, "teams.app_type SingleTenant needs teams.app_tenant_id")
+    for setting, url in (
+        ("teams.openid_metadata_url", t.openid_metadata_url),
+        ("teams.login_authority", t.login_authority),
+    ):
+        if url and not _https_or_loopback(url):
+            return InboundDoor(name, f"{setting} must be an https URL (plain http only on loopback)")
+    if t.app_type == "UserAssignedMSI" or _teams_certificate(s):
+        return InboundDoor(name, "")
+    unset = _unset("teams.app_password", t.app_password)
+    if unset:
+        unset += " (or set teams.certificate_thumbprint and teams.certificate_key_file)"
+    return InboundDoor(name, unset)
+
+
+DOOR_CHECKS: tuple[DoorCheck, ...] = (_slack_door, _teams_door)
+
+
+def _contradictions(s: Settings) -> list[str]:
+    """Settings that look secured but are not, refused in every environment."""
+    t = s.teams
+    if t.enabled and not t.app_id.strip() and (t.app_password.get_secret_value() or _teams_certificate(s)):
+        return [
+            "teams.app_password or a certificate is set but teams.app_id is empty, which would turn "
+            "Bot Framework token validation off; set teams.app_id"
+        ]
+    if bool(t.certificate_thumbprint) != bool(t.certificate_key_file):
+        return [
+            "teams.certificate_thumbprint and teams.certificate_key_file go together; set both or neither"
+        ]
+    return []
+
+
+def _teams_certificate(s: Settings) -> bool:
+    return bool(s.teams.certificate_thumbprint.strip() and s.teams.certificate_key_file.strip())
+
+
+def _unset(name: str, secret: SecretStr) -> str:
+    if secret.get_secret_value().strip().lower() in PLACEHOLDERS:
+        return f"{name} is empty or a placeholder"
+    return ""
+
+
+def _https_or_loopback(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return True
+    if parts.scheme != "http":
+        return False
+    host = parts.hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class ConfigFileSource(PydanticBaseSettingsSource):
@@ -284,7 +403,10 @@ def load_config_file(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise ValueError(f"cannot read config file {path}: {err.strerror}") from err
-    data = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
+    try:
+        data = tomllib.loads(text) if path.suffix == ".toml" else safe_yaml.load(text, str(path))
+    except safe_yaml.YamlRefused as err:
+        raise ValueError(str(err)) from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
@@ -262,6 +262,12 @@ class SqlAssetRepository:
             return None
         secret = cipher.open(name, kind, Sealed(cred.ciphertext, cred.nonce, cred.key_id))
         return Credential(asset=name, kind=kind, username=cred.username, secret=secret)
+
+    async def credential_key_ids(self) -> dict[str, int]:
+        """How many stored credentials each key (by key id) sealed; works without a cipher."""
+        query = select(AssetCredential.key_id, func.count()).group_by(AssetCredential.key_id)
+        async with store_errors(), self._sessions() as session:
+            return {key_id: count for key_id, count in (await session.execute(query)).all()}
 
     async def rotate_credentials(self, new: CredentialCipher) -> int:
         """Re-encrypt every credential from the current cipher to `new` in one transaction.

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from pipeline import safe_yaml
+
 WILDCARD = "*"
 _ROLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*")
 _PERSON_KEYS = ("name", "display_name", "roles", "console", "slack", "teams")
@@ -73,7 +75,10 @@ class _Parser:
 
     def parse(self, text: str) -> RolesTable:
         try:
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
+            root, loader = safe_yaml.compose(text, self.source)
+            loader.dispose()
+        except safe_yaml.YamlRefused as err:
+            raise RolesFileError(str(err)) from None
         except yaml.MarkedYAMLError as err:
             line = err.problem_mark.line + 1 if err.problem_mark else 1
             raise RolesFileError(f"{self.source}:{line}: not valid YAML: {err.problem}") from err

@@ -17,6 +17,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import Clock, SignatureVerifier
 
+from adapters.payloads import PayloadRejected, decode, parse_form, parse_json
 from adapters.slack.app import SlackAdapter
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,16 @@ def request_kind(content_type: str, raw: bytes) -> str:
     if raw.startswith(b"payload="):
         return "action"
     return "command" if b"command=" in raw else "other"
+
+
+def checked_body(raw: bytes, content_type: str) -> str:
+    """The body as text once it is UTF-8, sanely nested JSON or form (PayloadRejected otherwise)."""
+    text = decode(raw)
+    if content_type == "application/json":
+        parse_json(text)
+    else:
+        parse_form(text)
+    return text
 
 
 class SlackEndpoint:
@@ -70,6 +81,11 @@ class SlackEndpoint:
 
     async def _handle(self, request: web.Request, raw: bytes) -> web.StreamResponse:
         timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        try:
+            decode(raw)  # the signature library decodes the body itself, and fails on non-UTF-8
+        except PayloadRejected as err:
+            log.warning("slack request refused: %s (%d bytes)", err, len(raw))
+            return web.json_response({"error": "malformed payload"}, status=400)
         if not self._valid(raw, timestamp, request.headers.get("X-Slack-Signature", "")):
             log.warning(
                 "slack request refused: bad signature or stale timestamp (from %s, timestamp %r, %d bytes)",
@@ -79,11 +95,13 @@ class SlackEndpoint:
             )
             return web.json_response({"error": "invalid request"}, status=401)
         try:
+            body = checked_body(raw, request.content_type)
             bolt_request = AsyncBoltRequest(
-                body=raw.decode("utf-8"), query=request.query_string, headers=dict(request.headers)
+                body=body, query=request.query_string, headers=dict(request.headers)
             )
-        except ValueError:  # undecodable bytes, malformed JSON or payload
-            log.warning("slack request refused: malformed payload (%d bytes)", len(raw))
+        except (ValueError, RecursionError) as err:  # undecodable, too deep, malformed JSON or payload
+            why = str(err) if isinstance(err, PayloadRejected) else "malformed payload"
+            log.warning("slack request refused: %s (%d bytes)", why, len(raw))
             return web.json_response({"error": "malformed payload"}, status=400)
         return await to_aiohttp_response(await self.adapter.bolt.async_dispatch(bolt_request))
 

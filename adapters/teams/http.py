@@ -9,7 +9,6 @@ or service URL, or any token while authentication is off) -> 401.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -18,6 +17,7 @@ from botbuilder.core import serializer_helper
 from botbuilder.schema import Activity
 from botframework.connector.auth import AuthenticateRequestResult
 
+from adapters.payloads import PayloadRejected, decode, parse_json
 from adapters.teams.app import TeamsAdapter
 
 log = logging.getLogger(__name__)
@@ -86,9 +86,9 @@ class TeamsEndpoint:
 def _activity(raw: bytes) -> Activity | str:
     """The activity in the body, or why it is not one."""
     try:
-        body: Any = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return "malformed JSON"
+        body: Any = parse_json(decode(raw))
+    except PayloadRejected as err:
+        return str(err)
     if not isinstance(body, dict):
         return "the body is not an activity object"
     try:

@@ -24,6 +24,7 @@ import yaml
 from pydantic import ValidationError
 
 from domains.assets.directory import AssetStore, validate_asset, validation_problems
+from pipeline import safe_yaml
 from pipeline.contracts import AssetRef
 from pipeline.errors import InvalidRequest
 
@@ -68,7 +69,9 @@ def parse_csv(text: str, source: str = "inventory.csv") -> list[AssetRef]:
 def load_inventory(path: Path) -> list[AssetRef]:
     """Parse a .yaml/.yml or .csv inventory file."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = safe_yaml.read_text(path)
+    except safe_yaml.YamlRefused as err:
+        raise InventoryError([str(err)]) from None
     except OSError as err:
         raise InventoryError([f"{path.name}: cannot read: {err.strerror}"]) from err
     except UnicodeDecodeError as err:
@@ -158,12 +161,13 @@ def _line_of(problem: str) -> int:
 
 
 def _yaml_items(text: str, source: str) -> list[_Item]:
-    loader = yaml.SafeLoader(text)
     try:
-        root = loader.get_single_node()
-        entries = _asset_nodes(root, source)
+        root, loader = safe_yaml.compose(text, source)
+    except (safe_yaml.YamlRefused, yaml.YAMLError) as err:
+        raise _yaml_problem(err, source) from err
+    try:
         items = []
-        for node in entries:
+        for node in _asset_nodes(root, source):
             line = node.start_mark.line + 1
             if not isinstance(node, yaml.MappingNode):
                 items.append(_Item(line, None))
@@ -171,13 +175,19 @@ def _yaml_items(text: str, source: str) -> list[_Item]:
             fields = loader.construct_mapping(node, deep=True)
             items.append(_Item(line, {str(k): v for k, v in fields.items()}))
         return items
-    except yaml.MarkedYAMLError as err:
-        line = err.problem_mark.line + 1 if err.problem_mark else 1
-        raise InventoryError([f"{source}:{line}: not valid YAML: {err.problem or err}"]) from err
     except yaml.YAMLError as err:
-        raise InventoryError([f"{source}:1: not valid YAML: {err}"]) from err
+        raise _yaml_problem(err, source) from err
     finally:
         loader.dispose()
+
+
+def _yaml_problem(err: Exception, source: str) -> InventoryError:
+    if isinstance(err, safe_yaml.YamlRefused):
+        return InventoryError([str(err)])
+    if isinstance(err, yaml.MarkedYAMLError):
+        line = err.problem_mark.line + 1 if err.problem_mark else 1
+        return InventoryError([f"{source}:{line}: not valid YAML: {err.problem or err}"])
+    return InventoryError([f"{source}:1: not valid YAML: {err}"])
 
 
 def _asset_nodes(root: yaml.Node | None, source: str) -> list[yaml.Node]:
