@@ -58,7 +58,9 @@ def test_assets_import_refuses_alias_bombs_and_oversized_files(tmp_path: Path) -
     fine = tmp_path / "anchors.yaml"
     fine.write_text(
         "defaults: &lab {type: web_server, os: linux, environment: lab}\n"
-        "assets:\n  - {<<: *lab, name: lab-01, address: 127.0.0.11}\n  - {<<: *lab, name: lab-02, address: 127.0.0.12}\n"
+        "assets:\n"
+        "  - {<<: *lab, name: lab-01, address: 127.0.0.11}\n"
+        "  - {<<: *lab, name: lab-02, address: 127.0.0.12}\n"
     )
     done = run_once(env, "assets", "import", str(fine))  # a few aliases are fine
     assert done.returncode == 0, done.stderr
