@@ -158,6 +158,7 @@ async def build_app(settings: Settings) -> App:
         threshold=settings.llm.confidence_threshold,
         permitted_tools=policy.permitted_tools,
         conversations=Conversations(cache),  # Redis across replicas, in-process on one
+        fallback_timeout_s=settings.stages.llm_call_s,
     )
     kernel = Kernel(
         planner=planner,
@@ -170,7 +171,10 @@ async def build_app(settings: Settings) -> App:
             settings.security.approval_ttl_s,
             settings.security.max_message_chars,
             driver_lease_s=settings.execution.driver_lease_s,
+            identity_timeout_s=settings.stages.identity_s,
+            plan_timeout_s=settings.stages.understand_s,
         ),
+        admission=wiring.admission(settings, closers),
     )
     return App(
         settings, kernel, engine, cache, registry, policy, assets, audit, redactor, closers, dispatcher

@@ -7,6 +7,7 @@
     opsconductor_step_queue_depth                steps waiting for a worker (arq engine)
     opsconductor_approval_wait_seconds{decision} from approval prompt to decision
     opsconductor_step_jobs{outcome}              worker side: step jobs run, retried after a lost worker
+    opsconductor_rate_limited{scope}             requests refused by a rate limit (person, channel, ...)
 
 HTTP requests are counted by the server itself (opsconductor_http_requests).
 """
@@ -49,6 +50,12 @@ class Metrics:
             "opsconductor_approval_wait_seconds", "Time from approval prompt to decision", ["decision"],
             registry=registry, buckets=WAIT_BUCKETS,
         )  # fmt: skip
+        self.rate_limited = Counter(
+            "opsconductor_rate_limited",
+            "Requests refused by a rate limit, by scope",
+            ["scope"],
+            registry=registry,
+        )
         self.step_jobs = Counter(
             "opsconductor_step_jobs",
             "Step jobs run by this worker, by outcome",
@@ -114,6 +121,19 @@ class MeteredDispatcher:
             result = await self.inner.dispatch(job, step, progress)
         self.metrics.observe_step(result)
         return result
+
+
+class MeteredLimiter:
+    """RateLimiter decorator: counts refusals by scope (the key's prefix, `person:...`)."""
+
+    def __init__(self, inner: Any, metrics: Metrics) -> None:
+        self.inner, self.metrics = inner, metrics
+
+    async def allow(self, key: str, limit: int, per_s: float) -> bool:
+        allowed: bool = await self.inner.allow(key, limit, per_s)
+        if not allowed:
+            self.metrics.rate_limited.labels(key.split(":", 1)[0]).inc()
+        return allowed
 
 
 class Front:
@@ -183,6 +203,9 @@ def instrument(kernel: Any, registry: CollectorRegistry, approval_ttl_s: float) 
     store = getattr(kernel, "store", None)
     if store is not None and not isinstance(store, MeteredStore):
         kernel.store = MeteredStore(store, metrics, approval_ttl_s)
+    admission = getattr(kernel, "admission", None)
+    if admission is not None and not isinstance(admission.limiter, MeteredLimiter):
+        admission.limiter = MeteredLimiter(admission.limiter, metrics)
     executor = getattr(kernel, "executor", None)
     if executor is not None and not isinstance(executor.dispatcher, MeteredDispatcher):
         executor.dispatcher = MeteredDispatcher(executor.dispatcher, metrics)

@@ -189,6 +189,24 @@ class JobsSettings(Section):
     poll_s: float = Field(0.1, gt=0, le=5)  # how often a replica checks for a dispatched step's result
 
 
+class RateLimitSettings(Section):
+    """Requests each person and each channel may send in any sliding window (0: no limit),
+    counted across replicas when Redis is configured; every inbound door goes through them."""
+
+    per_person: int = Field(30, ge=0, le=100_000)
+    per_channel: int = Field(120, ge=0, le=1_000_000)
+    window_s: float = Field(60.0, gt=0, le=86_400)
+
+
+class StageSettings(Section):
+    """Time limits of the pipeline's stages; an overrun gets a clear reply and nothing runs.
+    Execution is bounded per step by each tool's own timeout."""
+
+    identity_s: float = Field(15.0, gt=0, le=600)  # who is asking (roles file, Keycloak)
+    understand_s: float = Field(60.0, gt=0, le=3600)  # stages A-C, LLM calls included
+    llm_call_s: float = Field(45.0, gt=0, le=3600)  # one LLM call with its retries; then the grammar answers
+
+
 class ServerSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
@@ -219,6 +237,8 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    stages: StageSettings = Field(default_factory=StageSettings)
     jobs: JobsSettings = Field(default_factory=JobsSettings)
 
     @property

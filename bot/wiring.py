@@ -22,11 +22,28 @@ from domains.communication.services import communication_services
 from domains.network.config import NetworkConfig
 from domains.network.ports import NetworkResults
 from domains.network.services import network_services
+from pipeline.admission import Admission, Limit
 from pipeline.contracts import AssetRef
 from pipeline.planner import Understander
 from pipeline.ports import Cache, IdentityResolver
 
 Closer = Callable[[], Awaitable[None]]
+
+
+def admission(settings: Settings, closers: list[Closer]) -> Admission:
+    """Rate limits per person and per channel (Redis when configured, shared by replicas)."""
+    from adapters.cache import build_rate_limiter
+
+    limiter = build_rate_limiter(settings.redis.url, settings.redis.key_prefix)
+    closers.append(limiter.close)
+    limits = settings.rate_limits
+    return Admission(
+        limiter,
+        {
+            "person": Limit(limits.per_person, limits.window_s),
+            "channel": Limit(limits.per_channel, limits.window_s),
+        },
+    )
 
 
 async def identity_resolver(settings: Settings, cache: Cache, closers: list[Closer]) -> IdentityResolver:

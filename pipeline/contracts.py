@@ -51,6 +51,7 @@ class ChatIdentity(Frozen):
     user_id: str
     display_name: str = ""
     email: str | None = None
+    upn: str | None = None  # Teams: the user principal name, when it differs from the e-mail
 
 
 class InboundMessage(Frozen):

@@ -5,7 +5,8 @@
     │   ├── NotPermitted           policy denies (tool, target scope, self-approval)
     │   ├── InvalidRequest         empty, too long, malformed arguments
     │   ├── UnknownTarget          a target the inventory does not know
-    │   └── ApprovalClosed         approval expired, already decided, or unknown
+    │   ├── ApprovalClosed         approval expired, already decided, or unknown
+    │   └── RateLimited            a person, channel or token sent more than its limit
     ├── ToolError                  a tool ran but did not succeed on a target
     │   ├── TargetUnreachable      could not connect
     │   ├── ToolFailed             ran and failed (non-zero exit, protocol error)
@@ -14,7 +15,8 @@
         ├── LLMUnavailable         unreachable, 5xx/429 after retries, refused the request
         │   └── InvalidModelOutput the model answered, but not with JSON fitting the schema
         ├── IdentityUnavailable
-        └── StoreUnavailable       database unreachable, read-only or corrupt
+        ├── StoreUnavailable       database unreachable, read-only or corrupt
+        └── StageTimeout           a pipeline stage (understanding, ...) overran its time limit
 
 "Needs approval" is a result (`ApprovalPrompt`), never an exception.
 Each class maps to one user-facing reply in `pipeline.messages.ERROR_REPLIES`.
@@ -52,6 +54,14 @@ class UnknownTarget(UserError):
 
 class ApprovalClosed(UserError):
     pass
+
+
+class RateLimited(UserError):
+    """Over a rate limit; the message describes the limit ("at most 30 requests per person ...")."""
+
+    def __init__(self, limit: str, *, scope: str = "") -> None:
+        self.scope = scope
+        super().__init__(limit)
 
 
 class ToolError(OpsError):
@@ -96,3 +106,7 @@ class IdentityUnavailable(DependencyError):
 
 class StoreUnavailable(DependencyError):
     pass
+
+
+class StageTimeout(DependencyError):
+    """A stage did not finish within its time limit; the message names the stage and the limit."""

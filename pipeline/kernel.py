@@ -1,6 +1,7 @@
 """The pipeline's front door: a message in, a Reply or an ApprovalPrompt out.
 
-    submit(message)  -> identity -> plan (A-C) -> policy -> persist
+    submit(message)  -> rate limit (channel) -> identity -> rate limit (person)
+                        -> plan (A-C) -> policy -> persist
                         -> ApprovalPrompt (write/critical, bound to the plan's digest)
                            or execute (E) -> answer (D)
     decide(click)    -> approver identity + tenant -> plan digest (stored plan = shown plan)
@@ -21,7 +22,9 @@ prompt) or when the click came from a prompt for another plan, and a run is refu
 plan about to run is not the approved one (checked again in `_execute`, which resumed runs pass
 through too; workers compare the digest the driver sent them). Each refusal is audited.
 
-Every request is recorded (execution row + audit records), whatever its outcome.
+Identity resolution and planning (understanding included, LLM calls included) each run under
+a time limit (`KernelConfig`); an overrun is answered through the error tree, nothing runs.
+Every admitted request is recorded (execution row + audit records), whatever its outcome.
 """
 
 from __future__ import annotations
@@ -36,9 +39,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pipeline import messages
+from pipeline.admission import Admission
 from pipeline.approvals import binding_problem, digests
 from pipeline.contracts import (
     ApprovalPrompt,
+    ChatIdentity,
     Decision,
     ExecutionResult,
     InboundMessage,
@@ -48,7 +53,14 @@ from pipeline.contracts import (
     Response,
     utcnow,
 )
-from pipeline.errors import ApprovalClosed, DependencyError, OpsError, UserError
+from pipeline.errors import (
+    ApprovalClosed,
+    DependencyError,
+    IdentityUnavailable,
+    OpsError,
+    StageTimeout,
+    UserError,
+)
 from pipeline.policy import Policy
 from pipeline.ports import AuditLog, ExecutionStore, IdentityResolver, Planner, ProgressCallback
 from pipeline.stages.answer import describe_plan, plan_reply, result_reply
@@ -62,6 +74,8 @@ class KernelConfig:
     approval_ttl_s: float = 900.0
     max_message_chars: int = 10_000
     driver_lease_s: float = 60.0  # a running execution whose driver missed renewing this long is resumed
+    identity_timeout_s: float = 15.0  # resolving who someone is (roles file, Keycloak)
+    plan_timeout_s: float = 60.0  # understanding and planning (stages A-C), LLM calls included
 
 
 def default_driver_id() -> str:
@@ -90,6 +104,7 @@ class Kernel:
         clock: Callable[[], datetime] = utcnow,
         driver: str | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        admission: Admission | None = None,
     ) -> None:
         self.planner = planner
         self.policy = policy
@@ -101,6 +116,7 @@ class Kernel:
         self.clock = clock
         self.driver = driver or default_driver_id()
         self.sleep = sleep  # between lease renewals
+        self.admission = admission  # rate limits per channel and person; None: unlimited
 
     # ------------------------------------------------------------------ requests
 
@@ -115,10 +131,12 @@ class Kernel:
                 summary=messages.TOO_LONG.format(length=len(text), limit=self.config.max_message_chars),
             )
         try:
-            principal = await self.identity.resolve(message.identity)
+            await self._admit(channel=channel_of(message))
+            principal = await self._resolve(message.identity)
             if principal is None:
                 await self._audit("request.unknown_person", message.identity.user_id, message)
                 return Reply(outcome="refused", summary=messages.UNKNOWN_PERSON)
+            await self._admit(person=principal.subject)
             return await self._handle(message.model_copy(update={"text": text}), principal, progress)
         except OpsError as err:
             return self._error_reply(err)
@@ -127,7 +145,7 @@ class Kernel:
         self, message: InboundMessage, principal: Principal, progress: ProgressCallback | None
     ) -> Response:
         await self._audit("request", principal.subject, message, {"text": message.text})
-        planned = await self.planner.plan(message.text, principal, chat_of(message))
+        planned = await self._plan(message.text, principal, chat_of(message))
         plan = self.policy.apply(planned, principal)
         status = {"plan": "running", "refused": "refused"}.get(plan.outcome, "answered")
         if plan.requires_approval:
@@ -220,7 +238,7 @@ class Kernel:
             return self._error_reply(err)
 
     async def _decide(self, decision: Decision, progress: ProgressCallback | None) -> Response:
-        approver = await self.identity.resolve(decision.identity, fresh=True)  # current roles
+        approver = await self._resolve(decision.identity, fresh=True)  # current roles
         if approver is None:
             return Reply(outcome="refused", summary=messages.UNKNOWN_PERSON)
         loaded = await self.store.load(decision.execution_id)
@@ -266,7 +284,7 @@ class Kernel:
                 execution_id=decision.execution_id,
                 plan=plan,
             )
-        requester = await self.identity.resolve(message.identity, fresh=True)
+        requester = await self._resolve(message.identity, fresh=True)
         if requester is None:
             return Reply(outcome="refused", summary=messages.UNKNOWN_PERSON)
         return await self._execute(decision.execution_id, plan, requester, message, progress)
@@ -318,7 +336,7 @@ class Kernel:
             return None
         plan, message, _status = loaded
         await self._audit("execution.resumed", "system", message, {"driver": self.driver}, execution_id)
-        requester = await self.identity.resolve(message.identity, fresh=True)
+        requester = await self._resolve(message.identity, fresh=True)
         if requester is None:  # nobody to run it for any more: close it, run nothing further
             await self.store.set_status(execution_id, "failed")
             await self._audit("execution.finished", "system", message, {"status": "failed"}, execution_id)
@@ -406,6 +424,26 @@ class Kernel:
 
     # ------------------------------------------------------------------ plumbing
 
+    async def _admit(self, **keys: str) -> None:
+        if self.admission is not None:
+            await self.admission.admit(**keys)
+
+    async def _resolve(self, identity: ChatIdentity, *, fresh: bool = False) -> Principal | None:
+        limit = self.config.identity_timeout_s
+        try:
+            async with asyncio.timeout(limit):
+                return await self.identity.resolve(identity, fresh=fresh)
+        except TimeoutError:
+            raise IdentityUnavailable(f"no answer within {limit:g} s") from None
+
+    async def _plan(self, text: str, principal: Principal, conversation: str) -> Plan:
+        limit = self.config.plan_timeout_s
+        try:
+            async with asyncio.timeout(limit):
+                return await self.planner.plan(text, principal, conversation)
+        except TimeoutError:
+            raise StageTimeout(f"understanding your request (limit {limit:g} s)") from None
+
     async def _audit(
         self,
         event: str,
@@ -422,6 +460,12 @@ class Kernel:
         if not isinstance(err, UserError | DependencyError):
             log.warning("request failed: %s", err)
         return Reply(outcome="error", summary=messages.error_reply(err))
+
+
+def channel_of(message: InboundMessage) -> str:
+    """The conversation a message came from (its thread aside), for per-channel rate limits."""
+    ident = message.identity
+    return ":".join((ident.platform, ident.tenant, message.channel or f"dm:{ident.user_id}"))
 
 
 def _same_workspace(message: InboundMessage, decision: Decision) -> bool:

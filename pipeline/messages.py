@@ -66,6 +66,10 @@ ERROR_REPLIES: dict[type[errors.OpsError], str] = {
     errors.InvalidRequest: "I can't do that as asked: {detail}",
     errors.UnknownTarget: "I don't know these targets: {detail}. Check the names with `assets`.",
     errors.ApprovalClosed: "{detail}",
+    errors.RateLimited: (
+        "You are sending requests faster than I take them ({detail}), so I did not start this one. "
+        "Please wait a minute and try again."
+    ),
     errors.TargetUnreachable: "Unreachable: {detail}",
     errors.ToolFailed: "Failed: {detail}",
     errors.ToolTimeout: "Timed out: {detail}",
@@ -78,6 +82,10 @@ ERROR_REPLIES: dict[type[errors.OpsError], str] = {
         "so I won't act. Please try again shortly."
     ),
     errors.StoreUnavailable: "My database is unavailable ({detail}); nothing was run.",
+    errors.StageTimeout: (
+        "I took too long {detail}, so I stopped; nothing was run. Please try again in a moment, "
+        "or use the structured form (`help`)."
+    ),
 }
 
 

@@ -2,7 +2,7 @@
 
     text -> DeterministicUnderstander --(confident)--------------------> build_plan
                      |--(below threshold)--> fallback Understander (LLM) -> build_plan
-                     |--(no / failing fallback)-> clarify with what was understood
+                     |--(no / failing / overrunning fallback)-> clarify with what was understood
 
 The LLM's answer goes through the same `build_plan` as the grammar's: it is never trusted.
 When the LLM is unreachable the planner says so once, keeps serving the grammar and
@@ -11,6 +11,7 @@ uses the LLM again as soon as a call succeeds.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -44,6 +45,7 @@ class HybridPlanner:
         threshold: float = 0.6,
         permitted_tools: Callable[[Principal], set[str]] | None = None,
         conversations: Conversations | None = None,
+        fallback_timeout_s: float = 45.0,
     ) -> None:
         self.registry = registry
         self.directory = directory
@@ -51,6 +53,7 @@ class HybridPlanner:
         self.threshold = threshold
         self.permitted_tools = permitted_tools
         self.conversations = conversations
+        self.fallback_timeout_s = fallback_timeout_s  # then the grammar's answer stands
         self.grammar = DeterministicUnderstander(registry)
         self.llm_down = False
 
@@ -90,10 +93,11 @@ class HybridPlanner:
             return _unsure_answer(grammar), ""
         attempted = grammar.model_copy(update={"llm_calls": grammar.llm_calls + 1})
         try:
-            answer = await self.fallback.understand(text, principal, assets, self._offered(principal))
+            async with asyncio.timeout(self.fallback_timeout_s):
+                answer = await self.fallback.understand(text, principal, assets, self._offered(principal))
         except InvalidModelOutput:
             return _unsure_answer(attempted), ""
-        except LLMUnavailable:
+        except (LLMUnavailable, TimeoutError):  # one LLM call, retries included, overran its limit
             notice = "" if self.llm_down else nlu_messages.LLM_DOWN
             self.llm_down = True
             return _unsure_answer(attempted), notice

@@ -6,7 +6,8 @@ Lookup, most specific first:
   gets the subject `console:<user>` so that two OS users stay two people (four eyes).
 - slack: team id + user id, then the user id in any team, then the e-mail address
   (restricted to a team when the file says so).
-- teams: AAD object id in the tenant, then in any tenant, then UPN / e-mail likewise.
+- teams: AAD object id in the tenant, then in any tenant, then the e-mail address, then
+  the UPN (Teams knows both; the roles file may list either) likewise.
 
 Unknown people resolve to None. The file is re-read when it changes (checked at most every
 `check_interval_s`); a broken edit is logged and the last good table stays in force.
@@ -134,9 +135,9 @@ def _candidate_keys(identity: ChatIdentity) -> list[IdentityKey]:
         if tenant:
             keys.append((platform, tenant, "user", user))
         keys.append((platform, "", "user", user))
-    if identity.email:
-        email = identity.email.strip().lower()
+    # the roles file keeps e-mail addresses and UPNs alike ("email" keys): try both
+    for address in dict.fromkeys(a.strip().lower() for a in (identity.email, identity.upn) if a):
         if tenant:
-            keys.append((platform, tenant, "email", email))
-        keys.append((platform, "", "email", email))
+            keys.append((platform, tenant, "email", address))
+        keys.append((platform, "", "email", address))
     return keys

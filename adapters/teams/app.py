@@ -99,6 +99,9 @@ class TeamsAdapter:
     async def stop(self) -> None:
         await self.drain()
         await self.queue.stop()
+        reused = getattr(self.cloud.bot_framework_authentication, "reused_credentials", None)
+        if reused is not None:
+            reused.close()  # the login thread
 
     async def drain(self) -> None:
         """Wait until every accepted request and click has been answered (tests, shutdown)."""

@@ -3,13 +3,14 @@
 Inbound: botbuilder validates every activity's bearer token when an app id is set
 (issuer https://api.botframework.com, audience = app id, signing key from the OpenID
 metadata's JWKS, `serviceurl` claim = the activity's serviceUrl). With no app id,
-authentication is off and requests must carry no Authorization header.
+authentication is off and requests must carry no Authorization header (development only:
+production settings refuse it).
 
-Outbound: botbuilder builds one credentials object per turn, each with its own MSAL token
-cache, so every turn would fetch a new token; `ReusedCredentials` keeps one per
-(app id, scope, login endpoint). MSAL and the OpenID metadata fetch are synchronous
-(botbuilder 4.17.1): a token about once an hour and the signing keys once a day block
-the event loop for one round trip.
+Outbound: the bot's token comes from MSAL (client secret or certificate) at the configured
+authority and scope (sovereign clouds), fetched off the event loop under `login_timeout_s`
+(adapters.teams.login); botbuilder builds one credentials object per turn, so
+`ReusedCredentials` keeps one per (app id, scope, login endpoint) and refreshes its token
+in the login thread before botbuilder reads it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from botframework.connector.auth import (
 )
 
 from adapters.teams.config import TeamsConfig
+from adapters.teams.login import MsalCredentialsFactory, PrefetchedToken, ReadyTokens, install_async_metadata
 
 
 def bot_configuration(config: TeamsConfig) -> SimpleNamespace:
@@ -44,13 +46,20 @@ def bot_configuration(config: TeamsConfig) -> SimpleNamespace:
         "APP_TYPE": config.app_type,
         "APP_TENANTID": config.app_tenant_id,
     }
-    if config.openid_metadata_url:
+    if config.openid_metadata_url or config.login_authority or config.oauth_scope:
+        scope = (
+            config.oauth_scope.removesuffix("/.default")
+            or AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
+        )
         values.update(
-            TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL=config.openid_metadata_url,
-            TO_BOT_FROM_CHANNEL_TOKEN_ISSUER=AuthenticationConstants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER,
+            TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL=config.openid_metadata_url
+            or AuthenticationConstants.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL,
+            # the Bot Connector's tokens are issued by the cloud's Bot Framework, which is also the scope
+            TO_BOT_FROM_CHANNEL_TOKEN_ISSUER=scope,
             TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL=AuthenticationConstants.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL,
-            TO_CHANNEL_FROM_BOT_LOGIN_URL=AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL,
-            TO_CHANNEL_FROM_BOT_OAUTH_SCOPE=AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE,
+            TO_CHANNEL_FROM_BOT_LOGIN_URL=config.login_authority
+            or AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL,
+            TO_CHANNEL_FROM_BOT_OAUTH_SCOPE=scope,
             OAUTH_URL=AuthenticationConstants.OAUTH_URL,
             CALLER_ID=CallerIdConstants.public_azure_channel,
             VALIDATE_AUTHORITY=True,
@@ -63,9 +72,10 @@ class ReusedCredentials(ServiceClientCredentialsFactory):  # type: ignore[misc]
     """Wraps a credentials factory so each (app id, scope, endpoint) gets one credentials object,
     and with it one token cache, for the life of the process."""
 
-    def __init__(self, inner: ServiceClientCredentialsFactory) -> None:
+    def __init__(self, inner: ServiceClientCredentialsFactory, tokens: ReadyTokens) -> None:
         self._inner = inner
-        self._made: dict[tuple[str, str, str, bool], AppCredentials] = {}
+        self._tokens = tokens
+        self._made: dict[tuple[str, str, str, bool], PrefetchedToken] = {}
 
     async def is_valid_app_id(self, app_id: str) -> bool:
         return bool(await self._inner.is_valid_app_id(app_id))
@@ -79,18 +89,44 @@ class ReusedCredentials(ServiceClientCredentialsFactory):  # type: ignore[misc]
         key = (app_id or "", oauth_scope or "", login_endpoint or "", bool(validate_authority))
         made = self._made.get(key)
         if made is None:
-            made = await self._inner.create_credentials(
+            inner = await self._inner.create_credentials(
                 app_id, oauth_scope, login_endpoint, validate_authority
             )
-            self._made[key] = made
+            made = self._made[key] = PrefetchedToken(inner)
+        await made.refresh(self._tokens)  # off the event loop, under the login timeout
         return made
+
+    def close(self) -> None:
+        self._tokens.close()
 
 
 def build_authentication(
     config: TeamsConfig, credentials: ServiceClientCredentialsFactory | None = None
 ) -> BotFrameworkAuthentication:
-    """botbuilder's authentication for `config`; `credentials` replaces the app-password
-    factory (managed identities, certificates, or a loopback token service in tests)."""
+    """botbuilder's authentication for `config`; `credentials` replaces the credentials
+    factory (a loopback token service in tests)."""
+    install_async_metadata(config.login_timeout_s)
     settings = bot_configuration(config)
-    inner = credentials or ConfigurationServiceClientCredentialFactory(settings)
-    return ConfigurationBotFrameworkAuthentication(settings, credentials_factory=ReusedCredentials(inner))
+    inner = credentials or credentials_factory(config, settings)
+    reused = ReusedCredentials(inner, ReadyTokens(config.login_timeout_s))
+    authentication = ConfigurationBotFrameworkAuthentication(settings, credentials_factory=reused)
+    authentication.reused_credentials = reused
+    return authentication
+
+
+def credentials_factory(config: TeamsConfig, settings: SimpleNamespace) -> ServiceClientCredentialsFactory:
+    """MSAL with a client secret or certificate; botbuilder's own for managed identities and
+    for authentication off (no app id)."""
+    if not config.app_id or config.app_type == "UserAssignedMSI":
+        return ConfigurationServiceClientCredentialFactory(settings)
+    credential: str | dict[str, str] = config.app_password
+    if config.certificate_thumbprint:
+        credential = {"thumbprint": config.certificate_thumbprint, "private_key": config.certificate_key}
+    return MsalCredentialsFactory(
+        config.app_id,
+        credential,
+        tenant_id=config.app_tenant_id if config.app_type == "SingleTenant" else "",
+        authority=config.login_authority,
+        timeout_s=config.login_timeout_s,
+        verify=config.login_verify,
+    )

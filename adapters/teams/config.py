@@ -51,6 +51,12 @@ class TeamsConfig:
     member_ttl_s: float = 3600.0  # member lookups (e-mail/UPN) are cached this long
     invoke_wait_s: float = 2.0  # how long a card click waits for the decision before answering
     card_ttl_s: float = 86_400.0  # approval cards are kept this long to restore them after a refusal
+    certificate_thumbprint: str = ""  # with certificate_key (PEM): the bot's credential instead of a password
+    certificate_key: str = ""
+    login_authority: str = ""  # empty: the cloud's login host with the app's tenant (or botframework.com)
+    oauth_scope: str = ""  # empty: https://api.botframework.com
+    login_timeout_s: float = 10.0  # token and signing-key fetches give up after this
+    login_verify: bool | str = True  # TLS verification of the login endpoint: True or a CA bundle path
     extra: dict[str, str] = field(default_factory=dict)  # further botbuilder configuration keys
 
     @classmethod
@@ -63,7 +69,14 @@ class TeamsConfig:
             "app_tenant_id": section.app_tenant_id,
             "allowed_tenants": tuple(section.allowed_tenants),
         }
+        key_file = getattr(section, "certificate_key_file", "")
+        if key_file:
+            values["certificate_key"] = read_key_file(key_file)
         for name in (
+            "certificate_thumbprint",
+            "login_authority",
+            "oauth_scope",
+            "login_timeout_s",
             "openid_metadata_url",
             "queue_size",
             "workers",
@@ -86,3 +99,15 @@ class TeamsConfig:
         if not allowed:
             return True
         return tenant.lower() in {t.lower() for t in allowed}
+
+
+def read_key_file(path: str) -> str:
+    """The PEM private key of the bot's certificate; ValueError (one line) when unreadable."""
+    try:
+        with open(path, encoding="ascii") as file:
+            text = file.read(64 * 1024)
+    except (OSError, UnicodeDecodeError) as err:
+        raise ValueError(f"teams.certificate_key_file {path}: cannot read it ({err})") from None
+    if "PRIVATE KEY" not in text:
+        raise ValueError(f"teams.certificate_key_file {path}: not a PEM private key")
+    return text

@@ -19,6 +19,7 @@ from botframework.connector.auth import AuthenticateRequestResult
 
 from adapters.payloads import PayloadRejected, decode, parse_json
 from adapters.teams.app import TeamsAdapter
+from adapters.teams.login import TeamsLoginError
 
 log = logging.getLogger(__name__)
 TEAMS_PATH = "/api/messages"
@@ -60,12 +61,14 @@ class TeamsEndpoint:
         return await self._process(request, activity), kind
 
     async def _process(self, request: web.Request, activity: Activity) -> web.StreamResponse:
-        auth = await self._authenticate(activity, request.headers.get("Authorization"))
-        if auth is None:
-            return _error(401, "unauthorized")
-        cloud = self.adapter.cloud
         try:
-            invoke = await cloud.process_activity(auth, activity, self.adapter.bot.on_turn)
+            auth = await self._authenticate(activity, request.headers.get("Authorization"))
+            if auth is None:
+                return _error(401, "unauthorized")
+            invoke = await self.adapter.cloud.process_activity(auth, activity, self.adapter.bot.on_turn)
+        except TeamsLoginError as err:  # signing keys or the bot's own token out of reach
+            log.error("teams request not served: %s", err)
+            return _error(503, "the bot cannot reach its Microsoft login service right now")
         except Exception:
             log.exception("teams turn failed (%s)", activity.type)
             return _error(500, "internal error")
@@ -78,6 +81,8 @@ class TeamsEndpoint:
         authentication = self.adapter.cloud.bot_framework_authentication
         try:
             return await authentication.authenticate_request(activity, header)
+        except TeamsLoginError:
+            raise
         except Exception as err:  # PermissionError, PyJWT errors, unknown signing key, ...
             log.warning("teams request refused: %s (%s)", type(err).__name__, str(err)[:200] or "no detail")
             return None

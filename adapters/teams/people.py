@@ -1,4 +1,4 @@
-"""Who a Teams user is: e-mail / UPN and name from the member lookup, cached with a TTL."""
+"""Who a Teams user is: e-mail, UPN and name from the member lookup, cached with a TTL."""
 
 from __future__ import annotations
 
@@ -39,6 +39,7 @@ class TeamsPeople:
         return identity.model_copy(
             update={
                 "email": profile.get("email") or None,
+                "upn": profile.get("upn") or None,
                 "display_name": identity.display_name or profile.get("name", ""),
             }
         )
@@ -51,7 +52,8 @@ class TeamsPeople:
             log.warning("teams member lookup failed: %s", type(err).__name__)
             return {}, NEGATIVE_TTL_S
         email = member.email or member.user_principal_name or ""
-        return {"email": str(email).lower(), "name": str(member.name or "")}, self._ttl_s
+        upn = str(member.user_principal_name or "").lower()
+        return {"email": str(email).lower(), "upn": upn, "name": str(member.name or "")}, self._ttl_s
 
     async def _get(self, key: str) -> bytes | None:
         try:
