@@ -11,6 +11,8 @@ import json
 
 from pipeline.contracts import (
     ApprovalPrompt,
+    Dependant,
+    Impact,
     Plan,
     PlanStep,
     Reply,
@@ -85,9 +87,55 @@ def plan_text(prompt: ApprovalPrompt) -> str:
         f"expires {prompt.expires_at:%Y-%m-%d %H:%M:%S UTC}",
         f"Plan digest {prompt.digest} (shown as {short_digest(prompt.digest)})",
         "",
-        steps_text(prompt.plan),
     ]
+    if prompt.plan.impact is not None:
+        lines += [*impact_lines(prompt.plan.impact), ""]
+    lines.append(steps_text(prompt.plan))
     return "\n".join(lines)
+
+
+LEVEL_ICONS = {"low": "🟢", "medium": "🟠", "high": "🔴"}
+
+
+def impact_lines(impact: Impact) -> list[str]:
+    """What a change reaches, as plain lines: the risk line first, then the facts behind it."""
+    lines = [f"{LEVEL_ICONS[impact.level]} {impact.risk}"]
+    where = [f"Hosts: {impact.hosts}"]
+    if impact.environments:
+        where.append("environments: " + ", ".join(impact.environments))
+    if impact.locations:
+        where.append("locations: " + ", ".join(impact.locations))
+    if impact.production:
+        where.append("production: " + ", ".join(impact.production))
+    lines.append(" · ".join(where))
+    if impact.dependants:
+        more = (
+            " (list capped by policy impact.max_dependants; more exist)" if impact.dependants_capped else ""
+        )
+        lines.append(
+            f"Depend on them ({len(impact.dependants)}){more}: "
+            + "; ".join(map(_dependant, impact.dependants))
+        )
+    if impact.locked:
+        held = ", ".join(f"{t} (execution {e})" for t, e in sorted(impact.locked.items()))
+        lines.append(f"Locked by another run: {held}")
+    for target, change in sorted(impact.recent.items()):
+        lines.append(
+            f"Changed recently: {target} by {change.by} at {change.at:%H:%M UTC} "
+            f"({change.tool}, execution {change.execution_id})"
+        )
+    if impact.four_eyes:
+        lines.append("Four eyes by policy: " + "; ".join(impact.four_eyes))
+    return lines
+
+
+def _dependant(dependant: Dependant) -> str:
+    flags = [dependant.environment or "no environment"]
+    if dependant.production:
+        flags[0] = f"⚠️ {flags[0]}"
+    if dependant.outside_scope:
+        flags.append("outside your scope")
+    return f"{dependant.name} ({', '.join(flags)}; {dependant.via})"
 
 
 def steps_text(plan: Plan) -> str:

@@ -25,6 +25,7 @@ from db.assets import SqlAssetRepository
 from db.audit import SqlAuditLog
 from db.engine import create_engine, session_factory, sqlite_path
 from db.executions import SqlExecutionStore
+from db.impact import SqlImpactFacts
 from db.locks import SqlTargetLocks
 from db.migrate import upgrade_engine
 from domains.assets.credentials import CredentialCipher
@@ -175,6 +176,7 @@ async def build_app(settings: Settings) -> App:
             plan_timeout_s=settings.stages.understand_s,
         ),
         admission=wiring.admission(settings, closers),
+        impact=SqlImpactFacts(sessions, assets),
     )
     return App(
         settings, kernel, engine, cache, registry, policy, assets, audit, redactor, closers, dispatcher

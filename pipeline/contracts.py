@@ -191,6 +191,46 @@ class PlanStep(Frozen):
 PlanOutcome = Literal["plan", "no_action", "clarify", "refused"]
 
 
+class Dependant(Frozen):
+    """An asset that depends on a target of a change (from the inventory's relationships)."""
+
+    name: str
+    environment: str = ""
+    via: str = ""  # the target (or dependant) it depends on, and how: "depends_on db-01"
+    production: bool = False
+    outside_scope: bool = False  # the requester could not run this step on it
+
+
+class RecentChange(Frozen):
+    """A change that touched a target shortly before this plan (from the execution history)."""
+
+    execution_id: str
+    tool: str
+    by: str
+    at: datetime
+
+
+class Impact(Frozen):
+    """What a change reaches, stated in the approval prompt before the buttons.
+
+    Host count, environments and locations come from the plan's targets; dependants from the
+    inventory's relationships (transitively, up to a cap); locks and recent changes from the
+    execution history. `four_eyes` lists why policy asks for a second person because of it.
+    """
+
+    hosts: int = 0
+    environments: tuple[str, ...] = ()
+    locations: tuple[str, ...] = ()
+    production: tuple[str, ...] = ()  # targets in a production environment
+    dependants: tuple[Dependant, ...] = ()
+    dependants_capped: bool = False  # more dependants exist than are listed
+    locked: dict[str, str] = Field(default_factory=dict)  # target -> execution holding its lock
+    recent: dict[str, RecentChange] = Field(default_factory=dict)  # target -> latest change
+    level: Literal["low", "medium", "high"] = "low"
+    risk: str = ""  # the plain-words risk line
+    four_eyes: tuple[str, ...] = ()  # policy reasons this plan needs a second person
+
+
 class Plan(Frozen):
     """A typed plan: what will run, where, and whether someone must approve it first."""
 
@@ -204,6 +244,7 @@ class Plan(Frozen):
     interpretation: Interpretation | None = None
     llm_calls: int = 0
     llm_tokens: int = 0
+    impact: Impact | None = None  # assessed for plans that need approval (not part of the digest)
 
     @property
     def risk(self) -> Risk:

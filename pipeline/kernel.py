@@ -1,7 +1,7 @@
 """The pipeline's front door: a message in, a Reply or an ApprovalPrompt out.
 
     submit(message)  -> rate limit (channel) -> identity -> rate limit (person)
-                        -> plan (A-C) -> policy -> persist
+                        -> plan (A-C) -> policy -> impact (changes: what they reach) -> persist
                         -> ApprovalPrompt (write/critical, bound to the plan's digest)
                            or execute (E) -> answer (D)
     decide(click)    -> approver identity + tenant -> plan digest (stored plan = shown plan)
@@ -61,8 +61,9 @@ from pipeline.errors import (
     StageTimeout,
     UserError,
 )
+from pipeline.impact import assess
 from pipeline.policy import Policy
-from pipeline.ports import AuditLog, ExecutionStore, IdentityResolver, Planner, ProgressCallback
+from pipeline.ports import AuditLog, ExecutionStore, IdentityResolver, ImpactFacts, Planner, ProgressCallback
 from pipeline.stages.answer import describe_plan, plan_reply, result_reply
 from pipeline.stages.execute import Executor
 
@@ -105,6 +106,7 @@ class Kernel:
         driver: str | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         admission: Admission | None = None,
+        impact: ImpactFacts | None = None,
     ) -> None:
         self.planner = planner
         self.policy = policy
@@ -117,6 +119,7 @@ class Kernel:
         self.driver = driver or default_driver_id()
         self.sleep = sleep  # between lease renewals
         self.admission = admission  # rate limits per channel and person; None: unlimited
+        self.impact = impact  # dependants, locks, recent changes; None: targets alone
 
     # ------------------------------------------------------------------ requests
 
@@ -147,6 +150,8 @@ class Kernel:
         await self._audit("request", principal.subject, message, {"text": message.text})
         planned = await self._plan(message.text, principal, chat_of(message))
         plan = self.policy.apply(planned, principal)
+        if plan.requires_approval:
+            plan = await self._assess(plan, principal)
         status = {"plan": "running", "refused": "refused"}.get(plan.outcome, "answered")
         if plan.requires_approval:
             status = "awaiting_approval"
@@ -164,6 +169,13 @@ class Kernel:
             return await self._ask_approval(execution_id, plan, principal, message)
         return await self._execute(execution_id, plan, principal, message, progress)
 
+    async def _assess(self, plan: Plan, principal: Principal) -> Plan:
+        """The plan with its impact; four eyes when the policy's impact rules ask for it."""
+        impact = await assess(plan, principal, self.policy, self.impact, self.clock())
+        return plan.model_copy(
+            update={"impact": impact, "four_eyes": plan.four_eyes or bool(impact.four_eyes)}
+        )
+
     async def _ask_approval(
         self, execution_id: str, plan: Plan, principal: Principal, message: InboundMessage
     ) -> ApprovalPrompt:
@@ -175,7 +187,12 @@ class Kernel:
             "approval.requested",
             principal.subject,
             message,
-            {"four_eyes": plan.four_eyes, "plan_digest": digest},
+            {
+                "four_eyes": plan.four_eyes,
+                "plan_digest": digest,
+                "impact": plan.impact.risk if plan.impact else "",
+                "four_eyes_because": list(plan.impact.four_eyes) if plan.impact else [],
+            },
             execution_id,
         )
         return ApprovalPrompt(

@@ -96,3 +96,15 @@ def error_reply(err: errors.OpsError) -> str:
         if template is not None:
             return template.format(detail=str(err) or cls.__name__)
     return INTERNAL.format(kind=type(err).__name__)
+
+
+# --------------------------------------------------------------------------- impact
+IMPACT_LEVEL = {"low": "Low risk", "medium": "Medium risk", "high": "High risk"}
+IMPACT_HOSTS = "changes {hosts} host(s)"
+IMPACT_PRODUCTION = "{count} of them in production"
+IMPACT_DEPENDANTS = "{count}{more} other asset(s) depend on them"
+IMPACT_DEPENDANTS_PRODUCTION = "{count} in production"
+IMPACT_LOCKED = "{names} locked by another run"
+IMPACT_RECENT = "{names} changed in the last {minutes} minutes"
+IMPACT_NOTHING_ELSE = "nothing else in the inventory depends on them"
+IMPACT_FOUR_EYES = "{why}: a second person must approve"

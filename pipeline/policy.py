@@ -34,7 +34,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipeline import addresses, paths
-from pipeline.contracts import AssetRef, Plan, PlanStep, Principal, Risk
+from pipeline.contracts import AssetRef, Impact, Plan, PlanStep, Principal, Risk
 from pipeline.errors import InvalidRequest, NotPermitted
 from pipeline.params import path_values, probes_per_target
 from pipeline.registry import ToolSpec
@@ -146,6 +146,26 @@ class AddressPolicy(BaseModel):
         return value
 
 
+class FourEyesRules(BaseModel):
+    """When a change needs a second person because of what it reaches, whatever its risk."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    production: bool = False  # a target in a production environment
+    hosts_over: int | None = Field(None, ge=1)  # more targets than this
+    production_dependants: bool = False  # an asset depending on a target is in production
+    dependants_outside_scope: bool = False  # the requester could not change a dependant
+
+
+class ImpactPolicy(BaseModel):
+    """How impact is assessed for the approval prompt, and which impact needs four eyes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    production: tuple[str, ...] = ("production", "prod")  # environment names that are production
+    max_dependants: int = Field(25, ge=1)  # dependants listed, transitively, before stopping
+    recent_s: float = Field(3600.0, gt=0)  # a target changed this recently is flagged
+    four_eyes: FourEyesRules = FourEyesRules()
+
+
 class PolicyData(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     version: int = 1
@@ -154,6 +174,7 @@ class PolicyData(BaseModel):
     paths: PathPolicy = PathPolicy()
     addresses: AddressPolicy = AddressPolicy()
     limits: Limits = Limits(targets=500, probes=65536)  # for roles without limits of their own
+    impact: ImpactPolicy = ImpactPolicy()
 
     @model_validator(mode="after")
     def known_exemptions(self) -> PolicyData:
@@ -363,9 +384,39 @@ class Policy:
         may = any(risk in self.data.roles[r].approves for r in approver.roles if r in self.data.roles)
         if not may:
             return f"approving a {risk.value} plan needs the approver role"
-        if self.rule_for(risk) == "four_eyes" and approver.subject == requester:
+        if approver.subject != requester:
+            return None
+        if self.rule_for(risk) == "four_eyes":
             return "a critical plan needs a second person: you cannot approve your own request"
+        if plan.four_eyes:
+            why = "; ".join(plan.impact.four_eyes) if plan.impact and plan.impact.four_eyes else "by policy"
+            return f"this plan needs a second person ({why}): you cannot approve your own request"
         return None
+
+    # ------------------------------------------------------------------ impact
+
+    def is_production(self, asset: AssetRef) -> bool:
+        return asset.environment.lower() in {e.lower() for e in self.data.impact.production}
+
+    def outside_scope(self, step: PlanStep, principal: Principal, asset: AssetRef) -> bool:
+        """True when `principal` could not run `step` on `asset` (a dependant of its targets)."""
+        return self.step_denial(step.model_copy(update={"targets": (asset,)}), principal) is not None
+
+    def impact_four_eyes(self, impact: Impact) -> tuple[str, ...]:
+        """Why the impact of a change needs a second person under `impact.four_eyes`, or ()."""
+        rules = self.data.impact.four_eyes
+        reasons = []
+        if rules.production and impact.production:
+            reasons.append(f"production target(s): {', '.join(impact.production)}")
+        if rules.hosts_over is not None and impact.hosts > rules.hosts_over:
+            reasons.append(f"{impact.hosts} hosts, over the policy's {rules.hosts_over}")
+        prod = [d.name for d in impact.dependants if d.production]
+        if rules.production_dependants and prod:
+            reasons.append(f"production dependant(s): {', '.join(prod)}")
+        outside = [d.name for d in impact.dependants if d.outside_scope]
+        if rules.dependants_outside_scope and outside:
+            reasons.append(f"dependant(s) outside your scope: {', '.join(outside)}")
+        return tuple(reasons)
 
 
 class StepGuard:
@@ -391,7 +442,7 @@ class StepGuard:
             raise NotPermitted(f"{self.step.tool}: {target.name} resolves to {address}: {reason}")
 
 
-INHERITED = ("paths", "addresses", "limits")
+INHERITED = ("paths", "addresses", "limits", "impact")
 
 
 @cache

@@ -22,6 +22,7 @@ from pipeline.contracts import (
     Plan,
     Principal,
     Progress,
+    RecentChange,
     Response,
     StepResult,
 )
@@ -35,6 +36,23 @@ class AssetDirectory(Protocol):
         ...
 
     async def query(self, selector: AssetFilter) -> Sequence[AssetRef]: ...
+
+
+class ImpactFacts(Protocol):
+    """What the inventory and the execution history know about the targets of a change."""
+
+    async def dependants(self, names: Sequence[str], limit: int) -> tuple[list[tuple[AssetRef, str]], bool]:
+        """Assets that depend on `names`, transitively, breadth first: (asset, "kind name") pairs
+        naming the edge that reached each; at most `limit`, and True when more exist."""
+        ...
+
+    async def locked(self, names: Sequence[str], now: datetime) -> dict[str, str]:
+        """{name: execution id} of unexpired locks held on `names` by running executions."""
+        ...
+
+    async def recent_changes(self, names: Sequence[str], since: datetime) -> dict[str, RecentChange]:
+        """The latest write or critical step on each of `names` started at or after `since`."""
+        ...
 
 
 class IdentityResolver(Protocol):

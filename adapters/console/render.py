@@ -10,7 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from adapters.rendering import steps_text
+from adapters.rendering import impact_lines, steps_text
 from pipeline.contracts import ApprovalPrompt, Reply, ReplySection, Response, TargetStatus, short_digest
 
 MAX_OUTPUT_LINES = 40
@@ -64,8 +64,10 @@ def _output_panel(section: ReplySection) -> Panel:
 def _approval(prompt: ApprovalPrompt) -> RenderableType:
     """The whole plan, every argument whole (a terminal has no size limit), and its digest."""
     expires = prompt.expires_at.strftime("%H:%M UTC")
+    impact = [Text(line) for line in impact_lines(prompt.plan.impact)] if prompt.plan.impact else []
     body = Group(
         Text(prompt.summary, style="bold yellow"),
+        *impact,
         Text(steps_text(prompt.plan).rstrip("\n")),
         Text(
             f"risk: {prompt.risk.value} · requested by {prompt.requester_name} · "
@@ -87,6 +89,7 @@ def as_json(response: Response) -> dict[str, Any]:
             "four_eyes": response.four_eyes,
             "expires_at": response.expires_at.isoformat(),
             "plan_digest": response.digest,
+            "impact": response.plan.impact.model_dump(mode="json") if response.plan.impact else None,
             "plan": response.plan.model_dump(mode="json", exclude={"interpretation"}),
         }
     data = response.model_dump(mode="json", exclude={"plan": {"interpretation"}})

@@ -12,9 +12,18 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from adapters.rendering import argument_text, plain_report, plan_text, shorten, status_icon, targets_text
+from adapters.rendering import (
+    argument_text,
+    impact_lines,
+    plain_report,
+    plan_text,
+    shorten,
+    status_icon,
+    targets_text,
+)
 from pipeline.contracts import (
     ApprovalPrompt,
+    Impact,
     PlanStep,
     Progress,
     Reply,
@@ -148,6 +157,8 @@ def render_prompt(prompt: ApprovalPrompt) -> SlackMessage:
             f" · *plan* `{short_digest(prompt.digest)}`"
         ),
     ]
+    if prompt.plan.impact is not None:
+        head += impact_blocks(prompt.plan.impact)
     tail = (
         [context("👥 Four eyes: someone other than the requester must approve.")] if prompt.four_eyes else []
     )
@@ -172,6 +183,12 @@ def render_prompt(prompt: ApprovalPrompt) -> SlackMessage:
         file_title=f"Plan {short_digest(prompt.digest)} awaiting approval",
         must_attach=True,
     )
+
+
+def impact_blocks(impact: Impact) -> list[dict[str, Any]]:
+    """The impact: the risk line in bold, then its facts whole (over several sections if long)."""
+    first, *rest = impact_lines(impact)
+    return [mrkdwn(f"*{escape(first)}*"), *_pieces("", "\n".join(rest))]
 
 
 def step_blocks(index: int, step: PlanStep) -> list[dict[str, Any]]:

@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from adapters.rendering import argument_text, plan_text, shorten, status_icon, targets_text
+from adapters.rendering import argument_text, impact_lines, plan_text, shorten, status_icon, targets_text
 from pipeline.contracts import (
     ApprovalPrompt,
+    Impact,
     PlanStep,
     Progress,
     Reply,
@@ -235,6 +236,7 @@ def _prompt_card(prompt: ApprovalPrompt, steps: list[Element]) -> Card:
                 ("Plan", short_digest(prompt.digest)),
             ]
         ),
+        *([_impact(prompt.plan.impact)] if prompt.plan.impact is not None else []),
         *steps,
     ]
     if prompt.four_eyes:
@@ -244,6 +246,17 @@ def _prompt_card(prompt: ApprovalPrompt, steps: list[Element]) -> Card:
         _execute("Reject", REJECT, prompt, "destructive"),
     ]
     return card(body, actions)
+
+
+def _impact(impact: Impact) -> Element:
+    """The impact as literal text: the risk line in bold (attention colour when high), its facts."""
+    first, *rest = impact_lines(impact)
+    color = {"high": "Attention", "medium": "Warning"}.get(impact.level, "Default")
+    items = [
+        run(shorten(first, 1_000), weight="Bolder", color=color),
+        *(run(shorten(line, 8_000)) for line in rest),
+    ]
+    return {"type": "Container", "separator": True, "items": items}
 
 
 def _step(index: int, step: PlanStep) -> Element:

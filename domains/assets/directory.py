@@ -27,6 +27,8 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")
 WORD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")
 RELATIONSHIP_KINDS = ("depends_on", "runs_on", "member_of", "connects_to")
+DEPENDENCY_KINDS = ("depends_on", "runs_on", "connects_to")
+"""`source kind target` relationships through which a change to the target reaches the source."""
 
 
 def asset_key(name: str) -> str:

@@ -15,7 +15,7 @@ async def test_a_read_request_runs_at_once_with_a_real_ping(fake_chat: FakeChat)
     assert set(results) == {"localhost", "loopback-2"}
     assert all(r.status is TargetStatus.OK and r.output.data["received"] >= 1 for r in results.values())
     assert fake_chat.progress[0].done == 0  # the run announced itself first
-    assert fake_chat.audit.events()[:2] == ["request", "plan"]
+    assert fake_chat.memory_audit.events()[:2] == ["request", "plan"]
 
 
 async def test_a_change_waits_for_an_approver_and_runs_once(fake_chat: FakeChat) -> None:
@@ -27,7 +27,7 @@ async def test_a_change_waits_for_an_approver_and_runs_once(fake_chat: FakeChat)
     results = await asyncio.gather(fake_chat.click(prompt, "alan"), fake_chat.click(prompt, "alan"))
     ran = [r for r in results if isinstance(r, Reply) and r.outcome == "answer"]
     assert len(ran) == 1  # a double click runs nothing twice
-    assert fake_chat.store.claims == 1
+    assert fake_chat.memory_store.claims == 1
     # no SSH service is registered in memory: the step fails cleanly, per target, with a reason
     [result] = ran[0].result.steps[0].results  # type: ignore[union-attr]
     assert result.target == "loopback-2" and result.status is not TargetStatus.OK and result.error
@@ -38,7 +38,7 @@ async def test_critical_needs_a_second_person(fake_chat: FakeChat) -> None:
     assert isinstance(prompt, ApprovalPrompt) and prompt.four_eyes
     own = await fake_chat.click(prompt, "root")
     assert own.outcome == "refused" and "second person" in own.summary
-    assert fake_chat.store.claims == 0
+    assert fake_chat.memory_store.claims == 0
 
 
 async def test_refusals_questions_and_chit_chat(fake_chat: FakeChat) -> None:
@@ -50,7 +50,7 @@ async def test_refusals_questions_and_chit_chat(fake_chat: FakeChat) -> None:
     assert weather.outcome == "no_action"
     stranger = await fake_chat.say("ping localhost", user="mallory")
     assert stranger.outcome == "refused" and "don't know who you are" in stranger.summary
-    assert fake_chat.store.claims == 0
+    assert fake_chat.memory_store.claims == 0
 
 
 async def test_inventory_questions_are_answered_from_the_inventory(fake_chat: FakeChat) -> None:

@@ -16,6 +16,7 @@ from pipeline.contracts import ApprovalPrompt, ChatIdentity, Decision, InboundMe
 from pipeline.kernel import Kernel
 from pipeline.planner import HybridPlanner
 from pipeline.policy import Policy
+from pipeline.ports import AssetDirectory, AuditLog, ExecutionStore, ImpactFacts
 from pipeline.stages.execute import Executor
 from tests.fakes.memory import MemoryAuditLog, MemoryExecutionStore, StaticIdentity
 
@@ -26,15 +27,18 @@ PEOPLE = {"olga": {"operator"}, "alan": {"approver"}, "vic": {"viewer"}, "root":
 class FakeChat:
     """One chat room with a few people in it; every exchange is kept for assertions."""
 
-    store: MemoryExecutionStore = field(default_factory=MemoryExecutionStore)
-    audit: MemoryAuditLog = field(default_factory=MemoryAuditLog)
+    store: ExecutionStore = field(default_factory=MemoryExecutionStore)
+    audit: AuditLog = field(default_factory=MemoryAuditLog)
     transcript: list[tuple[str, str, Response]] = field(default_factory=list)
     progress: list[Progress] = field(default_factory=list)
+    directory: AssetDirectory | None = None  # None: the demo inventory in memory
+    impact: ImpactFacts | None = None  # dependants, locks, recent changes (db.impact on SQL)
+    policy: Policy | None = None  # None: the shipped default
 
     def __post_init__(self) -> None:
         registry = build_registry()
-        policy = Policy.default(registry)
-        directory = InMemoryAssetDirectory(demo_inventory())
+        policy = self.policy or Policy.default(registry)
+        directory = self.directory or InMemoryAssetDirectory(demo_inventory())
         self.kernel = Kernel(
             planner=HybridPlanner(registry, directory, permitted_tools=policy.permitted_tools),
             policy=policy,
@@ -42,7 +46,18 @@ class FakeChat:
             store=self.store,
             audit=self.audit,
             executor=Executor(registry, policy, self.store),
+            impact=self.impact,
         )
+
+    @property
+    def memory_store(self) -> MemoryExecutionStore:
+        assert isinstance(self.store, MemoryExecutionStore), "this FakeChat runs on a SQL store"
+        return self.store
+
+    @property
+    def memory_audit(self) -> MemoryAuditLog:
+        assert isinstance(self.audit, MemoryAuditLog), "this FakeChat audits to SQL"
+        return self.audit
 
     async def say(self, text: str, user: str = "olga") -> Response:
         message = InboundMessage(identity=self._identity(user), text=text, channel="C-test")
