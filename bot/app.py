@@ -6,7 +6,8 @@ the shipped static roles file and policy, and the deterministic planner (no LLM)
 
 from __future__ import annotations
 
-import getpass
+import os
+import pwd
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -66,8 +67,17 @@ class App:
         await self.engine.dispose()
 
 
+def console_user() -> str:
+    """The OS account running this process, from its uid: never LOGNAME/USER, which anyone can set."""
+    uid = os.getuid()
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:  # a uid without a passwd entry (some containers)
+        return f"uid{uid}"
+
+
 def console_identity() -> ChatIdentity:
-    user = getpass.getuser()
+    user = console_user()
     return ChatIdentity(platform="console", user_id=user, display_name=user)
 
 

@@ -11,9 +11,20 @@ from rich.console import Console
 from adapters.console.chat import ConsoleChat, PipedLines, prompt_ask, prompt_lines
 from adapters.console.render import as_json, print_response
 from bot import preflight
-from bot.app import console_identity, running_app
+from bot.app import App, console_identity, roles_file, running_app
 from bot.settings import Settings
-from pipeline.contracts import Decision, InboundMessage, Response
+from pipeline.contracts import ChatIdentity, Decision, InboundMessage, Reply, Response
+from pipeline.errors import OpsError
+
+UNKNOWN_IN_KEYCLOAK = (
+    "you are the OS account '{user}' (uid {uid}); Keycloak at {url} (realm {realm}) has no enabled "
+    "user whose attribute '{attribute}' is '{user}': an administrator adds that value to your "
+    "Keycloak user (OPSCONDUCTOR_KEYCLOAK__CONSOLE_ATTRIBUTE names the attribute)"
+)
+UNKNOWN_IN_ROLES_FILE = (
+    "you are the OS account '{user}' (uid {uid}), which the roles file {path} does not list: add "
+    "`console: {user}` to your person there (OPSCONDUCTOR_SECURITY__ROLES_FILE names the file)"
+)
 
 
 async def chat_session(settings: Settings) -> int:
@@ -21,6 +32,7 @@ async def chat_session(settings: Settings) -> int:
     console = Console(highlight=False)
     async with running_app(settings) as app:
         interactive = sys.stdin.isatty()
+        await explain_if_unknown(app, console_identity())
         chat = ConsoleChat(
             app.kernel.submit,
             app.kernel.decide,
@@ -43,13 +55,18 @@ async def ask_once(settings: Settings, text: str, *, as_json: bool) -> Response:
     async with running_app(settings) as app:
         message = InboundMessage(identity=console_identity(), text=text, channel="console")
         response = await app.kernel.submit(message, None)
+        if _refused(response):
+            await explain_if_unknown(app, message.identity)
     _emit(response, as_json)
     return response
 
 
 async def decide_once(settings: Settings, decision: dict[str, Any], *, as_json: bool) -> Response:
     async with running_app(settings) as app:
-        response = await app.kernel.decide(Decision(identity=console_identity(), **decision), None)
+        identity = console_identity()
+        response = await app.kernel.decide(Decision(identity=identity, **decision), None)
+        if _refused(response):
+            await explain_if_unknown(app, identity)
     _emit(response, as_json)
     return response
 
@@ -67,6 +84,36 @@ async def verify_audit(settings: Settings) -> tuple[bool, str]:
     if report.ok:
         return True, f"audit chain intact: {report.records} records"
     return False, f"audit chain BROKEN at record {report.first_bad_seq}: {report.reason}"
+
+
+async def explain_if_unknown(app: App, identity: ChatIdentity) -> None:
+    """When the identity source does not know this OS account, say on stderr why and how to map it."""
+    try:
+        if await app.kernel.identity.resolve(identity) is not None:
+            return
+    except OpsError:  # the identity source is down: the reply already says so
+        return
+    Console(stderr=True, highlight=False).print(
+        f"note: {unknown_console_hint(app.settings, identity.user_id)}",
+        style="yellow",
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+def unknown_console_hint(settings: Settings, user: str) -> str:
+    import os
+
+    kc = settings.keycloak
+    if kc.server_url:
+        return UNKNOWN_IN_KEYCLOAK.format(
+            user=user, uid=os.getuid(), url=kc.server_url, realm=kc.realm, attribute=kc.console_attribute
+        )
+    return UNKNOWN_IN_ROLES_FILE.format(user=user, uid=os.getuid(), path=roles_file(settings))
+
+
+def _refused(response: Response) -> bool:
+    return isinstance(response, Reply) and response.outcome == "refused"
 
 
 def _emit(response: Response, json_output: bool) -> None:

@@ -107,6 +107,7 @@ class KeycloakSettings(Section):
     use_client_roles: bool = False
     use_groups: bool = False
     cache_ttl_s: float = Field(300.0, ge=0)
+    console_attribute: str = "console_user"  # user attribute holding OS account names (console)
 
 
 class SshSettings(Section):

@@ -50,8 +50,10 @@ async def identity_resolver(settings: Settings, cache: Cache, closers: list[Clos
     """Keycloak when a server is configured, else the static roles file."""
     if settings.keycloak.server_url:
         from adapters.keycloak import KeycloakConfig, KeycloakResolver
+        from adapters.keycloak.config import PlatformLookup
 
         kc = settings.keycloak
+        platforms = KeycloakConfig(server_url=kc.server_url).platforms
         config = KeycloakConfig(
             server_url=kc.server_url,
             realm=kc.realm,
@@ -61,6 +63,7 @@ async def identity_resolver(settings: Settings, cache: Cache, closers: list[Clos
             use_client_roles=kc.use_client_roles,
             use_groups=kc.use_groups,
             cache_ttl_s=kc.cache_ttl_s,
+            platforms={**platforms, "console": PlatformLookup(attribute=kc.console_attribute)},
         )
         resolver = KeycloakResolver(config, cache)
         closers.append(resolver.aclose)

@@ -35,6 +35,8 @@ def _default_platforms() -> dict[str, PlatformLookup]:
         "teams": PlatformLookup(
             attribute="teams_aad_id", attribute_value="{user_id}", idp_alias="microsoft", lowercase=True
         ),
+        # The console: the OS account name (from the process uid), one attribute value per account.
+        "console": PlatformLookup(attribute="console_user"),
     }
 
 

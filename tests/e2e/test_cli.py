@@ -15,15 +15,21 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def opsconductor(
-    home: Path, *args: str, stdin: bytes | None = None, timeout: float = 60, prefix: list[str] | None = None
+    home: Path,
+    *args: str,
+    stdin: bytes | None = None,
+    timeout: float = 60,
+    prefix: list[str] | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPSCONDUCTOR_")}
-    env["OPSCONDUCTOR_HOME"] = str(home)
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("OPSCONDUCTOR_")}
+    environment["OPSCONDUCTOR_HOME"] = str(home)
+    environment.update(env or {})
     return subprocess.run(
         [*(prefix or []), sys.executable, "-m", "bot", *args],
         input=stdin,
         capture_output=True,
-        env=env,
+        env=environment,
         cwd=ROOT,
         timeout=timeout,
         check=False,

@@ -11,6 +11,7 @@ import pytest
 
 from adapters.keycloak import KeycloakConfig
 from adapters.keycloak.config import PlatformLookup
+from bot.settings import KeycloakSettings
 from pipeline.contracts import ChatIdentity
 from tests.adapters.keycloak.conftest import ResolverFactory
 from tests.fakes.keycloak_server import FakeGroup, FakeUser, KeycloakStandIn
@@ -82,7 +83,7 @@ def test_user_profile_declares_the_chat_id_attributes(profile: dict[str, Any]) -
     attributes = {a["name"]: a for a in profile["attributes"]}
     assert {"username", "email", "firstName", "lastName"} <= set(attributes)
     defaults = KeycloakConfig(server_url="http://k").platforms
-    for platform in ("slack", "teams"):
+    for platform in ("slack", "teams", "console"):
         attribute = attributes[defaults[platform].attribute]
         # Only administrators may say which chat user someone is.
         assert attribute["permissions"] == {"view": ["admin"], "edit": ["admin"]}
@@ -147,8 +148,13 @@ async def test_the_bot_resolves_the_example_users(
     bob = await resolver.resolve(ChatIdentity(platform="teams", tenant="t", user_id=bob_oid.upper()))
     assert bob is not None and {"approver", "viewer"} <= bob.roles and "operator" not in bob.roles
 
+    (account,) = users["bob"]["attributes"]["console_user"]
+    on_console = await resolver.resolve(ChatIdentity(platform="console", user_id=account))
+    assert on_console is not None and on_console.subject == bob.subject
+
 
 def test_platform_lookup_defaults_name_the_declared_attributes(profile: dict[str, Any]) -> None:
     declared = {a["name"] for a in profile["attributes"]}
     lookups: dict[str, PlatformLookup] = KeycloakConfig(server_url="http://k").platforms
-    assert {lookups["slack"].attribute, lookups["teams"].attribute} <= declared
+    assert {lookups["slack"].attribute, lookups["teams"].attribute, lookups["console"].attribute} <= declared
+    assert lookups["console"].attribute == KeycloakSettings().console_attribute

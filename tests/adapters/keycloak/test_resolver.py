@@ -103,8 +103,24 @@ async def test_unknown_person_is_none(make_resolver: ResolverFactory) -> None:
 async def test_platform_without_mapping_or_email_asks_nothing(
     keycloak: KeycloakStandIn, make_resolver: ResolverFactory
 ) -> None:
-    assert await make_resolver().resolve(ChatIdentity(platform="console", user_id="root")) is None
+    assert await make_resolver().resolve(ChatIdentity(platform="irc", user_id="root")) is None
     assert user_searches(keycloak) == []
+
+
+async def test_console_user_by_os_account_attribute(
+    keycloak: KeycloakStandIn, make_resolver: ResolverFactory
+) -> None:
+    """The console's OS account maps through the `console_user` attribute like any chat id."""
+    keycloak.add_user(
+        FakeUser(username="olga", attributes={"console_user": ["olga", "oadmin"]}, realm_roles=["approver"])
+    )
+    resolver = make_resolver(cache_ttl_s=0)
+    for account in ("olga", "oadmin"):
+        principal = await resolver.resolve(ChatIdentity(platform="console", user_id=account))
+        assert principal is not None and principal.subject == user_id(keycloak, "olga")
+        assert "approver" in principal.roles
+    assert await resolver.resolve(ChatIdentity(platform="console", user_id="alice")) is None
+    assert any("q=console_user:olga" in r for r in user_searches(keycloak))
 
 
 async def test_ambiguous_email_matches_nobody(
