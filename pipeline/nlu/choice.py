@@ -137,7 +137,11 @@ def _reading(tool: ToolView, parse: Parse, words: ToolWords, found: list[Match],
         if s.required and not has_value(s, chosen, uses, parse) and not (referred and s.kind == "service")
     )
     score -= _MISSING * len(missing)
-    unused = [v for v in parse.values if v not in uses and v.kinds & STRONG_KINDS and not v.weak]
+    unused = [
+        v
+        for v in parse.values
+        if v not in uses and v.kinds & STRONG_KINDS and not v.weak and not set(v.tokens) <= covers
+    ]
     score -= 0.3 * len(unused)
     score -= 0.3 * len(_ignored_words(parse, chosen, uses, covers, words))
     return Reading(tool, round(score, 3), tuple(chosen), uses, missing, frozenset(covers))

@@ -92,12 +92,21 @@ _SUBJECTS = frozenset(
 )
 
 
-def split_clauses(tokens: list[Token], catalog_verbs: frozenset[str]) -> list[list[Token]]:
-    """The clauses of a message, in the order they should run."""
+def split_clauses(
+    tokens: list[Token], catalog_verbs: frozenset[str], data_words: frozenset[str] = frozenset()
+) -> list[list[Token]]:
+    """The clauses of a message, in the order they should run.
+
+    `data_words`: objects of tools that take text to run ('script', 'command'); after one of them
+    and a colon, the rest of the message is that text, whatever verbs and ';' it holds.
+    """
     verbs = catalog_verbs | GENERAL_VERBS
     clauses: list[list[Token]] = [[]]
     earlier: set[int] = set()  # clauses the user wants run before the one written ahead of them
     for index, token in enumerate(tokens):
+        if is_data_colon(token, clauses[-1], data_words):
+            clauses[-1].extend(tokens[index:])
+            break
         if _first_of_all(tokens, index):
             earlier.add(len(clauses))
             clauses.append([])
@@ -111,6 +120,15 @@ def split_clauses(tokens: list[Token], catalog_verbs: frozenset[str]) -> list[li
     ordered = _reorder(clauses, earlier)
     trimmed = [c for c in (_drop_condition(_trim(c), verbs) for c in ordered) if _has_content(c)]
     return _share_objects(_attach_bare_values(trimmed), verbs)
+
+
+def is_data_colon(token: Token, before: list[Token], data_words: frozenset[str]) -> bool:
+    """A colon after 'script' / 'command': what follows is text to run, not more requests."""
+    return token.text == ":" and token.kind == "punct" and any(t.low in data_words for t in before)
+
+
+def holds_data(tokens: list[Token], data_words: frozenset[str]) -> bool:
+    return any(is_data_colon(t, tokens[:i], data_words) for i, t in enumerate(tokens))
 
 
 def _attach_bare_values(clauses: list[list[Token]]) -> list[list[Token]]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pipeline.nlu.english import stem
+from pipeline.nlu.english import DISCOURSE, stem
 from pipeline.nlu.lexicon import vocab
 from pipeline.nlu.parse import Parse
 from pipeline.nlu.tokens import Token
@@ -15,6 +15,7 @@ from pipeline.nlu.toolwords import ToolView
 
 _TARGET_INTRO = vocab("on at against across in for from to @")
 _TRAILING = vocab("there here too please pls as well also again")
+_BENEFICIARIES = vocab("me us")  # "run free -m on api-01 for me"
 _FILLER_TAIL = vocab("the all and every each please of servers hosts boxes machines ones it them")
 _PLACEHOLDERS = vocab("the a an following this these that some command commands cmd one something")
 _ARTICLES = vocab("a an the some this these that my our your")
@@ -33,8 +34,7 @@ def command_text(tool: ToolView, verbs: Iterable[int], parse: Parse, text: str) 
     words = [t.low for t in tokens[start:stop] if t.kind != "punct"]
     if not words or all(w in _PLACEHOLDERS for w in words) or words[0] in _ARTICLES:
         return ""
-    end = tokens[stop].start if stop < len(tokens) else tokens[-1].end
-    return text[tokens[start].start : end].strip()
+    return span_text(parse, span, text)
 
 
 def command_span(tool: ToolView, verbs: Iterable[int], parse: Parse) -> tuple[int, int] | None:
@@ -47,11 +47,17 @@ def command_span(tool: ToolView, verbs: Iterable[int], parse: Parse) -> tuple[in
     if colon is not None and colon + 1 < len(tokens) and _only_targets(tokens[verb + 1 : colon], parse):
         return colon + 1, len(tokens)
     stop = len(tokens)
-    while stop - 1 > verb + 1 and tokens[stop - 1].low in _TRAILING:
-        stop -= 1  # "run uptime there", "run df -h on it too"
+    while stop - 1 > verb + 1:  # "run uptime there", "run df -h on it too", "..., for me, thanks"
+        last = tokens[stop - 1]
+        if last.low in _TRAILING or (last.kind == "punct" and last.text in ",.!") or last.low in DISCOURSE:
+            stop -= 1
+        elif stop - 2 > verb + 1 and last.low in _BENEFICIARIES and tokens[stop - 2].low == "for":
+            stop -= 2
+        else:
+            break
     tail = _tail_words(tool, parse)
     for i in range(stop - 1, verb, -1):
-        if tokens[i].low in _TARGET_INTRO and (i + 1 == len(tokens) or _is_tail(tokens[i + 1 : stop], tail)):
+        if tokens[i].low in _TARGET_INTRO and (i + 1 >= stop or _is_tail(tokens[i + 1 : stop], tail)):
             stop = i
             break
     timing = _timing_words(tool, parse)
@@ -60,6 +66,26 @@ def command_span(tool: ToolView, verbs: Iterable[int], parse: Parse) -> tuple[in
     while stop - 1 > verb + 1 and tokens[stop - 1].kind == "punct" and tokens[stop - 1].text in ",;.":
         stop -= 1
     return (verb + 1, stop) if stop > verb + 1 else None
+
+
+def code_span(parse: Parse, objects: Iterable[int]) -> tuple[int, int] | None:
+    """'run a bash script on web-04 with a 90s timeout: find /tmp -delete': after the script's object
+    and a colon, the rest of the clause is the script as written."""
+    tokens = parse.tokens
+    first = min((parse.position(i) for i in objects), default=None)
+    if first is None:
+        return None
+    colon = next((i for i, t in enumerate(tokens) if i > first and t.text == ":" and t.kind == "punct"), None)
+    return (colon + 1, len(tokens)) if colon is not None and colon + 1 < len(tokens) else None
+
+
+def span_text(parse: Parse, span: tuple[int, int], text: str, *, to_end: bool = False) -> str:
+    """The text of clause positions [start, stop) as written; `to_end`: up to the message's end
+    (a script's closing brackets are no tokens)."""
+    tokens = parse.tokens
+    start, stop = span
+    end = tokens[stop].start if stop < len(tokens) else (len(text) if to_end else tokens[-1].end)
+    return text[tokens[start].start : end].strip()
 
 
 def _only_targets(tokens: tuple[Token, ...], parse: Parse) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from pipeline.nlu.commands import command_span, shell_like
+from pipeline.nlu.commands import code_span, command_span, shell_like
 from pipeline.nlu.dictionary import english
 from pipeline.nlu.english import AUXILIARIES, stem
 from pipeline.nlu.lexicon import COMMON, PRONOUNS
@@ -160,6 +160,9 @@ def command_fit(
 ) -> tuple[float, set[int]]:
     """An unquoted command after the verb: strong when it looks like a command line, none when its
     first word is another tool's verb or an article ('run traceroute to x', 'run a disk check')."""
+    if "code" in tool.kinds():
+        code = code_span(parse, [m.tokens[0] for m in chosen if m.role == "object"])
+        return (1.5, {t.index for t in parse.tokens[code[0] : code[1]]}) if code else (0.0, set())
     if "command" not in tool.kinds() or parse.of_kind("quote"):
         return 0.0, set()
     declared = {w for p in tool.spec.phrasing.verbs for w in p.lower().split()}
@@ -227,6 +230,8 @@ def has_value(slot: SlotView, chosen: Iterable[Match], uses: Iterable[Value], pa
     if any(slot is not None and v.has("kv") and v.key == slot.name for v in uses):
         return True
     kind = slot.kind
+    if kind == "code" and code_span(parse, [m.tokens[0] for m in chosen if m.role == "object"]):
+        return True
     if kind in {"service", "path", "recipient", "code"}:
         return any(_kind_of(v, kind) for v in uses)
     if kind == "dns_name":

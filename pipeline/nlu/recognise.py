@@ -10,6 +10,7 @@ then values (services, ports, numbers, durations, paths, quoted text, recipients
 from __future__ import annotations
 
 from pipeline.nlu.apposition import mark_descriptions
+from pipeline.nlu.clauses import is_data_colon
 from pipeline.nlu.english import stem
 from pipeline.nlu.inventory import InventoryIndex, is_fqdn
 from pipeline.nlu.lexicon import HOST_NOUNS
@@ -28,6 +29,8 @@ def recognise(tokens: list[Token], index: InventoryIndex, words: ToolWords) -> P
     phrases = claims.indexes()
     split = exclusion_start(tokens, index)
     main, excluded = tokens[:split], tokens[split:]
+    data = next((i for i, t in enumerate(main) if is_data_colon(t, main[:i], words.data_words)), None)
+    main = main if data is None else main[:data]  # hosts are never read from a script's text
     targets = Targets()
     before = claims.copy()
     hosts(main, index, targets, claims)

@@ -39,13 +39,18 @@ class Message:
     injection: bool = False
 
 
-def scan(text: str, verbs: frozenset[str], corrector: Corrector) -> Message:
-    """Normalise `text`; `verbs` start clauses, `corrector` fixes typos in ordinary words."""
+def scan(
+    text: str, verbs: frozenset[str], corrector: Corrector, data_words: frozenset[str] = frozenset()
+) -> Message:
+    """Normalise `text`; `verbs` start clauses, `corrector` fixes typos in ordinary words,
+    `data_words` introduce text to run after a colon ('run this script on X: ...')."""
     text = strip_prefix(text)
     text, injection = strip_injections(text)
     text = cut_message(name_recipient(text), verbs)
     tokens = tuple(_corrected(tokenize(text), corrector))
-    return Message(text, tokens, tuple(tuple(c) for c in split_clauses(list(tokens), verbs)), injection)
+    return Message(
+        text, tokens, tuple(tuple(c) for c in split_clauses(list(tokens), verbs, data_words)), injection
+    )
 
 
 def _corrected(tokens: tuple[Token, ...], corrector: Corrector) -> list[Token]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from pipeline.errors import InvalidRequest
 from pipeline.nlu import messages
-from pipeline.nlu.commands import command_text
+from pipeline.nlu.commands import code_span, command_text, span_text
 from pipeline.nlu.english import stem
 from pipeline.nlu.inventory import InventoryIndex
 from pipeline.nlu.parse import Parse, Value
@@ -229,8 +229,11 @@ def _command(
 def _code(
     slot: SlotView, reading: Reading, parse: Parse, text: str, index: InventoryIndex, service: str
 ) -> Any:
+    span = code_span(parse, [m.tokens[0] for m in reading.matches if m.role == "object"])
     quotes = sorted(parse.of_kind("quote"), key=lambda v: v.cue != "fence")
-    return str(quotes[0].value) if quotes else None
+    if quotes and not (span and parse.position(quotes[0].tokens[0]) >= span[0]):
+        return str(quotes[0].value)
+    return span_text(parse, span, text, to_end=True) if span else None
 
 
 def _message(

@@ -11,8 +11,9 @@ import fnmatch
 import itertools
 import re
 
+from pipeline.nlu.english import DISCOURSE
 from pipeline.nlu.inventory import InventoryIndex, is_address, is_fqdn, signature
-from pipeline.nlu.lexicon import EXCLUSION_PHRASES, EXCLUSION_WORDS, HOST_NOUNS, PRONOUNS, RANGE_WORDS
+from pipeline.nlu.lexicon import EXCLUSION_PHRASES, EXCLUSION_WORDS, HOST_NOUNS, PRONOUNS, RANGE_WORDS, vocab
 from pipeline.nlu.parse import Claims, Targets
 from pipeline.nlu.selectors import read_selector
 from pipeline.nlu.tokens import Token
@@ -131,7 +132,17 @@ def _continues_list(tokens: list[Token], i: int, out: Targets, claims: Claims) -
     if not out.names or before is None or before.low not in {"and", ",", "&"}:
         return False
     earlier = tokens[i - 2] if i >= 2 else None
-    return earlier is not None and earlier in claims
+    return earlier is not None and earlier in claims and not _counts_something(tokens, i)
+
+
+# Words that may follow a host number in a list ('web-01 and 02 on prod', '..., 03 please').
+_LIST_FOLLOWERS = DISCOURSE | vocab("or on in at for from to with via if as too either both")
+
+
+def _counts_something(tokens: list[Token], i: int) -> bool:
+    """'web-01 and web-02, 4 pings each': a number followed by a noun counts that noun."""
+    after = tokens[i + 1] if i + 1 < len(tokens) else None
+    return after is not None and after.kind == "word" and after.low not in _LIST_FOLLOWERS
 
 
 def _sibling(token: Token, index: InventoryIndex, out: Targets, claims: Claims) -> int:

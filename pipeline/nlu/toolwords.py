@@ -115,6 +115,15 @@ class ToolWords:
             for w in (*t.spec.phrasing.verbs, *(_choice_words(t.spec.phrasing) if t.changes else ()))
             if " " not in w
         )
+        # objects of tools that take text to run ('script', 'command'): after one and a colon,
+        # the rest of the message is that text
+        self.data_words = frozenset(
+            o.lower()
+            for t in self.tools
+            if t.kinds() & {"code", "command"}
+            for o in t.spec.phrasing.objects
+            if " " not in o
+        )
 
     def get(self, name: str) -> ToolView | None:
         return self._by_name.get(name)

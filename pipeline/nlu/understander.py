@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from pipeline.contracts import AssetRef, Intent, Interpretation, ToolCall, Understanding
 from pipeline.conversation import Turn
 from pipeline.nlu import crossing, messages, negation
+from pipeline.nlu.clauses import holds_data
 from pipeline.nlu.dictionary import english
 from pipeline.nlu.english import (
     ADVICE_WORDS,
@@ -130,7 +131,7 @@ class DeterministicUnderstander:
     ) -> Understanding:
         """`previous`: the conversation's last request, for follow-ups ('and on web-02?', 'do it')."""
         reader, corrector = self.reader(assets)
-        message = scan(text, self.verbs, corrector)
+        message = scan(text, self.verbs, corrector, self.words.data_words)
         words = [t.low for t in message.tokens if t.kind == "word" or t.text.isdigit()]
         if previous is not None:
             again = accepted(words, previous) or chosen(words, previous)
@@ -193,7 +194,9 @@ class DeterministicUnderstander:
         parts: list[list[Token]] = []
         for written in clauses:
             tokens = self._wanted(written, reader, context, refused)
-            if tokens is not None:
+            if tokens is not None and holds_data(tokens, self.words.data_words):
+                parts.append(tokens)  # "run this script on X: a; b" is one request
+            elif tokens is not None:
                 parts.extend(crossing.uncross(tokens, reader.index, self.words))
         return parts
 
