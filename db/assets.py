@@ -2,8 +2,8 @@
 
 Reads come from an in-memory snapshot (inventories are small) that is reloaded
 after this instance writes, or when it is older than `ttl_s` (other replicas'
-writes). Selection uses `domains.assets.directory.matches`, the same rule as the
-in-memory directory. Credentials are sealed with a `CredentialCipher`.
+writes). Selection uses `pipeline.selection.AssetIndex`, the same rule as the
+in-memory directory, stage C and the understanding layer. Credentials are sealed with a `CredentialCipher`.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ from domains.assets.credentials import (
     reseal,
 )
 from domains.assets.directory import RELATIONSHIP_KINDS, asset_key, validate_asset, validation_problems
-from domains.assets.directory import select as select_assets
 from pipeline.contracts import AssetFilter, AssetRef
 from pipeline.errors import InvalidRequest, UnknownTarget
+from pipeline.selection import AssetIndex
 
 UPDATABLE = ("address", "type", "os", "environment", "location", "tags", "services")
 CREDENTIAL_KINDS = ("ssh_key", "password", "winrm")
@@ -96,7 +96,7 @@ class SqlAssetRepository:
             return self._cache
 
     async def query(self, selector: AssetFilter) -> Sequence[AssetRef]:
-        return select_assets(await self.snapshot(), selector)
+        return AssetIndex.of(await self.snapshot()).select(selector)
 
     def invalidate(self) -> None:
         """Forget the snapshot; the next read reloads it."""
@@ -105,8 +105,8 @@ class SqlAssetRepository:
     # ------------------------------------------------------------------ AssetStore
 
     async def get(self, name: str) -> AssetRef | None:
-        wanted = asset_key(name)
-        return next((a for a in await self.snapshot() if a.name == wanted), None)
+        found = AssetIndex.of(await self.snapshot()).get(asset_key(name))
+        return found if found is not None and found.name == asset_key(name) else None
 
     async def create(self, asset: AssetRef) -> AssetRef:
         """Add a validated asset; InvalidRequest when the name is taken."""

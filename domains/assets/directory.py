@@ -1,8 +1,9 @@
 """Inventory selection and validation, shared by every AssetDirectory implementation.
 
-`matches(asset, selector)` is the one definition of what an `AssetFilter` selects;
+What an `AssetFilter` selects is defined once, in `pipeline.selection`;
 `InMemoryAssetDirectory` (eval command, tests) and `db.assets.SqlAssetRepository`
-both use it, so planning gives the same targets whichever backs the inventory.
+both answer queries through its index, so planning gives the same targets whichever
+backs the inventory.
 `AssetStore` is the port the inventory tools use to change assets.
 """
 
@@ -10,18 +11,15 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from pydantic import ValidationError
 
 from pipeline.contracts import AssetFilter, AssetRef
 from pipeline.errors import InvalidRequest
+from pipeline.selection import AssetIndex
 
-SERVER_TYPES = frozenset({"web_server", "app_server", "db_server", "domain_controller"})
-"""What "servers" means in a request (ARCHITECTURE: tool catalog)."""
-
-SERVER_WORDS = frozenset({"server", "servers"})
 ASSET_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")
@@ -39,51 +37,6 @@ def asset_key(name: str) -> str:
 def validation_problems(err: ValidationError) -> list[str]:
     """One ``field: problem`` line per pydantic error."""
     return [f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg'].lower()}" for e in err.errors()]
-
-
-def _fold(values: Iterable[str]) -> set[str]:
-    return {v.casefold() for v in values}
-
-
-def _types_match(asset_type: str, wanted: Iterable[str]) -> bool:
-    folded = _fold(wanted)
-    if asset_type.casefold() in folded:
-        return True
-    return bool(folded & SERVER_WORDS) and asset_type in SERVER_TYPES
-
-
-def matches(asset: AssetRef, selector: AssetFilter) -> bool:
-    """True when `asset` is selected: every non-empty field must match (any value within a field).
-
-    Strings compare case-insensitively; `names` also match addresses; `types`
-    "server"/"servers" stands for SERVER_TYPES; `tags` must all be present with
-    equal values; `services` match when the asset runs any of them; `exclude`
-    removes assets by name or address.
-    """
-    keys = {asset.name.casefold(), asset.address.casefold()}
-    checks = (
-        not selector.names or bool(keys & _fold(selector.names)),
-        not selector.types or _types_match(asset.type, selector.types),
-        not selector.os or asset.os.casefold() in _fold(selector.os),
-        not selector.environments or asset.environment.casefold() in _fold(selector.environments),
-        not selector.locations or asset.location.casefold() in _fold(selector.locations),
-        all(_tag(asset.tags, k).casefold() == v.casefold() for k, v in selector.tags.items()),
-        not selector.services or bool(_fold(asset.services) & _fold(selector.services)),
-        not (keys & _fold(selector.exclude)),
-    )
-    return all(checks)
-
-
-def _tag(tags: Mapping[str, str], key: str) -> str:
-    for k, v in tags.items():
-        if k.casefold() == key.casefold():
-            return v
-    return "\0"  # never equal to a wanted value
-
-
-def select(assets: Iterable[AssetRef], selector: AssetFilter) -> list[AssetRef]:
-    """The assets `selector` picks, sorted by name."""
-    return sorted((a for a in assets if matches(a, selector)), key=lambda a: a.name)
 
 
 def valid_address(address: str) -> bool:
@@ -139,7 +92,7 @@ class InMemoryAssetDirectory:
         return self._assets
 
     async def query(self, selector: AssetFilter) -> Sequence[AssetRef]:
-        return select(self._assets, selector)
+        return AssetIndex.of(self._assets).select(selector)
 
 
 class AssetStore(Protocol):

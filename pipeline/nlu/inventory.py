@@ -11,13 +11,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from pipeline.contracts import AssetRef
-from pipeline.nlu.lexicon import (
-    ENVIRONMENT_SYNONYMS,
-    OS_SYNONYMS,
-    SERVER_TYPES,
-    TYPE_SYNONYMS,
-)
+from pipeline.contracts import AssetFilter, AssetRef
+from pipeline.nlu.lexicon import ENVIRONMENT_SYNONYMS, OS_SYNONYMS, TYPE_SYNONYMS
+from pipeline.selection import AssetIndex, is_server_type
 
 _SIGNATURE = re.compile(r"[a-z]+|\d+")
 
@@ -154,10 +150,11 @@ class InventoryIndex:
     services: dict[str, str] = field(default_factory=dict)  # lower -> as in inventory
     name_prefixes: set[str] = field(default_factory=set)
     memo: dict[str, str | None] = field(default_factory=dict)  # per-snapshot results of costly lookups
+    selection: AssetIndex = field(default_factory=lambda: AssetIndex(()))
 
     @classmethod
     def build(cls, assets: Sequence[AssetRef]) -> InventoryIndex:
-        index = cls(assets)
+        index = cls(assets, selection=AssetIndex.of(assets))
         for asset in assets:
             index._add(asset)
         index._add_synonyms()
@@ -256,9 +253,7 @@ class InventoryIndex:
         return tuple(sorted(found or self.types))
 
     def server_types(self) -> tuple[str, ...]:
-        found = [
-            t for t in self.types if t in SERVER_TYPES or t.endswith("_server") or t.endswith("controller")
-        ]
+        found = [t for t in self.types if is_server_type(t)]
         return tuple(sorted(found or self.types))
 
     def type_for_words(self, words: Iterable[str], noun: str = "") -> str | None:
@@ -289,41 +284,17 @@ class InventoryIndex:
         tags: dict[str, str] | None = None,
         services: Iterable[str] = (),
     ) -> list[AssetRef]:
-        return [
-            a
-            for a in self.assets
-            if matches(a, names, types, os, environments, locations, tags or {}, services)
-        ]
-
-
-def matches(
-    asset: AssetRef,
-    names: Iterable[str],
-    types: Iterable[str],
-    os: Iterable[str],
-    environments: Iterable[str],
-    locations: Iterable[str],
-    tags: dict[str, str],
-    services: Iterable[str],
-) -> bool:
-    """True when the asset satisfies every non-empty criterion (case-insensitive)."""
-
-    def within(value: str, allowed: Iterable[str]) -> bool:
-        wanted = {a.lower() for a in allowed}
-        return not wanted or value.lower() in wanted
-
-    asset_tags = {k.lower(): v.lower() for k, v in asset.tags.items()}
-    asset_services = {s.lower() for s in asset.services}
-    wanted_services = {s.lower() for s in services}
-    return (
-        within(asset.name, names)
-        and within(asset.type, types)
-        and within(asset.os, os)
-        and within(asset.environment, environments)
-        and within(asset.location, locations)
-        and all(asset_tags.get(k.lower()) == v.lower() for k, v in tags.items())
-        and (not wanted_services or bool(asset_services & wanted_services))
-    )
+        """The assets these criteria pick, by the one selection rule (`pipeline.selection`)."""
+        selector = AssetFilter(
+            names=tuple(names),
+            types=tuple(types),
+            os=tuple(os),
+            environments=tuple(environments),
+            locations=tuple(locations),
+            tags=dict(tags or {}),
+            services=tuple(services),
+        )
+        return self.selection.select(selector)
 
 
 def _singular(word: str) -> str:

@@ -108,7 +108,6 @@ TYPE_SYNONYMS: dict[str, tuple[str, ...]] = {
     "lbs": ("load_balancer",),
     "switches": ("switch",),
 }
-SERVER_TYPES = frozenset({"web_server", "app_server", "db_server", "domain_controller"})
 
 # General verbs that start a new clause after "and" / "," (with every catalog verb).
 GENERAL_VERBS = vocab(

@@ -142,7 +142,7 @@ def _running(
     """
     if selector.services:
         return [], selector
-    found = [a for a in matching(selector, index) if a.name not in selector.exclude]
+    found = matching(selector, index)
     wanted = service.lower()
     running = [a for a in found if wanted in {s.lower() for s in a.services}]
     unlisted = [a for a in found if not a.services]
@@ -156,11 +156,5 @@ def _running(
 
 
 def matching(selector: AssetFilter, index: InventoryIndex) -> list[AssetRef]:
-    return index.select(
-        types=selector.types,
-        os=selector.os,
-        environments=selector.environments,
-        locations=selector.locations,
-        tags=selector.tags,
-        services=selector.services,
-    )
+    """The assets `selector` picks, by the one selection rule (exclusions included)."""
+    return index.selection.select(selector)

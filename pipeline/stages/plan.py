@@ -15,6 +15,7 @@ from typing import Any
 from pipeline.contracts import AssetFilter, AssetRef, Plan, PlanStep, ToolCall, Understanding
 from pipeline.errors import InvalidRequest
 from pipeline.registry import ToolRegistry, ToolSpec
+from pipeline.selection import AssetIndex
 
 MAX_STEPS = 20
 MAX_TARGETS = 500
@@ -97,10 +98,11 @@ def _timeout(spec: ToolSpec, args: dict[str, Any]) -> float:
 
 def resolve_targets(call: ToolCall, spec: ToolSpec, assets: Sequence[AssetRef]) -> tuple[AssetRef, ...]:
     """Names, addresses and a selector -> inventory assets (raw addresses only for network tools)."""
+    index = AssetIndex.of(assets)
     found: dict[str, AssetRef] = {}
     unknown: list[str] = []
     for written in call.targets:
-        asset = _lookup(written, spec, assets)
+        asset = _lookup(written, spec, index)
         if asset is None:
             unknown.append(str(written))
         else:
@@ -109,13 +111,13 @@ def resolve_targets(call: ToolCall, spec: ToolSpec, assets: Sequence[AssetRef]) 
         raise PlanProblem(f"I could not find {', '.join(unknown)} in the inventory.")
     selector = call.selector
     if selector is not None:
-        matched = select(selector, assets)
+        matched = index.select(selector)
         if not matched and spec.name != "assets.query":  # a question may well have no answer
             raise PlanProblem(f"No asset in the inventory matches {describe(selector)}.")
         for asset in matched:
             found.setdefault(asset.name, asset)
     excluded = {e.lower() for e in (selector.exclude if selector else ())}
-    targets = tuple(a for a in found.values() if a.name.lower() not in excluded)
+    targets = tuple(a for a in found.values() if not excluded & {a.name.lower(), a.address.lower()})
     if not targets and spec.name != "assets.query":
         raise PlanProblem(f"Which hosts should {spec.name} run on?")
     if len(targets) > MAX_TARGETS:
@@ -123,14 +125,13 @@ def resolve_targets(call: ToolCall, spec: ToolSpec, assets: Sequence[AssetRef]) 
     return targets
 
 
-def _lookup(written: object, spec: ToolSpec, assets: Sequence[AssetRef]) -> AssetRef | None:
+def _lookup(written: object, spec: ToolSpec, index: AssetIndex) -> AssetRef | None:
     if not isinstance(written, str) or not written.strip():
         return None
-    low = written.strip().lower()
-    for asset in assets:
-        if asset.name.lower() == low or asset.address.lower() == low:
-            return asset
-    if spec.name in RAW_TARGET_TOOLS and _is_raw_address(low):
+    found = index.get(written)
+    if found is not None:
+        return found
+    if spec.name in RAW_TARGET_TOOLS and _is_raw_address(written.strip().lower()):
         return AssetRef.raw(written.strip())
     return None
 
@@ -141,28 +142,6 @@ def _is_raw_address(text: str) -> bool:
     except ValueError:
         return bool(_HOSTNAME.match(text))
     return True
-
-
-def select(selector: AssetFilter, assets: Sequence[AssetRef]) -> list[AssetRef]:
-    """Assets matching every non-empty field of the selector (case-insensitive)."""
-    return [a for a in assets if _matches(selector, a)]
-
-
-def _matches(sel: AssetFilter, asset: AssetRef) -> bool:
-    def within(value: str, allowed: tuple[str, ...]) -> bool:
-        return not allowed or value.lower() in {v.lower() for v in allowed}
-
-    tags = {k.lower(): v.lower() for k, v in asset.tags.items()}
-    services = {s.lower() for s in asset.services}
-    return (
-        within(asset.name, sel.names)
-        and within(asset.type, sel.types)
-        and within(asset.os, sel.os)
-        and within(asset.environment, sel.environments)
-        and within(asset.location, sel.locations)
-        and all(tags.get(k.lower()) == str(v).lower() for k, v in sel.tags.items())
-        and (not sel.services or bool(services & {s.lower() for s in sel.services}))
-    )
 
 
 def describe(selector: AssetFilter) -> str:

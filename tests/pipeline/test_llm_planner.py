@@ -13,7 +13,7 @@ from domains.catalog import build_registry
 from pipeline.contracts import AssetFilter, AssetRef, Principal, Risk
 from pipeline.llm_understander import LLMUnderstander
 from pipeline.planner import HybridPlanner
-from pipeline.stages.plan import select
+from pipeline.selection import select
 from tests.fakes.openai_server import ScriptedOpenAIServer
 
 REGISTRY = build_registry()
@@ -35,7 +35,7 @@ class StaticDirectory:
         return ASSETS
 
     async def query(self, selector: AssetFilter) -> Sequence[AssetRef]:
-        return select(selector, ASSETS)
+        return select(ASSETS, selector)
 
 
 def permitted(principal: Principal) -> set[str]:
