@@ -13,7 +13,11 @@ SYSTEM_INFO = Phrasing(
         "facts", "specs", "stats", "statistics", "health", "resources", "resource", "vitals", "sysinfo",
         "system info", "system information", "system details", "system overview", "usage",
     ),
-    states=("healthy", "doing", "looking", "slow", "sluggish", "ok", "okay", "fine", "alright"),
+    states=(
+        "healthy", "doing", "looking", "slow", "sluggish", "ok", "okay", "fine", "alright", "full",
+        "filling up", "low", "high", "exhausted", "maxed", "maxed out", "pegged", "spiking", "running out",
+        "out of",
+    ),
     slots={
         "facts": Slot(
             values={

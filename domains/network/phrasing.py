@@ -5,7 +5,7 @@ from __future__ import annotations
 from pipeline.phrasing import Phrasing, Slot
 
 PING = Phrasing(
-    verbs=("ping", "send pings"),
+    verbs=("ping", "send pings", "reach"),
     objects=("ping", "pings", "latency", "connectivity", "icmp", "packet loss", "pong"),
     states=(
         "reachable", "pingable", "up", "alive", "online", "responding", "responsive", "down", "offline",

@@ -9,6 +9,7 @@ is dropped (steps run in order anyway); a bare verb borrows the next clause's ob
 from __future__ import annotations
 
 from pipeline.nlu.durations import durations
+from pipeline.nlu.english import AUXILIARIES, DISCOURSE
 from pipeline.nlu.lexicon import GENERAL_VERBS, THEN_WORDS
 from pipeline.nlu.tokens import Token
 
@@ -278,8 +279,16 @@ def _then_context(tokens: list[Token], index: int, verbs: frozenset[str]) -> boo
         return index > 0
     if token.low in {"after", "next"}:
         following = _next_word(tokens, index)
+        if _asks_yes_no(tokens[:index]):
+            return False  # "did win-dc-01 reboot after patch tuesday?": when, not a next step
         return following is not None and following.low in {"that", "this"} | verbs
     return token.low in {"afterwards", "subsequently"} or (token.low == "finally" and index > 0)
+
+
+def _asks_yes_no(tokens: list[Token]) -> bool:
+    """'did ...', 'was ...', 'has ...': a question, which holds no sequence of orders."""
+    first = next((t.low for t in tokens if t.kind == "word" and t.low not in DISCOURSE), "")
+    return first in AUXILIARIES
 
 
 def _verb_after(tokens: list[Token], index: int, verbs: frozenset[str]) -> bool:

@@ -43,6 +43,14 @@ _TIME = vocab(
     first until till since during before after ago pm am utc noon midnight window maintenance
     """
 )
+_CALENDAR = vocab(
+    """
+    monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thurs fri sat sun
+    january february march april may june july august september october november december
+    jan feb mar apr jun jul aug sep sept oct nov dec
+    """
+)
+_TIME_PREPOSITIONS = vocab("after before since during until till from around by")
 GLUE = (
     FILLER
     | COMMON
@@ -64,6 +72,7 @@ GLUE = (
     | PAST_MARKERS
     | REPORT_WORDS
     | _TIME
+    | _CALENDAR
     | vocab("ahead mind great nice sure pls thx ty lol yeah yes no not use using used instead only rather")
 )
 _GLUE_STEMS = frozenset(stem(w) for w in GLUE)
@@ -81,9 +90,24 @@ def _modifier(value: Value, parse: Parse, explained: frozenset[int]) -> bool:
     return following is not None and following.index in explained and following.kind == "word"
 
 
+def _when(parse: Parse) -> set[int]:
+    """'after patch tuesday', 'since the maintenance window', 'before friday': a time adverbial
+    (a temporal preposition, at most three words, a time word) says when, not what."""
+    words = parse.words
+    found: set[int] = set()
+    for i, token in enumerate(words):
+        if token.low not in _TIME_PREPOSITIONS:
+            continue
+        for j in range(i + 1, min(i + 4, len(words))):
+            if words[j].low in _TIME or words[j].low in _CALENDAR:
+                found.update(t.index for t in words[i : j + 1])
+                break
+    return found
+
+
 def coverage(parse: Parse, reading: Reading) -> float:
     """The share of the clause's content that the reading explains (1.0: all of it)."""
-    explained = reading.explained() | parse.claimed
+    explained = reading.explained() | parse.claimed | _when(parse)
     content = [t for t in parse.words if not _glue(t.low) or t.index in explained]
     unexplained = [t for t in content if t.index not in explained and not t.low.isdigit()]
     used = set(reading.uses)

@@ -18,7 +18,9 @@ from pipeline.nlu.tokens import Token, pieces, relabel, tokenize
 from pipeline.nlu.typos import Corrector
 
 _PREFIX = re.compile(
-    r"^\s*(?:/opsconductor\b|@?opsconductor\b[:,]?|<@[\w.|-]+>[:,]?|(?:hey|hi|hello|yo|ok)\s+(?:bot|ops)\b[:,!]?)",
+    r"^\s*(?:/opsconductor\b|@?opsconductor\b[:,]?|<@[\w.|-]+>[:,]?|(?:hey|hi|hello|yo|ok)\s+(?:bot|ops)\b[:,!]?"
+    # chat openers that announce what follows: 'heads up, db-01 disk is nearly full'
+    r"|(?:heads[ -]up|fyi|psa|btw|by the way|just so you know|quick question|quick q)\b\s*[:,!-]?)",
     re.IGNORECASE,
 )
 _INJECTIONS = [re.compile(p, re.IGNORECASE) for p in INJECTION_PATTERNS]

@@ -114,7 +114,7 @@ async def test_unknown_hosts_are_not_sent_to_the_llm() -> None:
 
 async def test_the_offered_structured_form_plans_what_was_guessed() -> None:
     hybrid = planner(None)
-    vague = "is db-01 up after the deploy yesterday evening and stuff like whatever"
+    vague = "is db-01 up after the widget frobnication and stuff like whatever"
     unsure = await hybrid.plan(vague, OPERATOR)
     assert unsure.outcome == "clarify"
     offered = unsure.message.split("`")[1]
