@@ -22,12 +22,32 @@ _DETERMINERS = frozenset({"the", "our", "that", "this", "a", "an", "your", "my"}
 _SINGULAR_NOUNS = frozenset(n for n in HOST_NOUNS | MACHINE_NOUNS if not n.endswith("s"))
 
 
-def mark_descriptions(tokens: list[Token], named: list[Token], index: InventoryIndex, claims: Claims) -> None:
-    """Take the descriptive words next to each named host token (they only describe it)."""
+def mark_descriptions(
+    tokens: list[Token],
+    named: list[Token],
+    index: InventoryIndex,
+    claims: Claims,
+    vocabulary: frozenset[str] = frozenset(),
+) -> None:
+    """Take the descriptive words next to each named host token (they only describe it).
+
+    `vocabulary`: the catalog's words; any other single word between a determiner and a name is
+    the host's role as its owners call it ('the replica db-02', 'our standby db-02').
+    """
     for token in named:
         position = tokens.index(token)
         _describe(tokens[:position][::-1], index, claims, before=True)
         _describe(tokens[position + 1 :], index, claims, before=False)
+        _role_noun(tokens[:position][::-1], index, claims, vocabulary)
+
+
+def _role_noun(side: list[Token], index: InventoryIndex, claims: Claims, vocabulary: frozenset[str]) -> None:
+    if len(side) < 2 or side[1].low not in _DETERMINERS:
+        return
+    word = side[0]
+    plain = word.kind == "word" and word.low.isalpha() and word not in claims
+    if plain and word.low not in vocabulary and word.low not in index.services and not word.low.endswith("s"):
+        claims.take(word)
 
 
 def _describe(side: list[Token], index: InventoryIndex, claims: Claims, *, before: bool) -> None:

@@ -232,6 +232,17 @@ class InventoryIndex:
                 best.extend(names)
         return NameMatch(tuple(best), exact=False) if best_distance <= limit else NameMatch(())
 
+    def tag_compound(self, word: str) -> tuple[str, str] | None:
+        """'platform-team', 'team-platform': a tag's value and key written as one word."""
+        parts = word.lower().split("-")
+        if len(parts) != 2 or word.lower() in self.by_name:
+            return None
+        for value, key in (parts, parts[::-1]):
+            found = next(((k, v) for k, v in self.tag_values.get(value, []) if k.lower() == key), None)
+            if found is not None:
+                return found
+        return None
+
     def looks_like_host(self, word: str) -> bool:
         """A word shaped like an inventory name (letters and digits, e.g. web-09, app-eu-7, srv12)."""
         low = word.lower()

@@ -36,7 +36,8 @@ def recognise(tokens: list[Token], index: InventoryIndex, words: ToolWords) -> P
     hosts(main, index, targets, claims)
     named = [t for t in main if t in claims and t not in before]
     targets.name_tokens = tuple(t.index for t in named)
-    mark_descriptions(main, named, index, claims)  # "the database db-stg-01": describes, never selects
+    # "the database db-stg-01": describes, never selects
+    mark_descriptions(main, named, index, claims, words.vocabulary)
     targets.selector.named = bool(targets.names)
     read_selector(main, index, targets.selector, claims)
     raw_targets(main, targets, claims)

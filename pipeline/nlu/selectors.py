@@ -78,7 +78,11 @@ def _selector_word(
     noun_next = nxt is not None and nxt.low in HOST_NOUNS
     if _type_phrase(token, nxt, index, sel, noun_next, claims):
         return
-    if low in index.environments:
+    compound = index.tag_compound(low)
+    if compound is not None:
+        sel.tags[compound[0]] = compound[1]
+        sel.anchored = True
+    elif low in index.environments:
         _add(sel.environments, index.environments[low])
     elif low in index.locations:
         _add(sel.locations, index.locations[low])

@@ -36,6 +36,8 @@ _SCANNER = re.compile(
     |(?P<time>\b\d{1,2}:\d{2}(?::\d{2})?\b)
     |(?P<word>[\w](?:[\w.'+-]*[\w])?)
     |(?P<punct>[,;?!.:&|>]|(?<!\S)-(?!\S))
+    |(?P<emoji>[\u2600-\u27bf\U0001f300-\U0001faff]+)
+    |(?P<dash>[\u2013\u2014])
     """,
     re.VERBOSE,
 )
@@ -163,6 +165,10 @@ def _scanned(match: re.Match[str]) -> list[Token]:
         value = re.sub(r"[\s().-]", "", value)
     elif kind == "bracket":  # web-[01-03] -> web-01..03
         value, kind = re.sub(r"\[(\d+)-(\d+)\]", r"\1..\2", value), "word"
+    elif kind == "emoji":  # 'prod is on fire 🔥 restart gunicorn': a pictograph ends a sentence
+        value, kind = ".", "punct"
+    elif kind == "dash":  # "don't stop it — show me its memory": a dash sets clauses apart
+        value, kind = ",", "punct"
     return [_token(value, kind, start, end)]
 
 
