@@ -27,6 +27,7 @@ STATUS_ICONS: dict[TargetStatus | None, str] = {
     TargetStatus.FAILED: "❌",
     TargetStatus.UNREACHABLE: "🔌",
     TargetStatus.TIMEOUT: "⏱️",
+    TargetStatus.UNCERTAIN: "⚠️",
     TargetStatus.SKIPPED: "⏭️",
     None: "•",
 }

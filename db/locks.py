@@ -6,7 +6,7 @@ lapse by themselves. `acquire` takes all requested targets or none.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -57,12 +57,13 @@ class SqlTargetLocks:
             return await self.holders(wanted) or {t: "" for t in wanted}
         return {}
 
-    async def release(self, execution_id: str) -> int:
-        """Drop every lock of `execution_id`; returns how many."""
+    async def release(self, execution_id: str, keep: Collection[str] = ()) -> int:
+        """Drop every lock of `execution_id` but those on `keep` (left to expire); returns how many."""
+        query = delete(ExecutionLock).where(ExecutionLock.execution_id == execution_id)
+        if keep:
+            query = query.where(ExecutionLock.target.not_in(sorted(keep)))
         async with store_errors(), self._sessions.begin() as session:
-            result = await session.execute(
-                delete(ExecutionLock).where(ExecutionLock.execution_id == execution_id)
-            )
+            result = await session.execute(query)
         return rowcount(result)
 
     async def holders(self, targets: Iterable[str], now: datetime | None = None) -> dict[str, str]:

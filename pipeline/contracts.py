@@ -306,6 +306,7 @@ class TargetStatus(enum.StrEnum):
     FAILED = "failed"
     UNREACHABLE = "unreachable"
     TIMEOUT = "timeout"
+    UNCERTAIN = "uncertain"  # stopped, but the target never confirmed it: may still be running
     SKIPPED = "skipped"  # a step it depends on failed, or the run was cancelled
 
 

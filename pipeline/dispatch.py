@@ -15,7 +15,7 @@ the server bind it, dispatchers carry it in the job, workers bind it again.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from contextvars import ContextVar
 from typing import Protocol
 
@@ -89,8 +89,10 @@ class TargetLocks(Protocol):
 
     `acquire` takes all targets or none; it returns {} on success, else {target: holder}.
     Locks expire after `ttl_s`, so a crashed process's locks lapse by themselves.
+    `release` drops the execution's locks except those on `keep`, which are left to expire
+    (targets where a stopped command may still be running, see pipeline/leftovers.py).
     """
 
     async def acquire(self, execution_id: str, targets: Iterable[str], ttl_s: float) -> dict[str, str]: ...
 
-    async def release(self, execution_id: str) -> int: ...
+    async def release(self, execution_id: str, keep: Collection[str] = ()) -> int: ...

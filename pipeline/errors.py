@@ -10,7 +10,8 @@
     ├── ToolError                  a tool ran but did not succeed on a target
     │   ├── TargetUnreachable      could not connect
     │   ├── ToolFailed             ran and failed (non-zero exit, protocol error)
-    │   └── ToolTimeout            exceeded its own timeout
+    │   ├── ToolTimeout            exceeded its own timeout (and was stopped on the target)
+    │   └── OutcomeUncertain       stopping it on the target could not be confirmed: may still run
     └── DependencyError            something the bot relies on is down
         ├── LLMUnavailable         unreachable, 5xx/429 after retries, refused the request
         │   └── InvalidModelOutput the model answered, but not with JSON fitting the schema
@@ -82,6 +83,12 @@ class ToolFailed(ToolError):
 
 class ToolTimeout(ToolError):
     pass
+
+
+class OutcomeUncertain(ToolError):
+    """A command was to be stopped (timeout, cancel, lost connection) but the target never
+    confirmed it was gone: it may still be running there. The executor keeps the target's
+    lock until the lock expires on its own."""
 
 
 class DependencyError(OpsError):

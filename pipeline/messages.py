@@ -73,6 +73,7 @@ ERROR_REPLIES: dict[type[errors.OpsError], str] = {
     errors.TargetUnreachable: "Unreachable: {detail}",
     errors.ToolFailed: "Failed: {detail}",
     errors.ToolTimeout: "Timed out: {detail}",
+    errors.OutcomeUncertain: "Uncertain: {detail}",
     errors.InvalidModelOutput: (
         "The language model gave an answer I could not use; try the structured form (`help`)."
     ),

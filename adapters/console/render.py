@@ -19,6 +19,7 @@ STATUS_STYLE = {
     TargetStatus.FAILED: "red",
     TargetStatus.UNREACHABLE: "red",
     TargetStatus.TIMEOUT: "yellow",
+    TargetStatus.UNCERTAIN: "bold red",
     TargetStatus.SKIPPED: "dim",
 }
 OUTCOME_STYLE = {"refused": "red", "error": "red", "clarify": "yellow"}

@@ -34,6 +34,8 @@ class SshConfig:
     max_sessions_per_connection: int = 8
     keepalive_interval_s: float = 30.0
     kex_algs: str = FAST_KEX
+    stop_grace_s: float = 1.0  # after SIGTERM to a timed-out command's group, before SIGKILL
+    stop_timeout_s: float = 4.0  # the whole stop (connect, TERM, KILL, confirm): then "uncertain"
     extra: dict[str, Any] = field(default_factory=dict)  # more asyncssh options, verbatim
 
     @classmethod

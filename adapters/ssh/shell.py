@@ -5,6 +5,18 @@ at most `max_concurrency` commands run at once; every connect and every command 
 own timeout, so a slow or dead host costs only its own time. Output is capped per stream
 with a visible marker, stderr is kept apart, exit codes and signals are reported.
 SDK exceptions are translated here into the pipeline's error tree.
+
+A timeout is real on the target. OpenSSH starts every command in its own session and
+process group (the login shell calls setsid), and ignores the SSH "signal" request for
+root logins, so closing the channel would leave the command running. Each command
+therefore opens with a one-line preamble that reports its process group id on stderr
+(stripped from the output). When the bot gives up on a command (its timeout, a cancelled
+run, a lost connection) it kills the whole group over a second channel (SIGTERM, then
+SIGKILL after `stop_grace_s`) and waits until the target confirms no live process of the
+group is left. When that cannot be confirmed within `stop_timeout_s` (the host went
+away), the command may still be running: `OutcomeUncertain` is raised and the target is
+noted (pipeline/leftovers.py), so the executor keeps its lock until the lock expires.
+A command that leaves its process group on purpose (setsid, a daemon) is not followed.
 """
 
 from __future__ import annotations
@@ -13,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -23,11 +36,42 @@ from adapters.ssh.hostkeys import HostKeyPolicy, host_pattern
 from adapters.ssh.pool import ConnectionPool, PoolCounters, PoolKey
 from domains.automation.ports import TRUNCATION_MARKER, CommandResult, CredentialSource, HostCredential
 from pipeline.contracts import AssetRef
-from pipeline.errors import TargetUnreachable, ToolTimeout
+from pipeline.errors import OutcomeUncertain, TargetUnreachable, ToolError, ToolTimeout
+from pipeline.leftovers import note_unconfirmed_stop
 
 log = logging.getLogger(__name__)
 
 _CHANNEL_ERRORS = (asyncssh.Error, OSError)
+
+PGID_MARK = b"opsconductor-pgid "
+PREAMBLE = "printf 'opsconductor-pgid %s\\n' \"$$\" >&2\n"  # $$: the session leader = the group
+_HEAD_LIMIT = 64 * 1024  # stderr scanned for the preamble's line (a noisy .bashrc may come first)
+
+# Kill a process group and confirm it is gone (exit 0); exit 3 if it outlives SIGKILL. POSIX sh:
+# "live" means a member that is not a zombie (read from /proc where there is one).
+STOP_SCRIPT = """\
+g={pgid}
+live() {{
+  if [ -r /proc/self/stat ]; then
+    for f in /proc/[0-9]*/stat; do
+      read -r s < "$f" 2>/dev/null || continue
+      set -- ${{s##*")"}}
+      [ "$3" = "$g" ] && [ "$1" != Z ] && return 0
+    done
+    return 1
+  fi
+  kill -s 0 -- -$g 2>/dev/null
+}}
+gone_within() {{
+  n=0
+  while live; do [ "$n" -ge "$1" ] && return 1; sleep 0.1; n=$((n + 1)); done
+}}
+kill -s TERM -- -$g 2>/dev/null
+gone_within {term_ticks} && exit 0
+kill -s KILL -- -$g 2>/dev/null
+gone_within 20 && exit 0
+exit 3
+"""
 
 
 class _Client(asyncssh.SSHClient):
@@ -53,10 +97,34 @@ class _CappedOutput(asyncssh.SSHClientSession[bytes]):
         self.dropped = {"out": 0, "err": 0}
         self.exit_status: int | None = None
         self.exit_signal: str | None = None
+        self.pgid: int | None = None  # the command's process group, from the preamble's line
+        self._head: bytearray | None = bytearray()  # stderr until that line was seen
         self.done: asyncio.Future[Exception | None] = asyncio.get_running_loop().create_future()
 
     def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
         stream = "err" if datatype == asyncssh.EXTENDED_DATA_STDERR else "out"
+        if stream == "err" and self._head is not None:
+            data = self._strip_preamble(data)
+        self._keep(stream, data)
+
+    def _strip_preamble(self, data: bytes) -> bytes:
+        """Take the preamble's line out of stderr (noting the group id); return what is left."""
+        assert self._head is not None
+        self._head.extend(data)
+        head = bytes(self._head)
+        start = head.find(PGID_MARK)
+        end = head.find(b"\n", start) if start >= 0 else -1
+        if end >= 0:
+            number = head[start + len(PGID_MARK) : end]
+            self.pgid = int(number) if number.isdigit() else None
+            self._head = None
+            return head[:start] + head[end + 1 :]
+        if len(head) > _HEAD_LIMIT:
+            self._head = None
+            return head
+        return b""
+
+    def _keep(self, stream: str, data: bytes) -> None:
         buffer = self.buffers[stream]
         room = max(self.cap - len(buffer), 0)
         buffer.extend(data[:room])
@@ -77,6 +145,9 @@ class _CappedOutput(asyncssh.SSHClientSession[bytes]):
         return self.exit_status is not None or self.exit_signal is not None
 
     def text(self, stream: str) -> str:
+        if stream == "err" and self._head:  # ended before the preamble's line was complete
+            self._keep("err", bytes(self._head))
+            self._head = None
         text = self.buffers[stream].decode("utf-8", errors="replace")
         if self.dropped[stream]:
             text += ("" if text.endswith("\n") or not text else "\n") + TRUNCATION_MARKER.format(n=self.cap)
@@ -97,6 +168,18 @@ class _CappedOutput(asyncssh.SSHClientSession[bytes]):
 class _Login:
     username: str
     options: asyncssh.SSHClientConnectionOptions
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """One command in flight: where it runs and the channel that carries it."""
+
+    target: str
+    key: PoolKey
+    login: _Login
+    conn: asyncssh.SSHClientConnection
+    chan: asyncssh.SSHClientChannel[bytes]
+    session: _CappedOutput
 
 
 class AsyncsshShell:
@@ -148,7 +231,7 @@ class AsyncsshShell:
                 async with self._pool.connection(key, lambda: self._connect(key, login)) as conn:
                     try:
                         chan, opened = await conn.create_session(
-                            lambda: _CappedOutput(cap), command, encoding=None
+                            lambda: _CappedOutput(cap), PREAMBLE + command, encoding=None
                         )
                         session = cast(_CappedOutput, opened)
                     except _CHANNEL_ERRORS as err:  # a pooled connection that died while idle
@@ -156,7 +239,8 @@ class AsyncsshShell:
                         if attempt == 1:
                             continue
                         raise TargetUnreachable(f"{_where(key)}: cannot open a session ({err})") from err
-                    return await self._finish(key, conn, chan, session, stdin, timeout, started)
+                    run = _Run(target.name, key, login, conn, chan, session)
+                    return await self._finish(run, stdin, timeout, started)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def forget(self, target: AssetRef) -> None:
@@ -165,35 +249,74 @@ class AsyncsshShell:
     async def close(self) -> None:
         await self._pool.close()
 
-    async def _finish(
-        self,
-        key: PoolKey,
-        conn: asyncssh.SSHClientConnection,
-        chan: asyncssh.SSHClientChannel[bytes],
-        session: _CappedOutput,
-        stdin: str | None,
-        timeout: float,
-        started: float,
-    ) -> CommandResult:
+    async def _finish(self, run: _Run, stdin: str | None, timeout: float, started: float) -> CommandResult:
+        session = run.session
         try:
             if stdin is not None:
-                chan.write(stdin.encode())
-                chan.write_eof()
+                run.chan.write(stdin.encode())
+                run.chan.write_eof()
             async with asyncio.timeout(timeout):
                 lost = await session.done
         except TimeoutError as err:
-            _stop(chan)
-            raise ToolTimeout(f"command did not finish within {timeout:g} s") from err
-        finally:
-            if not session.done.done():  # timed out or cancelled: do not leave it running
-                _stop(chan)
+            if not await _despite_cancellation(self._stop(run)):
+                raise OutcomeUncertain(
+                    f"command did not finish within {timeout:g} s and stopping it on "
+                    f"{_where(run.key)} was not confirmed: it may still be running"
+                ) from err
+            raise ToolTimeout(f"command did not finish within {timeout:g} s; it was stopped") from err
+        except asyncio.CancelledError:  # the run was cancelled: stop the command before going
+            await _despite_cancellation(self._stop(run))
+            raise
+        except BaseException:
+            _close(run.chan)
+            raise
         if not session.finished:
-            self._pool.discard(key, conn)
-            why = f" ({lost})" if lost else ""
-            raise TargetUnreachable(
-                f"connection to {_where(key)} was lost while the command ran{why}; its outcome is unknown"
-            )
+            return await self._lost(run, lost)
         return session.result(started)
+
+    async def _lost(self, run: _Run, lost: Exception | None) -> CommandResult:
+        """The connection died while the command ran: stop it over a new one, or say it may run on."""
+        self._pool.discard(run.key, run.conn)
+        why = f" ({lost})" if lost else ""
+        where = _where(run.key)
+        if not await _despite_cancellation(self._stop(run)):
+            raise OutcomeUncertain(
+                f"connection to {where} was lost while the command ran{why} and it could not be "
+                "stopped there: it may still be running"
+            )
+        raise TargetUnreachable(
+            f"connection to {where} was lost while the command ran{why}; it was stopped there, "
+            "its outcome is unknown"
+        )
+
+    async def _stop(self, run: _Run) -> bool:
+        """Kill the command's process group; True once the target confirms none of it is left.
+
+        Over a second channel of the same connection, or a new one when it died. False (and
+        the target noted as uncertain) when the group id is unknown or the host did not answer
+        within `stop_timeout_s`.
+        """
+        confirmed = False
+        try:
+            if run.session.pgid is not None:
+                async with asyncio.timeout(self.config.stop_timeout_s):
+                    confirmed = await self._kill_group(run, run.session.pgid)
+        except (TimeoutError, ToolError, *_CHANNEL_ERRORS) as err:
+            log.warning("stopping process group %s on %s failed: %s", run.session.pgid, _where(run.key), err)
+        finally:
+            _close(run.chan)
+        if not confirmed:
+            note_unconfirmed_stop(run.target)
+        return confirmed
+
+    async def _kill_group(self, run: _Run, pgid: int) -> bool:
+        script = STOP_SCRIPT.format(pgid=pgid, term_ticks=max(round(self.config.stop_grace_s * 10), 1))
+        if run.conn.is_closed():
+            async with self._pool.connection(run.key, lambda: self._connect(run.key, run.login)) as conn:
+                result = await conn.run(script, check=False)
+        else:
+            result = await run.conn.run(script, check=False)
+        return result.exit_status == 0
 
     async def _login(self, target: AssetRef) -> _Login:
         credential = await self.credentials.get(target) if self.credentials else None
@@ -285,8 +408,21 @@ def _secret(value: Any) -> str | None:
     return value.get_secret_value() if value is not None else None
 
 
-def _stop(chan: asyncssh.SSHClientChannel[bytes]) -> None:
-    """Ask sshd to kill the command, then close the channel."""
+def _close(chan: asyncssh.SSHClientChannel[bytes]) -> None:
     with contextlib.suppress(*_CHANNEL_ERRORS):
-        chan.send_signal("KILL")
-    chan.close()
+        chan.close()
+
+
+async def _despite_cancellation(stop: Coroutine[Any, Any, bool]) -> bool:
+    """Await `stop` to its end (it is bounded by its own timeout) even if cancelled meanwhile;
+    then re-raise the cancellation, if there was one."""
+    task = asyncio.ensure_future(stop)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
+    return task.result()

@@ -29,6 +29,11 @@ _RECOMMEND: dict[TargetStatus, str] = {
         "{targets}: no answer in time. The host may be overloaded or dropping traffic; "
         "retry, or check it from its console."
     ),
+    TargetStatus.UNCERTAIN: (
+        "{targets}: the command may still be running there: stopping it was not confirmed. "
+        "The host stays locked against other changes until its lock expires; check it from "
+        "its console before changing it again."
+    ),
     TargetStatus.FAILED: "{targets}: the step failed; see the error above.",
 }
 

@@ -30,8 +30,16 @@ from pipeline.contracts import (
     utcnow,
 )
 from pipeline.dispatch import InProcessDispatcher, StepDispatcher, StepJob, TargetLocks, current_request_id
-from pipeline.errors import NotPermitted, TargetUnreachable, ToolError, ToolFailed, ToolTimeout
+from pipeline.errors import (
+    NotPermitted,
+    OutcomeUncertain,
+    TargetUnreachable,
+    ToolError,
+    ToolFailed,
+    ToolTimeout,
+)
 from pipeline.lease import LEASE_LOST, must_write
+from pipeline.leftovers import tracking_unconfirmed_stops
 from pipeline.policy import Policy
 from pipeline.ports import ExecutionStore, ProgressCallback
 from pipeline.recovery import StepRecovery, settle_lost_step
@@ -40,11 +48,12 @@ from pipeline.registry import ToolContext, ToolRegistry, ToolSpec
 log = logging.getLogger(__name__)
 
 Redact = Callable[[str], str]
-GRACE_S = 2.0  # beyond a tool's own timeout, before the executor gives up on it
+GRACE_S = 5.0  # beyond a tool's own timeout, before the executor gives up on it (covers the kill)
 LOCK_MARGIN_S = 60.0  # a lock outlives its step's timeout by this much, then lapses on its own
 LOCK_POLL_S = 0.5
 
 _STATUS_BY_ERROR: tuple[tuple[type[ToolError], TargetStatus], ...] = (
+    (OutcomeUncertain, TargetStatus.UNCERTAIN),
     (TargetUnreachable, TargetStatus.UNREACHABLE),
     (ToolTimeout, TargetStatus.TIMEOUT),
     (ToolFailed, TargetStatus.FAILED),
@@ -194,17 +203,30 @@ class Executor:
         if busy:
             result = self._skipped(step, busy, TargetStatus.FAILED)
         else:
-            try:
-                guard = self.policy.guard(step, job.principal)
-                ctx = ToolContext(execution_id, step.id, self.services, progress, guard)
-                targets: Sequence[AssetRef | None] = step.targets if spec.takes_targets else (None,)
-                results = await self._fan_out(ctx, spec, step, targets, progress)
-            finally:
-                if locks is not None:
-                    await must_write(locks.release(execution_id))
+            with tracking_unconfirmed_stops() as unconfirmed:
+                try:
+                    guard = self.policy.guard(step, job.principal)
+                    ctx = ToolContext(execution_id, step.id, self.services, progress, guard)
+                    targets: Sequence[AssetRef | None] = step.targets if spec.takes_targets else (None,)
+                    results = await self._fan_out(ctx, spec, step, targets, progress)
+                    unconfirmed.update(r.target for r in results if r.status is TargetStatus.UNCERTAIN)
+                finally:
+                    if locks is not None:
+                        await must_write(self._release(locks, execution_id, unconfirmed))
             result = StepResult(step_id=step.id, tool=step.tool, results=tuple(results))
         await must_write(self.store.record_step(execution_id, result))
         return result
+
+    @staticmethod
+    async def _release(locks: TargetLocks, execution_id: str, unconfirmed: set[str]) -> None:
+        """Release the step's locks, except on targets that may still run its command."""
+        if unconfirmed:
+            log.warning(
+                "execution %s: stopping the command on %s was not confirmed; the lock stays until it expires",
+                execution_id,
+                ", ".join(sorted(unconfirmed)),
+            )
+        await locks.release(execution_id, keep=frozenset(unconfirmed))
 
     async def _lock(self, locks: TargetLocks, execution_id: str, spec: ToolSpec, step: PlanStep) -> str:
         """'' once every target is locked for this execution; why not, after `lock_wait_s`."""

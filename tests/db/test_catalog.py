@@ -76,10 +76,12 @@ async def test_telemetry_summary(sessions: Sessions) -> None:
     for status, ms in [("ok", 10.0), ("timeout", 30.0), ("ok", 20.0)]:
         await catalog.record_telemetry("network.ping", status, ms, execution_id="e" * 32)
     await catalog.record_telemetry("automation.reboot", "skipped", 0.0)
+    await catalog.record_telemetry("automation.run_command", "uncertain", 4000.0)
     stats = await catalog.telemetry(start)
     assert [(s.tool, s.runs, s.failures) for s in stats] == [
         ("automation.reboot", 1, 0),
+        ("automation.run_command", 1, 1),
         ("network.ping", 3, 1),
     ]
-    assert stats[1].avg_ms == pytest.approx(20.0) and stats[1].max_ms == 30.0
+    assert stats[2].avg_ms == pytest.approx(20.0) and stats[2].max_ms == 30.0
     assert await catalog.telemetry(datetime.now(UTC) + timedelta(hours=1)) == []

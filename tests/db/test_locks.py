@@ -27,6 +27,19 @@ async def test_acquire_is_all_or_nothing_and_released(
     assert await locks.acquire(second, ["web-02", "web-03"], ttl_s=60) == {}
 
 
+async def test_release_keeps_the_locks_it_is_told_to_keep(
+    sessions: Sessions, make_execution: MakeExecution
+) -> None:
+    locks = SqlTargetLocks(sessions)
+    first, second = await make_execution(), await make_execution()
+    assert await locks.acquire(first, ["web-01", "web-02", "web-03"], ttl_s=60) == {}
+    assert await locks.release(first, keep={"web-02"}) == 2  # web-02 may still run a command
+    assert await locks.holders(["web-01", "web-02", "web-03"]) == {"web-02": first}
+    assert await locks.acquire(second, ["web-02"], ttl_s=60) == {"web-02": first}
+    later = datetime.now(UTC) + timedelta(seconds=61)
+    assert await locks.acquire(second, ["web-02"], ttl_s=60, now=later) == {}  # until it expires
+
+
 async def test_expired_locks_are_taken_over(sessions: Sessions, make_execution: MakeExecution) -> None:
     locks = SqlTargetLocks(sessions)
     first, second = await make_execution(), await make_execution()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Collection, Iterable
 from typing import Any
 
 import pytest
@@ -102,8 +102,8 @@ class MemoryLocks:
             self.acquired.append((execution_id, wanted))
         return conflicts
 
-    async def release(self, execution_id: str) -> int:
-        mine = [t for t, e in self.held.items() if e == execution_id]
+    async def release(self, execution_id: str, keep: Collection[str] = ()) -> int:
+        mine = [t for t, e in self.held.items() if e == execution_id and t not in keep]
         for target in mine:
             del self.held[target]
         return len(mine)
