@@ -54,7 +54,7 @@ g={pgid}
 live() {{
   if [ -r /proc/self/stat ]; then
     for f in /proc/[0-9]*/stat; do
-      read -r s < "$f" 2>/dev/null || continue
+      read -r s 2>/dev/null < "$f" || continue
       set -- ${{s##*")"}}
       [ "$3" = "$g" ] && [ "$1" != Z ] && return 0
     done
@@ -293,13 +293,17 @@ class AsyncsshShell:
         """Kill the command's process group; True once the target confirms none of it is left.
 
         Over a second channel of the same connection, or a new one when it died. False (and
-        the target noted as uncertain) when the group id is unknown or the host did not answer
-        within `stop_timeout_s`.
+        the target noted as uncertain) when the group id is unknown (the connection died before
+        the preamble's line came through) or the host did not answer within `stop_timeout_s`
+        (plus `connect_timeout_s` when a new connection is needed).
         """
         confirmed = False
+        budget = self.config.stop_timeout_s
+        if run.conn.is_closed():  # a new connection first
+            budget += self.config.connect_timeout_s
         try:
             if run.session.pgid is not None:
-                async with asyncio.timeout(self.config.stop_timeout_s):
+                async with asyncio.timeout(budget):
                     confirmed = await self._kill_group(run, run.session.pgid)
         except (TimeoutError, ToolError, *_CHANNEL_ERRORS) as err:
             log.warning("stopping process group %s on %s failed: %s", run.session.pgid, _where(run.key), err)

@@ -88,7 +88,9 @@ async def test_command_timeout_kills_command_and_keeps_connection(shell: Asyncss
 
 async def test_connection_dying_mid_command_is_unreachable(shell: AsyncsshShell) -> None:
     with pytest.raises(TargetUnreachable, match="lost while the command ran"):
-        await shell.run(HOST, "echo started; kill -9 $PPID; sleep 5")
+        # the pause lets sshd pass on the preamble's line before it dies: then the bot knows the
+        # command's process group and stops it over a new connection (else the outcome is uncertain)
+        await shell.run(HOST, "echo started; sleep 0.5; kill -9 $PPID; sleep 5")
     assert (await shell.run(HOST, "echo back")).stdout == "back\n"  # a fresh connection
     assert shell.counters.opened == 2
 

@@ -75,7 +75,7 @@ async def test_a_cancelled_run_stops_its_command_before_it_returns(
 
 async def test_a_lost_connection_stops_the_command_over_a_new_one(shell: AsyncsshShell, canary: Path) -> None:
     with pytest.raises(TargetUnreachable, match=r"lost while the command ran.*it was stopped there"):
-        await shell.run(HOST, f"kill -9 $PPID; sleep 4; touch {canary}")
+        await shell.run(HOST, f"sleep 0.5; kill -9 $PPID; sleep 4; touch {canary}")  # see test_shell.py
     await no_trace_after(canary, 3.5)
 
 
