@@ -124,6 +124,9 @@ def is_fqdn(text: str) -> bool:
     return bool(_FQDN.match(low)) and low.rsplit(".", 1)[-1] not in _FILE_SUFFIXES
 
 
+_YES = frozenset({"yes", "true", "y", "1", "on", "enabled"})
+
+
 @dataclass(frozen=True)
 class NameMatch:
     """Result of looking up a written host name."""
@@ -242,6 +245,17 @@ class InventoryIndex:
             if found is not None:
                 return found
         return None
+
+    def flag_tag(self, word: str) -> tuple[str, str] | None:
+        """'the pci hosts', 'PCI-scoped hosts': a tag key whose one value is a yes (pci: "true")."""
+        low = word.lower()
+        head, _, rest = low.partition("-")
+        key = low if low in self.tag_keys else head if rest.endswith("ed") and head in self.tag_keys else None
+        if key is None or low in self.by_name:
+            return None
+        pairs = {(k, v) for found in self.tag_values.values() for k, v in found if k.lower() == key}
+        yes = [(k, v) for k, v in pairs if v.lower() in _YES]
+        return yes[0] if len(yes) == 1 else None
 
     def looks_like_host(self, word: str) -> bool:
         """A word shaped like an inventory name (letters and digits, e.g. web-09, app-eu-7, srv12)."""

@@ -78,7 +78,8 @@ def _selector_word(
     noun_next = nxt is not None and nxt.low in HOST_NOUNS
     if _type_phrase(token, nxt, index, sel, noun_next, claims):
         return
-    compound = index.tag_compound(low)
+    before_hosts = noun_next or (nxt is not None and index.type_for_words((nxt.low,)) is not None)
+    compound = index.tag_compound(low) or (index.flag_tag(low) if before_hosts or "-" in low else None)
     if compound is not None:
         sel.tags[compound[0]] = compound[1]
         sel.anchored = True

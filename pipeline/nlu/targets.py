@@ -175,7 +175,7 @@ def _single_name(token: Token, index: InventoryIndex, out: Targets, claims: Clai
         _add(out.names, exact.name)
         claims.take(token)
         return 1
-    if index.tag_compound(low) is not None:
+    if index.tag_compound(low) is not None or index.flag_tag(low) is not None:
         return 0  # 'the platform-team hosts': a selector, read with the others
     hostish = index.looks_like_host(low)
     if not hostish and not _fuzzy_candidate(low, index):

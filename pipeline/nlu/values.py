@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from pipeline.nlu.dictionary import english
 from pipeline.nlu.durations import durations
 from pipeline.nlu.inventory import InventoryIndex, edit_distance, is_fqdn, within_one
 from pipeline.nlu.lexicon import (
@@ -194,6 +195,11 @@ def misspelt_service(low: str, index: InventoryIndex) -> str | None:
         return None
     if low in PORT_NAMES:
         return None  # 'https' is a protocol (port 443), never a misspelt 'httpd'
+    inventory_words = (index.tag_keys, index.tag_values, index.environments, index.locations)
+    if any(low in words for words in inventory_words):
+        return None  # 'which squad owns ...': the inventory's own word
+    if low in english():
+        return None  # a real word ('squad') is never a misspelt service ('squid')
     key = f"service-typo:{low}"
     if key not in index.memo:
         index.memo[key] = _closest_service(low, index)
