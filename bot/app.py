@@ -131,7 +131,7 @@ async def build_app(settings: Settings) -> App:
     engine = await prepare_database(settings)
     sessions = session_factory(engine)
     redactor = Redactor(known_secrets(settings))
-    registry = build_registry()
+    registry = build_registry(settings.catalog.paths)
     policy = (
         Policy.from_file(Path(settings.security.policy_file), registry)
         if settings.security.policy_file

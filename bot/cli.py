@@ -242,6 +242,53 @@ def credentials_rotate_key(ctx: click.Context, new_key: str | None) -> None:
         click.echo(f"new key (store it now; it is not shown again): {generated}")
 
 
+@cli.group()
+def tools() -> None:
+    """The tool catalog: built-in tools and the ones defined in catalog files."""
+
+
+@tools.command("validate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@one_line_errors
+def tools_validate(paths: tuple[Path, ...]) -> None:
+    """Check definition files (or folders of them); errors as file:line: message, exit 1."""
+    from bot.catalog import validate
+
+    problems, count = validate(list(paths))
+    for problem in problems:
+        err_console.print(problem, markup=False, highlight=False, soft_wrap=True)
+    if problems:
+        sys.exit(EXIT_ERROR)
+    click.echo(f"{count} definitions valid")
+
+
+@tools.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON list.")
+@click.pass_context
+@one_line_errors
+def tools_list(ctx: click.Context, as_json: bool) -> None:
+    """Every tool: name, risk, whether it takes targets, where it is defined."""
+    from bot.catalog import registry, summary
+
+    rows = [summary(spec) for spec in registry(load_settings(ctx).catalog.paths)]
+    if as_json:
+        print_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['name']:<32} {row['risk']:<8} {row['source']}")
+
+
+@tools.command("show")
+@click.argument("name")
+@click.pass_context
+@one_line_errors
+def tools_show(ctx: click.Context, name: str) -> None:
+    """One tool's declaration: arguments, risk, phrasing, source file and digest."""
+    from bot.catalog import detail, registry
+
+    print_json(detail(registry(load_settings(ctx).catalog.paths).get(name)))
+
+
 @cli.command("eval")
 @click.argument("cases", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--inventory", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)

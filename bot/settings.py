@@ -214,6 +214,19 @@ class ServerSettings(Section):
     sweep_interval_s: float = Field(30.0, gt=0, le=3600)  # how often expired approvals are swept
 
 
+def _default_catalog_paths() -> list[Path]:
+    from domains.packs import SHIPPED
+
+    return [SHIPPED, DEFAULT_HOME / "catalog"]
+
+
+class CatalogSettings(Section):
+    """Where tool and runbook definitions live (docs/catalog.md); folders that do not exist are
+    skipped. The default: the packs shipped with the bot, then ~/.opsconductor/catalog."""
+
+    paths: list[Path] = Field(default_factory=_default_catalog_paths)
+
+
 class Settings(BaseSettings):
     """Everything configurable, in nested sections."""
 
@@ -241,6 +254,7 @@ class Settings(BaseSettings):
     rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
     stages: StageSettings = Field(default_factory=StageSettings)
     jobs: JobsSettings = Field(default_factory=JobsSettings)
+    catalog: CatalogSettings = Field(default_factory=CatalogSettings)
 
     @property
     def database_url(self) -> str:

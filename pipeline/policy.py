@@ -93,7 +93,12 @@ class Grant(BaseModel):
     scope: Scope | None = None
 
     def allows_tool(self, tool: str, risk: Risk) -> bool:
-        return risk.rank <= self.max_risk.rank and any(fnmatch.fnmatchcase(tool, p) for p in self.tools)
+        """A tool matching one of `tools` and none of its `!` exclusions, at most `max_risk`."""
+        if risk.rank > self.max_risk.rank:
+            return False
+        if any(fnmatch.fnmatchcase(tool, p[1:]) for p in self.tools if p.startswith("!")):
+            return False
+        return any(fnmatch.fnmatchcase(tool, p) for p in self.tools if not p.startswith("!"))
 
 
 class RolePaths(BaseModel):

@@ -94,6 +94,8 @@ class ToolSpec:
     func: ToolFunc
     phrasing: Phrasing = field(default_factory=Phrasing)
     counterparts: Counterparts = field(default_factory=Counterparts)
+    source: str = ""  # the catalog file that defines it; "" for a tool written in Python
+    digest: str = ""  # sha256 of that file's version (what an execution records)
 
     @property
     def domain(self) -> str:
@@ -151,10 +153,17 @@ class ToolSet:
 
 
 class ToolRegistry:
-    """All tools the app knows, by name."""
+    """All tools the app knows, by name: the built-in ones and the catalog's defined ones.
+
+    `define` swaps the whole set of defined tools at once (a catalog reload) and bumps
+    `version`; whoever keeps something derived from the tools (the understanding layer's
+    words) rebuilds it when `version` changed.
+    """
 
     def __init__(self, toolsets: Iterable[ToolSet] = ()) -> None:
+        self._builtin: dict[str, ToolSpec] = {}
         self._tools: dict[str, ToolSpec] = {}
+        self.version = 0
         for toolset in toolsets:
             self.add(toolset)
 
@@ -162,7 +171,22 @@ class ToolRegistry:
         for spec in toolset.specs:
             if spec.name in self._tools:
                 raise ValueError(f"tool {spec.name} declared twice")
+            self._builtin[spec.name] = spec
             self._tools[spec.name] = spec
+        self.version += 1
+
+    def define(self, specs: Iterable[ToolSpec]) -> None:
+        """Replace every defined (catalog) tool with `specs`; built-in names cannot be taken."""
+        defined = {spec.name: spec for spec in specs}
+        taken = sorted(defined.keys() & self._builtin.keys())
+        if taken:
+            raise ValueError(f"built-in tools cannot be redefined: {', '.join(taken)}")
+        self._tools = {**self._builtin, **defined}
+        self.version += 1
+
+    @property
+    def builtin_names(self) -> frozenset[str]:
+        return frozenset(self._builtin)
 
     def get(self, name: str) -> ToolSpec:
         try:

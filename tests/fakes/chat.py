@@ -7,7 +7,10 @@ are the shipped localhost-only demo inventory, so executed tools touch loopback 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from domains.assets.directory import InMemoryAssetDirectory
 from domains.assets.importer import demo_inventory
@@ -34,9 +37,12 @@ class FakeChat:
     directory: AssetDirectory | None = None  # None: the demo inventory in memory
     impact: ImpactFacts | None = None  # dependants, locks, recent changes (db.impact on SQL)
     policy: Policy | None = None  # None: the shipped default
+    catalog_paths: Sequence[Path] = ()  # folders of tool definitions, as settings catalog.paths
+    services: dict[type[Any], Any] = field(default_factory=dict)  # e.g. {RemoteShell: a real SSH shell}
 
     def __post_init__(self) -> None:
-        registry = build_registry()
+        registry = build_registry(self.catalog_paths)
+        self.registry = registry
         policy = self.policy or Policy.default(registry)
         directory = self.directory or InMemoryAssetDirectory(demo_inventory())
         self.kernel = Kernel(
@@ -45,7 +51,7 @@ class FakeChat:
             identity=StaticIdentity({k: set(v) for k, v in PEOPLE.items()}),
             store=self.store,
             audit=self.audit,
-            executor=Executor(registry, policy, self.store),
+            executor=Executor(registry, policy, self.store, services=self.services),
             impact=self.impact,
         )
 

@@ -248,3 +248,15 @@ def test_the_running_tool_asks_again_about_what_it_resolved() -> None:
     with pytest.raises(NotPermitted, match=r"resolves to 169\.254\.169\.254.*cloud-metadata"):
         POLICY.guard(ping, who("operator")).check_address(raw, "169.254.169.254")
     POLICY.guard(ping, who("viewer")).check_address(WEB, "169.254.169.254")  # inventory: not a raw target
+
+
+def test_grant_globs_exclude_with_a_bang() -> None:
+    policy = Policy.from_mapping(
+        {"roles": {"ops": {"grants": [{"tools": ["*", "!assets.*", "!*.reboot"], "max_risk": "critical"}]}}},
+        REGISTRY,
+    )
+    ops = who("ops")
+    allowed = policy.permitted_tools(ops)
+    assert "automation.service_control" in allowed and "network.ping" in allowed
+    assert not {"assets.query", "assets.delete", "automation.reboot"} & allowed
+    assert policy.step_denial(plan_of("assets.query").steps[0], ops) is not None

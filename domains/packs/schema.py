@@ -1,0 +1,191 @@
+"""The format of a catalog file: one command tool (or, `kind: runbook`, one runbook) per file.
+
+Validated with pydantic; `domains.packs.loader` turns a validated definition into a `ToolSpec`
+and reports every problem as ``file:line: message``. See docs/catalog.md for the whole format.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from pipeline.contracts import Risk
+
+NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+PARAM = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+HOLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+RESERVED = frozenset({"targets", "target", "timeout_s"})
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|secs|m|min|mins|h|hr|hours?|minutes?|seconds?)?\s*$")
+_UNIT_S = {"ms": 0.001, "": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def seconds(value: Any) -> float:
+    """'90s', '5m', '1h', '250ms' or a number (seconds) -> seconds; ValueError otherwise."""
+    if isinstance(value, bool):
+        raise ValueError("a duration is a number of seconds or text such as 30s, 5m, 1h")
+    if isinstance(value, int | float):
+        return float(value)
+    match = _DURATION.match(str(value).lower())
+    if match is None:
+        raise ValueError(f"not a duration: {value!r} (write 30s, 5m, 1h or a number of seconds)")
+    unit = match.group(2) or ""
+    unit = "ms" if unit == "ms" else unit[:1]
+    return float(match.group(1)) * _UNIT_S[unit]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+ParamType = Literal["string", "integer", "boolean", "duration", "path", "enum"]
+
+
+class ParamDef(Strict):
+    """One typed parameter. `required` defaults to true unless a `default` is given."""
+
+    type: ParamType = "string"
+    description: str = ""
+    required: bool | None = None
+    default: Any = None
+    pattern: str | None = None  # string: the whole value must match (Python re)
+    choices: tuple[str, ...] = ()  # string or enum: the allowed values
+    min: int | None = None  # integer
+    max: int | None = None
+    max_length: int = Field(1024, ge=1, le=100_000)  # string
+    words: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # value -> words people use
+    leads: tuple[str, ...] = ()  # words written just before the value
+    follows: tuple[str, ...] = ()  # words written just after it
+
+    @field_validator("pattern")
+    @classmethod
+    def compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as err:
+                raise ValueError(f"pattern does not compile: {err}") from None
+        return value
+
+    @model_validator(mode="after")
+    def fits_type(self) -> ParamDef:
+        if self.type == "enum" and not self.choices:
+            raise ValueError("an enum needs choices")
+        if self.type not in ("string", "enum") and (self.choices or self.pattern):
+            raise ValueError(f"pattern and choices apply to string parameters, not {self.type}")
+        if self.type != "integer" and (self.min is not None or self.max is not None):
+            raise ValueError(f"min and max apply to integer parameters, not {self.type}")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("min is greater than max")
+        return self
+
+    @property
+    def is_required(self) -> bool:
+        return self.required if self.required is not None else self.default is None
+
+
+class LinuxDef(Strict):
+    """What runs on Linux: an argv list (each `{param}` stays inside one argument) or a script
+    (parameters arrive as environment variables, upper-cased: {app} -> $APP)."""
+
+    argv: tuple[str, ...] = ()
+    script: str = ""
+    shell: str = "/bin/sh"
+    ok_codes: tuple[int, ...] = (0,)
+
+    @model_validator(mode="after")
+    def one_way(self) -> LinuxDef:
+        if bool(self.argv) == bool(self.script):
+            raise ValueError("give either argv (a list) or script, not both and not neither")
+        if self.argv and HOLE.search(self.argv[0]):
+            raise ValueError("argv[0] (the program) must be written out, not a {parameter}")
+        if not self.shell.startswith("/") or any(c.isspace() for c in self.shell):
+            raise ValueError("shell must be an absolute path such as /bin/sh or /bin/bash")
+        return self
+
+
+class WindowsDef(Strict):
+    """What runs on Windows: a PowerShell body; the parameters arrive as typed PowerShell
+    parameters named like the catalog's ({service} -> $service)."""
+
+    powershell: str
+    ok_codes: tuple[int, ...] = (0,)
+
+
+class OutputDef(Strict):
+    """How output becomes facts: the text, parsed JSON, or a regex's named groups."""
+
+    format: Literal["text", "json", "regex"] = "text"
+    regex: str | None = None
+
+    @model_validator(mode="after")
+    def regex_given(self) -> OutputDef:
+        if (self.format == "regex") != (self.regex is not None):
+            raise ValueError("format regex needs `regex:` (with named groups), and only it")
+        if self.regex is not None:
+            try:
+                compiled = re.compile(self.regex, re.MULTILINE)
+            except re.error as err:
+                raise ValueError(f"regex does not compile: {err}") from None
+            if not compiled.groupindex:
+                raise ValueError("regex needs named groups, e.g. (?P<freed>\\d+)")
+        return self
+
+    def groups(self) -> tuple[str, ...]:
+        return tuple(re.compile(self.regex).groupindex) if self.regex else ()
+
+
+class PhrasingDef(Strict):
+    """How people ask for it (see pipeline.phrasing.Phrasing)."""
+
+    patterns: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = ()
+    objects: tuple[str, ...] = ()
+    states: tuple[str, ...] = ()
+    questions: tuple[str, ...] = ()
+    synonyms: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    examples: tuple[str, ...] = ()
+    untargeted: Literal["ask", "all"] = "ask"
+
+
+class ToolDefinition(Strict):
+    """A command tool declared in a catalog file."""
+
+    kind: Literal["tool"] = "tool"
+    name: str
+    description: str = Field(..., min_length=1, max_length=2000)
+    risk: Risk
+    targets: bool = True
+    params: dict[str, ParamDef] = Field(default_factory=dict)
+    linux: LinuxDef | None = None
+    windows: WindowsDef | None = None
+    timeout: float = Field(60.0, gt=0, le=86_400)
+    output: OutputDef = OutputDef()
+    summary: str = ""
+    phrasing: PhrasingDef = PhrasingDef()
+
+    _seconds = field_validator("timeout", mode="before")(lambda cls, v: seconds(v))
+
+    @field_validator("name")
+    @classmethod
+    def dotted(cls, value: str) -> str:
+        if not NAME.match(value) or len(value) > 128:
+            raise ValueError("name must be dotted lower-case words, e.g. app.cache_flush")
+        return value
+
+    @field_validator("params")
+    @classmethod
+    def param_names(cls, value: dict[str, ParamDef]) -> dict[str, ParamDef]:
+        for name in value:
+            if not PARAM.match(name) or name in RESERVED:
+                raise ValueError(f"{name!r} cannot be a parameter name (lower-case, not {sorted(RESERVED)})")
+        return value
+
+    @model_validator(mode="after")
+    def runs_somewhere(self) -> ToolDefinition:
+        if self.linux is None and self.windows is None:
+            raise ValueError("say what runs: linux (argv or script) and/or windows (powershell)")
+        if not self.targets:
+            raise ValueError("a command tool runs on targets (targets: true)")
+        return self
