@@ -84,7 +84,7 @@ async def test_a_newcomers_tool_is_understood_approved_and_run(
     assert result.status is TargetStatus.OK, result
     assert result.output.summary == f"flushed 3 entries from the {app} cache"
     assert folder.is_dir() and not list(folder.iterdir())
-    assert "request" in chat.audit.events() and "plan" in chat.audit.events()
+    assert "request" in chat.memory_audit.events() and "plan" in chat.memory_audit.events()
 
     structured = await chat.say(f"/opsconductor app.cache_flush loopback-3 app={app}")
     assert isinstance(structured, ApprovalPrompt)
