@@ -16,7 +16,7 @@ SYSTEM_INFO = Phrasing(
     states=(
         "healthy", "doing", "looking", "slow", "sluggish", "ok", "okay", "fine", "alright", "full",
         "filling up", "low", "high", "exhausted", "maxed", "maxed out", "pegged", "spiking", "running out",
-        "out of",
+        "out of", "using", "eating", "consuming", "hogging", "taking up",
     ),
     slots={
         "facts": Slot(

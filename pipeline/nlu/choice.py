@@ -121,7 +121,8 @@ def rank(
 
 def _reading(tool: ToolView, parse: Parse, words: ToolWords, found: list[Match], referred: str) -> Reading:
     cued, cues = cued_values(tool, parse, found)
-    chosen = _best_matches([m for m in found if m.role != "cue" or m in cues])
+    text_cues = [m for m in found if m.role == "cue" and cued_words(tool, parse, [m])]  # 'the X template'
+    chosen = _best_matches([m for m in found if m.role != "cue" or m in cues or m in text_cues])
     score = sum(_WEIGHT[m.role] * len(m.words) / max(1, words.spread[m.words]) for m in chosen)
     uses = tuple(v for v in parse.values if v in cued or usable(tool, v, parse, chosen))
     uses += object_of_verb(tool, parse, chosen, uses, words)

@@ -146,6 +146,10 @@ class Reader:
             first.index in m.tokens and m.role in {"verb", "value"} for m in readings[0].matches
         ):
             return
+        written = [t for t in parse.tokens if t.kind == "word"]
+        at = next(n for n, t in enumerate(written) if t.index == first.index)
+        if readings and speech_act([t.low for t in written], at) is not Act.ORDER:
+            return  # 'do we need to clean up disk on X?': asked about, answered by the read
         raise Clarify(messages.no_tool_for(first.text.lower()))
 
     def _qualifiers(self, parse: Parse, best: Reading) -> None:

@@ -100,6 +100,11 @@ def _next_step(verbs: frozenset[str]) -> re.Pattern[str]:
     )
 
 
+_TEMPLATE_ONLY = re.compile(
+    r"(?:with|using|from|per|via)\s+(?:the\s+|our\s+|a\s+)?[\w.-]+\s+template\W*", re.IGNORECASE
+)
+
+
 def _after_last_recipient(text: str, start: int) -> str:
     """'email ops@example.com db-01 is back': the words after the recipient are the message."""
     recipients = [
@@ -114,8 +119,8 @@ def _after_last_recipient(text: str, start: int) -> str:
     stop = re.search(r"[;.]\s|\bthen\b", rest)
     message, tail = (rest[: stop.start()], rest[stop.start() :]) if stop else (rest, "")
     message = _tidy(message.strip(" :,-"))
-    if len(message.split()) < 2:
-        return text
+    if len(message.split()) < 2 or _TEMPLATE_ONLY.fullmatch(message):
+        return text  # 'email ops@example.com using the outage template': a template, no message
     return f"{text[:end]} `{message.replace('`', chr(39))}` {tail}".rstrip()
 
 

@@ -1,0 +1,54 @@
+"""A change no tool offers, when only asked about, is answered by the read; usage words ('eating',
+'hogging') report on a fact; a named template is the notification's template, not its message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.evaluation import load_directory
+from domains.catalog import build_registry
+from pipeline.contracts import Principal
+from pipeline.planner import HybridPlanner
+
+FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "inventory.yaml"
+LOCAL = Path(__file__).resolve().parents[1] / "data" / "inventory_fixture_copy.yaml"
+OPERATOR = Principal(subject="t-operator", roles=frozenset({"operator"}))
+
+
+@pytest.fixture(scope="module")
+def planner() -> HybridPlanner:
+    return HybridPlanner(build_registry(), load_directory(FIXTURE if FIXTURE.exists() else LOCAL))
+
+
+async def test_asking_whether_an_unoffered_change_is_needed_gets_the_read(planner: HybridPlanner) -> None:
+    plan = await planner.plan("do we have to wipe the scratch disk on db-02 or is space fine?", OPERATOR)
+    assert [(s.tool, s.args.get("facts")) for s in plan.steps] == [("automation.system_info", ["disk"])]
+
+
+async def test_ordering_an_unoffered_change_is_still_asked_back(planner: HybridPlanner) -> None:
+    plan = await planner.plan("wipe the scratch disk on db-02", OPERATOR)
+    assert plan.outcome == "clarify" and not plan.steps
+
+
+@pytest.mark.parametrize("verb", ["eating", "hogging", "using"])
+async def test_usage_words_report_on_the_fact(planner: HybridPlanner, verb: str) -> None:
+    plan = await planner.plan(f"how much memory is mon-01 {verb}", OPERATOR)
+    assert [(s.tool, s.args.get("facts")) for s in plan.steps] == [("automation.system_info", ["memory"])]
+
+
+@pytest.mark.parametrize("link", ["using", "with"])
+async def test_a_named_template_is_the_template(planner: HybridPlanner, link: str) -> None:
+    plan = await planner.plan(f"email oncall@example.com {link} the db-failover template", OPERATOR)
+    assert plan.outcome == "plan", plan.message
+    args = plan.steps[0].args
+    assert (args["template"], args.get("message") or "") == ("db-failover", "")
+
+
+async def test_a_template_after_a_channel_is_understood_with_confidence(planner: HybridPlanner) -> None:
+    plan = await planner.plan(
+        "notify the slack channel platform-oncall using the weekly-report template", OPERATOR
+    )
+    assert plan.outcome == "plan", plan.message
+    assert (plan.steps[0].args["channel"], plan.steps[0].args["template"]) == ("slack", "weekly-report")
