@@ -20,7 +20,7 @@ from pipeline.nlu.coverage import coverage
 from pipeline.nlu.english import stem
 from pipeline.nlu.grammar import explicit_tool
 from pipeline.nlu.inventory import InventoryIndex
-from pipeline.nlu.lexicon import CHANGE_VERBS, FILLER
+from pipeline.nlu.lexicon import CHANGE_VERBS, FILLER, vocab
 from pipeline.nlu.parse import Claims, Parse, Value
 from pipeline.nlu.qualifiers import unknown_qualifiers
 from pipeline.nlu.reading import Reading
@@ -29,6 +29,8 @@ from pipeline.nlu.slots import MissingSlot, each_value, fill
 from pipeline.nlu.targeting import Clarify, Context, targets_for
 from pipeline.nlu.tokens import Token
 from pipeline.nlu.toolwords import ToolView, ToolWords
+
+_INTENT = vocab("need needs want wants going gonna have has got plan planning trying about i'm we're")
 
 
 @dataclass
@@ -64,6 +66,8 @@ class Reader:
         if explicit is not None:
             return self._explicit(explicit, tokens, text, context)
         parse = recognise(list(tokens), self.index, self.words)
+        if context.summaries and self._own_plans(parse):
+            return Read(parse)  # 'stop prometheus on mon-01, need to resize its volume'
         readings = rank(parse, self.words, matches(parse, self.words), context.service)
         read = Read(parse, alternatives=readings[1:4])
         self._unsupported(parse, readings)
@@ -136,6 +140,20 @@ class Reader:
         read = Read(parse, reading, explicit=True)
         self._calls(read, reading, text, context)
         return read
+
+    def _own_plans(self, parse: Parse) -> bool:
+        """After a request, the speaker's own plans ('need to resize its volume', 'I'm going to
+        patch it after') explain it: a change no tool offers, framed as intent, asks for nothing."""
+        words = parse.words
+        at = next((n for n, t in enumerate(words) if t.low in CHANGE_VERBS), None)
+        if not at or words[at].low in self.words.verbs:
+            return False
+        frame = {t.low for t in words[:at]}
+        return (
+            "to" in frame
+            and bool(frame & _INTENT)
+            and frame <= _INTENT | {"to", "i", "we", "then", "so", "and"}
+        )
 
     def _unsupported(self, parse: Parse, readings: list[Reading]) -> None:
         """'disable nginx on web-01', 'kill java on api-01': a change no tool offers is asked back."""

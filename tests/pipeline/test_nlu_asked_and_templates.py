@@ -52,3 +52,19 @@ async def test_a_template_after_a_channel_is_understood_with_confidence(planner:
     )
     assert plan.outcome == "plan", plan.message
     assert (plan.steps[0].args["channel"], plan.steps[0].args["template"]) == ("slack", "weekly-report")
+
+
+@pytest.mark.parametrize(
+    "reason", ["need to resize its volume", "we're going to migrate it to new hardware", "i need to patch it"]
+)
+async def test_the_speakers_own_plans_after_a_request_ask_for_nothing(
+    planner: HybridPlanner, reason: str
+) -> None:
+    plan = await planner.plan(f"please stop prometheus on mon-01 for a while, {reason}", OPERATOR)
+    assert plan.outcome == "plan", plan.message
+    assert [(s.tool, s.args.get("action")) for s in plan.steps] == [("automation.service_control", "stop")]
+
+
+async def test_an_unoffered_change_on_its_own_is_still_asked_back(planner: HybridPlanner) -> None:
+    plan = await planner.plan("need to resize the volume on mon-01", OPERATOR)
+    assert plan.outcome == "clarify" and not plan.steps
