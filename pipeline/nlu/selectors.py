@@ -78,11 +78,8 @@ def _selector_word(
     noun_next = nxt is not None and nxt.low in HOST_NOUNS
     if _type_phrase(token, nxt, index, sel, noun_next, claims):
         return
-    before_hosts = noun_next or (nxt is not None and index.type_for_words((nxt.low,)) is not None)
-    compound = index.tag_compound(low) or (index.flag_tag(low) if before_hosts or "-" in low else None)
-    if compound is not None:
-        sel.tags[compound[0]] = compound[1]
-        sel.anchored = True
+    if _tag_word(low, nxt, noun_next, index, sel):
+        pass
     elif low in index.environments:
         _add(sel.environments, index.environments[low])
     elif low in index.locations:
@@ -113,11 +110,24 @@ def _selector_word(
         sel.anchored = True
         if prev is not None and _service_after_noun(prev):
             claims.take(prev)  # 'hosts running redis': the link word belongs to the selector
-    elif _fuzzy_vocab(low, index, sel) or _location_prefix(low, index, sel):
-        pass
-    else:
+    elif not (_fuzzy_vocab(low, index, sel) or _location_prefix(low, index, sel) or _tag_key(low, index)):
         return
     claims.take(token)
+
+
+def _tag_key(low: str, index: InventoryIndex) -> bool:
+    """A tag key alone ('which squad owns bat-01') names a field of the hosts: understood."""
+    return low in index.tag_keys and low not in HOST_NOUNS
+
+
+def _tag_word(low: str, nxt: Token | None, noun_next: bool, index: InventoryIndex, sel: Selector) -> bool:
+    """'platform-team', 'the pci hosts', 'PCI-scoped': a tag written as one word selects by it."""
+    before_hosts = noun_next or (nxt is not None and index.type_for_words((nxt.low,)) is not None)
+    tag = index.tag_compound(low) or (index.flag_tag(low) if before_hosts or "-" in low else None)
+    if tag is not None:
+        sel.tags[tag[0]] = tag[1]
+        sel.anchored = True
+    return tag is not None
 
 
 def _version_word(nxt: Token | None) -> bool:

@@ -42,3 +42,15 @@ async def test_an_inventory_word_is_never_read_as_a_misspelt_service(planner: Hy
     plan = await planner.plan("which squad owns bat-01?", OPERATOR)
     assert all(s.args.get("service") != "squid" for s in plan.steps)
     assert "squid" not in plan.message
+
+
+@pytest.mark.parametrize("text", ["which squad owns bat-01?", "what squad is web-7 in"])
+async def test_a_tag_key_asked_about_is_an_inventory_question(planner: HybridPlanner, text: str) -> None:
+    plan = await planner.plan(text, OPERATOR)
+    assert plan.outcome == "plan", plan.message
+    assert [s.tool for s in plan.steps] == ["assets.query"]
+
+
+async def test_a_tag_key_with_its_value_still_selects(planner: HybridPlanner) -> None:
+    plan = await planner.plan("restart apache2 for squad storefront", OPERATOR)
+    assert [sorted(t.name for t in s.targets) for s in plan.steps] == [["web-7", "web-8"]]
