@@ -189,6 +189,77 @@ def audit_verify(ctx: click.Context) -> None:
     sys.exit(0 if ok else EXIT_ERROR)
 
 
+@cli.group()
+def schedules() -> None:
+    """Requests that run again on a cron expression or an interval (run by `serve` replicas)."""
+
+
+@schedules.command("add")
+@click.argument("text")
+@click.option("--every", help="Interval: 30s, 5m, 2h, 1d.")
+@click.option("--cron", help="Five-field cron expression, UTC (e.g. '0 7 * * *').")
+@click.option(
+    "--post", "post", default="console", show_default=True, help="slack:CHANNEL, teams:ID or console."
+)
+@click.option(
+    "--always", is_flag=True, help="Post after every run (default: only when the result changes state)."
+)
+@click.option("--name", default="", help="A short name (default: the request).")
+@click.pass_context
+@one_line_errors
+def schedules_add(
+    ctx: click.Context, text: str, every: str | None, cron: str | None, post: str, always: bool, name: str
+) -> None:
+    """Schedule TEXT (any read-only request; changes only where the policy allows, after one approval)."""
+    from bot.scheduling import add_from_console
+    from pipeline.schedules import Cadence, Destination, parse_every
+
+    if (every is None) == (cron is None):
+        fail("give either --every or --cron", EXIT_USAGE)
+    cadence = Cadence(cron=cron, every_s=parse_every(every) if every else None)
+    destination = Destination.parse(post)
+    reply = run(
+        add_from_console(
+            load_settings(ctx), text, cadence, destination, "always" if always else "change", name
+        )
+    )
+    click.echo(reply.summary)
+    sys.exit(exit_code_for(reply))
+
+
+@schedules.command("list")
+@click.pass_context
+@one_line_errors
+def schedules_list(ctx: click.Context) -> None:
+    """Every schedule: id, state, cadence, next and last run, destination."""
+    from bot.scheduling import list_schedules, schedule_line
+
+    found = run(list_schedules(load_settings(ctx)))
+    for schedule in found:
+        click.echo(schedule_line(schedule))
+    if not found:
+        click.echo("no schedules")
+
+
+def _schedule_change(name: str, to: str, doc: str) -> None:
+    @schedules.command(name, help=doc)
+    @click.argument("schedule_id")
+    @click.pass_context
+    @one_line_errors
+    def command(ctx: click.Context, schedule_id: str) -> None:
+        from bot.scheduling import change_from_console
+
+        reply = run(change_from_console(load_settings(ctx), schedule_id, to))
+        click.echo(reply.summary)
+        sys.exit(exit_code_for(reply))
+
+
+_schedule_change("pause", "paused", "Stop running a schedule until it is resumed.")
+_schedule_change("resume", "active", "Run a paused schedule again.")
+_schedule_change("delete", "deleted", "Delete a schedule (its past runs stay in the history).")
+_schedule_change("approve", "approved", "Approve a schedule that changes things (once, as an approver).")
+
+
 @cli.command()
 @click.pass_context
 @one_line_errors

@@ -117,12 +117,22 @@ def build_serve_app(settings: Settings, app: Running, extra_mounts: Sequence[Mou
             resume_stalled=app.kernel.resume_stalled,
         )
     )
+    if settings.schedules.enabled:
+        mounts.append(_schedule_mount(settings, app, deliverers))
     refreshers = [queue_refresher(getattr(app, "dispatcher", None), metrics)]
     return build_web_app(checks=checks, registry=registry, mounts=mounts, refreshers=refreshers)
 
 
 async def serve(settings: Settings, app: Running) -> None:
     await run_server(build_serve_app(settings, app), settings.server.host, settings.server.port)
+
+
+def _schedule_mount(settings: Settings, app: Running, deliverers: dict[str, Deliver]) -> Mount:
+    from bot.scheduling import TickLoop, build_scheduler, tick_loop_mount
+
+    scheduler = build_scheduler(app.kernel, app.engine)
+    section = settings.schedules
+    return tick_loop_mount(TickLoop(scheduler, deliverers, section.tick_s, section.max_running))
 
 
 def _slack_mount(

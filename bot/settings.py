@@ -208,6 +208,15 @@ class StageSettings(Section):
     llm_call_s: float = Field(45.0, gt=0, le=3600)  # one LLM call with its retries; then the grammar answers
 
 
+class ScheduleSettings(Section):
+    """Schedules (`opsconductor schedules`): every serving replica looks for due ticks this often;
+    each tick runs once across replicas."""
+
+    enabled: bool = True
+    tick_s: float = Field(5.0, gt=0, le=3600)  # how often due schedules are looked for
+    max_running: int = Field(20, ge=1, le=10_000)  # scheduled runs one replica drives at once
+
+
 class ServerSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
@@ -255,6 +264,7 @@ class Settings(BaseSettings):
     stages: StageSettings = Field(default_factory=StageSettings)
     jobs: JobsSettings = Field(default_factory=JobsSettings)
     catalog: CatalogSettings = Field(default_factory=CatalogSettings)
+    schedules: ScheduleSettings = Field(default_factory=ScheduleSettings)
 
     @property
     def database_url(self) -> str:

@@ -46,6 +46,7 @@ from pipeline.contracts import (
     ChatIdentity,
     Decision,
     ExecutionResult,
+    ExecutionStatus,
     InboundMessage,
     Plan,
     Principal,
@@ -244,6 +245,44 @@ class Kernel:
             "execution.finished", principal.subject, message, {"status": result.status}, execution_id
         )
         return result_reply(plan, result)
+
+    # ------------------------------------------------------------------ schedules
+
+    async def plan_request(self, message: InboundMessage) -> tuple[Principal | None, Plan]:
+        """Stages A-C and policy for a request that is not run now (a schedule being created)."""
+        principal = await self._resolve(message.identity, fresh=True)
+        if principal is None:
+            return None, Plan(outcome="refused", message=messages.UNKNOWN_PERSON)
+        planned = await self._plan(message.text, principal, chat_of(message))
+        return principal, self.policy.apply(planned, principal)
+
+    async def run_scheduled(self, plan: Plan, message: InboundMessage, schedule_id: str) -> Reply:
+        """One tick of a schedule: an ordinary, leased, audited execution of its stored plan.
+
+        The owner is resolved afresh and the policy applied again (roles may have changed since
+        the schedule was made); the approval a change needed was given when it was created.
+        """
+        try:
+            principal = await self._resolve(message.identity, fresh=True)
+            if principal is None:
+                await self._audit(
+                    "schedule.refused", message.identity.user_id, message, {"schedule": schedule_id}
+                )
+                return Reply(outcome="refused", summary=messages.UNKNOWN_PERSON)
+            checked = self.policy.apply(plan, principal)
+            status: ExecutionStatus = "running" if checked.outcome == "plan" else "refused"
+            execution_id = await self.store.create(checked, message, principal, status)
+            detail: dict[str, object] = {
+                "schedule": schedule_id,
+                "outcome": checked.outcome,
+                "steps": describe_plan(checked),
+            }
+            await self._audit("schedule.run", principal.subject, message, detail, execution_id)
+            if checked.outcome != "plan":
+                return plan_reply(checked).model_copy(update={"execution_id": execution_id})
+            return await self._execute(execution_id, checked, principal, message, None)
+        except OpsError as err:
+            return self._error_reply(err)
 
     # ------------------------------------------------------------------ approvals
 

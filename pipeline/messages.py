@@ -109,3 +109,21 @@ IMPACT_LOCKED = "{names} locked by another run"
 IMPACT_RECENT = "{names} changed in the last {minutes} minutes"
 IMPACT_NOTHING_ELSE = "nothing else in the inventory depends on them"
 IMPACT_FOUR_EYES = "{why}: a second person must approve"
+
+# --------------------------------------------------------------------------- schedules
+SCHEDULE_CREATED = "Scheduled {name} ({id}): {what}, {cadence}, posting to {where} {when}. Next run {next}."
+SCHEDULE_PENDING = (
+    "Schedule {name} ({id}) changes things, so it needs one approval before it starts "
+    "({why}): `opsconductor schedules approve {id}`."
+)
+SCHEDULE_POST_ALWAYS = "after every run"
+SCHEDULE_POST_CHANGE = "when the result changes state"
+SCHEDULE_NOTHING = "There is nothing to schedule in that request: {why}"
+SCHEDULE_REFUSED = "I can't schedule that: {why}."
+SCHEDULE_UNKNOWN = "There is no schedule {id}."
+SCHEDULE_NOT_YOURS = "Only the schedule's owner, an approver or an admin may change schedule {id}."
+SCHEDULE_DONE = "Schedule {id} is {state}."
+SCHEDULE_APPROVED = "Schedule {id} is approved by {who} and active; next run {next}."
+SCHEDULE_NOT_PENDING = "Schedule {id} is {state}; there is nothing to approve."
+SCHEDULE_CHANGED = "Schedule {name}: the result changed state.\n{lines}\n"
+SCHEDULE_RAN = "Schedule {name}: "

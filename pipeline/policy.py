@@ -180,6 +180,7 @@ class PolicyData(BaseModel):
     addresses: AddressPolicy = AddressPolicy()
     limits: Limits = Limits(targets=500, probes=65536)  # for roles without limits of their own
     impact: ImpactPolicy = ImpactPolicy()
+    schedulable: tuple[str, ...] = ()  # tool globs whose changes may run on a schedule
 
     @model_validator(mode="after")
     def known_exemptions(self) -> PolicyData:
@@ -379,6 +380,15 @@ class Policy:
                 return plan.model_copy(update={"outcome": "refused", "message": f"Not permitted: {denial}."})
         rule = self.rule_for(plan.risk)
         return plan.model_copy(update={"requires_approval": rule != "none", "four_eyes": rule == "four_eyes"})
+
+    def schedule_denial(self, plan: Plan) -> str | None:
+        """Why this plan may not run on a schedule: a change by a tool not marked `schedulable`."""
+        for step in plan.steps:
+            if step.risk is Risk.READ:
+                continue
+            if not any(fnmatch.fnmatchcase(step.tool, p) for p in self.data.schedulable):
+                return f"{step.tool} changes things and the policy does not mark it schedulable"
+        return None
 
     def rule_for(self, risk: Risk) -> ApprovalRule:
         return self.data.approval.get(risk, "four_eyes")

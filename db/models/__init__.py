@@ -1,4 +1,4 @@
-"""The whole data model: assets, tool catalog and audit, executions, network analysis, communication.
+"""The whole data model: assets, catalog and audit, executions, network analysis, communication, schedules.
 
 Portable between SQLite and PostgreSQL: string hex ids, JSON (JSONB on PostgreSQL),
 UTC-aware timestamps (`UtcDateTime`), named constraints. Enumerations are plain
@@ -13,6 +13,7 @@ from db.models.communication import DeliveryLog, MessageTemplate, ProcessedEvent
 from db.models.execution import Approval, Execution, ExecutionLock, ExecutionStep, QueuedJob, TimeoutPolicy
 from db.models.inventory import Asset, AssetCredential, AssetRelationship
 from db.models.network import ConnectivityTest, NetworkScan, PortScanResult
+from db.models.schedule import ScheduleRow, ScheduleRun
 from db.types import Base
 
 __all__ = [
@@ -34,6 +35,8 @@ __all__ = [
     "PortScanResult",
     "ProcessedEvent",
     "QueuedJob",
+    "ScheduleRow",
+    "ScheduleRun",
     "TimeoutPolicy",
     "Tool",
     "ToolCapability",
