@@ -29,6 +29,7 @@ from db.executions import SqlExecutionStore
 from db.impact import SqlImpactFacts
 from db.locks import SqlTargetLocks
 from db.migrate import upgrade_engine
+from db.schedules import SqlScheduleStore
 from domains.assets.credentials import CredentialCipher
 from domains.assets.importer import seed_if_empty
 from domains.catalog import build_registry
@@ -42,6 +43,7 @@ from pipeline.policy import Policy
 from pipeline.ports import Cache
 from pipeline.redaction import Redactor
 from pipeline.registry import ToolRegistry
+from pipeline.scheduler import Scheduler
 from pipeline.stages.execute import Executor
 
 
@@ -188,6 +190,7 @@ async def build_app(settings: Settings) -> App:
         admission=wiring.admission(settings, closers),
         impact=SqlImpactFacts(sessions, assets),
     )
+    kernel.schedules = Scheduler(kernel, SqlScheduleStore(sessions), by=kernel.driver)
     return App(
         settings, kernel, engine, cache, registry, policy, assets, audit, redactor, closers, dispatcher
     )

@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 
 
 def build_scheduler(kernel: Kernel, engine: AsyncEngine) -> Scheduler:
+    """The kernel's scheduler (bot.app wires one), or one on the engine's database."""
+    if isinstance(kernel.schedules, Scheduler):
+        return kernel.schedules
     return Scheduler(kernel, SqlScheduleStore(session_factory(engine)), by=kernel.driver)
 
 

@@ -65,6 +65,8 @@ from pipeline.errors import (
 from pipeline.impact import assess
 from pipeline.policy import Policy
 from pipeline.ports import AuditLog, ExecutionStore, IdentityResolver, ImpactFacts, Planner, ProgressCallback
+from pipeline.schedule_phrasing import read_schedule
+from pipeline.schedules import Destination, ScheduleDoor
 from pipeline.stages.answer import describe_plan, plan_reply, result_reply
 from pipeline.stages.execute import Executor
 
@@ -108,6 +110,7 @@ class Kernel:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         admission: Admission | None = None,
         impact: ImpactFacts | None = None,
+        schedules: ScheduleDoor | None = None,
     ) -> None:
         self.planner = planner
         self.policy = policy
@@ -121,6 +124,7 @@ class Kernel:
         self.sleep = sleep  # between lease renewals
         self.admission = admission  # rate limits per channel and person; None: unlimited
         self.impact = impact  # dependants, locks, recent changes; None: targets alone
+        self.schedules = schedules  # "every 5 minutes ping ...": None, schedules are not offered
 
     # ------------------------------------------------------------------ requests
 
@@ -149,6 +153,12 @@ class Kernel:
         self, message: InboundMessage, principal: Principal, progress: ProgressCallback | None
     ) -> Response:
         await self._audit("request", principal.subject, message, {"text": message.text})
+        asked = read_schedule(message.text) if self.schedules is not None else None
+        if asked is not None and self.schedules is not None:
+            where = Destination(platform=message.identity.platform, channel=asked.channel or message.channel)
+            request = message.model_copy(update={"text": asked.text})
+            _schedule, reply = await self.schedules.create(request, asked.cadence, where, asked.notify)
+            return reply
         planned = await self._plan(message.text, principal, chat_of(message))
         plan = self.policy.apply(planned, principal)
         if plan.requires_approval:

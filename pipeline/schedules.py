@@ -169,6 +169,19 @@ OBSERVED = ("active", "open")
 """Output fields that are a state in themselves (a service's `active`, a scan's `open` ports)."""
 
 
+class ScheduleDoor(Protocol):
+    """What the kernel needs to turn a chat request for a schedule into one (pipeline.scheduler)."""
+
+    async def create(
+        self,
+        message: InboundMessage,
+        cadence: Cadence,
+        destination: Destination,
+        notify: Notify = "change",
+        name: str = "",
+    ) -> tuple[Schedule | None, Reply]: ...
+
+
 def run_state(reply: Reply) -> RunState:
     """What changed-or-not means for one run: each (tool, target)'s status and observed state."""
     if reply.result is None:

@@ -217,3 +217,21 @@ def test_cadences_and_what_counts_as_a_change() -> None:
     assert changes(None, {"ping a": "unreachable"}) == ["ping a: unreachable"]
     assert changes({"ping a": "ok"}, {"ping a": "ok"}) == []
     assert changes({"ping a": "ok"}, {"ping a": "unreachable"}) == ["ping a: ok -> unreachable"]
+
+
+async def test_a_chat_request_with_a_cadence_creates_a_schedule(sessions: Sessions) -> None:
+    chat = FakeChat()
+    store = SqlScheduleStore(sessions)
+    chat.kernel.schedules = Scheduler(chat.kernel, store, clock=Clock(T0))
+    reply = await chat.say("every 5 minutes ping localhost and tell #ops if it goes down")
+    assert reply.outcome == "answer" and "every 5 minutes" in reply.summary, reply.summary
+    (made,) = await store.all()
+    assert made.cadence == Cadence(every_s=300) and made.notify == "change"
+    assert made.destination == Destination(platform="fakechat", channel="#ops")
+    assert [(s.tool, s.target_names) for s in made.plan.steps] == [("network.ping", ["localhost"])]
+    assert made.owner == "olga" and made.text == "ping localhost"
+
+    refused = await chat.say("every morning at 7 restart nginx on localhost")
+    assert refused.outcome == "refused" and "schedulable" in refused.summary
+    plain = await chat.say("ping localhost")
+    assert plain.outcome == "answer" and len(await store.all()) == 1  # no cadence: runs now
