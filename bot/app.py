@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.cache import build_cache
+from adapters.charts import MatplotlibCharts
 from adapters.identity.static_file import StaticRolesResolver
 from adapters.jobs.recovery import SqlStepRecovery
 from bot import preflight, scaleout, wiring
@@ -26,6 +27,7 @@ from db.assets import SqlAssetRepository
 from db.audit import SqlAuditLog
 from db.engine import create_engine, session_factory, sqlite_path
 from db.executions import SqlExecutionStore
+from db.history import SqlHistory
 from db.impact import SqlImpactFacts
 from db.locks import SqlTargetLocks
 from db.migrate import upgrade_engine
@@ -37,6 +39,7 @@ from pipeline.contracts import ChatIdentity
 from pipeline.conversation import Conversations
 from pipeline.dispatch import StepDispatcher
 from pipeline.errors import OpsError
+from pipeline.historian import Historian
 from pipeline.kernel import Kernel, KernelConfig
 from pipeline.planner import HybridPlanner
 from pipeline.policy import Policy
@@ -191,6 +194,7 @@ async def build_app(settings: Settings) -> App:
         impact=SqlImpactFacts(sessions, assets),
     )
     kernel.schedules = Scheduler(kernel, SqlScheduleStore(sessions), by=kernel.driver)
+    kernel.history = Historian(SqlHistory(sessions), planner, MatplotlibCharts(settings.home / "charts"))
     return App(
         settings, kernel, engine, cache, registry, policy, assets, audit, redactor, closers, dispatcher
     )

@@ -395,6 +395,9 @@ class Reply(Frozen):
     execution_id: str | None = None
     plan: Plan | None = None
     result: ExecutionResult | None = None
+    files: tuple[
+        str, ...
+    ] = ()  # local files to attach (charts): uploaded by chat adapters, listed in the console
 
 
 class ApprovalPrompt(Frozen):

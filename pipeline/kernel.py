@@ -62,6 +62,7 @@ from pipeline.errors import (
     StageTimeout,
     UserError,
 )
+from pipeline.history import HistoryDoor
 from pipeline.impact import assess
 from pipeline.policy import Policy
 from pipeline.ports import AuditLog, ExecutionStore, IdentityResolver, ImpactFacts, Planner, ProgressCallback
@@ -111,6 +112,7 @@ class Kernel:
         admission: Admission | None = None,
         impact: ImpactFacts | None = None,
         schedules: ScheduleDoor | None = None,
+        history: HistoryDoor | None = None,
     ) -> None:
         self.planner = planner
         self.policy = policy
@@ -125,6 +127,7 @@ class Kernel:
         self.admission = admission  # rate limits per channel and person; None: unlimited
         self.impact = impact  # dependants, locks, recent changes; None: targets alone
         self.schedules = schedules  # "every 5 minutes ping ...": None, schedules are not offered
+        self.history = history  # "how has latency to db-01 changed?": None, the past is not asked
 
     # ------------------------------------------------------------------ requests
 
@@ -159,6 +162,9 @@ class Kernel:
             request = message.model_copy(update={"text": asked.text})
             _schedule, reply = await self.schedules.create(request, asked.cadence, where, asked.notify)
             return reply
+        answered = await self.history.answer(message, principal) if self.history is not None else None
+        if answered is not None:
+            return await self._answered(answered, message, principal)
         planned = await self._plan(message.text, principal, chat_of(message))
         plan = self.policy.apply(planned, principal)
         if plan.requires_approval:
@@ -186,6 +192,14 @@ class Kernel:
         return plan.model_copy(
             update={"impact": impact, "four_eyes": plan.four_eyes or bool(impact.four_eyes)}
         )
+
+    async def _answered(self, reply: Reply, message: InboundMessage, principal: Principal) -> Reply:
+        """A question answered from the record: recorded and audited like any request."""
+        plan = Plan(outcome="no_action", message=reply.summary[:2000])
+        execution_id = await self.store.create(plan, message, principal, "answered")
+        detail: dict[str, object] = {"outcome": reply.outcome, "files": len(reply.files)}
+        await self._audit("history.answer", principal.subject, message, detail, execution_id)
+        return reply.model_copy(update={"execution_id": execution_id})
 
     async def _ask_approval(
         self, execution_id: str, plan: Plan, principal: Principal, message: InboundMessage

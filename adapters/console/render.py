@@ -39,6 +39,7 @@ def _reply(reply: Reply) -> RenderableType:
     if reply.recommendations:
         parts.append(Text("Recommendations:", style="bold"))
         parts += [Text(f"  • {r}") for r in reply.recommendations]
+    parts += [Text(f"chart: {path}", style="cyan") for path in reply.files]
     return Group(*parts)
 
 

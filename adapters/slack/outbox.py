@@ -9,6 +9,7 @@ command's response_url (limited to five uses, so no progress there).
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -93,6 +94,9 @@ class Conversation:
             self._via_response_url = True
             if final:
                 await self._respond(message)
+        if final and not self._via_response_url:
+            for path in message.files:
+                await self.upload(path)
         if final and message.full_text:
             attached = not self._via_response_url and await self.attach(
                 message.full_text, message.file_name, message.file_title
@@ -103,6 +107,23 @@ class Conversation:
                     if self._via_response_url
                     else self.note(ATTACH_FAILED)
                 )
+
+    async def upload(self, path: str) -> bool:
+        """Upload a local file (a chart) into the answer's thread (files.uploadV2 flow); True when done."""
+        self._count("files.uploadV2")
+        name = Path(path).name
+        try:
+            await self.client.files_upload_v2(
+                channel=self.channel,
+                thread_ts=self.thread_ts or self.ts,
+                file=path,
+                filename=name,
+                title=name,
+            )
+        except (SlackApiError, OSError) as err:  # the answer's text stands without its chart
+            log.warning("upload of %s failed: %s", name, err)
+            return False
+        return True
 
     async def attach(self, content: str, name: str, title: str) -> bool:
         """Upload the full text as a file (files.uploadV2 flow) next to the answer; True when done."""

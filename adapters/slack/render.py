@@ -61,6 +61,7 @@ class SlackMessage:
     file_name: str = "opsconductor-report.txt"
     file_title: str = "Full report"
     must_attach: bool = False  # the message tells people to read the file: say so if it fails
+    files: tuple[str, ...] = ()  # local files (charts) uploaded into the thread after the answer
 
     def with_header(self, *blocks: dict[str, Any]) -> SlackMessage:
         return replace(self, blocks=[*blocks, *self.blocks][:MAX_BLOCKS])
@@ -106,7 +107,9 @@ def render_reply(reply: Reply) -> SlackMessage:
     if reply.execution_id:
         blocks.append(context(f"execution `{reply.execution_id}`"))
     full = plain_report(reply) if (cut or omitted) else None
-    return SlackMessage(text=shorten(reply.summary, FALLBACK_LIMIT), blocks=blocks, full_text=full)
+    return SlackMessage(
+        text=shorten(reply.summary, FALLBACK_LIMIT), blocks=blocks, full_text=full, files=reply.files
+    )
 
 
 def _target_blocks(sections: tuple[ReplySection, ...]) -> tuple[list[dict[str, Any]], bool]:
