@@ -117,8 +117,9 @@ def build_serve_app(settings: Settings, app: Running, extra_mounts: Sequence[Mou
             resume_stalled=app.kernel.resume_stalled,
         )
     )
-    if settings.schedules.enabled:
-        mounts.append(_schedule_mount(settings, app, deliverers))
+    scheduler = getattr(app.kernel, "schedules", None)  # bot.app wires one; stand-in kernels may not
+    if settings.schedules.enabled and scheduler is not None:
+        mounts.append(_schedule_mount(settings, scheduler, deliverers))
     refreshers = [queue_refresher(getattr(app, "dispatcher", None), metrics)]
     return build_web_app(checks=checks, registry=registry, mounts=mounts, refreshers=refreshers)
 
@@ -127,10 +128,9 @@ async def serve(settings: Settings, app: Running) -> None:
     await run_server(build_serve_app(settings, app), settings.server.host, settings.server.port)
 
 
-def _schedule_mount(settings: Settings, app: Running, deliverers: dict[str, Deliver]) -> Mount:
-    from bot.scheduling import TickLoop, build_scheduler, tick_loop_mount
+def _schedule_mount(settings: Settings, scheduler: Any, deliverers: dict[str, Deliver]) -> Mount:
+    from bot.scheduling import TickLoop, tick_loop_mount
 
-    scheduler = build_scheduler(app.kernel, app.engine)
     section = settings.schedules
     return tick_loop_mount(TickLoop(scheduler, deliverers, section.tick_s, section.max_running))
 
