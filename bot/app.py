@@ -193,8 +193,9 @@ async def build_app(settings: Settings) -> App:
         admission=wiring.admission(settings, closers),
         impact=SqlImpactFacts(sessions, assets),
     )
-    kernel.schedules = Scheduler(kernel, SqlScheduleStore(sessions), by=kernel.driver)
-    kernel.history = Historian(SqlHistory(sessions), planner, MatplotlibCharts(settings.home / "charts"))
+    history = SqlHistory(sessions)
+    kernel.schedules = Scheduler(kernel, SqlScheduleStore(sessions), by=kernel.driver, history=history)
+    kernel.history = Historian(history, planner, MatplotlibCharts(settings.home / "charts"))
     return App(
         settings, kernel, engine, cache, registry, policy, assets, audit, redactor, closers, dispatcher
     )

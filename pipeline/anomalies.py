@@ -9,7 +9,7 @@ A sample is anomalous when its robust z-score |x - median| / scale passes `Z_THR
 in the direction that matters for its kind (latency, loss and disk only upward, a service
 only downward, open ports either way), where
 
-    scale = max(1.4826 * MAD, RELATIVE_FLOOR * |median|, ABSOLUTE_FLOOR[kind])
+    scale = max(1.4826 * MAD, RELATIVE_FLOOR[kind] * |median|, ABSOLUTE_FLOOR[kind])
 
 1.4826 * MAD estimates the standard deviation of normally distributed noise; the floors keep
 a perfectly flat series (MAD = 0) from flagging a change of a hair (0.02 ms on loopback, one
@@ -18,7 +18,7 @@ percent of disk) while still flagging a real jump.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from statistics import median
@@ -28,15 +28,30 @@ from pipeline.history import LABELS, Kind, Sample
 BASELINE = timedelta(days=7)
 MIN_SAMPLES = 8
 Z_THRESHOLD = 6.0
-RELATIVE_FLOOR = 0.10
+RELATIVE_FLOOR: dict[Kind, float] = {
+    "latency": 0.10,
+    "loss": 0.0,
+    "open_ports": 0.0,
+    "disk": 0.0,
+    "service": 0.0,
+}
 ABSOLUTE_FLOOR: dict[Kind, float] = {
     "latency": 0.5,
     "loss": 5.0,
-    "open_ports": 0.5,
+    "open_ports": 0.25,
     "disk": 2.0,
-    "service": 0.25,
+    "service": 0.1,
 }
 DIRECTION: dict[Kind, int] = {"latency": 1, "loss": 1, "open_ports": 0, "disk": 1, "service": -1}
+
+
+FIELDS: dict[Kind, str] = {"latency": "rtt_avg_ms", "open_ports": "open", "disk": "disk", "service": "active"}
+"""A result whose output data holds this field extends that series (by shape, not by tool)."""
+
+
+def kinds_of(data: Mapping[str, object]) -> list[Kind]:
+    """The series a fresh result belongs to."""
+    return [kind for kind, field in FIELDS.items() if data.get(field) is not None]
 
 
 @dataclass(frozen=True)
@@ -46,7 +61,7 @@ class Baseline:
     count: int
 
     def scale(self, kind: Kind) -> float:
-        return max(1.4826 * self.mad, RELATIVE_FLOOR * abs(self.median), ABSOLUTE_FLOOR[kind])
+        return max(1.4826 * self.mad, RELATIVE_FLOOR[kind] * abs(self.median), ABSOLUTE_FLOOR[kind])
 
 
 @dataclass(frozen=True)
@@ -68,7 +83,9 @@ class Anomaly:
         if self.kind == "service":
             state = "down" if value < 0.5 else "up"
             return f"the service on {self.target} is {state}, unlike the last 7 days"
-        unit = {"loss": "%", "disk": "%", "open_ports": " open ports"}.get(self.kind, "")
+        if self.kind == "open_ports":
+            return f"{self.target} has {value:g} open ports against a 7-day median of {base:g}"
+        unit = "%"
         label = LABELS[self.kind]
         return f"{label} on {self.target} is {value:g}{unit} against a 7-day median of {base:g}{unit}"
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from pipeline import messages
+from pipeline import anomalies, messages
 from pipeline.contracts import InboundMessage, Principal, Reply, Risk, new_id, utcnow
+from pipeline.history import HistoryStore
 from pipeline.kernel import Kernel, chat_of, default_driver_id
 from pipeline.schedules import (
     Cadence,
@@ -56,11 +57,13 @@ class Scheduler:
         *,
         clock: Callable[[], datetime] = utcnow,
         by: str | None = None,
+        history: HistoryStore | None = None,
     ) -> None:
         self.kernel = kernel
         self.store = store
         self.clock = clock
         self.by = by or default_driver_id()
+        self.history = history  # when set, a run's measurements are judged against their baseline
 
     # ------------------------------------------------------------------ managing
 
@@ -166,7 +169,10 @@ class Scheduler:
         message = schedule.run_message(tick.at)
         reply = await self.kernel.run_scheduled(schedule.plan, message, schedule.id)
         state = run_state(reply)
+        flags = await self._anomalies(reply)
+        state.update({f"anomaly {a.kind} {a.target}": "flagged" for a in flags})
         lines = changes(schedule.last_state, state)
+        lines = [_explained(line, flags) for line in lines]
         post = schedule.notify == "always" or bool(lines)
         await self.store.finish_run(schedule.id, tick.at, reply.execution_id, state, post)
         if not post:
@@ -177,6 +183,26 @@ class Scheduler:
             else messages.SCHEDULE_RAN.format(name=schedule.name)
         )
         return Post(schedule.destination, message, reply.model_copy(update={"summary": head + reply.summary}))
+
+    async def _anomalies(self, reply: Reply) -> list[anomalies.Anomaly]:
+        """The run's fresh measurements judged against their series' 7-day baselines."""
+        if self.history is None or reply.result is None:
+            return []
+        now = self.clock()
+        found: list[anomalies.Anomaly] = []
+        for step in reply.result.steps:
+            for result in step.results:
+                for kind in anomalies.kinds_of(result.output.data):
+                    series = await self.history.measurements(
+                        kind,
+                        [result.target],
+                        now - anomalies.BASELINE - timedelta(hours=1),
+                        now + timedelta(minutes=1),
+                    )
+                    flag = anomalies.latest(kind, result.target, series.get(result.target, []))
+                    if flag is not None:
+                        found.append(flag)
+        return found
 
     async def _audit(self, event: str, actor: str, schedule: Schedule, detail: dict[str, object]) -> None:
         await self.kernel.audit.record(
@@ -210,6 +236,14 @@ def created_summary(schedule: Schedule, four_eyes: bool) -> str:
         when=when,
         next=_stamp(schedule.next_run_at),
     )
+
+
+def _explained(line: str, flags: list[anomalies.Anomaly]) -> str:
+    """'anomaly latency db-01: none -> flagged' with the anomaly's own words."""
+    for flag in flags:
+        if line.startswith(f"anomaly {flag.kind} {flag.target}:"):
+            return f"{line} ({flag.describe()})"
+    return line
 
 
 def _may_manage(person: Principal, schedule: Schedule) -> bool:

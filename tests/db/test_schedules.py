@@ -12,11 +12,16 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db.engine import create_engine, session_factory
+from db.history import SqlHistory
+from db.models import NetworkScan, PortScanResult
+from db.network_results import SqlNetworkResults
 from db.schedules import SqlScheduleStore
+from domains.network.ports import NetworkResults
 from pipeline.contracts import ChatIdentity, InboundMessage, Plan, PlanStep, Risk
 from pipeline.policy import Policy
 from pipeline.scheduler import Scheduler
 from pipeline.schedules import Cadence, Destination, Schedule, changes, parse_every
+from pipeline.stages.execute import Executor
 from tests.fakes.chat import FakeChat
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -235,3 +240,40 @@ async def test_a_chat_request_with_a_cadence_creates_a_schedule(sessions: Sessio
     assert refused.outcome == "refused" and "schedulable" in refused.summary
     plain = await chat.say("ping localhost")
     assert plain.outcome == "answer" and len(await store.all()) == 1  # no cadence: runs now
+
+
+async def test_a_scheduled_check_posts_an_anomaly_against_the_stored_baseline(sessions: Sessions) -> None:
+    first, second = socket.socket(), socket.socket()
+    for sock in (first, second):
+        sock.bind(("127.0.0.1", 0))
+    ports = sorted(s.getsockname()[1] for s in (first, second))
+    now = datetime.now(UTC)
+    async with sessions() as session, session.begin():  # a week of scans that found nothing open
+        for day in range(1, 11):
+            scan = NetworkScan(kind="port_scan", status="completed")
+            session.add(scan)
+            await session.flush()
+            at = now - timedelta(hours=12 * day)
+            for port in ports:
+                session.add(
+                    PortScanResult(scan_id=scan.id, target="localhost", port=port, state="closed", at=at)
+                )
+    chat = FakeChat()
+    kernel = chat.kernel  # with the results store production wires, so the run's scan is stored
+    services = {NetworkResults: SqlNetworkResults(sessions)}
+    kernel.executor = Executor(kernel.executor.registry, kernel.policy, chat.store, services=services)
+    scheduler = Scheduler(kernel, SqlScheduleStore(sessions), history=SqlHistory(sessions))
+    text = f"scan ports {ports[0]},{ports[1]} on 127.0.0.1"
+    made, reply = await scheduler.create(message(text), Cadence(every_s=1), Destination.parse("console"))
+    assert made is not None, reply.summary
+    try:
+        for sock in (first, second):
+            sock.listen()
+        (tick,) = await scheduler.due_ticks()
+        post = await scheduler.run_tick(tick)
+    finally:
+        first.close()
+        second.close()
+    assert post is not None
+    assert "anomaly open_ports localhost: flagged" in post.reply.summary
+    assert "localhost has 2 open ports against a 7-day median of 0" in post.reply.summary
