@@ -278,7 +278,8 @@ class Kernel:
         if principal is None:
             return None, Plan(outcome="refused", message=messages.UNKNOWN_PERSON)
         planned = await self._plan(message.text, principal, chat_of(message))
-        return principal, self.policy.apply(planned, principal)
+        plan = self.policy.apply(planned, principal)
+        return principal, await self._assess(plan, principal) if plan.requires_approval else plan
 
     async def run_scheduled(self, plan: Plan, message: InboundMessage, schedule_id: str) -> Reply:
         """One tick of a schedule: an ordinary, leased, audited execution of its stored plan.
