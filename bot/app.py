@@ -22,6 +22,7 @@ from adapters.charts import MatplotlibCharts
 from adapters.identity.static_file import StaticRolesResolver
 from adapters.jobs.recovery import SqlStepRecovery
 from bot import preflight, scaleout, wiring
+from bot.logging_setup import use_redactor
 from bot.settings import Settings
 from db.assets import SqlAssetRepository
 from db.audit import SqlAuditLog
@@ -32,6 +33,7 @@ from db.impact import SqlImpactFacts
 from db.locks import SqlTargetLocks
 from db.migrate import upgrade_engine
 from db.schedules import SqlScheduleStore
+from db.sealing import PlanSeal
 from domains.assets.credentials import CredentialCipher
 from domains.assets.importer import seed_if_empty
 from domains.catalog import build_registry
@@ -136,6 +138,7 @@ async def build_app(settings: Settings) -> App:
     engine = await prepare_database(settings)
     sessions = session_factory(engine)
     redactor = Redactor(known_secrets(settings))
+    use_redactor(redactor)  # every log record from here on, third-party loggers included
     registry = build_registry(settings.catalog.paths)
     policy = (
         Policy.from_file(Path(settings.security.policy_file), registry)
@@ -147,7 +150,7 @@ async def build_app(settings: Settings) -> App:
     assets = SqlAssetRepository(sessions, cipher)
     if settings.embedded_default:  # never production, never a configured database
         await seed_demo_inventory(assets)
-    store = SqlExecutionStore(sessions)
+    store = SqlExecutionStore(sessions, seal=PlanSeal(redactor, cipher))
     audit = SqlAuditLog(sessions, redact=redactor.redact)
     services, closers = await wiring.tool_services(settings, sessions, assets)
     identity = await wiring.identity_resolver(settings, cache, closers)
@@ -192,6 +195,7 @@ async def build_app(settings: Settings) -> App:
         ),
         admission=wiring.admission(settings, closers),
         impact=SqlImpactFacts(sessions, assets),
+        redactor=redactor,
     )
     history = SqlHistory(sessions)
     kernel.schedules = Scheduler(kernel, SqlScheduleStore(sessions), by=kernel.driver, history=history)

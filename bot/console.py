@@ -44,7 +44,7 @@ async def chat_session(settings: Settings) -> int:
             history = settings.home / "history"
             preflight.secure_home(settings.home)
             preflight.private_file(history)
-            await chat.run(prompt_lines(history))
+            await chat.run(prompt_lines(history, app.redactor.redact_text))
             return 0
         lines = PipedLines(sys.stdin.buffer, Console(stderr=True))
         await chat.run(lines.__aiter__())

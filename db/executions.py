@@ -5,6 +5,11 @@ Atomicity comes from conditional UPDATEs, so it holds across processes and repli
 while the approval is still 'pending'; `renew_lease` only for the execution's own driver
 (or when it has none); `claim_stalled` only while the lease is still lapsed. Plans and
 messages are stored as JSON (`model_dump(mode="json")`) and restored exactly.
+
+With a `PlanSeal` (the app always gives one), every text column holds only what the
+redactor leaves of it (request, message, plan, step arguments and results); a plan whose
+masking changed it is kept whole only sealed with the credential key (`sealed_plan`), and
+`load` — what runs a plan — opens it (db/sealing.py).
 """
 
 from __future__ import annotations
@@ -13,13 +18,14 @@ import os
 import socket
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.engine import begin_immediate, dialect_insert, rowcount, store_errors
 from db.models import Approval, Execution, ExecutionStep
+from db.sealing import PlanSeal
 from db.types import new_id, utcnow
 from pipeline.contracts import (
     ExecutionResult,
@@ -31,9 +37,10 @@ from pipeline.contracts import (
     StepResult,
     TargetStatus,
 )
-from pipeline.errors import ApprovalClosed
+from pipeline.errors import ApprovalClosed, StoreUnavailable
 from pipeline.ports import ApprovalRecord, ApprovalState
 
+_T = TypeVar("_T")
 FINISHED = {"succeeded", "failed", "rejected", "expired", "refused", "answered"}
 
 
@@ -55,18 +62,28 @@ def step_status(result: StepResult) -> str:
 class SqlExecutionStore:
     """ExecutionStore on SQLAlchemy; one instance per process, safe to share between tasks."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], worker_id: str | None = None) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        worker_id: str | None = None,
+        *,
+        seal: PlanSeal | None = None,
+    ) -> None:
         self._sessions = sessions
         self.worker_id = worker_id or default_worker_id()
+        self._seal = seal
 
     async def create(
         self, plan: Plan, message: InboundMessage, principal: Principal, status: ExecutionStatus
     ) -> str:
         execution_id = new_id()
         now = utcnow()
+        shown_plan, sealed = (
+            self._seal.seal(execution_id, plan) if self._seal else (plan.model_dump(mode="json"), None)
+        )
         execution = Execution(
             id=execution_id,
-            request=message.text,
+            request=self._mask(message.text),
             platform=message.identity.platform,
             tenant=message.identity.tenant,
             user_id=message.identity.user_id,
@@ -76,13 +93,15 @@ class SqlExecutionStore:
             status=status,
             outcome=plan.outcome,
             risk=plan.risk.value,
-            plan=plan.model_dump(mode="json"),
-            message=message.model_dump(mode="json"),
+            plan=shown_plan,
+            sealed_plan=sealed,
+            message=self._mask(message.model_dump(mode="json")),
             created_at=now,
             started_at=now if status == "running" else None,
             finished_at=now if status in FINISHED else None,
         )
-        steps = [_step_row(execution_id, position, step) for position, step in enumerate(plan.steps)]
+        shown_steps = Plan.model_validate(shown_plan).steps
+        steps = [_step_row(execution_id, position, step) for position, step in enumerate(shown_steps)]
         async with store_errors(), self._sessions.begin() as session:
             session.add(execution)
             await session.flush()
@@ -94,7 +113,19 @@ class SqlExecutionStore:
             row = await session.get(Execution, execution_id)
         if row is None:
             return None
-        return Plan.model_validate(row.plan), InboundMessage.model_validate(row.message), row.status
+        if row.sealed_plan and self._seal is None:
+            raise StoreUnavailable(
+                f"execution {execution_id} has a sealed plan and no credential key to open it"
+            )
+        plan = (
+            self._seal.open(execution_id, row.sealed_plan)
+            if row.sealed_plan and self._seal
+            else Plan.model_validate(row.plan)
+        )
+        return plan, InboundMessage.model_validate(row.message), row.status
+
+    def _mask(self, value: _T) -> _T:
+        return self._seal.mask(value) if self._seal else value
 
     async def set_status(self, execution_id: str, status: ExecutionStatus) -> None:
         now = utcnow()
@@ -135,7 +166,7 @@ class SqlExecutionStore:
 
     async def record_step(self, execution_id: str, result: StepResult) -> None:
         values = {
-            "result": result.model_dump(mode="json"),
+            "result": self._mask(result.model_dump(mode="json")),
             "status": step_status(result),
             "finished_at": utcnow(),
         }

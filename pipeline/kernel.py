@@ -37,6 +37,9 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
+
+from pydantic import BaseModel
 
 from pipeline import messages
 from pipeline.admission import Admission
@@ -66,12 +69,14 @@ from pipeline.history import HistoryDoor
 from pipeline.impact import assess
 from pipeline.policy import Policy
 from pipeline.ports import AuditLog, ExecutionStore, IdentityResolver, ImpactFacts, Planner, ProgressCallback
+from pipeline.redaction import Redactor
 from pipeline.schedule_phrasing import read_schedule
 from pipeline.schedules import Destination, ScheduleDoor
 from pipeline.stages.answer import describe_plan, plan_reply, result_reply
 from pipeline.stages.execute import Executor
 
 log = logging.getLogger(__name__)
+_R = TypeVar("_R", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,7 @@ class Kernel:
         impact: ImpactFacts | None = None,
         schedules: ScheduleDoor | None = None,
         history: HistoryDoor | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self.planner = planner
         self.policy = policy
@@ -128,11 +134,25 @@ class Kernel:
         self.impact = impact  # dependants, locks, recent changes; None: targets alone
         self.schedules = schedules  # "every 5 minutes ping ...": None, schedules are not offered
         self.history = history  # "how has latency to db-01 changed?": None, the past is not asked
+        self.redactor = redactor  # masks every response before it leaves (chat, --json, prompts)
 
     # ------------------------------------------------------------------ requests
 
     async def submit(self, message: InboundMessage, progress: ProgressCallback | None = None) -> Response:
-        """Handle one chat message; never raises for user or dependency problems."""
+        """Handle one chat message; never raises for user or dependency problems.
+
+        What comes back is masked (`shown`): a secret in a command reaches the target, never
+        the chat, the approval prompt or `--json`.
+        """
+        return self.shown(await self._submit(message, progress))
+
+    def shown(self, response: _R) -> _R:
+        """`response` as it may leave the kernel: every text and argument redacted."""
+        if self.redactor is None:
+            return response
+        return type(response).model_validate(self.redactor.redact(response.model_dump(mode="json")))
+
+    async def _submit(self, message: InboundMessage, progress: ProgressCallback | None) -> Response:
         text = message.text.strip()
         if not text:
             return Reply(outcome="no_action", summary=messages.EMPTY)
@@ -314,9 +334,9 @@ class Kernel:
     async def decide(self, decision: Decision, progress: ProgressCallback | None = None) -> Response:
         """Apply an approve/reject click; idempotent across retries, double clicks and replicas."""
         try:
-            return await self._decide(decision, progress)
+            return self.shown(await self._decide(decision, progress))
         except OpsError as err:
-            return self._error_reply(err)
+            return self.shown(self._error_reply(err))
 
     async def _decide(self, decision: Decision, progress: ProgressCallback | None) -> Response:
         approver = await self._resolve(decision.identity, fresh=True)  # current roles
@@ -385,7 +405,11 @@ class Kernel:
             told.append(
                 (
                     message,
-                    Reply(outcome="approval_result", summary=summary, execution_id=execution_id, plan=plan),
+                    self.shown(
+                        Reply(
+                            outcome="approval_result", summary=summary, execution_id=execution_id, plan=plan
+                        )
+                    ),
                 )
             )
         return told
@@ -408,7 +432,7 @@ class Kernel:
                 log.warning("could not resume execution %s: %s", execution_id, err)
                 continue
             if resumed is not None:
-                told.append(resumed)
+                told.append((resumed[0], self.shown(resumed[1])))
         return told
 
     async def _resume(self, execution_id: str) -> tuple[InboundMessage, Reply] | None:

@@ -80,13 +80,21 @@ class ConsoleChat:
                 await self.handle(line)
 
 
-async def prompt_lines(history: Path) -> AsyncIterator[str]:
-    """Interactive lines with history (prompt_toolkit); ends on Ctrl-D."""
+async def prompt_lines(history: Path, redact: Callable[[str], str] = str) -> AsyncIterator[str]:
+    """Interactive lines with history (prompt_toolkit); ends on Ctrl-D.
+
+    The history file keeps each line as `redact` leaves it (a typed `mysql -pS3cret` is
+    recalled within the session, never written to disk).
+    """
     from prompt_toolkit import PromptSession
     from prompt_toolkit.history import FileHistory
 
+    class RedactedFileHistory(FileHistory):
+        def store_string(self, string: str) -> None:
+            super().store_string(redact(string))
+
     history.parent.mkdir(parents=True, exist_ok=True)
-    session: PromptSession[str] = PromptSession(history=FileHistory(str(history)))
+    session: PromptSession[str] = PromptSession(history=RedactedFileHistory(str(history)))
     while True:
         try:
             yield await session.prompt_async("ops> ")

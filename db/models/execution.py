@@ -52,7 +52,8 @@ class Execution(Base):
     status: Mapped[str] = mapped_column(String(32), nullable=False)
     outcome: Mapped[str] = mapped_column(String(16), nullable=False, default="plan")
     risk: Mapped[str] = mapped_column(String(16), nullable=False, default="read")
-    plan: Mapped[dict[str, Any]] = json_column(dict)
+    plan: Mapped[dict[str, Any]] = json_column(dict)  # as shown: masked by the redactor
+    sealed_plan: Mapped[str | None] = mapped_column(Text)  # the raw plan, sealed, when masking changed it
     message: Mapped[dict[str, Any]] = json_column(dict)
     created_at: Mapped[datetime] = created()
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

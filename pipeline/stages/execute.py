@@ -311,15 +311,26 @@ class Executor:
         )
 
     def _redacted(self, output: ToolOutput) -> ToolOutput:
-        if not (output.stdout or output.stderr or output.summary):
+        """Text and structured data alike (a process list's command lines live in `data`)."""
+        if not (output.stdout or output.stderr or output.summary or output.data):
             return output
         return output.model_copy(
             update={
                 "summary": self.redact(output.summary),
                 "stdout": self.redact(output.stdout),
                 "stderr": self.redact(output.stderr),
+                "data": self._redacted_data(output.data),
             }
         )
+
+    def _redacted_data(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, dict):
+            return {k: self._redacted_data(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return type(value)(self._redacted_data(v) for v in value)
+        return value
 
     def _skipped(self, step: PlanStep, why: str, status: TargetStatus = TargetStatus.SKIPPED) -> StepResult:
         names = step.target_names or [""]

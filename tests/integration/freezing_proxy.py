@@ -2,20 +2,32 @@
 
 `FreezingProxy(listen, upstream)` relays bytes both ways. `freeze()` makes it behave like a
 host that vanished from the network: established connections stay open but nothing passes
-any more, and new connections are accepted and never answered. Loopback only (the test's
-own namespace).
+any more, and new connections are accepted and never answered. Loopback only.
+
+With `upstream_ns` (e.g. ``testbed.inside``) the upstream sockets are made in that network
+namespace while the relay listens where the test runs: the sshd testbed reachable from the
+test's own namespace, where its PostgreSQL is.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 
 class FreezingProxy:
-    def __init__(self, listen: tuple[str, int], upstream: tuple[str, int]) -> None:
+    def __init__(
+        self,
+        listen: tuple[str, int],
+        upstream: tuple[str, int],
+        upstream_ns: Callable[[], AbstractContextManager[None]] = contextlib.nullcontext,
+    ) -> None:
         self.listen = listen
         self.upstream = upstream
+        self.upstream_ns = upstream_ns
         self.frozen = asyncio.Event()
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -40,7 +52,11 @@ class FreezingProxy:
         self._writers.append(writer)
         if self.frozen.is_set():
             return  # accepted, never answered
-        up_reader, up_writer = await asyncio.open_connection(*self.upstream)
+        with self.upstream_ns():
+            upstream = socket.socket()
+        upstream.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(upstream, self.upstream)
+        up_reader, up_writer = await asyncio.open_connection(sock=upstream)
         self._writers.append(up_writer)
         for source, sink in ((reader, up_writer), (up_reader, writer)):
             task = asyncio.create_task(self._pipe(source, sink))
