@@ -29,6 +29,7 @@ from bot.settings import Settings, inbound_doors
 from bot.sweeper import Deliver, expiry_sweeper
 from pipeline.dispatch import REQUEST_ID, new_request_id
 from pipeline.ports import Cache
+from pipeline.redaction import Redactor
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,7 @@ class Running(Protocol):
     kernel: Any  # .submit / .decide
     cache: Cache
     engine: AsyncEngine
+    redactor: Redactor
 
 
 def build_serve_app(settings: Settings, app: Running, extra_mounts: Sequence[Mount] = ()) -> web.Application:
@@ -150,6 +152,7 @@ def _slack_mount(
         decide=front.decide,
         cache=app.cache,
         metrics=SlackMetrics(registry),
+        redact=app.redactor.redact_text,
     )
     deliverers["slack"] = adapter.deliver
     return slack_mount(adapter)

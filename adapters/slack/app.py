@@ -40,6 +40,7 @@ from adapters.work_queue import WorkQueue
 from pipeline import messages
 from pipeline.contracts import InboundMessage, Progress, Reply, Response
 from pipeline.ports import Cache, Decide, Submit
+from pipeline.redaction import Redactor
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +66,13 @@ class SlackAdapter:
         cache: Cache,
         metrics: SlackMetrics | None = None,
         client: AsyncWebClient | None = None,
+        redact: Callable[[str], str] | None = None,
     ) -> None:
         self.config = config
         self.submit = submit
         self.decide = decide
+        # what the adapter itself echoes of a request (a slash command's text) is masked too
+        self.redact = redact or Redactor().redact_text
         self.cache = cache
         self.metrics = metrics
         self.client = client or AsyncWebClient(
@@ -187,7 +191,7 @@ class SlackAdapter:
         if not self.queue.offer(lambda: self._answer(message, where, command=True)):
             await ack(text=BUSY)
             return
-        await ack(text=f"⏳ Working on `{parse.plain_text(message.text[:200], None)}`…")
+        await ack(text=f"⏳ Working on `{parse.plain_text(self.redact(message.text)[:200], None)}`…")
 
     async def _on_approve(
         self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], action: dict[str, Any]
@@ -244,7 +248,7 @@ class SlackAdapter:
             responder=self.responder,
             metrics=self.metrics,
         )
-        header = [requested_by(identity.user_id, message.text)] if command else []
+        header = [requested_by(identity.user_id, self.redact(message.text))] if command else []
         progress = self._progress(conversation, header)
         response = await self._guarded(self.submit(message, progress), progress)
         await conversation.show(render(response).with_header(*header))

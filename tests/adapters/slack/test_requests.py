@@ -86,6 +86,17 @@ async def test_slash_command_acks_at_once_then_answers_in_the_channel(world: Wor
     assert CALLS == [("read", "web-01")]
 
 
+async def test_slash_command_echo_masks_a_secret(world: World) -> None:
+    """The adapter's own echo of a command (the ack, the 'asked:' header) is redacted; what the
+    kernel answers is redacted by the kernel (tests/security/test_secrets.py)."""
+    response = await world.slack.command("read web-01 `mysql -uroot -pS3cretSlash -e 'select 1'`")
+    ack = await response.text()
+    assert "-p[REDACTED]" in ack and "S3cretSlash" not in ack
+    [post] = world.api.of("chat.postMessage")
+    header = texts(post.args["blocks"][:1])
+    assert "asked: read web-01" in header and "-p[REDACTED]" in header and "S3cretSlash" not in header
+
+
 async def test_slash_command_help_answers_in_the_ack_without_the_kernel(world: World) -> None:
     response = await world.slack.command("help")
     body = await response.text()

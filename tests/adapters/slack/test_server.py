@@ -3,7 +3,7 @@ from settings."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from adapters.cache import InProcessCache
 from adapters.slack import SlackConfig
 from bot.server import build_serve_app, build_web_app
 from bot.settings import Settings
+from pipeline.redaction import Redactor
 
 
 async def test_health_names_failing_checks_with_503() -> None:
@@ -46,6 +47,7 @@ class Running:
     kernel: Any
     cache: Any
     engine: Any
+    redactor: Redactor = field(default_factory=Redactor)
 
 
 class NoKernel:
