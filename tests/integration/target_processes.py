@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import time
 from pathlib import Path
 
 
@@ -38,13 +39,15 @@ def kill_groups(token: str) -> None:
             os.killpg(os.getpgid(pid), signal.SIGKILL)
 
 
-async def started(token: str, within_s: float = 10.0) -> bool:
-    """Wait until something with `token` in its argv runs (polls every 20 ms)."""
-    for _ in range(int(within_s / 0.02)):
-        if running(token):
-            return True
+async def started(token: str, within_s: float = 20.0) -> bool:
+    """Wait until something with `token` in its argv runs (polls every 20 ms, at most `within_s`:
+    a scan of the process table is slow on a loaded machine)."""
+    deadline = time.monotonic() + within_s
+    while not running(token):
+        if time.monotonic() > deadline:
+            return False
         await asyncio.sleep(0.02)
-    return False
+    return True
 
 
 def files_left(*paths: Path) -> list[Path]:
