@@ -29,6 +29,7 @@ class WinrmConfig:
     max_concurrency: int = 32
     max_output_bytes: int = 256 * 1024
     codepage: int = 65001
+    stop_timeout_s: float = 10.0  # stopping a timed-out script's process tree: then "uncertain"
     proxy: str | None = None
     ca_trust_path: str | None = None  # a CA bundle for https; None: the system's, never env vars
 

@@ -11,6 +11,14 @@ The exchange for one script: Create shell -> Command ``powershell -EncodedComman
 <base64 UTF-16LE>`` -> Receive until Done (each Receive waits at most the operation
 timeout; the command's own deadline is checked between them) -> Signal terminate ->
 Delete shell. The HTTP session is kept per (endpoint, user) and reused.
+
+A timeout (or a cancelled run) is made real on the target as with SSH: each script opens
+with a comment naming its run (``# opsconductor-run <id>``), so its powershell.exe is the
+one process whose command line holds that prefix of the encoded script. After Signal
+terminate, a second script in a new shell finds that process and every descendant
+(Win32_Process, ParentProcessId), stops them (Stop-Process -Force) and exits 0 once none is
+left. When that cannot be confirmed within `stop_timeout_s`, `OutcomeUncertain` is raised
+and the target noted (pipeline/leftovers.py), so its lock is kept until it expires.
 """
 
 from __future__ import annotations
@@ -18,8 +26,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import logging
 import threading
 import time
+import uuid
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -37,9 +47,34 @@ from winrm.protocol import Protocol
 from adapters.winrm.config import WinrmConfig
 from domains.automation.ports import TRUNCATION_MARKER, CommandResult, CredentialSource
 from pipeline.contracts import AssetRef
-from pipeline.errors import TargetUnreachable, ToolFailed, ToolTimeout
+from pipeline.errors import OutcomeUncertain, TargetUnreachable, ToolFailed, ToolTimeout
+from pipeline.leftovers import note_unconfirmed_stop
 
+log = logging.getLogger(__name__)
 _CLIXML = b"#< CLIXML"
+RUN_MARK = "# opsconductor-run {run}\n"
+# Stop a run's powershell.exe (found by `needle`, a prefix of its -EncodedCommand) and all its
+# descendants; exit 0 once none is left (or none was found), 3 if some outlive Stop-Process.
+STOP_SCRIPT = """\
+$needle = '{needle}'
+$all = @(Get-CimInstance Win32_Process)
+$queue = New-Object System.Collections.Generic.Queue[int]
+$all | Where-Object {{ $_.CommandLine -and $_.CommandLine.Contains($needle) -and $_.ProcessId -ne $PID }} |
+  ForEach-Object {{ $queue.Enqueue([int]$_.ProcessId) }}
+$ids = New-Object System.Collections.Generic.List[int]
+while ($queue.Count) {{
+  $id = $queue.Dequeue(); $ids.Add($id)
+  $all | Where-Object {{ $_.ParentProcessId -eq $id }} |
+    ForEach-Object {{ $queue.Enqueue([int]$_.ProcessId) }}
+}}
+if ($ids.Count -eq 0) {{ exit 0 }}
+$ids | ForEach-Object {{ Stop-Process -Id $_ -Force -ErrorAction SilentlyContinue }}
+for ($i = 0; $i -lt 30; $i++) {{
+  if (-not (Get-Process -Id $ids -ErrorAction SilentlyContinue)) {{ exit 0 }}
+  Start-Sleep -Milliseconds 100
+}}
+exit 3
+"""
 
 
 @dataclass
@@ -88,6 +123,13 @@ def encode_powershell(script: str) -> str:
     return base64.b64encode(script.encode("utf-16-le")).decode("ascii")
 
 
+def run_needle(run: str) -> str:
+    """What of the encoded command line is the same for every script of run `run`: the base64
+    of the whole 3-byte groups of its opening comment."""
+    head = RUN_MARK.format(run=run).encode("utf-16-le")
+    return base64.b64encode(head[: len(head) - len(head) % 3]).decode("ascii")
+
+
 class PywinrmRemote:
     """WindowsRemote over pywinrm. One instance serves the whole app; `close()` at shutdown."""
 
@@ -116,8 +158,12 @@ class PywinrmRemote:
             job = loop.run_in_executor(self._threads, self._run, session, script, timeout, cap, stop)
             try:
                 return await asyncio.shield(job)
+            except OutcomeUncertain:
+                note_unconfirmed_stop(target.name)
+                raise
             except asyncio.CancelledError:
-                stop.set()  # the thread signals the command to terminate and deletes the shell
+                stop.set()  # the thread stops the command on the target; wait for that to end
+                await _settled(job, target.name)
                 raise
 
     async def close(self) -> None:
@@ -187,18 +233,27 @@ class PywinrmRemote:
         stop: threading.Event,
         started: float,
     ) -> CommandResult:
+        run = uuid.uuid4().hex
         shell_id = protocol.open_shell(codepage=self.config.codepage, noprofile=True)
         try:
-            args = ["-NoProfile", "-NonInteractive", "-EncodedCommand", encode_powershell(script)]
-            command_id = protocol.run_command(shell_id, "powershell", args)
+            command_id = _start(protocol, shell_id, RUN_MARK.format(run=run) + script)
             output = _Capped(cap)
             exit_code = _receive(protocol, shell_id, command_id, output, deadline, stop)
-            protocol.cleanup_command(shell_id, command_id)
+            if exit_code is None:  # signal terminate; whether it worked is checked just below
+                with contextlib.suppress(WinRMError, WinRMTransportError, requests.RequestException):
+                    protocol.cleanup_command(shell_id, command_id)
+            else:
+                protocol.cleanup_command(shell_id, command_id)
         finally:
             with contextlib.suppress(WinRMError, requests.RequestException, AssertionError):
                 protocol.close_shell(shell_id, close_session=False)
         if exit_code is None:
-            raise ToolTimeout(f"command did not finish within {timeout:g} s")
+            if not self._stop_tree(protocol, run):
+                raise OutcomeUncertain(
+                    f"command did not finish within {timeout:g} s and stopping it on "
+                    f"{protocol.transport.endpoint} was not confirmed: it may still be running"
+                )
+            raise ToolTimeout(f"command did not finish within {timeout:g} s; it was stopped")
         return CommandResult(
             exit_code=exit_code,
             stdout=output.text("stdout"),
@@ -206,6 +261,38 @@ class PywinrmRemote:
             truncated=bool(output.dropped["stdout"] or output.dropped["stderr"]),
             duration_ms=round((time.perf_counter() - started) * 1000, 2),
         )
+
+    def _stop_tree(self, protocol: Protocol, run: str) -> bool:
+        """Blocking: stop run `run`'s process tree from a new shell; True once none of it is left."""
+        deadline = time.perf_counter() + self.config.stop_timeout_s
+        try:
+            shell_id = protocol.open_shell(codepage=self.config.codepage, noprofile=True)
+            try:
+                command_id = _start(protocol, shell_id, STOP_SCRIPT.format(needle=run_needle(run)))
+                exit_code = _receive(
+                    protocol, shell_id, command_id, _Capped(4096), deadline, threading.Event()
+                )
+            finally:
+                with contextlib.suppress(WinRMError, requests.RequestException, AssertionError):
+                    protocol.close_shell(shell_id, close_session=False)
+        except (WinRMError, WinRMTransportError, requests.RequestException) as err:
+            log.warning("stopping run %s on %s failed: %s", run, protocol.transport.endpoint, err)
+            return False
+        return exit_code == 0
+
+
+def _start(protocol: Protocol, shell_id: str, script: str) -> str:
+    args = ["-NoProfile", "-NonInteractive", "-EncodedCommand", encode_powershell(script)]
+    return str(protocol.run_command(shell_id, "powershell", args))
+
+
+async def _settled(job: asyncio.Future[CommandResult], target: str) -> None:
+    """Wait (through further cancellations) for a stopped job's thread; note an unconfirmed stop."""
+    while not job.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait({job})
+    if not job.cancelled() and isinstance(job.exception(), OutcomeUncertain):
+        note_unconfirmed_stop(target)
 
 
 def _receive(

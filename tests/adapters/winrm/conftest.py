@@ -13,6 +13,11 @@ from tests.adapters.winrm.wsman_standin import Canned, WsmanStandIn
 Responder = Callable[[str], Canned]
 
 
+def bodies(wsman: WsmanStandIn) -> list[str]:
+    """The scripts received, each without the adapter's opening run mark (``# opsconductor-run``)."""
+    return [s.split("\n", 1)[1] if s.startswith("# opsconductor-run ") else s for s in wsman.seen.scripts]
+
+
 class Script:
     """The test's responder: canned answers by a fragment of the PowerShell received."""
 

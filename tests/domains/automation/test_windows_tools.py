@@ -16,7 +16,7 @@ from domains.automation.tools import automation
 from pipeline.contracts import AssetRef, ToolOutput
 from pipeline.errors import ToolFailed
 from pipeline.registry import ToolContext
-from tests.adapters.winrm.conftest import Script, script, windows, winrm_config, wsman
+from tests.adapters.winrm.conftest import Script, bodies, script, windows, winrm_config, wsman
 from tests.adapters.winrm.wsman_standin import Canned, WsmanStandIn, error_clixml
 
 __all__ = ["script", "windows", "winrm_config", "wsman"]
@@ -119,11 +119,11 @@ async def test_run_command_and_powershell_script(
 ) -> None:
     script.on("Get-ChildItem", Canned(stdout="x\r\n", exit_code=0))
     out = await _run(windows, "automation.run_command", command="Get-ChildItem C:\\ | Select -First 1")
-    assert out.ok and wsman.seen.scripts[0] == "Get-ChildItem C:\\ | Select -First 1"
+    assert out.ok and bodies(wsman)[0] == "Get-ChildItem C:\\ | Select -First 1"
     body = "$x = 'it''s'\nWrite-Output $x\n"
     script.on("Write-Output", Canned(stdout="it's\r\n"))
     out = await _run(windows, "automation.run_script", language="powershell", script=body)
-    assert out.stdout == "it's\r\n" and wsman.seen.scripts[1] == body
+    assert out.stdout == "it's\r\n" and bodies(wsman)[1] == body
     with pytest.raises(ToolFailed, match="bash scripts cannot run on a Windows host"):
         await _run(windows, "automation.run_script", language="bash", script="echo hi")
 
