@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from adapters.api.auth import ApiIdentities
 from adapters.cache import build_cache
 from adapters.charts import MatplotlibCharts
 from adapters.identity.static_file import StaticRolesResolver
@@ -24,6 +25,7 @@ from adapters.jobs.recovery import SqlStepRecovery
 from bot import preflight, scaleout, wiring
 from bot.logging_setup import use_redactor
 from bot.settings import Settings
+from db.api_tokens import SqlApiTokens
 from db.assets import SqlAssetRepository
 from db.audit import SqlAuditLog
 from db.engine import create_engine, session_factory, sqlite_path
@@ -67,6 +69,8 @@ class App:
     redactor: Redactor
     closers: list[Any] = field(default_factory=list)
     dispatcher: StepDispatcher | None = None  # None: steps run in this process
+    sessions: async_sessionmaker[AsyncSession] | None = None  # for the HTTP API's reads
+    api_tokens: SqlApiTokens | None = None
 
     async def close(self) -> None:
         for closer in reversed(self.closers):
@@ -102,6 +106,7 @@ def known_secrets(settings: Settings) -> list[str]:
         settings.teams.app_password,
         settings.keycloak.client_secret,
         settings.security.credential_key,
+        settings.alerts.token,
         settings.winrm.password,
         *settings.notify.channels.values(),
     ]
@@ -153,7 +158,8 @@ async def build_app(settings: Settings) -> App:
     store = SqlExecutionStore(sessions, seal=PlanSeal(redactor, cipher))
     audit = SqlAuditLog(sessions, redact=redactor.redact)
     services, closers = await wiring.tool_services(settings, sessions, assets)
-    identity = await wiring.identity_resolver(settings, cache, closers)
+    api_tokens = SqlApiTokens(sessions)
+    identity = ApiIdentities(await wiring.identity_resolver(settings, cache, closers), api_tokens, cache)
     dispatcher = await scaleout.step_dispatcher(settings, store, closers)
     executor = Executor(
         registry,
@@ -201,7 +207,19 @@ async def build_app(settings: Settings) -> App:
     kernel.schedules = Scheduler(kernel, SqlScheduleStore(sessions), by=kernel.driver, history=history)
     kernel.history = Historian(history, planner, MatplotlibCharts(settings.home / "charts"))
     return App(
-        settings, kernel, engine, cache, registry, policy, assets, audit, redactor, closers, dispatcher
+        settings,
+        kernel,
+        engine,
+        cache,
+        registry,
+        policy,
+        assets,
+        audit,
+        redactor,
+        closers,
+        dispatcher,
+        sessions=sessions,
+        api_tokens=api_tokens,
     )
 
 

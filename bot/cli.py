@@ -360,6 +360,54 @@ def tools_show(ctx: click.Context, name: str) -> None:
     print_json(detail(registry(load_settings(ctx).catalog.paths).get(name)))
 
 
+@cli.group()
+def tokens() -> None:
+    """Personal API tokens for the HTTP API (scripts, CI)."""
+
+
+@tokens.command("create")
+@click.option("--person", required=True, help="Who the token acts as (roles file name or Keycloak user).")
+@click.option("--role", "roles", multiple=True, help="A role (repeatable); default: the person's roles.")
+@click.option("--expires", help="Lifetime such as 30d, 12h, 90m or 2w; default: never.")
+@click.option("--label", default="", help="What the token is for (shown in `tokens list`).")
+@click.pass_context
+@one_line_errors
+def tokens_create(
+    ctx: click.Context, person: str, roles: tuple[str, ...], expires: str | None, label: str
+) -> None:
+    """Create a token; it is printed once and only its hash is stored."""
+    from bot.tokens import create_token, describe
+
+    record, token = run(create_token(load_settings(ctx), person, roles, expires, label))
+    click.echo(describe(record))
+    click.echo(f"token (shown once, store it now): {token}")
+
+
+@tokens.command("list")
+@click.option("--person", help="Only this person's tokens.")
+@click.pass_context
+@one_line_errors
+def tokens_list(ctx: click.Context, person: str | None) -> None:
+    """List tokens (never their secrets)."""
+    from bot.tokens import describe, list_tokens
+
+    for record in run(list_tokens(load_settings(ctx), person)):
+        click.echo(describe(record))
+
+
+@tokens.command("revoke")
+@click.argument("token_id")
+@click.pass_context
+@one_line_errors
+def tokens_revoke(ctx: click.Context, token_id: str) -> None:
+    """Revoke a token by its id; it stops working at once."""
+    from bot.tokens import revoke_token
+
+    if not run(revoke_token(load_settings(ctx), token_id)):
+        fail(f"no active token {token_id}")
+    click.echo(f"revoked {token_id}")
+
+
 @cli.command("eval")
 @click.argument("cases", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--inventory", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)

@@ -142,10 +142,12 @@ class Front:
     def __init__(self, kernel: Any, metrics: Metrics) -> None:
         self.kernel, self.metrics = kernel, metrics
 
-    async def submit(self, message: InboundMessage, progress: ProgressCallback | None = None) -> Response:
+    async def submit(
+        self, message: InboundMessage, progress: ProgressCallback | None = None, *, admitted: bool = False
+    ) -> Response:
         async with _bound(message.message_id):
             with self.metrics.stage_seconds.labels("submit").time():
-                response: Response = await self.kernel.submit(message, progress)
+                response: Response = await self.kernel.submit(message, progress, admitted=admitted)
         return response
 
     async def decide(self, decision: Decision, progress: ProgressCallback | None = None) -> Response:

@@ -106,11 +106,14 @@ def build_serve_app(settings: Settings, app: Running, extra_mounts: Sequence[Mou
                 "%s does not verify its callers (%s): for local testing only", door.name, door.problem
             )
     deliverers: dict[str, Deliver] = {}
+    chats: dict[str, Any] = {}  # the chat adapters, for alert threads
     metrics, front = instrument(app.kernel, registry, settings.security.approval_ttl_s)
     if settings.slack.enabled:
-        mounts.append(_slack_mount(settings, app, registry, deliverers, front))
+        mounts.append(_slack_mount(settings, app, registry, deliverers, front, chats))
     if settings.teams.enabled:
         mounts.append(_teams_mount(settings, app, registry, deliverers, front))
+    if settings.api.enabled and getattr(app, "sessions", None) is not None:  # bot.app.App has them
+        mounts.append(_api_mount(settings, app, front, chats))
     mounts.append(
         expiry_sweeper(
             app.kernel.expire_due,
@@ -143,6 +146,7 @@ def _slack_mount(
     registry: CollectorRegistry,
     deliverers: dict[str, Deliver],
     front: Front,
+    chats: dict[str, Any],
 ) -> Mount:
     from adapters.slack import SlackAdapter, SlackConfig, SlackMetrics, slack_mount  # optional extra
 
@@ -155,6 +159,7 @@ def _slack_mount(
         redact=app.redactor.redact_text,
     )
     deliverers["slack"] = adapter.deliver
+    chats["slack"] = adapter
     return slack_mount(adapter)
 
 
@@ -176,6 +181,91 @@ def _teams_mount(
     )
     deliverers["teams"] = adapter.deliver
     return teams_mount(adapter)
+
+
+def _api_mount(settings: Settings, app: Any, front: Front, chats: dict[str, Any]) -> Mount:
+    """The HTTP API (adapters.api) on the same server; `app` is a bot.app.App."""
+    from adapters.api import PREFIX, ApiBackend, Submit, TokenAuthenticator, build_api_app
+    from adapters.api.announce import AnnouncingStore
+    from db.api_tokens import SqlApiTokens
+    from db.execution_history import SqlExecutionHistory
+    from db.templates import SqlTemplateStore
+
+    sessions = app.sessions
+    oidc = _oidc(settings, app.cache)
+    app.kernel.store = recorded = AnnouncingStore(app.kernel.store)
+    backend = ApiBackend(
+        submit=Submit(front.submit),
+        recorded=recorded,
+        decide=front.decide,
+        approval=app.kernel.store.approval,
+        history=SqlExecutionHistory(sessions),
+        audit=app.audit,
+        assets=app.assets,
+        registry=app.registry,
+        templates=SqlTemplateStore(sessions),
+        authenticators=[TokenAuthenticator(app.api_tokens or SqlApiTokens(sessions)), *oidc],
+        cache=app.cache,
+        admission=app.kernel.admission,
+        retry_after_s=settings.rate_limits.window_s,
+        alerts=_alerts(settings, app, front, chats),
+        alerts_token=settings.alerts.token.get_secret_value(),
+    )
+
+    def mount(web_app: web.Application) -> None:
+        web_app.add_subapp(PREFIX, build_api_app(backend))
+        if settings.api.console:
+            from adapters.web.console import build_console
+
+            secure = settings.security.environment == "production"
+            web_app.add_subapp("/ui", build_console(backend, secure_cookie=secure))
+        web_app.on_cleanup.append(close_oidc)
+
+    async def close_oidc(_: web.Application) -> None:
+        for authenticator in oidc:
+            await authenticator.aclose()
+
+    return mount
+
+
+def _alerts(settings: Settings, app: Any, front: Front, chats: dict[str, Any]) -> Any:
+    """Alert diagnosis when enabled, posting to the Slack channel (needs Slack enabled)."""
+    a = settings.alerts
+    if not a.enabled:
+        return None
+    if "slack" not in chats or not a.channel:
+        log.warning("alerts.enabled needs slack.enabled and alerts.channel: the alert webhooks answer 404")
+        return None
+    from adapters.alerts import AlertConfig, AlertDiagnosis
+    from adapters.slack.alerts import SlackAlertPoster
+
+    config = AlertConfig(
+        labels=tuple(a.labels),
+        runbook=a.runbook,
+        fallback_runbook=a.fallback_runbook,
+        runbooks=dict(a.runbooks),
+        remember_s=a.remember_s,
+    )
+    poster = SlackAlertPoster(chats["slack"], a.channel)
+    return AlertDiagnosis(front.submit, app.assets, app.registry, app.cache, poster, config)
+
+
+def _oidc(settings: Settings, cache: Cache) -> list[Any]:
+    """The Keycloak access-token authenticator when a realm is configured (else API tokens only)."""
+    issuer = settings.api.issuer
+    if not issuer:
+        return []
+    from adapters.api.oidc import OidcAuthenticator, OidcConfig
+
+    audience = settings.api.oidc_audience or settings.keycloak.client_id
+    config = OidcConfig(
+        issuer=issuer,
+        audience=audience,
+        jwks_url=settings.api.oidc_jwks_url,
+        leeway_s=settings.api.oidc_leeway_s,
+        remember_s=settings.security.approval_ttl_s + 3600,
+    )
+    return [OidcAuthenticator(config, cache)]
 
 
 def _db_check(engine: AsyncEngine) -> HealthCheck:

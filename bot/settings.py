@@ -196,6 +196,7 @@ class RateLimitSettings(Section):
 
     per_person: int = Field(30, ge=0, le=100_000)
     per_channel: int = Field(120, ge=0, le=1_000_000)
+    per_token: int = Field(120, ge=0, le=1_000_000)  # HTTP API calls per API token (or OIDC subject)
     window_s: float = Field(60.0, gt=0, le=86_400)
 
 
@@ -215,6 +216,36 @@ class ScheduleSettings(Section):
     enabled: bool = True
     tick_s: float = Field(5.0, gt=0, le=3600)  # how often due schedules are looked for
     max_running: int = Field(20, ge=1, le=10_000)  # scheduled runs one replica drives at once
+
+
+class ApiSettings(Section):
+    """The HTTP API on `opsconductor serve` (`/api/v1`): personal API tokens, and Keycloak access
+    tokens when `oidc_issuer` is set (the realm's public URL, exactly as the tokens' `iss` claim
+    says it: behind a proxy or in compose it differs from `keycloak.server_url`)."""
+
+    enabled: bool = True
+    console: bool = True  # the web console at /ui/ (needs the API)
+    oidc_issuer: str = ""  # e.g. https://sso.example.com/realms/opsconductor; empty: API tokens only
+    oidc_audience: str = ""  # the client id access tokens must be meant for; empty: keycloak.client_id
+    oidc_jwks_url: str = ""  # empty: <issuer>/protocol/openid-connect/certs
+    oidc_leeway_s: float = Field(30.0, ge=0, le=300)  # clock skew allowed on exp / iat
+
+    @property
+    def issuer(self) -> str:
+        return self.oidc_issuer.rstrip("/")
+
+
+class AlertSettings(Section):
+    """Alert webhooks (`/api/v1/alerts/...`) that start a read-only diagnosis posted to a Slack thread."""
+
+    enabled: bool = False
+    token: SecretStr = SecretStr("")  # the bearer token Alertmanager / webhooks send
+    channel: str = ""  # the Slack channel id where diagnosis threads go
+    labels: list[str] = Field(default_factory=lambda: ["instance", "host", "hostname", "nodename", "job"])
+    runbook: str = "diag.collect"  # the read-only runbook or tool run for an alert
+    fallback_runbook: str = "automation.system_info"  # when the catalog has no `runbook`
+    runbooks: dict[str, str] = Field(default_factory=dict)  # alert name -> read-only runbook or tool
+    remember_s: float = Field(7 * 86400.0, gt=0)  # how long a firing alert's thread is remembered
 
 
 class ServerSettings(Section):
@@ -260,6 +291,8 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
     rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
     stages: StageSettings = Field(default_factory=StageSettings)
     jobs: JobsSettings = Field(default_factory=JobsSettings)
@@ -387,7 +420,24 @@ def _teams_door(s: Settings) -> InboundDoor | None:
     return InboundDoor(name, unset)
 
 
-DOOR_CHECKS: tuple[DoorCheck, ...] = (_slack_door, _teams_door)
+def _api_door(s: Settings) -> InboundDoor | None:
+    if not s.api.enabled:
+        return None
+    name = "http api (/api/v1)"
+    issuer = s.api.issuer
+    for setting, url in (("api.oidc_issuer", issuer), ("api.oidc_jwks_url", s.api.oidc_jwks_url)):
+        if url and not _https_or_loopback(url):
+            return InboundDoor(name, f"{setting} must be an https URL (plain http only on loopback)")
+    return InboundDoor(name, "")  # every call needs an API token (stored hashed) or a verified JWT
+
+
+def _alerts_door(s: Settings) -> InboundDoor | None:
+    if not s.alerts.enabled:
+        return None
+    return InboundDoor("alert webhooks (/api/v1/alerts)", _unset("alerts.token", s.alerts.token))
+
+
+DOOR_CHECKS: tuple[DoorCheck, ...] = (_slack_door, _teams_door, _api_door, _alerts_door)
 
 
 def _contradictions(s: Settings) -> list[str]:

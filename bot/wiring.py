@@ -42,6 +42,7 @@ def admission(settings: Settings, closers: list[Closer]) -> Admission:
         {
             "person": Limit(limits.per_person, limits.window_s),
             "channel": Limit(limits.per_channel, limits.window_s),
+            "token": Limit(limits.per_token, limits.window_s),
         },
     )
 

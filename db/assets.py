@@ -263,6 +263,18 @@ class SqlAssetRepository:
         secret = cipher.open(name, kind, Sealed(cred.ciphertext, cred.nonce, cred.key_id))
         return Credential(asset=name, kind=kind, username=cred.username, secret=secret)
 
+    async def credentials_of(self, asset: str) -> list[tuple[str, str, str]]:
+        """(kind, username, key id) of each credential stored for `asset`; never the secret.
+        UnknownTarget when the asset is not in the inventory."""
+        async with store_errors(), self._sessions() as session:
+            row = await self._row(session, asset)
+            query = (
+                select(AssetCredential)
+                .where(AssetCredential.asset_id == row.id)
+                .order_by(AssetCredential.kind)
+            )
+            return [(c.kind, c.username, c.key_id) for c in await session.scalars(query)]
+
     async def credential_key_ids(self) -> dict[str, int]:
         """How many stored credentials each key (by key id) sealed; works without a cipher."""
         query = select(AssetCredential.key_id, func.count()).group_by(AssetCredential.key_id)

@@ -425,3 +425,6 @@ class Decision(Frozen):
     identity: ChatIdentity
     idempotency_key: str = Field(default_factory=new_id)  # platform action id, for dedupe
     digest: str = ""  # the plan digest shown with the buttons clicked ('' when the door has none)
+    # the door authenticated the person itself (HTTP API, web console): a plan asked for in any
+    # chat workspace may be decided there; chat clicks stay within their own workspace
+    any_workspace: bool = False

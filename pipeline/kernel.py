@@ -138,13 +138,17 @@ class Kernel:
 
     # ------------------------------------------------------------------ requests
 
-    async def submit(self, message: InboundMessage, progress: ProgressCallback | None = None) -> Response:
+    async def submit(
+        self, message: InboundMessage, progress: ProgressCallback | None = None, *, admitted: bool = False
+    ) -> Response:
         """Handle one chat message; never raises for user or dependency problems.
 
         What comes back is masked (`shown`): a secret in a command reaches the target, never
-        the chat, the approval prompt or `--json`.
+        the chat, the approval prompt or `--json`. `admitted`: the door already counted this
+        request against its rate limits (the HTTP API admits per token and person before it
+        calls), so it is not counted twice.
         """
-        return self.shown(await self._submit(message, progress))
+        return self.shown(await self._submit(message, progress, admitted))
 
     def shown(self, response: _R) -> _R:
         """`response` as it may leave the kernel: every text and argument redacted."""
@@ -152,7 +156,9 @@ class Kernel:
             return response
         return type(response).model_validate(self.redactor.redact(response.model_dump(mode="json")))
 
-    async def _submit(self, message: InboundMessage, progress: ProgressCallback | None) -> Response:
+    async def _submit(
+        self, message: InboundMessage, progress: ProgressCallback | None, admitted: bool = False
+    ) -> Response:
         text = message.text.strip()
         if not text:
             return Reply(outcome="no_action", summary=messages.EMPTY)
@@ -162,12 +168,14 @@ class Kernel:
                 summary=messages.TOO_LONG.format(length=len(text), limit=self.config.max_message_chars),
             )
         try:
-            await self._admit(channel=channel_of(message))
+            if not admitted:
+                await self._admit(channel=channel_of(message))
             principal = await self._resolve(message.identity)
             if principal is None:
                 await self._audit("request.unknown_person", message.identity.user_id, message)
                 return Reply(outcome="refused", summary=messages.UNKNOWN_PERSON)
-            await self._admit(person=principal.subject)
+            if not admitted:
+                await self._admit(person=principal.subject)
             return await self._handle(message.model_copy(update={"text": text}), principal, progress)
         except OpsError as err:
             return self._error_reply(err)
@@ -574,5 +582,7 @@ def channel_of(message: InboundMessage) -> str:
 
 
 def _same_workspace(message: InboundMessage, decision: Decision) -> bool:
+    if decision.any_workspace:  # a door that authenticates people itself (HTTP API)
+        return True
     a, b = message.identity, decision.identity
     return a.platform == b.platform and a.tenant == b.tenant

@@ -19,6 +19,8 @@ APT_PACKAGES=(
     iproute2
     iputils-ping
     openssl
+    chromium         # the web console's browser tests (Selenium drives Debian's browser: no downloads)
+    chromium-driver
 )
 
 MYPY_TARGETS=(pipeline bot domains adapters db)

@@ -8,6 +8,7 @@ Importing this package registers every table on `Base.metadata`.
 
 from __future__ import annotations
 
+from db.models.access import ApiToken
 from db.models.catalog import AuditChainHead, AuditRecord, IntentPattern, Tool, ToolCapability, ToolTelemetry
 from db.models.communication import DeliveryLog, MessageTemplate, ProcessedEvent
 from db.models.execution import Approval, Execution, ExecutionLock, ExecutionStep, QueuedJob, TimeoutPolicy
@@ -17,6 +18,7 @@ from db.models.schedule import ScheduleRow, ScheduleRun
 from db.types import Base
 
 __all__ = [
+    "ApiToken",
     "Approval",
     "Asset",
     "AssetCredential",

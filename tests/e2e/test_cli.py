@@ -155,3 +155,28 @@ def test_assets_import_all_or_nothing(home: Path, tmp_path: Path) -> None:
 def test_version(home: Path) -> None:
     proc = opsconductor(home, "version")
     assert proc.returncode == 0 and text(proc)[0].startswith("opsconductor ")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)  # four processes of the real command
+def test_tokens_create_list_revoke_show_the_token_once_and_store_a_hash(home: Path) -> None:
+    proc = opsconductor(
+        home, "tokens", "create", "--person", "ci-bot", "--role", "operator", "--expires", "30d"
+    )
+    out, err = text(proc)
+    assert proc.returncode == 0, err
+    token = out.split("store it now): ")[1].strip()
+    token_id = token.split("_")[1]
+    assert "[operator,viewer]" in out and "active" in out
+    rows = (
+        sqlite3.connect(home / "opsconductor.db").execute("SELECT id, secret_hash FROM api_tokens").fetchall()
+    )
+    assert [r[0] for r in rows] == [token_id] and token.split("_", 2)[2] not in str(rows)
+    listed, _ = text(opsconductor(home, "tokens", "list"))
+    assert token_id in listed and token not in listed
+    revoked = opsconductor(home, "tokens", "revoke", token_id)
+    assert revoked.returncode == 0, text(revoked)[1]
+    row = sqlite3.connect(home / "opsconductor.db").execute("SELECT revoked_at FROM api_tokens").fetchone()
+    assert row[0] is not None
+    bad = opsconductor(home, "tokens", "create", "--person", "x", "--role", "root")
+    assert bad.returncode == 1 and "unknown role root" in text(bad)[1]

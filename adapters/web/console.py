@@ -1,0 +1,272 @@
+"""The web console at `/ui/`: server-rendered pages over the same backend as the HTTP API.
+
+    /ui/login              sign in with an API token (kept in an HttpOnly, SameSite=Strict cookie)
+    /ui/                   pending approvals with the whole plan; approve / reject
+    /ui/executions         history with filters
+    /ui/executions/{id}    one execution: steps, per-target output, audit; live progress (SSE)
+    /ui/assets, /ui/tools, /ui/audit   the inventory (search, filters), the catalog, the audit chain
+
+Every page authenticates the cookie's token like an API call (roles, rate limits), decisions go
+through `adapters.api.executions.decide` (the buttons' rules), and every POST carries a CSRF
+field derived from the session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from adapters.api import schemas as s
+from adapters.api.auth import Caller, InvalidToken
+from adapters.api.executions import decide, execution_detail
+from adapters.api.problems import ApiProblem
+from adapters.api.routes import BACKEND, ApiBackend
+from db.execution_history import HistoryFilter
+from pipeline.errors import RateLimited
+
+COOKIE = "oc_session"
+FINISHED = {"succeeded", "failed", "refused", "rejected", "expired", "answered"}
+STATES = ["awaiting_approval", "running", "succeeded", "failed", "refused", "rejected", "expired", "answered"]
+_ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def build_console(api: ApiBackend, *, secure_cookie: bool = False) -> web.Application:
+    app = web.Application()
+    app[BACKEND] = api
+    app[SECURE] = secure_cookie
+    app.router.add_get("/", approvals)
+    app.router.add_get("/login", login_page)
+    app.router.add_post("/login", login)
+    app.router.add_post("/logout", logout)
+    app.router.add_get("/executions", executions)
+    app.router.add_get("/executions/{execution_id}", execution)
+    app.router.add_get("/executions/{execution_id}/events", events)
+    app.router.add_post("/executions/{execution_id}/decide", decision)
+    app.router.add_get("/assets", inventory)
+    app.router.add_get("/tools", catalog)
+    app.router.add_get("/audit", audit)
+    return app
+
+
+SECURE = web.AppKey("secure_cookie", bool)
+
+
+def page(template: str, status: int = 200, **context: Any) -> web.Response:
+    context.setdefault("who", None)
+    context.setdefault("flash", "")
+    context.setdefault("csrf", "")
+    html = _ENV.get_template(template).render(**context)
+    return web.Response(text=html, content_type="text/html", status=status)
+
+
+def csrf_of(token: str) -> str:
+    return hashlib.sha256(b"opsconductor-csrf\0" + token.encode()).hexdigest()[:32]
+
+
+async def signed_in(request: web.Request) -> tuple[Caller, str]:
+    """The caller behind the session cookie; a redirect to the sign-in page otherwise."""
+    token = request.cookies.get(COOKIE, "")
+    api = request.app[BACKEND]
+    found = await _authenticate(api, token) if token else None
+    if found is None:
+        raise web.HTTPSeeOther("/ui/login")
+    if api.admission is not None:
+        try:
+            await api.admission.admit(token=found.token_id, person=found.principal.subject)
+        except RateLimited as err:
+            raise web.HTTPTooManyRequests(text=f"Over the rate limit: {err}.") from None
+    return found, token
+
+
+async def _authenticate(api: ApiBackend, token: str) -> Caller | None:
+    for authenticator in api.authenticators:
+        try:
+            found = await authenticator.authenticate(token)
+        except InvalidToken:
+            return None
+        if found is not None:
+            return found
+    return None
+
+
+async def login_page(_: web.Request) -> web.Response:
+    return page("login.html.j2", title="Sign in")
+
+
+async def login(request: web.Request) -> web.Response:
+    form = await request.post()
+    token = str(form.get("token", "")).strip()
+    if not token or await _authenticate(request.app[BACKEND], token) is None:
+        return page("login.html.j2", 401, title="Sign in", flash="That token is unknown, expired or revoked.")
+    response = web.HTTPSeeOther("/ui/")
+    response.set_cookie(
+        COOKIE,
+        token,
+        httponly=True,
+        samesite="Strict",
+        path="/ui",
+        secure=request.app[SECURE],
+        max_age=8 * 3600,
+    )
+    raise response
+
+
+async def logout(request: web.Request) -> web.Response:
+    _, token = await signed_in(request)
+    await _check_csrf(request, token)
+    response = web.HTTPSeeOther("/ui/login")
+    response.del_cookie(COOKIE, path="/ui")
+    raise response
+
+
+async def approvals(request: web.Request) -> web.Response:
+    who, token = await signed_in(request)
+    api = request.app[BACKEND]
+    pending = [await execution_detail(api, row.id) for row in await api.history.pending_approvals()]
+    flash = request.query.get("flash", "")
+    return page(
+        "approvals.html.j2", title="Approvals", who=who, csrf=csrf_of(token), pending=pending, flash=flash
+    )
+
+
+async def executions(request: web.Request) -> web.Response:
+    who, token = await signed_in(request)
+    q = s.ExecutionQuery.model_validate(
+        {k: v for k, v in request.query.items() if v and k in s.ExecutionQuery.model_fields}
+    )
+    where = HistoryFilter(q.person, q.tool, q.target, q.state, q.since, q.until)
+    rows = await request.app[BACKEND].history.search(where, limit=q.limit, offset=q.offset)
+    return page(
+        "executions.html.j2", title="History", who=who, csrf=csrf_of(token), items=rows, q=q, states=STATES
+    )
+
+
+async def execution(request: web.Request) -> web.Response:
+    who, token = await signed_in(request)
+    try:
+        detail = await execution_detail(request.app[BACKEND], request.match_info["execution_id"])
+    except ApiProblem as err:
+        raise web.HTTPNotFound(text=err.detail) from None
+    live = detail.status not in FINISHED
+    flash = request.query.get("flash", "")
+    return page(
+        "execution.html.j2",
+        title=detail.request[:60],
+        who=who,
+        csrf=csrf_of(token),
+        e=detail,
+        live=live,
+        flash=flash,
+    )
+
+
+async def events(request: web.Request) -> web.StreamResponse:
+    """Server-sent events: the execution's state and its steps' states, until it finishes."""
+    await signed_in(request)
+    api, execution_id = request.app[BACKEND], request.match_info["execution_id"]
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+    await response.prepare(request)
+    for _ in range(600):  # at most ten minutes per connection; the browser reconnects
+        row = await api.history.get(execution_id)
+        if row is None:
+            break
+        finished = row.status in FINISHED
+        data = {
+            "status": row.status,
+            "steps": {st.step_id: st.status for st in row.steps},
+            "finished": finished,
+        }
+        await response.write(f"data: {json.dumps(data)}\n\n".encode())
+        if finished:
+            break
+        await asyncio.sleep(1.0)
+    return response
+
+
+async def decision(request: web.Request) -> web.Response:
+    who, token = await signed_in(request)
+    form = await _check_csrf(request, token)
+    approve = form.get("decision") == "approve"
+    execution_id = request.match_info["execution_id"]
+    try:
+        _, out = await decide(
+            request.app[BACKEND], who, execution_id, approve, str(form.get("digest", "")), 2.0
+        )
+        flash = out.summary
+    except ApiProblem as err:
+        flash = err.detail
+    raise web.HTTPSeeOther(f"/ui/executions/{execution_id}?flash={_quote(flash)}")
+
+
+async def inventory(request: web.Request) -> web.Response:
+    who, token = await signed_in(request)
+    everything = await request.app[BACKEND].assets.snapshot()
+    q = request.query.get("q", "").strip().lower()
+    environment, kind = request.query.get("environment", ""), request.query.get("type", "")
+    shown = [
+        a
+        for a in everything
+        if (not environment or a.environment == environment)
+        and (not kind or a.type == kind)
+        and (not q or q in " ".join([a.name, a.address, a.location, *a.services, *a.tags.values()]).lower())
+    ]
+    return page(
+        "assets.html.j2",
+        title="Inventory",
+        who=who,
+        csrf=csrf_of(token),
+        assets=shown,
+        q=q,
+        environment=environment,
+        type=kind,
+        environments=sorted({a.environment for a in everything if a.environment}),
+        types=sorted({a.type for a in everything}),
+    )
+
+
+async def catalog(request: web.Request) -> web.Response:
+    who, token = await signed_in(request)
+    tools = sorted(request.app[BACKEND].registry, key=lambda t: t.name)
+    return page("tools.html.j2", title="Catalog", who=who, csrf=csrf_of(token), tools=tools)
+
+
+async def audit(request: web.Request) -> web.Response:
+    who, token = await signed_in(request)
+    log = request.app[BACKEND].audit
+    report, head, records = await log.verify(), await log.head(), await log.entries(limit=100)
+    return page(
+        "audit.html.j2",
+        title="Audit",
+        who=who,
+        csrf=csrf_of(token),
+        report=report,
+        head=head,
+        records=list(reversed(records)),
+    )
+
+
+async def _check_csrf(request: web.Request, token: str) -> Any:
+    form = await request.post()
+    if not hmac.compare_digest(str(form.get("csrf", "")).encode(), csrf_of(token).encode()):
+        raise web.HTTPForbidden(text="The form is stale or came from another site; reload the page.")
+    return form
+
+
+def _quote(text: str) -> str:
+    from urllib.parse import quote
+
+    return quote(text[:300])
+
+
+__all__ = ["build_console"]

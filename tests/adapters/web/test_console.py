@@ -1,0 +1,131 @@
+"""The web console in a real browser: Debian's chromium driven by Selenium (chromium-driver),
+against the real `serve` app on loopback. A failing test leaves a screenshot beside its log."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.adapters.api.conftest import Api, api_settings, serve_api
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
+
+CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+UPDATE = {"steps": [{"tool": "assets.update", "targets": ["web-02"], "args": {"location": "lab-7"}}]}
+
+
+@pytest.fixture
+def browser(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Any]:
+    if not (CHROMIUM and DRIVER):
+        pytest.skip("needs Debian's chromium and chromium-driver (scripts/test.sh installs them)")
+    os.environ.setdefault("SE_OFFLINE", "true")  # never let Selenium Manager fetch a browser or driver
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=DRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    report = getattr(request.node, "rep_call", None)
+    if report is None or report.failed:
+        shot = tmp_path / "console-failure.png"
+        driver.get_screenshot_as_file(str(shot))
+        print(f"screenshot of the failure: {shot}")
+    driver.quit()
+
+
+@pytest.fixture
+async def api(tmp_path: Path) -> AsyncIterator[Api]:
+    async for running in serve_api(api_settings(tmp_path, f"sqlite+aiosqlite:///{tmp_path}/api.db")):
+        yield running
+
+
+async def in_thread(call: Callable[..., Any], *args: Any) -> Any:
+    """Selenium blocks; the server runs on this loop, so the browser is driven from a thread."""
+    return await asyncio.to_thread(call, *args)
+
+
+async def wait_for_text(driver: Any, css: str, text: str, timeout_s: float = 30.0) -> None:
+    from selenium.webdriver.common.by import By
+
+    for _ in range(int(timeout_s / 0.25)):
+        found = await in_thread(driver.find_elements, By.CSS_SELECTOR, css)
+        if found and text in await in_thread(getattr, found[0], "text"):
+            return
+        await asyncio.sleep(0.25)
+    raise AssertionError(f"{css} never showed {text!r}")
+
+
+async def test_sign_in_approve_a_pending_write_watch_it_finish_and_find_it_in_history(
+    api: Api, browser: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    status, body, _ = await api.call("POST", "/requests", as_="adam", json=UPDATE)
+    assert status == 202, body
+    execution_id = body["execution_id"]
+    site = api.url.removesuffix("/api/v1")
+
+    await in_thread(browser.get, site + "/ui/")
+    assert browser.current_url.endswith("/ui/login")  # not signed in: to the sign-in page
+    field = await in_thread(browser.find_element, By.ID, "token")
+    await in_thread(field.send_keys, "oct_not_a_real_token_at_all")
+    await in_thread(field.submit)
+    await wait_for_text(browser, ".flash", "unknown, expired or revoked")
+
+    field = await in_thread(browser.find_element, By.ID, "token")
+    await in_thread(field.send_keys, api.tokens["bob"])
+    await in_thread(field.submit)
+    await wait_for_text(browser, "h1", "Pending approvals")
+    card = await in_thread(browser.find_element, By.CSS_SELECTOR, f'[aria-labelledby="p-{execution_id}"]')
+    text = await in_thread(lambda: card.text)
+    assert "assets.update" in text and "web-02" in text and "lab-7" in text and "adam" in text
+    approve = await in_thread(card.find_element, By.CSS_SELECTOR, "button.approve")
+    await in_thread(approve.click)
+
+    await wait_for_text(browser, "#state", "succeeded")
+    assert f"/ui/executions/{execution_id}" in browser.current_url
+    assert "approval.approved" in await in_thread(lambda: browser.find_element(By.TAG_NAME, "main").text)
+    asset = await api.app.assets.get("web-02")
+    assert asset is not None and asset.location == "lab-7"
+
+    await in_thread(browser.get, site + "/ui/executions?person=adam")
+    link = await in_thread(browser.find_element, By.CSS_SELECTOR, f'a[href="/ui/executions/{execution_id}"]')
+    row = await in_thread(lambda: link.find_element(By.XPATH, "./ancestor::tr").text)
+    assert "succeeded" in row and "adam" in row
+    await in_thread(browser.get, site + "/ui/")
+    await wait_for_text(browser, "main", "Nothing is waiting for a decision.")
+
+    await in_thread(browser.get, site + "/ui/assets?q=lab-7")  # inventory search finds the change
+    (row,) = await in_thread(browser.find_elements, By.CSS_SELECTOR, "tbody tr")
+    assert (await in_thread(getattr, row, "text")).startswith("web-02")
+    await in_thread(browser.get, site + "/ui/audit")
+    await wait_for_text(browser, "#chain", "Intact")
+    await in_thread(browser.get, site + "/ui/tools")
+    await wait_for_text(browser, "main", "assets.update")
+
+
+async def test_a_viewer_signed_in_cannot_approve(api: Api, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    _, body, _ = await api.call("POST", "/requests", as_="adam", json=UPDATE)
+    site = api.url.removesuffix("/api/v1")
+    await in_thread(browser.get, site + "/ui/login")
+    field = await in_thread(browser.find_element, By.ID, "token")
+    await in_thread(field.send_keys, api.tokens["vera"])
+    await in_thread(field.submit)
+    await wait_for_text(browser, "h1", "Pending approvals")
+    approve = await in_thread(browser.find_element, By.CSS_SELECTOR, "button.approve")
+    await in_thread(approve.click)
+    await wait_for_text(browser, ".flash", "Not permitted")
+    _, detail, _ = await api.call("GET", f"/executions/{body['execution_id']}")
+    assert detail["approval"]["state"] == "pending"
