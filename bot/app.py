@@ -22,7 +22,7 @@ from adapters.cache import build_cache
 from adapters.charts import MatplotlibCharts
 from adapters.identity.static_file import StaticRolesResolver
 from adapters.jobs.recovery import SqlStepRecovery
-from bot import preflight, scaleout, wiring
+from bot import catalog, preflight, scaleout, wiring
 from bot.logging_setup import use_redactor
 from bot.settings import Settings
 from db.api_tokens import SqlApiTokens
@@ -38,7 +38,6 @@ from db.schedules import SqlScheduleStore
 from db.sealing import PlanSeal
 from domains.assets.credentials import CredentialCipher
 from domains.assets.importer import seed_if_empty
-from domains.catalog import build_registry
 from pipeline.contracts import ChatIdentity
 from pipeline.conversation import Conversations
 from pipeline.dispatch import StepDispatcher
@@ -144,7 +143,7 @@ async def build_app(settings: Settings) -> App:
     sessions = session_factory(engine)
     redactor = Redactor(known_secrets(settings))
     use_redactor(redactor)  # every log record from here on, third-party loggers included
-    registry = build_registry(settings.catalog.paths)
+    registry = catalog.registry(settings)  # built-in tools + catalog.paths, kept current
     policy = (
         Policy.from_file(Path(settings.security.policy_file), registry)
         if settings.security.policy_file

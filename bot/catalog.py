@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import signal
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bot.settings import Settings
 from domains.catalog import DOMAINS, build_registry
 from domains.packs.loader import CatalogInvalid, load_catalog
 from pipeline.registry import ToolRegistry, ToolSpec
 
 
-def validate(paths: Sequence[Path]) -> tuple[list[str], int]:
-    """(problems as ``file:line: message``, definitions found) for the files under `paths`."""
-    missing = [f"{p}:1: no such file or folder" for p in paths if not p.expanduser().exists()]
+def validate(paths: Sequence[Path], *, strict: bool = True) -> tuple[list[str], int]:
+    """(problems as ``file:line: message``, definitions found) for the files under `paths`;
+    `strict`: a path that does not exist is a problem too."""
+    missing = [f"{p}:1: no such file or folder" for p in paths if strict and not p.expanduser().exists()]
     builtin = ToolRegistry(DOMAINS).builtin_names
     try:
         loaded = load_catalog(paths, reserved=builtin)
@@ -22,8 +28,37 @@ def validate(paths: Sequence[Path]) -> tuple[list[str], int]:
     return missing, len(loaded.entries)
 
 
-def registry(paths: Sequence[Path]) -> ToolRegistry:
-    return build_registry(paths)
+log = logging.getLogger(__name__)
+
+
+def reload_stamp(settings: Settings) -> Path:
+    """The file `tools reload` touches: processes on this machine reload with their next request."""
+    return settings.home / "catalog.reload"
+
+
+def registry(settings: Settings) -> ToolRegistry:
+    """Built-in tools plus the catalog under `catalog.paths`, reloaded as the files change."""
+    return build_registry(settings.catalog.paths, stamp=reload_stamp(settings))
+
+
+def request_reload(settings: Settings) -> tuple[list[str], int]:
+    """`tools reload`: validate the catalog; when valid, touch the stamp so running processes load it."""
+    problems, count = validate(settings.catalog.paths, strict=False)
+    if not problems:
+        stamp = reload_stamp(settings)
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(f"{time.time_ns()}\n")
+    return problems, count
+
+
+def reload_on_sighup(tools: ToolRegistry) -> None:
+    """SIGHUP reloads the catalog in this process (kept as it was when a file is invalid)."""
+
+    def reload() -> None:
+        log.info("SIGHUP: reloading the catalog")
+        tools.refresh(force=True)
+
+    asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload)
 
 
 def summary(spec: ToolSpec) -> dict[str, Any]:

@@ -341,7 +341,7 @@ def tools_list(ctx: click.Context, as_json: bool) -> None:
     """Every tool: name, risk, whether it takes targets, where it is defined."""
     from bot.catalog import registry, summary
 
-    rows = [summary(spec) for spec in registry(load_settings(ctx).catalog.paths)]
+    rows = [summary(spec) for spec in registry(load_settings(ctx))]
     if as_json:
         print_json(rows)
         return
@@ -357,7 +357,23 @@ def tools_show(ctx: click.Context, name: str) -> None:
     """One tool's declaration: arguments, risk, phrasing, source file and digest."""
     from bot.catalog import detail, registry
 
-    print_json(detail(registry(load_settings(ctx).catalog.paths).get(name)))
+    print_json(detail(registry(load_settings(ctx)).get(name)))
+
+
+@tools.command("reload")
+@click.pass_context
+@one_line_errors
+def tools_reload(ctx: click.Context) -> None:
+    """Validate the catalog and have running processes on this machine load it with their next
+    request (they also reload on their own when a file changes, and on SIGHUP)."""
+    from bot.catalog import request_reload
+
+    problems, count = request_reload(load_settings(ctx))
+    for problem in problems:
+        err_console.print(problem, markup=False, highlight=False, soft_wrap=True)
+    if problems:
+        fail("the catalog is invalid; running processes keep the definitions they have")
+    click.echo(f"{count} definitions valid; running processes load them with their next request")
 
 
 @cli.group()

@@ -24,6 +24,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, g
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.catalog import reload_on_sighup
 from bot.metrics import Front, instrument, queue_refresher
 from bot.settings import Settings, inbound_doors
 from bot.sweeper import Deliver, expiry_sweeper
@@ -130,6 +131,9 @@ def build_serve_app(settings: Settings, app: Running, extra_mounts: Sequence[Mou
 
 
 async def serve(settings: Settings, app: Running) -> None:
+    tools = getattr(app, "registry", None)
+    if tools is not None:
+        reload_on_sighup(tools)
     await run_server(build_serve_app(settings, app), settings.server.host, settings.server.port)
 
 

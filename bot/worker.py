@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry
 from adapters.jobs import SqlStepRecovery, StepJobHandler, build_worker, stop_worker
 from bot import scaleout
 from bot.app import App, running_app
+from bot.catalog import reload_on_sighup
 from bot.metrics import Metrics
 from bot.server import HealthCheck, _cache_check, _db_check, build_web_app
 from bot.settings import Settings
@@ -65,6 +66,7 @@ async def run_worker(settings: Settings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     async with running_app(settings) as app:
+        reload_on_sighup(app.registry)
         registry = CollectorRegistry()
         metrics = Metrics(registry)
         worker = build_worker(step_handler(app, metrics), scaleout.jobs_config(settings))

@@ -341,6 +341,7 @@ def _step_row(execution_id: str, position: int, step: PlanStep) -> ExecutionStep
         depends_on=data["depends_on"],
         risk=step.risk.value,
         timeout_s=step.timeout_s,
+        definition=step.definition,
         status="planned",
         idempotency_key=idempotency_key(execution_id, step.id),
     )

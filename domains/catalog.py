@@ -9,16 +9,19 @@ from domains.assets.tools import assets
 from domains.automation.tools import automation
 from domains.communication.tools import communication
 from domains.network.tools import network
-from domains.packs.loader import load_catalog
+from domains.packs.live import LiveCatalog
+from domains.packs.loader import CatalogInvalid
 from pipeline.registry import ToolRegistry, ToolSet
 
 DOMAINS: tuple[ToolSet, ...] = (assets, automation, network, communication)
 
 
-def build_registry(catalog_paths: Sequence[Path] = ()) -> ToolRegistry:
-    """The built-in tools plus every tool defined under `catalog_paths` (CatalogInvalid if any
-    definition is invalid)."""
+def build_registry(catalog_paths: Sequence[Path] = (), *, stamp: Path | None = None) -> ToolRegistry:
+    """The built-in tools plus every tool defined under `catalog_paths`, kept current as the
+    files change (`LiveCatalog`); CatalogInvalid when a definition is invalid at start."""
     registry = ToolRegistry(DOMAINS)
     if catalog_paths:
-        registry.define(load_catalog(catalog_paths, reserved=registry.builtin_names).specs)
+        live = LiveCatalog(registry, catalog_paths, stamp)
+        if not live.reload():
+            raise CatalogInvalid(live.problems)
     return registry

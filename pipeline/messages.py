@@ -52,6 +52,16 @@ APPROVAL_UNBOUND = (
     "Refused: this approval was opened before approvals were bound to the plan they show; "
     "nothing was run. Ask again to get a new prompt."
 )
+DEFINITION_CHANGED = (
+    "refused: the definition of {tool} changed since this plan was made ({source}); nothing was run. "
+    "Ask again to plan with the current definition."
+)
+
+
+def definition_changed(tool: str, source: str) -> str:
+    return DEFINITION_CHANGED.format(tool=tool, source=source or "now built in")
+
+
 RESUMED = "The bot instance running this request stopped midway; another one finished it. "
 DRIVEN_ELSEWHERE = "This request is already being run by another bot instance; nothing more was started here."
 LEASE_LOST = (

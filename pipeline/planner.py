@@ -55,6 +55,7 @@ class HybridPlanner:
         self.conversations = conversations
         self.fallback_timeout_s = fallback_timeout_s  # then the grammar's answer stands
         self.grammar = DeterministicUnderstander(registry)
+        self._catalog_version = registry.version
         self.llm_down = False
 
     async def plan(self, text: str, principal: Principal, conversation: str = "") -> Plan:
@@ -70,7 +71,7 @@ class HybridPlanner:
         self, text: str, principal: Principal, previous: Turn | None
     ) -> tuple[Plan, tuple[ToolCall, ...]]:
         assets = await self.directory.snapshot()
-        understanding = self.grammar.understand(text, assets, previous)
+        understanding = self._current_grammar().understand(text, assets, previous)
         notice = ""
         if self._unsure(understanding):
             understanding, notice = await self._ask_fallback(text, principal, assets, understanding)
@@ -78,6 +79,14 @@ class HybridPlanner:
         if notice:
             plan = plan.model_copy(update={"message": f"{notice} {plan.message}".strip()})
         return plan, understanding.calls
+
+    def _current_grammar(self) -> DeterministicUnderstander:
+        """The understanding of the catalog as it is now: edited definitions count from the next request."""
+        self.registry.refresh()
+        if self.registry.version != self._catalog_version:
+            self._catalog_version = self.registry.version
+            self.grammar = DeterministicUnderstander(self.registry)
+        return self.grammar
 
     def _unsure(self, understanding: Understanding) -> bool:
         if understanding.outcome == "clarify" and understanding.interpretation.category == "clarify":

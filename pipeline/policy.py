@@ -37,7 +37,7 @@ from pipeline import addresses, paths
 from pipeline.contracts import AssetRef, Impact, Plan, PlanStep, Principal, Risk
 from pipeline.errors import InvalidRequest, NotPermitted
 from pipeline.params import path_values, probes_per_target
-from pipeline.registry import ToolSpec
+from pipeline.registry import ToolRegistry, ToolSpec
 
 ApprovalRule = Literal["none", "approver", "four_eyes"]
 DEFAULT_APPROVAL: dict[Risk, ApprovalRule] = {
@@ -198,12 +198,23 @@ class Policy:
 
     def __init__(self, data: PolicyData, tools: Iterable[ToolSpec] = ()) -> None:
         self.data = data
-        self.tools: dict[str, ToolSpec] = {t.name: t for t in tools}
+        # a registry stays live: catalog tools reloaded later get the same checks
+        self._registry = tools if isinstance(tools, ToolRegistry) else None
+        self._tools: dict[str, ToolSpec] = {t.name: t for t in tools}
+        self._version = self._registry.version if self._registry is not None else 0
         self._networks = {
             name: tuple(addresses.parse_network(n) for n in role.addresses)
             for name, role in data.roles.items()
         }
         self._restricted = addresses.restricted_ranges(data.addresses.restricted)
+
+    @property
+    def tools(self) -> dict[str, ToolSpec]:
+        """The tools policy judges, by name (the registry's current ones when built from one)."""
+        if self._registry is not None and self._registry.version != self._version:
+            self._tools = {t.name: t for t in self._registry}
+            self._version = self._registry.version
+        return self._tools
 
     # ------------------------------------------------------------------ loading
 

@@ -164,8 +164,15 @@ class ToolRegistry:
         self._builtin: dict[str, ToolSpec] = {}
         self._tools: dict[str, ToolSpec] = {}
         self.version = 0
+        self.refresher: Callable[[bool], object] | None = None  # set by whoever loads the catalog
         for toolset in toolsets:
             self.add(toolset)
+
+    def refresh(self, force: bool = False) -> None:
+        """Pick up edited catalog files now (a cheap check when nothing changed); `force`
+        reloads them whatever changed."""
+        if self.refresher is not None:
+            self.refresher(force)
 
     def add(self, toolset: ToolSet) -> None:
         for spec in toolset.specs:

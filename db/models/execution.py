@@ -81,6 +81,8 @@ class ExecutionStep(Base):
     depends_on: Mapped[list[str]] = json_column(list)
     risk: Mapped[str] = mapped_column(String(16), nullable=False, default="read")
     timeout_s: Mapped[float] = mapped_column(Float, nullable=False, default=30.0)
+    # digest of the catalog definition this step runs ("" for a built-in tool)
+    definition: Mapped[str] = mapped_column(String(64), nullable=False, default="", server_default="")
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="planned")
     attempt: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     idempotency_key: Mapped[str] = mapped_column(String(100), unique=True, nullable=False)

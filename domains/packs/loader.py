@@ -52,7 +52,7 @@ class Defined:
 @dataclass(frozen=True)
 class LoadedCatalog:
     entries: tuple[Defined, ...]
-    files: tuple[tuple[Path, int], ...]  # (file, mtime_ns): what a reload compares
+    files: tuple[tuple[Path, int, int], ...]  # (file, mtime_ns, size): what a reload compares
 
     @property
     def specs(self) -> list[ToolSpec]:
@@ -69,14 +69,15 @@ def catalog_files(paths: Iterable[Path]) -> Iterator[Path]:
             yield from sorted(p for p in root.rglob("*") if p.suffix in SUFFIXES and p.is_file())
 
 
-def snapshot(paths: Iterable[Path]) -> tuple[tuple[Path, int], ...]:
-    """(file, mtime_ns) of every definition file: a change here means reload."""
+def snapshot(paths: Iterable[Path]) -> tuple[tuple[Path, int, int], ...]:
+    """(file, mtime_ns, size) of every definition file: a change here means reload."""
     found = []
     for path in catalog_files(paths):
         try:
-            found.append((path, path.stat().st_mtime_ns))
+            stat = path.stat()
         except OSError:
             continue
+        found.append((path, stat.st_mtime_ns, stat.st_size))
     return tuple(found)
 
 
@@ -86,7 +87,7 @@ def load_catalog(paths: Sequence[Path], reserved: Collection[str] = ()) -> Loade
     files = snapshot(paths)
     entries: list[Defined] = []
     problems: list[str] = []
-    for path, _ in files:
+    for path, _, _ in files:
         try:
             entries.append(load_file(path))
         except CatalogInvalid as err:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from pipeline import messages
 from pipeline.contracts import (
     AssetRef,
     ExecutionResult,
@@ -197,7 +198,12 @@ class Executor:
             stored = await self.store.result(execution_id)
             earlier = [s for s in stored.steps if s.step_id == step.id] if stored else []
             return earlier[0] if earlier else self._skipped(step, "already running elsewhere")
-        spec = self.registry.get(step.tool)
+        spec = self._spec(step)
+        if spec is None or spec.digest != step.definition:
+            source = spec.source if spec is not None else "no longer defined"
+            result = self._skipped(step, messages.definition_changed(step.tool, source), TargetStatus.FAILED)
+            await must_write(self.store.record_step(execution_id, result))
+            return result
         locks = self.locks if self.locks is not None and _changes_targets(step, spec) else None
         busy = await self._lock(locks, execution_id, spec, step) if locks is not None else ""
         if busy:
@@ -227,6 +233,12 @@ class Executor:
                 ", ".join(sorted(unconfirmed)),
             )
         await locks.release(execution_id, keep=frozenset(unconfirmed))
+
+    def _spec(self, step: PlanStep) -> ToolSpec | None:
+        """The tool as declared now (a catalog edited since the last look is read again first);
+        None when it is no longer defined."""
+        self.registry.refresh()
+        return self.registry.get(step.tool) if step.tool in self.registry else None
 
     async def _lock(self, locks: TargetLocks, execution_id: str, spec: ToolSpec, step: PlanStep) -> str:
         """'' once every target is locked for this execution; why not, after `lock_wait_s`."""

@@ -64,6 +64,7 @@ def _steps(
                 depends_on=(f"s{number - 1}",) if number > 1 else (),
                 timeout_s=_timeout(spec, call.args),
                 risk=spec.risk,
+                definition=spec.digest,
             )
         )
     return tuple(steps)

@@ -250,3 +250,26 @@ async def test_expire_approvals_reports_each_expiry_once(sessions: Sessions) -> 
     assert loaded is not None and loaded[2] == "expired"
     assert (await store.approval(later)).state == "pending"  # type: ignore[union-attr]
     assert (await store.approval(decided)).state == "rejected"  # type: ignore[union-attr]
+
+
+async def test_each_step_keeps_the_digest_of_the_definition_it_runs(
+    store: SqlExecutionStore, sessions: Sessions
+) -> None:
+    from sqlalchemy import select
+
+    from db.models import ExecutionStep
+
+    digest = "ab" * 32
+    defined = PlanStep(
+        id="s1", tool="app.cache_flush", args={"app": "shop"}, risk=Risk.WRITE, definition=digest
+    )
+    builtin = PlanStep(id="s2", tool="network.ping", depends_on=("s1",))
+    plan = Plan(steps=(defined, builtin))
+    execution_id = await store.create(plan, _message(), ALICE, "awaiting_approval")
+    async with sessions() as session:
+        rows = {r.step_id: r.definition for r in await session.scalars(select(ExecutionStep))}
+    assert rows == {"s1": digest, "s2": ""}
+    loaded = await store.load(execution_id)
+    assert loaded is not None and loaded[0].steps[0].definition == digest
+    unbound = defined.model_copy(update={"definition": ""})
+    assert loaded[0].digest() == plan.digest() != Plan(steps=(unbound, builtin)).digest()

@@ -50,3 +50,40 @@ def test_validate_list_and_show(tmp_path: Path) -> None:
     assert failed.stderr.splitlines()[1].startswith(f"{bad}:3: risk: Input should be")
     broken_list = tools(tmp_path, catalog, "list")
     assert broken_list.returncode == 1 and f"{bad}:3: risk" in broken_list.stderr
+
+
+def test_reload_validates_then_stamps(tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog"
+    catalog.mkdir()
+    (catalog / "flush.yaml").write_text(readme_tool())
+    stamp = tmp_path / "catalog.reload"
+    ok = tools(tmp_path, catalog, "reload")
+    assert ok.returncode == 0 and "1 definitions valid" in ok.stdout
+    stamped = stamp.read_text()
+    (catalog / "broken.yaml").write_text("name: app.x\nrisk: often\n")
+    refused = tools(tmp_path, catalog, "reload")
+    assert refused.returncode == 1 and f"{catalog / 'broken.yaml'}:2: risk" in refused.stderr
+    assert "keep the definitions they have" in refused.stderr and stamp.read_text() == stamped
+
+
+async def test_sighup_reloads_the_catalog(tmp_path: Path) -> None:
+    import asyncio
+    import signal
+
+    from bot.catalog import reload_on_sighup
+    from domains.catalog import build_registry
+
+    catalog = tmp_path / "catalog"
+    catalog.mkdir()
+    registry = build_registry([catalog])
+    (catalog / "flush.yaml").write_text(readme_tool())
+    reload_on_sighup(registry)
+    try:
+        os.kill(os.getpid(), signal.SIGHUP)
+        for _ in range(100):
+            if "app.cache_flush" in registry:
+                break
+            await asyncio.sleep(0.01)
+        assert "app.cache_flush" in registry
+    finally:
+        asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
