@@ -145,6 +145,7 @@ def steps_text(plan: Plan) -> str:
     for index, step in enumerate(plan.steps, 1):
         lines += [f"{index}. {step.tool} [{step.risk.value}]"]
         lines.append(f"   targets ({len(step.targets)}): {targets_text(step) or 'none'}")
+        lines += [f"   {line}" for line in step.outline]  # a runbook: its steps and rollout
         for name, value in step.args.items():
             text = argument_text(value)
             if "\n" in text or len(text) > 100:

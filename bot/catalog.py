@@ -20,9 +20,9 @@ def validate(paths: Sequence[Path], *, strict: bool = True) -> tuple[list[str], 
     """(problems as ``file:line: message``, definitions found) for the files under `paths`;
     `strict`: a path that does not exist is a problem too."""
     missing = [f"{p}:1: no such file or folder" for p in paths if strict and not p.expanduser().exists()]
-    builtin = ToolRegistry(DOMAINS).builtin_names
+    builtin = ToolRegistry(DOMAINS).builtin
     try:
-        loaded = load_catalog(paths, reserved=builtin)
+        loaded = load_catalog(paths, builtin=builtin)
     except CatalogInvalid as err:
         return missing + list(err.problems), 0
     return missing, len(loaded.entries)

@@ -183,6 +183,7 @@ class PlanStep(Frozen):
     timeout_s: float = 30.0
     risk: Risk = Risk.READ
     definition: str = ""  # digest of the catalog file version planned ("" for a built-in tool)
+    outline: tuple[str, ...] = ()  # what a tool that runs other tools will do (a runbook's steps)
 
     @property
     def target_names(self) -> list[str]:
@@ -262,7 +263,8 @@ DIGEST_SHORT = 12  # hex characters of a digest shown to people (48 bits)
 def plan_digest(plan: Plan) -> str:
     """SHA-256 (hex) of exactly what a plan will run: each step's id, tool, risk, arguments,
     resolved targets (every field, addresses included), dependencies and timeout, in order,
-    and, for a catalog-defined tool, the digest of its definition (an edited file is a new plan).
+    and, for a catalog-defined tool, the digest of its definition (an edited file is a new plan)
+    and its outline (a runbook's steps and rollout, as the prompt shows them).
 
     An approval is bound to this value: the prompt shows it (`short_digest`), the approval
     record stores it, and the kernel and the executor refuse a plan whose digest differs,
@@ -279,6 +281,7 @@ def plan_digest(plan: Plan) -> str:
             "depends_on": list(step.depends_on),
             "timeout_s": step.timeout_s,
             **({"definition": step.definition} if step.definition else {}),
+            **({"outline": list(step.outline)} if step.outline else {}),
         }
         for step in plan.steps
     ]

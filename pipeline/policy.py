@@ -262,7 +262,20 @@ class Policy:
         return {s.name for s in specs if any(g.allows_tool(s.name, s.risk) for g in grants)}
 
     def step_denial(self, step: PlanStep, principal: Principal) -> str | None:
-        """Why this principal may not run this step, or None when permitted."""
+        """Why this principal may not run this step, or None when permitted (a tool that runs
+        other tools, a runbook, needs the grants for each of them on the same targets too)."""
+        spec = self.tools.get(step.tool)
+        for called in spec.calls if spec is not None else ():
+            inner = self.tools.get(called)
+            risk = inner.risk if inner is not None else Risk.CRITICAL
+            denial = self._own_denial(
+                step.model_copy(update={"tool": called, "risk": risk, "args": {}}), principal
+            )
+            if denial:
+                return f"{step.tool} runs {called}: {denial}"
+        return self._own_denial(step, principal)
+
+    def _own_denial(self, step: PlanStep, principal: Principal) -> str | None:
         grants = [g for g in self._grants(principal) if g.allows_tool(step.tool, step.risk)]
         if not grants:
             roles = ", ".join(sorted(principal.roles)) or "none"

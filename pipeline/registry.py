@@ -25,7 +25,7 @@ from typing import Any, Protocol, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 
-from pipeline.contracts import AssetRef, Progress, Risk, ToolOutput
+from pipeline.contracts import AssetRef, Progress, Risk, TargetResult, ToolOutput
 from pipeline.errors import InvalidRequest
 from pipeline.phrasing import Call, Counterparts, Phrasing, Slot
 
@@ -79,6 +79,8 @@ class ToolContext:
 
 
 ToolFunc = Callable[[ToolContext, AssetRef | None, Any], Awaitable[ToolOutput]]
+RunAll = Callable[[ToolContext, tuple[AssetRef, ...], Any], Awaitable[list[TargetResult]]]
+Outline = Callable[[dict[str, Any], tuple[AssetRef, ...]], tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,11 @@ class ToolSpec:
     counterparts: Counterparts = field(default_factory=Counterparts)
     source: str = ""  # the catalog file that defines it; "" for a tool written in Python
     digest: str = ""  # sha256 of that file's version (what an execution records)
+    # a tool that runs other tools (a runbook): their names (policy must grant them too), how it
+    # takes all its targets at once (batches) instead of once per target, and its plan outline
+    calls: tuple[str, ...] = ()
+    run_all: RunAll | None = None
+    outline: Outline | None = None
 
     @property
     def domain(self) -> str:
@@ -192,8 +199,9 @@ class ToolRegistry:
         self.version += 1
 
     @property
-    def builtin_names(self) -> frozenset[str]:
-        return frozenset(self._builtin)
+    def builtin(self) -> dict[str, ToolSpec]:
+        """The tools written in Python, by name (a catalog file may not take their names)."""
+        return dict(self._builtin)
 
     def get(self, name: str) -> ToolSpec:
         try:

@@ -51,7 +51,7 @@ class LiveCatalog:
         with self._lock:
             seen = self._snapshot()
             try:
-                loaded = load_catalog(self.paths, reserved=self.registry.builtin_names)
+                loaded = load_catalog(self.paths, builtin=self.registry.builtin)
             except CatalogInvalid as err:
                 self._seen, self.problems = seen, err.problems
                 log.warning("catalog not reloaded, the tools stay as they were: %s", "; ".join(err.problems))

@@ -9,7 +9,7 @@ reload either swaps in the whole new catalog or keeps the old one.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,9 +20,11 @@ from yaml.nodes import MappingNode, Node, SequenceNode
 
 from domains.packs import params
 from domains.packs.command import BUILTINS, command_tool
-from domains.packs.schema import HOLE, ToolDefinition
+from domains.packs.runbook import Rollout, checked_base, holes
+from domains.packs.schema import CONDITION, HOLE, ParamDef, PhrasingDef, RunbookDefinition, ToolDefinition
 from pipeline import safe_yaml
-from pipeline.errors import InvalidRequest
+from pipeline.contracts import ToolOutput
+from pipeline.errors import InvalidRequest, ToolFailed
 from pipeline.phrasing import Phrasing
 from pipeline.registry import ToolSpec
 
@@ -45,7 +47,7 @@ class Defined:
 
     path: Path
     digest: str
-    definition: ToolDefinition
+    definition: ToolDefinition | RunbookDefinition
     spec: ToolSpec
 
 
@@ -81,32 +83,51 @@ def snapshot(paths: Iterable[Path]) -> tuple[tuple[Path, int, int], ...]:
     return tuple(found)
 
 
-def load_catalog(paths: Sequence[Path], reserved: Collection[str] = ()) -> LoadedCatalog:
+def load_catalog(paths: Sequence[Path], builtin: Mapping[str, ToolSpec] | None = None) -> LoadedCatalog:
     """Every definition under `paths`; CatalogInvalid when any file is invalid or a name is
-    taken twice (by another file or by a built-in tool named in `reserved`)."""
+    taken twice (by another file or by a `builtin` tool, which runbooks may call)."""
+    builtin = builtin or {}
     files = snapshot(paths)
     entries: list[Defined] = []
+    runbooks: list[_Runbook] = []
     problems: list[str] = []
     for path, _, _ in files:
         try:
-            entries.append(load_file(path))
+            loaded = load_file(path)
         except CatalogInvalid as err:
             problems += err.problems
-    seen: dict[str, Path] = {}
-    for entry in entries:
-        name = entry.definition.name
-        if name in reserved:
-            problems.append(f"{entry.path}:1: {name} is a built-in tool's name")
-        elif name in seen:
-            problems.append(f"{entry.path}:1: {name} is already defined in {seen[name]}")
-        seen.setdefault(name, entry.path)
+            continue
+        (entries if isinstance(loaded, Defined) else runbooks).append(loaded)  # type: ignore[arg-type]
+    problems += _taken(
+        [*((e.path, e.definition.name) for e in entries), *((r.path, r.definition.name) for r in runbooks)],
+        builtin,
+    )
+    tools = {**builtin, **{e.spec.name: e.spec for e in entries}}
+    for runbook in runbooks:
+        try:
+            entries.append(runbook.build(tools))
+        except CatalogInvalid as err:
+            problems += err.problems
     if problems:
         raise CatalogInvalid(problems)
     return LoadedCatalog(tuple(entries), files)
 
 
-def load_file(path: Path) -> Defined:
-    """One definition file; CatalogInvalid with every problem found in it."""
+def _taken(named: Sequence[tuple[Path, str]], builtin: Mapping[str, ToolSpec]) -> list[str]:
+    problems: list[str] = []
+    seen: dict[str, Path] = {}
+    for path, name in named:
+        if name in builtin:
+            problems.append(f"{path}:1: {name} is a built-in tool's name")
+        elif name in seen:
+            problems.append(f"{path}:1: {name} is already defined in {seen[name]}")
+        seen.setdefault(name, path)
+    return problems
+
+
+def load_file(path: Path) -> Defined | _Runbook:
+    """One definition file; CatalogInvalid with every problem found in it. A runbook is
+    completed by `load_catalog` once the tools it calls are known."""
     try:
         text = safe_yaml.read_text(path, MAX_FILE_BYTES)
     except (OSError, UnicodeDecodeError) as err:
@@ -114,18 +135,105 @@ def load_file(path: Path) -> Defined:
     except safe_yaml.YamlRefused as err:
         raise CatalogInvalid([f"{path}:1: {err}"]) from None
     root, raw = _parse(path, text)
+    kind = ToolDefinition if raw.get("kind", "tool") != "runbook" else RunbookDefinition
     try:
-        definition = ToolDefinition.model_validate(raw)
+        definition = kind.model_validate(raw)
     except ValidationError as err:
         raise CatalogInvalid(
             [_where(path, root, tuple(e["loc"]), _message(e)) for e in err.errors()]
         ) from None
-    model = params.args_model(definition)
+    if isinstance(definition, RunbookDefinition):
+        return _Runbook(path, text, root, definition)
+    model = params.args_model(definition.name, definition.params)
     problems = [_where(path, root, loc, msg) for loc, msg in _checks(definition, model)]
     if problems:
         raise CatalogInvalid(problems)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return Defined(path, digest, definition, _spec(definition, model, path, digest))
+
+
+@dataclass(frozen=True)
+class _Runbook:
+    """A validated runbook file waiting for the tools it calls."""
+
+    path: Path
+    text: str
+    root: Node | None
+    definition: RunbookDefinition
+
+    def build(self, tools: Mapping[str, ToolSpec]) -> Defined:
+        problems = [
+            _where(self.path, self.root, loc, msg) for loc, msg in _runbook_checks(self.definition, tools)
+        ]
+        if problems:
+            raise CatalogInvalid(problems)
+        rollout = Rollout(self.definition, {name: tools[name] for name in _called(self.definition)})
+        if self.definition.risk is not None and rollout.risk() is not self.definition.risk:
+            where = _where(self.path, self.root, ("risk",), "")
+            raise CatalogInvalid(
+                [
+                    f"{where}risk: its steps need {rollout.risk().value}, "
+                    f"more than {self.definition.risk.value}"
+                ]
+            )
+        inner = "".join(f"{name}={tools[name].digest}" for name in rollout.calls())
+        digest = hashlib.sha256((self.text + inner).encode("utf-8")).hexdigest()
+        d = self.definition
+        model = params.args_model(d.name, d.params, base=checked_base(rollout))
+        spec = ToolSpec(
+            name=d.name,
+            args_model=model,
+            risk=rollout.risk(),
+            timeout_s=d.timeout,
+            takes_targets=True,
+            description=d.description.strip(),
+            func=_not_per_target,
+            phrasing=_phrasing(d.phrasing, d.params),
+            source=str(self.path),
+            digest=digest,
+            calls=rollout.calls(),
+            run_all=rollout.run,
+            outline=rollout.outline,
+        )
+        return Defined(self.path, digest, d, spec)
+
+
+async def _not_per_target(ctx: Any, target: Any, args: Any) -> ToolOutput:
+    raise ToolFailed("a runbook runs on all its targets at once (ToolSpec.run_all)")
+
+
+def _called(definition: RunbookDefinition) -> list[str]:
+    check = [definition.rollout.check.tool] if definition.rollout.check else []
+    return [s.tool for s in (*definition.steps, *definition.rollback)] + check
+
+
+def _runbook_checks(d: RunbookDefinition, tools: Mapping[str, ToolSpec]) -> Iterator[tuple[Loc, str]]:
+    names = set(d.params)
+    placed: list[tuple[Loc, Any]] = [(("steps", n), s) for n, s in enumerate(d.steps)]
+    placed += [(("rollback", n), s) for n, s in enumerate(d.rollback)]
+    placed += [(("rollout", "check"), d.rollout.check)] if d.rollout.check else []
+    for loc, step in placed:
+        where = ".".join(str(p) for p in loc)
+        spec = tools.get(step.tool)
+        if spec is None:
+            yield (*loc, "tool"), f"{where}.tool: no tool named {step.tool}"
+        elif spec.run_all is not None:
+            yield (*loc, "tool"), f"{where}.tool: {step.tool} is a runbook; a runbook calls tools"
+        elif not spec.takes_targets:
+            yield (*loc, "tool"), f"{where}.tool: {step.tool} takes no targets; runbook steps run on hosts"
+        for hole in sorted(holes(step.args) - names):
+            yield (*loc, "args"), f"{where}.args: {{{hole}}} is not a parameter"
+    ids = d.ids()
+    for n, step in enumerate(d.steps):
+        for dep in step.depends_on:
+            if dep not in ids[:n]:
+                yield ("steps", n, "depends_on"), f"steps.{n}.depends_on: {dep} is not an earlier step"
+        match = CONDITION.match(step.when) if step.when else None
+        if match is not None and match.group("step") not in ids[:n]:
+            yield ("steps", n, "when"), f"steps.{n}.when: {match.group('step')} is not an earlier step"
+    for key in ("batch_size", "max_fail"):
+        for hole in sorted(holes(getattr(d.rollout, key)) - names):
+            yield ("rollout", key), f"rollout.{key}: {{{hole}}} is not a parameter"
 
 
 def _parse(path: Path, text: str) -> tuple[Node | None, Any]:
@@ -214,19 +322,22 @@ def _required_samples(model: type[BaseModel]) -> dict[str, Any]:
     return {n: None for n, f in model.model_fields.items() if f.is_required()}
 
 
-def _spec(definition: ToolDefinition, model: type[BaseModel], path: Path, digest: str) -> ToolSpec:
-    said = definition.phrasing
-    phrasing = Phrasing(
+def _phrasing(said: PhrasingDef, declared: Mapping[str, ParamDef]) -> Phrasing:
+    return Phrasing(
         verbs=said.verbs,
         objects=said.objects,
         states=said.states,
         questions=said.questions,
-        slots=params.slots(definition),
+        slots=params.slots(declared),
         patterns=said.patterns,
         synonyms=dict(said.synonyms),
         examples=said.examples,
         untargeted=said.untargeted,
     )
+
+
+def _spec(definition: ToolDefinition, model: type[BaseModel], path: Path, digest: str) -> ToolSpec:
+    phrasing = _phrasing(definition.phrasing, definition.params)
     return ToolSpec(
         name=definition.name,
         args_model=model,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
-from domains.packs.schema import ParamDef, ToolDefinition, seconds
+from domains.packs.schema import ParamDef, seconds
 from pipeline.params import RemotePath
 from pipeline.phrasing import Slot
 
@@ -56,23 +57,27 @@ def _annotation(param: ParamDef) -> Any:
     return Annotated[str, *checks]
 
 
-def args_model(definition: ToolDefinition) -> type[BaseModel]:
+def args_model(
+    name: str, declared: Mapping[str, ParamDef], base: type[BaseModel] | None = None
+) -> type[BaseModel]:
     """The pydantic model the registry validates arguments with (extra arguments refused)."""
     fields: dict[str, Any] = {}
-    for name, param in definition.params.items():
+    for param_name, param in declared.items():
         annotation = _annotation(param)
         if param.is_required:
-            fields[name] = (annotation, Field(..., description=param.description))
+            fields[param_name] = (annotation, Field(..., description=param.description))
         else:
-            fields[name] = (annotation | None, Field(param.default, description=param.description))
-    title = "".join(part.title() for part in re.split(r"[._]", definition.name)) + "Args"
+            fields[param_name] = (annotation | None, Field(param.default, description=param.description))
+    title = "".join(part.title() for part in re.split(r"[._]", name)) + "Args"
+    if base is not None:
+        return create_model(title, __base__=base, **fields)
     return create_model(title, __config__=ConfigDict(extra="forbid"), **fields)
 
 
-def slots(definition: ToolDefinition) -> dict[str, Slot]:
+def slots(declared: Mapping[str, ParamDef]) -> dict[str, Slot]:
     """How each parameter is written, from its type and its declared words."""
     found: dict[str, Slot] = {}
-    for name, param in definition.params.items():
+    for name, param in declared.items():
         kind = _SLOT_KIND.get(param.type, "")
         if param.words or param.leads or param.follows or kind:
             found[name] = Slot(

@@ -189,3 +189,101 @@ class ToolDefinition(Strict):
         if not self.targets:
             raise ValueError("a command tool runs on targets (targets: true)")
         return self
+
+
+# --------------------------------------------------------------------------- runbooks
+
+STEP_ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+CONDITION = re.compile(
+    r"^\s*(?P<step>[a-z][a-z0-9_]*)\.(?P<fact>[A-Za-z_][A-Za-z0-9_]*)"
+    r"(?:\s*(?P<op>==|!=|<=|>=|<|>|contains)\s*(?P<value>.+?))?\s*$"
+)
+
+
+class RunbookStep(Strict):
+    """One step: a tool, its arguments (``{param}`` holes filled from the runbook's parameters),
+    the steps it needs, a condition on earlier results, and what a failure does."""
+
+    id: str = ""
+    tool: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    depends_on: tuple[str, ...] = ()
+    when: str = ""  # 'before.ok', 'health.failed', 'check.status == active', 'ver.output contains 1.2'
+    on_failure: Literal["stop", "continue", "rollback"] = "stop"
+
+    @field_validator("when")
+    @classmethod
+    def condition(cls, value: str) -> str:
+        if value and CONDITION.match(value) is None:
+            raise ValueError(
+                "when: write <step>.ok, <step>.failed or <step>.<fact> <op> <value> "
+                "(op: == != < <= > >= contains)"
+            )
+        return value
+
+
+class CheckDef(Strict):
+    """The check run on each batch's hosts after the batch; a host failing it counts as failed."""
+
+    tool: str
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class RolloutDef(Strict):
+    """How the targets are taken: all at once, one at a time, or batches of `batch_size`; the
+    rollout stops once more than `max_fail` hosts failed (Ansible's serial / max_fail)."""
+
+    strategy: Literal["all", "serial", "batch"] = "all"
+    batch_size: int | str = 1  # a number or "{param}"
+    max_fail: int | str = 0
+    check: CheckDef | None = None
+
+    @field_validator("batch_size", "max_fail")
+    @classmethod
+    def number_or_hole(cls, value: int | str) -> int | str:
+        if isinstance(value, str) and not HOLE.fullmatch(value.strip()):
+            raise ValueError("a number or one {parameter}")
+        if isinstance(value, int) and value < 0:
+            raise ValueError("must not be negative")
+        return value
+
+
+class RunbookDefinition(Strict):
+    """A runbook declared in a catalog file (`kind: runbook`)."""
+
+    kind: Literal["runbook"]
+    name: str
+    description: str = Field(..., min_length=1, max_length=2000)
+    risk: Risk | None = None  # at least the highest risk of its steps (the default)
+    params: dict[str, ParamDef] = Field(default_factory=dict)
+    steps: tuple[RunbookStep, ...] = Field(..., min_length=1, max_length=50)
+    rollback: tuple[RunbookStep, ...] = ()
+    rollout: RolloutDef = RolloutDef()
+    timeout: float = Field(3600.0, gt=0, le=86_400)
+    phrasing: PhrasingDef = PhrasingDef()
+
+    _seconds = field_validator("timeout", mode="before")(lambda cls, v: seconds(v))
+    _dotted = field_validator("name")(lambda cls, v: ToolDefinition.dotted(v))
+    _params = field_validator("params")(lambda cls, v: ToolDefinition.param_names(v))
+
+    @model_validator(mode="after")
+    def step_ids(self) -> RunbookDefinition:
+        ids = self.ids()
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"step ids must be unique: {', '.join(ids)}")
+        for n, step in enumerate(self.rollback):
+            if step.when or step.depends_on or step.on_failure != "stop":
+                raise ValueError(f"rollback[{n}]: rollback steps take tool and args only")
+        return self
+
+    def ids(self) -> list[str]:
+        """Each step's id (`id`, or the tool's last name part when unique, else step<n>)."""
+        found = []
+        for n, step in enumerate(self.steps, 1):
+            if step.id:
+                if not STEP_ID.match(step.id):
+                    raise ValueError(f"steps[{n - 1}].id: lower-case letters, digits and _")
+                found.append(step.id)
+            else:
+                found.append(f"step{n}")
+        return found

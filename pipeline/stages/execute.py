@@ -214,7 +214,10 @@ class Executor:
                     guard = self.policy.guard(step, job.principal)
                     ctx = ToolContext(execution_id, step.id, self.services, progress, guard)
                     targets: Sequence[AssetRef | None] = step.targets if spec.takes_targets else (None,)
-                    results = await self._fan_out(ctx, spec, step, targets, progress)
+                    if spec.run_all is not None:  # a tool that takes its targets itself (a runbook)
+                        results = await self._run_all(ctx, spec, step)
+                    else:
+                        results = await self._fan_out(ctx, spec, step, targets, progress)
                     unconfirmed.update(r.target for r in results if r.status is TargetStatus.UNCERTAIN)
                 finally:
                     if locks is not None:
@@ -251,6 +254,22 @@ class Executor:
                 return f"busy: another run is changing {busy}"
             await asyncio.sleep(LOCK_POLL_S)
         return ""
+
+    async def _run_all(self, ctx: ToolContext, spec: ToolSpec, step: PlanStep) -> list[TargetResult]:
+        assert spec.run_all is not None
+        args = spec.parse_args(step.args)
+        try:
+            async with asyncio.timeout(step.timeout_s + GRACE_S):
+                results = await spec.run_all(ctx, step.targets, args)
+        except TimeoutError:
+            why = f"no end within {step.timeout_s:g} s"
+            results = [
+                TargetResult(target=t.name, status=TargetStatus.TIMEOUT, error=why) for t in step.targets
+            ]
+        return [
+            r.model_copy(update={"output": self._redacted(r.output), "error": self.redact(r.error)})
+            for r in results
+        ]
 
     async def _fan_out(
         self,
@@ -296,30 +315,9 @@ class Executor:
     async def _call(
         self, spec: ToolSpec, ctx: ToolContext, target: AssetRef | None, args: Any, timeout: float
     ) -> TargetResult:
-        name = target.name if target is not None else ""
-        start = time.perf_counter()
-        status, output, error = TargetStatus.OK, ToolOutput(), ""
-        try:
-            async with asyncio.timeout(timeout):
-                output = await spec.func(ctx, target, args)
-            if not output.ok:
-                status = TargetStatus.FAILED
-        except TimeoutError:
-            status, error = TargetStatus.TIMEOUT, f"no answer within {timeout - GRACE_S:g} s"
-        except ToolError as err:
-            status, error = _status_for(err), str(err)
-            output = err.output or output
-        except NotPermitted as err:  # the tool asked policy about what the run revealed
-            status, error = TargetStatus.FAILED, f"not permitted: {err}"
-        except Exception as err:  # a tool bug must not take the run down with it
-            log.exception("tool %s crashed on %s", spec.name, name or "-")
-            status, error = TargetStatus.FAILED, f"internal error in {spec.name} ({type(err).__name__})"
-        return TargetResult(
-            target=name,
-            status=status,
-            duration_ms=round((time.perf_counter() - start) * 1000, 2),
-            output=self._redacted(output),
-            error=self.redact(error),
+        result = await call_tool(spec, ctx, target, args, timeout)
+        return result.model_copy(
+            update={"output": self._redacted(result.output), "error": self.redact(result.error)}
         )
 
     def _redacted(self, output: ToolOutput) -> ToolOutput:
@@ -354,6 +352,39 @@ class Executor:
 
     async def _save_status(self, execution_id: str, status: Any) -> None:
         await must_write(self.store.set_status(execution_id, status))
+
+
+async def call_tool(
+    spec: ToolSpec, ctx: ToolContext, target: AssetRef | None, args: Any, timeout: float
+) -> TargetResult:
+    """One call of a tool on one target under `timeout`: its output, or the error as a status.
+
+    Used by the executor for every target and by tools that run other tools (runbooks)."""
+    name = target.name if target is not None else ""
+    start = time.perf_counter()
+    status, output, error = TargetStatus.OK, ToolOutput(), ""
+    try:
+        async with asyncio.timeout(timeout):
+            output = await spec.func(ctx, target, args)
+        if not output.ok:
+            status = TargetStatus.FAILED
+    except TimeoutError:
+        status, error = TargetStatus.TIMEOUT, f"no answer within {timeout - GRACE_S:g} s"
+    except ToolError as err:
+        status, error = _status_for(err), str(err)
+        output = err.output or output
+    except NotPermitted as err:  # the tool asked policy about what the run revealed
+        status, error = TargetStatus.FAILED, f"not permitted: {err}"
+    except Exception as err:  # a tool bug must not take the run down with it
+        log.exception("tool %s crashed on %s", spec.name, name or "-")
+        status, error = TargetStatus.FAILED, f"internal error in {spec.name} ({type(err).__name__})"
+    return TargetResult(
+        target=name,
+        status=status,
+        duration_ms=round((time.perf_counter() - start) * 1000, 2),
+        output=output,
+        error=error,
+    )
 
 
 def _changes_targets(step: PlanStep, spec: ToolSpec) -> bool:

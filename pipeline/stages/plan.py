@@ -55,16 +55,18 @@ def _steps(
     for number, call in enumerate(calls, 1):
         spec = _spec(call.tool, registry)
         targets = resolve_targets(call, spec, assets) if spec.takes_targets else ()
+        args = _args(spec, call.args)
         steps.append(
             PlanStep(
                 id=f"s{number}",
                 tool=spec.name,
-                args=_args(spec, call.args),
+                args=args,
                 targets=targets,
                 depends_on=(f"s{number - 1}",) if number > 1 else (),
                 timeout_s=_timeout(spec, call.args),
                 risk=spec.risk,
                 definition=spec.digest,
+                outline=spec.outline(args, targets) if spec.outline is not None else (),
             )
         )
     return tuple(steps)
