@@ -47,10 +47,15 @@ class Tally:
 
 
 async def evaluate(
-    cases: Sequence[Case], directory: AssetDirectory, *, llm: Understander | None = None
+    cases: Sequence[Case],
+    directory: AssetDirectory,
+    *,
+    llm: Understander | None = None,
+    catalog: Sequence[Path] = (),
 ) -> Tally:
-    """Plan every case as its role (policy applied, nothing executed) and score it."""
-    registry = build_registry()
+    """Plan every case as its role (policy applied, nothing executed) and score it, with the
+    built-in tools and the tools defined under `catalog` (the bot's `catalog.paths`)."""
+    registry = build_registry(catalog)
     policy = Policy.default(registry)
     conversations = Conversations(InProcessCache())
     planner = HybridPlanner(
@@ -104,9 +109,11 @@ def write_predictions(predictions: Sequence[Prediction], path: Path) -> None:
             handle.write(json.dumps(prediction.model_dump(mode="json"), ensure_ascii=False) + "\n")
 
 
-async def run_eval(cases: Path, inventory: Path, out: Path, *, llm: Understander | None = None) -> int:
+async def run_eval(
+    cases: Path, inventory: Path, out: Path, *, llm: Understander | None = None, catalog: Sequence[Path] = ()
+) -> int:
     """Run the evaluation; returns the exit code (0 when every case passed, 1 otherwise)."""
-    tally = await evaluate(load_cases(cases), load_directory(inventory), llm=llm)
+    tally = await evaluate(load_cases(cases), load_directory(inventory), llm=llm, catalog=catalog)
     write_predictions(tally.predictions, out)
     report(tally, sys.stdout)
     return 0 if not tally.failures else 1
@@ -121,7 +128,7 @@ async def run_eval_with_settings(settings: Settings, cases: Path, inventory: Pat
     cache = build_cache(settings.redis.url, settings.redis.key_prefix)
     llm = wiring.llm_understander(settings, cache, closers)
     try:
-        return await run_eval(cases, inventory, out, llm=llm)
+        return await run_eval(cases, inventory, out, llm=llm, catalog=settings.catalog.paths)
     finally:
         for close in closers:
             await close()

@@ -284,11 +284,39 @@ def _line(node: Node | None, loc: Loc) -> int:
 def _checks(definition: ToolDefinition, model: type[BaseModel]) -> Iterator[tuple[Loc, str]]:
     """What pydantic cannot see alone: holes naming parameters, defaults fitting their types."""
     yield from _hole_checks(definition)
+    yield from _name_checks(definition)
     for name, param in definition.params.items():
         if param.default is not None:
             problem = _default_problem(model, name, param.default)
             if problem:
                 yield ("params", name, "default"), f"params.{name}.default: {problem}"
+
+
+SHELL_NAMES = frozenset(
+    "PATH HOME IFS SHELL ENV BASH_ENV CDPATH PWD OLDPWD USER LOGNAME TERM LANG TMPDIR OPTIND OPTARG "
+    "PS1 PS2 PS4 MAIL PPID UID EUID HOSTNAME SHLVL".split()
+)
+POWERSHELL_NAMES = frozenset(
+    "args error event eventargs eventsubscriber executioncontext false foreach home host input "
+    "lastexitcode matches myinvocation nestedpromptlevel null pid profile psboundparameters pscmdlet "
+    "pscommandpath psculture psdebugcontext pshome psitem psscriptroot pssenderinfo psuiculture "
+    "psversiontable pwd sender shellid stacktrace switch this true".split()
+)
+
+
+def _name_checks(definition: ToolDefinition) -> Iterator[tuple[Loc, str]]:
+    """A script's parameters become environment variables, PowerShell's become variables:
+    names those already mean something to are refused."""
+    for name in definition.params:
+        env = name.upper()
+        script = definition.linux is not None and definition.linux.script
+        if script and (env in SHELL_NAMES or env.startswith(("LD_", "LC_", "SSH_", "BASH_"))):
+            yield (
+                ("params", name),
+                f"params.{name}: ${env} is an environment variable the shell needs; rename it",
+            )
+        if definition.windows is not None and name in POWERSHELL_NAMES:
+            yield ("params", name), f"params.{name}: ${name} is a PowerShell automatic variable; rename it"
 
 
 def _hole_checks(definition: ToolDefinition) -> Iterator[tuple[Loc, str]]:

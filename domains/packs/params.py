@@ -67,7 +67,8 @@ def args_model(
         if param.is_required:
             fields[param_name] = (annotation, Field(..., description=param.description))
         else:
-            fields[param_name] = (annotation | None, Field(param.default, description=param.description))
+            default = Field(param.default, description=param.description, validate_default=True)
+            fields[param_name] = (annotation | None, default)
     title = "".join(part.title() for part in re.split(r"[._]", name)) + "Args"
     if base is not None:
         return create_model(title, __base__=base, **fields)
@@ -78,7 +79,7 @@ def slots(declared: Mapping[str, ParamDef]) -> dict[str, Slot]:
     """How each parameter is written, from its type and its declared words."""
     found: dict[str, Slot] = {}
     for name, param in declared.items():
-        kind = _SLOT_KIND.get(param.type, "")
+        kind = param.kind or _SLOT_KIND.get(param.type, "")
         if param.words or param.leads or param.follows or kind:
             found[name] = Slot(
                 kind=kind,  # type: ignore[arg-type]

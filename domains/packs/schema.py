@@ -40,6 +40,7 @@ class Strict(BaseModel):
 
 
 ParamType = Literal["string", "integer", "boolean", "duration", "path", "enum"]
+WrittenAs = Literal["", "service", "port", "text", "number", "dns_name", "recipient", "message", "command"]
 
 
 class ParamDef(Strict):
@@ -54,6 +55,7 @@ class ParamDef(Strict):
     min: int | None = None  # integer
     max: int | None = None
     max_length: int = Field(1024, ge=1, le=100_000)  # string
+    kind: WrittenAs = ""  # how the value is written in chat, when the type does not say it
     words: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # value -> words people use
     leads: tuple[str, ...] = ()  # words written just before the value
     follows: tuple[str, ...] = ()  # words written just after it

@@ -1,0 +1,90 @@
+"""The shipped packs: their fixed names load, run on the real sshd, and are asked for in words."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.winrm import PywinrmRemote
+from domains.automation.ports import WindowsRemote
+from domains.catalog import build_registry
+from domains.packs import SHIPPED
+from pipeline.contracts import AssetRef, Risk, ToolOutput
+from pipeline.registry import ToolContext, ToolRegistry
+from tests.adapters.winrm.conftest import Script, script, windows, winrm_config, wsman
+from tests.adapters.winrm.wsman_standin import Canned, WsmanStandIn
+from tests.integration.sshd_fixtures import SSH_HOSTS
+
+__all__ = ["script", "windows", "winrm_config", "wsman"]
+REGISTRY = build_registry([SHIPPED])
+WEB = AssetRef(name="web-01", address=SSH_HOSTS[4], os="linux")
+WIN = AssetRef(name="win-app-01", address="127.0.0.1", os="windows", type="app_server")
+CONTRACT = {
+    "diag.collect": Risk.READ,
+    "linux.disk_cleanup": Risk.WRITE,
+    "linux.package_version": Risk.READ,
+    "db.pg_activity": Risk.READ,
+    "web.rolling_restart": Risk.WRITE,
+    "windows.service_restart": Risk.WRITE,
+}
+
+
+def test_the_contract_names_and_risks() -> None:
+    assert {name: REGISTRY.get(name).risk for name in CONTRACT} == CONTRACT
+    assert REGISTRY.get("web.rolling_restart").run_all is not None
+    for name in CONTRACT:
+        assert REGISTRY.get(name).source.startswith(str(SHIPPED))
+
+
+async def _run(
+    registry: ToolRegistry, services: dict[type[Any], Any], name: str, target: AssetRef, **raw: Any
+) -> ToolOutput:
+    spec = registry.get(name)
+    ctx = ToolContext(execution_id="test", step_id="s1", services=services)
+    return await spec.func(ctx, target, spec.parse_args(raw))
+
+
+@pytest.mark.sshd
+async def test_diag_collect_reports_each_section(services: dict[type[Any], Any]) -> None:
+    out = await _run(REGISTRY, services, "diag.collect", WEB, lines=5)
+    assert out.ok and out.summary.startswith("up ") and "load" in out.summary and "% used" in out.summary
+    for section in ("uptime and load", "memory", "disk", "top processes", "failed units", "last errors"):
+        assert f"== {section}" in out.stdout
+
+
+@pytest.mark.sshd
+async def test_package_version_matches_the_package_database(services: dict[type[Any], Any]) -> None:
+    local = subprocess.run(
+        ["dpkg-query", "-W", "-f=${Version}", "openssh-server"], capture_output=True, text=True, check=True
+    ).stdout
+    out = await _run(REGISTRY, services, "linux.package_version", WEB, package="openssh-server")
+    assert out.data == {"version": local} and out.summary == f"openssh-server {local}"
+    missing = await _run(REGISTRY, services, "linux.package_version", WEB, package="no-such-package-xyz")
+    assert missing.data == {"version": "not installed"}
+
+
+@pytest.mark.sshd
+async def test_disk_cleanup_dry_run_removes_nothing(services: dict[type[Any], Any]) -> None:
+    logs = sorted(p for p in Path("/var/log").rglob("*") if p.is_file())
+    out = await _run(REGISTRY, services, "linux.disk_cleanup", WEB, dry_run=True, rotated_days=1)
+    assert out.ok and "dry run: nothing removed" in out.stdout
+    assert out.data["freed_kb"] == "0" and out.summary.startswith("freed 0 KiB")
+    assert sorted(p for p in Path("/var/log").rglob("*") if p.is_file()) == logs
+
+
+async def test_windows_service_restart_sends_typed_literal_parameters(
+    windows: PywinrmRemote, wsman: WsmanStandIn, script: Script
+) -> None:
+    script.on("Restart-Service", Canned(stdout=json.dumps({"Name": "W3SVC", "Status": "Running"})))
+    services: dict[type[Any], Any] = {WindowsRemote: windows}
+    out = await _run(REGISTRY, services, "windows.service_restart", WIN, service="W3SVC", wait="90s")
+    assert out.ok and out.summary == "W3SVC is Running"
+    sent = wsman.seen.scripts[0]
+    assert "param([string]$service, [double]$wait)" in sent
+    assert sent.rstrip().endswith("} -service 'W3SVC' -wait 90")
+    quoted = await _run(REGISTRY, services, "windows.service_restart", WIN, service="Web $x")
+    assert quoted.ok and wsman.seen.scripts[1].rstrip().endswith("-service 'Web $x' -wait 60")
