@@ -25,9 +25,11 @@ from adapters.jobs.recovery import SqlStepRecovery
 from bot import catalog, preflight, scaleout, wiring
 from bot.logging_setup import use_redactor
 from bot.settings import Settings
+from bot.telemetry import TelemetryDispatcher
 from db.api_tokens import SqlApiTokens
 from db.assets import SqlAssetRepository
 from db.audit import SqlAuditLog
+from db.catalog import SqlToolCatalog
 from db.engine import create_engine, session_factory, sqlite_path
 from db.executions import SqlExecutionStore
 from db.history import SqlHistory
@@ -174,6 +176,9 @@ async def build_app(settings: Settings) -> App:
         recovery=SqlStepRecovery(sessions) if dispatcher is None else None,
         retry_changes=settings.jobs.retry_changes,
     )
+    telemetry = TelemetryDispatcher(executor.dispatcher, SqlToolCatalog(sessions), registry)
+    await telemetry.sync()  # the tools table lists the catalog as loaded
+    executor.dispatcher = telemetry
     fallback = wiring.llm_understander(settings, cache, closers)
     planner = HybridPlanner(
         registry,

@@ -4,6 +4,7 @@
     opsconductor_llm_calls{stage,result}         LLM requests answered / cached / retried / failed
     opsconductor_llm_tokens{stage,kind}          prompt / completion tokens
     opsconductor_tool_results{tool,status}       one per target result (ok, failed, timeout ...)
+    opsconductor_tool_seconds{tool}              duration of each target result, per tool
     opsconductor_step_queue_depth                steps waiting for a worker (arq engine)
     opsconductor_approval_wait_seconds{decision} from approval prompt to decision
     opsconductor_step_jobs{outcome}              worker side: step jobs run, retried after a lost worker
@@ -43,6 +44,10 @@ class Metrics:
             ["tool", "status"],
             registry=registry,
         )
+        self.tool_seconds = Histogram(
+            "opsconductor_tool_seconds", "Duration of each target result, by tool", ["tool"],
+            registry=registry, buckets=STAGE_BUCKETS,
+        )  # fmt: skip
         self.queue_depth = Gauge(
             "opsconductor_step_queue_depth", "Steps waiting for or running on a worker", registry=registry
         )
@@ -66,6 +71,7 @@ class Metrics:
     def observe_step(self, result: StepResult) -> None:
         for target in result.results:
             self.tool_results.labels(result.tool or "-", target.status.value).inc()
+            self.tool_seconds.labels(result.tool or "-").observe(target.duration_ms / 1000)
 
     def observe_job(self, job: StepJob, result: StepResult, job_try: int) -> None:
         """StepJobHandler's observer: what a worker ran (tool results are counted by the replica that

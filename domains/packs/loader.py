@@ -293,14 +293,73 @@ def _checks(definition: ToolDefinition, model: type[BaseModel]) -> Iterator[tupl
 
 
 SHELL_NAMES = frozenset(
-    "PATH HOME IFS SHELL ENV BASH_ENV CDPATH PWD OLDPWD USER LOGNAME TERM LANG TMPDIR OPTIND OPTARG "
-    "PS1 PS2 PS4 MAIL PPID UID EUID HOSTNAME SHLVL".split()
+    [
+        "PATH",
+        "HOME",
+        "IFS",
+        "SHELL",
+        "ENV",
+        "BASH_ENV",
+        "CDPATH",
+        "PWD",
+        "OLDPWD",
+        "USER",
+        "LOGNAME",
+        "TERM",
+        "LANG",
+        "TMPDIR",
+        "OPTIND",
+        "OPTARG",
+        "PS1",
+        "PS2",
+        "PS4",
+        "MAIL",
+        "PPID",
+        "UID",
+        "EUID",
+        "HOSTNAME",
+        "SHLVL",
+    ]
 )
 POWERSHELL_NAMES = frozenset(
-    "args error event eventargs eventsubscriber executioncontext false foreach home host input "
-    "lastexitcode matches myinvocation nestedpromptlevel null pid profile psboundparameters pscmdlet "
-    "pscommandpath psculture psdebugcontext pshome psitem psscriptroot pssenderinfo psuiculture "
-    "psversiontable pwd sender shellid stacktrace switch this true".split()
+    [
+        "args",
+        "error",
+        "event",
+        "eventargs",
+        "eventsubscriber",
+        "executioncontext",
+        "false",
+        "foreach",
+        "home",
+        "host",
+        "input",
+        "lastexitcode",
+        "matches",
+        "myinvocation",
+        "nestedpromptlevel",
+        "null",
+        "pid",
+        "profile",
+        "psboundparameters",
+        "pscmdlet",
+        "pscommandpath",
+        "psculture",
+        "psdebugcontext",
+        "pshome",
+        "psitem",
+        "psscriptroot",
+        "pssenderinfo",
+        "psuiculture",
+        "psversiontable",
+        "pwd",
+        "sender",
+        "shellid",
+        "stacktrace",
+        "switch",
+        "this",
+        "true",
+    ]
 )
 
 

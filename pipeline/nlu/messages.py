@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pipeline.contracts import ToolCall
 
 EXAMPLES = (
@@ -16,12 +18,18 @@ EXAMPLES = (
 )
 
 
-def help_text() -> str:
-    return (
+def help_text(defined: Sequence[tuple[str, str]] = ()) -> str:
+    """What the bot does; `defined`: (tool, example) for the catalog's defined tools and runbooks."""
+    text = (
         "I run operations tasks on the hosts in the inventory: ping, port scans, traceroute, DNS, "
         "system facts, service status and control, processes, log files, commands (with approval), "
         "notifications and inventory questions. Try: " + ", ".join(EXAMPLES) + "."
     )
+    if defined:
+        text += (
+            " Also from the catalog: " + ", ".join(f"{tool} (`{example}`)" for tool, example in defined) + "."
+        )
+    return text
 
 
 def out_of_scope() -> str:

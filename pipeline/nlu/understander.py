@@ -139,7 +139,8 @@ class DeterministicUnderstander:
                 return self.understand(again, assets)  # what was offered, exactly as offered
         entities = any(t.kind not in {"word", "punct"} for t in message.tokens)
         if not message.clauses or (_small_talk(words) and not entities):
-            return _no_action(messages.injection() if message.injection else messages.help_text(), 1.0)
+            helped = messages.help_text(self.words.defined_examples)
+            return _no_action(messages.injection() if message.injection else helped, 1.0)
         understood = self._understood(message, reader, Context.after(previous))
         if previous is not None and completes(previous) and not understood.calls:
             return self.understand(f"{previous.text} {text}", assets)  # "which one?" - "the london one"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from pydantic import BaseModel
@@ -10,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.catalog import SqlToolCatalog, specificity
 from domains.catalog import build_registry
-from pipeline.contracts import Risk, ToolOutput
+from pipeline.contracts import PlanStep, Risk, StepResult, ToolOutput
+from pipeline.dispatch import StepJob
 from pipeline.errors import InvalidRequest
 from pipeline.registry import ToolSet
 
@@ -85,3 +87,45 @@ async def test_telemetry_summary(sessions: Sessions) -> None:
     ]
     assert stats[2].avg_ms == pytest.approx(20.0) and stats[2].max_ms == 30.0
     assert await catalog.telemetry(datetime.now(UTC) + timedelta(hours=1)) == []
+
+
+class RecordedSteps:
+    """A StepDispatcher stand-in that answers with the results it is given (the executor's side
+    is tested elsewhere); TelemetryDispatcher only sees what comes back."""
+
+    def __init__(self, results: dict[str, StepResult]) -> None:
+        self.results = results
+
+    async def dispatch(self, job: StepJob, step: PlanStep, progress: object) -> StepResult:
+        return self.results[step.id]
+
+
+async def test_telemetry_records_every_target_result_of_defined_tools_too(
+    sessions: Sessions, tmp_path: Path
+) -> None:
+    from bot.telemetry import TelemetryDispatcher
+    from pipeline.contracts import Principal, TargetResult, TargetStatus
+    from tests.domains.packs.test_loader import GOOD
+
+    (tmp_path / "flush.yaml").write_text(GOOD)
+    registry = build_registry([tmp_path])
+    results = {
+        "s1": StepResult(step_id="s1", tool="app.cache_flush", results=(
+            TargetResult(target="web-01", status=TargetStatus.OK, duration_ms=120.0),
+            TargetResult(target="web-02", status=TargetStatus.FAILED, duration_ms=80.0),
+        )),
+    }  # fmt: skip
+    catalog = SqlToolCatalog(sessions)
+    telemetry = TelemetryDispatcher(RecordedSteps(results), catalog, registry)
+    job = StepJob(execution_id="e" * 32, step_id="s1", principal=Principal(subject="o"))
+    assert await telemetry.dispatch(job, PlanStep(id="s1", tool="app.cache_flush"), None) == results["s1"]
+    [stats] = await catalog.telemetry(datetime.now(UTC) - timedelta(minutes=1))
+    assert (stats.tool, stats.runs, stats.failures, stats.avg_ms, stats.max_ms) == (
+        "app.cache_flush",
+        2,
+        1,
+        100.0,
+        120.0,
+    )
+    tools = {t.name: t for t in await catalog.tools()}
+    assert tools["app.cache_flush"].risk == "write" and "network.ping" in tools

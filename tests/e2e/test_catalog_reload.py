@@ -45,4 +45,4 @@ async def test_an_approval_covers_only_the_version_it_showed(tmp_path: Path) -> 
     [result] = reply.result.steps[0].results  # type: ignore[union-attr]
     assert result.status is TargetStatus.FAILED
     assert "definition of app.cache_flush changed since this plan was made" in result.error
-    assert chat.store.claims == 1  # claimed, refused before anything ran
+    assert chat.memory_store.claims == 1  # claimed, refused before anything ran

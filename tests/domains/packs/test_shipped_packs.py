@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -10,10 +11,13 @@ from typing import Any
 import pytest
 
 from adapters.winrm import PywinrmRemote
+from bot.evaluation import load_directory
 from domains.automation.ports import WindowsRemote
 from domains.catalog import build_registry
 from domains.packs import SHIPPED
-from pipeline.contracts import AssetRef, Risk, ToolOutput
+from pipeline.contracts import AssetRef, Principal, Risk, ToolOutput
+from pipeline.nlu import DeterministicUnderstander
+from pipeline.planner import HybridPlanner
 from pipeline.registry import ToolContext, ToolRegistry
 from tests.adapters.winrm.conftest import Script, script, windows, winrm_config, wsman
 from tests.adapters.winrm.wsman_standin import Canned, WsmanStandIn
@@ -21,6 +25,10 @@ from tests.integration.sshd_fixtures import SSH_HOSTS
 
 __all__ = ["script", "windows", "winrm_config", "wsman"]
 REGISTRY = build_registry([SHIPPED])
+FIXTURE = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures" / "inventory.yaml"
+LOCAL = Path(__file__).resolve().parents[2] / "data" / "inventory_fixture_copy.yaml"
+PLANNER = HybridPlanner(REGISTRY, load_directory(FIXTURE if FIXTURE.exists() else LOCAL))
+OPERATOR = Principal(subject="olga", roles=frozenset({"operator"}))
 WEB = AssetRef(name="web-01", address=SSH_HOSTS[4], os="linux")
 WIN = AssetRef(name="win-app-01", address="127.0.0.1", os="windows", type="app_server")
 CONTRACT = {
@@ -58,9 +66,7 @@ async def test_diag_collect_reports_each_section(services: dict[type[Any], Any])
 
 @pytest.mark.sshd
 async def test_package_version_matches_the_package_database(services: dict[type[Any], Any]) -> None:
-    local = subprocess.run(
-        ["dpkg-query", "-W", "-f=${Version}", "openssh-server"], capture_output=True, text=True, check=True
-    ).stdout
+    local = _installed("openssh-server")
     out = await _run(REGISTRY, services, "linux.package_version", WEB, package="openssh-server")
     assert out.data == {"version": local} and out.summary == f"openssh-server {local}"
     missing = await _run(REGISTRY, services, "linux.package_version", WEB, package="no-such-package-xyz")
@@ -69,11 +75,21 @@ async def test_package_version_matches_the_package_database(services: dict[type[
 
 @pytest.mark.sshd
 async def test_disk_cleanup_dry_run_removes_nothing(services: dict[type[Any], Any]) -> None:
-    logs = sorted(p for p in Path("/var/log").rglob("*") if p.is_file())
+    logs = _log_files()
     out = await _run(REGISTRY, services, "linux.disk_cleanup", WEB, dry_run=True, rotated_days=1)
     assert out.ok and "dry run: nothing removed" in out.stdout
     assert out.data["freed_kb"] == "0" and out.summary.startswith("freed 0 KiB")
-    assert sorted(p for p in Path("/var/log").rglob("*") if p.is_file()) == logs
+    assert _log_files() == logs
+
+
+def _installed(package: str) -> str:
+    """The version this machine's package database holds (the sshd testbed is this machine)."""
+    query = ["dpkg-query", "-W", "-f=${Version}", package]
+    return subprocess.run(query, capture_output=True, text=True, check=True).stdout
+
+
+def _log_files() -> list[Path]:
+    return sorted(p for p in Path("/var/log").rglob("*") if p.is_file())
 
 
 async def test_windows_service_restart_sends_typed_literal_parameters(
@@ -88,3 +104,41 @@ async def test_windows_service_restart_sends_typed_literal_parameters(
     assert sent.rstrip().endswith("} -service 'W3SVC' -wait 90")
     quoted = await _run(REGISTRY, services, "windows.service_restart", WIN, service="Web $x")
     assert quoted.ok and wsman.seen.scripts[1].rstrip().endswith("-service 'Web $x' -wait 60")
+
+
+EXAMPLES = [(spec.name, text) for spec in REGISTRY if spec.source for text in spec.phrasing.examples]
+
+
+@pytest.mark.parametrize(("tool", "text"), EXAMPLES, ids=[t for _, t in EXAMPLES])
+async def test_every_shipped_example_plans_its_tool(tool: str, text: str) -> None:
+    plan = await PLANNER.plan(text, OPERATOR)
+    assert plan.outcome == "plan", plan.message
+    assert [s.tool for s in plan.steps] == [tool]
+
+
+async def test_rolling_restart_in_words() -> None:
+    plan = await PLANNER.plan("roll nginx restarts through the prod web servers two at a time", OPERATOR)
+    [step] = plan.steps
+    assert step.args["service"] == "nginx" and step.args["batch_size"] == 2
+    assert step.target_names == ["web-01", "web-02", "web-03"]
+    assert "batch 1: web-01, web-02" in step.outline and "batch 2: web-03" in step.outline
+
+
+def test_help_names_the_catalog_tools() -> None:
+    text = DeterministicUnderstander(REGISTRY).understand("help", ()).message
+    assert "diag.collect (`collect diagnostics from web-01`)" in text
+
+
+def test_every_example_of_the_docs_page_validates(tmp_path: Path) -> None:
+    from domains.packs.loader import load_catalog
+
+    docs = Path(__file__).resolve().parents[3] / "docs" / "catalog.md"
+    blocks = re.findall(r"```yaml\n(.*?)```", docs.read_text(), re.DOTALL)
+    assert len(blocks) >= 2
+    for n, block in enumerate(blocks):
+        text = re.sub(r"^name: .*$", f"name: docs.example_{n}", block, flags=re.MULTILINE)
+        if not text.startswith(("name:", "kind:")):
+            continue  # a fragment (one section of a definition)
+        (tmp_path / f"example{n}.yaml").write_text(text)
+    loaded = load_catalog([SHIPPED, tmp_path], builtin=build_registry().builtin)
+    assert {f"docs.example_{n}" for n in (0, 2)} <= {e.spec.name for e in loaded.entries}
