@@ -9,6 +9,7 @@ change itself as a suggestion in the structured form (one click sends it).
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -132,6 +133,7 @@ class Reader:
         """`tool.name targets key=value ...`: keys naming the tool's arguments are arguments; the
         others (env=, role=, service= for a tool without a service argument) select targets."""
         names = {s.name for s in tool.slots}
+        tokens = _targets_written_as_kv(tokens, names)
         own = [t for t in tokens[1:] if t.kind == "kv" and t.text.partition("=")[0].lower() in names]
         parse = recognise([t for t in tokens[1:] if t not in own], self.index, self.words)
         arguments = tuple(_kv(t) for t in own)
@@ -235,3 +237,29 @@ def _read_of(tool: ToolView, call: ToolCall) -> ToolCall | None:
 def first_stem(parse: Parse) -> str:
     first = next((t for t in parse.words if t.low not in FILLER), None)
     return stem(first.low) if first else ""
+
+
+TARGET_KEYS = frozenset({"targets", "target", "hosts", "host"})
+
+
+def _targets_written_as_kv(tokens: tuple[Token, ...], names: set[str]) -> tuple[Token, ...]:
+    """`targets=web-01,web-02` in the structured form: the hosts, as if written one by one
+    (unless the tool has an argument of that name). Later tokens move up to keep indexes distinct."""
+    out: list[Token] = []
+    for token in tokens:
+        key, _, value = token.text.partition("=")
+        if token.kind == "kv" and key.lower() in TARGET_KEYS and key.lower() not in names and value:
+            for part in (p for p in value.split(",") if p.strip()):
+                kind = "ip" if _is_address(part.strip()) else "word"
+                out.append(replace(token, text=part.strip(), low=part.strip().lower(), kind=kind))
+        else:
+            out.append(token)
+    return tuple(replace(t, index=n) for n, t in enumerate(out))
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
