@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
 from adapters.winrm import PywinrmRemote
@@ -22,6 +25,7 @@ from pipeline.registry import ToolContext, ToolRegistry
 from tests.adapters.winrm.conftest import Script, script, windows, winrm_config, wsman
 from tests.adapters.winrm.wsman_standin import Canned, WsmanStandIn
 from tests.integration.sshd_fixtures import SSH_HOSTS
+from tests.services import WORKDIR_PREFIX, PostgresServer
 
 __all__ = ["script", "windows", "winrm_config", "wsman"]
 REGISTRY = build_registry([SHIPPED])
@@ -142,3 +146,34 @@ def test_every_example_of_the_docs_page_validates(tmp_path: Path) -> None:
         (tmp_path / f"example{n}.yaml").write_text(text)
     loaded = load_catalog([SHIPPED, tmp_path], builtin=build_registry().builtin)
     assert {f"docs.example_{n}" for n in (0, 2)} <= {e.spec.name for e in loaded.entries}
+
+
+def _socket_folder(port: int) -> Path:
+    """The folder of the test PostgreSQL's socket (the sshd testbed has its own loopback, so
+    psql on the 'host' reaches the server through the socket; the file system is shared)."""
+    found = sorted(Path(tempfile.gettempdir()).glob(f"{WORKDIR_PREFIX}pg-*/.s.PGSQL.{port}"))
+    if not found:
+        pytest.skip("the test PostgreSQL has no socket here (an external server)")
+    return found[0].parent
+
+
+@pytest.mark.sshd
+async def test_pg_activity_sees_a_long_query(
+    services: dict[type[Any], Any], postgres_server: PostgresServer
+) -> None:
+    url = postgres_server.admin_url
+    assert url.port is not None
+    folder = _socket_folder(url.port)
+    conn = await asyncpg.connect(host=str(folder), port=url.port, user="postgres", database="postgres")
+    sleeper = asyncio.ensure_future(conn.execute("select pg_sleep(4)"))
+    try:
+        await asyncio.sleep(2)
+        out = await _run(
+            REGISTRY, services, "db.pg_activity", WEB, host=str(folder), port=url.port, min_duration="1s"
+        )
+    finally:
+        await sleeper
+        await conn.close()
+    assert out.ok, out.stderr
+    assert int(out.data["sessions"]) >= 2 and int(out.data["long_running"]) >= 1
+    assert "select pg_sleep(4)" in out.stdout and "== lock waits" in out.stdout
