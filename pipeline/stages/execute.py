@@ -266,6 +266,11 @@ class Executor:
             results = [
                 TargetResult(target=t.name, status=TargetStatus.TIMEOUT, error=why) for t in step.targets
             ]
+        except Exception as err:  # a bug must not take the run down; what changed is unknown
+            log.exception("tool %s crashed", spec.name)
+            why = f"internal error in {spec.name} ({type(err).__name__}); the hosts may have changed"
+            status = TargetStatus.UNCERTAIN if spec.changes else TargetStatus.FAILED
+            results = [TargetResult(target=t.name, status=status, error=why) for t in step.targets]
         return [
             r.model_copy(update={"output": self._redacted(r.output), "error": self.redact(r.error)})
             for r in results

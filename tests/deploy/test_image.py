@@ -79,3 +79,13 @@ def test_every_command_the_deployment_runs_exists(compose: dict[str, Any]) -> No
     assert all(command_exists(c) for c in commands)
     assert command_exists(["credentials", "rotate-key"])
     assert not command_exists(["serve", "now"])
+
+
+def test_the_shipped_catalog_packs_are_package_data() -> None:
+    """A wheel (the image installs one) carries every shipped definition file."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    patterns = config["tool"]["setuptools"]["package-data"]["domains.packs"]
+    packs = ROOT / "domains" / "packs"
+    carried = {p for pattern in patterns for p in packs.glob(pattern)}
+    shipped = {p for p in (packs / "shipped").rglob("*") if p.is_file()}
+    assert shipped and shipped <= carried
