@@ -1,9 +1,11 @@
 """`SqlAssetRepository`: the inventory in SQL (AssetDirectory + AssetStore), relationships, credentials.
 
-Reads come from an in-memory snapshot (inventories are small) that is reloaded
-after this instance writes, or when it is older than `ttl_s` (other replicas'
-writes). Selection uses `pipeline.selection.AssetIndex`, the same rule as the
-in-memory directory, stage C and the understanding layer. Credentials are sealed with a `CredentialCipher`.
+Reads come from an in-memory snapshot that is reloaded after this instance writes, or,
+when it is older than `ttl_s`, if the table's row count or latest update changed (other
+replicas' writes); an unchanged table keeps the same snapshot object, so the indexes built
+over it (`pipeline.selection`, the understanding layer's) are not rebuilt. Selection uses
+`pipeline.selection.AssetIndex`, the same rule as the in-memory directory, stage C and the
+understanding layer. Credentials are sealed with a `CredentialCipher`.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from pipeline.contracts import AssetFilter, AssetRef
 from pipeline.errors import InvalidRequest, UnknownTarget
 from pipeline.selection import AssetIndex
 
+_STAMP = select(func.count(), func.max(Asset.updated_at))  # any write changes one or the other
 UPDATABLE = ("address", "type", "os", "environment", "location", "tags", "services")
 CREDENTIAL_KINDS = ("ssh_key", "password", "winrm")
 
@@ -78,20 +81,24 @@ class SqlAssetRepository:
         self.cipher = cipher
         self._ttl_s = ttl_s
         self._cache: tuple[AssetRef, ...] | None = None
+        self._stamp: tuple[object, ...] = ()  # (rows, last update) the cache was read at
         self._loaded_at = 0.0
         self._lock = asyncio.Lock()
 
     # ------------------------------------------------------------------ AssetDirectory
 
     async def snapshot(self) -> Sequence[AssetRef]:
+        """The inventory; the same object until it changes, so per-snapshot indexes are kept."""
         cache = self._cache
         if cache is not None and time.monotonic() - self._loaded_at < self._ttl_s:
             return cache
         async with self._lock:
             if self._cache is None or time.monotonic() - self._loaded_at >= self._ttl_s:
                 async with store_errors(), self._sessions() as session:
-                    rows = await session.scalars(select(Asset).order_by(Asset.name))
-                    self._cache = tuple(to_ref(row) for row in rows)
+                    stamp = tuple((await session.execute(_STAMP)).one())
+                    if self._cache is None or stamp != self._stamp:
+                        rows = await session.scalars(select(Asset).order_by(Asset.name))
+                        self._cache, self._stamp = tuple(to_ref(row) for row in rows), stamp
                 self._loaded_at = time.monotonic()
             return self._cache
 

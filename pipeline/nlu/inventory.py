@@ -6,7 +6,10 @@ snapshot; `pipeline.nlu.lexicon` only adds how people abbreviate them.
 
 from __future__ import annotations
 
+import bisect
+import fnmatch
 import ipaddress
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -137,7 +140,7 @@ class NameMatch:
 
 @dataclass
 class InventoryIndex:
-    """Lookups over one snapshot; build once per snapshot (cheap for hundreds of assets)."""
+    """Lookups over one snapshot, built once per snapshot: no lookup scans the whole inventory."""
 
     assets: Sequence[AssetRef]
     by_name: dict[str, AssetRef] = field(default_factory=dict)
@@ -152,6 +155,10 @@ class InventoryIndex:
     tag_keys: set[str] = field(default_factory=set)
     services: dict[str, str] = field(default_factory=dict)  # lower -> as in inventory
     name_prefixes: set[str] = field(default_factory=set)
+    by_numbers: dict[tuple[int, ...], dict[str, list[str]]] = field(default_factory=dict)  # for typos
+    digitless: list[str] = field(default_factory=list)  # names without a digit ('bastion')
+    machines: set[str] = field(default_factory=set)  # types of anything but network gear
+    sorted_names: list[str] = field(default_factory=list)  # for glob prefixes
     memo: dict[str, str | None] = field(default_factory=dict)  # per-snapshot results of costly lookups
     selection: AssetIndex = field(default_factory=lambda: AssetIndex(()))
 
@@ -161,6 +168,7 @@ class InventoryIndex:
         for asset in assets:
             index._add(asset)
         index._add_synonyms()
+        index.sorted_names = sorted(index.by_name)
         return index
 
     def _add(self, asset: AssetRef) -> None:
@@ -168,8 +176,14 @@ class InventoryIndex:
         self.by_name[name] = asset
         self.by_normalised.setdefault(normalise(name), asset.name)
         self.by_address[asset.address.lower()] = asset.name
-        self.by_signature.setdefault(signature(name), []).append(asset.name)
-        self.name_prefixes.add(signature(name)[0])
+        letters, numbers = signature(name)
+        self.by_signature.setdefault((letters, numbers), []).append(asset.name)
+        self.by_numbers.setdefault(numbers, {}).setdefault(letters, []).append(asset.name)
+        self.name_prefixes.add(letters)
+        if not numbers:
+            self.digitless.append(name)
+        if asset.os.lower() != "network":
+            self.machines.add(asset.type)
         first = re.split(r"[-_.\d]", name, maxsplit=1)[0]
         if first:
             self.name_prefixes.add(first)
@@ -222,9 +236,7 @@ class InventoryIndex:
         limit = 1 if len(letters) < 7 else 2
         best: list[str] = []
         best_distance = limit + 1
-        for (other_letters, other_numbers), names in self.by_signature.items():
-            if other_numbers != numbers:
-                continue
+        for other_letters, names in self.by_numbers.get(numbers, {}).items():
             distance = edit_distance(letters, other_letters, limit)
             substituted = len(letters) == len(other_letters) and sorted(letters) != sorted(other_letters)
             if distance and len(letters) < 5 and substituted:
@@ -270,12 +282,23 @@ class InventoryIndex:
             return "-" in low or "_" in low
         return True
 
+    def glob(self, pattern: str) -> list[str]:
+        """Inventory names matching a shell pattern ('web-*'), from the names sharing its literal prefix."""
+        prefix = re.split(r"[*?\[]", pattern, maxsplit=1)[0]
+        start = bisect.bisect_left(self.sorted_names, prefix)
+        found = []
+        for low in itertools.islice(self.sorted_names, start, None):
+            if not low.startswith(prefix):
+                break
+            if fnmatch.fnmatchcase(low, pattern):
+                found.append(self.by_name[low].name)
+        return found
+
     # ------------------------------------------------------------------ selectors
 
     def machine_types(self) -> tuple[str, ...]:
         """Types of computers (anything but network gear): what 'machines' and 'boxes' mean."""
-        found = {a.type for a in self.assets if a.os.lower() != "network"}
-        return tuple(sorted(found or self.types))
+        return tuple(sorted(self.machines or self.types))
 
     def server_types(self) -> tuple[str, ...]:
         found = [t for t in self.types if is_server_type(t)]

@@ -7,7 +7,6 @@ ams-k8s-w01 through w03, web-[01-03]; 'except ...' excludes hosts or whole selec
 
 from __future__ import annotations
 
-import fnmatch
 import itertools
 import re
 
@@ -117,7 +116,7 @@ def _name_at(tokens: list[Token], i: int, index: InventoryIndex, out: Targets, c
 
 def _glob(token: Token, index: InventoryIndex, out: Targets, claims: Claims) -> int:
     """'web-*', 'pg-*': every inventory name matching the pattern (none: unknown)."""
-    found = [a.name for a in index.assets if fnmatch.fnmatchcase(a.name.lower(), token.low)]
+    found = index.glob(token.low)
     for name in found:
         _add(out.names, name)
     if not found:
@@ -197,7 +196,7 @@ def _fuzzy_candidate(low: str, index: InventoryIndex) -> bool:
     """Digit-less words may name a digit-less asset ('bastion'), typos included."""
     if re.search(r"\d", low) or len(low) < 5 or "." in low:
         return False
-    return any(not re.search(r"\d", name) for name in index.by_name)
+    return bool(index.digitless)
 
 
 def _address(token: Token, index: InventoryIndex, out: Targets, claims: Claims) -> int:

@@ -113,19 +113,19 @@ def resolve_targets(call: ToolCall, spec: ToolSpec, assets: Sequence[AssetRef]) 
     if unknown:
         raise PlanProblem(f"I could not find {', '.join(unknown)} in the inventory.")
     selector = call.selector
-    if selector is not None:
-        matched = index.select(selector)
-        if not matched and spec.name != "assets.query":  # a question may well have no answer
-            raise PlanProblem(f"No asset in the inventory matches {describe(selector)}.")
-        for asset in matched:
-            found.setdefault(asset.name, asset)
     excluded = {e.lower() for e in (selector.exclude if selector else ())}
-    targets = tuple(a for a in found.values() if not excluded & {a.name.lower(), a.address.lower()})
+    named = [a for a in found.values() if not excluded & {a.name.lower(), a.address.lower()}]
+    matched = index.select(selector) if selector is not None else []
+    if selector is not None and not matched and spec.name != "assets.query":  # a question may have none
+        raise PlanProblem(f"No asset in the inventory matches {describe(selector)}.")
+    targets = matched  # thousands: refused below without merging
+    if len(matched) <= MAX_TARGETS:
+        targets = [*named, *(a for a in matched if a.name not in found)]
     if not targets and spec.name != "assets.query":
         raise PlanProblem(f"Which hosts should {spec.name} run on?")
     if len(targets) > MAX_TARGETS:
         raise PlanProblem(f"That is {len(targets)} hosts; narrow it down to at most {MAX_TARGETS}.")
-    return targets
+    return tuple(targets)
 
 
 def _lookup(written: object, spec: ToolSpec, index: AssetIndex) -> AssetRef | None:

@@ -71,6 +71,20 @@ async def test_snapshot_is_cached_until_this_instance_writes(sessions: Sessions)
     assert [a.name for a in await mine.snapshot()] == ["a1", "a2"]
 
 
+async def test_an_unchanged_table_keeps_the_same_snapshot(sessions: Sessions) -> None:
+    """Indexes are built per snapshot object: re-reading an unchanged table must not replace it."""
+    reader, writer = SqlAssetRepository(sessions, ttl_s=0), SqlAssetRepository(sessions)
+    await writer.create(AssetRef(name="a1", address="127.0.0.1"))
+    first = await reader.snapshot()
+    assert await reader.snapshot() is first
+    await writer.update("a1", {"os": "windows"})
+    changed = await reader.snapshot()
+    assert changed is not first and changed[0].os == "windows"
+    await writer.delete("a1")
+    await writer.create(AssetRef(name="a2", address="127.0.0.2"))
+    assert [a.name for a in await reader.snapshot()] == ["a2"]
+
+
 async def test_import_is_all_or_nothing(repo: SqlAssetRepository) -> None:
     await repo.create(AssetRef(name="web-02", address="127.0.0.2"))
     with pytest.raises(InvalidRequest, match="web-02; nothing was imported"):
