@@ -14,7 +14,8 @@
     │   └── OutcomeUncertain       stopping it on the target could not be confirmed: may still run
     └── DependencyError            something the bot relies on is down
         ├── LLMUnavailable         unreachable, 5xx/429 after retries, refused the request
-        │   └── InvalidModelOutput the model answered, but not with JSON fitting the schema
+        │   ├── InvalidModelOutput the model answered, but not with JSON fitting the schema
+        │   └── LLMContextOverflow the prompt does not fit the model's context window
         ├── IdentityUnavailable
         ├── StoreUnavailable       database unreachable, read-only or corrupt
         └── StageTimeout           a pipeline stage (understanding, ...) overran its time limit
@@ -104,6 +105,13 @@ class InvalidModelOutput(LLMUnavailable):
 
     A subclass of LLMUnavailable so callers that only know that class degrade safely;
     the planner catches it first and asks the user back instead of guessing.
+    """
+
+
+class LLMContextOverflow(LLMUnavailable):
+    """The server refused the prompt as longer than the model's context (vLLM: HTTP 400, "This
+    model's maximum context length is N tokens. However, ..."). The model is up; this request
+    (or the context sent with it) is too long, so it is reported as such, never as "unreachable".
     """
 
 

@@ -87,6 +87,10 @@ ERROR_REPLIES: dict[type[errors.OpsError], str] = {
     errors.InvalidModelOutput: (
         "The language model gave an answer I could not use; try the structured form (`help`)."
     ),
+    errors.LLMContextOverflow: (
+        "The request with its context is too long for the language model ({detail}); "
+        "nothing was run. Shorten it or use the structured form (`help`)."
+    ),
     errors.LLMUnavailable: LLM_DOWN,
     errors.IdentityUnavailable: (
         "I can't check your permissions right now (the identity service is unavailable), "

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from pipeline.contracts import AssetRef, Plan, Principal, ToolCall, Understanding
 from pipeline.conversation import Conversations, Turn
-from pipeline.errors import InvalidModelOutput, LLMUnavailable
+from pipeline.errors import InvalidModelOutput, LLMContextOverflow, LLMUnavailable
 from pipeline.nlu import DeterministicUnderstander
 from pipeline.nlu import messages as nlu_messages
 from pipeline.ports import AssetDirectory
@@ -106,6 +106,8 @@ class HybridPlanner:
                 answer = await self.fallback.understand(text, principal, assets, self._offered(principal))
         except InvalidModelOutput:
             return _unsure_answer(attempted), ""
+        except LLMContextOverflow as overflow:  # the model is up: this prompt is too long for it
+            return _unsure_answer(attempted), nlu_messages.llm_overflow(str(overflow))
         except (LLMUnavailable, TimeoutError):  # one LLM call, retries included, overran its limit
             notice = "" if self.llm_down else nlu_messages.LLM_DOWN
             self.llm_down = True

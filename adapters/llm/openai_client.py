@@ -11,8 +11,9 @@ Contract of `complete_json`: temperature 0, schema-constrained output, at most
 are retried with exponential backoff and full jitter; a Retry-After header wins),
 at most ``max_concurrency`` requests in flight, answers cached by model + sha256 of
 (messages, schema). Raises `LLMUnavailable` when the server cannot be reached or
-keeps failing, `InvalidModelOutput` when it answers with something that is not a
-JSON object.
+keeps failing, `LLMContextOverflow` when it refuses the prompt as longer than the model's
+context (vLLM: HTTP 400 "This model's maximum context length is N tokens. However, ..."),
+`InvalidModelOutput` when it answers with something that is not a JSON object.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import hashlib
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,13 +34,17 @@ from typing import Any, Literal
 import httpx
 
 from adapters.llm.usage import LLMUsageMeter
-from pipeline.errors import InvalidModelOutput, LLMUnavailable
+from pipeline.errors import InvalidModelOutput, LLMContextOverflow, LLMUnavailable
 from pipeline.ports import Cache, LLMUsage
 
 log = logging.getLogger(__name__)
 
 StructuredOutput = Literal["json_schema", "json_object"]
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# vLLM (and OpenAI) word it "This model's maximum context length is 8192 tokens. However, you
+# requested 8203 tokens (...)" / "... However, your request has 9000 input tokens ..."
+CONTEXT_OVERFLOW = re.compile(r"maximum context length is (\d+) tokens", re.IGNORECASE)
+_REQUESTED = re.compile(r"(?:you requested|your request has) (\d+)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -199,6 +205,8 @@ class OpenAICompatibleClient:
             return _Attempt(retry_reason=f"HTTP {response.status_code}", delay_s=delay)
         if response.status_code != 200:
             detail = response.text[:300]
+            if response.status_code == 400 and CONTEXT_OVERFLOW.search(response.text):
+                raise LLMContextOverflow(_overflow_detail(response.text))
             raise LLMUnavailable(f"LLM refused the request: HTTP {response.status_code}: {detail}")
         try:
             answer = response.json()
@@ -296,3 +304,10 @@ def retry_after_s(value: str | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _overflow_detail(body: str) -> str:
+    """'the model takes 8192 tokens, this request needed 9210' from the server's refusal."""
+    limit, requested = CONTEXT_OVERFLOW.search(body), _REQUESTED.search(body)
+    said = f"the model takes {limit.group(1)} tokens" if limit else "the model's context is full"
+    return f"{said}, this request needed {requested.group(1)}" if requested else said

@@ -4,6 +4,7 @@
       -> Bolt AsyncApp: dedupe middleware (event_id / click / trigger_id, via Cache.add)
       -> listener: parse, `WorkQueue.offer` (full -> the user is told to retry), ack
       -> worker: users.info e-mail -> submit/decide -> throttled progress -> Block Kit answer
+      a suggestion button -> the request it carries, submitted as the clicker's own message
 
 The adapter holds no business rules: rights, approvals and idempotency of runs are the
 kernel's. It only makes sure one Slack delivery becomes at most one kernel call.
@@ -31,6 +32,7 @@ from adapters.slack.people import SlackPeople
 from adapters.slack.render import (
     APPROVE_ACTION,
     REJECT_ACTION,
+    SUGGEST_ACTION,
     decision_stamp,
     render,
     render_progress,
@@ -138,6 +140,7 @@ class SlackAdapter:
         app.command(COMMAND)(self._on_command)
         app.action(APPROVE_ACTION)(self._on_approve)
         app.action(REJECT_ACTION)(self._on_reject)
+        app.action(re.compile("^" + SUGGEST_ACTION.format(n=r"\d+") + "$"))(self._on_suggestion)
         app.action(re.compile(".*"))(self._on_unknown_action)
         return app
 
@@ -217,6 +220,17 @@ class SlackAdapter:
             self._spawn(self.responder.ephemeral(body.get("response_url"), BAD_BUTTON))
         elif not self.queue.offer(lambda: self._decide(click)):
             self._spawn(self.responder.ephemeral(click.response_url, BUSY))
+
+    async def _on_suggestion(
+        self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], action: dict[str, Any]
+    ) -> None:
+        """A suggested request clicked: sent as the clicker's own message (their rights, approvals)."""
+        await ack()
+        clicked = parse.suggestion(body, action)
+        if clicked is None:
+            self._spawn(self.responder.ephemeral(body.get("response_url"), BAD_BUTTON))
+            return
+        self._accept(*clicked)
 
     async def _on_unknown_action(
         self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], action: dict[str, Any]

@@ -129,6 +129,33 @@ def click(body: dict[str, Any], action: dict[str, Any], approve: bool) -> Click 
     return Click(decision, str(channel), str(message_ts), thread_ts, body.get("response_url"), when)
 
 
+def suggestion(
+    body: dict[str, Any], action: dict[str, Any], max_chars: int = 2_000
+) -> tuple[InboundMessage, Where] | None:
+    """A click on a suggested request: that request, sent by the person who clicked, in the
+    thread of the message that offered it. None when the payload is malformed."""
+    text, user = str(action.get("value", "")).strip(), body.get("user") or {}
+    container = body.get("container") or {}
+    channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
+    message = body.get("message") or {}
+    if not text or len(text) > max_chars or not user.get("id") or not channel:
+        return None
+    team = team_of(body)
+    thread = message.get("thread_ts") or container.get("thread_ts") or None
+    if thread is None and not str(channel).startswith("D"):  # a channel answer goes in a thread
+        thread = message.get("ts") or container.get("message_ts") or None
+    inbound = InboundMessage(
+        identity=ChatIdentity(
+            platform="slack", tenant=team, user_id=str(user["id"]), display_name=str(user.get("name", ""))
+        ),
+        text=text,
+        channel=str(channel),
+        thread=str(thread or ""),
+        message_id=f"slack:{team}:suggestion:{user['id']}:{action.get('action_ts', '')}",
+    )
+    return inbound, Where(channel=str(channel), thread_ts=str(thread) if thread else None)
+
+
 def dedupe_key(body: dict[str, Any]) -> str | None:
     """What identifies one delivery: event_id, a click (action_ts + user) or a command's trigger_id."""
     if body.get("event_id"):

@@ -48,6 +48,11 @@ FALLBACK_LIMIT = 3_000
 APPROVE_ACTION = "opsconductor_approve"
 REJECT_ACTION = "opsconductor_reject"
 APPROVAL_BLOCK = "opsconductor_approval"
+SUGGEST_ACTION = "opsconductor_suggest_{n}"  # one per button: Slack wants distinct ids in a block
+SUGGEST_BLOCK = "opsconductor_suggestions"
+BUTTON_TEXT_LIMIT = 75
+BUTTON_VALUE_LIMIT = 2_000
+MAX_SUGGESTIONS = 5
 RISK_ICONS = {Risk.READ: "🟢", Risk.WRITE: "🟠", Risk.CRITICAL: "🔴"}
 
 
@@ -106,10 +111,26 @@ def render_reply(reply: Reply) -> SlackMessage:
         cut = cut or len(recs) + 20 > SECTION_LIMIT
     if reply.execution_id:
         blocks.append(context(f"execution `{reply.execution_id}`"))
+    blocks += suggestion_blocks(reply.suggestions)
     full = plain_report(reply) if (cut or omitted) else None
     return SlackMessage(
         text=shorten(reply.summary, FALLBACK_LIMIT), blocks=blocks, full_text=full, files=reply.files
     )
+
+
+def suggestion_blocks(suggestions: tuple[str, ...]) -> list[dict[str, Any]]:
+    """One button per suggested request; its value is the request, sent as the clicker's own."""
+    buttons = [
+        {
+            "type": "button",
+            "action_id": SUGGEST_ACTION.format(n=n),
+            "text": {"type": "plain_text", "text": shorten(text, BUTTON_TEXT_LIMIT)},
+            "value": text,
+        }
+        for n, text in enumerate(suggestions[:MAX_SUGGESTIONS], 1)
+        if 0 < len(text) <= BUTTON_VALUE_LIMIT
+    ]
+    return [{"type": "actions", "block_id": SUGGEST_BLOCK, "elements": buttons}] if buttons else []
 
 
 def _target_blocks(sections: tuple[ReplySection, ...]) -> tuple[list[dict[str, Any]], bool]:

@@ -7,6 +7,8 @@
                         (Action.Submit) -> decide in the background; the invoke is answered
                         with the refreshed card (who decided, when) within `invoke_wait_s`,
                         the shared card is updated for everyone, then progress and result
+      suggestion     -> Action.Submit {"verb": "suggest", "text"}: the request it carries, handled
+                        as a message from the clicker (their rights and approvals)
 
 The adapter holds no business rules: rights, approvals and idempotency of runs are the
 kernel's. It only makes sure one Teams delivery becomes at most one kernel call.
@@ -161,13 +163,15 @@ class TeamsAdapter:
     # ------------------------------------------------------------------ messages
 
     async def on_message(self, context: TurnContext) -> None:
-        click = parse.card_click(context.activity)
+        """A request, or a suggestion button's request sent as the clicker's own message."""
+        suggestion = parse.suggested(context.activity)
+        click = parse.card_click(context.activity) if suggestion is None else None
         if click is not None:
             await self._on_submit(context, click)
             return
         admitted = await self.admit(context)
-        if isinstance(admitted, str):
-            await context.send_activity(admitted)
+        if isinstance(admitted, str) or suggestion == "":
+            await context.send_activity(admitted if isinstance(admitted, str) else BAD_BUTTON)
             return
         if not await self._first(context):
             log.info("duplicate teams activity ignored: %s", context.activity.id)

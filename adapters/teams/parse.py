@@ -23,6 +23,8 @@ from pipeline.contracts import ChatIdentity, Decision, InboundMessage
 PLATFORM = "teams"
 CARD_ACTION = "adaptiveCard/action"
 VERBS = {"approve": True, "reject": False}
+SUGGEST = "suggest"  # Action.Submit data {"verb": "suggest", "text": <request>}: sent as the clicker's
+MAX_SUGGESTION = 2_000
 _EXECUTION_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _AT_TAG = re.compile(r"</?at[^>]*>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]{1,200}>")
@@ -73,12 +75,25 @@ def split_conversation(conversation_id: str) -> tuple[str, str]:
     return base, thread
 
 
+def suggested(activity: Activity) -> str | None:
+    """The request a suggestion button carries ('' when the button is malformed), or None when
+    the activity is no suggestion click."""
+    value = activity.value if isinstance(activity.value, dict) else {}
+    if activity.type != "message" or value.get("verb") != SUGGEST:
+        return None
+    text = value.get("text")
+    if not isinstance(text, str) or len(text) > MAX_SUGGESTION:
+        return ""
+    return " ".join(text.split())
+
+
 def inbound(activity: Activity, identity: ChatIdentity) -> InboundMessage:
+    """The message as the kernel takes it; a suggestion click is the request it carries."""
     conversation = activity.conversation.id if activity.conversation else ""
     channel, thread = split_conversation(conversation)
     return InboundMessage(
         identity=identity,
-        text=request_text(activity),
+        text=suggested(activity) or request_text(activity),
         channel=channel,
         thread=thread,
         message_id=f"teams:{identity.tenant}:{conversation}:{activity.id or ''}",

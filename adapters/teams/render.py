@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from adapters.rendering import argument_text, impact_lines, plan_text, shorten, status_icon, targets_text
+from adapters.teams.parse import MAX_SUGGESTION, SUGGEST
 from pipeline.contracts import (
     ApprovalPrompt,
     Impact,
@@ -37,6 +38,7 @@ MAX_DETAILED = 10  # targets shown with facts and output; beyond that, one compa
 OUTPUT_LIMITS = (4_000, 2_000, 800, 300, 0)  # characters of output per target, tried in turn
 PART_CHARS = 16_000  # characters of plan text per part card (halved while the card is too big)
 RISK_ICONS = {Risk.READ: "🟢", Risk.WRITE: "🟠", Risk.CRITICAL: "🔴"}
+MAX_SUGGESTIONS = 5
 APPROVE, REJECT = "approve", "reject"
 
 
@@ -149,7 +151,16 @@ def _reply_card(
         body += [run(f"• {shorten(r, 500)}") for r in reply.recommendations[:10]]
     if reply.execution_id:
         body.append(note(f"execution {reply.execution_id}", isSubtle=True, size="Small"))
-    return card(body)
+    return card(body, suggestion_actions(reply.suggestions))
+
+
+def suggestion_actions(suggestions: tuple[str, ...]) -> list[Element]:
+    """One Action.Submit per suggested request; a click sends it as the clicker's own message."""
+    return [
+        {"type": "Action.Submit", "title": shorten(text, 80), "data": {"verb": SUGGEST, "text": text}}
+        for text in suggestions[:MAX_SUGGESTIONS]
+        if 0 < len(text) <= MAX_SUGGESTION
+    ]
 
 
 def _omitted(count: int) -> str:

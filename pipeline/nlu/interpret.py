@@ -27,7 +27,7 @@ from pipeline.nlu.qualifiers import unknown_qualifiers
 from pipeline.nlu.reading import Reading
 from pipeline.nlu.recognise import recognise
 from pipeline.nlu.slots import MissingSlot, each_value, fill
-from pipeline.nlu.targeting import Clarify, Context, targets_for
+from pipeline.nlu.targeting import Clarify, Context, NoTargets, targets_for
 from pipeline.nlu.tokens import Token
 from pipeline.nlu.toolwords import ToolView, ToolWords
 
@@ -204,7 +204,11 @@ class Reader:
             raise Clarify(str(missing)) from None
         service = str(filled.args.get("service") or context.service)
         parse = self._outside_command(read.parse, reading)
-        names, selector = targets_for(tool, parse, context, service, self.index)
+        try:
+            names, selector = targets_for(tool, parse, context, service, self.index)
+        except NoTargets:
+            reading = ToolCall(tool=tool.name, args=next(iter(each_value(filled)), {}), targets=("<host>",))
+            raise Clarify(messages.which_targets(messages.structured(reading))) from None
         calls = [
             ToolCall(tool=tool.name, args=args, targets=names, selector=selector)
             for args in each_value(filled)

@@ -53,8 +53,9 @@ def ambiguous(candidates: dict[str, tuple[str, ...]]) -> str:
     return "Which host do you mean? " + "; ".join(parts) + "."
 
 
-def which_targets(tool: str) -> str:
-    return f"Which hosts should I use for {tool}? Name them, e.g. `{tool} <host>`."
+def which_targets(reading: str) -> str:
+    """No hosts named or referred to: the reading with a `<host>` placeholder, to send back filled in."""
+    return f"Which hosts? I read this as `{reading}`: send it with the hosts in place of <host>."
 
 
 def not_running(service: str, hosts: list[str]) -> str:
@@ -204,3 +205,7 @@ def _quoted(value: str) -> str:
 
 
 LLM_DOWN = "The language model is unreachable; structured commands still work."
+
+
+def llm_overflow(detail: str) -> str:
+    return f"This request is too long for the language model ({detail}); structured commands still work."

@@ -22,6 +22,10 @@ class Clarify(Exception):
     """Ask the user back; the message says what is unclear."""
 
 
+class NoTargets(Clarify):
+    """Nothing names the hosts and nothing earlier refers to any; the caller shows its reading."""
+
+
 @dataclass
 class Context:
     """What earlier clauses (and earlier messages of the conversation) resolved to."""
@@ -74,7 +78,7 @@ def targets_for(
             return context.targets, context.selector
         if tool.untargeted == "all":
             return (), AssetFilter()
-        raise Clarify(messages.which_targets(tool.name))
+        raise NoTargets(tool.name)
     context.targets, context.selector = tuple(names), selector
     return tuple(names), selector
 

@@ -16,6 +16,7 @@ from domains.assets.directory import InMemoryAssetDirectory
 from domains.assets.importer import demo_inventory
 from domains.catalog import build_registry
 from pipeline.contracts import ApprovalPrompt, ChatIdentity, Decision, InboundMessage, Progress, Response
+from pipeline.conversation import Conversations
 from pipeline.kernel import Kernel
 from pipeline.planner import HybridPlanner
 from pipeline.policy import Policy
@@ -39,6 +40,7 @@ class FakeChat:
     policy: Policy | None = None  # None: the shipped default
     catalog_paths: Sequence[Path] = ()  # folders of tool definitions, as settings catalog.paths
     services: dict[type[Any], Any] = field(default_factory=dict)  # e.g. {RemoteShell: a real SSH shell}
+    conversations: Conversations | None = None  # follow-ups ('2', 'do it'); None: each message alone
 
     def __post_init__(self) -> None:
         registry = build_registry(self.catalog_paths)
@@ -46,7 +48,9 @@ class FakeChat:
         policy = self.policy or Policy.default(registry)
         directory = self.directory or InMemoryAssetDirectory(demo_inventory())
         self.kernel = Kernel(
-            planner=HybridPlanner(registry, directory, permitted_tools=policy.permitted_tools),
+            planner=HybridPlanner(
+                registry, directory, permitted_tools=policy.permitted_tools, conversations=self.conversations
+            ),
             policy=policy,
             identity=StaticIdentity({k: set(v) for k, v in PEOPLE.items()}),
             store=self.store,

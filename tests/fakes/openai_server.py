@@ -56,8 +56,9 @@ class Recorded:
 class ScriptedOpenAIServer:
     """Answers `POST /v1/chat/completions` from a queue; `GET /health`, `GET /v1/models`."""
 
-    def __init__(self, model: str = "stand-in-model") -> None:
+    def __init__(self, model: str = "stand-in-model", context_tokens: int | None = None) -> None:
         self.model = model
+        self.context_tokens = context_tokens  # like vLLM's max_model_len: longer prompts get a 400
         self.queue: deque[Scripted] = deque()
         self.requests: list[Recorded] = []
         self.problems: list[str] = []
@@ -124,6 +125,9 @@ class ScriptedOpenAIServer:
             return web.json_response(
                 {"error": {"message": error, "type": "invalid_request_error"}}, status=400
             )
+        overflow = self._overflow(body)
+        if overflow:
+            return overflow
         if not self.queue:
             self.problems.append("request arrived with no scripted reply left")
             return web.json_response({"error": {"message": "no scripted reply"}}, status=500)
@@ -136,6 +140,23 @@ class ScriptedOpenAIServer:
             return self._answer(scripted, body)
         finally:
             self.in_flight -= 1
+
+    def _overflow(self, body: dict[str, Any]) -> web.Response | None:
+        """vLLM's refusal of a prompt longer than the context, in its words (prompt tokens
+        estimated at 4 characters each)."""
+        if self.context_tokens is None:
+            return None
+        prompt = sum(len(str(m.get("content", ""))) for m in body["messages"]) // 4
+        wanted = int(body.get("max_tokens") or 0)
+        if prompt + wanted <= self.context_tokens:
+            return None
+        message = (
+            f"This model's maximum context length is {self.context_tokens} tokens. However, you requested "
+            f"{prompt + wanted} tokens ({prompt} in the messages, {wanted} in the completion). "
+            "Please reduce the length of the messages or completion."
+        )
+        error = {"message": message, "type": "BadRequestError", "param": None, "code": 400}
+        return web.json_response({"object": "error", **error}, status=400)
 
     def _answer(self, scripted: Scripted, body: dict[str, Any]) -> web.Response:
         if scripted.status != 200:

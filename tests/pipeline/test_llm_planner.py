@@ -170,6 +170,19 @@ async def test_outage_is_told_once_and_recovery_is_automatic(
     assert recovered.outcome == "plan" and planner.llm_down is False
 
 
+async def test_a_prompt_too_long_for_the_model_is_reported_as_such() -> None:
+    """vLLM refuses it with HTTP 400 'maximum context length': not an outage, nothing retried."""
+    async with ScriptedOpenAIServer(context_tokens=256) as server:
+        config = OpenAIClientConfig(base_url=server.base_url, model="stand-in-model", timeout_s=2, retries=2)
+        async with OpenAICompatibleClient(config) as client:
+            planner = HybridPlanner(REGISTRY, StaticDirectory(), fallback=LLMUnderstander(client))
+            plan = await planner.plan(UNSURE, ALICE)
+        assert len(server.requests) == 1 and server.problems == []
+    assert plan.outcome == "clarify" and plan.steps == ()
+    assert "too long for the language model (the model takes 256 tokens, this request needed" in plan.message
+    assert "unreachable" not in plan.message and planner.llm_down is False
+
+
 async def test_viewer_is_offered_read_tools_only(server: ScriptedOpenAIServer, planner: Any) -> None:
     server.reply_json(answer(outcome="no_action", message="I can't change anything for you."))
 

@@ -87,11 +87,15 @@ POLICY = Policy.from_mapping(
 
 
 class ScriptedPlanner:
-    """Stand-in for stages A-C: `read a b`, `write a`, `hold *3`, `output 50000 a`, `help`."""
+    """Stand-in for stages A-C: `read a b`, `write a`, `hold *3`, `output 50000 a`, `help`,
+    `choose read a | write a` (asks back, offering those requests as suggestions)."""
 
     async def plan(self, text: str, principal: Principal, conversation: str = "") -> Plan:
         if text == "help":
             return Plan(outcome="no_action", message="help text")
+        if text.startswith("choose "):
+            offered = tuple(s.strip() for s in text.removeprefix("choose ").split("|"))
+            return Plan(outcome="clarify", message="Which one did you mean?", suggestions=offered)
         tool, *rest = text.split()
         args: dict[str, Any] = {}
         if tool == "output" and rest and rest[0].isdigit():
