@@ -12,9 +12,9 @@ the per-snapshot indexes; p50/p95/max are over the timed pass.
 Latency: wall-clock p50/p95/max, and the CPU time the planning thread used (`cpu`), which is
 the figure to read on a shared machine: under load, wall-clock time mostly measures waiting
 for a core. `first plan` includes building the per-snapshot indexes (once per inventory
-change). Memory: growth of the resident set while building the snapshot (`snapshot MiB`) and
-while the first plan builds the indexes (`index MiB`); `peak rss MiB` is the process's peak
-after that size's run (sizes run smallest first, so it only grows).
+change). Each size runs in its own interpreter. Memory: growth of the resident set while
+building the snapshot (`snapshot MiB`) and while the first plan builds the indexes (`index
+MiB`); `peak rss MiB` is that interpreter's peak.
 """
 
 from __future__ import annotations
@@ -22,14 +22,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import json
 import os
 import platform
 import resource
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench.report import markers, write_section
@@ -196,16 +198,26 @@ def section(rows: Sequence[Row], command: str) -> str:
     )
 
 
+def in_child(size: int, limit: int) -> Row:
+    """Measure one size in a fresh interpreter, so memory figures are that size's alone."""
+    command = [sys.executable, "-m", "bench.planning", "--one", str(size), "--requests", str(limit)]
+    done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT)
+    return Row(**json.loads(done.stdout.strip().splitlines()[-1]))
+
+
 async def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.planning", description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="18,2000,20000,100000", help="inventory sizes, comma-separated")
     parser.add_argument("--requests", type=int, default=0, help="at most this many requests (0: all)")
     parser.add_argument("--write", type=Path, help="replace this benchmark's section in this markdown file")
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a child: one size, JSON out
     args = parser.parse_args(argv)
-    texts = requests(args.requests)
+    if args.one is not None:
+        print(json.dumps(asdict(await measure(args.one, requests(args.requests)))))
+        return 0
     rows = []
     for size in sorted(int(s) for s in args.sizes.split(",")):
-        rows.append(await measure(size, texts))
+        rows.append(in_child(size, args.requests))
         print(table(rows[-1:]).splitlines()[-1] if len(rows) > 1 else table(rows), flush=True)
     print()
     print(table(rows))
