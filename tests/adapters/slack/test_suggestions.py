@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from tests.adapters.slack.conftest import CALLS, World
-from tests.fakes.memory import _Execution
 from tests.adapters.slack.test_requests import texts
+from tests.fakes.memory import _Execution
 
 OFFER = "choose read web-01 | write web-01"
 

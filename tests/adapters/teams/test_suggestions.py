@@ -61,7 +61,7 @@ async def test_a_click_on_a_change_asks_for_approval_and_lends_no_rights(world: 
 
 
 async def test_a_malformed_suggestion_runs_nothing(world: World) -> None:
-    card, (read, _write) = await offered(world)
+    card, _buttons = await offered(world)
     await world.teams.post(pressed(world, card, {"data": {"verb": "suggest", "text": 5}}, user="U1"))
     assert CALLS == [] and planned(world) == []
     assert "not one I know" in str(world.connector.posted()[-1].body)
