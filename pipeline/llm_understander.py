@@ -2,12 +2,14 @@
 
 Prompt layout, chosen for the inference server's prefix cache:
 
-    system  rules, tool list (sorted by name), examples, inventory vocabulary
-    user    the chat text, fenced by markers derived from its hash, declared data
+    system  rules, tool list (sorted by name), examples, the inventory's selector values
+    user    the names, services and tags the request could refer to (looked up, capped);
+            the chat text, fenced by markers derived from its hash, declared data
 
 For a given set of offered tools and a given inventory the system message is
 byte-identical between requests, so vLLM (and llama.cpp's slot cache) reuse its
 KV cache; different role sets offer different tools and so have their own prefix.
+Neither part grows with the inventory (`pipeline.prompts.inventory`).
 
 The output schema is bounded (enums, maxItems, maxLength) and has one variant per
 offered tool, so a constrained decoder can only emit an offered tool with that tool's
@@ -40,15 +42,15 @@ from pipeline.contracts import (
     Understanding,
 )
 from pipeline.errors import InvalidModelOutput, InvalidRequest
+from pipeline.nlu.inventory import InventoryIndex
 from pipeline.ports import LLMClient, LLMUsage
-from pipeline.prompts import render
+from pipeline.prompts import examples, inventory, render
 from pipeline.prompts.schema import (
     EXAMPLES,
     MAX_CALLS,
     MAX_TARGETS,
     response_schema,
     tool_line_args,
-    vocabulary,
 )
 from pipeline.registry import ToolSpec
 
@@ -141,17 +143,16 @@ def system_prompt(tools: Sequence[ToolSpec], vocab: Sequence[tuple[str, str]]) -
         }
         for t in ordered
     ]
-    examples = [
-        {"request": e.request, "answer": json.dumps(e.answer, separators=(",", ":"))}
-        for e in EXAMPLES
-        if e.tools <= offered
+    shown = [*examples.declared(ordered), *((e.request, e.answer) for e in EXAMPLES if e.tools <= offered)]
+    few = [
+        {"request": request, "answer": json.dumps(answer, separators=(",", ":"))} for request, answer in shown
     ]
-    return render("understand_system", tools=views, examples=examples, vocabulary=vocab)
+    return render("understand_system", tools=views, examples=few, vocabulary=vocab)
 
 
-def user_prompt(text: str) -> str:
+def user_prompt(text: str, referred: Sequence[tuple[str, str]] = ()) -> str:
     begin, end = fence(text, "request")
-    return render("understand_user", text=text, begin=begin, end=end)
+    return render("understand_user", text=text, begin=begin, end=end, referred=referred)
 
 
 # --------------------------------------------------------------------------- understander
@@ -177,6 +178,7 @@ class LLMUnderstander:
         self.max_text_chars = max_text_chars
         self.include_addresses = include_addresses
         self._prefixes: dict[tuple[object, ...], tuple[str, dict[str, Any]]] = {}
+        self._index: InventoryIndex | None = None
 
     async def understand(
         self,
@@ -199,10 +201,14 @@ class LLMUnderstander:
     ) -> tuple[list[dict[str, str]], dict[str, Any]]:
         """The messages and response schema for `text` (system part memoised per tools+inventory)."""
         system, schema = self._prefix(assets, tools)
-        return [{"role": "system", "content": system}, {"role": "user", "content": user_prompt(text)}], schema
+        if self._index is None or self._index.assets is not assets:
+            self._index = InventoryIndex.build(assets)
+        referred = inventory.relevant(text, self._index, addresses=self.include_addresses)
+        user = user_prompt(text, referred)
+        return [{"role": "system", "content": system}, {"role": "user", "content": user}], schema
 
     def _prefix(self, assets: Sequence[AssetRef], tools: Sequence[ToolSpec]) -> tuple[str, dict[str, Any]]:
-        vocab = tuple(vocabulary(assets, addresses=self.include_addresses))
+        vocab = tuple(inventory.summary(assets))
         key = (tuple(sorted(t.name for t in tools)), vocab)
         if key not in self._prefixes:
             if len(self._prefixes) >= 32:  # role sets x inventory versions: small; start afresh

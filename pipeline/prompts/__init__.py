@@ -1,8 +1,8 @@
 """Prompt templates: Jinja2 files beside this module, rendered by `render` and nothing else.
 
 Templates:
-    understand_system.j2  rules, tool list, examples, inventory vocabulary (stable prefix)
-    understand_user.j2    the chat request, fenced as data
+    understand_system.j2  rules, tool list, examples, the inventory's selector values (stable prefix)
+    understand_user.j2    the names/services/tags the request may refer to; the request, fenced as data
     answer_system.j2      rules for an optional LLM summary of results
     answer_user.j2        the request and the results, fenced as data
 

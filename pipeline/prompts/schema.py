@@ -1,5 +1,5 @@
 """What the understanding prompt shows and asks for: compact tool schemas, the bounded
-response schema, the inventory vocabulary and the few-shot examples.
+response schema and the few-shot examples (the inventory part: `pipeline.prompts.inventory`).
 
 Everything here is deterministic (sorted, canonical JSON) because it is part of the
 prompt prefix that the inference server caches.
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.contracts import AssetRef, Intent
+from pipeline.contracts import Intent
 from pipeline.registry import ToolSpec
 
 MAX_CALLS = 4  # multi-step requests longer than this are rare; the grammar path has no such cap
@@ -185,26 +185,6 @@ def _answer_shape(common: dict[str, Any], outcomes: list[str], calls: dict[str, 
     }
 
 
-# --------------------------------------------------------------------------- vocabulary
-
-
-def vocabulary(assets: Sequence[AssetRef], *, addresses: bool = False) -> list[tuple[str, str]]:
-    """(label, comma-separated sorted values) lines describing what the inventory holds."""
-    known = [a for a in assets if a.in_inventory]
-    rows: list[tuple[str, set[str]]] = [
-        ("names", {a.name for a in known}),
-        ("types", {a.type for a in known}),
-        ("os", {a.os for a in known}),
-        ("environments", {a.environment for a in known}),
-        ("locations", {a.location for a in known}),
-        ("services", {s for a in known for s in a.services}),
-        ("tags", {f"{k}={v}" for a in known for k, v in a.tags.items()}),
-    ]
-    if addresses:
-        rows.append(("addresses", {f"{a.name}={a.address}" for a in known}))
-    return [(label, ", ".join(sorted(v for v in values if v)) or "(none)") for label, values in rows]
-
-
 # --------------------------------------------------------------------------- examples
 
 
@@ -215,38 +195,9 @@ class Example:
     tools: frozenset[str]  # shown only when all of these are offered
 
 
-def _example(request: str, intent: str, category: str, message: str, *calls: dict[str, Any]) -> Example:
-    answer = {
-        "intent": intent,
-        "category": category,
-        "confidence": 0.9,
-        "outcome": "plan",
-        "message": message,
-        "calls": list(calls),
-    }
-    return Example(request, answer, frozenset(c["tool"] for c in calls))
-
-
+# Answers that call no tool (asking back, refusing an injection); examples that call tools come
+# from the offered tools' own declarations (`pipeline.prompts.examples`).
 EXAMPLES: tuple[Example, ...] = (
-    _example(
-        "is app-7 up? and 10.0.0.5",
-        "query",
-        "network",
-        "Ping app-7 and 10.0.0.5.",
-        {"tool": "network.ping", "args": {}, "targets": ["app-7", "10.0.0.5"]},
-    ),
-    _example(
-        "restart httpd on all staging web servers",
-        "action",
-        "automation",
-        "Restart httpd on the staging web servers.",
-        {
-            "tool": "automation.service_control",
-            "args": {"service": "httpd", "action": "restart"},
-            "targets": [],
-            "selector": {"environments": ["staging"], "types": ["web_server"]},
-        },
-    ),
     Example(
         "please reboot it",
         {

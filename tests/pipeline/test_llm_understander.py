@@ -28,7 +28,7 @@ from pipeline.contracts import (
     ToolOutput,
 )
 from pipeline.errors import InvalidModelOutput, InvalidRequest, LLMUnavailable
-from pipeline.llm_understander import LLMResultSummarizer, LLMUnderstander
+from pipeline.llm_understander import LLMResultSummarizer, LLMUnderstander, system_prompt
 from pipeline.registry import ToolSpec
 from tests.fakes.openai_server import ScriptedOpenAIServer
 
@@ -92,9 +92,11 @@ def fenced(user_message: str) -> str:
     match = re.match(r"Text between the markers (<<request \w{12}>>) and (<<end of request \w{12}>>) ", intro)
     assert match, intro
     begin, end = match.groups()
-    assert body.startswith(begin + "\n") and body.endswith("\n" + end + "\n")
+    inside, _, after = body.partition("\n" + end + "\n")
+    assert inside.startswith(begin + "\n")
+    assert after == "" or after.startswith("\nInventory entries this request may refer to")
     assert body.count(begin) == 1 and body.count(end) == 1
-    return body[len(begin) + 1 : -len(end) - 2]
+    return inside[len(begin) + 1 :]
 
 
 # --------------------------------------------------------------------------- parsing
@@ -220,8 +222,11 @@ async def test_request_carries_schema_tool_list_and_a_stable_prefix(
     system = first.messages[0]["content"]
     for tool in ALL_TOOLS:
         assert f"- {tool.name} [{tool.risk.value}" in system
-    assert "names: db-01, web-01, web-02" in system
-    assert "192.0.2.11" not in system  # addresses only when asked for
+    assert "assets: 3" in system and "environments: production, staging" in system
+    assert "names: " not in system and "db-01" not in system  # names come with the request
+    assert "names: web-01\nservices: nginx\n" in first.messages[1]["content"]
+    assert "names: (none named)" in second.messages[1]["content"]
+    assert "192.0.2.11" not in first.messages[1]["content"]  # addresses only when asked for
     assert first.schema == second.schema
     assert first.schema is not None
     variants = first.schema["anyOf"][0]["properties"]["calls"]["items"]["anyOf"]
@@ -388,3 +393,51 @@ def test_compact_schema_inlines_refs_and_drops_optional_null() -> None:
     }
     assert schema["properties"]["note"] == {"type": "string", "maxLength": 160}
     assert schema["properties"]["hosts"]["maxItems"] == 64
+
+
+def inventory(size: int) -> tuple[AssetRef, ...]:
+    """`size` assets across 40 sites, 8 roles, 4 environments, with team tags and services."""
+    roles = [
+        ("web", "web_server", "nginx"),
+        ("db", "db_server", "postgresql"),
+        ("app", "app_server", "redis"),
+    ]
+    return tuple(
+        AssetRef(
+            name=f"{role}-s{i % 40:02d}-{i:05d}",
+            address=f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}",
+            type=kind,
+            environment=("production", "staging", "dev", "qa")[i % 4],
+            location=f"site{i % 40:02d}",
+            tags={"team": f"team{i % 12}", "serial": f"sn{i:06d}"},
+            services=(service, f"agent-{i % 50}"),
+        )
+        for i in range(size)
+        for role, kind, service in [roles[i % 3]]
+    )
+
+
+@pytest.mark.parametrize("size", [2_000, 20_000])
+async def test_the_prompt_does_not_grow_with_the_inventory(understander: Any, size: int) -> None:
+    """The compose file's vLLM has 8,192 tokens of context: the prompt must fit whatever the
+    inventory (tokens estimated at 4 characters each, as the scripted server does)."""
+    assets = inventory(size)
+    named = assets[7].name
+    messages, _schema = understander.prompt(f"restart nginx on {named} and web-s01-*", assets, ALL_TOOLS)
+    tokens = sum(len(m["content"]) for m in messages) // 4
+    assert tokens < 4_000, tokens
+    assert named in messages[1]["content"] and assets[size // 2].name not in messages[1]["content"]
+    assert "assets: " + str(size) in messages[0]["content"]
+
+
+def test_few_shot_examples_come_from_the_offered_tools_declarations() -> None:
+    declared = {e for t in ALL_TOOLS for e in t.phrasing.examples}
+    for offered in (ALL_TOOLS, tuple(t for t in ALL_TOOLS if not t.changes)):
+        system = system_prompt(offered, [])
+        shown = re.findall(r"^request: (.*)$", system, re.MULTILINE)
+        calling = [r for r in shown if r in declared]
+        assert calling, shown  # at least one example that calls a tool, as its tool declares it
+        names = set(re.findall(r'"tool":"([a-z_.]+)"', system))
+        assert names <= {t.name for t in offered}  # never an example of a tool not offered
+    reads_only = system_prompt(tuple(t for t in ALL_TOOLS if not t.changes), [])
+    assert '"intent":"action","category":"automation","confidence":0.9' not in reads_only

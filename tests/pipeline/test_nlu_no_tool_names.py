@@ -1,8 +1,8 @@
 """The understanding layer names no tool: every tool's words come from its declaration.
 
-Reads every module of pipeline/nlu as Python and fails on any string (code, docstring or
-f-string part) that holds the name of a catalog tool, so a rule keyed on a tool name cannot
-come back. The catalog decides what a sentence means through `ToolSpec.phrasing`.
+Reads every module of pipeline/nlu (and the LLM prompt's modules) as Python and fails on any
+string (code, docstring or f-string part) that holds the name of a catalog tool, so a rule
+keyed on a tool name cannot come back. The catalog decides what a sentence means through `ToolSpec.phrasing`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,14 @@ from pathlib import Path
 
 from domains.catalog import build_registry
 
-NLU = Path(__file__).resolve().parents[2] / "pipeline" / "nlu"
+PIPELINE = Path(__file__).resolve().parents[2] / "pipeline"
+NLU = PIPELINE / "nlu"
+# the LLM's prompt too: its few-shot examples come from the offered tools' declarations
+MODULES = [
+    *sorted(NLU.glob("*.py")),
+    *sorted((PIPELINE / "prompts").glob("*.py")),
+    PIPELINE / "llm_understander.py",
+]
 
 
 def _strings(path: Path) -> list[tuple[int, str]]:
@@ -31,7 +38,7 @@ def test_no_module_of_the_understanding_layer_names_a_tool() -> None:
     full = re.compile(r"\b(?:" + "|".join(domains) + r")\.[a-z_]+\b")
     short = {spec.name.split(".", 1)[1] for spec in registry if "_" in spec.name.split(".", 1)[1]}
     found = []
-    for path in sorted(NLU.glob("*.py")):
+    for path in MODULES:
         for line, text in _strings(path):
             if full.search(text) or any(re.search(rf"\b{s}\b", text) for s in short):
                 found.append(f"{path.name}:{line}: {text[:60]!r}")
