@@ -207,8 +207,8 @@ class Reader:
         try:
             names, selector = targets_for(tool, parse, context, service, self.index)
         except NoTargets:
-            reading = ToolCall(tool=tool.name, args=next(iter(each_value(filled)), {}), targets=("<host>",))
-            raise Clarify(messages.which_targets(messages.structured(reading))) from None
+            asked = ToolCall(tool=tool.name, args=next(iter(each_value(filled)), {}), targets=("<host>",))
+            raise Clarify(messages.which_targets(messages.structured(asked))) from None
         calls = [
             ToolCall(tool=tool.name, args=args, targets=names, selector=selector)
             for args in each_value(filled)
