@@ -125,8 +125,9 @@ def _outcome_problems(expect: dict[str, Any], pred: Prediction) -> list[str]:
 
 
 def _step_problems(expected: list[dict[str, Any]], pred: Prediction, *, refused_ok: bool) -> list[str]:
-    if not expected:
-        return [] if not pred.steps else [f"expected no steps, got {_tools(pred.steps)}"]
+    if not expected:  # a refusal may list the steps it denied (the contract)
+        denied = refused_ok and pred.outcome == "refused"
+        return [] if not pred.steps or denied else [f"expected no steps, got {_tools(pred.steps)}"]
     if pred.outcome != "plan" and not (refused_ok and pred.outcome == "refused"):
         return [f"outcome {pred.outcome}, expected steps {[e.get('tool') for e in expected]}"]
     remaining = list(pred.steps)
