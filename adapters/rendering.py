@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from pipeline import messages
 from pipeline.contracts import (
     ApprovalPrompt,
     Dependant,
@@ -89,13 +90,25 @@ def plan_text(prompt: ApprovalPrompt) -> str:
         f"Plan digest {prompt.digest} (shown as {short_digest(prompt.digest)})",
         "",
     ]
-    if prompt.plan.impact is not None:
-        lines += [*impact_lines(prompt.plan.impact), ""]
+    notes = plan_notes(prompt.plan)
+    if notes:
+        lines += [*notes, ""]
     lines.append(steps_text(prompt.plan))
     return "\n".join(lines)
 
 
 LEVEL_ICONS = {"low": "🟢", "medium": "🟠", "high": "🔴"}
+
+
+def plan_notes(plan: Plan) -> list[str]:
+    """What an approver reads before the steps: the impact (risk line first) and any freeze
+    override; [] when the plan carries neither."""
+    lines = impact_lines(plan.impact) if plan.impact is not None else []
+    done = plan.freeze_override
+    if done is not None:
+        text = messages.FREEZE_OVERRIDDEN.format(by=done.by, reason=done.reason, windows=done.described)
+        lines.insert(min(1, len(lines)), f"⚠️ {text}")
+    return lines
 
 
 def impact_lines(impact: Impact) -> list[str]:

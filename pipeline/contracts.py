@@ -193,6 +193,15 @@ class PlanStep(Frozen):
 PlanOutcome = Literal["plan", "no_action", "clarify", "refused"]
 
 
+class FreezeOverride(Frozen):
+    """A change allowed inside open freeze windows: who overrode them, why, and which."""
+
+    by: str
+    reason: str
+    windows: tuple[str, ...]  # window names
+    described: str = ""  # the windows as the refusal would have named them
+
+
 class Dependant(Frozen):
     """An asset that depends on a target of a change (from the inventory's relationships)."""
 
@@ -247,6 +256,7 @@ class Plan(Frozen):
     llm_calls: int = 0
     llm_tokens: int = 0
     impact: Impact | None = None  # assessed for plans that need approval (not part of the digest)
+    freeze_override: FreezeOverride | None = None  # set when an admin overrode a change freeze
 
     @property
     def risk(self) -> Risk:

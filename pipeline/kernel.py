@@ -1,7 +1,8 @@
 """The pipeline's front door: a message in, a Reply or an ApprovalPrompt out.
 
     submit(message)  -> rate limit (channel) -> identity -> rate limit (person)
-                        -> plan (A-C) -> policy -> impact (changes: what they reach) -> persist
+                        -> plan (A-C) -> policy -> change freezes (or an admin's override, audited)
+                        -> impact (changes: what they reach) -> persist
                         -> ApprovalPrompt (write/critical, bound to the plan's digest)
                            or execute (E) -> answer (D)
     decide(click)    -> approver identity + tenant -> plan digest (stored plan = shown plan)
@@ -50,6 +51,7 @@ from pipeline.contracts import (
     Decision,
     ExecutionResult,
     ExecutionStatus,
+    FreezeOverride,
     InboundMessage,
     Plan,
     Principal,
@@ -66,6 +68,7 @@ from pipeline.errors import (
     UserError,
 )
 from pipeline.history import HistoryDoor
+from pipeline.freezes import split_override
 from pipeline.impact import assess
 from pipeline.policy import Policy
 from pipeline.ports import AuditLog, ExecutionStore, IdentityResolver, ImpactFacts, Planner, ProgressCallback
@@ -193,8 +196,9 @@ class Kernel:
         answered = await self.history.answer(message, principal) if self.history is not None else None
         if answered is not None:
             return await self._answered(answered, message, principal)
-        planned = await self._plan(message.text, principal, chat_of(message))
-        plan = self.policy.apply(planned, principal)
+        override, text = split_override(message.text)
+        planned = await self._plan(text, principal, chat_of(message))
+        plan = self._freeze(self.policy.apply(planned, principal), principal, override, text)
         if plan.requires_approval:
             plan = await self._assess(plan, principal)
         status = {"plan": "running", "refused": "refused"}.get(plan.outcome, "answered")
@@ -208,11 +212,39 @@ class Kernel:
             {"outcome": plan.outcome, "steps": describe_plan(plan), "message": plan.message},
             execution_id,
         )
+        if plan.freeze_override is not None:
+            await self._audit(
+                "freeze.override", principal.subject, message, plan.freeze_override.model_dump(), execution_id
+            )
         if plan.outcome != "plan":
             return plan_reply(plan).model_copy(update={"execution_id": execution_id})
         if plan.requires_approval:
             return await self._ask_approval(execution_id, plan, principal, message)
         return await self._execute(execution_id, plan, principal, message, progress)
+
+    def _freeze(self, plan: Plan, principal: Principal, override: str, request: str) -> Plan:
+        """The plan refused when a change freeze covers its targets, unless overridden with a
+        reason by someone policy lets override (then the override travels with the plan)."""
+        hits = self.policy.freeze_hits(plan, self.clock()) if plan.outcome == "plan" else []
+        if not hits:
+            return plan
+        named = "; ".join(hit.describe() for hit in hits)
+        if not override:
+            why = messages.FREEZE_REFUSED.format(windows=named, request=request)
+        elif not self.policy.may_override_freeze(principal):
+            roles = ", ".join(self.policy.data.freezes.override) or "nobody"
+            why = messages.FREEZE_NOT_YOURS.format(windows=named, roles=roles)
+        else:
+            windows = tuple(hit.window.name for hit in hits)
+            done = FreezeOverride(by=principal.subject, reason=override, windows=windows, described=named)
+            return plan.model_copy(update={"freeze_override": done})
+        return plan.model_copy(update={"outcome": "refused", "message": why, "requires_approval": False})
+
+    def _frozen_now(self, plan: Plan) -> str | None:
+        """Before a run: the freeze windows open now that the plan's override does not cover."""
+        allowed = set(plan.freeze_override.windows) if plan.freeze_override else set()
+        hits = [h for h in self.policy.freeze_hits(plan, self.clock()) if h.window.name not in allowed]
+        return "; ".join(hit.describe() for hit in hits) or None
 
     async def _assess(self, plan: Plan, principal: Principal) -> Plan:
         """The plan with its impact; four eyes when the policy's impact rules ask for it."""
@@ -275,6 +307,12 @@ class Kernel:
         refusal = await self._unapproved(execution_id, plan, message)
         if refusal is not None:
             return refusal
+        frozen = self._frozen_now(plan)
+        if frozen is not None:
+            await self._audit("execution.refused", "system", message, {"freeze": frozen}, execution_id)
+            await self.store.set_status(execution_id, "refused")
+            summary = messages.FREEZE_OPENED.format(windows=frozen)
+            return Reply(outcome="refused", summary=summary, execution_id=execution_id)
         result = await self._run_leased(execution_id, plan, principal, progress, resumed)
         if result is None:  # another replica took over: it records the run and answers
             await self._audit(

@@ -141,3 +141,16 @@ SCHEDULE_APPROVED = "Schedule {id} is approved by {who} and active; next run {ne
 SCHEDULE_NOT_PENDING = "Schedule {id} is {state}; there is nothing to approve."
 SCHEDULE_CHANGED = "Schedule {name}: the result changed state.\n{lines}\n"
 SCHEDULE_RAN = "Schedule {name}: "
+# --------------------------------------------------------------------------- change freezes
+FREEZE_REFUSED = (
+    "Refused: a change freeze is in force: {windows}. Nothing was run. An administrator may override "
+    'it with a reason: override freeze "REASON": {request}'
+)
+FREEZE_NOT_YOURS = (
+    "Refused: a change freeze is in force: {windows}. Only {roles} may override it; nothing was run."
+)
+FREEZE_OPENED = (
+    "Refused: a change freeze opened since this plan was made: {windows}. Nothing was run; an "
+    "administrator may ask again with an override."
+)
+FREEZE_OVERRIDDEN = "Change freeze overridden by {by} ({reason}): {windows}"

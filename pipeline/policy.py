@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -36,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pipeline import addresses, paths
 from pipeline.contracts import AssetRef, Impact, Plan, PlanStep, Principal, Risk
 from pipeline.errors import InvalidRequest, NotPermitted
+from pipeline.freezes import FreezeHit, Freezes
 from pipeline.params import path_values, probes_per_target
 from pipeline.registry import ToolRegistry, ToolSpec
 
@@ -181,6 +183,7 @@ class PolicyData(BaseModel):
     limits: Limits = Limits(targets=500, probes=65536)  # for roles without limits of their own
     impact: ImpactPolicy = ImpactPolicy()
     schedulable: tuple[str, ...] = ()  # tool globs whose changes may run on a schedule
+    freezes: Freezes = Freezes()
 
     @model_validator(mode="after")
     def known_exemptions(self) -> PolicyData:
@@ -456,6 +459,22 @@ class Policy:
         if rules.dependants_outside_scope and outside:
             reasons.append(f"dependant(s) outside your scope: {', '.join(outside)}")
         return tuple(reasons)
+
+    # ------------------------------------------------------------------ freezes
+
+    def freeze_hits(self, plan: Plan, now: datetime) -> list[FreezeHit]:
+        """The freeze windows open at `now` that cover a target of one of the plan's change steps."""
+        targets = {t.name: t for s in plan.steps if s.risk is not Risk.READ for t in s.targets}
+        hits = []
+        for window in self.data.freezes.windows:
+            span = window.open_at(now)
+            covered = tuple(sorted(name for name, t in targets.items() if window.covers(t)))
+            if span is not None and covered:
+                hits.append(FreezeHit(window=window, start=span[0], end=span[1], targets=covered))
+        return hits
+
+    def may_override_freeze(self, principal: Principal) -> bool:
+        return bool(set(self.data.freezes.override) & principal.roles)
 
 
 class StepGuard:

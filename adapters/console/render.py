@@ -10,7 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from adapters.rendering import impact_lines, steps_text
+from adapters.rendering import plan_notes, steps_text
 from pipeline.contracts import ApprovalPrompt, Reply, ReplySection, Response, TargetStatus, short_digest
 
 MAX_OUTPUT_LINES = 40
@@ -69,7 +69,7 @@ def _output_panel(section: ReplySection) -> Panel:
 def _approval(prompt: ApprovalPrompt) -> RenderableType:
     """The whole plan, every argument whole (a terminal has no size limit), and its digest."""
     expires = prompt.expires_at.strftime("%H:%M UTC")
-    impact = [Text(line) for line in impact_lines(prompt.plan.impact)] if prompt.plan.impact else []
+    impact = [Text(line) for line in plan_notes(prompt.plan)]
     body = Group(
         Text(prompt.summary, style="bold yellow"),
         *impact,
@@ -95,6 +95,11 @@ def as_json(response: Response) -> dict[str, Any]:
             "expires_at": response.expires_at.isoformat(),
             "plan_digest": response.digest,
             "impact": response.plan.impact.model_dump(mode="json") if response.plan.impact else None,
+            "freeze_override": (
+                response.plan.freeze_override.model_dump(mode="json")
+                if response.plan.freeze_override
+                else None
+            ),
             "plan": response.plan.model_dump(mode="json", exclude={"interpretation"}),
         }
     data = response.model_dump(mode="json", exclude={"plan": {"interpretation"}})

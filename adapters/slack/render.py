@@ -14,8 +14,8 @@ from typing import Any
 
 from adapters.rendering import (
     argument_text,
-    impact_lines,
     plain_report,
+    plan_notes,
     plan_text,
     shorten,
     status_icon,
@@ -23,7 +23,7 @@ from adapters.rendering import (
 )
 from pipeline.contracts import (
     ApprovalPrompt,
-    Impact,
+    Plan,
     PlanStep,
     Progress,
     Reply,
@@ -181,8 +181,7 @@ def render_prompt(prompt: ApprovalPrompt) -> SlackMessage:
             f" · *plan* `{short_digest(prompt.digest)}`"
         ),
     ]
-    if prompt.plan.impact is not None:
-        head += impact_blocks(prompt.plan.impact)
+    head += notes_blocks(prompt.plan)
     tail = (
         [context("👥 Four eyes: someone other than the requester must approve.")] if prompt.four_eyes else []
     )
@@ -209,10 +208,14 @@ def render_prompt(prompt: ApprovalPrompt) -> SlackMessage:
     )
 
 
-def impact_blocks(impact: Impact) -> list[dict[str, Any]]:
-    """The impact: the risk line in bold, then its facts whole (over several sections if long)."""
-    first, *rest = impact_lines(impact)
-    return [mrkdwn(f"*{escape(first)}*"), *_pieces("", "\n".join(rest))]
+def notes_blocks(plan: Plan) -> list[dict[str, Any]]:
+    """Impact and freeze override: the first line in bold, then the rest whole (over several
+    sections if long); none when the plan carries neither."""
+    notes = plan_notes(plan)
+    if not notes:
+        return []
+    first, *rest = notes
+    return [mrkdwn(f"*{escape(first)}*"), *(_pieces("", "\n".join(rest)) if rest else [])]
 
 
 def step_blocks(index: int, step: PlanStep) -> list[dict[str, Any]]:

@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from adapters.rendering import argument_text, impact_lines, plan_text, shorten, status_icon, targets_text
+from adapters.rendering import argument_text, plan_notes, plan_text, shorten, status_icon, targets_text
 from adapters.teams.parse import MAX_SUGGESTION, SUGGEST
 from pipeline.contracts import (
     ApprovalPrompt,
-    Impact,
+    Plan,
     PlanStep,
     Progress,
     Reply,
@@ -247,7 +247,7 @@ def _prompt_card(prompt: ApprovalPrompt, steps: list[Element]) -> Card:
                 ("Plan", short_digest(prompt.digest)),
             ]
         ),
-        *([_impact(prompt.plan.impact)] if prompt.plan.impact is not None else []),
+        *_notes(prompt.plan),
         *steps,
     ]
     if prompt.four_eyes:
@@ -259,15 +259,20 @@ def _prompt_card(prompt: ApprovalPrompt, steps: list[Element]) -> Card:
     return card(body, actions)
 
 
-def _impact(impact: Impact) -> Element:
-    """The impact as literal text: the risk line in bold (attention colour when high), its facts."""
-    first, *rest = impact_lines(impact)
-    color = {"high": "Attention", "medium": "Warning"}.get(impact.level, "Default")
+def _notes(plan: Plan) -> list[Element]:
+    """Impact and freeze override as literal text: the first line in bold (attention colour when
+    the risk is high), the rest after it; none when the plan carries neither."""
+    notes = plan_notes(plan)
+    if not notes:
+        return []
+    first, *rest = notes
+    level = plan.impact.level if plan.impact is not None else "high"
+    color = {"high": "Attention", "medium": "Warning"}.get(level, "Default")
     items = [
         run(shorten(first, 1_000), weight="Bolder", color=color),
         *(run(shorten(line, 8_000)) for line in rest),
     ]
-    return {"type": "Container", "separator": True, "items": items}
+    return [{"type": "Container", "separator": True, "items": items}]
 
 
 def _step(index: int, step: PlanStep) -> Element:
