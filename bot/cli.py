@@ -100,9 +100,10 @@ def chat(ctx: click.Context) -> None:
 @cli.command()
 @click.argument("text")
 @click.option("--json", "as_json", is_flag=True, help="Print the structured result.")
+@click.option("--check", is_flag=True, help="Check mode: read-only probes of what the change would do.")
 @click.pass_context
 @one_line_errors
-def ask(ctx: click.Context, text: str, as_json: bool) -> None:
+def ask(ctx: click.Context, text: str, as_json: bool, check: bool) -> None:
     """Ask once and print the reply (TEXT '-' reads it from stdin)."""
     from bot.console import ask_once
 
@@ -112,7 +113,7 @@ def ask(ctx: click.Context, text: str, as_json: bool) -> None:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as err:
             fail(f"stdin is not valid UTF-8 (byte {err.start})", EXIT_USAGE)
-    response = run(ask_once(load_settings(ctx), text, as_json=as_json))
+    response = run(ask_once(load_settings(ctx), text, as_json=as_json, check=check))
     sys.exit(exit_code_for(response))
 
 

@@ -51,9 +51,9 @@ async def chat_session(settings: Settings) -> int:
         return 1 if lines.bad_lines else 0
 
 
-async def ask_once(settings: Settings, text: str, *, as_json: bool) -> Response:
+async def ask_once(settings: Settings, text: str, *, as_json: bool, check: bool = False) -> Response:
     async with running_app(settings) as app:
-        message = InboundMessage(identity=console_identity(), text=text, channel="console")
+        message = InboundMessage(identity=console_identity(), text=text, channel="console", check=check)
         response = await app.kernel.submit(message, None)
         if _refused(response):
             await explain_if_unknown(app, message.identity)

@@ -63,6 +63,7 @@ class InboundMessage(Frozen):
     thread: str = ""
     message_id: str = Field(default_factory=new_id)  # platform id used for dedupe
     received_at: datetime = Field(default_factory=utcnow)
+    check: bool = False  # run the request in check mode: read-only probes, nothing changes
 
 
 class Principal(Frozen):
@@ -154,6 +155,7 @@ class ToolCall(Frozen):
     args: dict[str, Any] = Field(default_factory=dict)
     targets: tuple[str, ...] = ()  # names or addresses, as written
     selector: AssetFilter | None = None  # or a filter over the inventory
+    check: bool = False  # run the tool's declared read-only check instead of the change
 
 
 class Understanding(Frozen):
@@ -184,6 +186,7 @@ class PlanStep(Frozen):
     risk: Risk = Risk.READ
     definition: str = ""  # digest of the catalog file version planned ("" for a built-in tool)
     outline: tuple[str, ...] = ()  # what a tool that runs other tools will do (a runbook's steps)
+    check: bool = False  # the tool's read-only check (what the change would do), risk read
 
     @property
     def target_names(self) -> list[str]:
@@ -272,7 +275,7 @@ DIGEST_SHORT = 12  # hex characters of a digest shown to people (48 bits)
 
 def plan_digest(plan: Plan) -> str:
     """SHA-256 (hex) of exactly what a plan will run: each step's id, tool, risk, arguments,
-    resolved targets (every field, addresses included), dependencies and timeout, in order,
+    resolved targets (every field, addresses included), dependencies, timeout and check mode, in order,
     and, for a catalog-defined tool, the digest of its definition (an edited file is a new plan)
     and its outline (a runbook's steps and rollout, as the prompt shows them).
 
@@ -292,6 +295,7 @@ def plan_digest(plan: Plan) -> str:
             "timeout_s": step.timeout_s,
             **({"definition": step.definition} if step.definition else {}),
             **({"outline": list(step.outline)} if step.outline else {}),
+            **({"check": True} if step.check else {}),  # absent when false: older digests hold
         }
         for step in plan.steps
     ]
@@ -433,11 +437,16 @@ class ApprovalPrompt(Frozen):
 Response = Reply | ApprovalPrompt
 
 
+DecisionAction = Literal["decide", "check"]
+
+
 class Decision(Frozen):
-    """An approve/reject click, from any platform."""
+    """A click on a prompt, from any platform: approve/reject (`decide`), or `check` (run the
+    pending plan as a check first; the approval stays open)."""
 
     execution_id: str
     approve: bool
+    action: DecisionAction = "decide"
     identity: ChatIdentity
     idempotency_key: str = Field(default_factory=new_id)  # platform action id, for dedupe
     digest: str = ""  # the plan digest shown with the buttons clicked ('' when the door has none)

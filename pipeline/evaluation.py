@@ -60,10 +60,15 @@ def load_cases(path: Path) -> list[Case]:
 
 
 def predict(case_id: str, plan: Plan, latency_ms: float) -> Prediction:
-    """The contract's view of a (policy-applied) plan; a refused plan still shows its steps."""
+    """The contract's view of a (policy-applied) plan; a refused plan still shows its steps.
+
+    Check steps (a hypothetical's read-only probes of the change it talks about) are left out:
+    the contract has no check mode, and what runs for such a request is a read."""
     shown = plan.outcome in {"plan", "refused"}
     steps = (
-        [PredictedStep(tool=s.tool, args=s.args, targets=s.target_names) for s in plan.steps] if shown else []
+        [PredictedStep(tool=s.tool, args=s.args, targets=s.target_names) for s in plan.steps if not s.check]
+        if shown
+        else []
     )
     return Prediction(
         id=case_id,

@@ -45,6 +45,7 @@ from pydantic import BaseModel
 from pipeline import messages
 from pipeline.admission import Admission
 from pipeline.approvals import binding_problem, digests
+from pipeline.checks import as_check, is_check
 from pipeline.contracts import (
     ApprovalPrompt,
     ChatIdentity,
@@ -57,6 +58,7 @@ from pipeline.contracts import (
     Principal,
     Reply,
     Response,
+    new_id,
     utcnow,
 )
 from pipeline.errors import (
@@ -198,6 +200,8 @@ class Kernel:
             return await self._answered(answered, message, principal)
         override, text = split_override(message.text)
         planned = await self._plan(text, principal, chat_of(message))
+        if message.check:
+            planned = as_check(planned, self.executor.registry)
         plan = self._freeze(self.policy.apply(planned, principal), principal, override, text)
         if plan.requires_approval:
             plan = await self._assess(plan, principal)
@@ -334,7 +338,10 @@ class Kernel:
         await self._audit(
             "execution.finished", principal.subject, message, {"status": result.status}, execution_id
         )
-        return result_reply(plan, result)
+        reply = result_reply(plan, result)
+        if is_check(plan):
+            reply = reply.model_copy(update={"summary": messages.CHECK_DONE.format(summary=reply.summary)})
+        return reply
 
     # ------------------------------------------------------------------ schedules
 
@@ -385,6 +392,8 @@ class Kernel:
             return self.shown(self._error_reply(err))
 
     async def _decide(self, decision: Decision, progress: ProgressCallback | None) -> Response:
+        if decision.action == "check":
+            return await self._check_first(decision, progress)
         approver = await self._resolve(decision.identity, fresh=True)  # current roles
         if approver is None:
             return Reply(outcome="refused", summary=messages.UNKNOWN_PERSON)
@@ -435,6 +444,39 @@ class Kernel:
         if requester is None:
             return Reply(outcome="refused", summary=messages.UNKNOWN_PERSON)
         return await self._execute(decision.execution_id, plan, requester, message, progress)
+
+    async def _check_first(self, decision: Decision, progress: ProgressCallback | None) -> Response:
+        """ "Check first" on a prompt: the pending plan as a check, run now as the clicker, recorded
+        as its own execution that references the prompt's; the approval stays open."""
+        clicker = await self._resolve(decision.identity, fresh=True)
+        if clicker is None:
+            return Reply(outcome="refused", summary=messages.UNKNOWN_PERSON)
+        loaded = await self.store.load(decision.execution_id)
+        if loaded is None or not _same_workspace(loaded[1], decision):
+            raise ApprovalClosed(messages.APPROVAL_UNKNOWN)
+        original, asked, _status = loaded
+        fresh = original.model_copy(update={"request_id": new_id(), "impact": None, "freeze_override": None})
+        plan = self.policy.apply(as_check(fresh, self.executor.registry), clicker)
+        message = asked.model_copy(
+            update={
+                "identity": decision.identity,
+                "text": f"check first: {asked.text}",
+                "message_id": new_id(),
+            }
+        )
+        status: ExecutionStatus = "running" if plan.outcome == "plan" else "answered"
+        execution_id = await self.store.create(
+            plan, message.model_copy(update={"check": True}), clicker, status
+        )
+        detail: dict[str, object] = {"of": decision.execution_id, "steps": describe_plan(plan)}
+        await self._audit("check.requested", clicker.subject, message, detail, execution_id)
+        if plan.outcome != "plan":
+            return plan_reply(plan).model_copy(update={"execution_id": execution_id})
+        reply = await self._execute(execution_id, plan, clicker, message, progress)
+        summary = reply.summary.removeprefix(messages.CHECK_DONE.format(summary=""))
+        return reply.model_copy(
+            update={"summary": messages.CHECK_OF.format(execution_id=decision.execution_id, summary=summary)}
+        )
 
     async def expire_due(self) -> list[tuple[InboundMessage, Reply]]:
         """Expire overdue approvals; what to tell each requester (each expiry reported once)."""

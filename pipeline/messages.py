@@ -154,3 +154,8 @@ FREEZE_OPENED = (
     "administrator may ask again with an override."
 )
 FREEZE_OVERRIDDEN = "Change freeze overridden by {by} ({reason}): {windows}"
+
+# --------------------------------------------------------------------------- check mode
+NO_CHECK = "{tools} cannot run as a check (no read-only check is declared); nothing was run."
+CHECK_DONE = "Check only, nothing was changed: {summary}"
+CHECK_OF = "Check of execution {execution_id} (nothing was changed, the approval is still open): {summary}"

@@ -11,6 +11,10 @@ A domain declares its tools on a `ToolSet`::
     async def ping(ctx: ToolContext, target: AssetRef | None, args: PingArgs) -> ToolOutput:
         \"\"\"Send ICMP echo requests and report latency and loss.\"\"\"
 
+A change tool may declare `check=`: a function with the same signature that only reads, and says
+per target what the change would do (check mode: "what would happen if...", the prompt's "Check
+first" button, `ask --check`). It must change nothing; the executor runs it as a read.
+
 The executor calls a tool once per target (fan-out, bounded) or once with
 `target=None` when the tool takes no targets. A tool never checks roles, asks
 for approval or talks to chat; it raises `ToolError` subclasses on failure.
@@ -56,6 +60,7 @@ class ToolContext:
     services: dict[type[Any], Any] = field(default_factory=dict)
     progress: Callable[[Progress], Awaitable[None]] | None = None
     guard: StepGuard | None = None
+    check: bool = False  # the step runs the tool's read-only check, not the change
 
     def check_path(self, path: str) -> None:
         """Before touching `path` as resolved on the target (links followed): NotPermitted if denied."""
@@ -103,6 +108,12 @@ class ToolSpec:
     calls: tuple[str, ...] = ()
     run_all: RunAll | None = None
     outline: Outline | None = None
+    check: ToolFunc | None = None  # read-only probes: what the change would do (check mode)
+
+    @property
+    def checks(self) -> bool:
+        """True when the tool can run as a check (a change tool declaring read-only probes)."""
+        return self.changes and self.check is not None
 
     @property
     def domain(self) -> str:
@@ -144,6 +155,7 @@ class ToolSet:
         takes_targets: bool = True,
         phrasing: Phrasing | None = None,
         counterparts: Counterparts | None = None,
+        check: ToolFunc | None = None,
     ) -> Callable[[ToolFunc], ToolFunc]:
         if not name.startswith(self.domain + "."):
             raise ValueError(f"tool {name} does not belong to domain {self.domain}")
@@ -152,7 +164,18 @@ class ToolSet:
             doc = inspect.cleandoc(func.__doc__ or "").strip()
             words, related = phrasing or Phrasing(), counterparts or Counterparts()
             self.specs.append(
-                ToolSpec(name, args_model, risk, timeout_s, takes_targets, doc, func, words, related)
+                ToolSpec(
+                    name,
+                    args_model,
+                    risk,
+                    timeout_s,
+                    takes_targets,
+                    doc,
+                    func,
+                    phrasing=words,
+                    counterparts=related,
+                    check=check,
+                )
             )
             return func
 

@@ -63,7 +63,14 @@ class ConsoleChat:
                 style="yellow",
             )
             return prompt
-        answer = (await self.ask("Approve and run it now? [y/N] ")).strip().lower()
+        while True:
+            answer = (await self.ask("Approve and run it now? [y/N] (c: check first) ")).strip().lower()
+            if answer not in {"c", "check"}:
+                break
+            check = Decision(
+                execution_id=prompt.execution_id, approve=False, identity=self.identity, action="check"
+            )
+            print_response(self.console, await self.decide(check, None))
         decision = Decision(
             execution_id=prompt.execution_id, approve=answer in {"y", "yes"}, identity=self.identity
         )

@@ -31,6 +31,7 @@ from adapters.slack.outbox import Conversation, Responder, retry_handlers
 from adapters.slack.people import SlackPeople
 from adapters.slack.render import (
     APPROVE_ACTION,
+    CHECK_ACTION,
     REJECT_ACTION,
     SUGGEST_ACTION,
     decision_stamp,
@@ -40,7 +41,7 @@ from adapters.slack.render import (
 )
 from adapters.work_queue import WorkQueue
 from pipeline import messages
-from pipeline.contracts import InboundMessage, Progress, Reply, Response
+from pipeline.contracts import DecisionAction, InboundMessage, Progress, Reply, Response
 from pipeline.ports import Cache, Decide, Submit
 from pipeline.redaction import Redactor
 
@@ -141,6 +142,7 @@ class SlackAdapter:
         app.action(APPROVE_ACTION)(self._on_approve)
         app.action(REJECT_ACTION)(self._on_reject)
         app.action(re.compile("^" + SUGGEST_ACTION.format(n=r"\d+") + "$"))(self._on_suggestion)
+        app.action(CHECK_ACTION)(self._on_check)
         app.action(re.compile(".*"))(self._on_unknown_action)
         return app
 
@@ -206,6 +208,11 @@ class SlackAdapter:
     ) -> None:
         await self._on_click(ack, body, action, approve=False)
 
+    async def _on_check(
+        self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], action: dict[str, Any]
+    ) -> None:
+        await self._on_click(ack, body, action, approve=False, kind="check")
+
     async def _on_click(
         self,
         ack: Callable[..., Awaitable[None]],
@@ -213,9 +220,10 @@ class SlackAdapter:
         action: dict[str, Any],
         *,
         approve: bool,
+        kind: DecisionAction = "decide",
     ) -> None:
         await ack()
-        click = parse.click(body, action, approve)
+        click = parse.click(body, action, approve, kind)
         if click is None:
             self._spawn(self.responder.ephemeral(body.get("response_url"), BAD_BUTTON))
         elif not self.queue.offer(lambda: self._decide(click)):
@@ -272,10 +280,15 @@ class SlackAdapter:
         progress, then the result. Refusals and late clicks go only to the clicker."""
         identity = await self.people.complete(click.decision.identity)
         decision = click.decision.model_copy(update={"identity": identity})
+        decides = decision.action == "decide"  # else a check: it answers below the prompt, which stays
         conversation = Conversation(
-            self.client, click.channel, thread_ts=click.thread_ts, ts=click.message_ts, metrics=self.metrics
+            self.client,
+            click.channel,
+            thread_ts=click.thread_ts if decides else (click.thread_ts or click.message_ts),
+            ts=click.message_ts if decides else None,
+            metrics=self.metrics,
         )
-        stamp = decision_stamp(identity.user_id, decision.approve, click.when)
+        stamp = decision_stamp(identity.user_id, decision.approve, click.when, decision.action)
         progress = self._progress(conversation, [stamp])
         response = await self._guarded(self.decide(decision, progress), progress)
         if _took_effect(response):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pipeline.contracts import ChatIdentity, Decision, InboundMessage
+from pipeline.contracts import ChatIdentity, Decision, DecisionAction, InboundMessage
 
 MAX_BUTTON_VALUE = 128
 _LABELLED = re.compile(r"<(?:mailto:|tel:)?([^<>|]+)\|([^<>]+)>")
@@ -99,7 +99,9 @@ class Click:
     when: datetime
 
 
-def click(body: dict[str, Any], action: dict[str, Any], approve: bool) -> Click | None:
+def click(
+    body: dict[str, Any], action: dict[str, Any], approve: bool, kind: DecisionAction = "decide"
+) -> Click | None:
     """The decision a click carries, or None when the payload is malformed."""
     value, user = str(action.get("value", "")), body.get("user") or {}
     container = body.get("container") or {}
@@ -122,6 +124,7 @@ def click(body: dict[str, Any], action: dict[str, Any], approve: bool) -> Click 
         execution_id=execution_id,
         digest=digest,
         approve=approve,
+        action=kind,
         identity=identity,
         idempotency_key=f"slack:{identity.tenant}:{user['id']}:{action.get('action_ts', '')}",
     )

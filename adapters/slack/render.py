@@ -47,6 +47,7 @@ PLAN_FILE = "opsconductor-plan-{digest}.txt"
 FALLBACK_LIMIT = 3_000
 APPROVE_ACTION = "opsconductor_approve"
 REJECT_ACTION = "opsconductor_reject"
+CHECK_ACTION = "opsconductor_check"
 APPROVAL_BLOCK = "opsconductor_approval"
 SUGGEST_ACTION = "opsconductor_suggest_{n}"  # one per button: Slack wants distinct ids in a block
 SUGGEST_BLOCK = "opsconductor_suggestions"
@@ -309,7 +310,13 @@ def _buttons(prompt: ApprovalPrompt) -> dict[str, Any]:
         "style": "danger",
         "value": button_value(prompt),
     }
-    return {"type": "actions", "block_id": APPROVAL_BLOCK, "elements": [approve, reject]}
+    check = {
+        "type": "button",
+        "action_id": CHECK_ACTION,
+        "text": {"type": "plain_text", "text": "Check first"},
+        "value": button_value(prompt),
+    }
+    return {"type": "actions", "block_id": APPROVAL_BLOCK, "elements": [approve, reject, check]}
 
 
 # --------------------------------------------------------------------------- progress and decisions
@@ -323,9 +330,9 @@ def render_progress(event: Progress) -> SlackMessage:
     return SlackMessage(text=f"Running {event.tool}: {event.done}/{event.total}", blocks=[mrkdwn(text)])
 
 
-def decision_stamp(user_id: str, approve: bool, when: datetime) -> dict[str, Any]:
-    """The context line saying who decided and when, placed above progress and results."""
-    verb = "✅ Approved" if approve else "🚫 Rejected"
+def decision_stamp(user_id: str, approve: bool, when: datetime, action: str = "decide") -> dict[str, Any]:
+    """The context line saying who decided (or asked for a check) and when, above progress and results."""
+    verb = "🔎 Check requested" if action == "check" else "✅ Approved" if approve else "🚫 Rejected"
     return context(f"{verb} by <@{user_id}> at {stamp(when)}")
 
 

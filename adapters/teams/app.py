@@ -230,6 +230,8 @@ class TeamsAdapter:
             return _message(messages.DUPLICATE)
         decision = parse.decision(context.activity, click, admitted)
         who = admitted.display_name or admitted.email or admitted.user_id
+        if decision.action == "check":
+            return await self._check(context, decision, who, click)
         run = DecisionRun(self, decision, who, click, self._thread(context, click.card_activity_id))
         task = self._spawn(run.run())
         await asyncio.wait([task], timeout=self.config.invoke_wait_s)
@@ -242,6 +244,16 @@ class TeamsAdapter:
         if run.progress.first.is_set():  # running: the decision took effect
             return _card(render.render_text("⏳ Running…", [run.stamp()]))
         return _card(render.card([run.stamp(pending=True)]))
+
+    async def _check(
+        self, context: TurnContext, decision: Decision, who: str, click: parse.CardClick
+    ) -> InvokeResponse:
+        """ "Check first": the check's result is posted below the prompt, which keeps its buttons."""
+        run = DecisionRun(self, decision, who, click, self._thread(context, None))
+        self._spawn(run.run())
+        kept = await self.memory.card(decision.execution_id)
+        note = f"🔎 {who} asked for a check; its result follows below. The approval is still open."
+        return _card(render.with_note(kept.content, note)) if kept is not None else _message(note)
 
     async def _on_submit(self, context: TurnContext, click: parse.CardClick) -> None:
         """Action.Submit (older clients): no reply to the click, so the card itself says it all."""
@@ -256,7 +268,8 @@ class TeamsAdapter:
             return
         decision = parse.decision(context.activity, click, admitted)
         who = admitted.display_name or admitted.email or admitted.user_id
-        run = DecisionRun(self, decision, who, click, self._thread(context, click.card_activity_id))
+        card = click.card_activity_id if decision.action == "decide" else None  # a check posts anew
+        run = DecisionRun(self, decision, who, click, self._thread(context, card))
         run.interim = True  # nobody was answered: a refusal goes onto the card
         if not self.queue.offer(run.settled):
             await self._busy(context)
@@ -295,7 +308,7 @@ class DecisionRun:
     def stamp(self, pending: bool = False) -> render.Element:
         if pending:
             return render.pending_stamp(self.who, self.decision.approve, self.click.when)
-        return render.decision_stamp(self.who, self.decision.approve, self.click.when)
+        return render.decision_stamp(self.who, self.decision.approve, self.click.when, self.decision.action)
 
     async def _show_progress(self, event: Progress) -> None:
         await self.thread.show(render.render_progress(event, [self.stamp()]), f"Running {event.tool}")

@@ -39,7 +39,7 @@ OUTPUT_LIMITS = (4_000, 2_000, 800, 300, 0)  # characters of output per target, 
 PART_CHARS = 16_000  # characters of plan text per part card (halved while the card is too big)
 RISK_ICONS = {Risk.READ: "🟢", Risk.WRITE: "🟠", Risk.CRITICAL: "🔴"}
 MAX_SUGGESTIONS = 5
-APPROVE, REJECT = "approve", "reject"
+APPROVE, REJECT, CHECK = "approve", "reject", "check"
 
 
 def card_size(card: Card) -> int:
@@ -96,9 +96,9 @@ def stamp(when: datetime) -> str:
     return when.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def decision_stamp(who: str, approve: bool, when: datetime) -> Element:
-    """Who decided and when, shown above progress and results on the approval card."""
-    verb = "✅ Approved" if approve else "🚫 Rejected"
+def decision_stamp(who: str, approve: bool, when: datetime, action: str = "decide") -> Element:
+    """Who decided (or asked for a check) and when, shown above progress and results."""
+    verb = "🔎 Check requested" if action == "check" else "✅ Approved" if approve else "🚫 Rejected"
     return run(f"{verb} by {who} at {stamp(when)}", weight="Bolder")
 
 
@@ -255,6 +255,7 @@ def _prompt_card(prompt: ApprovalPrompt, steps: list[Element]) -> Card:
     actions = [
         _execute("Approve", APPROVE, prompt, "positive"),
         _execute("Reject", REJECT, prompt, "destructive"),
+        _execute("Check first", CHECK, prompt, "default"),
     ]
     return card(body, actions)
 

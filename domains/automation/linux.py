@@ -129,10 +129,10 @@ def _unquote(value: str) -> str:
 
 # --------------------------------------------------------------------------- services (systemd)
 
-_SHOW_PROPERTIES = "Id,Description,LoadState,ActiveState,SubState,UnitFileState,MainPID,ActiveEnterTimestamp"
+SHOW_PROPERTIES = "Id,Description,LoadState,ActiveState,SubState,UnitFileState,MainPID,ActiveEnterTimestamp"
 
 
-def _unit(service: str) -> str:
+def unit_name(service: str) -> str:
     return service if "." in service.split("@")[-1] else f"{service}.service"
 
 
@@ -149,15 +149,15 @@ def _systemd_guard(service: str) -> str:
 
 
 def service_status_command(service: str) -> str:
-    unit = shlex.quote(_unit(service))
-    return f"{_systemd_guard(service)}; systemctl show --no-pager --property={_SHOW_PROPERTIES} -- {unit}"
+    unit = shlex.quote(unit_name(service))
+    return f"{_systemd_guard(service)}; systemctl show --no-pager --property={SHOW_PROPERTIES} -- {unit}"
 
 
 def service_control_command(service: str, action: str) -> str:
-    unit = shlex.quote(_unit(service))
+    unit = shlex.quote(unit_name(service))
     return (
         f"{_systemd_guard(service)}; systemctl {shlex.quote(action)} -- {unit}; rc=$?; "
-        f"echo {SECTION}show; systemctl show --no-pager --property={_SHOW_PROPERTIES} -- {unit}; "
+        f"echo {SECTION}show; systemctl show --no-pager --property={SHOW_PROPERTIES} -- {unit}; "
         f"echo {SECTION}rc; echo $rc"
     )
 

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from domains.automation import linux, windows
+from domains.automation import checks, linux, windows
 from domains.automation import phrasing as words
 from domains.automation import reboot as rebooting
 from domains.automation.facts import summarize
@@ -148,6 +148,7 @@ async def service_status(ctx: ToolContext, target: AssetRef | None, args: Servic
     timeout_s=120,
     phrasing=words.SERVICE_CONTROL,
     counterparts=words.SERVICE_CONTROL_READ,
+    check=checks.service_control_check,
 )
 async def service_control(ctx: ToolContext, target: AssetRef | None, args: ServiceControlArgs) -> ToolOutput:
     """Start, stop or restart a service and report its state afterwards."""
@@ -332,6 +333,7 @@ async def run_script(ctx: ToolContext, target: AssetRef | None, args: RunScriptA
     timeout_s=3600,
     phrasing=words.REBOOT,
     counterparts=words.REBOOT_READ,
+    check=checks.reboot_check,
 )
 async def reboot(ctx: ToolContext, target: AssetRef | None, args: RebootArgs) -> ToolOutput:
     """Reboot each host and report when it is back (or that it did not return in time)."""

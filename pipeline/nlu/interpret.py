@@ -4,7 +4,8 @@
 
 A change is planned only when ordered. Talk about a change (a question, a report, advice, a
 hypothetical, the past) plans the change's declared matching read instead, and offers the
-change itself as a suggestion in the structured form (one click sends it).
+change itself as a suggestion in the structured form (one click sends it). A hypothetical also
+plans the change as a check when the tool declares one: its read-only probes say what it would do.
 """
 
 from __future__ import annotations
@@ -216,6 +217,8 @@ class Reader:
         if tool.changes and read.act is not Act.ORDER and not read.explicit:
             read.suggestions = calls if read.act is not Act.PAST else []
             read.calls = [c for c in (_read_of(tool, call) for call in calls) if c is not None]
+            if read.act is Act.HYPOTHETICAL and tool.spec.checks:  # 'what would happen if...'
+                read.calls += [call.model_copy(update={"check": True}) for call in calls]
         else:
             read.calls = calls
         context.service = str(filled.args.get("service", context.service) or "")

@@ -44,7 +44,7 @@ from pipeline.leftovers import tracking_unconfirmed_stops
 from pipeline.policy import Policy
 from pipeline.ports import ExecutionStore, ProgressCallback
 from pipeline.recovery import StepRecovery, settle_lost_step
-from pipeline.registry import ToolContext, ToolRegistry, ToolSpec
+from pipeline.registry import ToolContext, ToolFunc, ToolRegistry, ToolSpec
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +212,7 @@ class Executor:
             with tracking_unconfirmed_stops() as unconfirmed:
                 try:
                     guard = self.policy.guard(step, job.principal)
-                    ctx = ToolContext(execution_id, step.id, self.services, progress, guard)
+                    ctx = ToolContext(execution_id, step.id, self.services, progress, guard, check=step.check)
                     targets: Sequence[AssetRef | None] = step.targets if spec.takes_targets else (None,)
                     if spec.run_all is not None:  # a tool that takes its targets itself (a runbook)
                         results = await self._run_all(ctx, spec, step)
@@ -370,7 +370,7 @@ async def call_tool(
     status, output, error = TargetStatus.OK, ToolOutput(), ""
     try:
         async with asyncio.timeout(timeout):
-            output = await spec.func(ctx, target, args)
+            output = await _implementation(spec, ctx)(ctx, target, args)
         if not output.ok:
             status = TargetStatus.FAILED
     except TimeoutError:
@@ -393,7 +393,16 @@ async def call_tool(
 
 
 def _changes_targets(step: PlanStep, spec: ToolSpec) -> bool:
-    return spec.takes_targets and bool(step.targets) and step.risk.rank >= Risk.WRITE.rank
+    return spec.takes_targets and bool(step.targets) and step.risk.rank >= Risk.WRITE.rank and not step.check
+
+
+def _implementation(spec: ToolSpec, ctx: ToolContext) -> ToolFunc:
+    """The tool's function, or its read-only check for a check step."""
+    if not ctx.check:
+        return spec.func
+    if spec.check is None:
+        raise ToolFailed(f"{spec.name} declares no read-only check; nothing was run")
+    return spec.check
 
 
 def _status_for(err: ToolError) -> TargetStatus:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from pipeline.contracts import AssetFilter, AssetRef, Plan, PlanStep, ToolCall, Understanding
+from pipeline.contracts import AssetFilter, AssetRef, Plan, PlanStep, Risk, ToolCall, Understanding
 from pipeline.errors import InvalidRequest
 from pipeline.registry import ToolRegistry, ToolSpec
 from pipeline.selection import AssetIndex
@@ -54,6 +54,8 @@ def _steps(
     steps: list[PlanStep] = []
     for number, call in enumerate(calls, 1):
         spec = _spec(call.tool, registry)
+        if call.check and not spec.checks:
+            raise PlanProblem(f"{spec.name} has no check mode: it declares no read-only check.")
         targets = resolve_targets(call, spec, assets) if spec.takes_targets else ()
         args = _args(spec, call.args)
         steps.append(
@@ -62,9 +64,10 @@ def _steps(
                 tool=spec.name,
                 args=args,
                 targets=targets,
-                depends_on=(f"s{number - 1}",) if number > 1 else (),
+                depends_on=(f"s{number - 1}",) if number > 1 and not call.check else (),  # checks only read
                 timeout_s=_timeout(spec, call.args),
-                risk=spec.risk,
+                risk=Risk.READ if call.check else spec.risk,
+                check=call.check,
                 definition=spec.digest,
                 outline=spec.outline(args, targets) if spec.outline is not None else (),
             )

@@ -15,7 +15,15 @@ from typing import Any
 from domains.assets.directory import InMemoryAssetDirectory
 from domains.assets.importer import demo_inventory
 from domains.catalog import build_registry
-from pipeline.contracts import ApprovalPrompt, ChatIdentity, Decision, InboundMessage, Progress, Response
+from pipeline.contracts import (
+    ApprovalPrompt,
+    ChatIdentity,
+    Decision,
+    DecisionAction,
+    InboundMessage,
+    Progress,
+    Response,
+)
 from pipeline.conversation import Conversations
 from pipeline.kernel import Kernel
 from pipeline.planner import HybridPlanner
@@ -69,16 +77,21 @@ class FakeChat:
         assert isinstance(self.audit, MemoryAuditLog), "this FakeChat audits to SQL"
         return self.audit
 
-    async def say(self, text: str, user: str = "olga") -> Response:
-        message = InboundMessage(identity=self._identity(user), text=text, channel="C-test")
+    async def say(self, text: str, user: str = "olga", *, check: bool = False) -> Response:
+        message = InboundMessage(identity=self._identity(user), text=text, channel="C-test", check=check)
         response = await self.kernel.submit(message, self._progress)
         self.transcript.append((user, text, response))
         return response
 
-    async def click(self, prompt: ApprovalPrompt, user: str, approve: bool = True) -> Response:
-        decision = Decision(execution_id=prompt.execution_id, approve=approve, identity=self._identity(user))
+    async def click(
+        self, prompt: ApprovalPrompt, user: str, approve: bool = True, action: DecisionAction = "decide"
+    ) -> Response:
+        decision = Decision(
+            execution_id=prompt.execution_id, approve=approve, identity=self._identity(user), action=action
+        )
         response = await self.kernel.decide(decision, self._progress)
-        self.transcript.append((user, "approve" if approve else "reject", response))
+        said = action if action != "decide" else ("approve" if approve else "reject")
+        self.transcript.append((user, said, response))
         return response
 
     async def _progress(self, event: Progress) -> None:

@@ -36,8 +36,8 @@ def long_command(size: int) -> str:
 
 
 def probe_toolset(calls: Calls) -> ToolSet:
-    """probe.read (read), probe.write (write), probe.output (read, `size` chars of stdout) and
-    probe.exec (write, a `command`)."""
+    """probe.read (read), probe.write (write, with a check), probe.output (read, `size` chars of
+    stdout) and probe.exec (write, a `command`, no check)."""
     probe = ToolSet("probe")
 
     @probe.tool("probe.read", NoArgs, risk=Risk.READ, timeout_s=5)
@@ -47,7 +47,13 @@ def probe_toolset(calls: Calls) -> ToolSet:
         calls.append(("read", target.name))
         return ToolOutput(summary=f"fine on {target.name}", data={"load": 0.5})
 
-    @probe.tool("probe.write", NoArgs, risk=Risk.WRITE, timeout_s=5)
+    async def check_write(ctx: ToolContext, target: AssetRef | None, args: NoArgs) -> ToolOutput:
+        """What probe.write would change (records the check)."""
+        assert target is not None
+        calls.append(("check", target.name))
+        return ToolOutput(summary=f"would change {target.name}", data={"changes": True})
+
+    @probe.tool("probe.write", NoArgs, risk=Risk.WRITE, timeout_s=5, check=check_write)
     async def write(ctx: ToolContext, target: AssetRef | None, args: NoArgs) -> ToolOutput:
         """Change something."""
         assert target is not None

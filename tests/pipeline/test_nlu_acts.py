@@ -1,5 +1,6 @@
 """Speech acts: only an order plans a change. Talk about a change plans its declared matching read
-and offers the change as a suggestion that plans the change when sent back."""
+and offers the change as a suggestion that plans the change when sent back; a hypothetical also
+plans the change as a check (read-only probes) when the tool declares one."""
 
 from __future__ import annotations
 
@@ -43,6 +44,9 @@ async def test_orders_plan_the_change(
     assert plan.requires_approval and not plan.suggestions
 
 
+HYPOTHETICALS = {"what would happen if we rebooted web-04?", "would stopping nginx on web-01 hurt the shop?"}
+
+
 @pytest.mark.parametrize(
     ("text", "read", "change"),
     [
@@ -65,8 +69,10 @@ async def test_talk_about_a_change_reads_and_suggests(
     planner: HybridPlanner, text: str, read: str, change: str
 ) -> None:
     plan = Policy.default(REGISTRY).apply(await planner.plan(text, OPERATOR), OPERATOR)
-    assert plan.outcome == "plan" and [s.tool for s in plan.steps] == [read]
+    assert plan.outcome == "plan" and [s.tool for s in plan.steps if not s.check] == [read]
     assert plan.risk is Risk.READ and not plan.requires_approval
+    checks = [s.tool for s in plan.steps if s.check]  # a hypothetical also runs the change's check
+    assert checks == ([change] if text in HYPOTHETICALS else [])
     if change:
         [suggestion] = plan.suggestions
         again = await planner.plan(suggestion, OPERATOR)

@@ -67,10 +67,11 @@ class Bot:
 
 def chat(bot: Bot, answer: str | None) -> tuple[ConsoleChat, io.StringIO]:
     out = io.StringIO()
+    answers = (answer or "").split(",")  # one answer per question asked
 
     async def ask(question: str) -> str:
-        assert "[y/N]" in question
-        return answer or ""
+        assert "[y/N]" in question and "c: check first" in question
+        return answers.pop(0)
 
     console = Console(file=out, width=120, color_system=None)
     return ConsoleChat(bot.submit, bot.decide, ME, console, ask=ask if answer is not None else None), out
@@ -86,6 +87,14 @@ async def test_yes_approves_and_shows_the_result() -> None:
     assert "automation.service_control [write]" in shown and "targets (1): web-02" in shown
     assert "service: nginx" in shown and "action: restart" in shown
     assert "restarted nginx on web-02" in shown
+
+
+async def test_c_checks_first_then_asks_again() -> None:
+    bot = Bot(prompt())
+    console_chat, out = chat(bot, "c,y")
+    await console_chat.handle("restart nginx on web-02")
+    assert [(d.action, d.approve) for d in bot.decisions] == [("check", False), ("decide", True)]
+    assert out.getvalue().count("restarted nginx on web-02") == 2  # the check's answer, then the run's
 
 
 async def test_anything_but_yes_rejects() -> None:

@@ -15,9 +15,10 @@ async def ask(world: World, text: str = "write web-01", user: str = "U1") -> tup
     await world.slack.mention(text, user=user)
     [post] = world.api.of("chat.postMessage")
     actions = next(b for b in post.args["blocks"] if b["type"] == "actions")
-    approve, reject = actions["elements"]
+    approve, reject, check = actions["elements"]
     assert approve["action_id"] == "opsconductor_approve" and reject["action_id"] == "opsconductor_reject"
-    assert approve["value"] == reject["value"]
+    assert check["action_id"] == "opsconductor_check" and check["text"]["text"] == "Check first"
+    assert approve["value"] == reject["value"] == check["value"]
     [(_channel, ts)] = world.api.messages
     execution_id, _, digest = approve["value"].partition(":")  # the button carries the plan digest
     assert len(digest) == 64
@@ -120,3 +121,21 @@ async def test_an_approved_run_of_many_targets_updates_the_prompt_in_place(world
     assert len(final["blocks"]) <= 50
     result = world.store.executions[execution_id].steps["s1"].results
     assert {r.status for r in result} == {TargetStatus.OK}
+
+
+async def test_check_first_answers_in_the_thread_and_the_prompt_keeps_its_buttons(world: World) -> None:
+    execution_id, ts, _ = await ask(world)
+    click = world.slack.action_payload("opsconductor_check", execution_id, message_ts=ts)
+    response = await world.slack.action(click)
+    assert response.status == 200
+    assert world.api.of("chat.update") == []  # the prompt stays as it was, buttons and all
+    posts = world.api.of("chat.postMessage")
+    assert len(posts) == 2 and posts[1].args["thread_ts"] == ts
+    shown = texts(posts[1].args["blocks"])
+    assert "🔎 Check requested by <@U2>" in shown
+    assert f"Check of execution {execution_id} (nothing was changed, the approval is still open)" in shown
+    assert "would change web-01" in shown
+    assert CALLS == [("check", "web-01")]  # the check ran; the change did not
+    assert world.store.approvals[execution_id].state == "pending"
+    await world.slack.action(world.slack.action_payload("opsconductor_approve", execution_id, message_ts=ts))
+    assert CALLS == [("check", "web-01"), ("write", "web-01")]  # still approvable afterwards

@@ -93,8 +93,8 @@ def test_prompt_is_a_typed_plan_with_buttons_and_a_confirm_for_critical() -> Non
     assert "expires* 2026-01-01 12:00:00 UTC" in text and "Alice" in text
     assert any("Four eyes" in b["elements"][0]["text"] for b in blocks if b["type"] == "context")
     [actions] = [b for b in blocks if b["type"] == "actions"]
-    approve, reject = actions["elements"]
-    assert approve["value"] == reject["value"] == "e1"
+    approve, reject, check = actions["elements"]
+    assert approve["value"] == reject["value"] == check["value"] == "e1"
     assert "confirm" in approve and "confirm" not in reject
 
 

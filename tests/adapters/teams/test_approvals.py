@@ -20,8 +20,8 @@ async def ask(world: World, text: str = "write web-01", user: str = "U1") -> tup
     """Post a request that needs approval; return (execution id, (conversation, card id))."""
     await world.teams.post(world.teams.channel_message(text, user=user))
     [post] = world.connector.posted()
-    approve, reject = actions(card_of(post.body))
-    assert approve["data"] == reject["data"]
+    approve, reject, check = actions(card_of(post.body))
+    assert approve["data"] == reject["data"] == check["data"] and check["verb"] == "check"
     execution_id = approve["data"]["execution_id"]
     card_id = next(i for i, body in world.connector.messages.items() if body is post.body)
     return execution_id, (post.conversation, card_id)
@@ -45,7 +45,7 @@ async def test_the_prompt_card_shows_the_typed_plan_with_universal_actions(world
     assert "Approval needed" in shown and "probe.write" in shown and "🟠 write" in shown
     assert "Targets (1): web-01" in shown and "Requested by: aad-0001-alice" in shown
     assert "Expires: " in shown and f"Execution: {execution_id}" in shown
-    approve, reject = actions(content)
+    approve, reject, _check = actions(content)
     assert approve["type"] == reject["type"] == "Action.Execute"
     assert (approve["verb"], reject["verb"]) == ("approve", "reject")
     digest = approve["data"]["digest"]  # the plan the card shows: a click is bound to it
@@ -128,7 +128,7 @@ async def test_action_submit_from_older_clients_updates_the_card_in_place(world:
     assert refused.status == 201
     shown = shown_card(world, card[1])
     assert "Not permitted" in shown and "Carol Operator" in shown
-    assert len(actions(card_of(world.connector.messages[card[1]]))) == 2  # buttons still there
+    assert len(actions(card_of(world.connector.messages[card[1]]))) == 3  # buttons still there
     assert CALLS == []
 
     await world.teams.post(world.teams.submit("approve", execution_id, card))
@@ -171,7 +171,7 @@ async def test_a_slow_refusal_puts_the_prompt_back_with_the_reason(world: World)
     slow.set()
     await world.adapter.drain()
     content = card_of(world.connector.messages[card[1]])
-    assert "Carol Operator: Not permitted" in texts(content) and len(actions(content)) == 2
+    assert "Carol Operator: Not permitted" in texts(content) and len(actions(content)) == 3
     assert CALLS == [] and world.store.approvals[execution_id].state == "pending"
 
 
