@@ -20,6 +20,7 @@ from pipeline.contracts import (
     ReplySection,
     Response,
     TargetStatus,
+    UndoOffer,
     short_digest,
 )
 
@@ -104,6 +105,8 @@ def plan_notes(plan: Plan) -> list[str]:
     """What an approver reads before the steps: the impact (risk line first) and any freeze
     override; [] when the plan carries neither."""
     lines = impact_lines(plan.impact) if plan.impact is not None else []
+    if plan.undo_of:
+        lines.insert(0, f"↩️ Undo of execution {plan.undo_of}: approving runs the reverse of that change")
     done = plan.freeze_override
     if done is not None:
         text = messages.FREEZE_OVERRIDDEN.format(by=done.by, reason=done.reason, windows=done.described)
@@ -171,11 +174,24 @@ def steps_text(plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
+def undo_lines(offer: UndoOffer) -> list[str]:
+    """What the result's Undo would run and until when, and the changes that have no inverse."""
+    lines = []
+    if offer.until is not None:
+        lines.append(f"↩️ Undo possible until {offer.until:%Y-%m-%d %H:%M UTC}: " + "; ".join(offer.steps))
+    else:
+        lines.append("↩️ Nothing of this can be undone.")
+    lines += [f"No inverse: {why}" for why in offer.none]
+    return lines
+
+
 def _reply_report(reply: Reply) -> str:
     parts = [reply.summary, ""]
     parts += [section_report(s) for s in reply.sections]
     if reply.recommendations:
         parts += ["Recommendations:"] + [f"- {r}" for r in reply.recommendations]
+    if reply.undo is not None:
+        parts += undo_lines(reply.undo)
     if reply.execution_id:
         parts += ["", f"execution {reply.execution_id}"]
     return "\n".join(parts).rstrip() + "\n"

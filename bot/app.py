@@ -202,6 +202,7 @@ async def build_app(settings: Settings) -> App:
             driver_lease_s=settings.execution.driver_lease_s,
             identity_timeout_s=settings.stages.identity_s,
             plan_timeout_s=settings.stages.understand_s,
+            undo_ttl_s=settings.security.undo_ttl_s,
         ),
         admission=wiring.admission(settings, closers),
         impact=SqlImpactFacts(sessions, assets),

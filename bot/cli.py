@@ -132,6 +132,20 @@ def approve(ctx: click.Context, execution_id: str, reject: bool, as_json: bool) 
     sys.exit(exit_code_for(response))
 
 
+@cli.command()
+@click.argument("execution_id")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@one_line_errors
+def undo(ctx: click.Context, execution_id: str, as_json: bool) -> None:
+    """Plan the undo of a finished change as the local user (it then needs approval)."""
+    from bot.console import decide_once
+
+    decision_args: dict[str, Any] = {"execution_id": execution_id, "approve": False, "action": "undo"}
+    response = run(decide_once(load_settings(ctx), decision_args, as_json=as_json))
+    sys.exit(exit_code_for(response))
+
+
 @cli.group()
 def db() -> None:
     """Database maintenance."""

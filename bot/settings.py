@@ -156,6 +156,7 @@ class SecuritySettings(Section):
     policy_file: str = ""  # empty -> the shipped default policy
     credential_key: SecretStr = SecretStr("")  # base64 32-byte AES-256-GCM key
     approval_ttl_s: float = Field(900.0, gt=0)
+    undo_ttl_s: float = Field(1800.0, gt=0)  # how long a finished change offers its Undo
     max_message_chars: int = Field(10_000, ge=100)
 
 

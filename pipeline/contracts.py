@@ -260,6 +260,7 @@ class Plan(Frozen):
     llm_tokens: int = 0
     impact: Impact | None = None  # assessed for plans that need approval (not part of the digest)
     freeze_override: FreezeOverride | None = None  # set when an admin overrode a change freeze
+    undo_of: str = ""  # the execution this plan undoes ('' for an ordinary plan)
 
     @property
     def risk(self) -> Risk:
@@ -404,6 +405,14 @@ class ReplySection(Frozen):
     text: str = ""  # preformatted output, may be long: renderers shorten it
 
 
+class UndoOffer(Frozen):
+    """What undoing a finished change would run, until when, and which changes have no inverse."""
+
+    until: datetime | None = None  # None: nothing of it can be undone
+    steps: tuple[str, ...] = ()  # the inverse steps, in words ("automation.service_control start ...")
+    none: tuple[str, ...] = ()  # changes without an inverse, each with why
+
+
 class Reply(Frozen):
     """What the bot says back: a one-line summary first, details, recommendations last."""
 
@@ -418,6 +427,7 @@ class Reply(Frozen):
     files: tuple[
         str, ...
     ] = ()  # local files to attach (charts): uploaded by chat adapters, listed in the console
+    undo: UndoOffer | None = None  # for a finished change: its Undo button and what it would do
 
 
 class ApprovalPrompt(Frozen):
@@ -437,12 +447,13 @@ class ApprovalPrompt(Frozen):
 Response = Reply | ApprovalPrompt
 
 
-DecisionAction = Literal["decide", "check"]
+DecisionAction = Literal["decide", "check", "undo"]
 
 
 class Decision(Frozen):
-    """A click on a prompt, from any platform: approve/reject (`decide`), or `check` (run the
-    pending plan as a check first; the approval stays open)."""
+    """A click on a prompt, from any platform: approve/reject (`decide`), `check` (run the
+    pending plan as a check first; the approval stays open), or `undo` (on a finished change's
+    result: plan its inverse, which then needs its own approval)."""
 
     execution_id: str
     approve: bool

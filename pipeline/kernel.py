@@ -7,6 +7,9 @@
                            or execute (E) -> answer (D)
     decide(click)    -> approver identity + tenant -> plan digest (stored plan = shown plan)
                         -> policy (four eyes) -> atomic decision -> execute -> answer
+                        "Check first": the pending plan as a check, run now, approval left open
+                        "Undo": within the window, the finished change's inverse as a new plan
+                           -> policy -> freezes -> impact -> persist -> ApprovalPrompt
     resume_stalled() -> executions whose driver lease lapsed (their replica died mid-plan)
                         -> take over (one replica each) -> execute the rest -> answer
 
@@ -69,8 +72,8 @@ from pipeline.errors import (
     StageTimeout,
     UserError,
 )
-from pipeline.history import HistoryDoor
 from pipeline.freezes import split_override
+from pipeline.history import HistoryDoor
 from pipeline.impact import assess
 from pipeline.policy import Policy
 from pipeline.ports import AuditLog, ExecutionStore, IdentityResolver, ImpactFacts, Planner, ProgressCallback
@@ -79,6 +82,7 @@ from pipeline.schedule_phrasing import read_schedule
 from pipeline.schedules import Destination, ScheduleDoor
 from pipeline.stages.answer import describe_plan, plan_reply, result_reply
 from pipeline.stages.execute import Executor
+from pipeline.undo import offer, undo_steps
 
 log = logging.getLogger(__name__)
 _R = TypeVar("_R", bound=BaseModel)
@@ -91,6 +95,7 @@ class KernelConfig:
     driver_lease_s: float = 60.0  # a running execution whose driver missed renewing this long is resumed
     identity_timeout_s: float = 15.0  # resolving who someone is (roles file, Keycloak)
     plan_timeout_s: float = 60.0  # understanding and planning (stages A-C), LLM calls included
+    undo_ttl_s: float = 1800.0  # a finished change may be undone this long (its Undo button)
 
 
 def default_driver_id() -> str:
@@ -205,6 +210,17 @@ class Kernel:
         plan = self._freeze(self.policy.apply(planned, principal), principal, override, text)
         if plan.requires_approval:
             plan = await self._assess(plan, principal)
+        return await self._record_and_answer(plan, principal, message, progress)
+
+    async def _record_and_answer(
+        self,
+        plan: Plan,
+        principal: Principal,
+        message: InboundMessage,
+        progress: ProgressCallback | None,
+        extra: dict[str, object] | None = None,
+    ) -> Response:
+        """Persist the policy-applied plan, audit it, then ask for approval or run it."""
         status = {"plan": "running", "refused": "refused"}.get(plan.outcome, "answered")
         if plan.requires_approval:
             status = "awaiting_approval"
@@ -213,7 +229,7 @@ class Kernel:
             "plan",
             principal.subject,
             message,
-            {"outcome": plan.outcome, "steps": describe_plan(plan), "message": plan.message},
+            {"outcome": plan.outcome, "steps": describe_plan(plan), "message": plan.message, **(extra or {})},
             execution_id,
         )
         if plan.freeze_override is not None:
@@ -341,7 +357,11 @@ class Kernel:
         reply = result_reply(plan, result)
         if is_check(plan):
             reply = reply.model_copy(update={"summary": messages.CHECK_DONE.format(summary=reply.summary)})
-        return reply
+        if plan.undo_of:
+            summary = messages.UNDO_OF.format(execution_id=plan.undo_of, summary=reply.summary)
+            reply = reply.model_copy(update={"summary": summary})
+        until = (result.finished_at or self.clock()) + timedelta(seconds=self.config.undo_ttl_s)
+        return reply.model_copy(update={"undo": offer(plan, result, self.executor.registry, until)})
 
     # ------------------------------------------------------------------ schedules
 
@@ -388,12 +408,15 @@ class Kernel:
         """Apply an approve/reject click; idempotent across retries, double clicks and replicas."""
         try:
             return self.shown(await self._decide(decision, progress))
+            if decision.action == "check":
+                return await self._check_first(decision, progress)
+            if decision.action == "undo":
+                return await self._undo(decision)
+            return await self._decide(decision, progress)
         except OpsError as err:
             return self.shown(self._error_reply(err))
 
     async def _decide(self, decision: Decision, progress: ProgressCallback | None) -> Response:
-        if decision.action == "check":
-            return await self._check_first(decision, progress)
         approver = await self._resolve(decision.identity, fresh=True)  # current roles
         if approver is None:
             return Reply(outcome="refused", summary=messages.UNKNOWN_PERSON)
@@ -477,6 +500,60 @@ class Kernel:
         return reply.model_copy(
             update={"summary": messages.CHECK_OF.format(execution_id=decision.execution_id, summary=summary)}
         )
+
+    async def _undo(self, decision: Decision) -> Response:
+        """The Undo button (or `opsconductor undo`): plan the inverse of a finished change as the
+        clicker's own request, within the undo window; policy, freezes, impact and approval apply."""
+        clicker = await self._resolve(decision.identity, fresh=True)
+        if clicker is None:
+            return Reply(outcome="refused", summary=messages.UNKNOWN_PERSON)
+        original = decision.execution_id
+        loaded = await self.store.load(original)
+        result = await self.store.result(original)
+        if loaded is None or result is None or not _same_workspace(loaded[1], decision):
+            raise ApprovalClosed(messages.APPROVAL_UNKNOWN)
+        plan, asked, status = loaded
+        refusal = self._undo_refusal(original, status, result)
+        if refusal is not None:
+            await self._audit("undo.refused", clicker.subject, asked, {"why": refusal.summary}, original)
+            return refusal
+        steps, none = undo_steps(plan, result, self.executor.registry)
+        if not steps:
+            why = "; ".join(none) or "it changed nothing"
+            return Reply(
+                outcome="refused", summary=messages.UNDO_NOTHING.format(execution_id=original, why=why)
+            )
+        undo = Plan(
+            steps=tuple(steps),
+            undo_of=original,
+            message=messages.UNDO_OF.format(execution_id=original, summary=""),
+        )
+        message = asked.model_copy(
+            update={
+                "identity": decision.identity,
+                "text": f"undo {original}",
+                "message_id": new_id(),
+                "check": False,
+            }
+        )
+        await self._audit("request", clicker.subject, message, {"text": message.text, "undo_of": original})
+        checked = self._freeze(self.policy.apply(undo, clicker), clicker, "", message.text)
+        if checked.requires_approval:
+            checked = await self._assess(checked, clicker)
+        return await self._record_and_answer(
+            checked, clicker, message, None, {"undo_of": original, "none": none}
+        )
+
+    def _undo_refusal(self, execution_id: str, status: str, result: ExecutionResult) -> Reply | None:
+        if status not in {"succeeded", "failed"}:
+            summary = messages.UNDO_NOT_FINISHED.format(execution_id=execution_id, status=status)
+            return Reply(outcome="refused", summary=summary, execution_id=execution_id)
+        until = (result.finished_at or self.clock()) + timedelta(seconds=self.config.undo_ttl_s)
+        if self.clock() > until:
+            when = until.strftime("%Y-%m-%d %H:%M UTC")
+            summary = messages.UNDO_EXPIRED.format(execution_id=execution_id, when=when)
+            return Reply(outcome="refused", summary=summary, execution_id=execution_id)
+        return None
 
     async def expire_due(self) -> list[tuple[InboundMessage, Reply]]:
         """Expire overdue approvals; what to tell each requester (each expiry reported once)."""

@@ -159,3 +159,16 @@ FREEZE_OVERRIDDEN = "Change freeze overridden by {by} ({reason}): {windows}"
 NO_CHECK = "{tools} cannot run as a check (no read-only check is declared); nothing was run."
 CHECK_DONE = "Check only, nothing was changed: {summary}"
 CHECK_OF = "Check of execution {execution_id} (nothing was changed, the approval is still open): {summary}"
+
+# --------------------------------------------------------------------------- undo
+UNDO_UNDECLARED = "{tool} declares no undo"
+UNDO_OF = "Undo of execution {execution_id}: {summary}"
+UNDO_NOTHING = "Nothing of execution {execution_id} can be undone: {why}."
+UNDO_NOT_FINISHED = (
+    "Execution {execution_id} has not finished ({status}); only a finished change can be undone."
+)
+UNDO_EXPIRED = (
+    "Refused: the undo window of execution {execution_id} closed at {when}; nothing was run. "
+    "Ask for the reverse change as a new request."
+)
+UNDO_NOT_YOURS = "Refused: execution {execution_id} was not made in this workspace."

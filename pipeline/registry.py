@@ -13,7 +13,9 @@ A domain declares its tools on a `ToolSet`::
 
 A change tool may declare `check=`: a function with the same signature that only reads, and says
 per target what the change would do (check mode: "what would happen if...", the prompt's "Check
-first" button, `ask --check`). It must change nothing; the executor runs it as a read.
+first" button, `ask --check`). It must change nothing; the executor runs it as a read. It may also
+declare `undo=`: from the arguments and one target's output, the `Call` that reverses the change,
+or a sentence saying why none exists (the result's Undo button plans the calls).
 
 The executor calls a tool once per target (fan-out, bounded) or once with
 `target=None` when the tool takes no targets. A tool never checks roles, asks
@@ -23,7 +25,7 @@ for approval or talks to chat; it raises `ToolError` subclasses on failure.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, cast
 
@@ -86,6 +88,9 @@ class ToolContext:
 ToolFunc = Callable[[ToolContext, AssetRef | None, Any], Awaitable[ToolOutput]]
 RunAll = Callable[[ToolContext, tuple[AssetRef, ...], Any], Awaitable[list[TargetResult]]]
 Outline = Callable[[dict[str, Any], tuple[AssetRef, ...]], tuple[str, ...]]
+UndoRule = Callable[[Mapping[str, Any], ToolOutput], "Call | str"]
+"""The inverse of a change on one target, from the step's arguments and that target's output:
+the Call that reverses it, or a sentence saying why there is none ("a restart has no inverse")."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,7 @@ class ToolSpec:
     run_all: RunAll | None = None
     outline: Outline | None = None
     check: ToolFunc | None = None  # read-only probes: what the change would do (check mode)
+    undo: UndoRule | None = None  # the inverse of one target's change: a Call, or why there is none
 
     @property
     def checks(self) -> bool:
@@ -156,6 +162,7 @@ class ToolSet:
         phrasing: Phrasing | None = None,
         counterparts: Counterparts | None = None,
         check: ToolFunc | None = None,
+        undo: UndoRule | None = None,
     ) -> Callable[[ToolFunc], ToolFunc]:
         if not name.startswith(self.domain + "."):
             raise ValueError(f"tool {name} does not belong to domain {self.domain}")
@@ -175,6 +182,7 @@ class ToolSet:
                     phrasing=words,
                     counterparts=related,
                     check=check,
+                    undo=undo,
                 )
             )
             return func

@@ -10,7 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from adapters.rendering import plan_notes, steps_text
+from adapters.rendering import plan_notes, steps_text, undo_lines
 from pipeline.contracts import ApprovalPrompt, Reply, ReplySection, Response, TargetStatus, short_digest
 
 MAX_OUTPUT_LINES = 40
@@ -43,6 +43,10 @@ def _reply(reply: Reply) -> RenderableType:
     if reply.suggestions:  # sending the number sends that request (the conversation keeps them)
         parts.append(Text("Send a number or the request:", style="bold"))
         parts += [Text(f"  {n}. {s}") for n, s in enumerate(reply.suggestions, 1)]
+    if reply.undo is not None:
+        parts += [Text(line, style="cyan") for line in undo_lines(reply.undo)]
+        if reply.undo.until is not None and reply.execution_id:
+            parts.append(Text(f"To undo: opsconductor undo {reply.execution_id}", style="dim"))
     return Group(*parts)
 
 

@@ -34,6 +34,7 @@ from adapters.slack.render import (
     CHECK_ACTION,
     REJECT_ACTION,
     SUGGEST_ACTION,
+    UNDO_ACTION,
     decision_stamp,
     render,
     render_progress,
@@ -143,6 +144,7 @@ class SlackAdapter:
         app.action(REJECT_ACTION)(self._on_reject)
         app.action(re.compile("^" + SUGGEST_ACTION.format(n=r"\d+") + "$"))(self._on_suggestion)
         app.action(CHECK_ACTION)(self._on_check)
+        app.action(UNDO_ACTION)(self._on_undo)
         app.action(re.compile(".*"))(self._on_unknown_action)
         return app
 
@@ -213,6 +215,11 @@ class SlackAdapter:
     ) -> None:
         await self._on_click(ack, body, action, approve=False, kind="check")
 
+    async def _on_undo(
+        self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], action: dict[str, Any]
+    ) -> None:
+        await self._on_click(ack, body, action, approve=False, kind="undo")
+
     async def _on_click(
         self,
         ack: Callable[..., Awaitable[None]],
@@ -280,7 +287,7 @@ class SlackAdapter:
         progress, then the result. Refusals and late clicks go only to the clicker."""
         identity = await self.people.complete(click.decision.identity)
         decision = click.decision.model_copy(update={"identity": identity})
-        decides = decision.action == "decide"  # else a check: it answers below the prompt, which stays
+        decides = decision.action == "decide"  # a check or an undo answers below; the message stays
         conversation = Conversation(
             self.client,
             click.channel,

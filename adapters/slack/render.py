@@ -20,6 +20,7 @@ from adapters.rendering import (
     shorten,
     status_icon,
     targets_text,
+    undo_lines,
 )
 from pipeline.contracts import (
     ApprovalPrompt,
@@ -48,6 +49,7 @@ FALLBACK_LIMIT = 3_000
 APPROVE_ACTION = "opsconductor_approve"
 REJECT_ACTION = "opsconductor_reject"
 CHECK_ACTION = "opsconductor_check"
+UNDO_ACTION = "opsconductor_undo"
 APPROVAL_BLOCK = "opsconductor_approval"
 SUGGEST_ACTION = "opsconductor_suggest_{n}"  # one per button: Slack wants distinct ids in a block
 SUGGEST_BLOCK = "opsconductor_suggestions"
@@ -110,6 +112,8 @@ def render_reply(reply: Reply) -> SlackMessage:
         recs = "\n".join(f"• {escape(r)}" for r in reply.recommendations)
         blocks.append(mrkdwn(f"*Recommendations*\n{recs}"))
         cut = cut or len(recs) + 20 > SECTION_LIMIT
+    if reply.undo is not None:
+        blocks += _undo_blocks(reply)
     if reply.execution_id:
         blocks.append(context(f"execution `{reply.execution_id}`"))
     blocks += suggestion_blocks(reply.suggestions)
@@ -132,6 +136,21 @@ def suggestion_blocks(suggestions: tuple[str, ...]) -> list[dict[str, Any]]:
         if 0 < len(text) <= BUTTON_VALUE_LIMIT
     ]
     return [{"type": "actions", "block_id": SUGGEST_BLOCK, "elements": buttons}] if buttons else []
+
+
+def _undo_blocks(reply: Reply) -> list[dict[str, Any]]:
+    """What undo would run (or that nothing can be undone) and, within the window, the button."""
+    assert reply.undo is not None
+    blocks = [context("\n".join(escape(line) for line in undo_lines(reply.undo)))]
+    if reply.undo.until is not None and reply.execution_id:
+        button = {
+            "type": "button",
+            "action_id": UNDO_ACTION,
+            "text": {"type": "plain_text", "text": "Undo"},
+            "value": reply.execution_id,
+        }
+        blocks.append({"type": "actions", "block_id": UNDO_ACTION, "elements": [button]})
+    return blocks
 
 
 def _target_blocks(sections: tuple[ReplySection, ...]) -> tuple[list[dict[str, Any]], bool]:
@@ -332,7 +351,8 @@ def render_progress(event: Progress) -> SlackMessage:
 
 def decision_stamp(user_id: str, approve: bool, when: datetime, action: str = "decide") -> dict[str, Any]:
     """The context line saying who decided (or asked for a check) and when, above progress and results."""
-    verb = "🔎 Check requested" if action == "check" else "✅ Approved" if approve else "🚫 Rejected"
+    verbs = {"check": "🔎 Check requested", "undo": "↩️ Undo requested"}
+    verb = verbs.get(action) or ("✅ Approved" if approve else "🚫 Rejected")
     return context(f"{verb} by <@{user_id}> at {stamp(when)}")
 
 

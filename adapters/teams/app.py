@@ -230,8 +230,8 @@ class TeamsAdapter:
             return _message(messages.DUPLICATE)
         decision = parse.decision(context.activity, click, admitted)
         who = admitted.display_name or admitted.email or admitted.user_id
-        if decision.action == "check":
-            return await self._check(context, decision, who, click)
+        if decision.action != "decide":
+            return await self._aside(context, decision, who, click)
         run = DecisionRun(self, decision, who, click, self._thread(context, click.card_activity_id))
         task = self._spawn(run.run())
         await asyncio.wait([task], timeout=self.config.invoke_wait_s)
@@ -245,12 +245,15 @@ class TeamsAdapter:
             return _card(render.render_text("⏳ Running…", [run.stamp()]))
         return _card(render.card([run.stamp(pending=True)]))
 
-    async def _check(
+    async def _aside(
         self, context: TurnContext, decision: Decision, who: str, click: parse.CardClick
     ) -> InvokeResponse:
-        """ "Check first": the check's result is posted below the prompt, which keeps its buttons."""
+        """Check first on a prompt, Undo on a result: the answer (the check's result, the undo's
+        approval prompt) is posted below; the card clicked stays as it was, buttons included."""
         run = DecisionRun(self, decision, who, click, self._thread(context, None))
         self._spawn(run.run())
+        if decision.action == "undo":
+            return _message(f"↩️ {who} asked to undo it; the plan to approve follows below.")
         kept = await self.memory.card(decision.execution_id)
         note = f"🔎 {who} asked for a check; its result follows below. The approval is still open."
         return _card(render.with_note(kept.content, note)) if kept is not None else _message(note)

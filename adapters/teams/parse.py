@@ -22,7 +22,7 @@ from pipeline.contracts import ChatIdentity, Decision, InboundMessage
 
 PLATFORM = "teams"
 CARD_ACTION = "adaptiveCard/action"
-VERBS = {"approve": True, "reject": False, "check": False}  # verb -> approve (check: run a check first)
+VERBS = {"approve": True, "reject": False, "check": False, "undo": False}  # verb -> approve
 SUGGEST = "suggest"  # Action.Submit data {"verb": "suggest", "text": <request>}: sent as the clicker's
 MAX_SUGGESTION = 2_000
 _EXECUTION_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
@@ -146,7 +146,7 @@ def decision(activity: Activity, click: CardClick, identity: ChatIdentity) -> De
     return Decision(
         execution_id=click.execution_id,
         approve=VERBS[click.verb],
-        action="check" if click.verb == "check" else "decide",
+        action="check" if click.verb == "check" else "undo" if click.verb == "undo" else "decide",
         identity=identity,
         digest=click.digest,
         idempotency_key=f"teams:{identity.tenant}:{activity.id or ''}",

@@ -14,7 +14,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from adapters.rendering import argument_text, plan_notes, plan_text, shorten, status_icon, targets_text
+from adapters.rendering import (
+    argument_text,
+    plan_notes,
+    plan_text,
+    shorten,
+    status_icon,
+    targets_text,
+    undo_lines,
+)
 from adapters.teams.parse import MAX_SUGGESTION, SUGGEST
 from pipeline.contracts import (
     ApprovalPrompt,
@@ -39,7 +47,7 @@ OUTPUT_LIMITS = (4_000, 2_000, 800, 300, 0)  # characters of output per target, 
 PART_CHARS = 16_000  # characters of plan text per part card (halved while the card is too big)
 RISK_ICONS = {Risk.READ: "🟢", Risk.WRITE: "🟠", Risk.CRITICAL: "🔴"}
 MAX_SUGGESTIONS = 5
-APPROVE, REJECT, CHECK = "approve", "reject", "check"
+APPROVE, REJECT, CHECK, UNDO = "approve", "reject", "check", "undo"
 
 
 def card_size(card: Card) -> int:
@@ -98,7 +106,8 @@ def stamp(when: datetime) -> str:
 
 def decision_stamp(who: str, approve: bool, when: datetime, action: str = "decide") -> Element:
     """Who decided (or asked for a check) and when, shown above progress and results."""
-    verb = "🔎 Check requested" if action == "check" else "✅ Approved" if approve else "🚫 Rejected"
+    verbs = {"check": "🔎 Check requested", "undo": "↩️ Undo requested"}
+    verb = verbs.get(action) or ("✅ Approved" if approve else "🚫 Rejected")
     return run(f"{verb} by {who} at {stamp(when)}", weight="Bolder")
 
 
@@ -149,9 +158,18 @@ def _reply_card(
     if reply.recommendations:
         body.append(note("**Recommendations**", spacing="Medium"))
         body += [run(f"• {shorten(r, 500)}") for r in reply.recommendations[:10]]
+    actions: list[Element] = []
+    if reply.undo is not None:
+        body += [run(shorten(line, 2_000), color="Accent") for line in undo_lines(reply.undo)]
+        if reply.undo.until is not None and reply.execution_id:
+            data = {"execution_id": reply.execution_id}
+            fallback = {"type": "Action.Submit", "title": "Undo", "data": {"verb": UNDO, **data}}
+            actions.append(
+                {"type": "Action.Execute", "title": "Undo", "verb": UNDO, "data": data, "fallback": fallback}
+            )
     if reply.execution_id:
         body.append(note(f"execution {reply.execution_id}", isSubtle=True, size="Small"))
-    return card(body, suggestion_actions(reply.suggestions))
+    return card(body, actions + suggestion_actions(reply.suggestions))
 
 
 def suggestion_actions(suggestions: tuple[str, ...]) -> list[Element]:

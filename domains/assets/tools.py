@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -10,10 +12,11 @@ from domains.assets import phrasing as words
 from domains.assets.directory import AssetStore
 from pipeline.contracts import AssetRef, Risk, ToolOutput
 from pipeline.errors import InvalidRequest, ToolFailed, UnknownTarget
-from pipeline.registry import ToolContext, ToolSet
+from pipeline.registry import Call, ToolContext, ToolSet
 
 assets = ToolSet("assets")
 
+RESTORED = ("name", "address", "type", "os", "environment", "location", "tags", "services")
 ASSET_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 
 
@@ -77,6 +80,22 @@ def _describe(asset: AssetRef) -> dict[str, str]:
     }
 
 
+def _restore_fields(args: Mapping[str, Any], output: ToolOutput) -> Call | str:
+    """assets.update again with the fields as they were before."""
+    before = output.data.get("before")
+    if not isinstance(before, dict) or not before:
+        return "the previous fields were not recorded"
+    return Call("assets.update", before)
+
+
+def _restore_asset(args: Mapping[str, Any], output: ToolOutput) -> Call | str:
+    """assets.create with the deleted asset's fields (its relationships and credentials are gone)."""
+    before = output.data.get("before")
+    if not isinstance(before, dict) or "name" not in before:
+        return "the deleted asset was not recorded"
+    return Call("assets.create", {k: v for k, v in before.items() if k in RESTORED})
+
+
 @assets.tool("assets.query", AssetQueryArgs, risk=Risk.READ, timeout_s=10, phrasing=words.QUERY)
 async def query(ctx: ToolContext, target: AssetRef | None, args: AssetQueryArgs) -> ToolOutput:
     """List inventory assets matching filters (name, type, os, environment, location, tags, service)."""
@@ -111,6 +130,7 @@ async def create(ctx: ToolContext, target: AssetRef | None, args: AssetCreateArg
     timeout_s=10,
     phrasing=words.UPDATE,
     counterparts=words.UPDATE_READ,
+    undo=_restore_fields,
 )
 async def update(ctx: ToolContext, target: AssetRef | None, args: AssetFields) -> ToolOutput:
     """Change fields of existing assets."""
@@ -118,12 +138,16 @@ async def update(ctx: ToolContext, target: AssetRef | None, args: AssetFields) -
     changes = args.model_dump(exclude_none=True)
     if not changes:
         raise ToolFailed("nothing to change: name at least one field")
+    asset = await _store(ctx).get(asset.name) or asset  # as it is now, for undo
     try:
         updated = await _store(ctx).update(asset.name, changes)
     except (InvalidRequest, UnknownTarget) as err:
         raise ToolFailed(f"not updated: {err}") from err
     changed = ", ".join(f"{k}={v}" for k, v in sorted(changes.items()))
-    return ToolOutput(summary=f"updated {updated.name}: {changed}", data=_describe(updated))
+    before = {k: v for k, v in asset.model_dump(mode="json").items() if k in changes}
+    return ToolOutput(
+        summary=f"updated {updated.name}: {changed}", data={**_describe(updated), "before": before}
+    )
 
 
 @assets.tool(
@@ -133,13 +157,19 @@ async def update(ctx: ToolContext, target: AssetRef | None, args: AssetFields) -
     timeout_s=10,
     phrasing=words.DELETE,
     counterparts=words.DELETE_READ,
+    undo=_restore_asset,
 )
 async def delete(ctx: ToolContext, target: AssetRef | None, args: AssetDeleteArgs) -> ToolOutput:
     """Remove assets from the inventory (critical)."""
     asset = require_target(target)
-    if not await _store(ctx).delete(asset.name):
+    store = _store(ctx)
+    current = await store.get(asset.name) or asset
+    if not await store.delete(asset.name):
         raise ToolFailed(f"{asset.name} is no longer in the inventory")
-    return ToolOutput(summary=f"removed {asset.name} ({asset.address}) from the inventory")
+    before = current.model_dump(mode="json")
+    return ToolOutput(
+        summary=f"removed {asset.name} ({asset.address}) from the inventory", data={"before": before}
+    )
 
 
 def require_target(target: AssetRef | None) -> AssetRef:

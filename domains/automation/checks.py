@@ -1,4 +1,5 @@
-"""Check mode for the automation tools: read-only probes that say, per host, what a change would do.
+"""Check mode and undo for the automation tools: read-only probes that say, per host, what a change
+would do, and the inverse of a change once done.
 
     service_control -> the service's state and since when, its processes, the ports it listens
                        on and the established connections on them (what a stop/restart drops)
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from domains.automation import linux, windows
@@ -19,7 +21,7 @@ from domains.automation.facts import human_duration, uptime_fact
 from domains.automation.remote import Host, failure_text, require_target
 from pipeline.contracts import AssetRef, ToolOutput
 from pipeline.errors import ToolFailed
-from pipeline.registry import ToolContext
+from pipeline.registry import Call, ToolContext
 
 CHECK_TIMEOUT_S = 30.0
 BOOT_STATES = {"enabled", "enabled-runtime", "static", "alias", "indirect", "generated", "linked"}
@@ -227,3 +229,20 @@ async def reboot_check(ctx: ToolContext, target: AssetRef | None, args: Any) -> 
 
 def _uptime_text(uptime: object) -> str:
     return f"up {uptime['human']}" if isinstance(uptime, dict) else "uptime unknown"
+
+
+# --------------------------------------------------------------------------- undo
+
+INVERSE_ACTION = {"stop": "start", "start": "stop"}
+
+
+def service_control_undo(args: Mapping[str, Any], output: ToolOutput) -> Call | str:
+    """stop <-> start; a restart leaves the service as it was, so there is nothing to reverse."""
+    inverse = INVERSE_ACTION.get(str(args.get("action")))
+    if inverse is None:
+        return "a restart has no inverse (the service is running as before)"
+    return Call("automation.service_control", {"service": args["service"], "action": inverse})
+
+
+def reboot_undo(args: Mapping[str, Any], output: ToolOutput) -> Call | str:
+    return "a reboot cannot be undone"

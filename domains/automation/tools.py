@@ -149,6 +149,7 @@ async def service_status(ctx: ToolContext, target: AssetRef | None, args: Servic
     phrasing=words.SERVICE_CONTROL,
     counterparts=words.SERVICE_CONTROL_READ,
     check=checks.service_control_check,
+    undo=checks.service_control_undo,
 )
 async def service_control(ctx: ToolContext, target: AssetRef | None, args: ServiceControlArgs) -> ToolOutput:
     """Start, stop or restart a service and report its state afterwards."""
@@ -334,6 +335,7 @@ async def run_script(ctx: ToolContext, target: AssetRef | None, args: RunScriptA
     phrasing=words.REBOOT,
     counterparts=words.REBOOT_READ,
     check=checks.reboot_check,
+    undo=checks.reboot_undo,
 )
 async def reboot(ctx: ToolContext, target: AssetRef | None, args: RebootArgs) -> ToolOutput:
     """Reboot each host and report when it is back (or that it did not return in time)."""

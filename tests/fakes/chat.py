@@ -29,6 +29,7 @@ from pipeline.kernel import Kernel
 from pipeline.planner import HybridPlanner
 from pipeline.policy import Policy
 from pipeline.ports import AssetDirectory, AuditLog, ExecutionStore, ImpactFacts
+from pipeline.registry import ToolSet
 from pipeline.stages.execute import Executor
 from tests.fakes.memory import MemoryAuditLog, MemoryExecutionStore, StaticIdentity
 
@@ -49,9 +50,12 @@ class FakeChat:
     catalog_paths: Sequence[Path] = ()  # folders of tool definitions, as settings catalog.paths
     services: dict[type[Any], Any] = field(default_factory=dict)  # e.g. {RemoteShell: a real SSH shell}
     conversations: Conversations | None = None  # follow-ups ('2', 'do it'); None: each message alone
+    toolsets: tuple[ToolSet, ...] = ()  # tools of a test's own, beside the catalog
 
     def __post_init__(self) -> None:
         registry = build_registry(self.catalog_paths)
+        for toolset in self.toolsets:
+            registry.add(toolset)
         self.registry = registry
         policy = self.policy or Policy.default(registry)
         directory = self.directory or InMemoryAssetDirectory(demo_inventory())

@@ -139,3 +139,34 @@ async def test_check_first_answers_in_the_thread_and_the_prompt_keeps_its_button
     assert world.store.approvals[execution_id].state == "pending"
     await world.slack.action(world.slack.action_payload("opsconductor_approve", execution_id, message_ts=ts))
     assert CALLS == [("check", "web-01"), ("write", "web-01")]  # still approvable afterwards
+
+
+async def test_undo_button_plans_the_inverse_for_approval_in_the_thread(world: World) -> None:
+    execution_id, ts, _ = await ask(world, "toggle on web-01")
+    await world.slack.action(world.slack.action_payload("opsconductor_approve", execution_id, message_ts=ts))
+    [update] = world.api.of("chat.update")
+    undo_actions = [b for b in update.args["blocks"] if b["type"] == "actions"]
+    [[button]] = [a["elements"] for a in undo_actions]
+    assert button["action_id"] == "opsconductor_undo" and button["value"] == execution_id
+    assert "Undo possible until" in texts(
+        update.args["blocks"]
+    ) and "probe.toggle state=off on web-01" in texts(update.args["blocks"])
+    assert CALLS == [("toggle on", "web-01")]
+
+    await world.slack.action(
+        world.slack.action_payload("opsconductor_undo", execution_id, user="U1", message_ts=ts)
+    )
+    assert len(world.api.of("chat.update")) == 1  # the result keeps its message
+    posts = world.api.of("chat.postMessage")
+    assert len(posts) == 2 and posts[1].args["thread_ts"] == ts
+    prompt = texts(posts[1].args["blocks"])
+    assert "↩️ Undo requested by <@U1>" in prompt and f"Undo of execution {execution_id}" in prompt
+    assert "Approval needed" in prompt and CALLS == [("toggle on", "web-01")]  # nothing runs unapproved
+    undo_id = next(b for b in posts[1].args["blocks"] if b["type"] == "actions")["elements"][0]["value"]
+    undo_id = undo_id.partition(":")[0]
+    assert undo_id != execution_id and world.store.executions[undo_id].plan.undo_of == execution_id
+
+    [(_, undo_ts), *_] = [m for m in world.api.messages if m[1] != ts]
+    await world.slack.action(world.slack.action_payload("opsconductor_approve", undo_id, message_ts=undo_ts))
+    assert CALLS == [("toggle on", "web-01"), ("toggle off", "web-01")]
+    assert world.store.executions[undo_id].status == "succeeded"

@@ -1,0 +1,100 @@
+"""Undo: the inverse of a finished change, planned from what it ran and what each target answered.
+
+    undo_steps(plan, result, registry) -> (inverse steps, last change first; changes without one)
+    offer(plan, result, registry, until) -> UndoOffer for the result message (its Undo button)
+
+Each change tool declares its inverse (`ToolSpec.undo`): stop <-> start, assets.update restores
+the previous fields, assets.delete restores the asset; a restart or a reboot has none and says
+so. Only targets where the change succeeded are undone. The inverse is an ordinary plan: the
+kernel applies policy, freezes and impact to it, asks for approval and audits it, and it names
+the execution it undoes (`Plan.undo_of`).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from pipeline import messages
+from pipeline.contracts import (
+    AssetRef,
+    ExecutionResult,
+    Plan,
+    PlanStep,
+    Risk,
+    StepResult,
+    TargetStatus,
+    UndoOffer,
+)
+from pipeline.errors import OpsError
+from pipeline.registry import Call, ToolRegistry
+
+
+def undo_steps(
+    plan: Plan, result: ExecutionResult, registry: ToolRegistry
+) -> tuple[list[PlanStep], list[str]]:
+    """The inverse steps (the last change undone first) and, in words, the changes that have none."""
+    done = {s.step_id: s for s in result.steps}
+    steps: list[PlanStep] = []
+    none: list[str] = []
+    for step in reversed(plan.steps):
+        if step.risk is Risk.READ or step.check or step.id not in done:
+            continue
+        if step.tool not in registry or registry.get(step.tool).undo is None:
+            none.append(messages.UNDO_UNDECLARED.format(tool=step.tool))
+            continue
+        for call, targets in _inverses(step, done[step.id], registry, none):
+            steps.append(_step(len(steps) + 1, call, targets, registry))
+    return steps, none
+
+
+def _inverses(
+    step: PlanStep, result: StepResult, registry: ToolRegistry, none: list[str]
+) -> list[tuple[Call, list[AssetRef]]]:
+    rule = registry.get(step.tool).undo
+    assert rule is not None
+    by_name = {t.name: t for t in step.targets}
+    grouped: dict[str, tuple[Call, list[AssetRef]]] = {}
+    for answer in result.results:
+        if answer.status is not TargetStatus.OK:
+            continue
+        inverse = rule(step.args, answer.output)
+        if isinstance(inverse, str):
+            none.append(f"{step.tool} on {answer.target or '-'}: {inverse}")
+            continue
+        key = json.dumps([inverse.tool, dict(inverse.args)], sort_keys=True, default=str)
+        _call, targets = grouped.setdefault(key, (inverse, []))
+        if answer.target in by_name:
+            targets.append(by_name[answer.target])
+    return list(grouped.values())
+
+
+def _step(number: int, call: Call, targets: list[AssetRef], registry: ToolRegistry) -> PlanStep:
+    spec = registry.get(call.tool)
+    try:
+        args = spec.parse_args(dict(call.args)).model_dump(mode="json", exclude_none=True)
+    except OpsError as err:  # a declaration bug: say so rather than run something else
+        raise ValueError(f"undo of {call.tool}: {err}") from err
+    return PlanStep(
+        id=f"u{number}",
+        tool=spec.name,
+        args=args,
+        targets=tuple(targets) if spec.takes_targets else (),
+        depends_on=(f"u{number - 1}",) if number > 1 else (),
+        timeout_s=spec.timeout_s,
+        risk=spec.risk,
+    )
+
+
+def offer(plan: Plan, result: ExecutionResult, registry: ToolRegistry, until: datetime) -> UndoOffer | None:
+    """What the result message offers to undo; None for a plan that changed nothing."""
+    if not any(s.risk is not Risk.READ and not s.check for s in plan.steps) or plan.undo_of:
+        return None
+    steps, none = undo_steps(plan, result, registry)
+    return UndoOffer(until=until if steps else None, steps=tuple(map(describe, steps)), none=tuple(none))
+
+
+def describe(step: PlanStep) -> str:
+    args = " ".join(f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in step.args.items())
+    where = f" on {', '.join(step.target_names)}" if step.targets else ""
+    return f"{step.tool} {args}{where}".strip()
