@@ -100,6 +100,8 @@ class ScriptedPlanner:
         args: dict[str, Any] = {}
         if tool == "output" and rest and rest[0].isdigit():
             args["size"] = int(rest.pop(0))
+        if tool == "toggle" and rest and rest[0] in {"on", "off"}:  # `toggle on web-01`
+            args["state"] = rest.pop(0)
         if tool == "exec" and rest and rest[0].isdigit():  # `exec 5000 web-01`: a 5,000-character command
             args["command"] = long_command(int(rest.pop(0)))
         if rest and rest[0].startswith("*"):

@@ -191,3 +191,30 @@ async def test_progress_updates_the_card_in_place_a_few_times(world: World) -> N
     assert len(world.connector.posted()) == 1  # the prompt; everything else in place
     final = shown_card(world, card[1])
     assert STAMP in final and "6 ok" in final
+
+
+async def test_check_first_posts_the_check_and_keeps_the_prompt(world: World) -> None:
+    execution_id, card = await ask(world)
+    answer = await click(world, world.teams.invoke("check", execution_id, card))
+    assert answer["type"] == CARD_RESPONSE
+    assert (
+        "asked for a check" in texts(answer["value"]) and len(actions(answer["value"])) == 3
+    )  # buttons kept
+    checks = [c for c in world.connector.posted() if "Check of execution" in texts(card_of(c.body))]
+    assert len(checks) == 1 and "would change web-01" in texts(card_of(checks[0].body))
+    assert CALLS == [("check", "web-01")] and world.store.approvals[execution_id].state == "pending"
+
+
+async def test_undo_posts_an_approval_prompt_for_the_inverse(world: World) -> None:
+    execution_id, card = await ask(world, "toggle on web-01")
+    result = await click(world, world.teams.invoke("approve", execution_id, card))
+    [undo_button] = actions(result["value"])
+    assert undo_button["verb"] == "undo" and undo_button["data"] == {"execution_id": execution_id}
+    assert "Undo possible until" in texts(result["value"])
+    answer = await click(world, world.teams.invoke("undo", execution_id, card, user="U1"))
+    assert answer["type"] == MESSAGE_RESPONSE and "asked to undo it" in answer["value"]
+    prompts = [
+        c for c in world.connector.posted() if f"Undo of execution {execution_id}" in texts(card_of(c.body))
+    ]
+    assert len(prompts) == 1 and "Approval needed" in texts(card_of(prompts[0].body))
+    assert CALLS == [("toggle on", "web-01")]  # the undo waits for its approval
