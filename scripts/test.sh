@@ -19,8 +19,10 @@ APT_PACKAGES=(
     iproute2
     iputils-ping
     openssl
-    chromium         # the web console's browser tests (Selenium drives Debian's browser: no downloads)
+    chromium                # the web console's browser tests (Selenium drives Debian's browser: no downloads)
+                            # and the approval prompts' screenshots (tests/adapters/test_prompt_screenshots.py)
     chromium-driver
+    fonts-noto-color-emoji  # ... with their icons drawn
 )
 
 MYPY_TARGETS=(pipeline bot domains adapters db)
