@@ -416,14 +416,21 @@ class Kernel:
         except OpsError as err:
             return self.shown(self._error_reply(err))
 
-    async def _decide(self, decision: Decision, progress: ProgressCallback | None) -> Response:
-        approver = await self._resolve(decision.identity, fresh=True)  # current roles
-        if approver is None:
+    async def _clicked(self, decision: Decision) -> tuple[Principal, Plan, InboundMessage, str] | Reply:
+        """Who clicked (current roles) and the execution clicked on, from the same workspace."""
+        person = await self._resolve(decision.identity, fresh=True)
+        if person is None:
             return Reply(outcome="refused", summary=messages.UNKNOWN_PERSON)
         loaded = await self.store.load(decision.execution_id)
         if loaded is None or not _same_workspace(loaded[1], decision):
             raise ApprovalClosed(messages.APPROVAL_UNKNOWN)
-        plan, message, _status = loaded
+        return (person, *loaded)
+
+    async def _decide(self, decision: Decision, progress: ProgressCallback | None) -> Response:
+        clicked = await self._clicked(decision)
+        if isinstance(clicked, Reply):
+            return clicked
+        approver, plan, message, _status = clicked
         record = await self.store.approval(decision.execution_id)
         if record is None:
             raise ApprovalClosed(messages.APPROVAL_UNKNOWN)
@@ -471,13 +478,10 @@ class Kernel:
     async def _check_first(self, decision: Decision, progress: ProgressCallback | None) -> Response:
         """ "Check first" on a prompt: the pending plan as a check, run now as the clicker, recorded
         as its own execution that references the prompt's; the approval stays open."""
-        clicker = await self._resolve(decision.identity, fresh=True)
-        if clicker is None:
-            return Reply(outcome="refused", summary=messages.UNKNOWN_PERSON)
-        loaded = await self.store.load(decision.execution_id)
-        if loaded is None or not _same_workspace(loaded[1], decision):
-            raise ApprovalClosed(messages.APPROVAL_UNKNOWN)
-        original, asked, _status = loaded
+        clicked = await self._clicked(decision)
+        if isinstance(clicked, Reply):
+            return clicked
+        clicker, original, asked, _status = clicked
         fresh = original.model_copy(update={"request_id": new_id(), "impact": None, "freeze_override": None})
         plan = self.policy.apply(as_check(fresh, self.executor.registry), clicker)
         message = asked.model_copy(
@@ -504,15 +508,14 @@ class Kernel:
     async def _undo(self, decision: Decision) -> Response:
         """The Undo button (or `opsconductor undo`): plan the inverse of a finished change as the
         clicker's own request, within the undo window; policy, freezes, impact and approval apply."""
-        clicker = await self._resolve(decision.identity, fresh=True)
-        if clicker is None:
-            return Reply(outcome="refused", summary=messages.UNKNOWN_PERSON)
+        clicked = await self._clicked(decision)
+        if isinstance(clicked, Reply):
+            return clicked
+        clicker, plan, asked, status = clicked
         original = decision.execution_id
-        loaded = await self.store.load(original)
         result = await self.store.result(original)
-        if loaded is None or result is None or not _same_workspace(loaded[1], decision):
+        if result is None:
             raise ApprovalClosed(messages.APPROVAL_UNKNOWN)
-        plan, asked, status = loaded
         refusal = self._undo_refusal(original, status, result)
         if refusal is not None:
             await self._audit("undo.refused", clicker.subject, asked, {"why": refusal.summary}, original)
