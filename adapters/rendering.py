@@ -181,7 +181,7 @@ def undo_lines(offer: UndoOffer) -> list[str]:
         lines.append(f"↩️ Undo possible until {offer.until:%Y-%m-%d %H:%M UTC}: " + "; ".join(offer.steps))
     else:
         lines.append("↩️ Nothing of this can be undone.")
-    lines += [f"No inverse: {why}" for why in offer.none]
+    lines += [f"Cannot be undone: {why}" for why in offer.none]
     return lines
 
 

@@ -162,6 +162,7 @@ CHECK_OF = "Check of execution {execution_id} (nothing was changed, the approval
 
 # --------------------------------------------------------------------------- undo
 UNDO_UNDECLARED = "{tool} declares no undo"
+UNDO_NO_CHANGE = "{tool} succeeded on no target, so it changed nothing to undo"
 UNDO_OF = "Undo of execution {execution_id}: {summary}"
 UNDO_NOTHING = "Nothing of execution {execution_id} can be undone: {why}."
 UNDO_NOT_FINISHED = (

@@ -55,6 +55,8 @@ def _inverses(
     assert rule is not None
     by_name = {t.name: t for t in step.targets}
     grouped: dict[str, tuple[Call, list[AssetRef]]] = {}
+    if not any(answer.status is TargetStatus.OK for answer in result.results):
+        none.append(messages.UNDO_NO_CHANGE.format(tool=step.tool))
     for answer in result.results:
         if answer.status is not TargetStatus.OK:
             continue
