@@ -180,3 +180,26 @@ def test_tokens_create_list_revoke_show_the_token_once_and_store_a_hash(home: Pa
     assert row[0] is not None
     bad = opsconductor(home, "tokens", "create", "--person", "x", "--role", "root")
     assert bad.returncode == 1 and "unknown role root" in text(bad)[1]
+
+
+@pytest.mark.timeout(240)  # five processes, each opening the database
+def test_ask_check_and_undo_from_the_command_line(home: Path) -> None:
+    """`ask --check` runs the change's read-only check (no approval); `undo` answers for a change
+    (here one that reached nothing: no sshd on this machine's loopback for the local user)."""
+    proc = opsconductor(home, "ask", "--json", "--check", "stop sshd on localhost")
+    out, err = text(proc)
+    assert proc.returncode == 0, err
+    checked = json.loads(out)
+    assert checked["summary"].startswith("Check only, nothing was changed") and not checked["needs_approval"]
+    assert [(s["tool"], s["check"], s["risk"]) for s in checked["plan"]["steps"]] == [
+        ("automation.service_control", True, "read")
+    ]
+    asked = json.loads(text(opsconductor(home, "ask", "--json", "stop sshd on localhost"))[0])
+    assert asked["outcome"] == "awaiting_approval"
+    ran = opsconductor(home, "approve", asked["execution_id"])
+    assert ran.returncode == 0 and "Nothing of this can be undone" in text(ran)[0]
+    undo = opsconductor(home, "undo", asked["execution_id"])
+    out, err = text(undo)
+    assert undo.returncode == 4 and "succeeded on no target" in out, out + err
+    unknown = opsconductor(home, "undo", "0" * 32)
+    assert unknown.returncode != 0 and "Traceback" not in text(unknown)[0] + text(unknown)[1]
