@@ -407,12 +407,11 @@ class Kernel:
     async def decide(self, decision: Decision, progress: ProgressCallback | None = None) -> Response:
         """Apply an approve/reject click; idempotent across retries, double clicks and replicas."""
         try:
-            return self.shown(await self._decide(decision, progress))
             if decision.action == "check":
-                return await self._check_first(decision, progress)
+                return self.shown(await self._check_first(decision, progress))
             if decision.action == "undo":
-                return await self._undo(decision)
-            return await self._decide(decision, progress)
+                return self.shown(await self._undo(decision))
+            return self.shown(await self._decide(decision, progress))
         except OpsError as err:
             return self.shown(self._error_reply(err))
 
