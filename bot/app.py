@@ -29,6 +29,7 @@ from bot.telemetry import TelemetryDispatcher
 from db.api_tokens import SqlApiTokens
 from db.assets import SqlAssetRepository
 from db.audit import SqlAuditLog
+from db.audit_anchor import HEAD_FILE, HeadFile
 from db.catalog import SqlToolCatalog
 from db.engine import create_engine, session_factory, sqlite_path
 from db.executions import SqlExecutionStore
@@ -108,6 +109,7 @@ def known_secrets(settings: Settings) -> list[str]:
         settings.keycloak.client_secret,
         settings.security.credential_key,
         settings.alerts.token,
+        settings.security.audit_key,
         settings.winrm.password,
         *settings.notify.channels.values(),
     ]
@@ -140,6 +142,24 @@ async def credential_cipher(
     return preflight.credential_cipher(settings, sealed_with)
 
 
+def audit_head_file(settings: Settings) -> Path:
+    """Where every new audit chain head is appended (security.audit_head_file, else under home)."""
+    configured = settings.security.audit_head_file
+    return Path(configured).expanduser() if configured else settings.home / HEAD_FILE
+
+
+async def audit_log(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], redactor: Redactor
+) -> SqlAuditLog:
+    """The audit log with its HMAC key (checked against the chain: bot.preflight) and head file."""
+    s = settings.security
+    if not s.audit_key.get_secret_value().strip() or not s.audit_head_file:
+        preflight.secure_home(settings.home)  # the key file or the head file lives there
+    key = preflight.audit_key(settings, await SqlAuditLog(sessions).chain_end())
+    anchor = HeadFile(audit_head_file(settings))
+    return SqlAuditLog(sessions, redact=redactor.redact, key=key, anchor=anchor)
+
+
 async def build_app(settings: Settings) -> App:
     engine = await prepare_database(settings)
     sessions = session_factory(engine)
@@ -157,7 +177,7 @@ async def build_app(settings: Settings) -> App:
     if settings.embedded_default:  # never production, never a configured database
         await seed_demo_inventory(assets)
     store = SqlExecutionStore(sessions, seal=PlanSeal(redactor, cipher))
-    audit = SqlAuditLog(sessions, redact=redactor.redact)
+    audit = await audit_log(settings, sessions, redactor)
     services, closers = await wiring.tool_services(settings, sessions, assets)
     api_tokens = SqlApiTokens(sessions)
     identity = ApiIdentities(await wiring.identity_resolver(settings, cache, closers), api_tokens, cache)

@@ -193,15 +193,44 @@ def audit() -> None:
 
 
 @audit.command("verify")
+@click.option(
+    "--head",
+    "heads",
+    multiple=True,
+    metavar="FILE|SEQ:HASH",
+    help="An exported head (from `audit head`), or a file of them (a remote log); repeatable.",
+)
 @click.pass_context
 @one_line_errors
-def audit_verify(ctx: click.Context) -> None:
-    """Check the audit hash chain; exit 1 when a record was altered, inserted or deleted."""
-    from bot.console import verify_audit
+def audit_verify(ctx: click.Context, heads: tuple[str, ...]) -> None:
+    """Check the audit chain (keyed hashes, links, the head file and every --head); exit 1 when a
+    record was altered, inserted or deleted, or the chain is shorter than a known head."""
+    from bot.audit_trail import verify_audit
 
-    ok, line = run(verify_audit(load_settings(ctx)))
+    ok, line = run(verify_audit(load_settings(ctx), heads))
     click.echo(line)
     sys.exit(0 if ok else EXIT_ERROR)
+
+
+@audit.command("head")
+@click.pass_context
+@one_line_errors
+def audit_head(ctx: click.Context) -> None:
+    """Print the chain's head as SEQ:HASH (after verifying it) to keep outside the database,
+    e.g. from cron: `opsconductor audit head | logger -t opsconductor-audit`."""
+    from bot.audit_trail import export_head
+
+    click.echo(run(export_head(load_settings(ctx))))
+
+
+@audit.command("init-key")
+@click.pass_context
+@one_line_errors
+def audit_init_key(ctx: click.Context) -> None:
+    """Start keyed hashes on a chain written before them (the old records stay verifiable)."""
+    from bot.audit_trail import init_audit_key
+
+    click.echo(run(init_audit_key(load_settings(ctx))))
 
 
 @cli.group()

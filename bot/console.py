@@ -78,14 +78,6 @@ async def import_assets(settings: Settings, file: Path) -> int:
         return await import_file(app.assets, file)
 
 
-async def verify_audit(settings: Settings) -> tuple[bool, str]:
-    async with running_app(settings) as app:
-        report = await app.audit.verify()
-    if report.ok:
-        return True, f"audit chain intact: {report.records} records"
-    return False, f"audit chain BROKEN at record {report.first_bad_seq}: {report.reason}"
-
-
 async def explain_if_unknown(app: App, identity: ChatIdentity) -> None:
     """When the identity source does not know this OS account, say on stderr why and how to map it."""
     try:

@@ -6,6 +6,7 @@ Small functions, one concern each, called by the composition root (bot.app) and 
     private_file(path)                      a file the bot keeps (history) is created 0600
     secure_sqlite(path)                     the SQLite file, its -wal and -shm are 0600
     credential_cipher(settings, sealed)     the credential key, never silently replaced
+    audit_key(settings, chain_end)          the audit chain's HMAC key, never silently replaced
 
 Which doors must verify their callers is a settings rule (bot.settings.inbound_doors).
 """
@@ -20,6 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from bot.settings import Settings
+from db.audit_anchor import AUDIT_KEY_FILE, AuditKey, AuditKeyError, create_key_file, read_key_file
 from domains.assets.credentials import KEY_FILE, NEW_KEY_FILE, CredentialCipher, CredentialError
 from pipeline.errors import StoreUnavailable
 
@@ -105,6 +107,41 @@ def credential_cipher(settings: Settings, sealed_with: Mapping[str, int]) -> Cre
             f"credentials were sealed with (key id {ids}); configure that key"
         )
     return cipher
+
+
+def audit_key(settings: Settings, chain_end: tuple[int, bool]) -> AuditKey:
+    """The audit chain's HMAC key: security.audit_key, else the key file under home.
+
+    `chain_end` is (last seq, whether that record's hash is unkeyed) from `SqlAuditLog.chain_end`.
+    A key file is made for an empty log, and outside production for a log whose records all
+    predate keyed hashes (the file records how many, so they stay verifiable). Fails closed with
+    one line when the records were keyed with a key file that is gone (a new key would make them
+    unverifiable), and in production when the records predate keyed hashes: the operator keys
+    them explicitly with `opsconductor audit init-key`.
+    """
+    configured = settings.security.audit_key.get_secret_value()
+    if configured.strip():
+        unkeyed = settings.security.audit_unkeyed_through
+        return AuditKey.from_base64(configured, unkeyed, source="security.audit_key")
+    path = settings.home / AUDIT_KEY_FILE
+    if path.exists():
+        tighten(path, 0o600)
+        return read_key_file(path)
+    last, unkeyed_end = chain_end
+    if last and not unkeyed_end:
+        raise AuditKeyError(
+            f"the audit key file {path} is missing, but the database holds {last} audit records "
+            "chained with it; restore the file from a backup (or set security.audit_key). "
+            "No new key was created"
+        )
+    if last and settings.security.environment == "production":
+        raise AuditKeyError(
+            f"the audit key file {path} is missing and the {last} audit records predate keyed "
+            f"hashes; run `opsconductor audit init-key` to key every record after {last}"
+        )
+    if last:
+        log.warning("audit records 1..%d predate keyed hashes; %s keys the records after them", last, path)
+    return create_key_file(path, AuditKey.generate(unkeyed_through=last))
 
 
 def _unusable(path: Path, err: OSError) -> str:

@@ -155,6 +155,10 @@ class SecuritySettings(Section):
     roles_file: str = ""  # empty -> the shipped static roles file
     policy_file: str = ""  # empty -> the shipped default policy
     credential_key: SecretStr = SecretStr("")  # base64 32-byte AES-256-GCM key
+    # the audit chain's HMAC-SHA256 key (base64, 32 bytes); empty -> <home>/audit.key, made on first use
+    audit_key: SecretStr = SecretStr("")
+    audit_unkeyed_through: int = Field(0, ge=0)  # with audit_key: records 1..N predate keyed hashes
+    audit_head_file: str = ""  # empty -> <home>/audit.head: every new chain head appended, fsync'd
     approval_ttl_s: float = Field(900.0, gt=0)
     undo_ttl_s: float = Field(1800.0, gt=0)  # how long a finished change offers its Undo
     max_message_chars: int = Field(10_000, ge=100)
@@ -367,6 +371,7 @@ def _optional_secrets(s: Settings) -> list[tuple[str, str]]:
         ("redis.url password", urlsplit(s.redis.url).password or ""),
         ("jobs.redis_url password", urlsplit(s.jobs.redis_url).password or ""),
         ("llm.api_key", s.llm.api_key.get_secret_value()),
+        ("security.audit_key", s.security.audit_key.get_secret_value()),
     ]
 
 
