@@ -64,7 +64,7 @@ async def ask_once(settings: Settings, text: str, *, as_json: bool, check: bool 
 async def decide_once(settings: Settings, decision: dict[str, Any], *, as_json: bool) -> Response:
     async with running_app(settings) as app:
         identity = console_identity()
-        response = await app.kernel.decide(Decision(identity=identity, **decision), None)
+        response = await app.kernel.decide(Decision(identity=identity, channel="console", **decision), None)
         if _refused(response):
             await explain_if_unknown(app, identity)
     _emit(response, as_json)

@@ -464,3 +464,4 @@ class Decision(Frozen):
     # the door authenticated the person itself (HTTP API, web console): a plan asked for in any
     # chat workspace may be decided there; chat clicks stay within their own workspace
     any_workspace: bool = False
+    channel: str = ""  # the conversation the click came from (rate limits); '' -> the person's DM

@@ -69,6 +69,7 @@ from pipeline.errors import (
     DependencyError,
     IdentityUnavailable,
     OpsError,
+    RateLimited,
     StageTimeout,
     UserError,
 )
@@ -412,14 +413,20 @@ class Kernel:
             if decision.action == "undo":
                 return self.shown(await self._undo(decision))
             return self.shown(await self._decide(decision, progress))
+        except RateLimited as err:  # the same budgets as requests: clicks cost a fresh identity lookup
+            verb = "approval" if decision.approve else "rejection"
+            summary = messages.DECISION_RATE_LIMITED.format(detail=err, verb=verb)
+            return Reply(outcome="error", summary=summary, execution_id=decision.execution_id)
         except OpsError as err:
             return self.shown(self._error_reply(err))
 
     async def _clicked(self, decision: Decision) -> tuple[Principal, Plan, InboundMessage, str] | Reply:
         """Who clicked (current roles) and the execution clicked on, from the same workspace."""
+        await self._admit(channel=channel_of(decision))
         person = await self._resolve(decision.identity, fresh=True)
         if person is None:
             return Reply(outcome="refused", summary=messages.UNKNOWN_PERSON)
+        await self._admit(person=person.subject)
         loaded = await self.store.load(decision.execution_id)
         if loaded is None or not _same_workspace(loaded[1], decision):
             raise ApprovalClosed(messages.APPROVAL_UNKNOWN)
@@ -734,8 +741,8 @@ class Kernel:
         return Reply(outcome="error", summary=messages.error_reply(err))
 
 
-def channel_of(message: InboundMessage) -> str:
-    """The conversation a message came from (its thread aside), for per-channel rate limits."""
+def channel_of(message: InboundMessage | Decision) -> str:
+    """The conversation a message or click came from (its thread aside), for per-channel rate limits."""
     ident = message.identity
     return ":".join((ident.platform, ident.tenant, message.channel or f"dm:{ident.user_id}"))
 

@@ -71,6 +71,11 @@ LEASE_LOST = (
 LLM_DOWN = "The language model is unreachable; structured commands still work (type `help`)."
 INTERNAL = "Something went wrong on my side ({kind}); nothing further was run. The error is logged."
 
+DECISION_RATE_LIMITED = (
+    "You are sending clicks and requests faster than I take them ({detail}), so this {verb} was "
+    "not applied and nothing changed. Please wait a minute and click again."
+)
+
 ERROR_REPLIES: dict[type[errors.OpsError], str] = {
     errors.NotPermitted: "Not permitted: {detail}.",
     errors.InvalidRequest: "I can't do that as asked: {detail}",

@@ -34,7 +34,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from pipeline import addresses, paths
+from pipeline import addresses, paths, safe_yaml
 from pipeline.contracts import AssetRef, Impact, Plan, PlanStep, Principal, Risk
 from pipeline.errors import InvalidRequest, NotPermitted
 from pipeline.freezes import FreezeHit, Freezes
@@ -234,10 +234,12 @@ class Policy:
 
     @classmethod
     def from_file(cls, path: Path, tools: Iterable[ToolSpec] = ()) -> Policy:
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        try:  # with limits: a policy file is handed in like any other (safe_yaml)
+            raw = safe_yaml.load(safe_yaml.read_text(path), str(path))
         except OSError as err:
             raise InvalidRequest(f"{path}: cannot read policy: {err.strerror}") from err
+        except UnicodeDecodeError:
+            raise InvalidRequest(f"{path}: cannot read policy: not UTF-8 text") from None
         except yaml.YAMLError as err:
             mark = getattr(err, "problem_mark", None)
             line = f":{mark.line + 1}" if mark is not None else ""

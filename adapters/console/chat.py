@@ -72,7 +72,10 @@ class ConsoleChat:
             )
             print_response(self.console, await self.decide(check, None))
         decision = Decision(
-            execution_id=prompt.execution_id, approve=answer in {"y", "yes"}, identity=self.identity
+            execution_id=prompt.execution_id,
+            approve=answer in {"y", "yes"},
+            identity=self.identity,
+            channel="console",
         )
         response = await self.decide(decision, None)
         print_response(self.console, response)

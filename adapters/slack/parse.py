@@ -127,6 +127,7 @@ def click(
         action=kind,
         identity=identity,
         idempotency_key=f"slack:{identity.tenant}:{user['id']}:{action.get('action_ts', '')}",
+        channel=str(channel),
     )
     thread_ts = (body.get("message") or {}).get("thread_ts") or container.get("thread_ts")
     return Click(decision, str(channel), str(message_ts), thread_ts, body.get("response_url"), when)

@@ -150,6 +150,7 @@ def decision(activity: Activity, click: CardClick, identity: ChatIdentity) -> De
         identity=identity,
         digest=click.digest,
         idempotency_key=f"teams:{identity.tenant}:{activity.id or ''}",
+        channel=split_conversation(activity.conversation.id if activity.conversation else "")[0],
     )
 
 

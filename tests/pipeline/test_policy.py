@@ -134,6 +134,20 @@ def test_bad_policy_file_is_one_clear_line(tmp_path: Path) -> None:
     broken.write_text("roles: [\n")
     with pytest.raises(InvalidRequest, match=r"broken.yaml:\d+"):
         Policy.from_file(broken)
+    bomb = tmp_path / "bomb.yaml"  # anchors and aliases within limits, or one line
+    bomb.write_text(
+        "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+        + "".join(
+            f"{c}: &{c} [{', '.join([f'*{p}'] * 10)}]\n" for p, c in zip("abcdefg", "bcdefgh", strict=True)
+        )
+        + "roles: *h\n"
+    )
+    with pytest.raises(InvalidRequest, match=r"bomb.yaml: refused: the aliases expand to more than"):
+        Policy.from_file(bomb)
+    big = tmp_path / "big.yaml"
+    big.write_text("roles: {}\n" + "#" * (11 * 1024 * 1024))
+    with pytest.raises(InvalidRequest, match=r"big.yaml: larger than the 10 MiB limit"):
+        Policy.from_file(big)
 
 
 # --------------------------------------------------------------------------- paths, addresses, limits

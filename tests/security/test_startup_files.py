@@ -66,6 +66,15 @@ def test_assets_import_refuses_alias_bombs_and_oversized_files(tmp_path: Path) -
     assert done.returncode == 0, done.stderr
 
 
+def test_a_policy_file_with_an_alias_bomb_is_refused_in_one_line(tmp_path: Path) -> None:
+    bomb = tmp_path / "policy.yaml"
+    bomb.write_text(billion_laughs().replace("assets: [", "roles: ["))
+    done = run_once(base_env(tmp_path / "home", security__policy_file=str(bomb)), "ask", "help")
+    assert done.returncode == 1
+    line = one_error_line(done.stderr)
+    assert f"{bomb}: refused: the aliases expand to more than 250,000 values" in line
+
+
 def test_home_and_state_files_are_private_even_when_they_were_not(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir(mode=0o755)

@@ -62,3 +62,19 @@ async def test_limits_are_counted_in_redis(world: World, redis_url: str) -> None
         assert 'opsconductor_rate_limited_total{scope="person"} 1.0' in await metrics(world)
     finally:
         await limiter.close()
+
+
+async def test_approval_clicks_count_against_the_limits_and_apply_nothing_when_over(world: World) -> None:
+    from tests.adapters.slack.test_approvals import ask
+
+    execution_id, ts, _ = await ask(world)
+    limit(world, InProcessRateLimiter(), person=2)
+    for _ in range(2):  # clicks on a run that does not exist: each costs an identity lookup
+        await world.slack.action(world.slack.action_payload("opsconductor_reject", "0" * 32, message_ts=ts))
+    await world.slack.action(world.slack.action_payload("opsconductor_approve", execution_id, message_ts=ts))
+    assert CALLS == [] and world.store.approvals[execution_id].state == "pending"
+    assert world.api.of("chat.update") == []  # the prompt stays; only the clicker is told
+    told = world.api.responses[-1]
+    assert told["response_type"] == "ephemeral"
+    assert "this approval was not applied" in told["text"] and "at most 2 requests per person" in told["text"]
+    assert 'opsconductor_rate_limited_total{scope="person"} 1.0' in await metrics(world)

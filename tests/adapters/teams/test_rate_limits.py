@@ -23,3 +23,17 @@ async def test_a_person_over_the_limit_is_told_and_nothing_runs(world: World) ->
     assert "at most 1 requests per person every 60 s" in last
     metrics = await (await world.teams.client.get("/metrics")).text()
     assert 'opsconductor_rate_limited_total{scope="person"} 1.0' in metrics
+
+
+async def test_a_burst_of_card_clicks_is_limited_per_channel_and_applies_nothing(world: World) -> None:
+    from tests.adapters.teams.test_approvals import ask, click
+
+    execution_id, card = await ask(world)
+    world.kernel.admission = Admission(InProcessRateLimiter(), {"channel": Limit(2, 60)})
+    for _ in range(2):
+        await click(world, world.teams.invoke("approve", "0" * 32, card))
+    answer = await click(world, world.teams.invoke("approve", execution_id, card))
+    assert "this approval was not applied" in answer["value"]
+    assert "at most 2 requests per channel every 60 s" in answer["value"]
+    assert CALLS == [] and world.store.approvals[execution_id].state == "pending"
+    assert world.connector.of("update") == []
