@@ -195,6 +195,7 @@ async def build_app(settings: Settings) -> App:
         # steps run here die with this replica: on resume, settle them as the arq worker would
         recovery=SqlStepRecovery(sessions) if dispatcher is None else None,
         retry_changes=settings.jobs.retry_changes,
+        max_duration_s=settings.execution.max_duration_s,
     )
     telemetry = TelemetryDispatcher(executor.dispatcher, SqlToolCatalog(sessions), registry)
     await telemetry.sync()  # the tools table lists the catalog as loaded

@@ -178,6 +178,9 @@ class ExecutionSettings(Section):
     max_concurrency: int = Field(1024, ge=1, le=10_000)
     # A running execution whose replica stopped renewing its lease this long is resumed by another.
     driver_lease_s: float = Field(60.0, gt=0, le=3600)
+    # A plan's whole run may take this long: targets still running then time out (their results
+    # are kept), steps not started are recorded as not started, and the requester is told.
+    max_duration_s: float = Field(3600.0, gt=0, le=7 * 86_400)
 
 
 class JobsSettings(Section):

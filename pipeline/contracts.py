@@ -380,6 +380,7 @@ class ExecutionResult(Frozen):
     steps: tuple[StepResult, ...] = ()
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    timed_out: bool = False  # the run reached its time limit (execution.max_duration_s)
 
 
 class Progress(Frozen):

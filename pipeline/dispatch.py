@@ -17,6 +17,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Iterable
 from contextvars import ContextVar
+from datetime import datetime
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -46,6 +47,7 @@ class StepJob(BaseModel):
     principal: Principal
     request_id: str = ""
     plan_digest: str = ""  # of the plan the driver runs: a worker refuses a stored plan that differs
+    deadline: datetime | None = None  # the run's time limit: targets still running then time out
 
     @property
     def idempotency_key(self) -> str:

@@ -352,6 +352,9 @@ class Kernel:
                 },
                 execution_id,
             )
+        if result.timed_out:
+            limit: dict[str, object] = {"limit_s": self.executor.max_duration_s}
+            await self._audit("execution.timed_out", principal.subject, message, limit, execution_id)
         await self._audit(
             "execution.finished", principal.subject, message, {"status": result.status}, execution_id
         )
@@ -361,6 +364,9 @@ class Kernel:
         if plan.undo_of:
             summary = messages.UNDO_OF.format(execution_id=plan.undo_of, summary=reply.summary)
             reply = reply.model_copy(update={"summary": summary})
+        if result.timed_out:
+            note = messages.RUN_TIMED_OUT.format(limit=f"{self.executor.max_duration_s or 0:g}")
+            reply = reply.model_copy(update={"summary": f"{note} {reply.summary}"})
         until = (result.finished_at or self.clock()) + timedelta(seconds=self.config.undo_ttl_s)
         return reply.model_copy(update={"undo": offer(plan, result, self.executor.registry, until)})
 

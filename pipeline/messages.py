@@ -71,6 +71,10 @@ LEASE_LOST = (
 LLM_DOWN = "The language model is unreachable; structured commands still work (type `help`)."
 INTERNAL = "Something went wrong on my side ({kind}); nothing further was run. The error is logged."
 
+RUN_TIMED_OUT = (
+    "⏱ This run reached its time limit of {limit} s: targets still running were timed out and later "
+    "steps were not started; every result so far is kept below."
+)
 DECISION_RATE_LIMITED = (
     "You are sending clicks and requests faster than I take them ({detail}), so this {verb} was "
     "not applied and nothing changed. Please wait a minute and click again."

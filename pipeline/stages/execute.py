@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from pipeline import messages
@@ -82,6 +83,7 @@ class Executor:
         lock_wait_s: float = 30.0,
         recovery: StepRecovery | None = None,
         retry_changes: bool = False,
+        max_duration_s: float | None = None,
     ) -> None:
         self.registry = registry
         self.policy = policy
@@ -94,6 +96,7 @@ class Executor:
         self.lock_wait_s = lock_wait_s
         self.recovery = recovery  # in-process runs only: settles steps a dead driver left mid-step
         self.retry_changes = retry_changes
+        self.max_duration_s = max_duration_s  # a run's time limit: later targets time out, steps skip
 
     async def run(
         self,
@@ -125,6 +128,7 @@ class Executor:
         resumed: bool,
     ) -> ExecutionResult:
         started = utcnow()
+        deadline = started + timedelta(seconds=self.max_duration_s) if self.max_duration_s else None
         await self._save_status(execution_id, "running")
         results: dict[str, StepResult] = {}
         digest = plan.digest()
@@ -132,40 +136,50 @@ class Executor:
             failed_deps = [d for d in step.depends_on if d in results and not results[d].ok]
             if failed_deps:
                 result = self._skipped(step, f"skipped: step {', '.join(failed_deps)} did not succeed")
+            elif deadline is not None and utcnow() >= deadline:
+                result = self._skipped(step, f"not started: {self._limit_reached()}", TargetStatus.TIMEOUT)
+                await must_write(self.store.record_step(execution_id, result))
             else:
-                result = await self._run_step(execution_id, step, principal, progress, resumed, digest)
+                job = self._job(execution_id, step, principal, digest, deadline)
+                result = await self._run_step(job, step, progress, resumed)
             results[step.id] = result
         ordered = tuple(results[s.id] for s in plan.steps if s.id in results)
         status = "succeeded" if all(r.ok for r in ordered) else "failed"
         await self._save_status(execution_id, status)
+        finished = utcnow()
         return ExecutionResult(
             execution_id=execution_id,
             status=status,
             steps=ordered,
             started_at=started,
-            finished_at=utcnow(),
+            finished_at=finished,
+            timed_out=status == "failed" and deadline is not None and finished >= deadline,
         )
 
-    async def _run_step(
-        self,
-        execution_id: str,
-        step: PlanStep,
-        principal: Principal,
-        progress: ProgressCallback | None,
-        resumed: bool = False,
-        digest: str = "",
-    ) -> StepResult:
-        try:
-            self.policy.check_step(step, principal)
-        except NotPermitted as err:
-            return self._skipped(step, f"not permitted: {err}", TargetStatus.FAILED)
-        job = StepJob(
+    def _limit_reached(self) -> str:
+        limit = f" of {self.max_duration_s:g} s" if self.max_duration_s else ""
+        return f"the run reached its time limit{limit}"
+
+    @staticmethod
+    def _job(
+        execution_id: str, step: PlanStep, principal: Principal, digest: str, deadline: datetime | None
+    ) -> StepJob:
+        return StepJob(
             execution_id=execution_id,
             step_id=step.id,
             principal=principal,
             request_id=current_request_id(),
             plan_digest=digest,
+            deadline=deadline,
         )
+
+    async def _run_step(
+        self, job: StepJob, step: PlanStep, progress: ProgressCallback | None, resumed: bool = False
+    ) -> StepResult:
+        try:
+            self.policy.check_step(step, job.principal)
+        except NotPermitted as err:
+            return self._skipped(step, f"not permitted: {err}", TargetStatus.FAILED)
         if resumed:
             settled = await self._settle_lost(job, step)
             if settled is not None:
@@ -215,9 +229,9 @@ class Executor:
                     ctx = ToolContext(execution_id, step.id, self.services, progress, guard, check=step.check)
                     targets: Sequence[AssetRef | None] = step.targets if spec.takes_targets else (None,)
                     if spec.run_all is not None:  # a tool that takes its targets itself (a runbook)
-                        results = await self._run_all(ctx, spec, step)
+                        results = await self._run_all(ctx, spec, step, job.deadline)
                     else:
-                        results = await self._fan_out(ctx, spec, step, targets, progress)
+                        results = await self._fan_out(ctx, spec, step, targets, progress, job.deadline)
                     unconfirmed.update(r.target for r in results if r.status is TargetStatus.UNCERTAIN)
                 finally:
                     if locks is not None:
@@ -255,14 +269,19 @@ class Executor:
             await asyncio.sleep(LOCK_POLL_S)
         return ""
 
-    async def _run_all(self, ctx: ToolContext, spec: ToolSpec, step: PlanStep) -> list[TargetResult]:
+    async def _run_all(
+        self, ctx: ToolContext, spec: ToolSpec, step: PlanStep, deadline: datetime | None = None
+    ) -> list[TargetResult]:
         assert spec.run_all is not None
         args = spec.parse_args(step.args)
+        limit = step.timeout_s + GRACE_S
+        left = (deadline - utcnow()).total_seconds() if deadline is not None else limit
+        cut = left < limit  # the run's time limit comes first: the runbook gets what is left
         try:
-            async with asyncio.timeout(step.timeout_s + GRACE_S):
+            async with asyncio.timeout(max(min(limit, left), 0.0)):
                 results = await spec.run_all(ctx, step.targets, args)
         except TimeoutError:
-            why = f"no end within {step.timeout_s:g} s"
+            why = f"cut short: {self._limit_reached()}" if cut else f"no end within {step.timeout_s:g} s"
             results = [
                 TargetResult(target=t.name, status=TargetStatus.TIMEOUT, error=why) for t in step.targets
             ]
@@ -283,6 +302,7 @@ class Executor:
         step: PlanStep,
         targets: Sequence[AssetRef | None],
         progress: ProgressCallback | None,
+        deadline: datetime | None = None,
     ) -> list[TargetResult]:
         limit = asyncio.Semaphore(self.max_concurrency)
         args = spec.parse_args(step.args)
@@ -299,7 +319,7 @@ class Executor:
         async def one(target: AssetRef | None) -> TargetResult:
             nonlocal done
             async with limit:
-                result = await self._call(spec, ctx, target, args, timeout)
+                result = await self._call(spec, ctx, target, args, timeout, deadline)
             done += 1
             if progress is not None:
                 await _safe_progress(
@@ -318,9 +338,19 @@ class Executor:
         return list(await asyncio.gather(*(one(t) for t in targets)))
 
     async def _call(
-        self, spec: ToolSpec, ctx: ToolContext, target: AssetRef | None, args: Any, timeout: float
+        self,
+        spec: ToolSpec,
+        ctx: ToolContext,
+        target: AssetRef | None,
+        args: Any,
+        timeout: float,
+        deadline: datetime | None = None,
     ) -> TargetResult:
-        result = await call_tool(spec, ctx, target, args, timeout)
+        left = (deadline - utcnow()).total_seconds() if deadline is not None else timeout
+        cut = left < timeout  # the run's time limit comes first: the target gets what is left
+        result = await call_tool(spec, ctx, target, args, max(min(timeout, left), 0.0))
+        if cut and result.status is TargetStatus.TIMEOUT:
+            result = result.model_copy(update={"error": f"cut short: {self._limit_reached()}"})
         return result.model_copy(
             update={"output": self._redacted(result.output), "error": self.redact(result.error)}
         )
