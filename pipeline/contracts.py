@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline import addresses
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -95,8 +97,10 @@ class AssetRef(Frozen):
 
     @classmethod
     def raw(cls, address: str) -> AssetRef:
-        """A target given as an address that is not in the inventory."""
-        return cls(name=address, address=address, type="unknown", os="unknown")
+        """A target given as an address that is not in the inventory: named as written, with the
+        address it denotes (`2852039166` -> 169.254.169.254; a host name stays as it is)."""
+        ip = addresses.canonical(address)
+        return cls(name=address, address=str(ip) if ip else address, type="unknown", os="unknown")
 
     @property
     def in_inventory(self) -> bool:

@@ -7,11 +7,11 @@ or ambiguous targets and out-of-range arguments turn the plan into a question
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Sequence
 from typing import Any
 
+from pipeline import addresses
 from pipeline.contracts import AssetFilter, AssetRef, Plan, PlanStep, Risk, ToolCall, Understanding
 from pipeline.errors import InvalidRequest
 from pipeline.registry import ToolRegistry, ToolSpec
@@ -143,11 +143,8 @@ def _lookup(written: object, spec: ToolSpec, index: AssetIndex) -> AssetRef | No
 
 
 def _is_raw_address(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return bool(_HOSTNAME.match(text))
-    return True
+    """An address in any spelling a resolver reads (pipeline.addresses.canonical), or a host name."""
+    return addresses.canonical(text) is not None or bool(_HOSTNAME.match(text))
 
 
 def describe(selector: AssetFilter) -> str:

@@ -7,7 +7,17 @@ from typing import Any
 import pytest
 
 from domains.catalog import build_registry
-from pipeline.contracts import AssetFilter, AssetRef, Intent, Interpretation, Risk, ToolCall, Understanding
+from pipeline.contracts import (
+    AssetFilter,
+    AssetRef,
+    Intent,
+    Interpretation,
+    Principal,
+    Risk,
+    ToolCall,
+    Understanding,
+)
+from pipeline.policy import Policy
 from pipeline.registry import ToolRegistry
 from pipeline.stages.plan import build_plan
 
@@ -87,6 +97,30 @@ def test_raw_addresses_only_for_network_tools(registry: ToolRegistry) -> None:
     assert not ping.steps[0].targets[0].in_inventory
     reboot = build_plan(understanding(call("automation.reboot", ("10.20.30.40",))), registry, ASSETS)
     assert reboot.outcome == "clarify"
+
+
+SPELLINGS_OF_METADATA = [
+    "2852039166",  # decimal
+    "0xa9fea9fe",  # hex
+    "0251.0376.0251.0376",  # octal dotted
+    "0xa9.0xfe.0xa9.0xfe",  # hex dotted
+    "169.254.43518",  # a.b.c with c as 16 bits
+    "::ffff:169.254.169.254",  # IPv4-mapped IPv6
+    "64:ff9b::a9fe:a9fe",  # NAT64
+]
+
+
+@pytest.mark.parametrize("written", SPELLINGS_OF_METADATA)
+def test_a_raw_address_in_any_spelling_is_the_address_it_denotes(
+    registry: ToolRegistry, written: str
+) -> None:
+    plan = build_plan(understanding(call("network.ping", (written,))), registry, ASSETS)
+    [target] = plan.steps[0].targets
+    assert (target.name, target.address, target.in_inventory) == (written, "169.254.169.254", False)
+    policy = Policy.default(registry)
+    admin = Principal(subject="root", roles=frozenset({"admin"}))
+    denial = policy.step_denial(plan.steps[0], admin)
+    assert denial is not None and "169.254.169.254 is in the restricted range cloud-metadata" in denial
 
 
 def test_out_of_range_args_are_clarified_with_the_validation_message(registry: ToolRegistry) -> None:

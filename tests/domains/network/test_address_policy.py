@@ -112,6 +112,13 @@ async def test_a_name_that_resolves_to_metadata_is_refused_before_connecting(met
     ("address", "rule"),
     [
         ("::ffff:169.254.169.254", "cloud-metadata"),  # IPv4-mapped IPv6
+        ("2852039166", "cloud-metadata"),  # what the resolver reads from a decimal, octal, hex
+        ("0251.0376.0251.0376", "cloud-metadata"),
+        ("0xa9.0xfe.0xa9.0xfe", "cloud-metadata"),
+        ("169.254.43518", "cloud-metadata"),
+        ("::169.254.169.254", "cloud-metadata"),  # IPv4-compatible
+        ("64:ff9b::a9fe:a9fe", "cloud-metadata"),  # NAT64
+        ("0xa9fe0101", "link-local"),
         ("[fd00:ec2::254]", "cloud-metadata"),
         ("100.100.100.200", "cloud-metadata"),
         ("169.254.170.2", "cloud-metadata"),
