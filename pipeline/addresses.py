@@ -86,6 +86,16 @@ def address_denial(
     covering = [n for n in allowed if n.version == ip.version and ip in n]
     if not covering:
         return f"{ip} is outside the networks the {role} role may target (policy roles.{role}.addresses)"
+    return restricted_denial(ip, covering, restricted)
+
+
+def restricted_denial(
+    ip: Address, allowed: Iterable[Network], restricted: Iterable[Restricted]
+) -> str | None:
+    """Why `ip` may not be reached because it is in a restricted range that none of the `allowed`
+    networks lists itself (None when it may). For destinations the bot chooses, such as a
+    notification channel's host, this is the whole check."""
+    covering = [n for n in allowed if n.version == ip.version and ip in n]
     broken = [
         (max(r.prefixlen for r in ranges), rule.name)
         for rule in restricted

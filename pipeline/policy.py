@@ -352,6 +352,14 @@ class Policy:
             return None
         return addresses.address_denial(ip, self._networks[role], self._restricted, role)
 
+    def destination_denial(self, role: str, address: str) -> str | None:
+        """Why `role` may not have the bot connect to `address` on its behalf (a notification
+        channel's host): only the restricted ranges apply, unless the role lists them itself."""
+        ip = addresses.canonical(address)
+        if ip is None:
+            return None
+        return addresses.restricted_denial(ip, self._networks[role], self._restricted)
+
     def _path_denials(self, step: PlanStep, spec: ToolSpec | None, role: str) -> Iterator[tuple[str, str]]:
         if spec is None:
             return
@@ -492,6 +500,13 @@ class StepGuard:
         denial = self.policy._first_pass(self.roles, lambda role: self.policy.path_denial(role, path))
         if denial:
             raise NotPermitted(f"{self.step.tool}: {denial}")
+
+    def check_destination(self, address: str, what: str) -> None:
+        reason = self.policy._first_pass(
+            self.roles, lambda role: self.policy.destination_denial(role, address)
+        )
+        if reason:
+            raise NotPermitted(f"{self.step.tool}: {what} resolves to {address}: {reason}")
 
     def check_address(self, target: AssetRef, address: str) -> None:
         def denial(role: str) -> str | None:

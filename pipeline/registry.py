@@ -47,6 +47,8 @@ class StepGuard(Protocol):
 
     def check_address(self, target: AssetRef, address: str) -> None: ...
 
+    def check_destination(self, address: str, what: str) -> None: ...
+
 
 @dataclass
 class ToolContext:
@@ -73,6 +75,12 @@ class ToolContext:
         """Before connecting to `address`, what `target` resolved to: NotPermitted if denied."""
         if self.guard is not None:
             self.guard.check_address(target, address)
+
+    def check_destination(self, address: str, what: str) -> None:
+        """Before the bot itself connects to `address` (`what`: e.g. a notification channel's host),
+        NotPermitted when it is in a restricted range (metadata, link-local) the policy keeps closed."""
+        if self.guard is not None:
+            self.guard.check_destination(address, what)
 
     def get(self, kind: type[T]) -> T:
         try:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domains.communication import phrasing as words
 from domains.communication.config import NotifyConfig
+from domains.communication.destinations import check_channel_host
 from domains.communication.notifier import Notifier, route_for
 from domains.communication.ports import DeliveryLog, MessageTemplate, TemplateStore
 from domains.communication.templates import Rendered, render
@@ -81,6 +82,7 @@ async def notify(ctx: ToolContext, target: AssetRef | None, args: NotifyArgs) ->
         log_store=ctx.find(DeliveryLog),  # type: ignore[type-abstract]
     )
     route = route_for(config, args.channel, args.to)
+    await check_channel_host(ctx, route.url, route.name)
     content = await _content(ctx, args, config.max_message_chars)
     outcome = await notifier.deliver(
         route,

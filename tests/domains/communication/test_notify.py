@@ -13,11 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import DeliveryLog as DeliveryLogRow
 from db.templates import SqlDeliveryLog, SqlTemplateStore, seed_default_templates
+from domains.catalog import build_registry
 from domains.communication.config import NotifyConfig
 from domains.communication.ports import DeliveryLog, MessageTemplate, TemplateStore
 from domains.communication.services import communication_services
 from domains.communication.tools import ListTemplatesArgs, NotifyArgs, list_templates, notify
-from pipeline.errors import InvalidRequest, ToolFailed
+from pipeline.contracts import PlanStep, Principal, Risk
+from pipeline.errors import InvalidRequest, NotPermitted, ToolFailed
+from pipeline.policy import Policy
 from pipeline.registry import ToolContext
 from tests.domains.communication.conftest import Mailbox, Webhooks
 
@@ -197,3 +200,61 @@ async def test_shipped_templates_seed_once_and_render(
         "Incident reported by OpsConductor\n\nweb-01 is down\n\nExecution: exec-t"
     )
     assert [r.status for r in await _log_rows(sessions)] == ["sent"]
+
+
+def guarded(channels: dict[str, str], policy: Policy, *roles: str) -> ToolContext:
+    """A context as the executor builds it: the step's policy guard for a requester with `roles`."""
+    ctx = context(channels, retries=0)
+    step = PlanStep(id="s1", tool="communication.notify", risk=Risk.WRITE)
+    ctx.guard = policy.guard(step, Principal(subject="alice", roles=frozenset(roles)))
+    return ctx
+
+
+@pytest.mark.parametrize(
+    ("url", "rule"),
+    [
+        ("json://169.254.169.254/hook", "cloud-metadata"),
+        (f"json://user:{SECRET}@2852039166:8080/x", "cloud-metadata"),  # decimal spelling
+        ("jsons://0xa9.0xfe.0xa9.0xfe/x", "cloud-metadata"),
+        ("xml://[::ffff:169.254.170.2]/x", "cloud-metadata"),
+        ("form://169.254.1.1/x", "link-local"),
+        ("mailto://bot@example.test?smtp=169.254.169.254&from=bot@example.test", "cloud-metadata"),
+        ("slack://169.254.169.254/B1/C1", "cloud-metadata"),  # a token host is only checked as a literal
+    ],
+)
+async def test_a_channel_pointing_at_metadata_or_link_local_is_refused_before_sending(
+    webhook_server: tuple[int, Webhooks], url: str, rule: str
+) -> None:
+    port, hooks = webhook_server
+    policy = Policy.default(build_registry())
+    ctx = guarded({"webhook:meta": url, "webhook:ok": f"json://localhost:{port}/ok"}, policy, "operator")
+    with pytest.raises(NotPermitted) as refused:
+        await notify(ctx, None, NotifyArgs(channel="webhook", to="meta", message="hello"))
+    said = str(refused.value)
+    assert "the webhook:meta channel's host resolves to" in said and f"restricted range {rule}" in said
+    assert SECRET not in said and "example.test" not in said
+    output = await notify(
+        ctx, None, NotifyArgs(channel="webhook", to="ok", message="fine")
+    )  # a name, resolved
+    assert output.data["status"] == "sent" and [p["message"] for p in hooks.received["ok"]] == ["fine"]
+
+
+def test_a_role_that_lists_the_range_may_notify_there() -> None:
+    raw = {
+        "roles": {
+            "ops": {"grants": [{"tools": ["communication.*"], "max_risk": "write"}]},
+            "cloud": {
+                "grants": [{"tools": ["communication.*"], "max_risk": "write"}],
+                "addresses": ["169.254.169.254/32"],
+            },
+        }
+    }
+    policy = Policy.from_mapping(raw, build_registry())
+    step = PlanStep(id="s1", tool="communication.notify", risk=Risk.WRITE)
+    policy.guard(step, Principal(subject="a", roles=frozenset({"cloud"}))).check_destination(
+        "169.254.169.254", "x"
+    )
+    with pytest.raises(NotPermitted, match="cloud-metadata"):
+        policy.guard(step, Principal(subject="a", roles=frozenset({"ops"}))).check_destination(
+            "169.254.169.254", "x"
+        )
