@@ -422,7 +422,7 @@ class Kernel:
         except RateLimited as err:  # the same budgets as requests: clicks cost a fresh identity lookup
             verb = "approval" if decision.approve else "rejection"
             summary = messages.DECISION_RATE_LIMITED.format(detail=err, verb=verb)
-            return Reply(outcome="error", summary=summary, execution_id=decision.execution_id)
+            return self.shown(Reply(outcome="error", summary=summary, execution_id=decision.execution_id))
         except OpsError as err:
             return self.shown(self._error_reply(err))
 
