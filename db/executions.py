@@ -38,7 +38,7 @@ from pipeline.contracts import (
     TargetStatus,
 )
 from pipeline.errors import ApprovalClosed, StoreUnavailable
-from pipeline.ports import ApprovalRecord, ApprovalState
+from pipeline.ports import ApprovalRecord, ApprovalState, PendingApproval
 
 _T = TypeVar("_T")
 FINISHED = {"succeeded", "failed", "rejected", "expired", "refused", "answered"}
@@ -74,7 +74,12 @@ class SqlExecutionStore:
         self._seal = seal
 
     async def create(
-        self, plan: Plan, message: InboundMessage, principal: Principal, status: ExecutionStatus
+        self,
+        plan: Plan,
+        message: InboundMessage,
+        principal: Principal,
+        status: ExecutionStatus,
+        approval: PendingApproval | None = None,
     ) -> str:
         execution_id = new_id()
         now = utcnow()
@@ -106,6 +111,18 @@ class SqlExecutionStore:
             session.add(execution)
             await session.flush()
             session.add_all(steps)
+            if approval is not None:
+                session.add(
+                    Approval(
+                        execution_id=execution_id,
+                        state="pending",
+                        requester=approval.requester,
+                        four_eyes=approval.four_eyes,
+                        created_at=now,
+                        expires_at=approval.expires_at,
+                        plan_digest=approval.digest,
+                    )
+                )
         return execution_id
 
     async def load(self, execution_id: str) -> tuple[Plan, InboundMessage, str] | None:

@@ -77,7 +77,15 @@ from pipeline.freezes import split_override
 from pipeline.history import HistoryDoor
 from pipeline.impact import assess
 from pipeline.policy import Policy
-from pipeline.ports import AuditLog, ExecutionStore, IdentityResolver, ImpactFacts, Planner, ProgressCallback
+from pipeline.ports import (
+    AuditLog,
+    ExecutionStore,
+    IdentityResolver,
+    ImpactFacts,
+    PendingApproval,
+    Planner,
+    ProgressCallback,
+)
 from pipeline.redaction import Redactor
 from pipeline.schedule_phrasing import read_schedule
 from pipeline.schedules import Destination, ScheduleDoor
@@ -225,7 +233,8 @@ class Kernel:
         status = {"plan": "running", "refused": "refused"}.get(plan.outcome, "answered")
         if plan.requires_approval:
             status = "awaiting_approval"
-        execution_id = await self.store.create(plan, message, principal, status)  # type: ignore[arg-type]
+        approval = self._pending_approval(plan, principal) if plan.requires_approval else None
+        execution_id = await self.store.create(plan, message, principal, status, approval)  # type: ignore[arg-type]
         await self._audit(
             "plan",
             principal.subject,
@@ -239,8 +248,8 @@ class Kernel:
             )
         if plan.outcome != "plan":
             return plan_reply(plan).model_copy(update={"execution_id": execution_id})
-        if plan.requires_approval:
-            return await self._ask_approval(execution_id, plan, principal, message)
+        if approval is not None:
+            return await self._ask_approval(execution_id, plan, principal, approval, message)
         return await self._execute(execution_id, plan, principal, message, progress)
 
     def _freeze(self, plan: Plan, principal: Principal, override: str, request: str) -> Plan:
@@ -282,12 +291,22 @@ class Kernel:
         await self._audit("history.answer", principal.subject, message, detail, execution_id)
         return reply.model_copy(update={"execution_id": execution_id})
 
-    async def _ask_approval(
-        self, execution_id: str, plan: Plan, principal: Principal, message: InboundMessage
-    ) -> ApprovalPrompt:
+    def _pending_approval(self, plan: Plan, principal: Principal) -> PendingApproval:
         expires = self.clock() + timedelta(seconds=self.config.approval_ttl_s)
-        digest = plan.digest()
-        await self.store.open_approval(execution_id, principal.subject, plan.four_eyes, expires, digest)
+        return PendingApproval(
+            requester=principal.subject, four_eyes=plan.four_eyes, expires_at=expires, digest=plan.digest()
+        )
+
+    async def _ask_approval(
+        self,
+        execution_id: str,
+        plan: Plan,
+        principal: Principal,
+        approval: PendingApproval,
+        message: InboundMessage,
+    ) -> ApprovalPrompt:
+        """The prompt for an execution created with its approval already open."""
+        expires, digest = approval.expires_at, approval.digest
         why = "a second person must approve" if plan.four_eyes else "someone with the approver role"
         await self._audit(
             "approval.requested",

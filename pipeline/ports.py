@@ -133,13 +133,29 @@ class ApprovalRecord(BaseModel):
     digest: str = ""  # plan_digest() of the plan the prompt showed
 
 
+class PendingApproval(BaseModel):
+    """The approval a new execution waits for, opened with it in one transaction."""
+
+    requester: str
+    four_eyes: bool
+    expires_at: datetime
+    digest: str = ""
+
+
 class ExecutionStore(Protocol):
     """Executions, steps, results and approvals; persisted so a restart loses nothing."""
 
     async def create(
-        self, plan: Plan, message: InboundMessage, principal: Principal, status: ExecutionStatus
+        self,
+        plan: Plan,
+        message: InboundMessage,
+        principal: Principal,
+        status: ExecutionStatus,
+        approval: PendingApproval | None = None,
     ) -> str:
-        """Persist a new execution and its planned steps; return its id."""
+        """Persist a new execution and its planned steps (and the approval it awaits, in the same
+        transaction: no restart can leave an execution awaiting an approval that was never opened);
+        return its id."""
         ...
 
     async def load(self, execution_id: str) -> tuple[Plan, InboundMessage, str] | None:

@@ -22,7 +22,7 @@ from pipeline.contracts import (
     StepResult,
     new_id,
 )
-from pipeline.ports import ApprovalRecord
+from pipeline.ports import ApprovalRecord, PendingApproval
 
 
 @dataclass
@@ -45,10 +45,19 @@ class MemoryExecutionStore:
         self._lock = asyncio.Lock()
 
     async def create(
-        self, plan: Plan, message: InboundMessage, principal: Principal, status: ExecutionStatus
+        self,
+        plan: Plan,
+        message: InboundMessage,
+        principal: Principal,
+        status: ExecutionStatus,
+        approval: PendingApproval | None = None,
     ) -> str:
         execution_id = new_id()
         self.executions[execution_id] = _Execution(plan, message, principal, status)
+        if approval is not None:
+            await self.open_approval(
+                execution_id, approval.requester, approval.four_eyes, approval.expires_at, approval.digest
+            )
         return execution_id
 
     async def load(self, execution_id: str) -> tuple[Plan, InboundMessage, str] | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from pydantic import BaseModel
@@ -312,3 +313,25 @@ def test_every_error_class_has_one_reply() -> None:
     assert "could not use" in bad_output and bad_output != messages.LLM_DOWN
     assert messages.error_reply(errors.LLMUnavailable("down")) == messages.LLM_DOWN
     assert "unknown" not in messages.error_reply(errors.NotPermitted("no")).lower()
+
+
+async def test_a_process_dying_right_after_the_plan_is_stored_leaves_a_decidable_approval(world) -> None:
+    """The execution and the approval it awaits are stored together: a replica that dies before
+    its prompt goes out (here: the audit write after the plan fails) leaves nothing half-open."""
+    kernel, store, audit, _ = world
+
+    recorded = audit.record
+
+    async def dies_after_storing(event: str, **kwargs: Any) -> None:
+        if event == "plan":  # written right after the execution is stored
+            raise RuntimeError("the replica died here")
+        await recorded(event, **kwargs)
+
+    audit.record = dies_after_storing  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        await kernel.submit(msg("write web-01"))
+    audit.record = recorded  # type: ignore[method-assign]
+    (execution_id,) = [i for i, ex in store.executions.items() if ex.status == "awaiting_approval"]
+    assert store.approvals[execution_id].state == "pending"
+    done = await kernel.decide(click(execution_id, "bob"))
+    assert done.outcome == "answer" and CALLS == [("write", "web-01")]
