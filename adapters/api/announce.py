@@ -12,6 +12,7 @@ import asyncio
 from typing import Any
 
 from pipeline.contracts import ExecutionStatus, InboundMessage, Plan, Principal
+from pipeline.ports import PendingApproval
 
 
 class AnnouncingStore:
@@ -32,9 +33,14 @@ class AnnouncingStore:
         self._waiting.pop(message_id, None)
 
     async def create(
-        self, plan: Plan, message: InboundMessage, principal: Principal, status: ExecutionStatus
+        self,
+        plan: Plan,
+        message: InboundMessage,
+        principal: Principal,
+        status: ExecutionStatus,
+        approval: PendingApproval | None = None,
     ) -> str:
-        execution_id: str = await self.inner.create(plan, message, principal, status)
+        execution_id: str = await self.inner.create(plan, message, principal, status, approval)
         future = self._waiting.pop(message.message_id, None)
         if future is not None and not future.done():
             future.set_result(execution_id)
