@@ -167,9 +167,7 @@ class Reader:
             first.index in m.tokens and m.role in {"verb", "value"} for m in readings[0].matches
         ):
             return
-        written = [t for t in parse.tokens if t.kind == "word"]
-        at = next(n for n, t in enumerate(written) if t.index == first.index)
-        if readings and speech_act([t.low for t in written], at) is not Act.ORDER:
+        if readings and _act_at(parse, first.index) is not Act.ORDER:
             return  # 'do we need to clean up disk on X?': asked about, answered by the read
         raise Clarify(messages.no_tool_for(first.text.lower()))
 
@@ -185,11 +183,7 @@ class Reader:
         at = best.change_token()
         if at is None:
             return Act.QUESTION if not best.tool.changes else Act.ORDER
-        written = [t for t in parse.tokens if t.kind == "word"]
-        position = next((n for n, t in enumerate(written) if t.index == at), 0)
-        taken = parse.claimed | {i for v in parse.values for i in v.tokens}
-        entities = frozenset(n for n, t in enumerate(written) if t.index in taken)
-        return speech_act([t.low for t in written], position, entities)
+        return _act_at(parse, at)
 
     def _calls(self, read: Read, reading: Reading, text: str, context: Context) -> None:
         tool = reading.tool
@@ -270,3 +264,12 @@ def _is_address(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _act_at(parse: Parse, token: int) -> Act:
+    """The speech act of the clause around the change word at token index `token`."""
+    written = [t for t in parse.tokens if t.kind == "word"]
+    position = next((n for n, t in enumerate(written) if t.index == token), 0)
+    taken = parse.claimed | {i for v in parse.values for i in v.tokens}
+    entities = frozenset(n for n, t in enumerate(written) if t.index in taken)
+    return speech_act([t.low for t in written], position, entities)
