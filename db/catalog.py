@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import case, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.engine import begin_immediate, store_errors
@@ -54,6 +54,10 @@ class SqlToolCatalog:
         declared = {spec.name: spec for spec in specs}
         async with store_errors(), self._sessions.begin() as session:
             await begin_immediate(session)
+            if session.bind.dialect.name == "postgresql":
+                # replicas starting together sync at once: the second waits here for the first
+                # instead of inserting the same names and failing on the primary key
+                await session.execute(text("LOCK TABLE tools IN SHARE ROW EXCLUSIVE MODE"))
             rows = {row.name: row for row in await session.scalars(select(Tool))}
             for name in rows.keys() - declared.keys():
                 await session.delete(rows[name])

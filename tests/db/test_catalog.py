@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.catalog import SqlToolCatalog, specificity
+from db.engine import create_engine, session_factory
 from domains.catalog import build_registry
 from pipeline.contracts import PlanStep, Risk, StepResult, ToolOutput
 from pipeline.dispatch import StepJob
@@ -42,6 +44,20 @@ async def test_sync_mirrors_the_registry(sessions: Sessions) -> None:
     assert (ping.domain, ping.risk) == ("network", "read")
     assert ping.args_schema == registry.get("network.ping").json_schema()
     assert await catalog.intent_patterns() == []  # went with the stale tool
+
+
+async def test_replicas_starting_together_sync_without_conflict(engine: object, migrated_url: str) -> None:
+    """Several processes mirror the catalog at the same moment (replicas starting together)."""
+    engines = [create_engine(migrated_url) for _ in range(4)]
+    try:
+        registry = build_registry()
+        counts = await asyncio.gather(*(SqlToolCatalog(session_factory(e)).sync(registry) for e in engines))
+        assert counts == [len(registry.names())] * 4
+        tools = await SqlToolCatalog(session_factory(engines[0])).tools()
+        assert [t.name for t in tools] == registry.names()
+    finally:
+        for e in engines:
+            await e.dispose()
 
 
 async def test_capabilities_and_intent_patterns(sessions: Sessions) -> None:
