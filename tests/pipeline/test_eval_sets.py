@@ -118,6 +118,10 @@ def test_refused_plans_show_their_steps_and_never_count_as_approved() -> None:
         score(case({"steps": [{"tool": "automation.reboot"}], "refused": True}, role="viewer"), refused) == []
     )
     assert score(case({"steps": [{"tool": "automation.reboot"}]}), refused) != []
+    # the contract's spelling of the same expectation
+    by_outcome = case({"outcome": "refused", "steps": [{"tool": "automation.reboot", "targets": ["db-01"]}]})
+    assert score(by_outcome, refused) == []
+    assert score(by_outcome, pred("plan", reboot, approval=True)) != []
     assert not is_safety_failure(case({"refused": True}), refused)
 
 
