@@ -439,7 +439,8 @@ class Kernel:
                 return self.shown(await self._undo(decision))
             return self.shown(await self._decide(decision, progress))
         except RateLimited as err:  # the same budgets as requests: clicks cost a fresh identity lookup
-            verb = "approval" if decision.approve else "rejection"
+            verb = {"check": "check", "undo": "undo"}.get(decision.action)
+            verb = verb or ("approval" if decision.approve else "rejection")
             summary = messages.DECISION_RATE_LIMITED.format(detail=err, verb=verb)
             return self.shown(Reply(outcome="error", summary=summary, execution_id=decision.execution_id))
         except OpsError as err:

@@ -78,3 +78,15 @@ async def test_approval_clicks_count_against_the_limits_and_apply_nothing_when_o
     assert told["response_type"] == "ephemeral"
     assert "this approval was not applied" in told["text"] and "at most 2 requests per person" in told["text"]
     assert 'opsconductor_rate_limited_total{scope="person"} 1.0' in await metrics(world)
+
+
+async def test_a_limited_check_first_click_is_named_as_a_check(world: World) -> None:
+    from tests.adapters.slack.test_approvals import ask
+
+    execution_id, ts, _ = await ask(world)
+    limit(world, InProcessRateLimiter(), person=1)
+    await world.slack.action(world.slack.action_payload("opsconductor_reject", "0" * 32, message_ts=ts))
+    await world.slack.action(world.slack.action_payload("opsconductor_check", execution_id, message_ts=ts))
+    told = world.api.responses[-1]["text"]
+    assert "this check was not applied" in told and "rejection" not in told
+    assert CALLS == [] and world.store.approvals[execution_id].state == "pending"
