@@ -222,7 +222,11 @@ def _api_mount(settings: Settings, app: Any, front: Front, chats: dict[str, Any]
             from adapters.web.console import build_console
 
             secure = settings.security.environment == "production"
-            web_app.add_subapp("/ui", build_console(backend, secure_cookie=secure))
+            signin = _console_signin(settings, oidc, app.cache)
+            console = build_console(
+                backend, secure_cookie=secure, signin=signin, public_url=settings.api.public_url
+            )
+            web_app.add_subapp("/ui", console)
         web_app.on_cleanup.append(close_oidc)
 
     async def close_oidc(_: web.Application) -> None:
@@ -270,6 +274,21 @@ def _oidc(settings: Settings, cache: Cache) -> list[Any]:
         remember_s=settings.security.approval_ttl_s + 3600,
     )
     return [OidcAuthenticator(config, cache)]
+
+
+def _console_signin(settings: Settings, oidc: list[Any], cache: Cache) -> Any:
+    """The console's Keycloak sign-in over the API's token checks (None: API tokens only)."""
+    if not oidc:
+        return None
+    from adapters.web.oidc_client import OidcSignIn, SignInConfig
+
+    a = settings.api
+    config = SignInConfig(
+        issuer=a.issuer,
+        client_id=a.console_client_id or oidc[0].config.audience,
+        client_secret=a.console_client_secret.get_secret_value(),
+    )
+    return OidcSignIn(config, oidc[0], cache)
 
 
 def _db_check(engine: AsyncEngine) -> HealthCheck:

@@ -237,6 +237,12 @@ class ApiSettings(Section):
     oidc_audience: str = ""  # the client id access tokens must be meant for; empty: keycloak.client_id
     oidc_jwks_url: str = ""  # empty: <issuer>/protocol/openid-connect/certs
     oidc_leeway_s: float = Field(30.0, ge=0, le=300)  # clock skew allowed on exp / iat
+    # The console's "Sign in with Keycloak" (authorization code + PKCE S256) when oidc_issuer is set:
+    console_client_id: str = ""  # the realm's client for the console; empty: the audience's client
+    console_client_secret: SecretStr = SecretStr("")  # empty: a public client (PKCE alone)
+    public_url: str = (
+        ""  # where browsers reach this server (https://ops.example.com); empty: the request's host
+    )
 
     @property
     def issuer(self) -> str:
@@ -375,6 +381,7 @@ def _optional_secrets(s: Settings) -> list[tuple[str, str]]:
         ("jobs.redis_url password", urlsplit(s.jobs.redis_url).password or ""),
         ("llm.api_key", s.llm.api_key.get_secret_value()),
         ("security.audit_key", s.security.audit_key.get_secret_value()),
+        ("api.console_client_secret", s.api.console_client_secret.get_secret_value()),
     ]
 
 
@@ -434,7 +441,12 @@ def _api_door(s: Settings) -> InboundDoor | None:
         return None
     name = "http api (/api/v1)"
     issuer = s.api.issuer
-    for setting, url in (("api.oidc_issuer", issuer), ("api.oidc_jwks_url", s.api.oidc_jwks_url)):
+    urls = (
+        ("api.oidc_issuer", issuer),
+        ("api.oidc_jwks_url", s.api.oidc_jwks_url),
+        ("api.public_url", s.api.public_url),
+    )
+    for setting, url in urls:
         if url and not _https_or_loopback(url):
             return InboundDoor(name, f"{setting} must be an https URL (plain http only on loopback)")
     return InboundDoor(name, "")  # every call needs an API token (stored hashed) or a verified JWT

@@ -88,6 +88,11 @@ class OidcAuthenticator:
         return Caller(principal, principal.subject, "oidc")
 
     async def _claims(self, token: str) -> dict[str, Any]:
+        return await self.verify(token, self.config.audience)
+
+    async def verify(self, token: str, audience: str) -> dict[str, Any]:
+        """The claims of a realm-signed, unexpired JWT meant for `audience`; InvalidToken otherwise.
+        The console's sign-in checks its ID tokens with this too (audience: the console's client)."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as err:
@@ -109,8 +114,8 @@ class OidcAuthenticator:
             raise InvalidToken("the token has expired") from None
         except jwt.PyJWTError as err:
             raise InvalidToken(f"the token does not verify: {err}") from None
-        if not _for_audience(claims, c.audience):
-            raise InvalidToken(f"the token is not meant for {c.audience} (audience)")
+        if not _for_audience(claims, audience):
+            raise InvalidToken(f"the token is not meant for {audience} (audience)")
         return claims
 
     async def _key(self, kid: str) -> jwt.PyJWK:
@@ -146,10 +151,13 @@ class OidcAuthenticator:
         realm = (claims.get("realm_access") or {}).get("roles") or []
         own = ((claims.get("resource_access") or {}).get(client) or {}).get("roles") or []
         name = str(claims.get("preferred_username") or claims.get("name") or claims["sub"])
-        subject = str(claims["sub"])
-        identity = ChatIdentity(platform=OIDC_PLATFORM, user_id=subject, display_name=name)
-        roles = frozenset(str(r) for r in [*realm, *own])
-        return Principal(subject=subject, display_name=name, roles=roles, identity=identity)
+        return oidc_principal(str(claims["sub"]), name, [str(r) for r in [*realm, *own]])
+
+
+def oidc_principal(subject: str, name: str, roles: list[str]) -> Principal:
+    """A realm user as the kernel sees them (platform "oidc", user id = the Keycloak subject)."""
+    identity = ChatIdentity(platform=OIDC_PLATFORM, user_id=subject, display_name=name)
+    return Principal(subject=subject, display_name=name, roles=frozenset(roles), identity=identity)
 
 
 async def remembered(cache: Cache, subject: str) -> Principal | None:
@@ -158,10 +166,7 @@ async def remembered(cache: Cache, subject: str) -> Principal | None:
     if raw is None:
         return None
     data = json.loads(raw)
-    identity = ChatIdentity(platform=OIDC_PLATFORM, user_id=subject, display_name=data["name"])
-    return Principal(
-        subject=subject, display_name=data["name"], roles=frozenset(data["roles"]), identity=identity
-    )
+    return oidc_principal(subject, data["name"], data["roles"])
 
 
 def _find(keys: jwt.PyJWKSet | None, kid: str) -> jwt.PyJWK | None:

@@ -1,6 +1,6 @@
 """The web console at `/ui/`: server-rendered pages over the same backend as the HTTP API.
 
-    /ui/login              sign in with an API token (kept in an HttpOnly, SameSite=Strict cookie)
+    /ui/login              sign in with Keycloak or an API token (adapters.web.signin)
     /ui/                   pending approvals with the whole plan; approve / reject
     /ui/executions         history with filters
     /ui/executions/{id}    one execution: steps, per-target output, audit; live progress (SSE)
@@ -14,41 +14,35 @@ field derived from the session.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
-from pathlib import Path
-from typing import Any
 
-import jinja2
 from aiohttp import web
 
 from adapters.api import schemas as s
-from adapters.api.auth import Caller, InvalidToken
 from adapters.api.executions import decide, execution_detail
 from adapters.api.problems import ApiProblem
 from adapters.api.routes import BACKEND, ApiBackend
+from adapters.web.oidc_client import OidcSignIn
+from adapters.web.pages import page
+from adapters.web.signin import PUBLIC_URL, SECURE, SIGNIN, add_signin, check_csrf, csrf_of, signed_in
 from db.execution_history import HistoryFilter
-from pipeline.errors import RateLimited
 
-COOKIE = "oc_session"
 FINISHED = {"succeeded", "failed", "refused", "rejected", "expired", "answered"}
 STATES = ["awaiting_approval", "running", "succeeded", "failed", "refused", "rejected", "expired", "answered"]
-_ENV = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-)
 
 
-def build_console(api: ApiBackend, *, secure_cookie: bool = False) -> web.Application:
+def build_console(
+    api: ApiBackend, *, secure_cookie: bool = False, signin: OidcSignIn | None = None, public_url: str = ""
+) -> web.Application:
+    """The console app (mounted at /ui); `signin` adds "Sign in with Keycloak" (adapters.web.signin)."""
     app = web.Application()
     app[BACKEND] = api
     app[SECURE] = secure_cookie
+    app[PUBLIC_URL] = public_url
+    if signin is not None:
+        app[SIGNIN] = signin
+    add_signin(app)
     app.router.add_get("/", approvals)
-    app.router.add_get("/login", login_page)
-    app.router.add_post("/login", login)
-    app.router.add_post("/logout", logout)
     app.router.add_get("/executions", executions)
     app.router.add_get("/executions/{execution_id}", execution)
     app.router.add_get("/executions/{execution_id}/events", events)
@@ -57,77 +51,6 @@ def build_console(api: ApiBackend, *, secure_cookie: bool = False) -> web.Applic
     app.router.add_get("/tools", catalog)
     app.router.add_get("/audit", audit)
     return app
-
-
-SECURE = web.AppKey("secure_cookie", bool)
-
-
-def page(template: str, status: int = 200, **context: Any) -> web.Response:
-    context.setdefault("who", None)
-    context.setdefault("flash", "")
-    context.setdefault("csrf", "")
-    html = _ENV.get_template(template).render(**context)
-    return web.Response(text=html, content_type="text/html", status=status)
-
-
-def csrf_of(token: str) -> str:
-    return hashlib.sha256(b"opsconductor-csrf\0" + token.encode()).hexdigest()[:32]
-
-
-async def signed_in(request: web.Request) -> tuple[Caller, str]:
-    """The caller behind the session cookie; a redirect to the sign-in page otherwise."""
-    token = request.cookies.get(COOKIE, "")
-    api = request.app[BACKEND]
-    found = await _authenticate(api, token) if token else None
-    if found is None:
-        raise web.HTTPSeeOther("/ui/login")
-    if api.admission is not None:
-        try:
-            await api.admission.admit(token=found.token_id, person=found.principal.subject)
-        except RateLimited as err:
-            raise web.HTTPTooManyRequests(text=f"Over the rate limit: {err}.") from None
-    return found, token
-
-
-async def _authenticate(api: ApiBackend, token: str) -> Caller | None:
-    for authenticator in api.authenticators:
-        try:
-            found = await authenticator.authenticate(token)
-        except InvalidToken:
-            return None
-        if found is not None:
-            return found
-    return None
-
-
-async def login_page(_: web.Request) -> web.Response:
-    return page("login.html.j2", title="Sign in")
-
-
-async def login(request: web.Request) -> web.Response:
-    form = await request.post()
-    token = str(form.get("token", "")).strip()
-    if not token or await _authenticate(request.app[BACKEND], token) is None:
-        return page("login.html.j2", 401, title="Sign in", flash="That token is unknown, expired or revoked.")
-    response = web.HTTPSeeOther("/ui/")
-    response.set_cookie(
-        COOKIE,
-        token,
-        httponly=True,
-        samesite="Strict",
-        path="/ui",
-        secure=request.app[SECURE],
-        max_age=8 * 3600,
-    )
-    raise response
-
-
-async def logout(request: web.Request) -> web.Response:
-    _, token = await signed_in(request)
-    await _check_csrf(request, token)
-    response = web.HTTPSeeOther("/ui/login")
-    response.del_cookie(COOKIE, path="/ui")
-    raise response
 
 
 async def approvals(request: web.Request) -> web.Response:
@@ -196,7 +119,7 @@ async def events(request: web.Request) -> web.StreamResponse:
 
 async def decision(request: web.Request) -> web.Response:
     who, token = await signed_in(request)
-    form = await _check_csrf(request, token)
+    form = await check_csrf(request, token)
     approve = form.get("decision") == "approve"
     execution_id = request.match_info["execution_id"]
     try:
@@ -254,13 +177,6 @@ async def audit(request: web.Request) -> web.Response:
         head=head,
         records=list(reversed(records)),
     )
-
-
-async def _check_csrf(request: web.Request, token: str) -> Any:
-    form = await request.post()
-    if not hmac.compare_digest(str(form.get("csrf", "")).encode(), csrf_of(token).encode()):
-        raise web.HTTPForbidden(text="The form is stale or came from another site; reload the page.")
-    return form
 
 
 def _quote(text: str) -> str:

@@ -41,10 +41,14 @@ class KeycloakRealmStandIn:
         app = web.Application()
         app.router.add_get(f"/realms/{self.realm}/.well-known/openid-configuration", self._metadata)
         app.router.add_get(f"/realms/{self.realm}/protocol/openid-connect/certs", self._certs)
+        self.add_routes(app)
         app.router.add_route("*", "/{tail:.*}", self._other)
         self._server = TestServer(app, host="127.0.0.1")
         await self._server.start_server()
         self.base = str(self._server.make_url("")).rstrip("/")
+
+    def add_routes(self, app: web.Application) -> None:
+        """More of the realm's endpoints (tests.fakes.keycloak_login adds the sign-in ones)."""
 
     async def close(self) -> None:
         if self._server is not None:
@@ -54,10 +58,11 @@ class KeycloakRealmStandIn:
     def issuer(self) -> str:
         return f"{self.base}/realms/{self.realm}"
 
+    def metadata(self) -> dict[str, Any]:
+        return {"issuer": self.issuer, "jwks_uri": f"{self.issuer}/protocol/openid-connect/certs"}
+
     async def _metadata(self, _: web.Request) -> web.Response:
-        return web.json_response(
-            {"issuer": self.issuer, "jwks_uri": f"{self.issuer}/protocol/openid-connect/certs"}
-        )
+        return web.json_response(self.metadata())
 
     async def _certs(self, _: web.Request) -> web.Response:
         self.cert_requests += 1

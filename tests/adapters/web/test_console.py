@@ -3,66 +3,24 @@ against the real `serve` app on loopback. A failing test leaves a screenshot bes
 
 from __future__ import annotations
 
-import asyncio
-import os
-import shutil
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.adapters.api.conftest import Api, api_settings, serve_api
+from tests.adapters.web.browsing import in_thread, wait_for_text
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
-CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 UPDATE = {"steps": [{"tool": "assets.update", "targets": ["web-02"], "args": {"location": "lab-7"}}]}
-
-
-@pytest.fixture
-def browser(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Any]:
-    if not (CHROMIUM and DRIVER):
-        pytest.skip("needs Debian's chromium and chromium-driver (scripts/test.sh installs them)")
-    os.environ.setdefault("SE_OFFLINE", "true")  # never let Selenium Manager fetch a browser or driver
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=DRIVER), options=options)
-    driver.set_page_load_timeout(30)
-    yield driver
-    report = getattr(request.node, "rep_call", None)
-    if report is None or report.failed:
-        shot = tmp_path / "console-failure.png"
-        driver.get_screenshot_as_file(str(shot))
-        print(f"screenshot of the failure: {shot}")
-    driver.quit()
 
 
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[Api]:
     async for running in serve_api(api_settings(tmp_path, f"sqlite+aiosqlite:///{tmp_path}/api.db")):
         yield running
-
-
-async def in_thread(call: Callable[..., Any], *args: Any) -> Any:
-    """Selenium blocks; the server runs on this loop, so the browser is driven from a thread."""
-    return await asyncio.to_thread(call, *args)
-
-
-async def wait_for_text(driver: Any, css: str, text: str, timeout_s: float = 30.0) -> None:
-    from selenium.webdriver.common.by import By
-
-    for _ in range(int(timeout_s / 0.25)):
-        found = await in_thread(driver.find_elements, By.CSS_SELECTOR, css)
-        if found and text in await in_thread(getattr, found[0], "text"):
-            return
-        await asyncio.sleep(0.25)
-    raise AssertionError(f"{css} never showed {text!r}")
 
 
 async def test_sign_in_approve_a_pending_write_watch_it_finish_and_find_it_in_history(
