@@ -68,6 +68,18 @@ def command_span(tool: ToolView, verbs: Iterable[int], parse: Parse) -> tuple[in
     return (verb + 1, stop) if stop > verb + 1 else None
 
 
+def quoted_within(parse: Parse, span: tuple[int, int]) -> bool:
+    """'run echo "hello world" on web-01': the command's own words come first and quoted text is
+    part of the line (kept as written, quotes and all, the way a shell reads it). False when the
+    command is the quote itself ('run "df -h"') or words about one precede it ('run the command "x"')."""
+    tokens = parse.tokens[span[0] : span[1]]
+    first = next((i for i, t in enumerate(tokens) if t.kind == "quote"), 0)
+    words = _PLACEHOLDERS | _ARTICLES | _TARGET_INTRO
+    return first > 0 and all(
+        t.kind != "punct" and t.index not in parse.claimed and t.low not in words for t in tokens[:first]
+    )
+
+
 def code_span(parse: Parse, objects: Iterable[int]) -> tuple[int, int] | None:
     """'run a bash script on web-04 with a 90s timeout: find /tmp -delete': after the script's object
     and a colon, the rest of the clause is the script as written."""

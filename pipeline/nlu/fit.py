@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from pipeline.nlu.commands import code_span, command_span, shell_like
+from pipeline.nlu.commands import code_span, command_span, quoted_within, shell_like
 from pipeline.nlu.dictionary import english
 from pipeline.nlu.english import AUXILIARIES, stem
 from pipeline.nlu.lexicon import COMMON, PRONOUNS
@@ -163,12 +163,12 @@ def command_fit(
     if "code" in tool.kinds():
         code = code_span(parse, [m.tokens[0] for m in chosen if m.role == "object"])
         return (1.5, {t.index for t in parse.tokens[code[0] : code[1]]}) if code else (0.0, set())
-    if "command" not in tool.kinds() or parse.of_kind("quote"):
+    if "command" not in tool.kinds():
         return 0.0, set()
     declared = {w for p in tool.spec.phrasing.verbs for w in p.lower().split()}
     verbs = [m.tokens[0] for m in chosen if m.role == "verb" and _written(m, parse) in declared]
     span = command_span(tool, verbs, parse) if verbs else None
-    if span is None:
+    if span is None or (parse.of_kind("quote") and not quoted_within(parse, span)):
         return 0.0, set()
     tokens = parse.tokens[span[0] : span[1]]
     written = [t for t in tokens if t.kind == "word"]

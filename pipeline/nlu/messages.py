@@ -201,7 +201,12 @@ _ALIASES = {"environment": "env", "name": "name"}
 
 
 def _quoted(value: str) -> str:
-    return f'"{value}"' if any(c.isspace() for c in value) else value
+    """A value as the grammar reads it back: bare when it is one plain word, else in double quotes
+    with backslashes and double quotes escaped (pipeline.nlu.tokens' rules)."""
+    if value and not any(c.isspace() or c in "\"'`;\u201c\u201d" for c in value):
+        return value
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\u201d", "\\\u201d")
+    return f'"{escaped}"'
 
 
 LLM_DOWN = "The language model is unreachable; structured commands still work."

@@ -14,7 +14,7 @@ from typing import Any
 
 from pipeline.errors import InvalidRequest
 from pipeline.nlu import messages
-from pipeline.nlu.commands import code_span, command_text, span_text
+from pipeline.nlu.commands import code_span, command_span, command_text, quoted_within, span_text
 from pipeline.nlu.english import stem
 from pipeline.nlu.inventory import InventoryIndex
 from pipeline.nlu.parse import Parse, Value
@@ -219,10 +219,11 @@ def _paths(
 def _command(
     slot: SlotView, reading: Reading, parse: Parse, text: str, index: InventoryIndex, service: str
 ) -> Any:
-    quotes = [v for v in parse.values if v.has("quote")]
-    if quotes:
-        return str(quotes[0].value)
     verbs = [m.tokens[0] for m in reading.matches if m.role == "verb"]
+    quotes = [v for v in parse.values if v.has("quote")]
+    span = command_span(reading.tool, verbs, parse) if quotes else None
+    if quotes and not (span and quoted_within(parse, span)):
+        return str(quotes[0].value)
     return command_text(reading.tool, verbs, parse, text) or None
 
 
@@ -231,7 +232,8 @@ def _code(
 ) -> Any:
     span = code_span(parse, [m.tokens[0] for m in reading.matches if m.role == "object"])
     quotes = sorted(parse.of_kind("quote"), key=lambda v: v.cue != "fence")
-    if quotes and not (span and parse.position(quotes[0].tokens[0]) >= span[0]):
+    at = parse.position(quotes[0].tokens[0]) if quotes else -1
+    if quotes and (span is None or at < span[0] or span == (at, at + 1)):  # ': ```...```' is the block
         return str(quotes[0].value)
     return span_text(parse, span, text, to_end=True) if span else None
 

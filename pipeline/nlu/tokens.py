@@ -4,7 +4,7 @@ Quoting follows the usual shell-like rules, so that an approver sees exactly wha
 
     ```lang\\n ... ```   a fenced block (its language hint kept)
     `...`              a code span
-    "..."  “...”       double quotes; \\" and \\\\ inside stand for " and \\
+    "..."  “...”       double quotes; \\" \\“ \\” and \\\\ inside stand for " “ ” and \\
     '...'              single quotes, taken literally (an apostrophe inside a word is no quote)
 
 Everything outside quotes is scanned into words, addresses, paths, flags and the like.
@@ -118,7 +118,7 @@ def _double(text: str, i: int) -> Piece | None:
     j = i + 1
     while j < len(text):
         char = text[j]
-        if char == "\\" and j + 1 < len(text) and text[j + 1] in '"\\':
+        if char == "\\" and j + 1 < len(text) and text[j + 1] in '"\\\u201c\u201d':
             out.append(text[j + 1])
             j += 2
             continue
