@@ -16,7 +16,14 @@ from db.assets import SqlAssetRepository
 from db.network_results import SqlNetworkResults
 from db.templates import SqlDeliveryLog, SqlTemplateStore, seed_default_templates
 from domains.assets.directory import AssetStore
-from domains.automation.ports import HostCredential, RemoteShell, WindowsRemote
+from domains.automation.ports import (
+    FetchedFiles,
+    FileTemplates,
+    HostCredential,
+    RemoteFiles,
+    RemoteShell,
+    WindowsRemote,
+)
 from domains.communication.config import NotifyConfig
 from domains.communication.services import communication_services
 from domains.network.config import NetworkConfig
@@ -109,7 +116,9 @@ async def tool_services(
     assets: SqlAssetRepository,
 ) -> tuple[dict[type[Any], Any], list[Closer]]:
     """Services the domains' tools look up with `ctx.get(PortType)`."""
+    from adapters.localfiles import DirectoryFetchedFiles, DirectoryTemplates
     from adapters.ssh.config import SshConfig
+    from adapters.ssh.files import AsyncsshFiles
     from adapters.ssh.shell import AsyncsshShell
     from adapters.winrm.config import WinrmConfig
     from adapters.winrm.remote import PywinrmRemote
@@ -155,6 +164,9 @@ async def tool_services(
     )
     services: dict[type[Any], Any] = {
         RemoteShell: shell,
+        RemoteFiles: AsyncsshFiles(shell),
+        FetchedFiles: DirectoryFetchedFiles(settings.home / "files"),
+        FileTemplates: DirectoryTemplates([path / "templates" for path in settings.catalog.paths]),
         WindowsRemote: windows,
         AssetStore: assets,
         NetworkResults: SqlNetworkResults(sessions),

@@ -344,6 +344,7 @@ class ToolOutput(Frozen):
     stderr: str = ""
     exit_code: int | None = None
     ok: bool = True
+    files: tuple[str, ...] = ()  # local files the tool produced (a fetched file): attached to the reply
 
 
 class TargetResult(Frozen):
@@ -429,9 +430,8 @@ class Reply(Frozen):
     execution_id: str | None = None
     plan: Plan | None = None
     result: ExecutionResult | None = None
-    files: tuple[
-        str, ...
-    ] = ()  # local files to attach (charts): uploaded by chat adapters, listed in the console
+    files: tuple[str, ...] = ()  # local files to attach (charts, fetched files): uploaded by chat
+    # adapters, listed in the console
     undo: UndoOffer | None = None  # for a finished change: its Undo button and what it would do
 
 

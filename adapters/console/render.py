@@ -39,7 +39,7 @@ def _reply(reply: Reply) -> RenderableType:
     if reply.recommendations:
         parts.append(Text("Recommendations:", style="bold"))
         parts += [Text(f"  • {r}") for r in reply.recommendations]
-    parts += [Text(f"chart: {path}", style="cyan") for path in reply.files]
+    parts += [Text(f"file: {path}", style="cyan") for path in reply.files]
     if reply.suggestions:  # sending the number sends that request (the conversation keeps them)
         parts.append(Text("Send a number or the request:", style="bold"))
         parts += [Text(f"  {n}. {s}") for n, s in enumerate(reply.suggestions, 1)]

@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -242,6 +242,16 @@ class AsyncsshShell:
                     run = _Run(target.name, key, login, conn, chan, session)
                     return await self._finish(run, stdin, timeout, started)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    @contextlib.asynccontextmanager
+    async def connection(self, target: AssetRef) -> AsyncIterator[asyncssh.SSHClientConnection]:
+        """A pooled connection to `target` for a channel other than a command (SFTP), under the
+        same concurrency limit; connect errors are translated as for `run`."""
+        async with self._limit:
+            login = await self._login(target)
+            key = PoolKey(target.address, self.config.port, login.username)
+            async with self._pool.connection(key, lambda: self._connect(key, login)) as conn:
+                yield conn
 
     async def forget(self, target: AssetRef) -> None:
         self._pool.discard_address(target.address)

@@ -104,7 +104,8 @@ PROCESS_LIST = Phrasing(
 )
 
 READ_FILE = Phrasing(
-    verbs=("tail", "cat", "read", "view", "print", "head", "grab", "dump", "pull up"),
+    verbs=("tail", "cat", "read", "view", "print", "head", "grab", "dump", "pull up", "show", "display"),
+    questions=("what's in", "what is in", "whats in", "what does it say"),
     objects=("file", "log", "logs", "contents", "content", "config", "configuration", "log file", "lines"),
     slots={
         "path": Slot(
@@ -160,3 +161,28 @@ REBOOT = Phrasing(
     examples=("reboot web-01",),
 )
 REBOOT_READ = Counterparts(read=Call("automation.system_info", {"facts": ["uptime"]}))
+
+FETCH_FILE = Phrasing(
+    verbs=("fetch", "download", "attach", "upload"),
+    objects=("file", "copy"),
+    slots={
+        "path": Slot(kind="path"),
+        "max_bytes": Slot(
+            kind="number", leads=("max_bytes", "at most", "up to", "first"), follows=("bytes",)
+        ),
+    },
+    examples=("fetch /etc/nginx/nginx.conf from web-01", "download /var/log/syslog from db-01"),
+)
+
+WRITE_FILE = Phrasing(
+    verbs=("write", "overwrite", "put", "deploy", "save", "replace", "render"),
+    objects=("file", "config", "contents", "content"),
+    slots={
+        "path": Slot(kind="path", leads=("to", "into", "as")),
+        "content": Slot(kind="code", leads=("content", "contents", "containing", "with", "saying")),
+        "template": Slot(kind="text", leads=("template",), follows=("template",)),
+        "mode": Slot(kind="number", leads=("mode", "chmod", "permissions", "perms")),
+        "owner": Slot(kind="text", leads=("owner", "owned by", "chown")),
+    },
+    examples=('write "max_connections = 200" to /etc/app/limits.conf on web-01',),
+)

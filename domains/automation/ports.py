@@ -1,8 +1,9 @@
 """Ports of the automation domain: what its tools need from the outside world.
 
-`RemoteShell` runs a POSIX shell command on a Linux/Unix host (SSH), `WindowsRemote`
-runs PowerShell on a Windows host (WinRM); `CredentialSource` hands either of them the
-secret to log in with. The tools build every command from typed arguments with proper
+`RemoteShell` runs a POSIX shell command on a Linux/Unix host (SSH), `RemoteFiles` reads and
+writes its files (SFTP), `WindowsRemote` runs PowerShell on a Windows host (WinRM);
+`CredentialSource` hands them the secret to log in with; `FetchedFiles` keeps fetched files
+for the chat adapters to upload. The tools build every command from typed arguments with proper
 quoting; only the bodies of `automation.run_command` / `automation.run_script` pass
 through as written.
 
@@ -20,6 +21,7 @@ with that exit code, and the tool decides what it means.
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -79,6 +81,75 @@ class RemoteShell(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class FileStat:
+    """What the file tools need to know of a remote file (links followed)."""
+
+    size: int
+    mode: int  # permission bits (0o7777)
+    uid: int
+    gid: int
+    regular: bool  # a regular file (not a directory, device, socket ...)
+
+
+class FileSession(Protocol):
+    """File operations on one host (SFTP), open for one tool call. Paths are absolute.
+
+    Every method raises `ToolFailed` naming the path and the host's reason (no such file,
+    permission denied ...), `TargetUnreachable` when the connection is lost.
+    """
+
+    async def stat(self, path: str) -> FileStat | None:
+        """The file at `path` (links followed), or None when nothing is there."""
+        ...
+
+    async def read(self, path: str, limit: int) -> bytes:
+        """The first `limit` bytes of the file (all of it when it is shorter)."""
+        ...
+
+    async def create(self, path: str, data: bytes, mode: int) -> None:
+        """A new file with `data`, created with permission bits `mode`; fails if `path` exists."""
+        ...
+
+    async def set_owner(self, path: str, uid: int, gid: int) -> None: ...
+
+    async def set_mode(self, path: str, mode: int) -> None: ...
+
+    async def link(self, existing: str, new: str) -> bool:
+        """A hard link `new` to `existing`; False when the host or its file system refuses one."""
+        ...
+
+    async def rename(self, old: str, new: str) -> None:
+        """Rename `old` to `new`, atomically replacing `new` if it exists (POSIX rename)."""
+        ...
+
+    async def remove(self, path: str) -> None: ...
+
+
+class RemoteFiles(Protocol):
+    """Files on a Linux/Unix host (SFTP over the pooled SSH connections)."""
+
+    def session(self, target: AssetRef) -> AbstractAsyncContextManager[FileSession]:
+        """A file session on `target`; connect errors as for `RemoteShell.run`."""
+        ...
+
+
+class FetchedFiles(Protocol):
+    """Where the bot keeps the files it fetched, so that chat adapters can upload them."""
+
+    async def keep(self, execution_id: str, target: str, path: str, data: bytes) -> str:
+        """Store `data` (fetched from `path` on `target`); return the local path of the copy."""
+        ...
+
+
+class FileTemplates(Protocol):
+    """Named file templates (Jinja2 text) that write_file renders per host."""
+
+    async def get(self, name: str) -> str | None:
+        """The template's source, or None when there is none by that name."""
+        ...
+
+
 class WindowsRemote(Protocol):
     """PowerShell on a remote Windows host (WinRM)."""
 
@@ -134,6 +205,9 @@ class AutomationOptions:
     """
 
     read_file_max_bytes: int = 256 * 1024
+    fetch_file_max_bytes: int = 10 * 1024 * 1024  # fetch_file's cap (its max_bytes may lower it)
+    write_file_max_bytes: int = 1024 * 1024  # the largest file write_file replaces (and diffs)
+    diff_max_lines: int = 400  # lines of a diff shown in a prompt or reply
     process_limit: int = 200
     linux_reboot_command: str = (
         "if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import cast
 
+from domains.automation import linux
 from domains.automation.ports import AutomationOptions, CommandResult, RemoteShell, WindowsRemote
 from pipeline.contracts import AssetRef
 from pipeline.errors import InvalidRequest, ToolFailed
@@ -52,6 +53,13 @@ class Host:
         return await self._shell().run(
             self.target, command, timeout_s=timeout_s, max_output=max_output, stdin=stdin
         )
+
+    async def real_path(self, path: str, *, timeout_s: float) -> str:
+        """`path` as the target resolves it (links, `..`); the path itself when it cannot be.
+        A missing last component is fine (a file about to be written)."""
+        result = await self.run(linux.real_path_command(path), timeout_s=timeout_s, max_output=8192)
+        lines = result.stdout.splitlines()
+        return lines[0] if result.ok and lines and lines[0].startswith("/") else path
 
     async def forget(self) -> None:
         if not self.windows:

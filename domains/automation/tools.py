@@ -15,17 +15,19 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from domains.automation import checks, linux, windows
+from domains.automation import files as _files  # noqa: F401  the file tools declare on `automation` too
 from domains.automation import phrasing as words
 from domains.automation import reboot as rebooting
 from domains.automation.facts import summarize
+from domains.automation.fileargs import FileArgs
 from domains.automation.ports import CommandResult
 from domains.automation.remote import Host, failure_text, options, require_target
+from domains.automation.toolset import automation
 from pipeline.contracts import AssetRef, Risk, ToolOutput
 from pipeline.errors import ToolFailed
-from pipeline.params import RemotePath
-from pipeline.registry import ToolContext, ToolSet
+from pipeline.registry import ToolContext
 
-automation = ToolSet("automation")
+__all__ = ["automation"]
 
 SERVICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9@._:+-]{0,127}$")
 Fact = Literal["uptime", "disk", "memory", "cpu", "os"]
@@ -64,18 +66,8 @@ class ProcessListArgs(_Args):
     match: str | None = Field(None, max_length=128, description="only processes whose command matches")
 
 
-class ReadFileArgs(_Args):
-    path: RemotePath = Field(..., min_length=1, max_length=1024)
+class ReadFileArgs(FileArgs):
     tail_lines: int = Field(100, ge=1, le=5000)
-
-    @field_validator("path")
-    @classmethod
-    def absolute(cls, value: str) -> str:
-        if not (value.startswith("/") or re.match(r"^[A-Za-z]:[\\/]", value)):
-            raise ValueError("path must be absolute")
-        if "\x00" in value or "\n" in value:
-            raise ValueError("path contains control characters")
-        return value
 
 
 class RunCommandArgs(_Args):
@@ -259,7 +251,7 @@ async def read_file(ctx: ToolContext, target: AssetRef | None, args: ReadFileArg
         result = await host.run(script, timeout_s=READ_TIMEOUT_S, max_output=cap)
         text, truncated = result.stdout, result.truncated
     else:
-        real = await _real_path(host, args.path)
+        real = await host.real_path(args.path, timeout_s=READ_TIMEOUT_S)
         ctx.check_path(real)  # a link to /etc/shadow is /etc/shadow
         command = linux.read_file_command(real, args.tail_lines, cap)
         result = await host.run(command, timeout_s=READ_TIMEOUT_S, max_output=cap + 4096)
@@ -270,13 +262,6 @@ async def read_file(ctx: ToolContext, target: AssetRef | None, args: ReadFileArg
     summary = f"last {lines} lines of {args.path}" + (f" (cut to the last {cap} bytes)" if truncated else "")
     data = {"path": args.path, "lines": lines, "truncated": truncated}
     return ToolOutput(summary=summary, data=data, stdout=text, exit_code=result.exit_code)
-
-
-async def _real_path(host: Host, path: str) -> str:
-    """`path` as the target resolves it (links, `..`); the path itself when it cannot be resolved."""
-    result = await host.run(linux.real_path_command(path), timeout_s=READ_TIMEOUT_S, max_output=8192)
-    lines = result.stdout.splitlines()
-    return lines[0] if result.ok and lines and lines[0].startswith("/") else path
 
 
 def _keep_last(text: str, cap: int) -> tuple[str, bool]:

@@ -72,6 +72,7 @@ def result_reply(plan: Plan, result: ExecutionResult) -> Reply:
         execution_id=result.execution_id,
         plan=plan,
         result=result,
+        files=tuple(dict.fromkeys(f for s in result.steps for r in s.results for f in r.output.files)),
     )
 
 

@@ -57,6 +57,7 @@ LoginGraceTime 60
 PrintMotd no
 PrintLastLog no
 LogLevel ERROR
+Subsystem sftp internal-sftp
 """
 
 

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
+from adapters.localfiles import DirectoryFetchedFiles, DirectoryTemplates
 from adapters.ssh import AsyncsshShell, SshConfig
-from domains.automation.ports import RemoteShell
+from adapters.ssh.files import AsyncsshFiles
+from domains.automation.ports import FetchedFiles, FileTemplates, RemoteFiles, RemoteShell
 from domains.automation.tools import automation
 from pipeline.contracts import AssetRef, ToolOutput
 from pipeline.registry import ToolContext
@@ -34,8 +36,13 @@ async def shell(in_testbed: SshdTestbed, testbed_known_hosts: Path) -> AsyncIter
 
 
 @pytest.fixture
-def services(shell: AsyncsshShell) -> dict[type[Any], Any]:
-    return {RemoteShell: shell}
+def services(shell: AsyncsshShell, tmp_path: Path) -> dict[type[Any], Any]:
+    return {
+        RemoteShell: shell,
+        RemoteFiles: AsyncsshFiles(shell),
+        FetchedFiles: DirectoryFetchedFiles(tmp_path / "fetched"),
+        FileTemplates: DirectoryTemplates([tmp_path / "templates"]),
+    }
 
 
 @pytest.fixture
