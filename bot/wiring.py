@@ -32,7 +32,7 @@ from domains.network.services import network_services
 from pipeline.admission import Admission, Limit
 from pipeline.contracts import AssetRef
 from pipeline.planner import Understander
-from pipeline.ports import Cache, IdentityResolver
+from pipeline.ports import AssetDirectory, Cache, IdentityResolver
 
 Closer = Callable[[], Awaitable[None]]
 
@@ -169,6 +169,7 @@ async def tool_services(
         FileTemplates: DirectoryTemplates([path / "templates" for path in settings.catalog.paths]),
         WindowsRemote: windows,
         AssetStore: assets,
+        AssetDirectory: assets,  # copy_file's destination, by name
         NetworkResults: SqlNetworkResults(sessions),
         **network,
         **communication,

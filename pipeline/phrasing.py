@@ -96,10 +96,13 @@ class Call:
     """A call of another tool made from a declaring tool's arguments.
 
     `args` values are literals, or ``"{param}"`` to copy the declaring tool's argument.
+    `target`: for an undo, the inventory asset (its fields) the call runs on when that is not the
+    target the change ran on (a copy is undone on the host it was copied to).
     """
 
     tool: str
     args: Mapping[str, Any] = field(default_factory=dict)
+    target: Mapping[str, Any] | None = None
 
     def render(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """The arguments for a call of the declaring tool made with `values`."""

@@ -38,6 +38,7 @@ from pipeline import addresses, paths, safe_yaml
 from pipeline.contracts import AssetRef, Impact, Plan, PlanStep, Principal, Risk
 from pipeline.errors import InvalidRequest, NotPermitted
 from pipeline.freezes import FreezeHit, Freezes
+from pipeline.guard import StepGuard
 from pipeline.params import path_values, probes_per_target
 from pipeline.registry import ToolRegistry, ToolSpec
 
@@ -389,7 +390,7 @@ class Policy:
 
     def guard(self, step: PlanStep, principal: Principal) -> StepGuard:
         """What a running tool asks before it touches a path or connects (see `StepGuard`)."""
-        return StepGuard(self, step, self._granting_roles(step, principal))
+        return StepGuard(self, step, principal, self._granting_roles(step, principal))
 
     def _scope_denial(self, step: PlanStep, grants: Sequence[Grant]) -> str | None:
         scopes = [g.scope for g in grants if g.scope is not None]
@@ -485,36 +486,6 @@ class Policy:
 
     def may_override_freeze(self, principal: Principal) -> bool:
         return bool(set(self.data.freezes.override) & principal.roles)
-
-
-class StepGuard:
-    """Policy's answers for one running step: the path a tool is about to read after resolving
-    links on the target, the address a host name resolved to. Raises NotPermitted."""
-
-    def __init__(self, policy: Policy, step: PlanStep, roles: Sequence[str]) -> None:
-        self.policy = policy
-        self.step = step
-        self.roles = roles
-
-    def check_path(self, path: str) -> None:
-        denial = self.policy._first_pass(self.roles, lambda role: self.policy.path_denial(role, path))
-        if denial:
-            raise NotPermitted(f"{self.step.tool}: {denial}")
-
-    def check_destination(self, address: str, what: str) -> None:
-        reason = self.policy._first_pass(
-            self.roles, lambda role: self.policy.destination_denial(role, address)
-        )
-        if reason:
-            raise NotPermitted(f"{self.step.tool}: {what} resolves to {address}: {reason}")
-
-    def check_address(self, target: AssetRef, address: str) -> None:
-        def denial(role: str) -> str | None:
-            return self.policy.target_denial(role, target, address)
-
-        reason = self.policy._first_pass(self.roles, denial)
-        if reason:
-            raise NotPermitted(f"{self.step.tool}: {target.name} resolves to {address}: {reason}")
 
 
 INHERITED = ("paths", "addresses", "limits", "impact")

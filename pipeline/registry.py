@@ -41,9 +41,11 @@ T = TypeVar("T")
 
 
 class StepGuard(Protocol):
-    """Policy's answers for the running step (`pipeline.policy.StepGuard`); raise NotPermitted."""
+    """Policy's answers for the running step (`pipeline.guard.StepGuard`); raise NotPermitted."""
 
     def check_path(self, path: str) -> None: ...
+
+    def check_target(self, target: AssetRef) -> None: ...
 
     def check_address(self, target: AssetRef, address: str) -> None: ...
 
@@ -75,6 +77,12 @@ class ToolContext:
         """Before connecting to `address`, what `target` resolved to: NotPermitted if denied."""
         if self.guard is not None:
             self.guard.check_address(target, address)
+
+    def check_target(self, target: AssetRef) -> None:
+        """Before reaching `target`, an inventory asset the step names besides its targets (a copy's
+        destination): NotPermitted unless the step's rules allow it there too."""
+        if self.guard is not None:
+            self.guard.check_target(target)
 
     def check_destination(self, address: str, what: str) -> None:
         """Before the bot itself connects to `address` (`what`: e.g. a notification channel's host),

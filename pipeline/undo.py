@@ -4,8 +4,9 @@
     offer(plan, result, registry, until) -> UndoOffer for the result message (its Undo button)
 
 Each change tool declares its inverse (`ToolSpec.undo`): stop <-> start, assets.update restores
-the previous fields, assets.delete restores the asset; a restart or a reboot has none and says
-so. Only targets where the change succeeded are undone. The inverse is an ordinary plan: the
+the previous fields, assets.delete restores the asset, write_file and copy_file copy their backup
+back (on the host that was written, `Call.target`); a restart or a reboot has none and says so.
+Only targets where the change succeeded are undone. The inverse is an ordinary plan: the
 kernel applies policy, freezes and impact to it, asks for approval and audits it, and it names
 the execution it undoes (`Plan.undo_of`).
 """
@@ -66,8 +67,11 @@ def _inverses(
             continue
         key = json.dumps([inverse.tool, dict(inverse.args)], sort_keys=True, default=str)
         _call, targets = grouped.setdefault(key, (inverse, []))
-        if answer.target in by_name:
-            targets.append(by_name[answer.target])
+        where = (
+            AssetRef.model_validate(dict(inverse.target)) if inverse.target else by_name.get(answer.target)
+        )
+        if where is not None and where not in targets:
+            targets.append(where)
     return list(grouped.values())
 
 

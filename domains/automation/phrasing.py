@@ -186,3 +186,14 @@ WRITE_FILE = Phrasing(
     },
     examples=('write "max_connections = 200" to /etc/app/limits.conf on web-01',),
 )
+
+COPY_FILE = Phrasing(
+    verbs=("copy", "cp", "scp", "transfer", "sync", "duplicate", "clone"),
+    objects=("file", "config", "copy"),
+    slots={
+        "path": Slot(kind="path", leads=("copy", "file")),
+        "to": Slot(kind="text", leads=("to",)),
+        "to_path": Slot(kind="path", leads=("as", "into", "at")),
+    },
+    examples=("copy /etc/hosts from web-01 to=web-02 to_path=/etc/hosts",),
+)

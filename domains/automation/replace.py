@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from domains.automation.ports import FileSession, FileStat
+from pipeline.errors import ToolFailed
 
 BACKUP_SUFFIX = ".bak"
 PRIVATE = 0o600
@@ -102,7 +103,7 @@ async def replace(
 
 
 async def _backup(fs: FileSession, path: str, current: FileStat, old: bytes | None, now: datetime) -> str:
-    backup = backup_path(path, now)
+    backup = await _free_name(fs, backup_path(path, now))
     if await fs.link(path, backup):
         return backup
     content = old if old is not None else await fs.read(path, current.size + 1)
@@ -110,6 +111,16 @@ async def _backup(fs: FileSession, path: str, current: FileStat, old: bytes | No
     await fs.set_owner(backup, current.uid, current.gid)
     await fs.set_mode(backup, current.mode)
     return backup
+
+
+async def _free_name(fs: FileSession, first: str) -> str:
+    """`first`, or `<stem>-2.bak`, `-3` ... when an earlier backup took it (two changes a second)."""
+    stem = first.removesuffix(BACKUP_SUFFIX)
+    for n in range(1, 100):
+        candidate = first if n == 1 else f"{stem}-{n}{BACKUP_SUFFIX}"
+        if await fs.stat(candidate) is None:
+            return candidate
+    raise ToolFailed(f"{stem}: 99 backups this second already; not writing another")
 
 
 async def _discard(fs: FileSession, temp: str) -> None:

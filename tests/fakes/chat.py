@@ -67,7 +67,9 @@ class FakeChat:
             identity=StaticIdentity({k: set(v) for k, v in PEOPLE.items()}),
             store=self.store,
             audit=self.audit,
-            executor=Executor(registry, policy, self.store, services=self.services),
+            executor=Executor(
+                registry, policy, self.store, services={AssetDirectory: directory, **self.services}
+            ),
             impact=self.impact,
         )
 

@@ -39,6 +39,9 @@ class DenyPaths:
     def check_address(self, target: AssetRef, address: str) -> None:
         return None
 
+    def check_target(self, target: AssetRef) -> None:
+        return None
+
     def check_destination(self, address: str, what: str) -> None:
         return None
 
@@ -56,6 +59,23 @@ def listing(folder: Path) -> list[str]:
     return sorted(os.listdir(folder))
 
 
+def content(path: Path | str) -> bytes:
+    return Path(path).read_bytes()
+
+
+def text(path: Path | str) -> str:
+    return Path(path).read_text()
+
+
+def stat(path: Path | str) -> os.stat_result:
+    return Path(path).stat()
+
+
+def attributes(path: Path | str) -> tuple[int, int, int]:
+    found = Path(path).stat()
+    return found.st_mode & 0o7777, found.st_uid, found.st_gid
+
+
 # --------------------------------------------------------------------------- fetch_file
 
 
@@ -65,11 +85,11 @@ async def test_fetch_keeps_the_file_and_shows_text(
     source = tmp_path / "app.conf"
     source.write_text("listen 8080\nworkers 4\n")
     out = await call(services, "automation.fetch_file", path=str(source))
-    assert out.data["bytes"] == source.stat().st_size and not out.data["truncated"]
+    assert out.data["bytes"] == stat(source).st_size and not out.data["truncated"]
     assert out.stdout == "listen 8080\nworkers 4\n"
     [saved] = out.files
-    assert Path(saved).read_bytes() == source.read_bytes()
-    assert Path(saved).stat().st_mode & 0o777 == 0o600  # the bot's copy is private
+    assert content(saved) == content(source)
+    assert stat(saved).st_mode & 0o777 == 0o600  # the bot's copy is private
     assert str(tmp_path / "fetched") in saved
 
 
@@ -79,18 +99,20 @@ async def test_fetch_masks_credentials_in_the_attached_copy(
     source = tmp_path / "db.conf"
     source.write_text("host = db-01\npassword = hunter2-very-secret\n")
     out = await call(services, "automation.fetch_file", path=str(source))
-    kept = Path(out.files[0]).read_text()
+    kept = text(out.files[0])
     assert "hunter2-very-secret" not in kept and "host = db-01" in kept
     assert "hunter2-very-secret" not in out.stdout and out.data["redacted"]
 
 
-async def test_fetch_caps_the_size(services: dict[type[Any], Any], in_testbed: SshdTestbed, tmp_path: Path) -> None:
+async def test_fetch_caps_the_size(
+    services: dict[type[Any], Any], in_testbed: SshdTestbed, tmp_path: Path
+) -> None:
     source = tmp_path / "big.bin"
     payload = bytes(range(256)) * 40  # 10240 bytes, binary
     source.write_bytes(payload)
     out = await call(services, "automation.fetch_file", path=str(source), max_bytes=1000)
     assert out.data["truncated"] and out.data["bytes"] == 1000 and out.data["size"] == len(payload)
-    assert Path(out.files[0]).read_bytes() == payload[:1000]
+    assert content(out.files[0]) == payload[:1000]
     assert out.stdout == ""  # binary content is attached, never printed
     assert "cut to the first" in out.summary
 
@@ -133,25 +155,23 @@ def config(tmp_path: Path) -> Path:
 async def test_write_shows_the_diff_backs_up_and_keeps_mode_and_owner(
     services: dict[type[Any], Any], in_testbed: SshdTestbed, config: Path
 ) -> None:
-    before = config.read_bytes()
-    old_inode = config.stat().st_ino
+    before = content(config)
+    old_inode = stat(config).st_ino
     reader = config.open("rb")  # a reader that opened the old file keeps reading the old file
     new = "max_connections = 200\nshared_buffers = 1GB\n"
     out = await call(services, "automation.write_file", path=str(config), content=new)
-    assert config.read_text() == new
+    assert text(config) == new
     assert "-max_connections = 100" in out.stdout and "+max_connections = 200" in out.stdout
     assert out.data["added"] == 1 and out.data["removed"] == 1
-    stat = config.stat()
-    assert (stat.st_mode & 0o7777, stat.st_uid, stat.st_gid) == (0o640, 1234, 2345)
-    assert stat.st_ino != old_inode  # replaced by a rename, not rewritten in place
+    assert attributes(config) == (0o640, 1234, 2345)
+    assert stat(config).st_ino != old_inode  # replaced by a rename, not rewritten in place
     assert reader.read() == before
     reader.close()
     backup = Path(out.data["backup"])
     assert backup.parent == config.parent and backup.name.startswith("limits.conf.")
     assert backup.name.endswith("Z.bak")
-    assert backup.read_bytes() == before
-    kept = backup.stat()
-    assert (kept.st_mode & 0o7777, kept.st_uid, kept.st_gid) == (0o640, 1234, 2345)
+    assert content(backup) == before
+    assert attributes(backup) == (0o640, 1234, 2345)
     assert listing(config.parent) == sorted([config.name, backup.name])  # no temporary file left
 
 
@@ -161,33 +181,37 @@ async def test_write_applies_mode_and_owner_when_asked(
     out = await call(
         services, "automation.write_file", path=str(config), content="x = 1\n", mode="0600", owner="root:root"
     )
-    stat = config.stat()
-    assert (stat.st_mode & 0o7777, stat.st_uid, stat.st_gid) == (0o600, 0, 0)
+    assert attributes(config) == (0o600, 0, 0)
     assert out.data["mode"] == "0600"
 
 
 async def test_check_shows_the_diff_and_changes_nothing(
     services: dict[type[Any], Any], in_testbed: SshdTestbed, config: Path
 ) -> None:
-    before = (config.read_bytes(), config.stat().st_ino, config.stat().st_mtime_ns, listing(config.parent))
+    before = (content(config), stat(config).st_ino, stat(config).st_mtime_ns, listing(config.parent))
     out = await call(
-        services, "automation.write_file", check=True, path=str(config), content="max_connections = 5\n", mode="0644"
+        services,
+        "automation.write_file",
+        check=True,
+        path=str(config),
+        content="max_connections = 5\n",
+        mode="0644",
     )
     assert out.data["check"] and out.data["changes"]
     assert "+max_connections = 5" in out.stdout and "-shared_buffers = 1GB" in out.stdout
     assert "would change +1 -2 lines, mode 0640 -> 0644" in out.summary
-    after = (config.read_bytes(), config.stat().st_ino, config.stat().st_mtime_ns, listing(config.parent))
+    after = (content(config), stat(config).st_ino, stat(config).st_mtime_ns, listing(config.parent))
     assert after == before
-    assert config.stat().st_mode & 0o7777 == 0o640
+    assert stat(config).st_mode & 0o7777 == 0o640
 
 
 async def test_writing_the_same_content_changes_nothing(
     services: dict[type[Any], Any], in_testbed: SshdTestbed, config: Path
 ) -> None:
-    inode = config.stat().st_ino
-    out = await call(services, "automation.write_file", path=str(config), content=config.read_text())
+    inode = stat(config).st_ino
+    out = await call(services, "automation.write_file", path=str(config), content=text(config))
     assert not out.data["changes"] and "nothing changed" in out.summary
-    assert config.stat().st_ino == inode and listing(config.parent) == [config.name]
+    assert stat(config).st_ino == inode and listing(config.parent) == [config.name]
     assert write_file_undo({"path": str(config)}, out) == "nothing was changed"
 
 
@@ -196,7 +220,7 @@ async def test_write_creates_a_new_file_without_backup(
 ) -> None:
     target = tmp_path / "new.conf"
     out = await call(services, "automation.write_file", path=str(target), content="a\n")
-    assert target.read_text() == "a\n" and target.stat().st_mode & 0o777 == 0o644
+    assert text(target) == "a\n" and stat(target).st_mode & 0o777 == 0o644
     assert out.data["backup"] == "" and "(new file)" in out.summary
     assert "did not exist before" in str(write_file_undo({"path": str(target)}, out))
 
@@ -207,11 +231,13 @@ async def test_write_through_a_link_replaces_the_real_file(
     link = config.parent / "current.conf"
     link.symlink_to(config)
     out = await call(services, "automation.write_file", path=str(link), content="y = 2\n")
-    assert link.is_symlink() and config.read_text() == "y = 2\n"
+    assert link.is_symlink() and text(config) == "y = 2\n"
     assert out.data["real_path"] == str(config)
     undo = write_file_undo({"path": str(link)}, out)
     assert undo == Call(
-        "automation.copy_file", {"path": out.data["backup"], "to": "web-01", "to_path": str(config)}
+        "automation.copy_file",
+        {"path": out.data["backup"], "to": "web-01", "to_path": str(config)},
+        target=HOST.model_dump(mode="json"),
     )
 
 
@@ -220,10 +246,12 @@ async def test_write_refuses_a_denied_real_path(
 ) -> None:
     link = config.parent / "innocent.conf"
     link.symlink_to(config)
-    before = config.read_bytes()
+    before = content(config)
     with pytest.raises(NotPermitted):
-        await call(services, "automation.write_file", path=str(link), content="z\n", guard=DenyPaths(str(config)))
-    assert config.read_bytes() == before
+        await call(
+            services, "automation.write_file", path=str(link), content="z\n", guard=DenyPaths(str(config))
+        )
+    assert content(config) == before
 
 
 async def test_write_renders_a_template_for_the_host(
@@ -234,6 +262,6 @@ async def test_write_renders_a_template_for_the_host(
     (templates / "motd.j2").write_text("Welcome to {{ asset.name }} ({{ asset.address }})\n")
     target = tmp_path / "motd"
     await call(services, "automation.write_file", path=str(target), template="motd")
-    assert target.read_text() == f"Welcome to web-01 ({HOST.address})\n"
+    assert text(target) == f"Welcome to web-01 ({HOST.address})\n"
     with pytest.raises(Exception, match="no file template named"):
         await call(services, "automation.write_file", path=str(target), template="missing")
