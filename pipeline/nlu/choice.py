@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipeline.nlu.english import stem
+from pipeline.nlu.english import HEDGE_LINKS, LINKING_VERBS, stem
 from pipeline.nlu.fit import (
     FILL,
     GAP_OK,
@@ -58,6 +58,8 @@ def matches(parse: Parse, words: ToolWords) -> list[tuple[ToolView, Match]]:
     ]
     found: list[tuple[ToolView, Match]] = []
     for position, token in enumerate(tokens):
+        if _links(tokens, position, words):
+            continue
         for phrase, tool, role, slot, value in words.starts.get(stem(token.low), []):
             if (
                 token.low in words.plurals
@@ -69,6 +71,15 @@ def matches(parse: Parse, words: ToolWords) -> list[tuple[ToolView, Match]]:
             if span is not None:
                 found.append((tool, Match(phrase, role, span, slot.name if slot else "", value)))
     return found
+
+
+def _links(tokens: list[Token], position: int, words: ToolWords) -> bool:
+    """'looks unreachable', 'seems like it is down': a linking verb before what it links is no state
+    of its own ('how is web-01 looking?' still is)."""
+    if tokens[position].low not in LINKING_VERBS or position + 1 >= len(tokens):
+        return False
+    after = tokens[position + 1].low
+    return after in HEDGE_LINKS or bool(words.starts.get(stem(after)))
 
 
 def _span(

@@ -103,6 +103,26 @@ STATE_VERBS = vocab(
 REPORT_WORDS = vocab(
     "failed fails failing broke broken hung stuck crashed timed errored error errors erroring loop looping"
 )
+# Linking verbs: 'api-02 looks unreachable', 'it seems like db-01 is down'. Followed by what they
+# link (a state, 'like', 'to be'), they only hedge the report; the state is the word after them.
+LINKING_VERBS = vocab("look looks looked seem seems seemed appear appears appeared sound sounds feel feels")
+HEDGE_LINKS = vocab("like to as")
+# Numbers written as words ("ping it three times", "the two core switches").
+CARDINALS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "twenty": 20,
+    "fifty": 50,
+    "hundred": 100,
+}
 QUESTION_WORDS = vocab("what which who whom whose where when why how whether")
 # '... a reboot' after these is an order ('do a reboot', 'give it a restart', 'schedule a reboot').
 ORDERING_VERBS = vocab(

@@ -27,6 +27,7 @@ _ACCEPT_GLUE = vocab(
     "ok okay it ahead that then pls please sounds good fine right alright just now thanks thx that's do go "
     "yes yep yeah sure proceed confirm confirmed with for me so"
 )
+_AGREEING = vocab("cool great perfect understood got thing k kk alright yes yeah go ahead and then right")
 _ORDINALS = {
     "first": 1,
     "1st": 1,
@@ -50,6 +51,11 @@ def accepted(words: Sequence[str], previous: Turn) -> str | None:
     if set(words) <= _ACCEPT_GLUE and set(words) & _ACCEPT:
         return previous.suggestions[0]
     return None
+
+
+def acknowledges(words: Sequence[str]) -> bool:
+    """'ok', 'fine, go ahead', 'sure thing': a clause that only agrees; the request is elsewhere."""
+    return bool(words) and set(words) <= _ACCEPT_GLUE | _AGREEING
 
 
 def chosen(words: Sequence[str], previous: Turn) -> str | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from pipeline.nlu.english import stem
+from pipeline.nlu.english import AUXILIARIES, MODALS, QUESTION_WORDS, stem
 from pipeline.nlu.lexicon import COMMON, FILLER, GENERAL_VERBS, SERVICE_ALIASES, WELL_KNOWN_SERVICES, vocab
 from pipeline.nlu.tokens import Token
 
@@ -226,6 +226,12 @@ def _verb_after(tokens: list[Token], start: int, words: Words, *, nouns: bool, r
     return ""
 
 
+def _asks(token: Token) -> bool:
+    """A question word, modal or auxiliary opening what follows ('what's', 'can you', 'is it up')."""
+    head = token.low.split("'")[0]
+    return token.kind == "word" and (head in QUESTION_WORDS or token.low in MODALS | AUXILIARIES)
+
+
 def _object_follows(tokens: list[Token], start: int, words: Words) -> bool:
     """A service or fact after 'but not' is a negated object; hosts alone are an exclusion."""
     for token in tokens[start : start + 3]:
@@ -242,8 +248,10 @@ def _scope_end(tokens: list[Token], start: int, words: Words) -> int:
         token = tokens[j]
         if token.kind == "word" and token.low in _POSITIVE and j > start:
             return j
-        if token.kind == "punct" and token.text in ",;.:!?":
+        if token.kind == "punct" and token.text in ",;.:!?-":
             following = next((t for t in tokens[j + 1 :] if t.low not in FILLER - {"just"}), None)
             if following is None or following.low in _POSITIVE or stem(following.low) in words.actions:
+                return j
+            if _asks(following):  # "no reboot please - what's the memory like?": a question starts
                 return j
     return len(tokens)

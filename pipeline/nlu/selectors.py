@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from pipeline.nlu.english import AUXILIARIES, DISCOURSE, QUESTION_WORDS, SUBJECTS
 from pipeline.nlu.inventory import InventoryIndex, within_one
 from pipeline.nlu.lexicon import ANY_ASSET_NOUNS, COMMON, FILLER, HOST_NOUNS, PRONOUNS, QUANTIFIERS, vocab
 from pipeline.nlu.tokens import Token
@@ -64,6 +65,25 @@ def read_selector(tokens: list[Token], index: InventoryIndex, sel: Selector, cla
         _selector_word(token, prev, nxt, index, sel, claims)
     _kv_selector(tokens, index, sel, claims)
     _nouns(tokens, index, sel, claims)
+    _place_alone(tokens, sel, claims)
+
+
+_PLACE_FRAME = (
+    QUESTION_WORDS | AUXILIARIES | SUBJECTS | FILLER | DISCOURSE
+    | vocab("what's whats there's anything something stuff got have has run in at on inside")
+    | vocab("located sitting live lives")
+)  # fmt: skip
+
+
+def _place_alone(tokens: list[Token], sel: Selector, claims: Claims) -> None:
+    """'what do we have in dc-east?', "what's in staging": a place and nothing else asked selects it."""
+    if sel.anchored or sel.named or not (sel.locations or sel.environments):
+        return
+    if sel.types or sel.tags or sel.services:
+        return
+    rest = [t for t in tokens if t not in claims and t.kind != "punct"]
+    if rest and all(t.kind == "word" and t.low in _PLACE_FRAME for t in rest):
+        sel.everything = sel.anchored = True
 
 
 def _selector_word(
@@ -96,13 +116,14 @@ def _selector_word(
         and (
             _tag_key_near(prev, nxt, index)
             or noun_next
+            or _type_next(nxt, index)  # 'the core switches': a tag value before a type names them
             or (_determined(token, sel) and low not in index.services and not sel.named)
         )
         and (low not in PRONOUNS or _tag_key_near(prev, nxt, index))
     ):
         key, value = index.tag_values[low][0]
         sel.tags[key] = value
-        by_context = not noun_next and not _tag_key_near(prev, nxt, index)
+        by_context = not (noun_next or _type_next(nxt, index) or _tag_key_near(prev, nxt, index))
         sel.single = sel.single or (by_context and not sel.quantified)  # "the prod cache": one asset
         sel.anchored = True
     elif low in index.services and (noun_next or _service_after_noun(prev)):
@@ -113,6 +134,14 @@ def _selector_word(
     elif not (_fuzzy_vocab(low, index, sel) or _location_prefix(low, index, sel) or _tag_key(low, index)):
         return
     claims.take(token)
+
+
+def _type_next(nxt: Token | None, index: InventoryIndex) -> bool:
+    """The next word names an inventory type, or starts one ('domain' controllers)."""
+    if nxt is None:
+        return False
+    starts = any(t.startswith(f"{nxt.low}_") for t in index.types)
+    return starts or index.type_for_words((nxt.low,)) is not None
 
 
 def _tag_key(low: str, index: InventoryIndex) -> bool:
@@ -146,7 +175,7 @@ def _type_phrase(
             _add(sel.types, found)
             claims.take(token, nxt)
             return True
-    if noun_next or low.endswith("s") or low in {"dbs", "dcs"} or _determined(token, sel):
+    if noun_next or low.endswith("s") or low in {"dbs", "dcs"} or _determined(token, sel) or sel.tags:
         found = index.type_for_words((low,), nxt.low if noun_next and nxt is not None else "")
         if found and (noun_next or low != found or _determined(token, sel)):
             sel.anchored = True

@@ -8,11 +8,13 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 from pipeline.contracts import AssetFilter, AssetRef, ToolCall
 from pipeline.conversation import Turn
 from pipeline.nlu import messages
+from pipeline.nlu.english import CARDINALS
 from pipeline.nlu.inventory import InventoryIndex
 from pipeline.nlu.parse import Parse, Targets
 from pipeline.nlu.toolwords import ToolView
@@ -68,9 +70,9 @@ def targets_for(
         selector = None  # "is db-02 a production server?": a question about db-02 only
     if selector is not None and found.selector.single:
         _one_asset(selector, index)  # "web-01 and the london one": which one, if several
-    words = {t.low for t in parse.tokens}
-    if selector is not None and not names and "both" in words:
-        selector = _exactly(2, selector, service, index)
+    count = _counted(parse)
+    if selector is not None and not names and count:
+        selector = _exactly(count, selector, service, index)
     if selector is not None and not names and service and tool.changes:
         names, selector = _running(selector, service, index)
     if not names and selector is None:
@@ -122,6 +124,19 @@ def _one_asset(selector: AssetFilter, index: InventoryIndex) -> None:
     found = matching(selector, index)
     if len(found) > 1:
         raise Clarify(messages.which_one([a.name for a in found]))
+
+
+def _counted(parse: Parse) -> int:
+    """'both core switches', 'all three app servers', 'the 2 london dbs': how many hosts the selection
+    says it holds (a count word right before the selection's own words), or 0."""
+    words = [t for t in parse.tokens if t.kind == "word"]
+    for token, nxt in itertools.pairwise(words):
+        count = 2 if token.low == "both" else CARDINALS.get(token.low, 0)
+        if token.low.isdigit() and 1 < int(token.low) < 100:
+            count = int(token.low)
+        if count > 1 and (nxt.index in parse.claimed or (token.low == "both" and nxt.low == "of")):
+            return count
+    return 0
 
 
 def _exactly(count: int, selector: AssetFilter, service: str, index: InventoryIndex) -> AssetFilter:

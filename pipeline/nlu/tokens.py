@@ -38,6 +38,7 @@ _SCANNER = re.compile(
     |(?P<punct>[,;?!.:&|>]|(?<!\S)-(?!\S))
     |(?P<emoji>[\u2600-\u27bf\U0001f300-\U0001faff]+)
     |(?P<dash>[\u2013\u2014])
+    |(?P<times>\u00d7)
     """,
     re.VERBOSE,
 )
@@ -169,6 +170,8 @@ def _scanned(match: re.Match[str]) -> list[Token]:
         value, kind = ".", "punct"
     elif kind == "dash":  # "don't stop it — show me its memory": a dash sets clauses apart
         value, kind = ",", "punct"
+    elif kind == "times":  # 'ping web-01 \u00d75': the multiplication sign is the letter people type
+        value, kind = "x", "word"
     return [_token(value, kind, start, end)]
 
 

@@ -26,7 +26,7 @@ from pipeline.nlu.english import (
     STATE_VERBS,
     SUBJECTS,
 )
-from pipeline.nlu.followups import FOLLOW_UP_GLUE, accepted, again, chosen, completes
+from pipeline.nlu.followups import FOLLOW_UP_GLUE, accepted, acknowledges, again, chosen, completes
 from pipeline.nlu.guards import no_smuggled_commands
 from pipeline.nlu.interpret import Read, Reader
 from pipeline.nlu.inventory import InventoryIndex
@@ -194,6 +194,8 @@ class DeterministicUnderstander:
         """The clauses to read, in order: negations dropped, crossed clauses cut apart."""
         parts: list[list[Token]] = []
         for written in clauses:
+            if len(clauses) > 1 and acknowledges([t.low for t in written if t.kind == "word"]):
+                continue  # 'ok, go ahead and restart it': the agreement asks for nothing itself
             tokens = self._wanted(written, reader, context, refused)
             if tokens is not None and holds_data(tokens, self.words.data_words):
                 parts.append(tokens)  # "run this script on X: a; b" is one request

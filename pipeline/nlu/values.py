@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 from pipeline.nlu.dictionary import english
 from pipeline.nlu.durations import durations
+from pipeline.nlu.english import CARDINALS
 from pipeline.nlu.inventory import InventoryIndex, edit_distance, is_fqdn, within_one
 from pipeline.nlu.lexicon import (
     FILLER,
@@ -30,21 +31,6 @@ from pipeline.nlu.toolwords import ToolWords
 _PROTOCOLS = frozenset({"http", "https", "ftp", "smtp", "ssh", "dns", "imap", "pop3"})  # not daemons
 _PORT_RANGE = re.compile(r"^(\d{1,5})-(\d{1,5})$")
 _MULTIPLIED = re.compile(r"^x(\d{1,3})$|^(\d{1,3})x$")  # 'ping web-01 x5'
-_NUMBER_WORDS = {
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "twenty": 20,
-    "fifty": 50,
-    "hundred": 100,
-}
 _NOT_SERVICE_NAMES = (
     vocab("status of on is this that service services state which what any all every my the a an it them")
     | FILLER
@@ -119,8 +105,8 @@ def _word_values(token: Token, index: InventoryIndex, words: ToolWords) -> list[
                 cue="x",
             )
         ]
-    if low in _NUMBER_WORDS:
-        return [Value(frozenset({"number"}), _NUMBER_WORDS[low], at, token.text)]
+    if low in CARDINALS:
+        return [Value(frozenset({"number"}), CARDINALS[low], at, token.text)]
     ports = _PORT_RANGE.match(low)
     if ports and int(ports.group(1)) <= int(ports.group(2)) <= 65535:
         return [Value(frozenset({"port"}), low, at, token.text)]

@@ -28,6 +28,9 @@ SETS = [
     # the second blind round (cases, probes and new phrasings of their causes), on both inventories
     (DATA / "heldout_blind2.jsonl", DATA / "inventory_blind2.yaml", 1.0),
     (DATA / "heldout_blind2_fixture.jsonl", FIXTURE if FIXTURE.exists() else FIXTURE_COPY, 1.0),
+    # causes seen in the third blind round (counts, reachability reports, negated changes, requests
+    # to anyone, a site alone, acknowledgements, counted role nouns), in our own words, on a new inventory
+    (DATA / "heldout_mechanisms.jsonl", DATA / "inventory_campus.yaml", 1.0),
 ]
 
 
