@@ -148,6 +148,10 @@ class NetworkSettings(Section):
     ping_interval_s: float = Field(0.2, ge=0, le=5)
     icmp_privileged: bool | None = None  # None: raw sockets as root, datagram sockets otherwise
     traceroute_timeout_s: float = Field(1.0, gt=0, le=10)
+    bandwidth_max_s: float = Field(10.0, gt=0, le=60)  # network.bandwidth never sends longer
+    bandwidth_max_bytes: int = Field(1 << 30, ge=1 << 16)  # a relayed transfer sends at most this
+    iperf3_command: str = Field("iperf3", min_length=1)  # on the targets
+    iperf3_port: int = Field(5201, ge=1, le=65535)
 
 
 class SecuritySettings(Section):

@@ -27,7 +27,7 @@ from domains.automation.ports import (
 from domains.communication.config import NotifyConfig
 from domains.communication.services import communication_services
 from domains.network.config import NetworkConfig
-from domains.network.ports import NetworkResults
+from domains.network.ports import NetworkResults, ShellPipe
 from domains.network.services import network_services
 from pipeline.admission import Admission, Limit
 from pipeline.contracts import AssetRef
@@ -146,6 +146,10 @@ async def tool_services(
             ping_interval_s=net.ping_interval_s,
             icmp_privileged=net.icmp_privileged,
             traceroute_timeout_s=net.traceroute_timeout_s,
+            bandwidth_max_s=net.bandwidth_max_s,
+            bandwidth_max_bytes=net.bandwidth_max_bytes,
+            iperf3_command=net.iperf3_command,
+            iperf3_port=net.iperf3_port,
         )
     )
     templates = SqlTemplateStore(sessions)
@@ -171,6 +175,7 @@ async def tool_services(
         AssetStore: assets,
         AssetDirectory: assets,  # copy_file's destination, by name
         NetworkResults: SqlNetworkResults(sessions),
+        ShellPipe: shell,
         **network,
         **communication,
     }

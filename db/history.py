@@ -9,6 +9,7 @@ Series (`measurements`), one sample per stored result:
     open_ports  number of open ports per port scan (port_scans), ports
     disk        fullest filesystem's use_percent in a stored step result (execution_steps), %
     service     1 when a stored step result says the service is active, else 0
+    bandwidth   bandwidth_tests.mbps, by the asset measured from (to whichever asset), Mbit/s
 Step results are read by the shape of their data (a `disk` list, an `active` state), never by
 tool name, so a catalog tool reporting the same fields joins the same series.
 """
@@ -22,9 +23,10 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import InstrumentedAttribute
 
 from db.engine import store_errors
-from db.models import Approval, ConnectivityTest, Execution, ExecutionStep, PortScanResult
+from db.models import Approval, BandwidthTest, ConnectivityTest, Execution, ExecutionStep, PortScanResult
 from pipeline.history import ActionRecord, Kind, PortChange, RunRecord, Sample
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -45,26 +47,33 @@ class SqlHistory:
             return await self._pings(kind, targets, since, until)
         if kind == "open_ports":
             return await self._open_port_counts(targets, since, until)
+        if kind == "bandwidth":
+            tests = BandwidthTest
+            return await self._column(tests.source, tests.at, tests.mbps, targets, since, until)
         return await self._step_series(kind, targets, since, until)
 
     async def _pings(
         self, kind: Kind, targets: Sequence[str], since: datetime, until: datetime
     ) -> dict[str, list[Sample]]:
         column = ConnectivityTest.rtt_avg_ms if kind == "latency" else ConnectivityTest.loss_pct
-        query = (
-            select(ConnectivityTest.target, ConnectivityTest.at, column)
-            .where(
-                ConnectivityTest.target.in_(targets),
-                ConnectivityTest.at >= since,
-                ConnectivityTest.at < until,
-            )
-            .order_by(ConnectivityTest.at)
-        )
+        return await self._column(ConnectivityTest.target, ConnectivityTest.at, column, targets, since, until)
+
+    async def _column(
+        self,
+        target: InstrumentedAttribute[str],
+        at: InstrumentedAttribute[datetime],
+        value: InstrumentedAttribute[Any],
+        targets: Sequence[str],
+        since: datetime,
+        until: datetime,
+    ) -> dict[str, list[Sample]]:
+        """One column of a results table as a series per target, NULLs left out."""
+        query = select(target, at, value).where(target.in_(targets), at >= since, at < until).order_by(at)
         series: dict[str, list[Sample]] = defaultdict(list)
         async with store_errors(), self._sessions() as session:
-            for target, at, value in await session.execute(query):
-                if value is not None:
-                    series[target].append(Sample(at, float(value)))
+            for name, when, number in await session.execute(query):
+                if number is not None:
+                    series[name].append(Sample(when, float(number)))
         return dict(series)
 
     async def _open_port_counts(

@@ -3,7 +3,8 @@
 One `network_scans` row per execution step and kind (per target, too, for traceroute
 and DNS), created on first use with a deterministic id, so the concurrent per-target
 calls of one step share it without a race. Ping results go to `connectivity_tests`,
-port states to `port_scans`; traceroute hops and DNS answers to the scan's summary.
+port states to `port_scans`, throughput to `bandwidth_tests`; traceroute hops and DNS answers to
+the scan's summary.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.engine import store_errors
-from db.models import ConnectivityTest, Execution, NetworkScan, PortScanResult
+from db.models import BandwidthTest, ConnectivityTest, Execution, NetworkScan, PortScanResult
 from db.types import utcnow
+from domains.network.bandwidth import Throughput
 from domains.network.icmp import PingStats
 from domains.network.ports import ScanContext
 from domains.network.portscan import PortState
@@ -96,6 +98,23 @@ class SqlNetworkResults:
             "hops": [{"ttl": h.ttl, "address": h.address, "rtt_ms": h.rtt_ms, "note": h.note} for h in hops],
         }
         await self._single(scan, "traceroute", target, summary)
+
+    async def record_bandwidth(self, scan: ScanContext, source: str, dest: str, result: Throughput) -> None:
+        async with self._write() as session:
+            sid = await self._open_scan(session, scan, "bandwidth", source)
+            session.add(
+                BandwidthTest(
+                    scan_id=sid,
+                    source=source,
+                    target=dest,
+                    method=result.method,
+                    bytes=result.bytes,
+                    seconds=result.seconds,
+                    mbps=result.mbps,
+                    retransmits=result.retransmits,
+                )
+            )
+            await self._finish(session, sid, targets=[source, dest])
 
     async def record_dns(self, scan: ScanContext, result: dict[str, Any]) -> None:
         await self._single(scan, "dns_lookup", str(result.get("name", "")), result)

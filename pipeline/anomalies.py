@@ -7,7 +7,7 @@ the next one nor makes a normal value look odd.
 
 A sample is anomalous when its robust z-score |x - median| / scale passes `Z_THRESHOLD`
 in the direction that matters for its kind (latency, loss and disk only upward, a service
-only downward, open ports either way), where
+and throughput only downward, open ports either way), where
 
     scale = max(1.4826 * MAD, RELATIVE_FLOOR[kind] * |median|, ABSOLUTE_FLOOR[kind])
 
@@ -34,6 +34,7 @@ RELATIVE_FLOOR: dict[Kind, float] = {
     "open_ports": 0.0,
     "disk": 0.0,
     "service": 0.0,
+    "bandwidth": 0.10,
 }
 ABSOLUTE_FLOOR: dict[Kind, float] = {
     "latency": 0.5,
@@ -41,11 +42,25 @@ ABSOLUTE_FLOOR: dict[Kind, float] = {
     "open_ports": 0.25,
     "disk": 2.0,
     "service": 0.1,
+    "bandwidth": 1.0,
 }
-DIRECTION: dict[Kind, int] = {"latency": 1, "loss": 1, "open_ports": 0, "disk": 1, "service": -1}
+DIRECTION: dict[Kind, int] = {
+    "latency": 1,
+    "loss": 1,
+    "open_ports": 0,
+    "disk": 1,
+    "service": -1,
+    "bandwidth": -1,
+}
 
 
-FIELDS: dict[Kind, str] = {"latency": "rtt_avg_ms", "open_ports": "open", "disk": "disk", "service": "active"}
+FIELDS: dict[Kind, str] = {
+    "latency": "rtt_avg_ms",
+    "open_ports": "open",
+    "disk": "disk",
+    "service": "active",
+    "bandwidth": "mbps",
+}
 """A result whose output data holds this field extends that series (by shape, not by tool)."""
 
 
@@ -85,6 +100,8 @@ class Anomaly:
             return f"the service on {self.target} is {state}, unlike the last 7 days"
         if self.kind == "open_ports":
             return f"{self.target} has {value:g} open ports against a 7-day median of {base:g}"
+        if self.kind == "bandwidth":
+            return f"throughput from {self.target} is {value:g} Mbit/s against a 7-day median of {base:g}"
         unit = "%"
         label = LABELS[self.kind]
         return f"{label} on {self.target} is {value:g}{unit} against a 7-day median of {base:g}{unit}"

@@ -20,14 +20,22 @@ from typing import Literal, Protocol
 
 from pipeline.contracts import InboundMessage, Principal, Reply
 
-Kind = Literal["latency", "loss", "open_ports", "disk", "service"]
-UNITS: dict[Kind, str] = {"latency": "ms", "loss": "%", "open_ports": "ports", "disk": "%", "service": "up"}
+Kind = Literal["latency", "loss", "open_ports", "disk", "service", "bandwidth"]
+UNITS: dict[Kind, str] = {
+    "latency": "ms",
+    "loss": "%",
+    "open_ports": "ports",
+    "disk": "%",
+    "service": "up",
+    "bandwidth": "Mbit/s",
+}
 LABELS: dict[Kind, str] = {
     "latency": "latency",
     "loss": "packet loss",
     "open_ports": "open ports",
     "disk": "disk use",
     "service": "service state",
+    "bandwidth": "throughput",
 }
 
 
@@ -113,6 +121,7 @@ KIND_WORDS: dict[Kind, tuple[str, ...]] = {
     "open_ports": ("open ports", "number of open ports"),
     "disk": ("disk use", "disk usage", "disk space", "disk", "storage"),
     "service": ("service state", "service status", "availability"),
+    "bandwidth": ("bandwidth", "throughput", "transfer rate", "network speed"),
 }
 TREND_CUES = (
     r"how\s+(?:has|have|did|does|do)\b", r"\btrends?\b", r"\bhistory\b", r"\bchart\b", r"\bgraph\b",

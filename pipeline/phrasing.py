@@ -40,6 +40,7 @@ SlotKind = Literal[
     "filter",  # an inventory attribute the request selects by (environment, location, tags, ...)
     "field",  # an inventory attribute the request sets (address, environment, tags, ...)
     "new_name",  # the name of an asset that is not in the inventory yet
+    "asset",  # another inventory asset the tool works with, led by a cue ('to db-01'); not a target
 ]
 
 

@@ -18,6 +18,7 @@ APT_PACKAGES=(
     openssh-server
     iproute2
     iputils-ping
+    iperf3                  # network.bandwidth measures with it when both ends have it (tests/domains/network/test_bandwidth.py)
     openssl
     chromium                # the web console's browser tests (Selenium drives Debian's browser: no downloads)
                             # and the approval prompts' screenshots (tests/adapters/test_prompt_screenshots.py)

@@ -34,6 +34,7 @@ import asyncssh
 from adapters.ssh.config import SshConfig
 from adapters.ssh.hostkeys import HostKeyPolicy, host_pattern
 from adapters.ssh.pool import ConnectionPool, PoolCounters, PoolKey
+from adapters.ssh.relay import relay
 from domains.automation.ports import TRUNCATION_MARKER, CommandResult, CredentialSource, HostCredential
 from pipeline.contracts import AssetRef
 from pipeline.errors import OutcomeUncertain, TargetUnreachable, ToolError, ToolTimeout
@@ -248,10 +249,32 @@ class AsyncsshShell:
         """A pooled connection to `target` for a channel other than a command (SFTP), under the
         same concurrency limit; connect errors are translated as for `run`."""
         async with self._limit:
-            login = await self._login(target)
-            key = PoolKey(target.address, self.config.port, login.username)
+            key, login = await self._key(target)
             async with self._pool.connection(key, lambda: self._connect(key, login)) as conn:
                 yield conn
+
+    async def pipe(
+        self, source: AssetRef, source_command: str, dest: AssetRef, dest_command: str, *, timeout_s: float
+    ) -> tuple[CommandResult, CommandResult]:
+        """`source_command`'s stdout fed to `dest_command` through the bot (see `ShellPipe`)."""
+        async with self._limit:
+            src_key, src_login = await self._key(source)
+            dst_key, dst_login = await self._key(dest)
+            async with (
+                self._pool.connection(src_key, lambda: self._connect(src_key, src_login)) as src,
+                self._pool.connection(dst_key, lambda: self._connect(dst_key, dst_login)) as dst,
+            ):
+                try:
+                    return await relay(src, source_command, dst, dest_command, timeout_s)
+                except TargetUnreachable:
+                    for key, conn in ((src_key, src), (dst_key, dst)):
+                        if conn.is_closed():
+                            self._pool.discard(key, conn)
+                    raise
+
+    async def _key(self, target: AssetRef) -> tuple[PoolKey, _Login]:
+        login = await self._login(target)
+        return PoolKey(target.address, self.config.port, login.username), login
 
     async def forget(self, target: AssetRef) -> None:
         self._pool.discard_address(target.address)

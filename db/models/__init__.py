@@ -13,7 +13,7 @@ from db.models.catalog import AuditChainHead, AuditRecord, IntentPattern, Tool, 
 from db.models.communication import DeliveryLog, MessageTemplate, ProcessedEvent
 from db.models.execution import Approval, Execution, ExecutionLock, ExecutionStep, QueuedJob, TimeoutPolicy
 from db.models.inventory import Asset, AssetCredential, AssetRelationship
-from db.models.network import ConnectivityTest, NetworkScan, PortScanResult
+from db.models.network import BandwidthTest, ConnectivityTest, NetworkScan, PortScanResult
 from db.models.schedule import ScheduleRow, ScheduleRun
 from db.types import Base
 
@@ -25,6 +25,7 @@ __all__ = [
     "AssetRelationship",
     "AuditChainHead",
     "AuditRecord",
+    "BandwidthTest",
     "Base",
     "ConnectivityTest",
     "DeliveryLog",

@@ -1,4 +1,4 @@
-"""Network analysis results: scans, ping results, port states."""
+"""Network analysis results: scans, ping results, port states, throughput measurements."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Float,
@@ -96,4 +97,27 @@ class PortScanResult(Base):
     state: Mapped[str] = mapped_column(String(16), nullable=False)
     latency_ms: Mapped[float | None] = mapped_column(Float)
     banner: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    at: Mapped[datetime] = created()
+
+
+class BandwidthTest(Base):
+    """Throughput from one asset (`source`) to another (`target`) in a scan."""
+
+    __tablename__ = "bandwidth_tests"
+    __table_args__ = (
+        one_of("method", ("iperf3", "ssh")),
+        CheckConstraint("bytes >= 0 AND seconds >= 0", name="amounts_nonnegative"),
+        Index(None, "scan_id"),
+        Index(None, "source", "target", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    scan_id: Mapped[str] = mapped_column(ForeignKey("network_scans.id", ondelete="CASCADE"), nullable=False)
+    source: Mapped[str] = mapped_column(String(255), nullable=False)
+    target: Mapped[str] = mapped_column(String(255), nullable=False)
+    method: Mapped[str] = mapped_column(String(8), nullable=False)
+    bytes: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    seconds: Mapped[float] = mapped_column(Float, nullable=False)
+    mbps: Mapped[float] = mapped_column(Float, nullable=False)
+    retransmits: Mapped[int | None] = mapped_column(Integer)
     at: Mapped[datetime] = created()

@@ -10,6 +10,7 @@ class NetworkConfig(BaseModel):
 
     Empty `dns_nameservers` means the system resolver configuration (/etc/resolv.conf).
     `icmp_privileged` None chooses raw sockets as root and datagram sockets otherwise.
+    `bandwidth_max_s` bounds every throughput measurement, whatever the request asked.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -24,3 +25,7 @@ class NetworkConfig(BaseModel):
     icmp_privileged: bool | None = None
     traceroute_timeout_s: float = Field(1.0, gt=0, le=10)
     traceroute_window: int = Field(8, ge=1, le=64)
+    bandwidth_max_s: float = Field(10.0, gt=0, le=60)  # longer requests are cut to this
+    bandwidth_max_bytes: int = Field(1 << 30, ge=1 << 16)  # what a relayed transfer sends at most
+    iperf3_command: str = Field("iperf3", min_length=1)  # as found on the targets' PATH, or a path
+    iperf3_port: int = Field(5201, ge=1, le=65535)

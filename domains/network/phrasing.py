@@ -64,3 +64,18 @@ DNS_LOOKUP = Phrasing(
     },
     examples=("dns MX example.org", "resolve grafana.example.com", "which nameservers does example.org use?"),
 )
+
+BANDWIDTH = Phrasing(
+    verbs=("iperf", "iperf3", "measure bandwidth", "measure throughput", "speed test", "speedtest"),
+    objects=("bandwidth", "throughput", "transfer rate", "transfer speed", "network speed", "link speed"),
+    questions=("how fast", "how much bandwidth"),
+    slots={
+        "to": Slot(kind="asset", leads=("to", "and", "towards")),
+        "duration_s": Slot(kind="duration", leads=("for", "duration"), follows=("seconds", "secs", "s")),
+    },
+    examples=(
+        "measure bandwidth from web-01 to db-01",
+        "iperf between api-01 and db-02 for 10 seconds",
+        "what is the throughput from web-02 to web-03?",
+    ),
+)  # fmt: skip

@@ -6,9 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from domains.automation.ports import CommandResult
+from domains.network.bandwidth import Throughput
 from domains.network.icmp import PingStats
 from domains.network.portscan import PortState
 from domains.network.traceroute import Hop
+from pipeline.contracts import AssetRef
 
 
 @dataclass(frozen=True)
@@ -39,3 +42,19 @@ class NetworkResults(Protocol):
     ) -> None: ...
 
     async def record_dns(self, scan: ScanContext, result: dict[str, Any]) -> None: ...
+
+    async def record_bandwidth(
+        self, scan: ScanContext, source: str, dest: str, result: Throughput
+    ) -> None: ...
+
+
+class ShellPipe(Protocol):
+    """Two hosts' commands joined through the bot: one's stdout feeds the other's stdin (SSH)."""
+
+    async def pipe(
+        self, source: AssetRef, source_command: str, dest: AssetRef, dest_command: str, *, timeout_s: float
+    ) -> tuple[CommandResult, CommandResult]:
+        """Run both; return (source's result without its stdout, dest's result). Both commands
+        must end by themselves (bound them); on a timeout both channels are closed and
+        `ToolTimeout` raised. `duration_ms` of each counts from the start of the pipe."""
+        ...

@@ -1,9 +1,11 @@
-"""Network diagnostics: ICMP ping, TCP port scan, traceroute, DNS lookups.
+"""Network diagnostics: ICMP ping, TCP port scan, traceroute, DNS lookups, throughput.
 
 Services looked up through the context, each optional (a default is built per call):
 `NetworkConfig` (resolver, timeouts, concurrency), `IcmpProbe` (one shared ICMP socket
 for every concurrent ping), `PortScanner` (one concurrency bound for every scan) and
-`NetworkResults` (stores results in the network-analysis tables).
+`NetworkResults` (stores results in the network-analysis tables), `ThroughputMeter` (one
+measurement per destination at a time). `network.bandwidth` also needs the automation domain's
+`RemoteShell`, `AssetStore` (its `to` asset) and, for hosts without iperf3, a `ShellPipe`.
 """
 
 from __future__ import annotations
@@ -18,15 +20,18 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from domains.assets.directory import AssetStore
+from domains.automation.ports import RemoteShell
 from domains.network import dns
 from domains.network import phrasing as words
 from domains.network import traceroute as tracing
+from domains.network.bandwidth import Throughput, ThroughputMeter
 from domains.network.config import NetworkConfig
 from domains.network.icmp import IcmpProbe, PingStats, resolve
-from domains.network.ports import NetworkResults, ScanContext
+from domains.network.ports import NetworkResults, ScanContext, ShellPipe
 from domains.network.portscan import PortScanner, summarize
 from pipeline.contracts import AssetRef, Risk, ToolOutput
-from pipeline.errors import InvalidRequest, TargetUnreachable, ToolFailed
+from pipeline.errors import InvalidRequest, TargetUnreachable, ToolFailed, UnknownTarget
 from pipeline.params import PROBES
 from pipeline.registry import ToolContext, ToolSet
 
@@ -85,6 +90,14 @@ class PortScanArgs(BaseModel):
 class TracerouteArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
     max_hops: int = Field(30, ge=1, le=64)
+
+
+class BandwidthArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    to: str = Field(
+        ..., min_length=1, max_length=255, description="the asset at the other end (inventory name)"
+    )
+    duration_s: float = Field(5.0, gt=0, le=60, description="seconds to send for (capped by the settings)")
 
 
 RecordType = Literal["A", "AAAA", "MX", "TXT", "CNAME", "NS", "PTR", "SOA"]
@@ -291,3 +304,44 @@ async def dns_lookup(ctx: ToolContext, target: AssetRef | None, args: DnsLookupA
     scan = scan_context(ctx, name=args.name, record_type=args.record_type)
     await record(ctx, lambda store: store.record_dns(scan, result))
     return ToolOutput(summary=dns.summarize(result), data=result)
+
+
+@network.tool("network.bandwidth", BandwidthArgs, risk=Risk.READ, timeout_s=120, phrasing=words.BANDWIDTH)
+async def bandwidth(ctx: ToolContext, target: AssetRef | None, args: BandwidthArgs) -> ToolOutput:
+    """Measure TCP throughput (Mbit/s) from each target to another asset (`to`) for a bounded time:
+    iperf3 over SSH when both ends have it, otherwise a transfer relayed through the SSH sessions."""
+    if target is None:
+        raise InvalidRequest("this tool needs a target")
+    dest = await ctx.get(AssetStore).get(args.to)  # type: ignore[type-abstract]
+    if dest is None:
+        raise UnknownTarget([args.to])
+    if dest.name == target.name:
+        raise InvalidRequest(f"bandwidth is measured between two assets; {args.to} is the target itself")
+    address = await connect_address(ctx, dest)
+    config = config_of(ctx)
+    seconds = min(args.duration_s, config.bandwidth_max_s)
+    meter = ctx.find(ThroughputMeter) or ThroughputMeter(config)
+    shell = ctx.get(RemoteShell)  # type: ignore[type-abstract]
+    pipe = ctx.find(ShellPipe)  # type: ignore[type-abstract]
+    result = await meter.measure(shell, pipe, target, dest, address, seconds)
+    scan = scan_context(ctx, to=dest.name, duration_s=seconds)
+    await record(ctx, lambda store: store.record_bandwidth(scan, target.name, dest.name, result))
+    return bandwidth_output(target.name, dest.name, result, cut=seconds < args.duration_s)
+
+
+def bandwidth_output(source: str, dest: str, result: Throughput, *, cut: bool) -> ToolOutput:
+    how = "iperf3" if result.method == "iperf3" else "relayed over SSH through the bot (a lower bound)"
+    summary = f"{source} -> {dest}: {result.mbps:g} Mbit/s over {result.seconds:.1f} s ({how})"
+    if result.retransmits:
+        summary += f", {result.retransmits} retransmits"
+    if cut:
+        summary += "; the duration was cut to the configured maximum"
+    data = {
+        "to": dest,
+        "method": result.method,
+        "mbps": result.mbps,
+        "bytes": result.bytes,
+        "seconds": round(result.seconds, 3),
+        "retransmits": result.retransmits,
+    }
+    return ToolOutput(summary=summary, data=data)

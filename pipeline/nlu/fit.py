@@ -240,6 +240,8 @@ def has_value(slot: SlotView, chosen: Iterable[Match], uses: Iterable[Value], pa
         return bool(written or named)
     if kind == "command":
         return True  # an unquoted command is read after the verb; its absence is asked when filling
+    if kind == "asset":
+        return len(parse.targets.names) >= 2  # one host to act on, another as the argument
     if kind == "new_name":
         return bool(parse.targets.unknown) or any(v.has("kv") and v.key == "name" for v in parse.values)
     if kind in {"filter", "field", "text", "message", "choice", "choices", "number"}:

@@ -27,7 +27,7 @@ from pipeline.nlu.parse import Claims, Parse, Value
 from pipeline.nlu.qualifiers import unknown_qualifiers
 from pipeline.nlu.reading import Reading
 from pipeline.nlu.recognise import recognise
-from pipeline.nlu.slots import MissingSlot, each_value, fill
+from pipeline.nlu.slots import MissingSlot, each_value, fill, other_assets
 from pipeline.nlu.targeting import Clarify, Context, NoTargets, targets_for
 from pipeline.nlu.tokens import Token
 from pipeline.nlu.toolwords import ToolView, ToolWords
@@ -201,6 +201,11 @@ class Reader:
         parse = self._outside_command(read.parse, reading)
         try:
             names, selector = targets_for(tool, parse, context, service, self.index)
+            others = other_assets(tool, filled.args)
+            if others:  # 'from web-01 to db-01': db-01 is the tool's argument, not a target
+                names = tuple(n for n in names if n not in others)
+                if not names and selector is None:
+                    raise NoTargets(tool.name)
         except NoTargets:
             asked = ToolCall(tool=tool.name, args=next(iter(each_value(filled)), {}), targets=("<host>",))
             raise Clarify(messages.which_targets(messages.structured(asked))) from None

@@ -8,6 +8,7 @@ nothing written for it raises `MissingSlot` with the question to ask back.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -286,6 +287,25 @@ def _new_name(
     return new_name(parse)
 
 
+def _asset(
+    slot: SlotView, reading: Reading, parse: Parse, text: str, index: InventoryIndex, service: str
+) -> Any:
+    """'... to db-01': a host named right after one of the slot's cue words (not a target then)."""
+    leads = {p[-1] for p in slot.leads}
+    words = [t for t in parse.tokens if t.kind != "punct"]
+    for before, token in itertools.pairwise(words):
+        if token.index in parse.targets.name_tokens and stem(before.low) in leads:
+            found = index.lookup(token.text).names
+            if len(found) == 1 and found[0] in parse.targets.names:
+                return found[0]
+    return None
+
+
+def other_assets(tool: ToolView, args: dict[str, Any]) -> set[str]:
+    """The hosts a call names as arguments (slots of kind "asset"): they are not its targets."""
+    return {str(args[s.name]) for s in tool.slots if s.kind == "asset" and args.get(s.name)}
+
+
 _READERS = {
     "service": _services,
     "port": _ports,
@@ -301,6 +321,7 @@ _READERS = {
     "filter": _filters,
     "field": _fields,
     "new_name": _new_name,
+    "asset": _asset,
 }
 
 

@@ -265,3 +265,21 @@ async def test_both_means_two(planner: HybridPlanner) -> None:
     narrowed = await plan(planner, "restart IIS on both london app servers")
     assert [s.target_names for s in narrowed.steps] == [["win-app-01", "win-app-02"]]
     assert (await plan(planner, "ping both london app servers")).outcome == "clarify"
+
+
+@pytest.mark.parametrize(
+    ("text", "source", "args"),
+    [
+        ("measure bandwidth from web-01 to db-01", "web-01", {"to": "db-01"}),
+        ("iperf between api-01 and db-02 for 10 seconds", "api-01", {"to": "db-02", "duration_s": 10}),
+        ("what is the throughput from web-02 to web-03?", "web-02", {"to": "web-03"}),
+    ],
+)
+async def test_an_asset_written_as_an_argument_is_not_a_target(
+    planner: HybridPlanner, text: str, source: str, args: dict[str, Any]
+) -> None:
+    result = await plan(planner, text)
+    assert result.outcome == "plan", result.message
+    [(tool, targets, got)] = steps(result)
+    assert (tool, targets) == ("network.bandwidth", [source])
+    assert {k: got[k] for k in args} == args
