@@ -317,6 +317,7 @@ async def bandwidth(ctx: ToolContext, target: AssetRef | None, args: BandwidthAr
         raise UnknownTarget([args.to])
     if dest.name == target.name:
         raise InvalidRequest(f"bandwidth is measured between two assets; {args.to} is the target itself")
+    ctx.check_target(dest)  # the other end passes the step's own policy rules, like a target
     address = await connect_address(ctx, dest)
     config = config_of(ctx)
     seconds = min(args.duration_s, config.bandwidth_max_s)
