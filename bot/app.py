@@ -31,6 +31,7 @@ from db.assets import SqlAssetRepository
 from db.audit import SqlAuditLog
 from db.audit_anchor import HEAD_FILE, HeadFile
 from db.catalog import SqlToolCatalog
+from db.credentials import SqlCredentialStore
 from db.engine import create_engine, session_factory, sqlite_path
 from db.executions import SqlExecutionStore
 from db.history import SqlHistory
@@ -138,7 +139,7 @@ async def credential_cipher(
     """The credential key, checked against the stored credentials (bot.preflight)."""
     if not settings.security.credential_key.get_secret_value().strip():
         preflight.secure_home(settings.home)  # the key file lives there
-    sealed_with = await SqlAssetRepository(sessions).credential_key_ids()
+    sealed_with = await SqlCredentialStore(sessions, None).key_ids()
     return preflight.credential_cipher(settings, sealed_with)
 
 

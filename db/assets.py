@@ -30,7 +30,6 @@ from domains.assets.credentials import (
     CredentialError,
     CredentialKind,
     Sealed,
-    reseal,
 )
 from domains.assets.directory import RELATIONSHIP_KINDS, asset_key, validate_asset, validation_problems
 from pipeline.contracts import AssetFilter, AssetRef
@@ -281,33 +280,6 @@ class SqlAssetRepository:
                 .order_by(AssetCredential.kind)
             )
             return [(c.kind, c.username, c.key_id) for c in await session.scalars(query)]
-
-    async def credential_key_ids(self) -> dict[str, int]:
-        """How many stored credentials each key (by key id) sealed; works without a cipher."""
-        query = select(AssetCredential.key_id, func.count()).group_by(AssetCredential.key_id)
-        async with store_errors(), self._sessions() as session:
-            return {key_id: count for key_id, count in (await session.execute(query)).all()}
-
-    async def rotate_credentials(self, new: CredentialCipher) -> int:
-        """Re-encrypt every credential from the current cipher to `new` in one transaction.
-
-        Rows already under `new` are left alone, so an interrupted rotation can be rerun.
-        Returns how many rows were re-encrypted; afterwards this repository uses `new`.
-        """
-        old = self._require_cipher()
-        changed = 0
-        async with store_errors(), self._sessions.begin() as session:
-            await begin_immediate(session)
-            rows = (await session.execute(select(AssetCredential, Asset.name).join(Asset))).all()
-            for cred, name in rows:
-                if cred.key_id == new.key_id:
-                    continue
-                sealed = reseal(old, new, name, cred.kind, Sealed(cred.ciphertext, cred.nonce, cred.key_id))
-                cred.ciphertext, cred.nonce, cred.key_id = sealed
-                cred.rotated_at = utcnow()
-                changed += 1
-        self.cipher = new
-        return changed
 
     # ------------------------------------------------------------------ internals
 

@@ -12,7 +12,7 @@ from db.models.access import ApiToken
 from db.models.catalog import AuditChainHead, AuditRecord, IntentPattern, Tool, ToolCapability, ToolTelemetry
 from db.models.communication import DeliveryLog, MessageTemplate, ProcessedEvent
 from db.models.execution import Approval, Execution, ExecutionLock, ExecutionStep, QueuedJob, TimeoutPolicy
-from db.models.inventory import Asset, AssetCredential, AssetRelationship
+from db.models.inventory import Asset, AssetCredential, AssetRelationship, ScopedCredential
 from db.models.network import BandwidthTest, ConnectivityTest, NetworkScan, PortScanResult
 from db.models.schedule import ScheduleRow, ScheduleRun
 from db.types import Base
@@ -40,6 +40,7 @@ __all__ = [
     "QueuedJob",
     "ScheduleRow",
     "ScheduleRun",
+    "ScopedCredential",
     "TimeoutPolicy",
     "Tool",
     "ToolCapability",

@@ -62,7 +62,18 @@ class AssetRelationship(Base):
     created_at: Mapped[datetime] = created()
 
 
-class AssetCredential(Base):
+class SealedSecret:
+    """Columns of a sealed secret (AES-256-GCM); the key id says which key sealed it (rotation)."""
+
+    username: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    nonce: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    key_id: Mapped[str] = mapped_column(String(16), nullable=False)
+    created_at: Mapped[datetime] = created()
+    rotated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class AssetCredential(SealedSecret, Base):
     """An encrypted secret (AES-256-GCM); associated data binds it to asset name + kind."""
 
     __tablename__ = "asset_credentials"
@@ -75,9 +86,23 @@ class AssetCredential(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), nullable=False)
     kind: Mapped[str] = mapped_column(String(16), nullable=False)
-    username: Mapped[str] = mapped_column(String(255), nullable=False, default="")
-    ciphertext: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
-    nonce: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
-    key_id: Mapped[str] = mapped_column(String(16), nullable=False)
-    created_at: Mapped[datetime] = created()
-    rotated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class ScopedCredential(SealedSecret, Base):
+    """A login for every host with a tag (scope "tag", value ``k=v``) or for every host ("default").
+
+    Sealed like `AssetCredential`, bound to ``scope:<scope>:<value>`` and kind instead of an asset.
+    """
+
+    __tablename__ = "scoped_credentials"
+    __table_args__ = (
+        UniqueConstraint("scope", "value", "kind"),
+        one_of("scope", ("tag", "default")),
+        one_of("kind", CREDENTIAL_KINDS),
+        Index(None, "key_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(String(16), nullable=False)
+    value: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)

@@ -19,11 +19,13 @@ import secrets
 from pathlib import Path
 from typing import Literal, NamedTuple
 
-from cryptography.exceptions import InvalidTag
+from cryptography.exceptions import InvalidTag, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from pydantic import BaseModel, ConfigDict, SecretStr
 
-from pipeline.errors import OpsError
+from pipeline.errors import InvalidRequest, OpsError
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -124,6 +126,33 @@ class CredentialCipher:
         return SecretStr(plain.decode("utf-8"))
 
 
+def ssh_key_fingerprint(private_key: str | SecretStr) -> str:
+    """``SHA256:...`` of the public half of an OpenSSH or PEM private key, as ``ssh-keygen -lf`` shows it.
+
+    InvalidRequest when the text is not an unencrypted private key (a public key, a key with a
+    passphrase, anything else), saying what to give instead.
+    """
+    text = _reveal(private_key).encode("utf-8")
+    if text.lstrip().startswith((b"ssh-", b"ecdsa-")):
+        raise InvalidRequest("that is a public key: give the private key file (the one without .pub)")
+    try:
+        load = (
+            serialization.load_ssh_private_key
+            if b"OPENSSH PRIVATE KEY" in text
+            else serialization.load_pem_private_key
+        )
+        public = load(text, password=None).public_key().public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH)
+    except TypeError as err:  # the key needs a password
+        raise InvalidRequest(
+            "the key is protected by a passphrase; store a copy without one "
+            "(cp KEY COPY && ssh-keygen -p -N '' -f COPY), readable only by the service"
+        ) from err
+    except (ValueError, UnsupportedAlgorithm) as err:
+        raise InvalidRequest("not an SSH private key (OpenSSH or PEM format expected)") from err
+    digest = hashlib.sha256(base64.b64decode(public.split()[1])).digest()
+    return "SHA256:" + base64.b64encode(digest).decode("ascii").rstrip("=")
+
+
 def reseal(old: CredentialCipher, new: CredentialCipher, asset: str, kind: str, sealed: Sealed) -> Sealed:
     """Re-encrypt one sealed secret from `old` to `new` (a no-op for rows already under `new`)."""
     if sealed.key_id == new.key_id:
@@ -139,7 +168,7 @@ def stage_key_file(home: Path, new: CredentialCipher) -> Path:
     """Write `new` beside the current key file (mode 0600) before rotating to it.
 
     Rotation for the embedded default: stage the new key, run
-    `SqlAssetRepository.rotate_credentials(new)`, then `commit_key_file(home)`. A crash
+    `SqlCredentialStore.rotate(new)`, then `commit_key_file(home)`. A crash
     in between leaves both keys on disk, so no credential becomes unreadable.
     """
     path = home / NEW_KEY_FILE

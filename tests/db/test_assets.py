@@ -1,5 +1,5 @@
 """SqlAssetRepository on SQLite and PostgreSQL: CRUD with validation, snapshot cache, import
-atomicity, relationships and encrypted credentials with key rotation."""
+atomicity, relationships and encrypted credentials (rotation: test_credentials.py)."""
 
 from __future__ import annotations
 
@@ -149,24 +149,6 @@ async def test_wrong_key_cannot_read(inventory: SqlAssetRepository, sessions: Se
         await stranger.get_credential("web-01", "password")
     with pytest.raises(CredentialError, match="no credential key"):
         await SqlAssetRepository(sessions).get_credential("web-01", "password")
-
-
-async def test_rotation_re_encrypts_every_row(inventory: SqlAssetRepository, sessions: Sessions) -> None:
-    old = inventory.cipher
-    assert old is not None
-    await inventory.set_credential("web-01", "password", "root", SECRET)
-    await inventory.set_credential("db-01", "ssh_key", "postgres", "-----BEGIN KEY-----")
-    new = CredentialCipher.generate()
-    assert await inventory.rotate_credentials(new) == 2
-    assert await inventory.rotate_credentials(new) == 0  # rerun is a no-op
-    reader = SqlAssetRepository(sessions, cipher=new)
-    credential = await reader.get_credential("db-01", "ssh_key")
-    assert credential is not None and credential.secret.get_secret_value() == "-----BEGIN KEY-----"
-    with pytest.raises(CredentialError):
-        await SqlAssetRepository(sessions, cipher=old).get_credential("web-01", "password")
-    async with sessions() as session:
-        rows = list(await session.scalars(select(AssetCredential)))
-    assert {r.key_id for r in rows} == {new.key_id} and all(r.rotated_at for r in rows)
 
 
 async def test_credentials_go_with_the_asset(inventory: SqlAssetRepository, sessions: Sessions) -> None:
