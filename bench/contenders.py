@@ -64,7 +64,7 @@ class BotPath:
 
 
 def ssh_config(known_hosts: Path, key: Path, **overrides: Any) -> SshConfig:
-    return SshConfig(known_hosts=str(known_hosts), client_keys=(str(key),), **overrides)
+    return SshConfig(username="root", known_hosts=str(known_hosts), client_keys=(str(key),), **overrides)
 
 
 async def bot_ssh(

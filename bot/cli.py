@@ -341,6 +341,81 @@ def credentials() -> None:
     """The encrypted host credentials."""
 
 
+def _scope_options(func: Callable[P, R]) -> Callable[P, R]:
+    """HOST | --tag KEY=VALUE | --default: where a stored login applies."""
+    func = click.option("--default", "default", is_flag=True, help="Every host (the last resort).")(func)
+    func = click.option("--tag", metavar="KEY=VALUE", help="Every host with this tag.")(func)
+    return click.argument("host", required=False)(func)
+
+
+def _scope_choice(host: str | None, tag: str | None, default: bool) -> Any:
+    from bot.logins import ScopeChoice
+
+    choice = ScopeChoice(host, tag, default)
+    if choice.problem():
+        fail(str(choice.problem()), EXIT_USAGE)
+    return choice
+
+
+@credentials.command("set")
+@_scope_options
+@click.option("--user", required=True, help="The account to log in as (e.g. opsconductor, not root).")
+@click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path), help="An SSH private key.")
+@click.option("--password-stdin", is_flag=True, help="Read a password from stdin (SSH or WinRM).")
+@click.option("--winrm", is_flag=True, help="The password is for WinRM (implied for a Windows host).")
+@click.pass_context
+@one_line_errors
+def credentials_set(
+    ctx: click.Context,
+    host: str | None,
+    tag: str | None,
+    default: bool,
+    user: str,
+    key_file: Path | None,
+    password_stdin: bool,
+    winrm: bool,
+) -> None:
+    """Store the login for HOST, for every host with --tag KEY=VALUE, or --default (host > tag > default)."""
+    from bot.logins import NewLogin, read_key_file, set_login
+
+    choice = _scope_choice(host, tag, default)
+    if (key_file is None) == (not password_stdin):
+        fail("give either --key-file FILE or --password-stdin", EXIT_USAGE)
+    if key_file is not None:
+        login = NewLogin(user, key=read_key_file(key_file), winrm=winrm)
+    else:
+        login = NewLogin(user, password=sys.stdin.readline().rstrip("\r\n"), winrm=winrm)
+    click.echo(run(set_login(load_settings(ctx), choice, login)))
+
+
+@credentials.command("list")
+@click.pass_context
+@one_line_errors
+def credentials_list(ctx: click.Context) -> None:
+    """Every stored login: scope, user, kind, key fingerprint (never a secret)."""
+    from bot.logins import list_logins, login_line
+
+    found = run(list_logins(load_settings(ctx)))
+    for login in found:
+        click.echo(login_line(login))
+    if not found:
+        click.echo("no credentials stored (add one: opsconductor credentials set HOST --user U --key-file F)")
+
+
+@credentials.command("delete")
+@_scope_options
+@click.option("--kind", type=click.Choice(["ssh_key", "password", "winrm"]), help="Only this kind.")
+@click.pass_context
+@one_line_errors
+def credentials_delete(
+    ctx: click.Context, host: str | None, tag: str | None, default: bool, kind: str | None
+) -> None:
+    """Delete the stored login(s) of HOST, --tag KEY=VALUE or --default."""
+    from bot.logins import delete_login
+
+    click.echo(run(delete_login(load_settings(ctx), _scope_choice(host, tag, default), kind)))  # type: ignore[arg-type]
+
+
 @credentials.command("rotate-key")
 @click.option(
     "--new-key", help="Base64 of 32 random bytes ('-' reads it from stdin); generated when omitted."
@@ -355,6 +430,45 @@ def credentials_rotate_key(ctx: click.Context, new_key: str | None) -> None:
     click.echo(f"re-encrypted {count} credentials")
     if generated is not None:
         click.echo(f"new key (store it now; it is not shown again): {generated}")
+
+
+@cli.group()
+def hosts() -> None:
+    """SSH host keys the bot trusts (its known_hosts: ssh.known_hosts, else <home>/known_hosts)."""
+
+
+@hosts.command("trust")
+@click.argument("host")
+@click.option("--fingerprint", metavar="SHA256:...", help="Record the key only if it has this fingerprint.")
+@click.option("--yes", is_flag=True, help="Record the key without asking (you checked it another way).")
+@click.pass_context
+@one_line_errors
+def hosts_trust(ctx: click.Context, host: str, fingerprint: str | None, yes: bool) -> None:
+    """Connect to HOST, show the fingerprint of its host key and record it once confirmed."""
+    from bot.host_keys import trust_host
+
+    if fingerprint is None and not yes and not sys.stdin.isatty():
+        fail(
+            "confirm the key with --fingerprint SHA256:... (on the host: ssh-keygen -lf "
+            "/etc/ssh/ssh_host_ed25519_key.pub) or --yes",
+            EXIT_USAGE,
+        )
+
+    def confirm(line: str) -> bool:
+        return yes or click.confirm("Is this the key of that host (compare it on the host itself)?")
+
+    run(trust_host(load_settings(ctx), host, fingerprint, confirm, click.echo))
+
+
+@hosts.command("forget")
+@click.argument("host")
+@click.pass_context
+@one_line_errors
+def hosts_forget(ctx: click.Context, host: str) -> None:
+    """Remove HOST's keys from the known_hosts file (then `hosts trust` it again)."""
+    from bot.host_keys import forget_host
+
+    click.echo(run(forget_host(load_settings(ctx), host)))
 
 
 @cli.group()
@@ -489,7 +603,7 @@ async def rotate_credential_key(settings: Settings, new_key: str | None) -> tupl
     sets OPSCONDUCTOR_SECURITY__CREDENTIAL_KEY to the new key and restarts every process.
     """
     from bot.app import credential_cipher, prepare_database
-    from db.assets import SqlAssetRepository
+    from db.credentials import SqlCredentialStore
     from db.engine import session_factory
     from domains.assets.credentials import CredentialCipher, commit_key_file, stage_key_file
 
@@ -502,7 +616,7 @@ async def rotate_credential_key(settings: Settings, new_key: str | None) -> tupl
             raise ValueError("the new key is the current key")
         if embedded:
             stage_key_file(settings.home, new)
-        count = await SqlAssetRepository(session_factory(engine), old).rotate_credentials(new)
+        count = await SqlCredentialStore(session_factory(engine), old).rotate(new)
         if embedded:
             commit_key_file(settings.home)
     finally:

@@ -111,9 +111,16 @@ class KeycloakSettings(Section):
 
 
 class SshSettings(Section):
-    username: str = "root"
+    """The service's own SSH identity and files, whoever runs or approves a step (docs/operations.md).
+
+    `username` is the default login (a dedicated account with `sudo -n` rules, not root); stored
+    credentials (`opsconductor credentials set`) override it per host, tag or by default.
+    `client_keys` are the service's key files; keys in ~/.ssh and an ssh-agent are never used.
+    """
+
+    username: str = "opsconductor"
     port: int = Field(22, ge=1, le=65535)
-    known_hosts: str = ""  # empty -> ~/.ssh/known_hosts
+    known_hosts: str = ""  # empty -> <home>/known_hosts (`opsconductor hosts trust` records keys there)
     trust_on_first_use: bool = False
     connect_timeout_s: float = Field(10.0, gt=0)
     command_timeout_s: float = Field(60.0, gt=0)

@@ -7,12 +7,14 @@ so `bot.app` reads as a list of ports and what fills them.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
 from db.assets import SqlAssetRepository
+from db.credentials import SqlCredentialStore
 from db.network_results import SqlNetworkResults
 from db.templates import SqlDeliveryLog, SqlTemplateStore, seed_default_templates
 from domains.assets.directory import AssetStore
@@ -33,6 +35,9 @@ from pipeline.admission import Admission, Limit
 from pipeline.contracts import AssetRef
 from pipeline.planner import Understander
 from pipeline.ports import AssetDirectory, Cache, IdentityResolver
+
+if TYPE_CHECKING:
+    from adapters.ssh.config import SshConfig
 
 Closer = Callable[[], Awaitable[None]]
 
@@ -94,20 +99,31 @@ def llm_understander(settings: Settings, cache: Cache, closers: list[Closer]) ->
 
 
 class StoredCredentials:
-    """The encrypted credential store as the SSH and WinRM adapters see it (CredentialSource)."""
+    """The encrypted credential store as the SSH and WinRM adapters see it (CredentialSource):
+    the most specific stored login of a host (host > tag > default, domains.assets.credential_scope)."""
 
-    def __init__(self, assets: SqlAssetRepository) -> None:
-        self.assets = assets
+    def __init__(self, store: SqlCredentialStore) -> None:
+        self.store = store
 
     async def get(self, asset: AssetRef) -> HostCredential | None:
-        if asset.os.lower() == "windows":
-            winrm = await self.assets.get_credential(asset.name, "winrm")
-            return HostCredential(winrm.username or None, password=winrm.secret) if winrm else None
-        key = await self.assets.get_credential(asset.name, "ssh_key")
-        if key is not None:
-            return HostCredential(key.username or None, private_key=key.secret)
-        password = await self.assets.get_credential(asset.name, "password")
-        return HostCredential(password.username or None, password=password.secret) if password else None
+        found = await self.store.resolve(asset)
+        if found is None:
+            return None
+        if found.kind == "ssh_key":
+            return HostCredential(found.username or None, private_key=found.secret)
+        return HostCredential(found.username or None, password=found.secret)
+
+
+def known_hosts_file(settings: Settings) -> Path:
+    """The service's known_hosts: ssh.known_hosts, else <home>/known_hosts (never a person's ~/.ssh)."""
+    configured = settings.ssh.known_hosts.strip()
+    return Path(configured).expanduser() if configured else settings.home / "known_hosts"
+
+
+def ssh_config(settings: Settings) -> SshConfig:
+    from adapters.ssh.config import SshConfig
+
+    return SshConfig.from_settings(settings.ssh, known_hosts=str(known_hosts_file(settings)))
 
 
 async def tool_services(
@@ -117,14 +133,13 @@ async def tool_services(
 ) -> tuple[dict[type[Any], Any], list[Closer]]:
     """Services the domains' tools look up with `ctx.get(PortType)`."""
     from adapters.localfiles import DirectoryFetchedFiles, DirectoryTemplates
-    from adapters.ssh.config import SshConfig
     from adapters.ssh.files import AsyncsshFiles
     from adapters.ssh.shell import AsyncsshShell
     from adapters.winrm.config import WinrmConfig
     from adapters.winrm.remote import PywinrmRemote
 
-    credentials = StoredCredentials(assets)
-    shell = AsyncsshShell(SshConfig.from_settings(settings.ssh), credentials)
+    credentials = StoredCredentials(SqlCredentialStore(sessions, assets.cipher))
+    shell = AsyncsshShell(ssh_config(settings), credentials)
     winrm = settings.winrm
     windows = PywinrmRemote(
         WinrmConfig.from_settings(

@@ -15,13 +15,14 @@ FAST_KEX = "^curve25519-sha256,curve25519-sha256@libssh.org"
 class SshConfig:
     """How the SSH adapter connects. The composition root builds it from `SshSettings`.
 
-    `known_hosts` empty means ``~/.ssh/known_hosts``. With `trust_on_first_use`, the
-    key of a host with no entry yet is accepted and appended to that file; a host
-    whose key differs from its entry is always refused. Empty `client_keys` means
-    asyncssh's defaults (``~/.ssh/id_*`` and the agent).
+    `known_hosts` empty means ``~/.ssh/known_hosts`` (the composition root always names the
+    service's own file). With `trust_on_first_use`, the key of a host with no entry yet is
+    accepted and appended to that file; a host whose key differs from its entry is always
+    refused. Keys come from the credential store or `client_keys`, never from ``~/.ssh/id_*``
+    or an ssh-agent: a step runs with the service's identity whoever started or approved it.
     """
 
-    username: str = "root"
+    username: str = "opsconductor"
     port: int = 22
     known_hosts: str = ""
     trust_on_first_use: bool = False

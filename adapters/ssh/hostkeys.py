@@ -7,6 +7,10 @@ a host whose key differs from its entry is refused in both modes.
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import hashlib
+import hmac
 import logging
 import os
 from pathlib import Path
@@ -61,6 +65,29 @@ class HostKeyPolicy:
         )
         return True
 
+    def recorded(self, host: str, port: int | None) -> list[asyncssh.SSHKey]:
+        """The keys on record for `host` (``opsconductor hosts trust`` compares with them)."""
+        return self(host, host, None if port == 22 else port)[0]
+
+    def record(self, host: str, port: int | None, key: asyncssh.SSHKey) -> None:
+        """Append `key` as the host key of `host` (the operator checked its fingerprint)."""
+        self._append(host, None if port == 22 else port, key)
+
+    def forget(self, host: str, port: int | None) -> int:
+        """Remove every entry naming exactly `host` (plain or hashed); how many lines went."""
+        pattern = host_pattern(host, port)
+        try:
+            lines = self.path.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
+        except FileNotFoundError:
+            return 0
+        kept = [line for line in lines if not _names(line, pattern)]
+        if len(kept) != len(lines):
+            temp = self.path.with_name(f".{self.path.name}.new")
+            temp.write_text("".join(kept), encoding="utf-8")
+            os.chmod(temp, 0o600)
+            os.replace(temp, self.path)
+        return len(lines) - len(kept)
+
     def _append(self, host: str, port: int | None, key: asyncssh.SSHKey) -> None:
         algorithm, blob = key.export_public_key().decode().split()[:2]
         line = f"{host_pattern(host, port)} {algorithm} {blob}"
@@ -89,3 +116,29 @@ class HostKeyPolicy:
         self._matches.clear()
         self._accepted.clear()
         self._stamp = stamp
+
+
+def _names(line: str, pattern: str) -> bool:
+    """Whether a known_hosts line's host field names `pattern` (``|1|salt|hash`` entries too)."""
+    fields = line.split()
+    if not fields or fields[0].startswith("#"):
+        return False
+    hosts = fields[1] if fields[0].startswith("@") and len(fields) > 1 else fields[0]
+    for entry in hosts.split(","):
+        if entry.startswith("|1|"):
+            salt, _, digest = entry[3:].partition("|")
+            mac = hmac.new(base64.b64decode(salt), pattern.encode(), hashlib.sha1).digest()
+            if hmac.compare_digest(base64.b64encode(mac).decode(), digest):
+                return True
+        elif entry == pattern:
+            return True
+    return False
+
+
+async def fetch_host_key(address: str, port: int, *, timeout_s: float, kex_algs: str) -> asyncssh.SSHKey:
+    """The host key `address` presents in the SSH handshake (no login); OSError/asyncssh errors."""
+    async with asyncio.timeout(timeout_s):
+        key = await asyncssh.get_server_host_key(address, port, kex_algs=kex_algs, config=None)
+    if key is None:  # pragma: no cover - only key exchanges without a host key (GSS) give none
+        raise asyncssh.KeyExchangeFailed("the server presented no host key")
+    return key

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Coroutine
@@ -37,7 +38,7 @@ from adapters.ssh.pool import ConnectionPool, PoolCounters, PoolKey
 from adapters.ssh.relay import relay
 from domains.automation.ports import TRUNCATION_MARKER, CommandResult, CredentialSource, HostCredential
 from pipeline.contracts import AssetRef
-from pipeline.errors import OutcomeUncertain, TargetUnreachable, ToolError, ToolTimeout
+from pipeline.errors import OutcomeUncertain, TargetUnreachable, ToolError, ToolFailed, ToolTimeout
 from pipeline.leftovers import note_unconfirmed_stop
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,22 @@ kill -s KILL -- -$g 2>/dev/null
 gone_within 20 && exit 0
 exit 3
 """
+
+
+# What to run to fix a refused connection: the operator's next command, on the same line.
+UNKNOWN_HOST_KEY = (
+    "{pattern} is not in {path} and host keys are checked strictly: check its key and record it "
+    "with `opsconductor hosts trust {name}` (or set ssh.trust_on_first_use)"
+)
+CHANGED_HOST_KEY = (
+    "the host key of {pattern} does not match its entry in {path}: refusing to connect (possible "
+    "man-in-the-middle, or the host was reinstalled: then `opsconductor hosts forget {name}` and "
+    "`opsconductor hosts trust {name}`)"
+)
+LOGIN_REFUSED = (
+    "login as {user} on {where} was refused: store the login with `opsconductor credentials set "
+    "{name} --user USER --key-file FILE` (or --tag KEY=VALUE / --default for many hosts)"
+)
 
 
 class _Client(asyncssh.SSHClient):
@@ -229,7 +246,7 @@ class AsyncsshShell:
             login = await self._login(target)
             key = PoolKey(target.address, self.config.port, login.username)
             for attempt in (1, 2):
-                async with self._pool.connection(key, lambda: self._connect(key, login)) as conn:
+                async with self._pool.connection(key, lambda: self._connect(key, login, target.name)) as conn:
                     try:
                         chan, opened = await conn.create_session(
                             lambda: _CappedOutput(cap), PREAMBLE + command, encoding=None
@@ -250,7 +267,7 @@ class AsyncsshShell:
         same concurrency limit; connect errors are translated as for `run`."""
         async with self._limit:
             key, login = await self._key(target)
-            async with self._pool.connection(key, lambda: self._connect(key, login)) as conn:
+            async with self._pool.connection(key, lambda: self._connect(key, login, target.name)) as conn:
                 yield conn
 
     async def pipe(
@@ -261,8 +278,8 @@ class AsyncsshShell:
             src_key, src_login = await self._key(source)
             dst_key, dst_login = await self._key(dest)
             async with (
-                self._pool.connection(src_key, lambda: self._connect(src_key, src_login)) as src,
-                self._pool.connection(dst_key, lambda: self._connect(dst_key, dst_login)) as dst,
+                self._pool.connection(src_key, lambda: self._connect(src_key, src_login, source.name)) as src,
+                self._pool.connection(dst_key, lambda: self._connect(dst_key, dst_login, dest.name)) as dst,
             ):
                 try:
                     return await relay(src, source_command, dst, dest_command, timeout_s)
@@ -349,7 +366,8 @@ class AsyncsshShell:
     async def _kill_group(self, run: _Run, pgid: int) -> bool:
         script = STOP_SCRIPT.format(pgid=pgid, term_ticks=max(round(self.config.stop_grace_s * 10), 1))
         if run.conn.is_closed():
-            async with self._pool.connection(run.key, lambda: self._connect(run.key, run.login)) as conn:
+            connect = functools.partial(self._connect, run.key, run.login, run.target)
+            async with self._pool.connection(run.key, connect) as conn:
                 result = await conn.run(script, check=False)
         else:
             result = await run.conn.run(script, check=False)
@@ -380,7 +398,9 @@ class AsyncsshShell:
         elif credential.password is not None:
             auth["client_keys"] = None
         elif self.config.client_keys:
-            auth["client_keys"] = [asyncssh.read_private_key(path) for path in self.config.client_keys]
+            auth["client_keys"] = [_read_key(path) for path in self.config.client_keys]
+        else:  # never the keys of whoever runs the process (~/.ssh/id_*): the service's own only
+            auth["client_keys"] = None
         if credential.password is not None:
             auth["password"] = credential.password.get_secret_value()
         options = asyncssh.SSHClientConnectionOptions(
@@ -391,12 +411,13 @@ class AsyncsshShell:
             login_timeout=self.config.connect_timeout_s,
             gss_host=None,
             x509_trusted_certs=None,
+            agent_path=None,  # never the agent of whoever runs the process
             **auth,
             **self.config.extra,
         )
         return _Login(username, options)
 
-    async def _connect(self, key: PoolKey, login: _Login) -> asyncssh.SSHClientConnection:
+    async def _connect(self, key: PoolKey, login: _Login, name: str) -> asyncssh.SSHClientConnection:
         client = _Client(self.hostkeys)
         timeout = self.config.connect_timeout_s
         try:
@@ -411,9 +432,10 @@ class AsyncsshShell:
                 ) from err
             raise TargetUnreachable(f"no answer from {_where(key)} within {timeout:g} s") from err
         except asyncssh.HostKeyNotVerifiable as err:
-            raise TargetUnreachable(self._host_key_problem(key)) from err
+            raise TargetUnreachable(self._host_key_problem(key, name)) from err
         except asyncssh.PermissionDenied as err:
-            raise TargetUnreachable(f"login as {key.username} on {_where(key)} was refused") from err
+            refused = LOGIN_REFUSED.format(user=key.username, where=_where(key), name=name)
+            raise TargetUnreachable(refused) from err
         except asyncssh.Error as err:
             raise TargetUnreachable(f"SSH to {_where(key)} failed: {err.reason}") from err
         except ConnectionRefusedError as err:
@@ -424,17 +446,10 @@ class AsyncsshShell:
             raise TargetUnreachable(f"cannot connect to {_where(key)}: {err.strerror or err}") from err
         return conn
 
-    def _host_key_problem(self, key: PoolKey) -> str:
+    def _host_key_problem(self, key: PoolKey, name: str) -> str:
         pattern = host_pattern(key.address, key.port)
-        if self.hostkeys.has_entry(key.address, key.port):
-            return (
-                f"the host key of {pattern} does not match its entry in {self.hostkeys.path}: "
-                "refusing to connect (possible man-in-the-middle, or the host was reinstalled)"
-            )
-        return (
-            f"{pattern} is not in {self.hostkeys.path} and host keys are checked strictly: "
-            "add its key (ssh-keyscan) or enable trust on first use"
-        )
+        known = CHANGED_HOST_KEY if self.hostkeys.has_entry(key.address, key.port) else UNKNOWN_HOST_KEY
+        return known.format(pattern=pattern, path=self.hostkeys.path, name=name)
 
 
 def _where(key: PoolKey) -> str:
@@ -463,3 +478,15 @@ async def _despite_cancellation(stop: Coroutine[Any, Any, bool]) -> bool:
     if cancelled:
         raise asyncio.CancelledError
     return task.result()
+
+
+def _read_key(path: str) -> asyncssh.SSHKey:
+    """A key file of ssh.client_keys; a missing or unreadable one is one clear line."""
+    try:
+        return asyncssh.read_private_key(path)
+    except (OSError, asyncssh.KeyImportError) as err:
+        why = getattr(err, "strerror", None) or str(err)
+        raise ToolFailed(
+            f"ssh.client_keys: cannot read the key {path} ({why}); fix the setting, or store a "
+            "login with `opsconductor credentials set HOST --user USER --key-file FILE`"
+        ) from err

@@ -77,6 +77,16 @@ exit 3
 """
 
 
+LOGIN_FIX = (
+    "store the login with `opsconductor credentials set {name} --user USER --password-stdin --winrm` "
+    "(or --tag KEY=VALUE / --default for many hosts)"
+)
+
+
+class LoginRefused(TargetUnreachable):
+    """The host refused the login; `powershell` adds which command stores the right one."""
+
+
 @dataclass
 class _Session:
     protocol: Protocol
@@ -161,6 +171,8 @@ class PywinrmRemote:
             except OutcomeUncertain:
                 note_unconfirmed_stop(target.name)
                 raise
+            except LoginRefused as err:
+                raise TargetUnreachable(f"{err}: {LOGIN_FIX.format(name=target.name)}") from err
             except asyncio.CancelledError:
                 stop.set()  # the thread stops the command on the target; wait for that to end
                 await _settled(job, target.name)
@@ -322,7 +334,7 @@ def _translated(endpoint: str) -> Any:
     try:
         yield
     except InvalidCredentialsError as err:
-        raise TargetUnreachable(f"login to {endpoint} was refused: {err}") from err
+        raise LoginRefused(f"login to {endpoint} was refused: {err}") from err
     except requests.Timeout as err:
         raise ToolTimeout(f"{endpoint} did not answer in time") from err
     except requests.ConnectionError as err:

@@ -39,7 +39,10 @@ def readme_tool() -> str:
 @pytest.fixture
 async def shell(in_testbed: SshdTestbed, testbed_known_hosts: Path) -> AsyncIterator[AsyncsshShell]:
     config = SshConfig(
-        known_hosts=str(testbed_known_hosts), client_keys=(str(in_testbed.client_key),), connect_timeout_s=2.0
+        username="root",
+        known_hosts=str(testbed_known_hosts),
+        client_keys=(str(in_testbed.client_key),),
+        connect_timeout_s=2.0,
     )
     remote = AsyncsshShell(config)
     yield remote

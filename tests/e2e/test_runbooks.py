@@ -89,7 +89,10 @@ ADDRESS = {
 @pytest.fixture
 async def chat(in_testbed: SshdTestbed, testbed_known_hosts: Path, tmp_path: Path) -> AsyncIterator[FakeChat]:
     config = SshConfig(
-        known_hosts=str(testbed_known_hosts), client_keys=(str(in_testbed.client_key),), connect_timeout_s=2.0
+        username="root",
+        known_hosts=str(testbed_known_hosts),
+        client_keys=(str(in_testbed.client_key),),
+        connect_timeout_s=2.0,
     )
     shell = AsyncsshShell(config)
     catalog = tmp_path / "catalog"

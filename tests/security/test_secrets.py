@@ -103,6 +103,7 @@ def app_settings(tmp_path: Path, database_url: str, relay: tuple[str, int], bed:
         home=tmp_path / "home",
         db={"url": database_url},
         ssh={
+            "username": "root",
             "port": relay[1],
             "known_hosts": str(known_hosts),
             "client_keys": [str(bed.client_key)],

@@ -92,6 +92,7 @@ async def test_an_alertmanager_alert_on_a_real_host_gets_one_diagnosis_thread_cl
     in_testbed: SshdTestbed, testbed_known_hosts: Path, slack: SlackApiStandIn, tmp_path: Path
 ) -> None:
     ssh = {
+        "username": "root",
         "known_hosts": str(testbed_known_hosts),
         "client_keys": [str(in_testbed.client_key)],
         "connect_timeout_s": 5,

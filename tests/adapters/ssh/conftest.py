@@ -19,6 +19,7 @@ __all__ = ["in_testbed", "sshd_testbed", "testbed_known_hosts"]
 def ssh_config(in_testbed: SshdTestbed, testbed_known_hosts: Path) -> Callable[..., SshConfig]:
     def make(**overrides: Any) -> SshConfig:
         values: dict[str, Any] = {
+            "username": "root",  # the testbed's sshd has only root
             "known_hosts": str(testbed_known_hosts),
             "client_keys": (str(in_testbed.client_key),),
             "connect_timeout_s": 2.0,

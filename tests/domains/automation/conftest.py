@@ -26,6 +26,7 @@ RunTool = Callable[..., Awaitable[ToolOutput]]
 @pytest.fixture
 async def shell(in_testbed: SshdTestbed, testbed_known_hosts: Path) -> AsyncIterator[AsyncsshShell]:
     config = SshConfig(
+        username="root",  # the testbed's sshd has only root
         known_hosts=str(testbed_known_hosts),
         client_keys=(str(in_testbed.client_key),),
         connect_timeout_s=2.0,

@@ -126,6 +126,7 @@ async def test_a_host_gone_mid_stop_is_uncertain_and_stays_locked(
     await proxy.start()
     in_testbed.write_known_hosts(testbed_known_hosts, [PROXY[0]], port=PROXY[1])
     config = SshConfig(
+        username="root",  # the testbed's sshd has only root
         known_hosts=str(testbed_known_hosts),
         client_keys=(str(in_testbed.client_key),),
         port=PROXY[1],

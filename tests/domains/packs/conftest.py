@@ -19,6 +19,7 @@ __all__ = ["in_testbed", "sshd_testbed", "testbed_known_hosts"]
 @pytest.fixture
 async def shell(in_testbed: SshdTestbed, testbed_known_hosts: Path) -> AsyncIterator[AsyncsshShell]:
     config = SshConfig(
+        username="root",  # the testbed's sshd has only root
         known_hosts=str(testbed_known_hosts),
         client_keys=(str(in_testbed.client_key),),
         connect_timeout_s=2.0,
