@@ -15,6 +15,19 @@ from domains.automation.facts import disk_fact, memory_fact, uptime_fact
 
 SECTION = "@@"
 NO_SYSTEMD = "@@no-systemd"
+# A command that needs root runs as `as_root CMD ...`: directly when the login is root, else
+# through `sudo -n` (never prompts: a missing sudoers rule fails at once). The rules per tool
+# are in docs/operations.md ("Connect your machines").
+AS_ROOT = 'as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -n -- "$@"; fi; }'
+SUDO_REFUSED = (  # what sudo (or a shell without it) says when `sudo -n` may not run a command
+    "sudo: a password is required",
+    "sudo: a terminal is required",
+    "is not in the sudoers file",
+    "is not allowed to execute",
+    "may not run sudo on",
+    "sudo: not found",
+    "sudo: command not found",
+)
 PSEUDO_FS = ("tmpfs", "devtmpfs", "squashfs", "efivarfs")
 PSEUDO_SOURCES = frozenset({*PSEUDO_FS, "udev", "none", "shm", "run"})
 
@@ -156,10 +169,15 @@ def service_status_command(service: str) -> str:
 def service_control_command(service: str, action: str) -> str:
     unit = shlex.quote(unit_name(service))
     return (
-        f"{_systemd_guard(service)}; systemctl {shlex.quote(action)} -- {unit}; rc=$?; "
+        f"{_systemd_guard(service)}; {AS_ROOT}; as_root systemctl {shlex.quote(action)} -- {unit}; rc=$?; "
         f"echo {SECTION}show; systemctl show --no-pager --property={SHOW_PROPERTIES} -- {unit}; "
         f"echo {SECTION}rc; echo $rc"
     )
+
+
+def sudo_refused(stderr: str) -> bool:
+    """Whether a command failed because the login may not run it as root through `sudo -n`."""
+    return any(sign in stderr for sign in SUDO_REFUSED)
 
 
 def no_systemd(stdout: str, stderr: str) -> tuple[str, list[int]] | None:

@@ -27,6 +27,7 @@ from typing import Protocol
 
 from pydantic import SecretStr
 
+from domains.automation.linux import AS_ROOT
 from pipeline.contracts import AssetRef
 
 TRUNCATION_MARKER = "[output truncated after {n} bytes]"
@@ -210,8 +211,9 @@ class AutomationOptions:
     diff_max_lines: int = 400  # lines of a diff shown in a prompt or reply
     process_limit: int = 200
     linux_reboot_command: str = (
+        f"{AS_ROOT}; "
         "if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; "
-        "then systemctl reboot; else shutdown -r now; fi"
+        "then as_root systemctl reboot; else as_root shutdown -r now; fi"
     )
     linux_boot_id_command: str = "cat /proc/sys/kernel/random/boot_id"
     reboot_poll_interval_s: float = 2.0

@@ -78,8 +78,21 @@ class Host:
         return port
 
 
+SUDO_HINT = (
+    "{said}: the login may not run this as root without a password; add the sudoers rule for "
+    'this tool (docs/operations.md, "Connect your machines")'
+)
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
 def failure_text(result: CommandResult) -> str:
     """The most telling line of a failed command, for a one-line error."""
+    if linux.sudo_refused(result.stderr):
+        return SUDO_HINT.format(said=_last_line(result.stderr))
     for text in (result.stderr, result.stdout):
         lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
         if lines:
