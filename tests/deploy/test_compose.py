@@ -74,6 +74,16 @@ def test_app_services_run_the_cli_in_production_mode(compose: dict[str, Any]) ->
         assert services[name]["env_file"] == [{"path": ".env", "required": True}]
 
 
+def test_app_services_log_in_with_the_mounted_key_and_known_hosts(compose: dict[str, Any]) -> None:
+    """Every process that may run a step uses the same SSH files (docs/operations.md)."""
+    for name in ("migrate", "bot", "worker"):
+        service = compose["services"][name]
+        env = service["environment"]
+        assert "./ssh:/etc/opsconductor/ssh" in service["volumes"]
+        assert env["OPSCONDUCTOR_SSH__KNOWN_HOSTS"] == "/etc/opsconductor/ssh/known_hosts"
+        assert json.loads(env["OPSCONDUCTOR_SSH__CLIENT_KEYS"]) == ["/etc/opsconductor/ssh/id_ed25519"]
+
+
 def test_postgres_and_redis_are_configured_as_asked(compose: dict[str, Any]) -> None:
     postgres, redis = compose["services"]["postgres"], compose["services"]["redis"]
     assert postgres["image"] == "postgres:17"
