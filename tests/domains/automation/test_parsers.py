@@ -104,3 +104,23 @@ def test_windows_system_info_json() -> None:
         }
     ]
     assert data["cpu"]["count"] == 4 and data["os"]["version"] == "10.0.20348"
+
+
+def test_a_refusal_by_sudo_names_the_missing_rule_and_other_failures_their_last_line() -> None:
+    from domains.automation.ports import CommandResult
+    from domains.automation.remote import failure_text
+
+    def failed(stderr: str) -> CommandResult:
+        return CommandResult(exit_code=1, stdout="", stderr=stderr, truncated=False, duration_ms=1.0)
+
+    refused = failure_text(failed("sudo: a password is required\n"))
+    assert refused.startswith("sudo: a password is required: the login may not run this as root")
+    assert "docs/operations.md" in refused
+    assert failure_text(failed("Failed to restart nginx.service: Unit not found.\n")) == (
+        "Failed to restart nginx.service: Unit not found."
+    )
+
+
+def test_privileged_commands_go_through_as_root() -> None:
+    command = linux.service_control_command("nginx", "restart")
+    assert f"{linux.AS_ROOT}; as_root systemctl restart -- nginx.service" in command
