@@ -56,6 +56,7 @@ async def sessions(tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSess
 async def shell(in_testbed: SshdTestbed, testbed_known_hosts: Path) -> AsyncIterator[AsyncsshShell]:
     remote = AsyncsshShell(
         SshConfig(
+            username="root",  # the testbed's sshd has only root
             known_hosts=str(testbed_known_hosts),
             client_keys=(str(in_testbed.client_key),),
             connect_timeout_s=2.0,
