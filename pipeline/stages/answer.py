@@ -68,7 +68,7 @@ def result_reply(plan: Plan, result: ExecutionResult) -> Reply:
         summary=_summary(plan, result, counts),
         sections=sections,
         recommendations=_recommendations(result) + ((plan.message,) if plan.message else ()),
-        suggestions=plan.suggestions,
+        suggestions=tuple(dict.fromkeys(plan.suggestions + _remedies(result))),
         execution_id=result.execution_id,
         plan=plan,
         result=result,
@@ -138,11 +138,31 @@ def _hints(r: TargetResult) -> list[str]:
         use = mount.get("use_pct") if isinstance(mount, dict) else None
         if isinstance(use, int | float) and use >= 90:
             hints.append(f"{r.target}: {mount.get('mount', '?')} is {use:g}% full; free space soon.")
-    state = r.output.data.get("active")
-    if state in {"inactive", "failed"}:
-        service = r.output.data.get("service", "the service")
+    service = _stopped_service(r)
+    if service:
+        state = r.output.data["active"]
         hints.append(f"{r.target}: {service} is {state}; `restart {service} on {r.target}` would start it.")
     return hints
+
+
+def _remedies(result: ExecutionResult) -> tuple[str, ...]:
+    """Requests that would fix what the results show, offered as buttons: a click is the clicker's
+    own request, planned, checked and approved like any other (stopped services: a restart)."""
+    found = [
+        f"restart {service} on {r.target}"
+        for step in result.steps
+        for r in step.results
+        if r.target and (service := _stopped_service(r))
+    ]
+    return tuple(dict.fromkeys(found))
+
+
+def _stopped_service(r: TargetResult) -> str:
+    """The service a result shows inactive or failed ('' when none): its `service`, else its unit."""
+    data = r.output.data
+    if data.get("active") not in {"inactive", "failed"}:
+        return ""
+    return str(data.get("service") or str(data.get("unit") or "").removesuffix(".service"))
 
 
 def _icon(status: TargetStatus) -> str:
