@@ -112,9 +112,9 @@ def build_serve_app(settings: Settings, app: Running, extra_mounts: Sequence[Mou
     if settings.slack.enabled:
         mounts.append(_slack_mount(settings, app, registry, deliverers, front, chats))
     if settings.teams.enabled:
-        mounts.append(_teams_mount(settings, app, registry, deliverers, front))
+        mounts.append(_teams_mount(settings, app, registry, deliverers, front, chats))
     if settings.api.enabled and getattr(app, "sessions", None) is not None:  # bot.app.App has them
-        mounts.append(_api_mount(settings, app, front, chats))
+        mounts.append(_api_mount(settings, app, front, chats, deliverers))
     mounts.append(
         expiry_sweeper(
             app.kernel.expire_due,
@@ -173,6 +173,7 @@ def _teams_mount(
     registry: CollectorRegistry,
     deliverers: dict[str, Deliver],
     front: Front,
+    chats: dict[str, Any],
 ) -> Mount:
     from adapters.teams import TeamsAdapter, TeamsConfig, TeamsMetrics, teams_mount  # optional extra
 
@@ -184,13 +185,17 @@ def _teams_mount(
         metrics=TeamsMetrics(registry),
     )
     deliverers["teams"] = adapter.deliver
+    chats["teams"] = adapter
     return teams_mount(adapter)
 
 
-def _api_mount(settings: Settings, app: Any, front: Front, chats: dict[str, Any]) -> Mount:
+def _api_mount(
+    settings: Settings, app: Any, front: Front, chats: dict[str, Any], deliverers: dict[str, Deliver]
+) -> Mount:
     """The HTTP API (adapters.api) on the same server; `app` is a bot.app.App."""
     from adapters.api import PREFIX, ApiBackend, Submit, TokenAuthenticator, build_api_app
     from adapters.api.announce import AnnouncingStore
+    from adapters.api.auth import ALERTS_PLATFORM
     from db.api_tokens import SqlApiTokens
     from db.execution_history import SqlExecutionHistory
     from db.templates import SqlTemplateStore
@@ -198,6 +203,9 @@ def _api_mount(settings: Settings, app: Any, front: Front, chats: dict[str, Any]
     sessions = app.sessions
     oidc = _oidc(settings, app.cache)
     app.kernel.store = recorded = AnnouncingStore(app.kernel.store)
+    alerts = _alerts(settings, app, front, chats)
+    if alerts is not None:  # diagnoses resumed after a restart post their findings in their threads
+        deliverers[ALERTS_PLATFORM] = alerts.deliver
     backend = ApiBackend(
         submit=Submit(front.submit),
         recorded=recorded,
@@ -212,7 +220,7 @@ def _api_mount(settings: Settings, app: Any, front: Front, chats: dict[str, Any]
         cache=app.cache,
         admission=app.kernel.admission,
         retry_after_s=settings.rate_limits.window_s,
-        alerts=_alerts(settings, app, front, chats),
+        alerts=alerts,
         alerts_token=settings.alerts.token.get_secret_value(),
     )
 
@@ -237,15 +245,18 @@ def _api_mount(settings: Settings, app: Any, front: Front, chats: dict[str, Any]
 
 
 def _alerts(settings: Settings, app: Any, front: Front, chats: dict[str, Any]) -> Any:
-    """Alert diagnosis when enabled, posting to the Slack channel (needs Slack enabled)."""
+    """Alert diagnosis when enabled, posting to the Slack and / or Teams channel configured."""
     a = settings.alerts
     if not a.enabled:
         return None
-    if "slack" not in chats or not a.channel:
-        log.warning("alerts.enabled needs slack.enabled and alerts.channel: the alert webhooks answer 404")
+    posters = _alert_posters(settings, chats)
+    if not posters:
+        log.warning(
+            "alerts.enabled needs alerts.channel with slack.enabled, or alerts.teams_channel and "
+            "alerts.teams_service_url with teams.enabled: the alert webhooks answer 404"
+        )
         return None
     from adapters.alerts import AlertConfig, AlertDiagnosis
-    from adapters.slack.alerts import SlackAlertPoster
 
     config = AlertConfig(
         labels=tuple(a.labels),
@@ -253,9 +264,23 @@ def _alerts(settings: Settings, app: Any, front: Front, chats: dict[str, Any]) -
         fallback_runbook=a.fallback_runbook,
         runbooks=dict(a.runbooks),
         remember_s=a.remember_s,
+        arguments=dict(a.arguments),
     )
-    poster = SlackAlertPoster(chats["slack"], a.channel)
-    return AlertDiagnosis(front.submit, app.assets, app.registry, app.cache, poster, config)
+    return AlertDiagnosis(front.submit, app.assets, app.registry, app.cache, posters, config)
+
+
+def _alert_posters(settings: Settings, chats: dict[str, Any]) -> list[Any]:
+    a, posters = settings.alerts, list[Any]()
+    if "slack" in chats and a.channel:
+        from adapters.slack.alerts import SlackAlertPoster
+
+        posters.append(SlackAlertPoster(chats["slack"], a.channel))
+    if "teams" in chats and a.teams_channel and a.teams_service_url:
+        from adapters.teams.alerts import TeamsAlertPoster
+
+        tenant = a.teams_tenant_id or settings.teams.app_tenant_id
+        posters.append(TeamsAlertPoster(chats["teams"], a.teams_channel, a.teams_service_url, tenant))
+    return posters
 
 
 def _oidc(settings: Settings, cache: Cache) -> list[Any]:

@@ -261,11 +261,18 @@ class ApiSettings(Section):
 
 
 class AlertSettings(Section):
-    """Alert webhooks (`/api/v1/alerts/...`) that start a read-only diagnosis posted to a Slack thread."""
+    """Alert webhooks (`/api/v1/alerts/...`) that start a read-only diagnosis posted as a thread to a
+    Slack channel, a Teams channel, or both."""
 
     enabled: bool = False
     token: SecretStr = SecretStr("")  # the bearer token Alertmanager / webhooks send
-    channel: str = ""  # the Slack channel id where diagnosis threads go
+    channel: str = ""  # the Slack channel id where diagnosis threads go (needs slack.enabled)
+    teams_channel: str = ""  # the Teams channel id (19:...@thread.tacv2; needs teams.enabled)
+    teams_service_url: str = ""  # the team's Bot Connector URL, e.g. https://smba.trafficmanager.net/emea/
+    teams_tenant_id: str = ""  # the team's tenant (empty: teams.app_tenant_id)
+    arguments: dict[str, str] = Field(
+        default_factory=lambda: {"service": "service"}
+    )  # runbook argument <- label
     labels: list[str] = Field(default_factory=lambda: ["instance", "host", "hostname", "nodename", "job"])
     runbook: str = "diag.collect"  # the read-only runbook or tool run for an alert
     fallback_runbook: str = "automation.system_info"  # when the catalog has no `runbook`

@@ -1,18 +1,24 @@
-"""Alerts start their own read-only diagnosis; the findings go to a chat thread.
+"""Alerts start their own read-only diagnosis; the findings go to a thread on each chat platform.
 
     receive(alerts, group)
       firing, new fingerprint   -> claim it (Cache.add: once across retries and replicas)
-                                -> one thread per group (Alertmanager's groupKey; a storm is one
-                                   thread), one diagnosis per batch over the matched assets
-                                -> kernel.submit as the alerts principal (viewer: read tools only)
-                                -> findings in the thread; suggestions become buttons that any
-                                   person clicks as a normal request (normal approval)
+                                -> one thread per group on every poster (Slack channel, Teams
+                                   channel; Alertmanager's groupKey: a storm is one thread), one
+                                   diagnosis per batch over the matched assets
+                                -> kernel.submit as the alerts principal (viewer: read tools only),
+                                   channel "alerts", thread = the group's id
+                                -> findings in the threads; suggestions (remediations) become
+                                   buttons that any person clicks as a normal request (approval)
       firing, known fingerprint -> nothing (it is being or was diagnosed: no second run)
-      resolved                  -> "resolved" in its thread; the fingerprint is released, so a
+      resolved                  -> "resolved" in its threads; the fingerprint is released, so a
                                    later firing starts a new diagnosis
 
-The runbook is the one configured for the alert's name, else the default (`diag.collect`),
-else the fallback when the catalog lacks it; a runbook that is not read-only is never used.
+The group's threads are kept in the cache (Redis across replicas), and the kernel keeps the
+diagnosis message (its thread: the group's id) with the execution, so a diagnosis another
+replica resumes after a restart is posted where it belongs: `deliver` is the sweeper's
+deliverer for the "alerts" platform. The runbook is the one configured for the alert's name,
+else the default (`diag.collect`), else the fallback when the catalog lacks it; a runbook that
+is not read-only is never used. Its arguments come from the alerts' labels (`arguments`).
 """
 
 from __future__ import annotations
@@ -35,12 +41,16 @@ from pipeline.registry import ToolRegistry
 log = logging.getLogger(__name__)
 
 ALERTS_IDENTITY = ChatIdentity(platform="alerts", user_id="alertmanager", display_name="Alerts")
+ALERTS_CHANNEL = "alerts"
+RESUMED_HEADLINE = "🔁 A diagnosis interrupted by a restart has finished; its findings follow in this thread."
+_GROUP = "alerts:group:"
 Submit = Callable[[InboundMessage], Awaitable[Response]]
 
 
 class AlertPoster(Protocol):
-    """Where diagnosis threads go (a Slack channel, say)."""
+    """Where diagnosis threads go (a Slack channel, a Teams channel)."""
 
+    name: str  # the platform: "slack", "teams"
     channel: str
 
     async def open(self, text: str) -> str:
@@ -50,7 +60,7 @@ class AlertPoster(Protocol):
     async def note(self, thread: str, text: str) -> None: ...
 
     async def findings(self, message: InboundMessage, response: Response) -> None:
-        """Post the diagnosis answer in `message.thread` (rendered with its buttons)."""
+        """Post the diagnosis answer in `message.thread` of `message.channel` (with its buttons)."""
         ...
 
 
@@ -61,6 +71,7 @@ class AlertConfig:
     fallback_runbook: str = "automation.system_info"
     runbooks: dict[str, str] = field(default_factory=dict)  # alert name -> catalog tool
     remember_s: float = 7 * 86400.0  # how long a firing alert's thread is remembered
+    arguments: dict[str, str] = field(default_factory=lambda: {"service": "service"})  # argument <- label
 
 
 class AlertDiagnosis:
@@ -70,14 +81,14 @@ class AlertDiagnosis:
         assets: AssetDirectory,
         registry: ToolRegistry,
         cache: Cache,
-        poster: AlertPoster,
+        posters: Sequence[AlertPoster],
         config: AlertConfig = AlertConfig(),
     ) -> None:
         self.submit = submit
         self.assets = assets
         self.registry = registry
         self.cache = cache
-        self.poster = poster
+        self.posters = list(posters)
         self.config = config
         self.tasks: set[asyncio.Task[Any]] = set()
 
@@ -116,39 +127,76 @@ class AlertDiagnosis:
             receipt.diagnosing.append(alert.fingerprint)
             bucket = targets.setdefault(self._runbook(alert.name), [])
             bucket.extend(n for n in found if n not in bucket)
-        thread = await self._thread(group or fresh[0].fingerprint, fresh, targets)
+        group_id = hashlib.sha256((group or fresh[0].fingerprint).encode()).hexdigest()[:32]
+        threads = await self._threads_for(group_id, fresh, targets)
+        receipt.threads = threads
         for alert in fresh:
-            await self.cache.set(_key(alert), json.dumps({"thread": thread}).encode(), self.config.remember_s)
+            remembered = json.dumps({"group": group_id}).encode()
+            await self.cache.set(_key(alert), remembered, self.config.remember_s)
         for runbook, names in targets.items():
-            text = structured(ToolCall(tool=runbook, targets=tuple(names)))
+            text = structured(ToolCall(tool=runbook, targets=tuple(names), args=self._args(runbook, fresh)))
+            # channel "alerts", thread = the group: the kernel keeps the message with the execution,
+            # so a diagnosis resumed after a restart still finds its threads (`deliver`)
             message = InboundMessage(
                 identity=ALERTS_IDENTITY,
                 text=text,
-                channel=self.poster.channel,
-                thread=thread,
+                channel=ALERTS_CHANNEL,
+                thread=group_id,
                 message_id=new_id(),
             )
             task = asyncio.create_task(self._run(message))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
-        return thread
+        return next(iter(threads.values()), "")
 
-    async def _thread(self, group: str, fresh: list[Alert], targets: dict[str, list[str]]) -> str:
-        """The group's open thread, or a new one headed by what fired (a storm stays one thread)."""
-        slot = "alerts:group:" + hashlib.sha256(group.encode()).hexdigest()
-        known = await self.cache.get(slot)
+    async def deliver(self, message: InboundMessage, response: Response) -> None:
+        """The findings of the diagnosis `message` asked for, in its group's thread on every poster;
+        also the sweeper's deliverer for diagnoses another replica resumed after a restart."""
+        threads = await self._threads(message.thread)
+        if not threads:  # the threads were forgotten (an in-process cache that restarted): new ones
+            threads = await self._open(message.thread, RESUMED_HEADLINE)
+        for poster in self.posters:
+            thread = threads.get(poster.name)
+            if thread is None:
+                continue
+            try:
+                await poster.findings(
+                    message.model_copy(update={"channel": poster.channel, "thread": thread}), response
+                )
+            except Exception:  # one platform down must not keep the findings from the other
+                log.exception("could not post the diagnosis findings to %s", poster.name)
+
+    async def _threads_for(
+        self, group_id: str, fresh: list[Alert], targets: dict[str, list[str]]
+    ) -> dict[str, str]:
+        """The group's open threads, or new ones headed by what fired (a storm stays one thread)."""
+        known = await self._threads(group_id)
         if known:
-            thread = known.decode()
-            await self.poster.note(thread, _headline(fresh, targets, again=True))
-            return thread
-        thread = await self.poster.open(_headline(fresh, targets))
-        await self.cache.set(slot, thread.encode(), self.config.remember_s)
-        return thread
+            for poster in self.posters:
+                if poster.name in known:
+                    await poster.note(known[poster.name], _headline(fresh, targets, again=True))
+            return known
+        return await self._open(group_id, _headline(fresh, targets))
+
+    async def _open(self, group_id: str, headline: str) -> dict[str, str]:
+        threads: dict[str, str] = {}
+        for poster in self.posters:
+            try:
+                threads[poster.name] = await poster.open(headline)
+            except Exception:
+                log.exception("could not open an alert thread on %s", poster.name)
+        await self.cache.set(_GROUP + group_id, json.dumps(threads).encode(), self.config.remember_s)
+        return threads
+
+    async def _threads(self, group_id: str) -> dict[str, str]:
+        raw = await self.cache.get(_GROUP + group_id) if group_id else None
+        found = json.loads(raw) if raw else {}
+        return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
 
     async def _run(self, message: InboundMessage) -> None:
         try:
             response = await self.submit(message)
-            await self.poster.findings(message, response)
+            await self.deliver(message, response)
         except Exception:  # the alert stays claimed; the thread says nothing more
             log.exception("alert diagnosis failed for %s", message.text)
 
@@ -157,10 +205,21 @@ class AlertDiagnosis:
         if raw is None or raw == b"claimed":
             return False
         await self.cache.set(_key(alert), b"", ttl_s=0.001)  # released: a new firing diagnoses again
-        thread = json.loads(raw).get("thread", "")
-        if thread:
-            await self.poster.note(thread, f"✅ Resolved: {alert.name} ({_labels(alert)}).")
+        threads = await self._threads(str(json.loads(raw).get("group", "")))
+        for poster in self.posters:
+            if poster.name in threads:
+                await poster.note(threads[poster.name], f"✅ Resolved: {alert.name} ({_labels(alert)}).")
         return True
+
+    def _args(self, runbook: str, fresh: list[Alert]) -> dict[str, str]:
+        """Arguments the runbook takes, read from the alerts' labels (`arguments`: argument <- label)."""
+        fields = self.registry.get(runbook).args_model.model_fields
+        args: dict[str, str] = {}
+        for arg, label in self.config.arguments.items():
+            value = next((a.labels[label] for a in fresh if a.labels.get(label)), "")
+            if arg in fields and value:
+                args[arg] = value
+        return args
 
     def _runbook(self, alert_name: str) -> str:
         for name in (self.config.runbooks.get(alert_name), self.config.runbook, self.config.fallback_runbook):

@@ -100,7 +100,10 @@ class Receipt(BaseModel):
     duplicates: list[str] = Field(default_factory=list, description="Already being diagnosed: nothing new.")
     resolved: list[str] = Field(default_factory=list, description="Resolved; their threads were told.")
     unmatched: list[str] = Field(default_factory=list, description="No inventory asset matches the labels.")
-    thread: str = ""
+    thread: str = Field("", description="The diagnosis thread (on the first chat platform).")
+    threads: dict[str, str] = Field(
+        default_factory=dict, description="The diagnosis thread per chat platform."
+    )
 
 
 def fingerprint(labels: dict[str, str]) -> str:

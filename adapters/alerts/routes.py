@@ -50,5 +50,7 @@ async def generic_webhook(request: web.Request) -> web.Response:
 def _diagnosis(request: web.Request) -> AlertDiagnosis:
     found: AlertDiagnosis | None = backend(request).alerts
     if found is None:
-        raise ApiProblem(404, "alerts are not enabled (alerts.enabled, alerts.channel, slack)")
+        raise ApiProblem(
+            404, "alerts are not enabled (alerts.enabled, and alerts.channel or alerts.teams_channel)"
+        )
     return found

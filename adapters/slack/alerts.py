@@ -9,6 +9,8 @@ from pipeline.contracts import InboundMessage, Response
 class SlackAlertPoster:
     """Heads a thread in `channel`, notes in it, and posts findings rendered like any answer."""
 
+    name = "slack"
+
     def __init__(self, adapter: SlackAdapter, channel: str) -> None:
         self.adapter = adapter
         self.channel = channel

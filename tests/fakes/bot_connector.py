@@ -7,6 +7,9 @@ ids such as `19:abc@thread.tacv2;messageid=1` arrive percent-encoded):
     POST /v3/conversations/{conversation}/activities/{replyToId}  reply to an activity
     PUT  /v3/conversations/{conversation}/activities/{id}         update an activity
     GET  /v3/conversations/{conversation}/members/{id}            member lookup
+    POST /v3/conversations                                         a new conversation: in Teams, a
+                                                                   new thread in the channel named
+                                                                   by channelData.channel.id
 
 and records every call. `messages` holds what Teams would show now: each posted activity by
 id, replaced by its updates. Anything else lands in `unexpected` (tests assert it is empty).
@@ -33,7 +36,7 @@ MEMBER = re.compile(r"^/v3/conversations/(?P<conversation>[^/]+)/members/(?P<id>
 
 @dataclass
 class ConnectorCall:
-    kind: str  # "send", "reply", "update", "member"
+    kind: str  # "send", "reply", "update", "member", "create"
     conversation: str
     activity_id: str | None
     body: dict[str, Any]
@@ -107,6 +110,8 @@ class BotConnectorStandIn:
         if self.authorize is not None and not self.authorize(request.headers.get("Authorization")):
             self.unexpected.append(f"unauthenticated {request.method} {path}")
             return web.json_response({"error": {"code": "Unauthorized"}}, status=401)
+        if path == "/v3/conversations" and request.method == "POST":
+            return await self._create(request)
         activities, member = ACTIVITIES.match(path), MEMBER.match(path)
         if activities and request.method in ("POST", "PUT"):
             return await self._activity(request, activities)
@@ -138,6 +143,20 @@ class BotConnectorStandIn:
             ConnectorCall(kind, conversation, activity_id, body, request.headers.get("Authorization"))
         )
         return web.json_response({"id": new_id})
+
+    async def _create(self, request: web.Request) -> web.Response:
+        """Teams: `{"isGroup": true, "channelData": {"channel": {"id": ...}}, "activity": {...}}` posts
+        the activity as a new thread; its conversation id is `<channel>;messageid=<activity id>`."""
+        body = await request.json()
+        channel = ((body.get("channelData") or {}).get("channel") or {}).get("id")
+        if not body.get("isGroup") or not channel or not body.get("activity"):
+            self.unexpected.append(f"create conversation without a channel and an activity: {body}")
+            return web.json_response({"error": {"code": "BadArgument"}}, status=400)
+        new_id = f"bot-{next(self._ids)}"
+        self.messages[new_id] = body["activity"]
+        conversation = f"{channel};messageid={new_id}"
+        self._record(ConnectorCall("create", conversation, None, body, request.headers.get("Authorization")))
+        return web.json_response({"id": conversation, "activityId": new_id})
 
     def _member(self, request: web.Request, match: re.Match[str]) -> web.Response:
         self._record(

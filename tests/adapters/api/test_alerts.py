@@ -54,7 +54,9 @@ async def slack() -> AsyncIterator[SlackApiStandIn]:
     assert not stand_in.unexpected, stand_in.unexpected
 
 
-def settings_for(tmp_path: Path, slack: SlackApiStandIn, **extra: Any) -> Any:
+def settings_for(
+    tmp_path: Path, slack: SlackApiStandIn, alerts: dict[str, Any] | None = None, **extra: Any
+) -> Any:
     return api_settings(
         tmp_path,
         f"sqlite+aiosqlite:///{tmp_path}/api.db",
@@ -64,7 +66,7 @@ def settings_for(tmp_path: Path, slack: SlackApiStandIn, **extra: Any) -> Any:
             "signing_secret": "s" * 32,
             "api_base_url": slack.base + "/api/",
         },
-        alerts={"enabled": True, "token": TOKEN, "channel": CHANNEL},
+        alerts={"enabled": True, "token": TOKEN, "channel": CHANNEL, **(alerts or {})},
         **extra,
     )
 
