@@ -78,6 +78,17 @@ def _location(execution_id: str) -> str:
 
 
 def _answer(request: web.Request, response: Response) -> web.Response:
+    try:
+        status, out = _submitted(response)
+    except ApiProblem as err:
+        return problem_response(err.status, err.detail, instance=request.path, **err.extra)
+    headers = {"Location": _location(out.execution_id)} if status == 202 and out.execution_id else None
+    return json_out(out, status, headers)
+
+
+def _submitted(response: Response) -> tuple[int, s.Submitted]:
+    """The kernel's answer as the API tells it: 202 awaiting approval, 200 an answer; ApiProblem
+    403 for a refusal, 503 when a dependency failed before anything was recorded."""
     if isinstance(response, ApprovalPrompt):
         out = s.Submitted(
             outcome="awaiting_approval",
@@ -87,14 +98,12 @@ def _answer(request: web.Request, response: Response) -> web.Response:
             four_eyes=response.four_eyes,
             expires_at=response.expires_at,
         )
-        return json_out(out, 202, {"Location": _location(response.execution_id)})
+        return 202, out
     if response.outcome == "refused":
-        return problem_response(
-            403, response.summary, instance=request.path, execution_id=response.execution_id
-        )
+        raise ApiProblem(403, response.summary, execution_id=response.execution_id)
     if response.outcome == "error" and response.execution_id is None:
-        return problem_response(503, response.summary, instance=request.path)
-    return json_out(_reply(response))
+        raise ApiProblem(503, response.summary)
+    return 200, _reply(response)
 
 
 def _reply(reply: Reply) -> s.Submitted:
@@ -125,10 +134,14 @@ def _reply(reply: Reply) -> s.Submitted:
 )
 async def list_executions(request: web.Request) -> web.Response:
     q = query_of(request, s.ExecutionQuery)
-    where = HistoryFilter(q.person, q.tool, q.target, q.state, q.since, q.until)
-    rows = await backend(request).history.search(where, limit=q.limit, offset=q.offset)
-    items = [s.ExecutionSummary.model_validate(r) for r in rows]
+    items = [s.ExecutionSummary.model_validate(r) for r in await history(backend(request), q)]
     return json_out(s.ExecutionPage(items=items, limit=q.limit, offset=q.offset))
+
+
+async def history(api: ApiBackend, q: s.ExecutionQuery) -> list[ExecutionRow]:
+    """The executions `q` asks for, newest first (the API's list and the console's history page)."""
+    where = HistoryFilter(q.person, q.tool, q.target, q.state, q.since, q.until)
+    return await api.history.search(where, limit=q.limit, offset=q.offset)
 
 
 @API.route(
@@ -270,3 +283,34 @@ async def decide(
     return 200, s.Decided(
         outcome=response.outcome, summary=response.summary, execution_id=execution_id, state=state
     )
+
+
+@API.route(
+    "POST",
+    "/executions/{execution_id}/undo",
+    summary="Undo a finished change (the Undo button's rules: undo window, policy, approval, audit); "
+    "202 with the undo plan awaiting approval",
+    tag="approvals",
+    roles=None,
+    response=s.Submitted,
+)
+async def undo_execution(request: web.Request) -> web.Response:
+    status, out = await undo(backend(request), caller(request), request.match_info["execution_id"])
+    headers = {"Location": _location(out.execution_id)} if status == 202 and out.execution_id else None
+    return json_out(out, status, headers)
+
+
+async def undo(
+    api: ApiBackend, who: Caller, execution_id: str, wait_s: float = 10.0
+) -> tuple[int, s.Submitted]:
+    """Plan the inverse of a finished change as `who`'s own request, like the Undo button; it is
+    an execution of its own that names the one it undoes and waits for its approval."""
+    await _row(api, execution_id)  # 404 when there is no such execution
+    decision = Decision(
+        execution_id=execution_id, approve=True, action="undo", identity=who.identity, any_workspace=True
+    )
+    task = _keep(api, asyncio.ensure_future(api.decide(decision)))
+    response = await _within(task, wait_s)
+    if response is None:
+        return 202, s.Submitted(outcome="running", summary="Undoing.")
+    return _submitted(response)

@@ -136,4 +136,5 @@ async def body_of(request: web.Request, model: type[M]) -> M:
 
 
 def query_of(request: web.Request, model: type[M]) -> M:
-    return model.model_validate(dict(request.query))
+    """The query string as `model`; empty parameters (a form's blank fields) count as absent."""
+    return model.model_validate({k: v for k, v in request.query.items() if v})

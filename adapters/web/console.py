@@ -19,15 +19,15 @@ import json
 from aiohttp import web
 
 from adapters.api import schemas as s
-from adapters.api.executions import decide, execution_detail
+from adapters.api.executions import decide, execution_detail, history, undo
 from adapters.api.problems import ApiProblem
-from adapters.api.routes import BACKEND, ApiBackend
+from adapters.api.routes import BACKEND, ApiBackend, query_of
 from adapters.web.oidc_client import OidcSignIn
 from adapters.web.pages import page
 from adapters.web.signin import PUBLIC_URL, SECURE, SIGNIN, add_signin, check_csrf, csrf_of, signed_in
-from db.execution_history import HistoryFilter
 
 FINISHED = {"succeeded", "failed", "refused", "rejected", "expired", "answered"}
+UNDOABLE = {"succeeded", "failed"}  # a change that ran (somewhere); the kernel checks the rest
 STATES = ["awaiting_approval", "running", "succeeded", "failed", "refused", "rejected", "expired", "answered"]
 
 
@@ -47,6 +47,7 @@ def build_console(
     app.router.add_get("/executions/{execution_id}", execution)
     app.router.add_get("/executions/{execution_id}/events", events)
     app.router.add_post("/executions/{execution_id}/decide", decision)
+    app.router.add_post("/executions/{execution_id}/undo", undo_change)
     app.router.add_get("/assets", inventory)
     app.router.add_get("/tools", catalog)
     app.router.add_get("/audit", audit)
@@ -65,11 +66,8 @@ async def approvals(request: web.Request) -> web.Response:
 
 async def executions(request: web.Request) -> web.Response:
     who, token = await signed_in(request)
-    q = s.ExecutionQuery.model_validate(
-        {k: v for k, v in request.query.items() if v and k in s.ExecutionQuery.model_fields}
-    )
-    where = HistoryFilter(q.person, q.tool, q.target, q.state, q.since, q.until)
-    rows = await request.app[BACKEND].history.search(where, limit=q.limit, offset=q.offset)
+    q = query_of(request, s.ExecutionQuery)
+    rows = await history(request.app[BACKEND], q)
     return page(
         "executions.html.j2", title="History", who=who, csrf=csrf_of(token), items=rows, q=q, states=STATES
     )
@@ -83,6 +81,7 @@ async def execution(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text=err.detail) from None
     live = detail.status not in FINISHED
     flash = request.query.get("flash", "")
+    undoable = detail.status in UNDOABLE and any(st.risk != "read" for st in detail.steps)
     return page(
         "execution.html.j2",
         title=detail.request[:60],
@@ -91,6 +90,7 @@ async def execution(request: web.Request) -> web.Response:
         e=detail,
         live=live,
         flash=flash,
+        undoable=undoable,
     )
 
 
@@ -130,6 +130,20 @@ async def decision(request: web.Request) -> web.Response:
     except ApiProblem as err:
         flash = err.detail
     raise web.HTTPSeeOther(f"/ui/executions/{execution_id}?flash={_quote(flash)}")
+
+
+async def undo_change(request: web.Request) -> web.Response:
+    """The Undo button: the inverse of a finished change, planned as the signed-in person's own
+    request (the kernel's undo window, policy and approval); to the undo's own page."""
+    who, token = await signed_in(request)
+    await check_csrf(request, token)
+    execution_id = request.match_info["execution_id"]
+    try:
+        _, out = await undo(request.app[BACKEND], who, execution_id, 2.0)
+    except ApiProblem as err:
+        raise web.HTTPSeeOther(f"/ui/executions/{execution_id}?flash={_quote(err.detail)}") from None
+    shown = out.execution_id or execution_id
+    raise web.HTTPSeeOther(f"/ui/executions/{shown}?flash={_quote(out.summary)}")
 
 
 async def inventory(request: web.Request) -> web.Response:

@@ -84,7 +84,7 @@ def api_settings(tmp_path: Path, db_url: str, **overrides: Any) -> Settings:
     return Settings(
         home=tmp_path / "home",
         db={"url": db_url},
-        security={"roles_file": str(roles)},
+        security={"roles_file": str(roles), **overrides.pop("security", {})},
         server={"sweep_interval_s": 3600},
         **overrides,
     )

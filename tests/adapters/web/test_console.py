@@ -87,3 +87,35 @@ async def test_a_viewer_signed_in_cannot_approve(api: Api, browser: Any) -> None
     await wait_for_text(browser, ".flash", "Not permitted")
     _, detail, _ = await api.call("GET", f"/executions/{body['execution_id']}")
     assert detail["approval"]["state"] == "pending"
+
+
+async def test_undo_a_finished_change_from_its_page(api: Api, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    from tests.adapters.api.test_undo import changed, finished
+
+    original = await changed(api)  # web-02 moved to lab-7, approved, finished
+    site = api.url.removesuffix("/api/v1")
+    await in_thread(browser.get, site + "/ui/login")
+    field = await in_thread(browser.find_element, By.ID, "token")
+    await in_thread(field.send_keys, api.tokens["adam"])
+    await in_thread(field.submit)
+    await wait_for_text(browser, "h1", "Pending approvals")
+    await in_thread(browser.get, site + f"/ui/executions/{original}")
+    await in_thread(lambda: browser.find_element(By.CSS_SELECTOR, "button.undo").click())
+
+    await wait_for_text(browser, "#state", "awaiting_approval")  # the undo's own page
+    undo_id = browser.current_url.split("/ui/executions/")[1].split("?")[0]
+    assert undo_id != original
+    assert f"Undo of execution {original}" in await in_thread(
+        lambda: browser.find_element(By.TAG_NAME, "main").text
+    )
+    assert not await in_thread(browser.find_elements, By.CSS_SELECTOR, "button.undo")  # nothing to undo yet
+    _, detail, _ = await api.call("GET", f"/executions/{undo_id}")
+    status, _, _ = await api.call(
+        "POST", f"/executions/{undo_id}/approve", as_="bob", json={"digest": detail["approval"]["digest"]}
+    )
+    assert status in (200, 202)
+    assert (await finished(api, undo_id))["status"] == "succeeded"
+    asset = await api.app.assets.get("web-02")
+    assert asset is not None and asset.location != "lab-7"
