@@ -82,7 +82,11 @@ async def test_a_stopped_service_found_by_an_alert_offers_a_restart_that_needs_a
     catalog = tmp_path / "catalog"
     catalog.mkdir()
     (catalog / "nginx_state.yaml").write_text(NGINX_STATE)
-    ssh = {"known_hosts": str(testbed_known_hosts), "client_keys": [str(in_testbed.client_key)]}
+    ssh = {
+        "username": "root",
+        "known_hosts": str(testbed_known_hosts),
+        "client_keys": [str(in_testbed.client_key)],
+    }
     settings = settings_for(
         tmp_path,
         slack,
