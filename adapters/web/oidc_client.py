@@ -17,6 +17,7 @@ realm within one access-token lifetime, and a session ended at Keycloak ends her
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -70,6 +71,7 @@ class OidcSignIn:
         self.tokens = tokens  # checks the realm's signatures; remembers principals for the kernel
         self.cache = cache
         self._endpoints: dict[str, Any] | None = None
+        self._refreshing: dict[str, asyncio.Lock] = {}  # session id -> its refresh in progress
 
     async def begin(self, redirect_uri: str, state: str, nonce: str, verifier: str) -> str:
         """The realm's authorization URL for this sign-in attempt."""
@@ -115,16 +117,31 @@ class OidcSignIn:
         return session_id
 
     async def caller(self, session_id: str) -> Caller | None:
-        """The session's caller, refreshing its tokens when the access token has expired."""
+        """The session's caller, refreshing its tokens when the access token has expired.
+
+        One refresh per session at a time: a page and its live-progress stream arriving together
+        would otherwise both spend the same refresh token, and a realm that rotates refresh
+        tokens (Keycloak's "Revoke Refresh Token") would end the session on the second."""
         session = await self._load(session_id)
+        if session is None or not self._expired(session):
+            return _caller(session) if session is not None else None
+        lock = self._refreshing.setdefault(session_id, asyncio.Lock())
+        try:
+            async with lock:
+                return await self._refreshed(session_id, session["refresh_token"])
+        finally:
+            if not lock.locked():
+                self._refreshing.pop(session_id, None)
+
+    def _expired(self, session: dict[str, Any]) -> bool:
+        return bool(time.time() >= session["access_exp"] - self.config.refresh_margin_s)
+
+    async def _refreshed(self, session_id: str, seen: str) -> Caller | None:
+        session = await self._load(session_id)  # again: the request before may have refreshed it
         if session is None:
             return None
-        if time.time() < session["access_exp"] - self.config.refresh_margin_s:
-            return Caller(
-                oidc_principal(session["subject"], session["name"], session["roles"]),
-                session["subject"],
-                "oidc",
-            )
+        if session["refresh_token"] != seen:
+            return _caller(session)  # refreshed by the request this one waited for
         try:
             answer = await self._grant(grant_type="refresh_token", refresh_token=session["refresh_token"])
             caller = await self._caller_of(answer)
@@ -217,6 +234,11 @@ class OidcSignIn:
         if not isinstance(value, str) or not value:
             raise SignInFailed(f"The realm publishes no {name}.")
         return value
+
+
+def _caller(session: dict[str, Any]) -> Caller:
+    principal = oidc_principal(session["subject"], session["name"], session["roles"])
+    return Caller(principal, session["subject"], "oidc")
 
 
 def _digest(session_id: str) -> str:

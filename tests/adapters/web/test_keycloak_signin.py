@@ -4,6 +4,7 @@ real browser (Debian's chromium through Selenium), then protocol edge cases over
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -215,3 +216,15 @@ def test_production_refuses_a_plain_http_public_url(tmp_path: Path) -> None:
             security={"environment": "production", "credential_key": "A" * 43 + "="},
             api={"public_url": "http://ops.example.com"},
         )
+
+
+async def test_a_page_and_its_stream_refreshing_at_once_spend_the_refresh_token_once(
+    http: Browser, realm: KeycloakLoginStandIn
+) -> None:
+    realm.access_lifetime_s = 1  # expired at once: both requests below need a refresh
+    await http.get(await http.sign_in(BOB))
+    answers = await asyncio.gather(*(http.get(http.site + "/ui/") for _ in range(3)))
+    assert [status for status, _, _ in answers] == [200, 200, 200]  # nobody was signed out
+    assert all("bob (approver, viewer)" in body for _, body, _ in answers)
+    grants = [r for r in realm.requests if r.endswith("/openid-connect/token")]
+    assert len(grants) == 2  # the code, then one refresh that the other two waited for
