@@ -77,6 +77,10 @@ class Cache(Protocol):
         """Set only if absent (SET NX); True when this caller set it. Used for dedupe."""
         ...
 
+    async def delete(self, key: str) -> None:
+        """Remove the key (a released claim: the next `add` of it succeeds at once)."""
+        ...
+
 
 class RateLimiter(Protocol):
     """Admits at most `limit` events per key in any sliding window of `per_s` seconds.

@@ -44,6 +44,7 @@ ALERTS_IDENTITY = ChatIdentity(platform="alerts", user_id="alertmanager", displa
 ALERTS_CHANNEL = "alerts"
 RESUMED_HEADLINE = "🔁 A diagnosis interrupted by a restart has finished; its findings follow in this thread."
 _GROUP = "alerts:group:"
+_GROUP_OF = "alerts:fingerprint-group:"
 Submit = Callable[[InboundMessage], Awaitable[Response]]
 
 
@@ -130,9 +131,8 @@ class AlertDiagnosis:
         group_id = hashlib.sha256((group or fresh[0].fingerprint).encode()).hexdigest()[:32]
         threads = await self._threads_for(group_id, fresh, targets)
         receipt.threads = threads
-        for alert in fresh:
-            remembered = json.dumps({"group": group_id}).encode()
-            await self.cache.set(_key(alert), remembered, self.config.remember_s)
+        for alert in fresh:  # apart from the claim: a resolution may release it meanwhile
+            await self.cache.set(_GROUP_OF + alert.fingerprint, group_id.encode(), self.config.remember_s)
         for runbook, names in targets.items():
             text = structured(ToolCall(tool=runbook, targets=tuple(names), args=self._args(runbook, fresh)))
             # channel "alerts", thread = the group: the kernel keeps the message with the execution,
@@ -201,11 +201,11 @@ class AlertDiagnosis:
             log.exception("alert diagnosis failed for %s", message.text)
 
     async def _resolve(self, alert: Alert) -> bool:
-        raw = await self.cache.get(_key(alert))
-        if raw is None or raw == b"claimed":
+        if not await self.cache.get(_key(alert)):  # never firing here, or released already
             return False
-        await self.cache.set(_key(alert), b"", ttl_s=0.001)  # released: a new firing diagnoses again
-        threads = await self._threads(str(json.loads(raw).get("group", "")))
+        await self.cache.delete(_key(alert))  # released: a new firing diagnoses again
+        group = await self.cache.get(_GROUP_OF + alert.fingerprint)  # none yet: still opening threads
+        threads = await self._threads(group.decode()) if group else {}
         for poster in self.posters:
             if poster.name in threads:
                 await poster.note(threads[poster.name], f"✅ Resolved: {alert.name} ({_labels(alert)}).")

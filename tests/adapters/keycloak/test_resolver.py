@@ -292,6 +292,9 @@ class BrokenCache:
     async def add(self, key: str, value: bytes, ttl_s: float) -> bool:
         raise ConnectionError("cache down")
 
+    async def delete(self, key: str) -> None:
+        raise ConnectionError("cache down")
+
 
 async def test_a_broken_cache_falls_back_to_keycloak(make_resolver: ResolverFactory) -> None:
     principal = await make_resolver(BrokenCache()).resolve(slack("T1", "UALICE"))

@@ -33,6 +33,9 @@ class DictCache:
         self.data[key] = value
         return True
 
+    async def delete(self, key: str) -> None:
+        self.data.pop(key, None)
+
 
 @pytest.fixture
 async def llm_server() -> AsyncIterator[ScriptedOpenAIServer]:
