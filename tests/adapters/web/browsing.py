@@ -25,3 +25,14 @@ async def wait_for_text(driver: Any, css: str, text: str, timeout_s: float = 30.
             pass
         await asyncio.sleep(0.25)
     raise AssertionError(f"{css} never showed {text!r}")
+
+
+async def token_sign_in(driver: Any, site: str, token: str) -> None:
+    """Sign in on the console's sign-in page with an API token; on to the approvals."""
+    from selenium.webdriver.common.by import By
+
+    await in_thread(driver.get, site + "/ui/login")
+    field = await in_thread(driver.find_element, By.ID, "token")
+    await in_thread(field.send_keys, token)
+    await in_thread(field.submit)
+    await wait_for_text(driver, "h1", "Pending approvals")

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.adapters.api.conftest import Api, api_settings, serve_api
-from tests.adapters.web.browsing import in_thread, wait_for_text
+from tests.adapters.web.browsing import in_thread, token_sign_in, wait_for_text
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -77,11 +77,7 @@ async def test_a_viewer_signed_in_cannot_approve(api: Api, browser: Any) -> None
 
     _, body, _ = await api.call("POST", "/requests", as_="adam", json=UPDATE)
     site = api.url.removesuffix("/api/v1")
-    await in_thread(browser.get, site + "/ui/login")
-    field = await in_thread(browser.find_element, By.ID, "token")
-    await in_thread(field.send_keys, api.tokens["vera"])
-    await in_thread(field.submit)
-    await wait_for_text(browser, "h1", "Pending approvals")
+    await token_sign_in(browser, site, api.tokens["vera"])
     approve = await in_thread(browser.find_element, By.CSS_SELECTOR, "button.approve")
     await in_thread(approve.click)
     await wait_for_text(browser, ".flash", "Not permitted")
@@ -96,11 +92,7 @@ async def test_undo_a_finished_change_from_its_page(api: Api, browser: Any) -> N
 
     original = await changed(api)  # web-02 moved to lab-7, approved, finished
     site = api.url.removesuffix("/api/v1")
-    await in_thread(browser.get, site + "/ui/login")
-    field = await in_thread(browser.find_element, By.ID, "token")
-    await in_thread(field.send_keys, api.tokens["adam"])
-    await in_thread(field.submit)
-    await wait_for_text(browser, "h1", "Pending approvals")
+    await token_sign_in(browser, site, api.tokens["adam"])
     await in_thread(browser.get, site + f"/ui/executions/{original}")
     await in_thread(lambda: browser.find_element(By.CSS_SELECTOR, "button.undo").click())
 
