@@ -143,6 +143,10 @@ def impact_lines(impact: Impact) -> list[str]:
         )
     if impact.four_eyes:
         lines.append("Four eyes by policy: " + "; ".join(impact.four_eyes))
+    for preview in impact.previews:
+        shown = f"{preview.target}: " if preview.target else ""
+        lines.append(f"🔍 {shown}{preview.summary}")
+        lines += [f"    {line}" for line in preview.text.splitlines()]
     return lines
 
 

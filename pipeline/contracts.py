@@ -228,6 +228,17 @@ class RecentChange(Frozen):
     at: datetime
 
 
+class Preview(Frozen):
+    """What a change would do on one target, from its tool's check run before the prompt
+    (write_file's diff): shown with the impact, so the approver decides on the actual change."""
+
+    step: str
+    tool: str
+    target: str
+    summary: str
+    text: str = ""  # the diff (cut to fit a prompt)
+
+
 class Impact(Frozen):
     """What a change reaches, stated in the approval prompt before the buttons.
 
@@ -247,6 +258,7 @@ class Impact(Frozen):
     level: Literal["low", "medium", "high"] = "low"
     risk: str = ""  # the plain-words risk line
     four_eyes: tuple[str, ...] = ()  # policy reasons this plan needs a second person
+    previews: tuple[Preview, ...] = ()  # per target, what the change would do (tools that preview)
 
 
 class Plan(Frozen):

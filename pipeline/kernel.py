@@ -86,6 +86,7 @@ from pipeline.ports import (
     Planner,
     ProgressCallback,
 )
+from pipeline.previews import previews
 from pipeline.redaction import Redactor
 from pipeline.schedule_phrasing import read_schedule
 from pipeline.schedules import Destination, ScheduleDoor
@@ -279,6 +280,7 @@ class Kernel:
     async def _assess(self, plan: Plan, principal: Principal) -> Plan:
         """The plan with its impact; four eyes when the policy's impact rules ask for it."""
         impact = await assess(plan, principal, self.policy, self.impact, self.clock())
+        impact = impact.model_copy(update={"previews": await previews(plan, principal, self.executor)})
         return plan.model_copy(
             update={"impact": impact, "four_eyes": plan.four_eyes or bool(impact.four_eyes)}
         )

@@ -15,7 +15,9 @@ A change tool may declare `check=`: a function with the same signature that only
 per target what the change would do (check mode: "what would happen if...", the prompt's "Check
 first" button, `ask --check`). It must change nothing; the executor runs it as a read. It may also
 declare `undo=`: from the arguments and one target's output, the `Call` that reverses the change,
-or a sentence saying why none exists (the result's Undo button plans the calls).
+or a sentence saying why none exists (the result's Undo button plans the calls). With
+`preview=True` the check also runs before the approval prompt, which shows what it reported
+(write_file's diff), so the approver decides on the actual change.
 
 The executor calls a tool once per target (fan-out, bounded) or once with
 `target=None` when the tool takes no targets. A tool never checks roles, asks
@@ -131,6 +133,7 @@ class ToolSpec:
     outline: Outline | None = None
     check: ToolFunc | None = None  # read-only probes: what the change would do (check mode)
     undo: UndoRule | None = None  # the inverse of one target's change: a Call, or why there is none
+    preview: bool = False  # its check runs before the approval prompt, which shows what it reports
 
     @property
     def checks(self) -> bool:
@@ -179,6 +182,7 @@ class ToolSet:
         counterparts: Counterparts | None = None,
         check: ToolFunc | None = None,
         undo: UndoRule | None = None,
+        preview: bool = False,
     ) -> Callable[[ToolFunc], ToolFunc]:
         if not name.startswith(self.domain + "."):
             raise ValueError(f"tool {name} does not belong to domain {self.domain}")
@@ -199,6 +203,7 @@ class ToolSet:
                     counterparts=related,
                     check=check,
                     undo=undo,
+                    preview=preview and check is not None,
                 )
             )
             return func

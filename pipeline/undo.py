@@ -89,6 +89,8 @@ def _step(number: int, call: Call, targets: list[AssetRef], registry: ToolRegist
         depends_on=(f"u{number - 1}",) if number > 1 else (),
         timeout_s=spec.timeout_s,
         risk=spec.risk,
+        definition=spec.digest,  # a catalog tool runs only as the definition planned
+        outline=spec.outline(args, tuple(targets)) if spec.outline is not None else (),
     )
 
 

@@ -116,6 +116,7 @@ def write_file_undo(args: Mapping[str, Any], output: ToolOutput) -> Call | str:
     phrasing=words.WRITE_FILE,
     check=write_file_check,
     undo=write_file_undo,
+    preview=True,
 )
 async def write_file(ctx: ToolContext, target: AssetRef | None, args: WriteFileArgs) -> ToolOutput:
     """Write a file (content or a template) atomically, keeping a timestamped backup and the
@@ -154,6 +155,7 @@ def copy_file_undo(args: Mapping[str, Any], output: ToolOutput) -> Call | str:
     phrasing=words.COPY_FILE,
     check=copy_file_check,
     undo=copy_file_undo,
+    preview=True,
 )
 async def copy_file(ctx: ToolContext, target: AssetRef | None, args: CopyFileArgs) -> ToolOutput:
     """Copy a file from each target to another asset (through the bot), keeping a backup of the

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from domains.packs import params
+from domains.packs.changes import check_func, probe_definition, probe_problems, undo_problems, undo_rule
 from domains.packs.command import BUILTINS, command_tool
 from domains.packs.runbook import Rollout, checked_base, holes
 from domains.packs.schema import CONDITION, HOLE, ParamDef, PhrasingDef, RunbookDefinition, ToolDefinition
@@ -108,6 +109,11 @@ def load_catalog(paths: Sequence[Path], builtin: Mapping[str, ToolSpec] | None =
             entries.append(runbook.build(tools))
         except CatalogInvalid as err:
             problems += err.problems
+    commands = [(e.path, e.definition) for e in entries if isinstance(e.definition, ToolDefinition)]
+    for path, loc, message in undo_problems(commands, {**tools, **{e.spec.name: e.spec for e in entries}}):
+        problems.append(
+            _where(path, _parse(path, safe_yaml.read_text(path, MAX_FILE_BYTES))[0], loc, message)
+        )
     if problems:
         raise CatalogInvalid(problems)
     return LoadedCatalog(tuple(entries), files)
@@ -285,6 +291,12 @@ def _checks(definition: ToolDefinition, model: type[BaseModel]) -> Iterator[tupl
     """What pydantic cannot see alone: holes naming parameters, defaults fitting their types."""
     yield from _hole_checks(definition)
     yield from _name_checks(definition)
+    probe = probe_definition(definition)
+    if probe is not None:  # the check's own command: the same rules, under check.
+        yield from (
+            (("check", *loc), f"check.{msg}") for loc, msg in (*_hole_checks(probe), *_name_checks(probe))
+        )
+        yield from probe_problems(definition, model)
     for name, param in definition.params.items():
         if param.default is not None:
             problem = _default_problem(model, name, param.default)
@@ -436,4 +448,6 @@ def _spec(definition: ToolDefinition, model: type[BaseModel], path: Path, digest
         phrasing=phrasing,
         source=str(path),
         digest=digest,
+        check=check_func(definition),
+        undo=undo_rule(definition),
     )

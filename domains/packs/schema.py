@@ -151,6 +151,43 @@ class PhrasingDef(Strict):
     untargeted: Literal["ask", "all"] = "ask"
 
 
+class ProbeDef(Strict):
+    """`check:` of a change tool: read-only probes for check mode. Either the tool's own command
+    with some arguments set (`args`, e.g. ``{dry_run: true}``), or a command of its own (`linux`,
+    `windows`, as the tool's); its output is read by its own `output` and `summary` (the tool's
+    when not given). It must change nothing."""
+
+    args: dict[str, Any] = Field(default_factory=dict)
+    linux: LinuxDef | None = None
+    windows: WindowsDef | None = None
+    output: OutputDef | None = None
+    summary: str = ""
+
+    @model_validator(mode="after")
+    def one_way(self) -> ProbeDef:
+        own = self.linux is not None or self.windows is not None
+        if bool(self.args) == own:
+            raise ValueError("give either args (the tool's command with them set) or linux/windows")
+        return self
+
+
+class UndoDef(Strict):
+    """`undo:` of a change tool: the call that reverses it on the same targets (`args`: literals,
+    or ``"{name}"`` for the tool's argument or a fact of its output), or `none`: why there is none."""
+
+    tool: str = ""
+    args: dict[str, Any] = Field(default_factory=dict)
+    none: str = Field("", max_length=300)
+
+    @model_validator(mode="after")
+    def one_way(self) -> UndoDef:
+        if bool(self.tool) == bool(self.none):
+            raise ValueError("give either tool (with args) or none (why nothing reverses it)")
+        if self.none and self.args:
+            raise ValueError("args go with tool, not with none")
+        return self
+
+
 class ToolDefinition(Strict):
     """A command tool declared in a catalog file."""
 
@@ -166,6 +203,8 @@ class ToolDefinition(Strict):
     output: OutputDef = OutputDef()
     summary: str = ""
     phrasing: PhrasingDef = PhrasingDef()
+    check: ProbeDef | None = None
+    undo: UndoDef | None = None
 
     _seconds = field_validator("timeout", mode="before")(lambda cls, v: seconds(v))
 
@@ -190,6 +229,8 @@ class ToolDefinition(Strict):
             raise ValueError("say what runs: linux (argv or script) and/or windows (powershell)")
         if not self.targets:
             raise ValueError("a command tool runs on targets (targets: true)")
+        if self.risk is Risk.READ and (self.check is not None or self.undo is not None):
+            raise ValueError("check and undo are for change tools (risk write or critical)")
         return self
 
 

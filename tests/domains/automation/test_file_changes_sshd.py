@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from adapters.rendering import plan_notes
 from domains.catalog import build_registry
 from pipeline.contracts import ApprovalPrompt, Reply, TargetResult, TargetStatus
 from pipeline.policy import Policy
@@ -173,3 +174,21 @@ async def test_copy_to_an_unknown_asset_says_so(
     reply = await approved(fake, f"automation.copy_file loopback-2 path={source} to=nowhere-9 to_path=/tmp/x")
     result = only_result(reply)
     assert result.status is TargetStatus.FAILED and "no asset named 'nowhere-9'" in result.error
+
+
+async def test_the_approval_prompt_shows_the_diff_before_anything_changes(
+    services: dict[type[Any], Any], in_testbed: SshdTestbed, tmp_path: Path
+) -> None:
+    target = prepare(tmp_path / "etc" / "app.conf", b"a = 1\nb = 2\n", 0o640, (1234, 2345))
+    before = snapshot(target.parent)
+    fake = FakeChat(services=services)
+    prompt = await fake.say(f'automation.write_file loopback-2 path={target} content="a = 1\nb = 3"')
+    assert isinstance(prompt, ApprovalPrompt) and prompt.plan.impact is not None
+    [preview] = prompt.plan.impact.previews
+    assert preview.target == "loopback-2" and "would change +1 -1 lines" in preview.summary
+    assert "-b = 2\n+b = 3" in preview.text
+    lines = plan_notes(prompt.plan)
+    assert "🔍 loopback-2: check write" in "\n".join(lines) and "    +b = 3" in lines
+    assert snapshot(target.parent) == before  # the preview changed nothing
+    done = await fake.click(prompt, "alan")
+    assert isinstance(done, Reply) and target.read_bytes() == b"a = 1\nb = 3\n"
