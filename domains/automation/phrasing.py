@@ -192,8 +192,11 @@ COPY_FILE = Phrasing(
     objects=("file", "config", "copy"),
     slots={
         "path": Slot(kind="path", leads=("copy", "file")),
-        "to": Slot(kind="text", leads=("to",)),
+        "to": Slot(kind="asset", leads=("to", "onto", "over to")),
         "to_path": Slot(kind="path", leads=("as", "into", "at")),
     },
-    examples=("copy /etc/hosts from web-01 to=web-02 to_path=/etc/hosts",),
+    examples=(
+        "copy /etc/nginx/nginx.conf from web-01 to web-02 as /etc/nginx/nginx.conf",
+        "copy /etc/hosts from db-01 to db-02 at /etc/hosts",
+    ),
 )
