@@ -10,6 +10,8 @@ Series (`measurements`), one sample per stored result:
     disk        fullest filesystem's use_percent in a stored step result (execution_steps), %
     service     1 when a stored step result says the service is active, else 0
     bandwidth   bandwidth_tests.mbps, by the asset measured from (to whichever asset), Mbit/s
+Traceroutes (`traceroutes`): the newest stored one per target (network_scans' summary), for the
+path graph (pipeline.topology).
 Step results are read by the shape of their data (a `disk` list, an `active` state), never by
 tool name, so a catalog tool reporting the same fields joins the same series.
 """
@@ -26,11 +28,21 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
 from db.engine import store_errors
-from db.models import Approval, BandwidthTest, ConnectivityTest, Execution, ExecutionStep, PortScanResult
+from db.models import (
+    Approval,
+    BandwidthTest,
+    ConnectivityTest,
+    Execution,
+    ExecutionStep,
+    NetworkScan,
+    PortScanResult,
+)
 from pipeline.history import ActionRecord, Kind, PortChange, RunRecord, Sample
+from pipeline.topology import Trace, TracedHop
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 STEP_ROWS_LIMIT = 20_000  # newest step rows read for one question (results are JSON, filtered here)
+TRACE_ROWS_LIMIT = 5_000  # newest traceroute scans read for one question (targets are JSON)
 
 
 class SqlHistory:
@@ -203,6 +215,36 @@ class SqlHistory:
         )
         async with store_errors(), self._sessions() as session:
             return [RunRecord(*row) for row in await session.execute(query)]
+
+    async def traceroutes(self, targets: Sequence[str], since: datetime, until: datetime) -> list[Trace]:
+        """The newest completed traceroute of each target in [since, until)."""
+        query = (
+            select(NetworkScan.targets, NetworkScan.summary, NetworkScan.finished_at)
+            .where(
+                NetworkScan.kind == "traceroute",
+                NetworkScan.status == "completed",
+                NetworkScan.finished_at >= since,
+                NetworkScan.finished_at < until,
+            )
+            .order_by(NetworkScan.finished_at.desc())
+            .limit(TRACE_ROWS_LIMIT)
+        )
+        wanted, newest = set(targets), {}
+        async with store_errors(), self._sessions() as session:
+            for names, summary, at in await session.execute(query):
+                name = names[0] if names else ""
+                if name in wanted and name not in newest and at is not None:
+                    newest[name] = _trace(name, summary, at)
+        return [newest[t] for t in targets if t in newest]
+
+
+def _trace(target: str, summary: Mapping[str, Any], at: datetime) -> Trace:
+    hops = tuple(
+        TracedHop(int(h.get("ttl", 0)), h.get("address"), h.get("rtt_ms"), str(h.get("note", "")))
+        for h in summary.get("hops", [])
+        if isinstance(h, dict)
+    )
+    return Trace(target, str(summary.get("address", "")), at, hops)
 
 
 def _value(kind: Kind, data: Mapping[str, Any], args: Mapping[str, Any]) -> float | None:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from statistics import median
 
-from pipeline import anomalies
+from pipeline import anomalies, topology
 from pipeline.contracts import InboundMessage, Principal, Reply, ReplySection, utcnow
 from pipeline.history import (
     LABELS,
@@ -59,6 +59,8 @@ class Historian:
             )
         if question.kind == "ports":
             return await self._ports(question, targets)
+        if question.kind == "paths":
+            return await self._paths(question, targets)
         return await self._trend(question, targets)
 
     async def _targets(self, text: str, principal: Principal) -> list[str]:
@@ -103,6 +105,28 @@ class Historian:
         if notes:
             summary += " Anomaly: " + "; ".join(notes) + "."
         return Reply(outcome="answer", summary=summary, sections=tuple(sections), files=files)
+
+    # ------------------------------------------------------------------ network paths
+
+    async def _paths(self, question: HistoryQuestion, targets: list[str]) -> Reply | None:
+        """The stored traceroutes merged into one diagram; None (plan it: a traceroute runs and is
+        stored) when none of the hosts has one in the window."""
+        span = question.window
+        traces = await self.store.traceroutes(targets, span.since, span.until)
+        if not traces:
+            return None
+        graph = topology.merge(traces)
+        summary = topology.describe(graph)
+        missing = [t for t in targets if t not in {trace.target for trace in traces}]
+        if missing:
+            summary += (
+                f" No traceroute stored {span.label} for {', '.join(missing)} (`traceroute {missing[0]}`)."
+            )
+        sections = tuple(ReplySection(title=name, facts=facts) for name, facts in topology.per_host(graph))
+        files: tuple[str, ...] = ()
+        if self.charts is not None:
+            files = (await self.charts.paths(f"Network paths — {span.label}", graph),)
+        return Reply(outcome="answer", summary=summary, sections=sections, files=files)
 
     # ------------------------------------------------------------------ ports, actions, runs
 

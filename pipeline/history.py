@@ -4,6 +4,7 @@
     "which ports opened on the web tier since yesterday?" ports      (open ports then and now)
     "when was nginx last restarted on web-02 and by whom?" last      (newest matching step)
     "what did I run yesterday?"                           runs       (the asker's requests)
+    "show me the network path to the london servers"      paths      (stored traceroutes, merged)
 
 The words are data (the tables below). Targets are read by the planner, the one place that
 resolves hosts, from the same sentence. `HistoryStore` is the record (db.history), and
@@ -19,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from pipeline.contracts import InboundMessage, Principal, Reply
+from pipeline.topology import PathGraph, Trace
 
 Kind = Literal["latency", "loss", "open_ports", "disk", "service", "bandwidth"]
 UNITS: dict[Kind, str] = {
@@ -92,6 +94,10 @@ class HistoryStore(Protocol):
 
     async def runs_by(self, principal: str, since: datetime, until: datetime) -> list[RunRecord]: ...
 
+    async def traceroutes(self, targets: Sequence[str], since: datetime, until: datetime) -> list[Trace]:
+        """The newest stored traceroute of each target in the window."""
+        ...
+
 
 class ChartRenderer(Protocol):
     """Draws series as a PNG file; returns its path. Implementations render off the event loop."""
@@ -103,6 +109,10 @@ class ChartRenderer(Protocol):
         series: Mapping[str, Sequence[Sample]],
         flagged: Mapping[str, Sequence[Sample]] | None = None,
     ) -> str: ...
+
+    async def paths(self, title: str, graph: PathGraph) -> str:
+        """The merged network paths as a diagram."""
+        ...
 
 
 class HistoryDoor(Protocol):
@@ -148,7 +158,15 @@ MY_RUNS = re.compile(
     re.IGNORECASE,
 )
 
-Question = Literal["trend", "ports", "last", "runs"]
+PATHS = (
+    re.compile(r"\b(?:topology|network\s+(?:map|diagram|graph)|path\s+graph)\b", re.I),
+    re.compile(
+        r"\b(?:show|draw|map|display|diagram|picture|visuali[sz]e|graph)\b.*"
+        r"\b(?:network\s+paths?|(?:paths?|routes?)\s+(?:to|towards)\s+(?!/))",
+        re.I,
+    ),
+)  # 'show me the network path to the london servers'; never 'show the path /var/log'
+Question = Literal["trend", "ports", "last", "runs", "paths"]
 
 
 @dataclass(frozen=True)
@@ -179,6 +197,8 @@ def read_question(text: str, now: datetime) -> HistoryQuestion | None:
             verb, service = (second, first) if first.lower() not in ACTIONS else (first, second)
             args = (("service", service.lower()), ("action", ACTIONS[verb.lower()]))
             return HistoryQuestion("last", window(text, now, timedelta(days=90)), args=args)
+    if any(pattern.search(text) for pattern in PATHS):
+        return HistoryQuestion("paths", window(text, now, timedelta(days=7)))
     measure = _measure(text)
     if measure is not None and any(re.search(cue, text, re.IGNORECASE) for cue in TREND_CUES):
         return HistoryQuestion("trend", window(text, now, timedelta(days=7)), measure=measure)

@@ -1,4 +1,5 @@
-"""`MatplotlibCharts`: implements pipeline.history.ChartRenderer with matplotlib's Agg backend.
+"""`MatplotlibCharts`: implements pipeline.history.ChartRenderer with matplotlib's Agg backend
+(line charts here; network path diagrams in path_diagram.py, laid out and drawn with networkx).
 
 matplotlib is not thread-safe through pyplot's global state, so each chart is its own
 `Figure` (the object API, no pyplot) drawn in `asyncio.to_thread`, never on the event loop.
@@ -11,7 +12,9 @@ import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from adapters.charts import path_diagram
 from pipeline.history import Sample
+from pipeline.topology import PathGraph
 
 WIDTH_IN, HEIGHT_IN, DPI = 8.0, 4.0, 100  # 800 x 400 pixels
 
@@ -30,6 +33,18 @@ class MatplotlibCharts:
         flagged: Mapping[str, Sequence[Sample]] | None = None,
     ) -> str:
         return await asyncio.to_thread(self._draw, title, unit, series, flagged or {})
+
+    async def paths(self, title: str, graph: PathGraph) -> str:
+        return await asyncio.to_thread(self._draw_paths, title, graph)
+
+    def _draw_paths(self, title: str, graph: PathGraph) -> str:
+        path = self._new_file("paths")
+        path_diagram.draw(graph, title, path)
+        return str(path)
+
+    def _new_file(self, kind: str) -> Path:
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return self.directory / f"{kind}-{uuid.uuid4().hex[:12]}.png"
 
     def _draw(
         self,
@@ -66,8 +81,7 @@ class MatplotlibCharts:
         axes.xaxis.set_major_locator(locator)
         axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
         figure.tight_layout()
-        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        path = self.directory / f"chart-{uuid.uuid4().hex[:12]}.png"
+        path = self._new_file("chart")
         figure.savefig(path, format="png")
         return str(path)
 

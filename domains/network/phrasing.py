@@ -37,7 +37,7 @@ PORT_SCAN = Phrasing(
 
 TRACEROUTE = Phrasing(
     verbs=("traceroute", "tracert", "tracepath", "trace", "mtr", "trace the route"),
-    objects=("route", "hops", "hop", "path", "network path", "path packets take"),
+    objects=("route", "hops", "hop", "path", "network path", "path packets take", "topology", "network map"),
     slots={"max_hops": Slot(kind="number", leads=("max_hops",), follows=("hops", "hop"))},
     examples=("traceroute fw-edge-01", "traceroute to web-03 max 15 hops"),
 )

@@ -11,6 +11,7 @@ from db.migrate import upgrade
 from pipeline.contracts import utcnow
 from tests.adapters.slack.conftest import World
 from tests.db.test_history import historian, seed_pings
+from tests.db.test_network_paths import seed_london
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -40,3 +41,27 @@ async def test_a_trend_answer_uploads_its_chart_into_the_thread(world: World, tm
     (drawn,) = (tmp_path / "charts").iterdir()
     assert drawn.read_bytes() == chart
     assert "history.answer" in world.audit.events()
+
+
+async def test_a_network_path_answer_uploads_its_diagram_into_the_thread(
+    world: World, tmp_path: Path
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/paths.db"
+    await upgrade(url)
+    engine = create_engine(url)
+    try:
+        sessions = session_factory(engine)
+        await seed_london(sessions)
+        world.kernel.history = historian(sessions, tmp_path / "charts", clock=utcnow)
+        await world.slack.mention("show me the network path to the london servers")
+    finally:
+        await engine.dispose()
+
+    [post] = world.api.of("chat.postMessage")
+    assert "Slowest hop: 10.1.0.1 -> 172.16.0.1" in post.args["text"]
+    [complete] = world.api.of("files.completeUploadExternal")
+    assert complete.args["thread_ts"] == post.args["thread_ts"]
+    [diagram] = world.api.uploads
+    assert diagram.startswith(PNG_MAGIC)
+    (drawn,) = (tmp_path / "charts").iterdir()
+    assert drawn.name.startswith("paths-") and drawn.read_bytes() == diagram
