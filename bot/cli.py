@@ -139,9 +139,24 @@ def approve(ctx: click.Context, execution_id: str, reject: bool, as_json: bool) 
 @one_line_errors
 def undo(ctx: click.Context, execution_id: str, as_json: bool) -> None:
     """Plan the undo of a finished change as the local user (it then needs approval)."""
+    _act_on(ctx, execution_id, "undo", as_json)
+
+
+@cli.command()
+@click.argument("execution_id")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@one_line_errors
+def cancel(ctx: click.Context, execution_id: str, as_json: bool) -> None:
+    """Cancel a running execution as the local user (its requester or an approver): its commands
+    are stopped on the targets, later steps do not start."""
+    _act_on(ctx, execution_id, "cancel", as_json)
+
+
+def _act_on(ctx: click.Context, execution_id: str, action: str, as_json: bool) -> None:
     from bot.console import decide_once
 
-    decision_args: dict[str, Any] = {"execution_id": execution_id, "approve": False, "action": "undo"}
+    decision_args: dict[str, Any] = {"execution_id": execution_id, "approve": False, "action": action}
     response = run(decide_once(load_settings(ctx), decision_args, as_json=as_json))
     sys.exit(exit_code_for(response))
 

@@ -291,6 +291,28 @@ class SqlExecutionStore:
                     )
             return moved
 
+    async def request_cancel(self, execution_id: str, by: str) -> bool:
+        """Note that `by` cancels the running execution; False when it is not running or a
+        cancel was requested already (one conditional write: the first request wins)."""
+        statement = (
+            update(Execution)
+            .where(
+                Execution.id == execution_id,
+                Execution.status == "running",
+                Execution.cancel_requested_by.is_(None),
+            )
+            .values(cancel_requested_by=by)
+        )
+        async with store_errors(), self._sessions.begin() as session:
+            result = await session.execute(statement)
+        return bool(cast(Any, result).rowcount)
+
+    async def cancel_requested(self, execution_id: str) -> str | None:
+        """Who asked to cancel the execution, or None."""
+        query = select(Execution.cancel_requested_by).where(Execution.id == execution_id)
+        async with store_errors(), self._sessions() as session:
+            return cast(str | None, await session.scalar(query))
+
     async def renew_lease(self, execution_id: str, driver: str, until: datetime) -> bool:
         """Hold the driver lease until `until`; False when another driver holds it."""
         statement = (

@@ -398,6 +398,7 @@ class ExecutionResult(Frozen):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     timed_out: bool = False  # the run reached its time limit (execution.max_duration_s)
+    cancelled_by: str = ""  # who cancelled the run while it ran ('' when nobody did)
 
 
 class Progress(Frozen):
@@ -409,6 +410,11 @@ class Progress(Frozen):
     done: int
     total: int
     last: TargetResult | None = None
+    # a command's output as it arrives: the newest lines of one target (redacted, whole lines)
+    # and how many characters that target has written so far (the console prints what is new)
+    output_target: str = ""
+    output: str = ""
+    output_chars: int = 0
 
 
 # --------------------------------------------------------------------------- outbound
@@ -464,13 +470,14 @@ class ApprovalPrompt(Frozen):
 Response = Reply | ApprovalPrompt
 
 
-DecisionAction = Literal["decide", "check", "undo"]
+DecisionAction = Literal["decide", "check", "undo", "cancel"]
 
 
 class Decision(Frozen):
     """A click on a prompt, from any platform: approve/reject (`decide`), `check` (run the
-    pending plan as a check first; the approval stays open), or `undo` (on a finished change's
-    result: plan its inverse, which then needs its own approval)."""
+    pending plan as a check first; the approval stays open), `undo` (on a finished change's
+    result: plan its inverse, which then needs its own approval), or `cancel` (on a running
+    execution's progress: stop it, by its requester or an approver)."""
 
     execution_id: str
     approve: bool

@@ -10,6 +10,7 @@
     ├── ToolError                  a tool ran but did not succeed on a target
     │   ├── TargetUnreachable      could not connect
     │   ├── ToolFailed             ran and failed (non-zero exit, protocol error)
+    │   │   └── Cancelled          stopped because someone cancelled the run
     │   ├── ToolTimeout            exceeded its own timeout (and was stopped on the target)
     │   └── OutcomeUncertain       stopping it on the target could not be confirmed: may still run
     └── DependencyError            something the bot relies on is down
@@ -80,6 +81,10 @@ class TargetUnreachable(ToolError):
 
 class ToolFailed(ToolError):
     pass
+
+
+class Cancelled(ToolFailed):
+    """Someone cancelled the run while the tool ran on this target; its command was stopped."""
 
 
 class ToolTimeout(ToolError):

@@ -48,6 +48,7 @@ from pydantic import BaseModel
 from pipeline import messages
 from pipeline.admission import Admission
 from pipeline.approvals import binding_problem, digests
+from pipeline.cancel import CancelRequest
 from pipeline.checks import as_check, is_check
 from pipeline.contracts import (
     ApprovalPrompt,
@@ -103,6 +104,7 @@ class KernelConfig:
     approval_ttl_s: float = 900.0
     max_message_chars: int = 10_000
     driver_lease_s: float = 60.0  # a running execution whose driver missed renewing this long is resumed
+    cancel_poll_s: float = 1.0  # how often the driver of a run looks for a cancel request
     identity_timeout_s: float = 15.0  # resolving who someone is (roles file, Keycloak)
     plan_timeout_s: float = 60.0  # understanding and planning (stages A-C), LLM calls included
     undo_ttl_s: float = 1800.0  # a finished change may be undone this long (its Undo button)
@@ -385,6 +387,12 @@ class Kernel:
         if plan.undo_of:
             summary = messages.UNDO_OF.format(execution_id=plan.undo_of, summary=reply.summary)
             reply = reply.model_copy(update={"summary": summary})
+        if result.cancelled_by:
+            await self._audit(
+                "execution.cancelled", result.cancelled_by, message, {"status": result.status}, execution_id
+            )
+            note = messages.RUN_CANCELLED.format(who=result.cancelled_by)
+            reply = reply.model_copy(update={"summary": f"{note} {reply.summary}"})
         if result.timed_out:
             note = messages.RUN_TIMED_OUT.format(limit=f"{self.executor.max_duration_s or 0:g}")
             reply = reply.model_copy(update={"summary": f"{note} {reply.summary}"})
@@ -439,9 +447,11 @@ class Kernel:
                 return self.shown(await self._check_first(decision, progress))
             if decision.action == "undo":
                 return self.shown(await self._undo(decision))
+            if decision.action == "cancel":
+                return self.shown(await self._cancel(decision))
             return self.shown(await self._decide(decision, progress))
         except RateLimited as err:  # the same budgets as requests: clicks cost a fresh identity lookup
-            verb = {"check": "check", "undo": "undo"}.get(decision.action)
+            verb = {"check": "check", "undo": "undo", "cancel": "cancel"}.get(decision.action)
             verb = verb or ("approval" if decision.approve else "rejection")
             summary = messages.DECISION_RATE_LIMITED.format(detail=err, verb=verb)
             return self.shown(Reply(outcome="error", summary=summary, execution_id=decision.execution_id))
@@ -538,6 +548,33 @@ class Kernel:
         return reply.model_copy(
             update={"summary": messages.CHECK_OF.format(execution_id=decision.execution_id, summary=summary)}
         )
+
+    async def _cancel(self, decision: Decision) -> Reply:
+        """Cancel (the progress's button, `opsconductor cancel`): by the requester or an approver,
+        on a running execution. Stored, so the replica driving the run sees it at its next poll
+        (`cancel_poll_s`) and stops the commands on the targets."""
+        clicked = await self._clicked(decision)
+        if isinstance(clicked, Reply):
+            return clicked
+        clicker, plan, message, status = clicked
+        execution_id = decision.execution_id
+        if status != "running":
+            summary = messages.CANCEL_NOT_RUNNING.format(execution_id=execution_id, status=status)
+            return Reply(outcome="error", summary=summary, execution_id=execution_id)
+        requester = await self._resolve(message.identity)
+        denial = self.policy.cancel_denial(plan, clicker, requester.subject if requester else "")
+        if denial:
+            await self._audit("cancel.denied", clicker.subject, message, {"why": denial}, execution_id)
+            return Reply(outcome="refused", summary=f"Not permitted: {denial}.", execution_id=execution_id)
+        if not await self.store.request_cancel(execution_id, clicker.subject):
+            return Reply(
+                outcome="error",
+                summary=messages.CANCEL_ALREADY.format(execution_id=execution_id),
+                execution_id=execution_id,
+            )
+        await self._audit("execution.cancel_requested", clicker.subject, message, {}, execution_id)
+        summary = messages.CANCELLING.format(execution_id=execution_id)
+        return Reply(outcome="answer", summary=summary, execution_id=execution_id)
 
     async def _undo(self, decision: Decision) -> Response:
         """The Undo button (or `opsconductor undo`): plan the inverse of a finished change as the
@@ -668,22 +705,41 @@ class Kernel:
         Losing the lease cancels the run at once and sets its `lost` event, so the executor
         writes nothing more; any other cancellation keeps its writes shielded.
         """
-        lost = asyncio.Event()
+        lost, cancel = asyncio.Event(), CancelRequest()
         run = asyncio.create_task(
-            self.executor.run(execution_id, plan, principal, progress, resumed=resumed, lost=lost)
+            self.executor.run(
+                execution_id, plan, principal, progress, resumed=resumed, lost=lost, cancel=cancel
+            )
         )
         keeper = asyncio.create_task(self._keep_lease(execution_id))
+        watcher = asyncio.create_task(self._watch_cancel(execution_id, cancel))
         try:
             await asyncio.wait((run, keeper), return_when=asyncio.FIRST_COMPLETED)
             if run.done():
-                return run.result()
+                result = run.result()
+                return result.model_copy(update={"cancelled_by": cancel.by}) if cancel.requested else result
             keeper.result()  # returns only when the lease was refused
             lost.set()
             return None
         finally:
             run.cancel()
             keeper.cancel()
-            await asyncio.gather(run, keeper, return_exceptions=True)
+            watcher.cancel()
+            await asyncio.gather(run, keeper, watcher, return_exceptions=True)
+
+    async def _watch_cancel(self, execution_id: str, cancel: CancelRequest) -> None:
+        """Every `cancel_poll_s`: has someone (on any replica) asked to cancel the run?"""
+        while True:
+            await asyncio.sleep(self.config.cancel_poll_s)  # real time, whatever `sleep` tests inject
+            try:
+                by = await self.store.cancel_requested(execution_id)
+            except OpsError:  # store blip: look again next time
+                log.warning("execution %s: could not look for a cancel request", execution_id, exc_info=True)
+                continue
+            if by:
+                log.info("execution %s: cancelled by %s", execution_id, by)
+                cancel.set(by)
+                return
 
     async def _keep_lease(self, execution_id: str) -> None:
         """Renew every `driver_lease_s / 3` s; returns once another driver holds the lease."""

@@ -71,6 +71,12 @@ LEASE_LOST = (
 LLM_DOWN = "The language model is unreachable; structured commands still work (type `help`)."
 INTERNAL = "Something went wrong on my side ({kind}); nothing further was run. The error is logged."
 
+RUN_CANCELLED = (
+    "Cancelled by {who}: commands still running were stopped on their targets, later steps not started."
+)
+CANCELLING = "Cancelling execution {execution_id}: its running commands are being stopped on the targets."
+CANCEL_NOT_RUNNING = "Execution {execution_id} is not running ({status}); there is nothing to cancel."
+CANCEL_ALREADY = "Execution {execution_id} is being cancelled already."
 RUN_TIMED_OUT = (
     "⏱ This run reached its time limit of {limit} s: targets still running were timed out and later "
     "steps were not started; every result so far is kept below."

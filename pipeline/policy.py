@@ -431,6 +431,16 @@ class Policy:
     def rule_for(self, risk: Risk) -> ApprovalRule:
         return self.data.approval.get(risk, "four_eyes")
 
+    def cancel_denial(self, plan: Plan, clicker: Principal, requester: str) -> str | None:
+        """Why this person may not cancel this running plan, or None: its requester may, and
+        anyone whose roles approve plans of its risk."""
+        if clicker.subject == requester:
+            return None
+        risk = plan.risk
+        if any(risk in self.data.roles[r].approves for r in clicker.roles if r in self.data.roles):
+            return None
+        return "only the requester or an approver may cancel a run"
+
     def approval_denial(self, plan: Plan, approver: Principal, requester: str) -> str | None:
         """Why this person may not approve this plan now, or None when they may."""
         risk = plan.risk

@@ -197,6 +197,15 @@ class ExecutionStore(Protocol):
         """Expire pending approvals past their time; ids this caller expired (each once)."""
         ...
 
+    async def request_cancel(self, execution_id: str, by: str) -> bool:
+        """Note that `by` cancels the running execution (its driver polls `cancel_requested`);
+        False when it is not running or was cancelled already."""
+        ...
+
+    async def cancel_requested(self, execution_id: str) -> str | None:
+        """Who asked to cancel the execution, or None."""
+        ...
+
     async def renew_lease(self, execution_id: str, driver: str, until: datetime) -> bool:
         """Hold (or keep holding) the driver lease of an execution until `until`.
 

@@ -69,6 +69,15 @@ class ToolContext:
     progress: Callable[[Progress], Awaitable[None]] | None = None
     guard: StepGuard | None = None
     check: bool = False  # the step runs the tool's read-only check, not the change
+    stream: Callable[[str, str], None] | None = None  # (target, text): output as it arrives
+
+    def output_to(self, target: AssetRef | None) -> Callable[[str], None] | None:
+        """Where a tool sends `target`'s output as it arrives (None: nobody follows it)."""
+        stream = self.stream
+        if stream is None:
+            return None
+        name = target.name if target is not None else ""
+        return lambda text: stream(name, text)
 
     def check_path(self, path: str) -> None:
         """Before touching `path` as resolved on the target (links followed): NotPermitted if denied."""

@@ -14,6 +14,7 @@ from typing import BinaryIO
 
 from rich.console import Console
 
+from adapters.console.live import LiveLines
 from adapters.console.render import print_response
 from pipeline.contracts import ApprovalPrompt, ChatIdentity, Decision, InboundMessage, Response
 from pipeline.ports import Decide, Submit
@@ -43,7 +44,7 @@ class ConsoleChat:
     async def handle(self, text: str) -> Response:
         """Send one line; answer approval questions when interactive. Returns the last response."""
         message = InboundMessage(identity=self.identity, text=text, channel="console")
-        response = await self.submit(message, None)
+        response = await self.submit(message, LiveLines(self.console))
         print_response(self.console, response)
         if isinstance(response, ApprovalPrompt) and self.ask is not None:
             return await self._approve(response)
@@ -77,7 +78,7 @@ class ConsoleChat:
             identity=self.identity,
             channel="console",
         )
-        response = await self.decide(decision, None)
+        response = await self.decide(decision, LiveLines(self.console))
         print_response(self.console, response)
         return response
 

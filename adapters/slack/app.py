@@ -31,6 +31,7 @@ from adapters.slack.outbox import Conversation, Responder, retry_handlers
 from adapters.slack.people import SlackPeople
 from adapters.slack.render import (
     APPROVE_ACTION,
+    CANCEL_ACTION,
     CHECK_ACTION,
     REJECT_ACTION,
     SUGGEST_ACTION,
@@ -145,6 +146,7 @@ class SlackAdapter:
         app.action(re.compile("^" + SUGGEST_ACTION.format(n=r"\d+") + "$"))(self._on_suggestion)
         app.action(CHECK_ACTION)(self._on_check)
         app.action(UNDO_ACTION)(self._on_undo)
+        app.action(CANCEL_ACTION)(self._on_cancel)
         app.action(re.compile(".*"))(self._on_unknown_action)
         return app
 
@@ -219,6 +221,11 @@ class SlackAdapter:
         self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], action: dict[str, Any]
     ) -> None:
         await self._on_click(ack, body, action, approve=False, kind="undo")
+
+    async def _on_cancel(
+        self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], action: dict[str, Any]
+    ) -> None:
+        await self._on_click(ack, body, action, approve=False, kind="cancel")
 
     async def _on_click(
         self,

@@ -50,6 +50,7 @@ APPROVE_ACTION = "opsconductor_approve"
 REJECT_ACTION = "opsconductor_reject"
 CHECK_ACTION = "opsconductor_check"
 UNDO_ACTION = "opsconductor_undo"
+CANCEL_ACTION = "opsconductor_cancel"
 APPROVAL_BLOCK = "opsconductor_approval"
 SUGGEST_ACTION = "opsconductor_suggest_{n}"  # one per button: Slack wants distinct ids in a block
 SUGGEST_BLOCK = "opsconductor_suggestions"
@@ -342,16 +343,30 @@ def _buttons(prompt: ApprovalPrompt) -> dict[str, Any]:
 
 
 def render_progress(event: Progress) -> SlackMessage:
+    """The running step, the newest lines of output as they arrive, and a Cancel button."""
     last = ""
     if event.last is not None:
         last = f" — last: {status_icon(event.last.status)} {escape(event.last.target or event.tool)}"
     text = f"⏳ `{escape(event.tool)}`: {event.done}/{event.total} done{last}"
-    return SlackMessage(text=f"Running {event.tool}: {event.done}/{event.total}", blocks=[mrkdwn(text)])
+    blocks = [mrkdwn(text)]
+    if event.output:
+        where = f" on {escape(event.output_target)}" if event.output_target else ""
+        tail = event.output[-(SECTION_LIMIT - 200) :]
+        blocks += _pieces(f"_output so far{where}:_\n", tail, code=True)[-1:]
+    cancel = {
+        "type": "button",
+        "action_id": CANCEL_ACTION,
+        "text": {"type": "plain_text", "text": "Cancel"},
+        "style": "danger",
+        "value": event.execution_id,
+    }
+    blocks.append({"type": "actions", "block_id": CANCEL_ACTION, "elements": [cancel]})
+    return SlackMessage(text=f"Running {event.tool}: {event.done}/{event.total}", blocks=blocks)
 
 
 def decision_stamp(user_id: str, approve: bool, when: datetime, action: str = "decide") -> dict[str, Any]:
     """The context line saying who decided (or asked for a check) and when, above progress and results."""
-    verbs = {"check": "🔎 Check requested", "undo": "↩️ Undo requested"}
+    verbs = {"check": "🔎 Check requested", "undo": "↩️ Undo requested", "cancel": "⏹ Cancel requested"}
     verb = verbs.get(action) or ("✅ Approved" if approve else "🚫 Rejected")
     return context(f"{verb} by <@{user_id}> at {stamp(when)}")
 

@@ -22,11 +22,12 @@ A command that leaves its process group on purpose (setsid, a daemon) is not fol
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -44,6 +45,7 @@ from pipeline.leftovers import note_unconfirmed_stop
 log = logging.getLogger(__name__)
 
 _CHANNEL_ERRORS = (asyncssh.Error, OSError)
+_DECODER = codecs.getincrementaldecoder("utf-8")  # a character split across two packets stays whole
 
 PGID_MARK = b"opsconductor-pgid "
 PREAMBLE = "printf 'opsconductor-pgid %s\\n' \"$$\" >&2\n"  # $$: the session leader = the group
@@ -109,8 +111,10 @@ class _Client(asyncssh.SSHClient):
 class _CappedOutput(asyncssh.SSHClientSession[bytes]):
     """Collects stdout and stderr apart, each up to `cap` bytes; counts what it drops."""
 
-    def __init__(self, cap: int) -> None:
+    def __init__(self, cap: int, on_output: Callable[[str], None] | None = None) -> None:
         self.cap = cap
+        self.on_output = on_output
+        self._decoders = {"out": _DECODER(errors="replace"), "err": _DECODER(errors="replace")}
         self.buffers = {"out": bytearray(), "err": bytearray()}
         self.dropped = {"out": 0, "err": 0}
         self.exit_status: int | None = None
@@ -124,6 +128,13 @@ class _CappedOutput(asyncssh.SSHClientSession[bytes]):
         if stream == "err" and self._head is not None:
             data = self._strip_preamble(data)
         self._keep(stream, data)
+        if self.on_output is not None and data:
+            text = self._decoders[stream].decode(data)
+            if text:
+                try:
+                    self.on_output(text)
+                except Exception:  # following the output is best effort; the command goes on
+                    log.warning("output callback failed", exc_info=True)
 
     def _strip_preamble(self, data: bytes) -> bytes:
         """Take the preamble's line out of stderr (noting the group id); return what is left."""
@@ -237,6 +248,7 @@ class AsyncsshShell:
         timeout_s: float | None = None,
         max_output: int | None = None,
         stdin: str | None = None,
+        on_output: Callable[[str], None] | None = None,
     ) -> CommandResult:
         """Run a shell command line on `target` (see `RemoteShell.run`)."""
         timeout = timeout_s or self.config.command_timeout_s
@@ -249,7 +261,7 @@ class AsyncsshShell:
                 async with self._pool.connection(key, lambda: self._connect(key, login, target.name)) as conn:
                     try:
                         chan, opened = await conn.create_session(
-                            lambda: _CappedOutput(cap), PREAMBLE + command, encoding=None
+                            lambda: _CappedOutput(cap, on_output), PREAMBLE + command, encoding=None
                         )
                         session = cast(_CappedOutput, opened)
                     except _CHANNEL_ERRORS as err:  # a pooled connection that died while idle

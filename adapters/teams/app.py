@@ -254,6 +254,8 @@ class TeamsAdapter:
         self._spawn(run.run())
         if decision.action == "undo":
             return _message(f"↩️ {who} asked to undo it; the plan to approve follows below.")
+        if decision.action == "cancel":
+            return _message(f"⏹ {who} asked to cancel it; the run's commands are being stopped.")
         kept = await self.memory.card(decision.execution_id)
         note = f"🔎 {who} asked for a check; its result follows below. The approval is still open."
         return _card(render.with_note(kept.content, note)) if kept is not None else _message(note)

@@ -18,11 +18,12 @@ from typing import Any
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity
 
-from pipeline.contracts import ChatIdentity, Decision, InboundMessage
+from pipeline.contracts import ChatIdentity, Decision, DecisionAction, InboundMessage
 
 PLATFORM = "teams"
 CARD_ACTION = "adaptiveCard/action"
-VERBS = {"approve": True, "reject": False, "check": False, "undo": False}  # verb -> approve
+VERBS = {"approve": True, "reject": False, "check": False, "undo": False, "cancel": False}  # verb -> approve
+ASIDES: dict[str, DecisionAction] = {"check": "check", "undo": "undo", "cancel": "cancel"}  # not approvals
 SUGGEST = "suggest"  # Action.Submit data {"verb": "suggest", "text": <request>}: sent as the clicker's
 MAX_SUGGESTION = 2_000
 _EXECUTION_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
@@ -146,7 +147,7 @@ def decision(activity: Activity, click: CardClick, identity: ChatIdentity) -> De
     return Decision(
         execution_id=click.execution_id,
         approve=VERBS[click.verb],
-        action="check" if click.verb == "check" else "undo" if click.verb == "undo" else "decide",
+        action=ASIDES.get(click.verb, "decide"),
         identity=identity,
         digest=click.digest,
         idempotency_key=f"teams:{identity.tenant}:{activity.id or ''}",

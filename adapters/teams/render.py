@@ -47,7 +47,8 @@ OUTPUT_LIMITS = (4_000, 2_000, 800, 300, 0)  # characters of output per target, 
 PART_CHARS = 16_000  # characters of plan text per part card (halved while the card is too big)
 RISK_ICONS = {Risk.READ: "🟢", Risk.WRITE: "🟠", Risk.CRITICAL: "🔴"}
 MAX_SUGGESTIONS = 5
-APPROVE, REJECT, CHECK, UNDO = "approve", "reject", "check", "undo"
+APPROVE, REJECT, CHECK, UNDO, CANCEL = "approve", "reject", "check", "undo", "cancel"
+OUTPUT_TAIL = 2_000  # characters of running output on a progress card
 
 
 def card_size(card: Card) -> int:
@@ -106,7 +107,7 @@ def stamp(when: datetime) -> str:
 
 def decision_stamp(who: str, approve: bool, when: datetime, action: str = "decide") -> Element:
     """Who decided (or asked for a check) and when, shown above progress and results."""
-    verbs = {"check": "🔎 Check requested", "undo": "↩️ Undo requested"}
+    verbs = {"check": "🔎 Check requested", "undo": "↩️ Undo requested", "cancel": "⏹ Cancel requested"}
     verb = verbs.get(action) or ("✅ Approved" if approve else "🚫 Rejected")
     return run(f"{verb} by {who} at {stamp(when)}", weight="Bolder")
 
@@ -344,10 +345,19 @@ def with_note(prompt_card: Card, text: str) -> Card:
 
 
 def render_progress(event: Progress, header: Sequence[Element] = ()) -> Card:
+    """The running step, the newest lines of output as they arrive, and a Cancel button."""
     last = ""
     if event.last is not None:
         last = f" — last: {status_icon(event.last.status)} {event.last.target or event.tool}"
-    return card([*header, run(f"⏳ {event.tool}: {event.done}/{event.total} done{shorten(last, 300)}")])
+    body = [*header, run(f"⏳ {event.tool}: {event.done}/{event.total} done{shorten(last, 300)}")]
+    if event.output:
+        where = f" on {event.output_target}" if event.output_target else ""
+        body.append(note(f"output so far{where}:", isSubtle=True))
+        body.append(run(event.output[-OUTPUT_TAIL:], fontType="Monospace", size="Small"))
+    data = {"execution_id": event.execution_id}
+    fallback = {"type": "Action.Submit", "title": "Cancel", "data": {"verb": CANCEL, **data}}
+    cancel = {"type": "Action.Execute", "title": "Cancel", "verb": CANCEL, "data": data, "fallback": fallback}
+    return card(body, [cancel])
 
 
 def render_text(text: str, header: Sequence[Element] = ()) -> Card:

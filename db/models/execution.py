@@ -60,6 +60,7 @@ class Execution(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     driver: Mapped[str | None] = mapped_column(String(255))  # the replica running the plan
     lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # renewed while it runs
+    cancel_requested_by: Mapped[str | None] = mapped_column(String(255))  # the driver polls it
 
 
 class ExecutionStep(Base):

@@ -21,6 +21,7 @@ with that exit code, and the tool decides what it means.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol
@@ -65,11 +66,13 @@ class RemoteShell(Protocol):
         timeout_s: float | None = None,
         max_output: int | None = None,
         stdin: str | None = None,
+        on_output: Callable[[str], None] | None = None,
     ) -> CommandResult:
         """Run `command` (a shell command line) on `target`; feed `stdin` if given.
 
         `timeout_s` bounds the command (the adapter's default when None), the connect
         has its own timeout; `max_output` caps each of stdout and stderr in bytes.
+        `on_output` receives stdout and stderr text as it arrives (before the cap), in order.
         """
         ...
 

@@ -51,7 +51,12 @@ class Host:
                 self.target, command, timeout_s=timeout_s, max_output=max_output
             )
         return await self._shell().run(
-            self.target, command, timeout_s=timeout_s, max_output=max_output, stdin=stdin
+            self.target,
+            command,
+            timeout_s=timeout_s,
+            max_output=max_output,
+            stdin=stdin,
+            on_output=self.ctx.output_to(self.target),  # followed live in chat and the console
         )
 
     async def real_path(self, path: str, *, timeout_s: float) -> str:

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pipeline import messages
+from pipeline.cancel import CANCEL, CancelRequest, until_cancelled
 from pipeline.contracts import (
     AssetRef,
     ExecutionResult,
@@ -46,6 +47,7 @@ from pipeline.policy import Policy
 from pipeline.ports import ExecutionStore, ProgressCallback
 from pipeline.recovery import StepRecovery, settle_lost_step
 from pipeline.registry import ToolContext, ToolFunc, ToolRegistry, ToolSpec
+from pipeline.stages.streaming import OutputFeed
 
 log = logging.getLogger(__name__)
 
@@ -107,16 +109,20 @@ class Executor:
         *,
         resumed: bool = False,
         lost: asyncio.Event | None = None,
+        cancel: CancelRequest | None = None,
     ) -> ExecutionResult:
         """Run (or, `resumed`, finish after a dead driver) a plan; recorded steps never run again.
 
         `lost` is the driver's lease-lost event: once it is set (and the run cancelled),
-        nothing more is written for this execution.
+        nothing more is written for this execution. `cancel`, once set, stops the tool calls
+        still running (their commands stopped on the targets) and starts no further step.
         """
         token = LEASE_LOST.set(lost)
+        cancelling = CANCEL.set(cancel)
         try:
             return await self._run(execution_id, plan, principal, progress, resumed)
         finally:
+            CANCEL.reset(cancelling)
             LEASE_LOST.reset(token)
 
     async def _run(
@@ -136,6 +142,9 @@ class Executor:
             failed_deps = [d for d in step.depends_on if d in results and not results[d].ok]
             if failed_deps:
                 result = self._skipped(step, f"skipped: step {', '.join(failed_deps)} did not succeed")
+            elif (cancel := CANCEL.get()) is not None and cancel.requested:
+                result = self._skipped(step, f"not started: {cancel.reason()}")
+                await must_write(self.store.record_step(execution_id, result))
             elif deadline is not None and utcnow() >= deadline:
                 result = self._skipped(step, f"not started: {self._limit_reached()}", TargetStatus.TIMEOUT)
                 await must_write(self.store.record_step(execution_id, result))
@@ -308,6 +317,8 @@ class Executor:
         args = spec.parse_args(step.args)
         timeout = float(getattr(args, "timeout_s", step.timeout_s)) + GRACE_S
         done = 0
+        feed = OutputFeed(progress, ctx.execution_id, step, len(targets), self.redact) if progress else None
+        ctx.stream = feed.feed if feed is not None else None
         if progress is not None:  # "started": lets chat show the decision before the first result
             await _safe_progress(
                 progress,
@@ -321,6 +332,8 @@ class Executor:
             async with limit:
                 result = await self._call(spec, ctx, target, args, timeout, deadline)
             done += 1
+            if feed is not None:
+                feed.done = done
             if progress is not None:
                 await _safe_progress(
                     progress,
@@ -335,7 +348,11 @@ class Executor:
                 )
             return result
 
-        return list(await asyncio.gather(*(one(t) for t in targets)))
+        try:
+            return list(await asyncio.gather(*(one(t) for t in targets)))
+        finally:
+            if feed is not None:
+                await feed.close()
 
     async def _call(
         self,
@@ -400,7 +417,7 @@ async def call_tool(
     status, output, error = TargetStatus.OK, ToolOutput(), ""
     try:
         async with asyncio.timeout(timeout):
-            output = await _implementation(spec, ctx)(ctx, target, args)
+            output = await until_cancelled(_implementation(spec, ctx)(ctx, target, args))
         if not output.ok:
             status = TargetStatus.FAILED
     except TimeoutError:

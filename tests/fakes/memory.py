@@ -35,6 +35,7 @@ class _Execution:
     steps: dict[str, StepResult] = field(default_factory=dict)
     driver: str | None = None
     lease_expires_at: datetime | None = None
+    cancel_requested_by: str | None = None
 
 
 class MemoryExecutionStore:
@@ -66,6 +67,17 @@ class MemoryExecutionStore:
 
     async def set_status(self, execution_id: str, status: ExecutionStatus) -> None:
         self.executions[execution_id].status = status
+
+    async def request_cancel(self, execution_id: str, by: str) -> bool:
+        ex = self.executions.get(execution_id)
+        if ex is None or ex.status != "running" or ex.cancel_requested_by is not None:
+            return False
+        ex.cancel_requested_by = by
+        return True
+
+    async def cancel_requested(self, execution_id: str) -> str | None:
+        ex = self.executions.get(execution_id)
+        return ex.cancel_requested_by if ex is not None else None
 
     async def claim_step(self, execution_id: str, step_id: str) -> bool:
         async with self._lock:
