@@ -147,7 +147,14 @@ def system_prompt(tools: Sequence[ToolSpec], vocab: Sequence[tuple[str, str]]) -
     few = [
         {"request": request, "answer": json.dumps(answer, separators=(",", ":"))} for request, answer in shown
     ]
-    return render("understand_system", tools=views, examples=few, vocabulary=vocab)
+    listing = [t.name for t in ordered if _lists_assets(t)]
+    return render("understand_system", tools=views, examples=few, vocabulary=vocab, listing=listing)
+
+
+def _lists_assets(tool: ToolSpec) -> bool:
+    """A tool that answers with the assets its filters select (its arguments are all filters)."""
+    slots = tool.phrasing.slots.values()
+    return tool.phrasing.untargeted == "all" and bool(slots) and all(s.kind == "filter" for s in slots)
 
 
 def user_prompt(text: str, referred: Sequence[tuple[str, str]] = ()) -> str:

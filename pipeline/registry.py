@@ -143,6 +143,7 @@ class ToolSpec:
     check: ToolFunc | None = None  # read-only probes: what the change would do (check mode)
     undo: UndoRule | None = None  # the inverse of one target's change: a Call, or why there is none
     preview: bool = False  # its check runs before the approval prompt, which shows what it reports
+    addresses: bool = False  # also takes targets outside the inventory, written as addresses (probes)
 
     @property
     def checks(self) -> bool:
@@ -192,6 +193,7 @@ class ToolSet:
         check: ToolFunc | None = None,
         undo: UndoRule | None = None,
         preview: bool = False,
+        addresses: bool = False,
     ) -> Callable[[ToolFunc], ToolFunc]:
         if not name.startswith(self.domain + "."):
             raise ValueError(f"tool {name} does not belong to domain {self.domain}")
@@ -213,6 +215,7 @@ class ToolSet:
                     check=check,
                     undo=undo,
                     preview=preview and check is not None,
+                    addresses=addresses,
                 )
             )
             return func

@@ -195,7 +195,7 @@ def ping_output(target: str, stats: PingStats) -> ToolOutput:
     return ToolOutput(summary=summary, data=data, ok=stats.alive)
 
 
-@network.tool("network.ping", PingArgs, risk=Risk.READ, timeout_s=15, phrasing=words.PING)
+@network.tool("network.ping", PingArgs, risk=Risk.READ, timeout_s=15, phrasing=words.PING, addresses=True)
 async def ping(ctx: ToolContext, target: AssetRef | None, args: PingArgs) -> ToolOutput:
     """Send ICMP echo requests to each target and report reachability, latency and loss."""
     address = await connect_address(ctx, target)
@@ -212,7 +212,14 @@ async def ping(ctx: ToolContext, target: AssetRef | None, args: PingArgs) -> Too
     return output
 
 
-@network.tool("network.port_scan", PortScanArgs, risk=Risk.READ, timeout_s=300, phrasing=words.PORT_SCAN)
+@network.tool(
+    "network.port_scan",
+    PortScanArgs,
+    risk=Risk.READ,
+    timeout_s=300,
+    phrasing=words.PORT_SCAN,
+    addresses=True,
+)
 async def port_scan(ctx: ToolContext, target: AssetRef | None, args: PortScanArgs) -> ToolOutput:
     """TCP connect scan of the given ports (lists or ranges) on each target."""
     config = config_of(ctx)
@@ -251,7 +258,14 @@ def _compact(ports: list[int]) -> str:
     return ",".join(f"{a}-{b}" if a != b else str(a) for a, b in runs)
 
 
-@network.tool("network.traceroute", TracerouteArgs, risk=Risk.READ, timeout_s=60, phrasing=words.TRACEROUTE)
+@network.tool(
+    "network.traceroute",
+    TracerouteArgs,
+    risk=Risk.READ,
+    timeout_s=60,
+    phrasing=words.TRACEROUTE,
+    addresses=True,
+)
 async def traceroute(ctx: ToolContext, target: AssetRef | None, args: TracerouteArgs) -> ToolOutput:
     """Trace the network path to each target, hop by hop."""
     config = config_of(ctx)

@@ -19,7 +19,6 @@ from pipeline.selection import AssetIndex
 
 MAX_STEPS = 20
 MAX_TARGETS = 500
-RAW_TARGET_TOOLS = frozenset({"network.ping", "network.traceroute", "network.port_scan"})
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9-]{1,63})+$")
 
 
@@ -103,7 +102,7 @@ def _timeout(spec: ToolSpec, args: dict[str, Any]) -> float:
 
 
 def resolve_targets(call: ToolCall, spec: ToolSpec, assets: Sequence[AssetRef]) -> tuple[AssetRef, ...]:
-    """Names, addresses and a selector -> inventory assets (raw addresses only for network tools)."""
+    """Names, addresses and a selector -> inventory assets (raw addresses only for tools declaring them)."""
     index = AssetIndex.of(assets)
     found: dict[str, AssetRef] = {}
     unknown: list[str] = []
@@ -119,12 +118,13 @@ def resolve_targets(call: ToolCall, spec: ToolSpec, assets: Sequence[AssetRef]) 
     excluded = {e.lower() for e in (selector.exclude if selector else ())}
     named = [a for a in found.values() if not excluded & {a.name.lower(), a.address.lower()}]
     matched = index.select(selector) if selector is not None else []
-    if selector is not None and not matched and spec.name != "assets.query":  # a question may have none
+    lists = spec.phrasing.untargeted == "all"  # a tool answering about all assets may match none
+    if selector is not None and not matched and not lists:
         raise PlanProblem(f"No asset in the inventory matches {describe(selector)}.")
     targets = matched  # thousands: refused below without merging
     if len(matched) <= MAX_TARGETS:
         targets = [*named, *(a for a in matched if a.name not in found)]
-    if not targets and spec.name != "assets.query":
+    if not targets and not lists:
         raise PlanProblem(f"Which hosts should {spec.name} run on?")
     if len(targets) > MAX_TARGETS:
         raise PlanProblem(f"That is {len(targets)} hosts; narrow it down to at most {MAX_TARGETS}.")
@@ -137,7 +137,7 @@ def _lookup(written: object, spec: ToolSpec, index: AssetIndex) -> AssetRef | No
     found = index.get(written)
     if found is not None:
         return found
-    if spec.name in RAW_TARGET_TOOLS and _is_raw_address(written.strip().lower()):
+    if spec.addresses and _is_raw_address(written.strip().lower()):
         return AssetRef.raw(written.strip())
     return None
 

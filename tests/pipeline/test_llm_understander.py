@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from adapters.llm import OpenAIClientConfig, OpenAICompatibleClient
 from domains.catalog import build_registry
@@ -29,7 +30,8 @@ from pipeline.contracts import (
 )
 from pipeline.errors import InvalidModelOutput, InvalidRequest, LLMUnavailable
 from pipeline.llm_understander import LLMResultSummarizer, LLMUnderstander, system_prompt
-from pipeline.registry import ToolSpec
+from pipeline.phrasing import Phrasing, Slot
+from pipeline.registry import ToolContext, ToolSet, ToolSpec
 from tests.fakes.openai_server import ScriptedOpenAIServer
 
 ALICE = Principal(subject="alice", roles=frozenset({"operator"}))
@@ -441,3 +443,30 @@ def test_few_shot_examples_come_from_the_offered_tools_declarations() -> None:
         assert names <= {t.name for t in offered}  # never an example of a tool not offered
     reads_only = system_prompt(tuple(t for t in ALL_TOOLS if not t.changes), [])
     assert '"intent":"action","category":"automation","confidence":0.9' not in reads_only
+
+
+class SiteFilters(BaseModel):
+    site: str | None = None
+    rack: str | None = None
+
+
+async def list_racks(ctx: ToolContext, target: AssetRef | None, args: BaseModel) -> ToolOutput:
+    """List the racks a site filter selects."""
+    return ToolOutput(summary="")
+
+
+def test_the_rules_name_the_listing_tools_from_their_declarations() -> None:
+    racks = ToolSet("racks")
+    filters = {"site": Slot(kind="filter"), "rack": Slot(kind="filter")}
+    racks.tool("racks.find", SiteFilters, risk=Risk.READ, phrasing=Phrasing(slots=filters, untargeted="all"))(
+        list_racks
+    )
+    builtin = {t.name for t in ALL_TOOLS if t.phrasing.untargeted == "all"}
+    for offered, listing in (
+        (ALL_TOOLS, builtin),
+        ((*ALL_TOOLS, *racks.specs), {"racks.find", *builtin}),
+        (tuple(t for t in ALL_TOOLS if t.name not in builtin), set()),
+    ):
+        rules = system_prompt(offered, []).split("Tools:")[0]
+        named = set(re.findall(r"\b[a-z_]+\.[a-z_]+\b", rules))
+        assert named == listing, rules  # the rules name no tool of their own

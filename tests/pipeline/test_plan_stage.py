@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from domains.catalog import build_registry
 from pipeline.contracts import (
@@ -15,10 +16,11 @@ from pipeline.contracts import (
     Principal,
     Risk,
     ToolCall,
+    ToolOutput,
     Understanding,
 )
 from pipeline.policy import Policy
-from pipeline.registry import ToolRegistry
+from pipeline.registry import ToolContext, ToolRegistry, ToolSet
 from pipeline.stages.plan import build_plan
 
 ASSETS = (
@@ -97,6 +99,26 @@ def test_raw_addresses_only_for_network_tools(registry: ToolRegistry) -> None:
     assert not ping.steps[0].targets[0].in_inventory
     reboot = build_plan(understanding(call("automation.reboot", ("10.20.30.40",))), registry, ASSETS)
     assert reboot.outcome == "clarify"
+
+
+class ProbeArgs(BaseModel):
+    pass
+
+
+async def probe(ctx: ToolContext, target: AssetRef | None, args: BaseModel) -> ToolOutput:
+    """A probe defined beside the built-in tools."""
+    return ToolOutput(summary="")
+
+
+def test_raw_addresses_go_to_the_tools_that_declare_them() -> None:
+    probes = ToolSet("probes")
+    probes.tool("probes.reach", ProbeArgs, risk=Risk.READ, addresses=True)(probe)
+    probes.tool("probes.inventoried", ProbeArgs, risk=Risk.READ)(probe)
+    registry = ToolRegistry([probes])
+    reach = build_plan(understanding(call("probes.reach", ("10.20.30.40",))), registry, ASSETS)
+    assert reach.steps[0].target_names == ["10.20.30.40"]
+    inventoried = build_plan(understanding(call("probes.inventoried", ("10.20.30.40",))), registry, ASSETS)
+    assert inventoried.outcome == "clarify" and "10.20.30.40" in inventoried.message
 
 
 SPELLINGS_OF_METADATA = [
