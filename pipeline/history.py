@@ -4,6 +4,7 @@
     "which ports opened on the web tier since yesterday?" ports      (open ports then and now)
     "when was nginx last restarted on web-02 and by whom?" last      (newest matching step)
     "what did I run yesterday?"                           runs       (the asker's requests)
+    "did I restart anything today?"                       runs
     "show me the network path to the london servers"      paths      (stored traceroutes, merged)
 
 The words are data (the tables below). Targets are read by the planner, the one place that
@@ -154,7 +155,9 @@ LAST_ACTION = (
 )
 MY_RUNS = re.compile(
     r"\bwhat\s+(?:did|have|has)\s+(i|we)\s+(?:run|ran|do|done|execute|executed|launch|launched|start|started)\b"
-    r"|\bmy\s+(?:runs|requests|history|executions)\b",
+    r"|\bmy\s+(?:runs|requests|history|executions)\b"
+    # 'did I restart anything today?', 'have we changed something this week?': the asker's own runs
+    r"|\b(?:did|have|has)\s+(?:i|we)\s+(?:\w+\s+)?\w+\s+(?:anything|something)\b",
     re.IGNORECASE,
 )
 
