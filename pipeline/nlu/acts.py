@@ -93,7 +93,7 @@ def speech_act(words: Sequence[str], at: int, entities: frozenset[int] = frozens
         return Act.QUESTION  # 'why is nginx restarting', 'how often does it reboot'
     if set(before) & STATE_VERBS or (before and before[-1] in AUXILIARIES and "you" not in before):
         return Act.REPORT  # 'nginx keeps stopping', 'web-01 won't start', 'is nginx restarting?'
-    return Act.ORDER if _imperative(before) else Act.REPORT
+    return Act.ORDER if _imperative(before) or _asks_someone(before, word) else Act.REPORT
 
 
 def _what_happens(before: list[str]) -> bool:
@@ -158,6 +158,18 @@ def _ordered_noun(words: Sequence[str], at: int, entities: frozenset[int]) -> bo
     before the article (hosts and services between them aside) asks for it."""
     verb = next((words[i] for i in range(at - 2, -1, -1) if i not in entities), "")
     return verb in ORDERING_VERBS and "would" not in words[:at]
+
+
+_ADDRESSEES = vocab("you u someone somebody anyone anybody")
+_AVAILABLE = vocab("around available free here able willing")
+
+
+def _asks_someone(before: list[str], word: str) -> bool:
+    """'is anyone around to restart postfix?', 'is someone able to bounce it': a request to whoever
+    reads, with the change word in its base form ('is someone restarting it?' asks what happens)."""
+    if not set(before) & _ADDRESSEES or is_gerund(word) or is_past(word):
+        return False
+    return all(w in _POLITE or w in MODALS or w in AUXILIARIES or w in _AVAILABLE for w in before)
 
 
 def _imperative(before: list[str]) -> bool:

@@ -61,7 +61,10 @@ _CANCELS: tuple[tuple[str, ...], ...] = (
     ("forget", "that"),
 )
 # Words allowed between the cue and the negated verb ("don't you dare even try to reboot").
-_BRIDGE = vocab("to you u even ever bother go the a an any please try trying want need dare yet actually of")
+_BRIDGE = vocab(
+    "to you u even ever bother go the a an any please try trying want need dare yet actually of"
+    " asking ask telling requesting suggesting saying"  # "I'm not asking you to reboot anything"
+)
 # A negation with nothing after it ("..., no wait, don't") takes back what came before.
 _BARE = frozenset(
     {
@@ -75,7 +78,7 @@ _BARE = frozenset(
     }
 )
 # Words after which "not"/"never" still negate a request ("please never reboot", "but not restart").
-_OPENERS = vocab("please pls but and so just , ; . : i we")
+_OPENERS = vocab("please pls but and so just , ; . : i we i'm im we're am")
 # Words that end a negated stretch and start what the user does want.
 _POSITIVE = vocab("just only but instead rather simply merely however")
 _GENERAL_ACTIONS = frozenset(

@@ -32,8 +32,10 @@ def is_statement(tokens: tuple[Token, ...], verbs: frozenset[str]) -> bool:
     from pipeline.nlu.lexicon import FILLER
 
     ordered = [t.low for t in tokens if t.kind == "word" and t.low not in FILLER]
-    if not ordered or ordered[0] in verbs or ordered[0] in QUESTION_WORDS:
+    if not ordered or ordered[0] in QUESTION_WORDS:
         return False
+    if ordered[0] in verbs and not (len(ordered) > 1 and ordered[1] in STATE_VERBS):
+        return False  # an order, unless the verb is a noun its state follows ('mail is stuck')
     if {"if", "whether"} & set(ordered):
         return False  # "see if nginx is alive": an embedded question, not a statement
     if ordered[0] in _SPEAKERS and not set(ordered[1:3]) & _WANTING:

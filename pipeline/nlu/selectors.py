@@ -278,7 +278,7 @@ def _nouns(tokens: list[Token], index: InventoryIndex, sel: Selector, claims: Cl
             continue
         _noun(token, index, sel, claims)
     _bare_all(tokens, sel, claims)
-    _everything(tokens, sel, claims)
+    _everything(tokens, index, sel, claims)
     for token in tokens:
         if token.kind == "word" and token.low in QUANTIFIERS and sel.is_set():
             claims.take(token)
@@ -299,7 +299,7 @@ def _noun(token: Token, index: InventoryIndex, sel: Selector, claims: Claims) ->
     sel.anchored = sel.anchored or sel.quantified or qualified
 
 
-def _everything(tokens: list[Token], sel: Selector, claims: Claims) -> None:
+def _everything(tokens: list[Token], index: InventoryIndex, sel: Selector, claims: Claims) -> None:
     padded: list[Token | None] = [*tokens, None, None]
     for token, nxt, after in zip(padded, padded[1:], padded[2:], strict=False):
         if token is None or token.low not in {"everything", "everyone", "everywhere"}:
@@ -307,8 +307,9 @@ def _everything(tokens: list[Token], sel: Selector, claims: Claims) -> None:
         if nxt is not None and nxt.low in _STATE_WORDS:
             continue
         near = nxt is not None and nxt.low in {"on", "at", "about", "for", "of", "regarding"}
-        if near and after is not None and after in claims:
-            continue  # "everything on web-01": things on that host, not every host
+        place = after is not None and after.low in index.locations | index.environments
+        if near and after is not None and after in claims and not place:
+            continue  # "everything on web-01": things on that host, not every host ("everything at oslo" is)
         sel.everything = sel.anchored = True
         claims.take(token)
 
