@@ -6,10 +6,13 @@ from pipeline.phrasing import Phrasing, Slot
 
 PING = Phrasing(
     verbs=("ping", "send pings", "reach"),
-    objects=("ping", "pings", "latency", "connectivity", "icmp", "packet loss", "pong"),
+    objects=(
+        "ping", "pings", "latency", "connectivity", "icmp", "packet loss", "pong", "dropping packets",
+        "dropped packets", "packet drops",
+    ),
     states=(
         "reachable", "pingable", "up", "alive", "online", "responding", "responsive", "down", "offline",
-        "unreachable", "contactable", "accessible", "answering", "reply", "replying", "respond",
+        "unreachable", "contactable", "accessible", "answering", "reply", "replying", "respond", "dead",
     ),
     slots={
         "count": Slot(

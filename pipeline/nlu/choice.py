@@ -148,6 +148,7 @@ def _reading(tool: ToolView, parse: Parse, words: ToolWords, found: list[Match],
         for s in tool.slots
         if s.required and not has_value(s, chosen, uses, parse) and not (referred and s.kind == "service")
     )
+    missing += _unfilled_paths(tool, uses, missing)
     score -= _MISSING * len(missing)
     unused = [
         v
@@ -157,6 +158,14 @@ def _reading(tool: ToolView, parse: Parse, words: ToolWords, found: list[Match],
     score -= 0.3 * len(unused)
     score -= 0.3 * len(_ignored_words(parse, chosen, uses, covers, words))
     return Reading(tool, round(score, 3), tuple(chosen), uses, missing, frozenset(covers))
+
+
+def _unfilled_paths(tool: ToolView, uses: tuple[Value, ...], missing: tuple[str, ...]) -> tuple[str, ...]:
+    """One written path fills one path argument: 'look at /etc/hosts on web-01' is no copy (from
+    where to where)."""
+    paths = [s.name for s in tool.slots if s.required and s.kind == "path" and s.name not in missing]
+    written = sum(1 for v in uses if v.has("path"))
+    return tuple(paths[written:])
 
 
 def _ignored_words(

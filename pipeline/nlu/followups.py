@@ -85,9 +85,10 @@ def completes(previous: Turn) -> bool:
     return previous.outcome == "clarify" and bool(previous.text) and not previous.calls
 
 
-FOLLOW_UP_GLUE = vocab(
-    "same what how about now too instead actually make that those other others rest remaining"
-)
+FOLLOW_UP_GLUE = (
+    vocab("same what how about now too instead actually make that those other others rest remaining")
+    | _AGREEING
+)  # 'great, now do the same on db-02'
 
 
 def again(last: ToolCall, read: Read, reader: Reader, context: Context) -> ToolCall:

@@ -12,7 +12,9 @@ from pipeline.nlu.tokens import Token
 QUESTION_WORDS = vocab(
     "is are can could what which how where who does do did why when will would should see know find"
 )
-STATE_VERBS = vocab("is are seems seem looks keeps appears was were went died crashed crashing hung stuck")
+STATE_VERBS = vocab(
+    "is are seems seem looks keeps keep kept appears was were went died crashed crashing hung stuck"
+)  # 'sessions keep dropping': a report
 _STOP = vocab(
     "on in at for to of from with across and or but the a an all every each any our my your their its "
     "is are was were be do does have has what which where how many show list"
@@ -34,7 +36,7 @@ def is_statement(tokens: tuple[Token, ...], verbs: frozenset[str]) -> bool:
     ordered = [t.low for t in tokens if t.kind == "word" and t.low not in FILLER]
     if not ordered or ordered[0] in QUESTION_WORDS:
         return False
-    if ordered[0] in verbs and not (len(ordered) > 1 and ordered[1] in STATE_VERBS):
+    if ordered[0] in verbs and not (len(ordered) > 1 and ordered[1] in _STATE_LINKS):
         return False  # an order, unless the verb is a noun its state follows ('mail is stuck')
     if {"if", "whether"} & set(ordered):
         return False  # "see if nginx is alive": an embedded question, not a statement
@@ -43,6 +45,7 @@ def is_statement(tokens: tuple[Token, ...], verbs: frozenset[str]) -> bool:
     return bool(set(ordered) & STATE_VERBS)
 
 
+_STATE_LINKS = vocab("is are was were keeps keep seems seem looks appears")
 _SPEAKERS = vocab(
     "it it's its they they're we we're i i'm he he's she she's there's that's customers users clients"
 )

@@ -71,7 +71,7 @@ def read_selector(tokens: list[Token], index: InventoryIndex, sel: Selector, cla
 _PLACE_FRAME = (
     QUESTION_WORDS | AUXILIARIES | SUBJECTS | FILLER | DISCOURSE
     | vocab("what's whats there's anything something stuff got have has run in at on inside")
-    | vocab("located sitting live lives")
+    | vocab("located sitting live lives deployed hosted installed placed")
 )  # fmt: skip
 
 
