@@ -23,6 +23,7 @@ from adapters.charts import MatplotlibCharts
 from adapters.identity.static_file import StaticRolesResolver
 from adapters.jobs.recovery import SqlStepRecovery
 from bot import catalog, preflight, scaleout, wiring
+from bot.extras import check_extras
 from bot.logging_setup import use_redactor
 from bot.settings import Settings
 from bot.telemetry import TelemetryDispatcher
@@ -37,7 +38,7 @@ from db.executions import SqlExecutionStore
 from db.history import SqlHistory
 from db.impact import SqlImpactFacts
 from db.locks import SqlTargetLocks
-from db.migrate import upgrade_engine
+from db.migrate import require_head, upgrade_engine
 from db.schedules import SqlScheduleStore
 from db.sealing import PlanSeal
 from domains.assets.credentials import CredentialCipher
@@ -117,8 +118,10 @@ def known_secrets(settings: Settings) -> list[str]:
     return [v.get_secret_value() for v in values if len(v.get_secret_value()) >= 6]
 
 
-async def prepare_database(settings: Settings) -> AsyncEngine:
-    """Engine for the configured database; the embedded SQLite file is created and migrated."""
+async def prepare_database(settings: Settings, *, migrate: bool = False) -> AsyncEngine:
+    """Engine for the configured database. The embedded SQLite file is created and migrated; a
+    configured database is migrated when `migrate` (`db upgrade`) or db.migrate_on_start says so,
+    else it must be at the code's revision already (SetupIncomplete names the fix)."""
     path = sqlite_path(settings.database_url)
     if path is not None:
         if path.parent == settings.home:
@@ -127,8 +130,15 @@ async def prepare_database(settings: Settings) -> AsyncEngine:
             path.parent.mkdir(parents=True, exist_ok=True)
         preflight.secure_sqlite(path)
     engine = create_engine(settings.database_url, echo=settings.db.echo, pool_size=settings.db.pool_size)
+    try:
+        if path is not None or migrate or settings.db.migrate_on_start:
+            await upgrade_engine(engine)
+        else:
+            await require_head(engine)
+    except BaseException:
+        await engine.dispose()
+        raise
     if path is not None:
-        await upgrade_engine(engine)
         preflight.secure_sqlite(path)
     return engine
 
@@ -162,6 +172,7 @@ async def audit_log(
 
 
 async def build_app(settings: Settings) -> App:
+    check_extras(settings)
     engine = await prepare_database(settings)
     sessions = session_factory(engine)
     redactor = Redactor(known_secrets(settings))

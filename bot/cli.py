@@ -1,7 +1,9 @@
 """The `opsconductor` command line.
 
-Exit codes: 0 done (including answers, clarifications and approval prompts), 1 an error
-(database, dependency, bad file), 2 usage, 4 refused by policy.
+Exit codes (README "Exit codes"): 0 done (including answers, clarifications and approval
+prompts), 1 an error (database, dependency, bad file, settings), 2 usage, 3 ran but some step
+failed on some target, 4 refused by policy, 5 the decision came too late: the plan was already
+decided the other way (approving a rejected plan, rejecting an approved one) or its approval expired.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pipeline.errors import OpsError
 
 P = ParamSpec("P")
 R = TypeVar("R")
-EXIT_ERROR, EXIT_USAGE, EXIT_REFUSED = 1, 2, 4
+EXIT_ERROR, EXIT_USAGE, EXIT_STEPS_FAILED, EXIT_REFUSED, EXIT_CLOSED = 1, 2, 3, 4, 5
 err_console = Console(stderr=True, highlight=False)
 
 
@@ -64,13 +66,20 @@ def load_settings(ctx: click.Context) -> Settings:
     return Settings(config=config) if config else Settings()
 
 
-def exit_code_for(response: Response) -> int:
+def exit_code_for(response: Response, approve: bool | None = None) -> int:
+    """The exit code for a reply; `approve`: the decision this reply answers, if any."""
     if isinstance(response, ApprovalPrompt):
         return 0
+    if response.closed is not None and approve is not None:
+        applied = response.closed == "approved" if approve else response.closed != "approved"
+        return 0 if applied else EXIT_CLOSED
+    if response.result is not None and response.result.status == "failed":
+        return EXIT_STEPS_FAILED
     return {"refused": EXIT_REFUSED, "error": EXIT_ERROR}.get(response.outcome, 0)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="opsconductor", prog_name="opsconductor", message="%(prog)s %(version)s")
 @click.option("--config", type=click.Path(dir_okay=False, path_type=Path), help="YAML or TOML settings file.")
 @click.pass_context
 def cli(ctx: click.Context, config: Path | None) -> None:
@@ -129,7 +138,7 @@ def approve(ctx: click.Context, execution_id: str, reject: bool, as_json: bool) 
 
     decision_args: dict[str, Any] = {"execution_id": execution_id, "approve": not reject}
     response = run(decide_once(load_settings(ctx), decision_args, as_json=as_json))
-    sys.exit(exit_code_for(response))
+    sys.exit(exit_code_for(response, approve=not reject))
 
 
 @cli.command()
@@ -172,14 +181,10 @@ def db() -> None:
 def db_upgrade(ctx: click.Context) -> None:
     """Apply all migrations to the configured database."""
     from bot.app import prepare_database
-    from db.migrate import upgrade_engine
 
     async def go() -> None:
-        engine = await prepare_database(load_settings(ctx))
-        try:
-            await upgrade_engine(engine)
-        finally:
-            await engine.dispose()
+        engine = await prepare_database(load_settings(ctx), migrate=True)
+        await engine.dispose()
 
     run(go())
     click.echo("database is at the latest revision")
@@ -325,10 +330,12 @@ _schedule_change("approve", "approved", "Approve a schedule that changes things 
 def serve(ctx: click.Context) -> None:
     """Run the HTTP server: Slack and Teams endpoints, /health and /metrics."""
     from bot.app import running_app
+    from bot.extras import check_extras
     from bot.logging_setup import configure_logging
     from bot.server import serve as serve_http
 
     settings = load_settings(ctx)
+    check_extras(settings, serving=True)
     configure_logging("serve")
 
     async def go() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from rich.console import Console
 
 from adapters.console.chat import ConsoleChat, PipedLines, prompt_ask, prompt_lines
+from adapters.console.output import stdout_console
 from adapters.console.render import as_json, print_response
 from bot import preflight
 from bot.app import App, console_identity, roles_file, running_app
@@ -29,7 +30,7 @@ UNKNOWN_IN_ROLES_FILE = (
 
 async def chat_session(settings: Settings) -> int:
     """Interactive chat (or line-by-line from a pipe); returns the exit code."""
-    console = Console(highlight=False)
+    console = stdout_console()
     async with running_app(settings) as app:
         interactive = sys.stdin.isatty()
         await explain_if_unknown(app, console_identity())
@@ -114,4 +115,4 @@ def _emit(response: Response, json_output: bool) -> None:
 
         print(json.dumps(as_json(response), indent=2, ensure_ascii=False, default=str))
     else:
-        print_response(Console(highlight=False), response)
+        print_response(stdout_console(), response)

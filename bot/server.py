@@ -39,6 +39,11 @@ Mount = Callable[[web.Application], None]
 CHECK_TIMEOUT_S = 3.0
 REQUEST_ID_SHAPE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 MAX_BODY_BYTES = 1024 * 1024
+NO_PLATFORM = (
+    "no chat platform is enabled, so nobody can talk to this bot in chat: set "
+    "OPSCONDUCTOR_SLACK__ENABLED=true (docs/slack/INSTALL.md) or OPSCONDUCTOR_TEAMS__ENABLED=true "
+    "(docs/teams/INSTALL.md); serving only %s"
+)
 REGISTRY_KEY = web.AppKey("registry", CollectorRegistry)
 REQUESTS_KEY = web.AppKey("requests", Counter)
 Refresher = Callable[[], Awaitable[None]]
@@ -106,6 +111,8 @@ def build_serve_app(settings: Settings, app: Running, extra_mounts: Sequence[Mou
             log.warning(
                 "%s does not verify its callers (%s): for local testing only", door.name, door.problem
             )
+    if not (settings.slack.enabled or settings.teams.enabled):
+        log.warning(NO_PLATFORM, _served_without_chat(settings))
     deliverers: dict[str, Deliver] = {}
     chats: dict[str, Any] = {}  # the chat adapters, for alert threads
     metrics, front = instrument(app.kernel, registry, settings.security.approval_ttl_s)
@@ -130,6 +137,15 @@ def build_serve_app(settings: Settings, app: Running, extra_mounts: Sequence[Mou
     return build_web_app(checks=checks, registry=registry, mounts=mounts, refreshers=refreshers)
 
 
+def _served_without_chat(settings: Settings) -> str:
+    served = []
+    if settings.api.enabled:
+        served.append("the HTTP API (/api/v1)")
+        if settings.api.console:
+            served.append("the web console (/ui/)")
+    return ", ".join([*served, "/health and /metrics"])
+
+
 async def serve(settings: Settings, app: Running) -> None:
     tools = getattr(app, "registry", None)
     if tools is not None:
@@ -152,7 +168,7 @@ def _slack_mount(
     front: Front,
     chats: dict[str, Any],
 ) -> Mount:
-    from adapters.slack import SlackAdapter, SlackConfig, SlackMetrics, slack_mount  # optional extra
+    from adapters.slack import SlackAdapter, SlackConfig, SlackMetrics, slack_mount  # bot.extras
 
     adapter = SlackAdapter(
         SlackConfig.from_section(settings.slack),
@@ -175,7 +191,7 @@ def _teams_mount(
     front: Front,
     chats: dict[str, Any],
 ) -> Mount:
-    from adapters.teams import TeamsAdapter, TeamsConfig, TeamsMetrics, teams_mount  # optional extra
+    from adapters.teams import TeamsAdapter, TeamsConfig, TeamsMetrics, teams_mount  # bot.extras
 
     adapter = TeamsAdapter(
         TeamsConfig.from_section(settings.teams),

@@ -9,6 +9,7 @@ SQLite under ``~/.opsconductor``, in-process cache, static roles, no LLM.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Callable
 from ipaddress import ip_address
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal, NamedTuple
 from urllib.parse import urlsplit
 
+import yaml
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
@@ -26,6 +28,7 @@ from pydantic_settings import (
 from pipeline import safe_yaml
 
 DEFAULT_HOME = Path.home() / ".opsconductor"
+TOML_WHERE = re.compile(r"\(at line (?P<line>\d+), column \d+\)")
 PLACEHOLDERS = {"", "changeme", "change-me", "secret", "placeholder", "xxx", "todo"}
 
 
@@ -34,8 +37,9 @@ class Section(BaseModel):
 
 
 class DbSettings(Section):
-    url: str = ""  # empty -> sqlite+aiosqlite:///<home>/opsconductor.db
+    url: str = ""  # empty -> sqlite+aiosqlite:///<home>/opsconductor.db; postgresql://... uses asyncpg
     echo: bool = False
+    migrate_on_start: bool = False  # migrate a configured database at start (else `db upgrade` does)
     pool_size: int = Field(10, ge=1, le=200)
 
 
@@ -365,6 +369,22 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def slack_has_its_tokens(self) -> Settings:
+        """Slack cannot start without its tokens in any environment: say which of our settings."""
+        slack = self.slack
+        if slack.enabled and not slack.bot_token.get_secret_value().strip():
+            raise ValueError(
+                "slack.enabled needs slack.bot_token: set OPSCONDUCTOR_SLACK__BOT_TOKEN to the app's "
+                "Bot User OAuth Token (xoxb-..., docs/slack/INSTALL.md)"
+            )
+        if slack.enabled and slack.mode == "socket" and not slack.app_token.get_secret_value().strip():
+            raise ValueError(
+                "slack.mode socket needs slack.app_token: set OPSCONDUCTOR_SLACK__APP_TOKEN to the app-level "
+                "token with connections:write (xapp-..., docs/slack/INSTALL.md)"
+            )
+        return self
+
+    @model_validator(mode="after")
     def jobs_need_redis(self) -> Settings:
         if self.jobs.engine == "arq" and not (self.jobs.redis_url or self.redis.url):
             raise ValueError("jobs.engine 'arq' needs redis.url (the job queue lives in Redis)")
@@ -541,6 +561,12 @@ def load_config_file(path: Path) -> dict[str, Any]:
         data = tomllib.loads(text) if path.suffix == ".toml" else safe_yaml.load(text, str(path))
     except safe_yaml.YamlRefused as err:
         raise ValueError(str(err)) from None
+    except yaml.YAMLError as err:
+        raise ValueError(safe_yaml.located(err, str(path))) from None
+    except tomllib.TOMLDecodeError as err:  # "Illegal character '\n' (at line 2, column 9)"
+        found = TOML_WHERE.search(str(err))
+        line, problem = (found["line"], str(err)[: found.start()].strip()) if found else ("1", str(err))
+        raise ValueError(f"{path}:{line}: invalid TOML: {problem}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

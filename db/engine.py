@@ -22,7 +22,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.engine.interfaces import ExceptionContext
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from pipeline.errors import StoreUnavailable
@@ -86,9 +86,35 @@ async def store_errors() -> AsyncIterator[None]:
         raise translated from err
 
 
+# A URL naming no driver gets the async one the bot ships with; a sync driver is refused in words.
+ASYNC_DRIVERS = {"postgresql": "asyncpg", "sqlite": "aiosqlite"}
+
+
+def async_url(url: str | URL) -> URL:
+    """`url` with the async driver: postgresql:// (and postgres://) become postgresql+asyncpg://,
+    sqlite:// becomes sqlite+aiosqlite://; ValueError naming the fix for a synchronous driver."""
+    if isinstance(url, str) and url.startswith("postgres://"):  # the Heroku-style spelling
+        url = "postgresql://" + url.removeprefix("postgres://")
+    try:
+        parsed = make_url(url)
+    except ArgumentError as err:
+        raise ValueError(f"db.url is not a database URL: {err}") from None
+    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+    wanted = ASYNC_DRIVERS.get(backend)
+    if wanted is None or "+" not in parsed.drivername:
+        return parsed.set(drivername=f"{backend}+{wanted}") if wanted else parsed
+    if driver != wanted:
+        raise ValueError(
+            f"db.url names the driver {driver!r}, which is not asynchronous; write "
+            f"{backend}+{wanted}://... (or {backend}://..., which uses {wanted})"
+        )
+    return parsed
+
+
 def create_engine(url: str | URL, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
-    """An async engine for `url` (sqlite+aiosqlite or postgresql+asyncpg), tuned per backend."""
-    parsed = make_url(url)
+    """An async engine for `url` (sqlite+aiosqlite or postgresql+asyncpg), tuned per backend;
+    a URL without a driver (postgresql://...) gets the async one (`async_url`)."""
+    parsed = async_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = _sqlite_engine(parsed, echo)
     else:

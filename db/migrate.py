@@ -16,12 +16,15 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.engine import create_engine, store_errors
+from pipeline.errors import SetupIncomplete
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+MIGRATION_LOCK = 0x6F70_7363  # "opsc": the advisory lock key migrations hold on PostgreSQL
 
 
 def alembic_config() -> Config:
@@ -59,8 +62,32 @@ async def current_revision(url: str | URL) -> str | None:
 
 
 async def upgrade_engine(engine: AsyncEngine, revision: str = "head") -> None:
-    """Migrate through an engine the caller already holds (the bot's own)."""
+    """Migrate through an engine the caller already holds (the bot's own). On PostgreSQL an
+    advisory lock lets one process migrate while others starting at the same time wait."""
     await _run(engine, revision, up=True)
+
+
+async def require_head(engine: AsyncEngine) -> None:
+    """SetupIncomplete, naming the fix, unless the database is at the revision this code needs."""
+    async with store_errors(), engine.connect() as conn:
+        current = await conn.run_sync(_current)
+    head = head_revision()
+    if current == head:
+        return
+    where = engine.url.render_as_string(hide_password=True)
+    if current is None:
+        state = "was never migrated (it has no tables yet)"
+    elif ScriptDirectory.from_config(alembic_config()).get_revision(current) is None:
+        raise SetupIncomplete(
+            f"the database {where} is at revision {current}, which this version of OpsConductor "
+            f"does not know (it needs {head}): it was migrated by a newer version; run that version"
+        )
+    else:
+        state = f"is at revision {current}, older than the {head} this version needs"
+    raise SetupIncomplete(
+        f"the database {where} {state}: run `opsconductor db upgrade` "
+        "(or set db.migrate_on_start to migrate when the bot starts)"
+    )
 
 
 async def _with_engine(url: str | URL, action: Callable[[AsyncEngine], Awaitable[None]]) -> None:
@@ -81,6 +108,8 @@ async def _run(engine: AsyncEngine, revision: str, *, up: bool) -> None:
             command.downgrade(config, revision)
 
     async with store_errors(), engine.connect() as conn:
+        if conn.dialect.name == "postgresql":  # held until this connection commits
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         await conn.run_sync(run)
         await conn.commit()
 

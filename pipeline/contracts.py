@@ -437,6 +437,9 @@ class UndoOffer(Frozen):
     none: tuple[str, ...] = ()  # changes without an inverse, each with why
 
 
+ClosedApproval = Literal["approved", "rejected", "expired"]
+
+
 class Reply(Frozen):
     """What the bot says back: a one-line summary first, details, recommendations last."""
 
@@ -451,6 +454,8 @@ class Reply(Frozen):
     files: tuple[str, ...] = ()  # local files to attach (charts, fetched files): uploaded by chat
     # adapters, listed in the console
     undo: UndoOffer | None = None  # for a finished change: its Undo button and what it would do
+    # a decision on an approval that was already closed: the state it had (nothing was applied)
+    closed: ClosedApproval | None = None
 
 
 class ApprovalPrompt(Frozen):

@@ -19,7 +19,8 @@
         │   └── LLMContextOverflow the prompt does not fit the model's context window
         ├── IdentityUnavailable
         ├── StoreUnavailable       database unreachable, read-only or corrupt
-        └── StageTimeout           a pipeline stage (understanding, ...) overran its time limit
+        ├── StageTimeout           a pipeline stage (understanding, ...) overran its time limit
+        └── SetupIncomplete        an enabled part lacks what it needs (an extra, a migration)
 
 "Needs approval" is a result (`ApprovalPrompt`), never an exception.
 Each class maps to one user-facing reply in `pipeline.messages.ERROR_REPLIES`.
@@ -130,3 +131,8 @@ class StoreUnavailable(DependencyError):
 
 class StageTimeout(DependencyError):
     """A stage did not finish within its time limit; the message names the stage and the limit."""
+
+
+class SetupIncomplete(DependencyError):
+    """Something the settings enable cannot start: its Python extra is not installed, or the
+    database was never migrated. The message names what to install, run or set."""

@@ -41,7 +41,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from pydantic import BaseModel
 
@@ -53,6 +53,7 @@ from pipeline.checks import as_check, is_check
 from pipeline.contracts import (
     ApprovalPrompt,
     ChatIdentity,
+    ClosedApproval,
     Decision,
     ExecutionResult,
     ExecutionStatus,
@@ -783,7 +784,10 @@ class Kernel:
             summary = messages.APPROVAL_EXPIRED.format(when=stamp)
         else:
             summary = messages.APPROVAL_ALREADY.format(state=state, who=who or "someone", when=stamp)
-        return Reply(outcome="approval_result", summary=summary, execution_id=decision.execution_id)
+        closed = cast(ClosedApproval, state) if state != "pending" else None
+        return Reply(
+            outcome="approval_result", summary=summary, execution_id=decision.execution_id, closed=closed
+        )
 
     # ------------------------------------------------------------------ plumbing
 

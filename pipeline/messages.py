@@ -116,6 +116,7 @@ ERROR_REPLIES: dict[type[errors.OpsError], str] = {
         "I took too long {detail}, so I stopped; nothing was run. Please try again in a moment, "
         "or use the structured form (`help`)."
     ),
+    errors.SetupIncomplete: "I am not fully set up ({detail}); nothing was run.",
 }
 
 

@@ -125,3 +125,14 @@ def _check_expansion(root: Node, max_values: int) -> None:
 
 def _size(n: int) -> str:
     return f"{n / 1024 / 1024:g} MiB" if n >= 1024 * 1024 else f"{n:,} bytes"
+
+
+def located(err: yaml.YAMLError, source: str) -> str:
+    """'source:line: invalid YAML: problem' for a YAML syntax error (line 1 when it has no mark)."""
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    line = mark.line + 1 if mark is not None else 1
+    problem = getattr(err, "problem", None) or "not valid YAML"
+    context, start = getattr(err, "context", None), getattr(err, "context_mark", None)
+    if context and start is not None and start.line + 1 != line:  # where the unclosed part began
+        problem += f" ({context} at line {start.line + 1})"
+    return f"{source}:{line}: invalid YAML: {problem}"

@@ -188,7 +188,7 @@ def test_ask_check_and_undo_from_the_command_line(home: Path) -> None:
     (here one that reached nothing: no sshd on this machine's loopback for the local user)."""
     proc = opsconductor(home, "ask", "--json", "--check", "stop sshd on localhost")
     out, err = text(proc)
-    assert proc.returncode == 0, err
+    assert proc.returncode == 3, err  # the check ran and could not reach the host (exit code 3)
     checked = json.loads(out)
     assert checked["summary"].startswith("Check only, nothing was changed") and not checked["needs_approval"]
     assert [(s["tool"], s["check"], s["risk"]) for s in checked["plan"]["steps"]] == [
@@ -197,9 +197,19 @@ def test_ask_check_and_undo_from_the_command_line(home: Path) -> None:
     asked = json.loads(text(opsconductor(home, "ask", "--json", "stop sshd on localhost"))[0])
     assert asked["outcome"] == "awaiting_approval"
     ran = opsconductor(home, "approve", asked["execution_id"])
-    assert ran.returncode == 0 and "Nothing of this can be undone" in text(ran)[0]
+    assert ran.returncode == 3 and "Nothing of this can be undone" in text(ran)[0]  # ran, failed
     undo = opsconductor(home, "undo", asked["execution_id"])
     out, err = text(undo)
     assert undo.returncode == 4 and "succeeded on no target" in out, out + err
     unknown = opsconductor(home, "undo", "0" * 32)
     assert unknown.returncode != 0 and "Traceback" not in text(unknown)[0] + text(unknown)[1]
+
+
+def test_piped_output_is_not_padded_or_wrapped_at_80_columns(home: Path) -> None:
+    proc = opsconductor(home, "ask", "status of sshd on localhost", env={"OPSCONDUCTOR_SSH__PORT": "1"})
+    out, err = text(proc)
+    assert proc.returncode == 3, err
+    lines = out.splitlines()
+    assert lines and not [line for line in lines if line != line.rstrip()]
+    assert "refused the connection (no SSH server listening)" in lines[0]  # one summary line
+    assert len(lines[0]) > 80

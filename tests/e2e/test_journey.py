@@ -51,6 +51,12 @@ class Newcomer:
         assert code == 0, out + err
         return out
 
+    def failed(self, *args: str) -> str:
+        """A run whose step failed: exit code 3 (README, Exit codes), the reply on stdout."""
+        code, out, err = self.run(*args)
+        assert code == 3, out + err
+        return out
+
     def ask_json(self, request: str) -> dict[str, object]:
         answer: dict[str, object] = json.loads(self.ok("ask", "--json", request))
         return answer
@@ -69,12 +75,12 @@ def test_from_a_fresh_home_to_an_approved_change_on_a_real_host(
     shutil.copy(sshd_testbed.client_key, key)
 
     # 1. Nothing set up: the reply names the command that records the host key.
-    assert "`opsconductor hosts trust localhost`" in one_line(me.ok("ask", READ))
+    assert "`opsconductor hosts trust localhost`" in one_line(me.failed("ask", READ))
     # 2. Trust the host key, checked against the fingerprint read on the host itself.
     trusted = me.ok("hosts", "trust", "localhost", "--fingerprint", host_fingerprint(sshd_testbed))
     assert trusted.splitlines()[-1] == f"trusted: recorded in {me.home / '.opsconductor' / 'known_hosts'}"
     # 3. No login yet: the default user (opsconductor, not root) is refused, and the reply says how.
-    refused = one_line(me.ok("ask", READ))
+    refused = one_line(me.failed("ask", READ))
     assert "login as opsconductor on 127.0.0.1 was refused" in refused
     assert "`opsconductor credentials set localhost --user USER --key-file FILE`" in refused
     # 4. Store the login (the testbed's sshd has only root; a real host has the opsconductor user).
@@ -122,5 +128,5 @@ def test_an_approval_runs_with_the_services_files_whoever_approves(
     (ssh / "config").write_text("Host *\n  User root\n")
     alice.ok("credentials", "delete", "localhost")
     prompt = alice.ask_json(WRITE)
-    refused = one_line(bob.ok("approve", str(prompt["execution_id"])))
+    refused = one_line(bob.failed("approve", str(prompt["execution_id"])))
     assert "login as opsconductor on 127.0.0.1 was refused" in refused, refused
