@@ -89,6 +89,7 @@ from pipeline.ports import (
     ProgressCallback,
 )
 from pipeline.previews import previews
+from pipeline.readiness import unready
 from pipeline.redaction import Redactor
 from pipeline.schedule_phrasing import read_schedule
 from pipeline.schedules import Destination, ScheduleDoor
@@ -221,9 +222,20 @@ class Kernel:
         if message.check:
             planned = as_check(planned, self.executor.registry)
         plan = self._freeze(self.policy.apply(planned, principal), principal, override, text)
+        plan = self._ready(plan)
         if plan.requires_approval:
             plan = await self._assess(plan, principal)
         return await self._record_and_answer(plan, principal, message, progress)
+
+    def _ready(self, plan: Plan) -> Plan:
+        """The plan turned into a clarification when this bot's setup cannot run a step (e.g. a
+        notification channel nobody configured): said now, not after someone approved it."""
+        executor = self.executor
+        problems = unready(plan, executor.registry, executor.services) if plan.outcome == "plan" else []
+        if not problems:
+            return plan
+        why = messages.NOT_READY.format(problems="; ".join(problems))
+        return plan.model_copy(update={"outcome": "clarify", "message": why, "requires_approval": False})
 
     async def _record_and_answer(
         self,

@@ -68,6 +68,7 @@ LEASE_LOST = (
     "This bot instance stalled while running your request, so another instance has taken it over "
     "and continues it; its answer will follow. Nothing more runs here."
 )
+NOT_READY = "I can't do that with this bot's setup: {problems}. Nothing was asked for approval or run."
 LLM_DOWN = "The language model is unreachable; structured commands still work (type `help`)."
 INTERNAL = "Something went wrong on my side ({kind}); nothing further was run. The error is logged."
 

@@ -19,6 +19,10 @@ or a sentence saying why none exists (the result's Undo button plans the calls).
 `preview=True` the check also runs before the approval prompt, which shows what it reported
 (write_file's diff), so the approver decides on the actual change.
 
+A tool may declare `ready=`: from the services the bot holds and the call's arguments, why the
+call cannot run with this bot's setup (a notification channel nobody configured), or None. It is
+asked when a plan is made, before any approval (`pipeline.readiness`).
+
 The executor calls a tool once per target (fan-out, bounded) or once with
 `target=None` when the tool takes no targets. A tool never checks roles, asks
 for approval or talks to chat; it raises `ToolError` subclasses on failure.
@@ -118,6 +122,8 @@ Outline = Callable[[dict[str, Any], tuple[AssetRef, ...]], tuple[str, ...]]
 UndoRule = Callable[[Mapping[str, Any], ToolOutput], "Call | str"]
 """The inverse of a change on one target, from the step's arguments and that target's output:
 the Call that reverses it, or a sentence saying why there is none ("a restart has no inverse")."""
+ReadyRule = Callable[[Mapping[type[Any], Any], Any], "str | None"]
+"""Why a call (its parsed arguments) cannot run with the services this bot holds, or None."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +150,7 @@ class ToolSpec:
     undo: UndoRule | None = None  # the inverse of one target's change: a Call, or why there is none
     preview: bool = False  # its check runs before the approval prompt, which shows what it reports
     addresses: bool = False  # also takes targets outside the inventory, written as addresses (probes)
+    ready: ReadyRule | None = None  # why a call cannot run with this setup, asked before approval
 
     @property
     def checks(self) -> bool:
@@ -194,6 +201,7 @@ class ToolSet:
         undo: UndoRule | None = None,
         preview: bool = False,
         addresses: bool = False,
+        ready: ReadyRule | None = None,
     ) -> Callable[[ToolFunc], ToolFunc]:
         if not name.startswith(self.domain + "."):
             raise ValueError(f"tool {name} does not belong to domain {self.domain}")
@@ -216,6 +224,7 @@ class ToolSet:
                     undo=undo,
                     preview=preview and check is not None,
                     addresses=addresses,
+                    ready=ready,
                 )
             )
             return func

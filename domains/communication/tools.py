@@ -9,8 +9,9 @@ from the config otherwise; register one to share its redactor).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -26,6 +27,10 @@ from pipeline.registry import ToolContext, ToolSet
 
 communication = ToolSet("communication")
 DEFAULT_TITLE = "OpsConductor"
+NO_ROUTE_FIX = (
+    "an administrator adds the channel's Apprise URL to OPSCONDUCTOR_NOTIFY__CHANNELS: "
+    "docs/operations.md, Notifications"
+)
 
 
 class NotifyArgs(BaseModel):
@@ -66,6 +71,16 @@ class ListTemplatesArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def channel_ready(services: Mapping[type[Any], Any], args: NotifyArgs) -> str | None:
+    """Why the message has nowhere to go (no route configured for its channel or name), or None."""
+    config = services.get(NotifyConfig) or NotifyConfig()
+    try:
+        route_for(config, args.channel, args.to)
+    except (ToolFailed, InvalidRequest) as err:
+        return f"{err} ({NO_ROUTE_FIX})"
+    return None
+
+
 @communication.tool(
     "communication.notify",
     NotifyArgs,
@@ -73,6 +88,7 @@ class ListTemplatesArgs(BaseModel):
     timeout_s=60,
     takes_targets=False,
     phrasing=words.NOTIFY,
+    ready=channel_ready,
 )
 async def notify(ctx: ToolContext, target: AssetRef | None, args: NotifyArgs) -> ToolOutput:
     """Send a message by e-mail, Slack, Teams, webhook or SMS, optionally from a template."""
