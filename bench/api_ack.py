@@ -1,6 +1,6 @@
 """HTTP API benchmark: request -> acknowledgement latency of `/api/v1`, next to a bare aiohttp floor.
 
-    .venv/bin/python -m bench.api_ack --requests 400 --concurrency 20 --write docs/benchmarks.md
+    .venv/bin/python -m bench.api_ack --requests 300 --concurrency 10 --write docs/benchmarks.md
 
 Contenders, each an aiohttp server on 127.0.0.1 driven by the same aiohttp client:
 
@@ -148,7 +148,8 @@ def report(
         "## HTTP API: request to acknowledgement, next to a bare aiohttp floor",
         "",
         "```",
-        f".venv/bin/python -m bench.api_ack --requests {args.requests} --concurrency {args.concurrency}",
+        f".venv/bin/python -m bench.api_ack --requests {args.requests} --concurrency {args.concurrency} "
+        "--write docs/benchmarks.md",
         "```",
         "",
         f"Machine: {platform.node() or 'vm'}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "

@@ -222,7 +222,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(table(rows))
     if args.write:
-        command = "python -m bench.planning " + " ".join(sys.argv[1:])
+        command = f".venv/bin/python -m bench.planning --sizes {args.sizes} --write docs/benchmarks.md"
         write_section(args.write, "bench.planning", section(rows, command.strip()))
     return 0
 

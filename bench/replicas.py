@@ -1,6 +1,7 @@
 """Replica benchmark: requests per second and acknowledgement latency for one and two bot replicas.
 
-    .venv/bin/python -m bench.replicas --requests 300 --latency-ms 200 --write docs/benchmarks.md
+    .venv/bin/python -m bench.replicas --requests 300 --concurrency 50 --latency-ms 200 \\
+        --write docs/benchmarks.md
 
 Each replica is a real `opsconductor serve` process (Slack adapter on) sharing one throwaway
 PostgreSQL and Redis (tests/services.py). Requests are signed Slack `app_mention` events,
@@ -150,7 +151,7 @@ def report(runs: list[Run], args: argparse.Namespace) -> str:
         "",
         "```",
         f".venv/bin/python -m bench.replicas --requests {args.requests} --concurrency {args.concurrency} "
-        f"--latency-ms {args.latency_ms:g}",
+        f"--latency-ms {args.latency_ms:g} --write docs/benchmarks.md",
         "```",
         "",
         f"Machine: {platform.node() or 'vm'}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "

@@ -46,7 +46,7 @@ from domains.assets.importer import seed_if_empty
 from pipeline.contracts import ChatIdentity
 from pipeline.conversation import Conversations
 from pipeline.dispatch import StepDispatcher
-from pipeline.errors import OpsError
+from pipeline.errors import OpsError, StoreCorrupt
 from pipeline.historian import Historian
 from pipeline.kernel import Kernel, KernelConfig
 from pipeline.planner import HybridPlanner
@@ -118,6 +118,14 @@ def known_secrets(settings: Settings) -> list[str]:
     return [v.get_secret_value() for v in values if len(v.get_secret_value()) >= 6]
 
 
+CORRUPT_SQLITE = (
+    "{why} ({path}). Stop every opsconductor process using it, then either restore the file from "
+    "a backup, or move {path} and its -wal/-shm files aside and run the command again: a new, "
+    "empty database is created (import the inventory again with `opsconductor assets import`; "
+    "the old history and audit trail stay in the moved file, readable with `sqlite3 FILE .recover`)"
+)
+
+
 async def prepare_database(settings: Settings, *, migrate: bool = False) -> AsyncEngine:
     """Engine for the configured database. The embedded SQLite file is created and migrated; a
     configured database is migrated when `migrate` (`db upgrade`) or db.migrate_on_start says so,
@@ -135,6 +143,11 @@ async def prepare_database(settings: Settings, *, migrate: bool = False) -> Asyn
             await upgrade_engine(engine)
         else:
             await require_head(engine)
+    except StoreCorrupt as err:
+        await engine.dispose()
+        if path is None:
+            raise
+        raise StoreCorrupt(CORRUPT_SQLITE.format(path=path, why=err)) from None
     except BaseException:
         await engine.dispose()
         raise

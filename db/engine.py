@@ -25,7 +25,7 @@ from sqlalchemy.engine.interfaces import ExceptionContext
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from pipeline.errors import StoreUnavailable
+from pipeline.errors import StoreCorrupt, StoreUnavailable
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -57,7 +57,8 @@ def translate(err: BaseException) -> StoreUnavailable | None:
     text = _first_line(original)
     for needle, message in _MESSAGES:
         if needle in text.lower():
-            return StoreUnavailable(f"{message}: {text}")
+            kind = StoreCorrupt if "corrupt" in message else StoreUnavailable
+            return kind(f"{message}: {text}")
     if isinstance(err, OSError | ConnectionError | TimeoutError):
         return StoreUnavailable(f"the database server is unreachable: {text}")
     if isinstance(err, OperationalError | InterfaceError) or isinstance(original, sqlite3.OperationalError):

@@ -19,6 +19,7 @@
         │   └── LLMContextOverflow the prompt does not fit the model's context window
         ├── IdentityUnavailable
         ├── StoreUnavailable       database unreachable, read-only or corrupt
+        │   └── StoreCorrupt       the database file is damaged (the message names it and the way back)
         ├── StageTimeout           a pipeline stage (understanding, ...) overran its time limit
         └── SetupIncomplete        an enabled part lacks what it needs (an extra, a migration)
 
@@ -127,6 +128,10 @@ class IdentityUnavailable(DependencyError):
 
 class StoreUnavailable(DependencyError):
     pass
+
+
+class StoreCorrupt(StoreUnavailable):
+    """The SQLite file is not a database or is malformed; nothing can be read from it."""
 
 
 class StageTimeout(DependencyError):

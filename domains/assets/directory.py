@@ -23,6 +23,7 @@ from pipeline.selection import AssetIndex
 ASSET_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")
+NUMERIC_NAME = re.compile(r"^[0-9.]+$")
 WORD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")
 RELATIONSHIP_KINDS = ("depends_on", "runs_on", "member_of", "connects_to")
 DEPENDENCY_KINDS = ("depends_on", "runs_on", "connects_to")
@@ -40,10 +41,12 @@ def validation_problems(err: ValidationError) -> list[str]:
 
 
 def valid_address(address: str) -> bool:
+    """An IP address, or a host name that cannot be mistaken for one: a name whose labels are
+    all numbers ('10.0.0.300', '192.168.1') is a mistyped IPv4 address, never a host name."""
     try:
         ipaddress.ip_address(address)
     except ValueError:
-        return bool(HOSTNAME.match(address))
+        return bool(HOSTNAME.match(address)) and not NUMERIC_NAME.match(address)
     return True
 
 
@@ -55,6 +58,8 @@ def validate_asset(asset: AssetRef) -> AssetRef:
     address = asset.address.strip()
     if not address:
         raise InvalidRequest(f"{name}: address missing")
+    if NUMERIC_NAME.match(address) and not valid_address(address):
+        raise InvalidRequest(f"{name}: address {address!r} is not a valid IP address")
     if not valid_address(address):
         raise InvalidRequest(f"{name}: address {address!r} is neither an IP address nor a host name")
     for field in ("type", "os"):

@@ -210,8 +210,12 @@ def _asset_nodes(root: yaml.Node | None, source: str) -> list[yaml.Node]:
 
 
 def _csv_items(text: str, source: str, problems: list[str]) -> Iterator[_Item]:
-    reader = csv.DictReader(io.StringIO(text), skipinitialspace=True)
-    header = [h.strip() for h in reader.fieldnames or []]
+    reader = csv.DictReader(io.StringIO(text), skipinitialspace=True, strict=True)
+    try:
+        header = [h.strip() for h in reader.fieldnames or []]
+    except csv.Error as err:
+        problems.append(f"{source}:1: {_quoting(err)}")
+        return
     unknown = [h for h in header if h not in FIELDS]
     missing = [h for h in REQUIRED if h not in header]
     if not header or unknown or missing:
@@ -219,17 +223,43 @@ def _csv_items(text: str, source: str, problems: list[str]) -> Iterator[_Item]:
         problems.append(f"{source}:1: {what} (columns: {','.join(FIELDS)})")
         return
     reader.fieldnames = header
-    for row in reader:
+    for line, row in _csv_rows(reader, source, problems):
         if None in row:
-            problems.append(f"{source}:{reader.line_num}: more values than columns")
+            problems.append(f"{source}:{line}: more values than columns")
             continue
         values = {k: (v or "").strip() for k, v in row.items()}
         if not any(values.values()):
             continue
         try:
-            yield _Item(reader.line_num, _csv_fields(values))
+            yield _Item(line, _csv_fields(values))
         except InvalidRequest as err:
-            problems.append(f"{source}:{reader.line_num}: {err}")
+            problems.append(f"{source}:{line}: {err}")
+
+
+def _csv_rows(
+    reader: csv.DictReader[str], source: str, problems: list[str]
+) -> Iterator[tuple[int, dict[str | Any, str | Any]]]:
+    """(the line a row starts on, the row): a quoted value may span lines, and a quoting error is
+    reported on the line of the row it breaks; the file after it cannot be read reliably."""
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            problems.append(f"{source}:{start}: {_quoting(err)}")
+            return
+        yield start, row
+
+
+def _quoting(err: csv.Error) -> str:
+    text = str(err)
+    if "unexpected end of data" in text:
+        return "a quoted value is not closed (the quote opens in this row)"
+    if "expected after" in text:
+        return f'a quote inside a quoted value must be doubled ("") ({text})'
+    return f"not valid CSV: {text}"
 
 
 def _csv_fields(values: dict[str, str]) -> dict[str, Any]:

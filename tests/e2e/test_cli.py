@@ -117,6 +117,11 @@ def test_corrupt_database_is_one_line_error(home: Path) -> None:
     assert proc.returncode == 1
     assert err.strip().startswith("error:") and len(err.strip().splitlines()) == 1
     assert "Traceback" not in out + err
+    assert str(home / "opsconductor.db") in err  # names the file and the ways back
+    assert "restore the file from a backup" in err and "aside and run the command again" in err
+    (home / "opsconductor.db").rename(home / "corrupt.db")  # as the message says
+    again = opsconductor(home, "ask", "ping 127.0.0.1")
+    assert again.returncode == 0, text(again)[1]
 
 
 def test_read_only_database_is_one_line_error(home: Path) -> None:

@@ -148,3 +148,49 @@ async def test_invalid_file_writes_nothing(tmp_path: Path) -> None:
     with pytest.raises(InventoryError, match=r"inventory\.csv:3: address missing"):
         await import_file(store, path)  # type: ignore[arg-type]
     assert store.imports == []
+
+
+@pytest.mark.parametrize("address", ["10.0.0.300", "192.168.1", "256.1.1.1", "1.2.3.4.5"])
+def test_a_mistyped_ip_address_is_refused_not_taken_for_a_host_name(address: str) -> None:
+    with pytest.raises(InventoryError) as refused:
+        parse_csv(f"name,address\nweb-01,127.0.0.1\nweb-02,{address}\n", "hosts.csv")
+    assert refused.value.problems == [f"hosts.csv:3: web-02: address {address!r} is not a valid IP address"]
+
+
+def test_host_names_with_numbers_and_real_addresses_stay_valid() -> None:
+    text = "name,address\na,db-01.example.com\nb,10.0.0.30\nc,2001:db8::1\nd,3com.example\n"
+    assert [a.address for a in parse_csv(text)] == [
+        "db-01.example.com",
+        "10.0.0.30",
+        "2001:db8::1",
+        "3com.example",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "problem"),
+    [
+        (
+            'name,address,type\nweb-01,127.0.0.1,web_server\nweb-02,"127.0.0.2,web_server\nweb-03,127.0.0.3,x\n',
+            3,
+            "a quoted value is not closed",
+        ),
+        (
+            'name,address,type\nweb-01,127.0.0.1,web_server\nweb-02,127.0.0.2,"web"server"\n',
+            3,
+            'a quote inside a quoted value must be doubled ("")',
+        ),
+    ],
+)
+def test_csv_quoting_errors_are_reported_on_the_row_they_break(text: str, line: int, problem: str) -> None:
+    with pytest.raises(InventoryError) as refused:
+        parse_csv(text, "hosts.csv")
+    [reported] = refused.value.problems
+    assert reported.startswith(f"hosts.csv:{line}: {problem}")
+
+
+def test_a_quoted_value_spanning_lines_reports_later_rows_on_their_own_lines() -> None:
+    text = 'name,address,tags\nweb-01,127.0.0.1,"role=web;\nteam=ops"\nweb-02,,\n'
+    with pytest.raises(InventoryError) as refused:
+        parse_csv(text, "hosts.csv")
+    assert refused.value.problems == ["hosts.csv:4: address missing"]
