@@ -153,6 +153,7 @@ class NetworkSettings(Section):
     dns_nameservers: list[str] = Field(default_factory=list)  # empty -> /etc/resolv.conf
     dns_port: int = Field(53, ge=1, le=65535)
     dns_timeout_s: float = Field(5.0, gt=0, le=60)
+    hosts_file: str = "/etc/hosts"  # answers A/AAAA/PTR first with the system resolver ('' skips it)
     scan_concurrency: int = Field(500, ge=1, le=10_000)
     port_timeout_s: float = Field(1.0, gt=0, le=30)
     ping_timeout_s: float = Field(1.0, gt=0, le=10)

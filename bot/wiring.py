@@ -155,6 +155,7 @@ async def tool_services(
             dns_nameservers=tuple(net.dns_nameservers),
             dns_port=net.dns_port,
             dns_timeout_s=net.dns_timeout_s,
+            hosts_file=net.hosts_file,
             scan_concurrency=net.scan_concurrency,
             port_timeout_s=net.port_timeout_s,
             ping_timeout_s=net.ping_timeout_s,

@@ -8,7 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 class NetworkConfig(BaseModel):
     """What the network tools need; register one with the services (`ctx.get(NetworkConfig)`).
 
-    Empty `dns_nameservers` means the system resolver configuration (/etc/resolv.conf).
+    Empty `dns_nameservers` means the system resolver configuration (/etc/resolv.conf), and then
+    `hosts_file` answers A, AAAA and PTR questions first, as the system resolver does ('' skips it).
     `icmp_privileged` None chooses raw sockets as root and datagram sockets otherwise.
     `bandwidth_max_s` bounds every throughput measurement, whatever the request asked.
     """
@@ -18,6 +19,7 @@ class NetworkConfig(BaseModel):
     dns_nameservers: tuple[str, ...] = ()
     dns_port: int = Field(53, ge=1, le=65535)
     dns_timeout_s: float = Field(5.0, gt=0, le=60)
+    hosts_file: str = "/etc/hosts"
     scan_concurrency: int = Field(500, ge=1, le=10_000)
     port_timeout_s: float = Field(1.0, gt=0, le=30)
     ping_interval_s: float = Field(0.2, ge=0, le=5)

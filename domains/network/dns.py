@@ -89,7 +89,8 @@ def summarize(result: dict[str, Any]) -> str:
     shown = [_short(v) for v in result["records"][:10]]
     more = f" (+{len(result['records']) - 10} more)" if len(result["records"]) > 10 else ""
     via = f" via {result['canonical_name']}" if result.get("canonical_name") else ""
-    return f"{result['name']} {result['record_type']}{via}: {', '.join(shown)}{more} (ttl {result['ttl']})"
+    source = f"ttl {result['ttl']}" if result.get("ttl") is not None else f"from the {result['nameserver']}"
+    return f"{result['name']} {result['record_type']}{via}: {', '.join(shown)}{more} ({source})"
 
 
 def _short(value: Any) -> str:

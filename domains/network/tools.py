@@ -16,13 +16,14 @@ import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from domains.assets.directory import AssetStore
 from domains.automation.ports import RemoteShell
-from domains.network import dns
+from domains.network import dns, hosts_file
 from domains.network import phrasing as words
 from domains.network import traceroute as tracing
 from domains.network.bandwidth import Throughput, ThroughputMeter
@@ -313,8 +314,13 @@ def _privileged(probe: IcmpProbe, address: str) -> bool:
 async def dns_lookup(ctx: ToolContext, target: AssetRef | None, args: DnsLookupArgs) -> ToolOutput:
     """Look up DNS records (A, AAAA, MX, TXT, CNAME, NS, PTR, SOA) for a name."""
     config = config_of(ctx)
-    resolver = dns.make_resolver(config.dns_nameservers, config.dns_port, config.dns_timeout_s)
-    result = await dns.lookup(resolver, args.name, args.record_type)
+    result = None
+    if config.hosts_file and not config.dns_nameservers:  # the system resolver reads it first
+        listed = Path(config.hosts_file)
+        result = await asyncio.to_thread(hosts_file.answer, listed, args.name, args.record_type)
+    if result is None:
+        resolver = dns.make_resolver(config.dns_nameservers, config.dns_port, config.dns_timeout_s)
+        result = await dns.lookup(resolver, args.name, args.record_type)
     scan = scan_context(ctx, name=args.name, record_type=args.record_type)
     await record(ctx, lambda store: store.record_dns(scan, result))
     return ToolOutput(summary=dns.summarize(result), data=result)

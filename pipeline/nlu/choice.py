@@ -26,6 +26,7 @@ from pipeline.nlu.fit import (
     cued_weight,
     cued_words,
     dns_fit,
+    exact_matches,
     fill_weight,
     has_value,
     object_of_verb,
@@ -70,7 +71,7 @@ def matches(parse: Parse, words: ToolWords) -> list[tuple[ToolView, Match]]:
             span = _span(tokens, position, phrase, parse, words)
             if span is not None:
                 found.append((tool, Match(phrase, role, span, slot.name if slot else "", value)))
-    return found
+    return found + exact_matches(parse, words)
 
 
 def _links(tokens: list[Token], position: int, words: ToolWords) -> bool:

@@ -203,6 +203,26 @@ def cued_words(tool: ToolView, parse: Parse, chosen: list[Match]) -> set[int]:
 _ARTICLES = frozenset({"a", "an", "the", "some", "this", "these", "that", "my", "our"})
 
 
+def exact_choice(token: Token, parse: Parse) -> bool:
+    """'dns A localhost', 'an A record': a choice that is also an English word, written as declared
+    (not lower-cased like the article) or named as a record."""
+    return token.text != token.text.lower() or any(
+        t.index == token.index + 1 and stem(t.low) in {"record", "rr"} for t in parse.tokens
+    )
+
+
+def exact_matches(parse: Parse, words: ToolWords) -> list[tuple[ToolView, Match]]:
+    """Choices that are also English words ('A' records), written so they count as the choice:
+    they point at the tool declaring them like any other value word."""
+    found: list[tuple[ToolView, Match]] = []
+    for tool in words:
+        for slot in tool.slots:
+            for token in parse.tokens:
+                if token.kind == "word" and token.text in slot.exact and exact_choice(token, parse):
+                    found.append((tool, Match((token.low,), "value", (token.index,), slot.name, token.text)))
+    return found
+
+
 def dns_fit(tool: ToolView, parse: Parse) -> float:
     """A name or address to look up, written as a DNS name or an address (not an inventory name)."""
     if "dns_name" not in tool.kinds() or parse.of_kind("dns_name"):
@@ -236,7 +256,8 @@ def has_value(slot: SlotView, chosen: Iterable[Match], uses: Iterable[Value], pa
         return any(_kind_of(v, kind) for v in uses)
     if kind == "dns_name":
         written = parse.of_kind("dns_name") or parse.targets.raw or any(t.kind == "ip" for t in parse.tokens)
-        named = parse.targets.names and any(m.role == "verb" for m in chosen)  # 'dns lookup web-01'
+        # an inventory name after the tool's own words: 'dns lookup web-01', 'dns A localhost'
+        named = parse.targets.names and any(m.role in ("verb", "object") for m in chosen)
         return bool(written or named)
     if kind == "command":
         return True  # an unquoted command is read after the verb; its absence is asked when filling

@@ -17,6 +17,7 @@ from pipeline.errors import InvalidRequest
 from pipeline.nlu import messages
 from pipeline.nlu.commands import code_span, command_span, command_text, quoted_within, span_text
 from pipeline.nlu.english import stem
+from pipeline.nlu.fit import exact_choice
 from pipeline.nlu.inventory import InventoryIndex
 from pipeline.nlu.parse import Parse, Value
 from pipeline.nlu.reading import Reading
@@ -106,7 +107,7 @@ def _choices(slot: SlotView, reading: Reading, parse: Parse, index: InventoryInd
     written = [m for m in reading.matches if m.slot == slot.name]
     chosen = [m.value for m in sorted(written, key=lambda m: m.tokens[0])]
     chosen += [
-        t.text for t in parse.tokens if t.kind == "word" and t.text in slot.exact and _exact_ok(t, parse)
+        t.text for t in parse.tokens if t.kind == "word" and t.text in slot.exact and exact_choice(t, parse)
     ]
     chosen = list(dict.fromkeys(chosen))
     if chosen:
@@ -114,13 +115,6 @@ def _choices(slot: SlotView, reading: Reading, parse: Parse, index: InventoryInd
     if slot.by_os:
         return [_by_os(slot, parse, index)]
     return None
-
-
-def _exact_ok(token: Any, parse: Parse) -> bool:
-    """'dns A localhost', 'an A record': a choice that is also an English word, written as declared."""
-    return token.text != token.text.lower() or any(
-        t.index == token.index + 1 and stem(t.low) in {"record", "rr"} for t in parse.tokens
-    )
 
 
 def _by_os(slot: SlotView, parse: Parse, index: InventoryIndex) -> str:
