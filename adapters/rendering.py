@@ -18,6 +18,7 @@ from pipeline.contracts import (
     PlanStep,
     Reply,
     ReplySection,
+    ReplyTable,
     Response,
     TargetStatus,
     UndoOffer,
@@ -54,12 +55,66 @@ def status_icon(status: TargetStatus | None) -> str:
 
 
 def section_report(section: ReplySection) -> str:
-    """One target's section as plain text: title, facts, full output."""
+    """One target's section as plain text: title, facts, every table row, full output."""
     lines = [f"{status_icon(section.status)} {section.title}"]
     lines += [f"  {label}: {value}" for label, value in section.facts]
+    for table in section.tables:
+        lines += ["", table_heading(section, table, len(table.rows)), table_text(table)]
     if section.text:
         lines += ["", section.text, ""]
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def table_heading(section: ReplySection, table: ReplyTable, shown: int) -> str:
+    """'web-01 · processes', with '(20 of 120 rows)' when not every row is shown."""
+    total = max(table.total, len(table.rows))
+    count = f" ({shown} of {messages.counted(total, 'row')})" if shown < total else ""
+    return f"{section.title} · {table.title}{count}"
+
+
+def numeric_columns(table: ReplyTable) -> tuple[bool, ...]:
+    """Columns whose every filled cell is a number (aligned right on every platform)."""
+    return tuple(
+        any(row[i] for row in table.rows) and all(_is_number(row[i]) for row in table.rows if row[i])
+        for i in range(len(table.columns))
+    )
+
+
+def column_weights(table: ReplyTable, cap: int = 40) -> tuple[int, ...]:
+    """Relative column widths from the longest cell (header included), each between 1 and `cap`."""
+    return tuple(
+        max(1, min(cap, max([len(table.columns[i]), *(len(row[i]) for row in table.rows)])))
+        for i in range(len(table.columns))
+    )
+
+
+def table_text(table: ReplyTable, rows: int | None = None) -> str:
+    """A table in monospace text: header, rule, padded rows (numbers aligned right)."""
+    body = table.rows if rows is None else table.rows[:rows]
+    widths = [max([len(c), *(len(r[i]) for r in body)]) for i, c in enumerate(table.columns)]
+    right = numeric_columns(table)
+
+    def line(cells: tuple[str, ...]) -> str:
+        padded = (c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right, strict=True))
+        return "  ".join(padded).rstrip()
+
+    return "\n".join([line(table.columns), "  ".join("-" * w for w in widths), *map(line, body)])
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.rstrip("%"))
+    except ValueError:
+        return False
+    return True
+
+
+def shown_args(step: PlanStep) -> list[tuple[str, object]]:
+    """The arguments an approver reads: every one that is set (an unset template is no argument)."""
+    return [(name, value) for name, value in step.args.items() if value is not None]
 
 
 def plain_report(response: Response) -> str:
@@ -166,7 +221,7 @@ def steps_text(plan: Plan) -> str:
         lines += [f"{index}. {step.tool} [{step.risk.value}]"]
         lines.append(f"   targets ({len(step.targets)}): {targets_text(step) or 'none'}")
         lines += [f"   {line}" for line in step.outline]  # a runbook: its steps and rollout
-        for name, value in step.args.items():
+        for name, value in shown_args(step):
             text = argument_text(value)
             if "\n" in text or len(text) > 100:
                 lines += [

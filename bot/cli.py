@@ -23,6 +23,7 @@ from rich.console import Console
 from bot.settings import Settings
 from pipeline.contracts import ApprovalPrompt, Decision, Response
 from pipeline.errors import OpsError
+from pipeline.messages import counted
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -204,7 +205,7 @@ def assets_import(ctx: click.Context, file: Path) -> None:
     from bot.console import import_assets
 
     count = run(import_assets(load_settings(ctx), file))
-    click.echo(f"imported {count} assets from {file}")
+    click.echo(f"imported {counted(count, 'asset')} from {file}")
 
 
 @cli.group()

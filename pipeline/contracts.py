@@ -420,6 +420,16 @@ class Progress(Frozen):
 # --------------------------------------------------------------------------- outbound
 
 
+class ReplyTable(Frozen):
+    """Rows of one structured result (processes, disks, hops, ports...), each cell as text:
+    every platform renders it as a real table, cutting rows to its limits and saying so."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...] = ()
+    total: int = 0  # rows the tool found; more than len(rows) when it kept only the first ones
+
+
 class ReplySection(Frozen):
     """A compact block about one target (or one step without targets)."""
 
@@ -427,6 +437,7 @@ class ReplySection(Frozen):
     status: TargetStatus | None = None
     facts: tuple[tuple[str, str], ...] = ()  # (label, value)
     text: str = ""  # preformatted output, may be long: renderers shorten it
+    tables: tuple[ReplyTable, ...] = ()
 
 
 class UndoOffer(Frozen):

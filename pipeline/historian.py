@@ -21,6 +21,7 @@ from pipeline.history import (
     Sample,
     read_question,
 )
+from pipeline.messages import counted
 from pipeline.ports import Planner
 
 STAMP = "%Y-%m-%d %H:%M UTC"
@@ -152,7 +153,9 @@ class Historian:
         if closed:
             head += ". Closed: " + "; ".join(closed)
         return Reply(
-            outcome="answer", summary=head + f" ({len(changes)} host(s) with scans).", sections=sections
+            outcome="answer",
+            summary=head + f" ({counted(len(changes), 'host')} with scans).",
+            sections=sections,
         )
 
     async def _last(self, question: HistoryQuestion, targets: list[str]) -> Reply:
@@ -178,7 +181,7 @@ class Historian:
         if not runs:
             return Reply(outcome="answer", summary=f"You ran nothing {span.label}.")
         lines = [f"{r.at:%m-%d %H:%M} {r.request} — {r.status} ({r.execution_id})" for r in runs]
-        summary = f"You made {len(runs)} request(s) {span.label}:\n" + "\n".join(lines)
+        summary = f"You made {counted(len(runs), 'request')} {span.label}:\n" + "\n".join(lines)
         return Reply(outcome="answer", summary=summary)
 
 

@@ -75,7 +75,7 @@ async def _facts(
 def risk_line(impact: Impact, recent_s: float) -> tuple[str, str]:
     """(level, sentence): high when production or a lock is involved, medium when other assets
     depend on the targets or a target just changed, low otherwise."""
-    parts = [messages.IMPACT_HOSTS.format(hosts=impact.hosts)]
+    parts = [messages.IMPACT_HOSTS.format(hosts=messages.counted(impact.hosts, "host"))]
     if impact.production:
         parts[0] += ", " + messages.IMPACT_PRODUCTION.format(count=len(impact.production))
     prod_dependants = sum(d.production for d in impact.dependants)

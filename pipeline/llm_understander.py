@@ -282,6 +282,9 @@ def result_lines(reply: Reply, max_chars: int = 600) -> list[str]:
         facts = ", ".join(f"{k}={v}" for k, v in section.facts)
         output = section.text[-max_chars:].replace("\n", " | ") if section.text else ""
         lines.append(" ; ".join(p for p in (section.title, status, facts, output) if p))
+        for table in section.tables:  # the first rows of records (processes, disks, hops)
+            rows = " | ".join(", ".join(row) for row in table.rows)
+            lines.append(f"{section.title} {table.title} ({', '.join(table.columns)}): {rows[:max_chars]}")
     return lines
 
 

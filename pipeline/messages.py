@@ -132,7 +132,7 @@ def error_reply(err: errors.OpsError) -> str:
 
 # --------------------------------------------------------------------------- impact
 IMPACT_LEVEL = {"low": "Low risk", "medium": "Medium risk", "high": "High risk"}
-IMPACT_HOSTS = "changes {hosts} host(s)"
+IMPACT_HOSTS = "changes {hosts}"
 IMPACT_PRODUCTION = "{count} of them in production"
 IMPACT_DEPENDANTS = "{count}{more} other asset(s) depend on them"
 IMPACT_DEPENDANTS_PRODUCTION = "{count} in production"
@@ -190,3 +190,14 @@ UNDO_EXPIRED = (
     "Ask for the reverse change as a new request."
 )
 UNDO_NOT_YOURS = "Refused: execution {execution_id} was not made in this workspace."
+
+
+def counted(count: int, noun: str) -> str:
+    """'1 hop', '3 hops', '1 process', '2 processes', '1 entry', '1,200 targets'."""
+    if count == 1:
+        return f"1 {noun}"
+    if noun.endswith(("s", "x", "sh", "ch")):
+        return f"{count:,} {noun}es"
+    if noun.endswith("y") and noun[-2:-1] not in {"a", "e", "i", "o", "u"}:
+        return f"{count:,} {noun[:-1]}ies"
+    return f"{count:,} {noun}s"

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from adapters.rendering import plan_notes, steps_text, undo_lines
-from pipeline.contracts import ApprovalPrompt, Reply, ReplySection, Response, TargetStatus, short_digest
+from adapters.rendering import numeric_columns, plan_notes, steps_text, table_heading, undo_lines
+from pipeline.contracts import (
+    ApprovalPrompt,
+    Reply,
+    ReplySection,
+    ReplyTable,
+    Response,
+    TargetStatus,
+    short_digest,
+)
 
 MAX_OUTPUT_LINES = 40
+MAX_FACT_COLUMNS = 5
 STATUS_STYLE = {
     TargetStatus.OK: "green",
     TargetStatus.FAILED: "red",
@@ -35,6 +45,9 @@ def _reply(reply: Reply) -> RenderableType:
     parts: list[RenderableType] = [Text(reply.summary, style=OUTCOME_STYLE.get(reply.outcome, "bold"))]
     if reply.sections:
         parts.append(_sections_table(reply.sections))
+        for section in reply.sections:
+            for data in section.tables:
+                parts += [Text(table_heading(section, data, len(data.rows)), style="bold"), _table(data)]
         parts += [_output_panel(s) for s in reply.sections if s.text]
     if reply.recommendations:
         parts.append(Text("Recommendations:", style="bold"))
@@ -51,14 +64,35 @@ def _reply(reply: Reply) -> RenderableType:
 
 
 def _sections_table(sections: tuple[ReplySection, ...]) -> Table:
+    """One row per target: status, then a column per fact the targets share (up to
+    MAX_FACT_COLUMNS), the other facts together under 'details'."""
+    labels = list(dict.fromkeys(k for s in sections for k, _ in s.facts))
+    shared = [k for k in labels if all(k in dict(s.facts) for s in sections)][:MAX_FACT_COLUMNS]
+    rest = any(k not in shared for k in labels)
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     table.add_column("target")
     table.add_column("status")
-    table.add_column("details", overflow="fold")
+    for label in shared:
+        table.add_column(escape(label), overflow="fold")
+    if rest:
+        table.add_column("details", overflow="fold")
     for s in sections:
         status = s.status or TargetStatus.OK
-        details = "; ".join(f"{k}: {v}" for k, v in s.facts if k not in {"status"})
-        table.add_row(escape(s.title), Text(status.value, style=STATUS_STYLE[status]), escape(details))
+        facts = dict(s.facts)
+        cells = [escape(facts[k]) for k in shared]
+        if rest:
+            cells.append(escape("; ".join(f"{k}: {v}" for k, v in s.facts if k not in shared)))
+        table.add_row(escape(s.title), Text(status.value, style=STATUS_STYLE[status]), *cells)
+    return table
+
+
+def _table(data: ReplyTable) -> Table:
+    """A tool's records (processes, disks, hops...) as a table of their own, every row shown."""
+    table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    for column, right in zip(data.columns, numeric_columns(data), strict=True):
+        table.add_column(escape(column), justify="right" if right else "left", overflow="fold")
+    for row in data.rows:
+        table.add_row(*map(escape, row))
     return table
 
 

@@ -8,6 +8,7 @@ whole report so the sender can attach it as a file.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -18,10 +19,12 @@ from adapters.rendering import (
     plan_notes,
     plan_text,
     shorten,
+    shown_args,
     status_icon,
     targets_text,
     undo_lines,
 )
+from adapters.slack.tables import table_block, text_table_block
 from pipeline.contracts import (
     ApprovalPrompt,
     Plan,
@@ -33,11 +36,13 @@ from pipeline.contracts import (
     Risk,
     short_digest,
 )
+from pipeline.messages import counted
 
 SECTION_LIMIT = 3_000
 MESSAGE_BUDGET = 38_000  # below Slack's ~40,000 to leave room for the framing blocks
 MAX_SECTIONS = 30  # target sections per message (Slack allows 50 blocks in all)
 MAX_BLOCKS = 50
+TARGET_BLOCKS = MAX_BLOCKS - 8  # room for the summary, recommendations, undo, id and suggestions
 PROMPT_BLOCKS = MAX_BLOCKS - 4  # room for the header lines the app puts above a prompt
 ATTACH_FAILED = (
     "⚠️ The complete plan could not be attached to the approval prompt above, so it cannot be "
@@ -104,11 +109,11 @@ def render_reply(reply: Reply) -> SlackMessage:
     blocks = [mrkdwn(f"*{escape(head)}*")]
     if rest.strip():  # multi-line answers (help, clarifications) keep their layout
         blocks.append(mrkdwn(f"```{shorten(escape(rest), SECTION_LIMIT - 6)}```"))
-    shown, cut = _target_blocks(reply.sections)
+    shown, count, cut = _target_blocks(reply.sections)
     blocks += shown
-    omitted = len(reply.sections) - len(shown)
+    omitted = len(reply.sections) - count
     if omitted:
-        blocks.append(context(f"… and {omitted} more target(s); the full report is attached."))
+        blocks.append(context(f"… and {counted(omitted, 'more target')}; the full report is attached."))
     if reply.recommendations:
         recs = "\n".join(f"• {escape(r)}" for r in reply.recommendations)
         blocks.append(mrkdwn(f"*Recommendations*\n{recs}"))
@@ -154,20 +159,41 @@ def _undo_blocks(reply: Reply) -> list[dict[str, Any]]:
     return blocks
 
 
-def _target_blocks(sections: tuple[ReplySection, ...]) -> tuple[list[dict[str, Any]], bool]:
-    """Blocks for as many sections as fit; True when any text was shortened."""
+def _target_blocks(sections: tuple[ReplySection, ...]) -> tuple[list[dict[str, Any]], int, bool]:
+    """Blocks for as many sections as fit (each with its tables), how many sections they show,
+    and True when anything was shortened."""
     ordered = sections
     if len(sections) > MAX_SECTIONS:  # when cutting, keep the problems visible
         ordered = tuple(sorted(sections, key=lambda s: s.status is None or s.status.value == "ok"))
     blocks: list[dict[str, Any]] = []
-    budget, cut = MESSAGE_BUDGET, False
+    budget, cut, native, count = MESSAGE_BUDGET, False, True, 0
     for section in ordered[:MAX_SECTIONS]:
         text, shortened = section_text(section)
-        if len(text) > budget:
-            return blocks, True
-        budget -= len(text)
+        tables, table_cut = _tables(section, native)
+        size = len(text) + len(json.dumps(tables))
+        if size > budget or len(blocks) + 1 + len(tables) > TARGET_BLOCKS:
+            return blocks, count, True
+        budget -= size
+        native = native and not any(b["type"] == "table" for b in tables)
+        cut = cut or shortened or table_cut
+        blocks += [{"type": "section", "text": {"type": "mrkdwn", "text": text}}, *tables]
+        count += 1
+    return blocks, count, cut
+
+
+def _tables(section: ReplySection, native: bool) -> tuple[list[dict[str, Any]], bool]:
+    """A section's tables: the message's first as a table block, the others in monospace."""
+    blocks: list[dict[str, Any]] = []
+    cut = False
+    for table in section.tables:
+        if native and table.rows:
+            shown, shortened = table_block(section, table, escape)
+            native = False
+        else:
+            block, shortened = text_table_block(section, table, escape)
+            shown = [block]
+        blocks += shown
         cut = cut or shortened
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
     return blocks, cut
 
 
@@ -247,23 +273,24 @@ def step_blocks(index: int, step: PlanStep) -> list[dict[str, Any]]:
     blocks += (
         _pieces(f"*Targets ({len(step.targets)}):* ", targets) if targets else [mrkdwn("*Targets:* none")]
     )
-    short = [f"`{escape(k)}` = `{escape(argument_text(v))}`" for k, v in step.args.items() if _is_short(v)]
+    args = shown_args(step)
+    short = [f"`{escape(k)}` = `{escape(argument_text(v))}`" for k, v in args if _is_short(v)]
     if short:
         blocks.append(mrkdwn("*Arguments:* " + " · ".join(short)))
-    for key, value in step.args.items():
+    for key, value in args:
         if not _is_short(value):
             text = argument_text(value)
             blocks += _pieces(f"*{escape(key)}* ({len(text):,} characters):\n", text, code=True)
-    if not step.args:
+    if not args:
         blocks.append(mrkdwn("*Arguments:* none"))
     return blocks
 
 
 def _overview(index: int, step: PlanStep) -> dict[str, Any]:
-    sizes = ", ".join(f"`{escape(k)}` ({len(argument_text(v)):,} characters)" for k, v in step.args.items())
+    sizes = ", ".join(f"`{escape(k)}` ({len(argument_text(v)):,} characters)" for k, v in shown_args(step))
     return mrkdwn(
         f"*{index}. `{escape(step.tool)}`* · {RISK_ICONS[step.risk]} {step.risk.value} · "
-        f"{len(step.targets)} target(s) · arguments: {sizes or 'none'} — see the attached plan"
+        f"{counted(len(step.targets), 'target')} · arguments: {sizes or 'none'} — see the attached plan"
     )
 
 

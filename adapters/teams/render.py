@@ -19,11 +19,13 @@ from adapters.rendering import (
     plan_notes,
     plan_text,
     shorten,
+    shown_args,
     status_icon,
     targets_text,
     undo_lines,
 )
 from adapters.teams.parse import MAX_SUGGESTION, SUGGEST
+from adapters.teams.tables import table_elements
 from pipeline.contracts import (
     ApprovalPrompt,
     Plan,
@@ -35,6 +37,7 @@ from pipeline.contracts import (
     Risk,
     short_digest,
 )
+from pipeline.messages import counted
 
 Card = dict[str, Any]
 Element = dict[str, Any]
@@ -44,6 +47,7 @@ CARD_VERSION = "1.5"  # Action.Execute (universal actions) needs 1.4+, Teams ren
 CARD_BUDGET = 26_000  # bytes of card JSON; Teams' limit for a whole message is about 28 KB
 MAX_DETAILED = 10  # targets shown with facts and output; beyond that, one compact row each
 OUTPUT_LIMITS = (4_000, 2_000, 800, 300, 0)  # characters of output per target, tried in turn
+TABLE_ROWS = (50, 25, 10, 5, 0)  # rows per table, tried with the output limits above
 PART_CHARS = 16_000  # characters of plan text per part card (halved while the card is too big)
 RISK_ICONS = {Risk.READ: "🟢", Risk.WRITE: "🟠", Risk.CRITICAL: "🔴"}
 MAX_SUGGESTIONS = 5
@@ -123,8 +127,8 @@ def pending_stamp(who: str, approve: bool, when: datetime) -> Element:
 def render_reply(reply: Reply, header: Sequence[Element] = ()) -> Card:
     """Summary, targets (detailed or compact), recommendations; within `CARD_BUDGET`."""
     sections = _problems_first(reply.sections)
-    for limit in OUTPUT_LIMITS:
-        built = _reply_card(reply, header, sections, limit)
+    for limit, rows in zip(OUTPUT_LIMITS, TABLE_ROWS, strict=True):
+        built = _reply_card(reply, header, sections, limit, rows=rows)
         if card_size(built) <= CARD_BUDGET:
             return built
     shown = len(sections)
@@ -148,12 +152,13 @@ def _reply_card(
     sections: Sequence[ReplySection],
     output_limit: int,
     omitted: int = 0,
+    rows: int = 0,
 ) -> Card:
     body: list[Element] = [*header, run(shorten(reply.summary, 2_000), weight="Bolder", size="Medium")]
     if len(sections) + omitted > MAX_DETAILED:
         body.append(_compact(sections))
     else:
-        body += [_detailed(s, output_limit) for s in sections]
+        body += [_detailed(s, output_limit, rows) for s in sections]
     if omitted:
         body.append(note(_omitted(omitted), isSubtle=True))
     if reply.recommendations:
@@ -183,15 +188,17 @@ def suggestion_actions(suggestions: tuple[str, ...]) -> list[Element]:
 
 
 def _omitted(count: int) -> str:
-    return f"… and {count} more target(s) not shown (Teams' message size limit)."
+    return f"… and {counted(count, 'more target')} not shown (Teams' message size limit)."
 
 
-def _detailed(section: ReplySection, output_limit: int) -> Element:
+def _detailed(section: ReplySection, output_limit: int, rows: int = 0) -> Element:
     items: list[Element] = [
         run(f"{status_icon(section.status)} {shorten(section.title, 200)}", weight="Bolder")
     ]
     if section.facts:
         items.append(facts(section.facts))
+    for table in section.tables:
+        items += table_elements(section, table, rows)
     if section.text and output_limit:
         items.append(run(shorten(section.text, output_limit), fontType="Monospace", size="Small"))
     elif section.text:
@@ -301,19 +308,21 @@ def _step(index: int, step: PlanStep) -> Element:
         run(f"{index}. {step.tool} · {RISK_ICONS[step.risk]} {step.risk.value}", weight="Bolder"),
         run(f"Targets ({len(step.targets)}): {targets_text(step) or 'none'}"),
     ]
-    for name, value in step.args.items():
+    args = shown_args(step)
+    for name, value in args:
         text = argument_text(value)
         items.append(run(f"{name} ({len(text):,} characters):", weight="Bolder"))
         items.append(run(text, fontType="Monospace"))
-    if not step.args:
+    if not args:
         items.append(run("Arguments: none"))
     return {"type": "Container", "separator": True, "items": items}
 
 
 def _overview(index: int, step: PlanStep) -> Element:
-    sizes = ", ".join(f"{k} ({len(argument_text(v)):,} characters)" for k, v in step.args.items())
+    sizes = ", ".join(f"{k} ({len(argument_text(v)):,} characters)" for k, v in shown_args(step))
     line = (
-        f"{index}. {step.tool} · {RISK_ICONS[step.risk]} {step.risk.value} · {len(step.targets)} target(s) · "
+        f"{index}. {step.tool} · {RISK_ICONS[step.risk]} {step.risk.value} · "
+        f"{counted(len(step.targets), 'target')} · "
         f"arguments: {sizes or 'none'}"
     )
     return {"type": "Container", "separator": True, "items": [run(line)]}

@@ -217,7 +217,7 @@ def service_state(props: dict[str, str]) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- processes
 
-PROCESS_COMMAND = "LC_ALL=C ps -eo pid=,user=,pcpu=,pmem=,rss=,etimes=,args= --sort=-pcpu"
+PROCESS_COMMAND = "LC_ALL=C ps -ww -eo pid=,user=,pcpu=,pmem=,rss=,etimes=,args= --sort=-pcpu"
 
 
 def parse_processes(text: str) -> list[dict[str, Any]]:

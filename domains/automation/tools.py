@@ -25,6 +25,7 @@ from domains.automation.remote import Host, failure_text, options, require_targe
 from domains.automation.toolset import automation
 from pipeline.contracts import AssetRef, Risk, ToolOutput
 from pipeline.errors import ToolFailed
+from pipeline.messages import counted
 from pipeline.registry import ToolContext
 
 __all__ = ["automation"]
@@ -235,7 +236,9 @@ async def process_list(ctx: ToolContext, target: AssetRef | None, args: ProcessL
         processes = [p for p in processes if needle in f"{p['command']} {p.get('user', '')}".lower()]
     limit = options(ctx).process_limit
     summary = (
-        f"{len(processes)} of {total} processes match {args.match!r}" if args.match else f"{total} processes"
+        f"{len(processes)} of {counted(total, 'process')} match {args.match!r}"
+        if args.match
+        else counted(total, "process")
     )
     data = {"total": total, "matched": len(processes), "processes": processes[:limit]}
     return ToolOutput(summary=summary, data=data)
@@ -259,7 +262,9 @@ async def read_file(ctx: ToolContext, target: AssetRef | None, args: ReadFileArg
     if not result.ok:
         raise ToolFailed(f"cannot read {args.path}: {failure_text(result)}")
     lines = text.count("\n") + (1 if text and not text.endswith("\n") else 0)
-    summary = f"last {lines} lines of {args.path}" + (f" (cut to the last {cap} bytes)" if truncated else "")
+    summary = f"last {counted(lines, 'line')} of {args.path}" + (
+        f" (cut to the last {cap} bytes)" if truncated else ""
+    )
     data = {"path": args.path, "lines": lines, "truncated": truncated}
     return ToolOutput(summary=summary, data=data, stdout=text, exit_code=result.exit_code)
 

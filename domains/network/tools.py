@@ -33,6 +33,7 @@ from domains.network.ports import NetworkResults, ScanContext, ShellPipe
 from domains.network.portscan import PortScanner, summarize
 from pipeline.contracts import AssetRef, Risk, ToolOutput
 from pipeline.errors import InvalidRequest, TargetUnreachable, ToolFailed, UnknownTarget
+from pipeline.messages import counted
 from pipeline.params import PROBES
 from pipeline.registry import ToolContext, ToolSet
 
@@ -289,7 +290,11 @@ async def traceroute(ctx: ToolContext, target: AssetRef | None, args: Traceroute
         "reached": reached,
         "hops": [{"ttl": h.ttl, "address": h.address, "rtt_ms": h.rtt_ms, "note": h.note} for h in hops],
     }
-    verdict = f"reached in {len(hops)} hops" if reached else f"not reached after {len(hops)} hops"
+    verdict = (
+        f"reached in {counted(len(hops), 'hop')}"
+        if reached
+        else f"not reached after {counted(len(hops), 'hop')}"
+    )
     last = hops[-1].note if hops and not reached else ""
     summary = f"{address} {verdict}" + (f" ({last})" if last and last != "no answer" else "")
     return ToolOutput(summary=summary, data=data, ok=reached)

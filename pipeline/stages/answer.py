@@ -6,7 +6,6 @@ Templated and deterministic; the LLM is used only for optional summaries on requ
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
 from pipeline.contracts import (
     ExecutionResult,
@@ -18,8 +17,9 @@ from pipeline.contracts import (
     TargetResult,
     TargetStatus,
 )
+from pipeline.messages import counted
+from pipeline.stages.details import facts_and_tables
 
-MAX_FACTS = 12
 _RECOMMEND: dict[TargetStatus, str] = {
     TargetStatus.UNREACHABLE: (
         "{targets}: unreachable from the bot. Check that the host is up, and the route and "
@@ -40,7 +40,7 @@ _RECOMMEND: dict[TargetStatus, str] = {
 
 def describe_step(step: PlanStep) -> str:
     """One line of a typed plan: tool, arguments, targets, risk."""
-    args = ", ".join(f"{k}={_short(v)}" for k, v in step.args.items())
+    args = ", ".join(f"{k}={_short(v)}" for k, v in step.args.items() if v is not None)
     where = f" on {', '.join(step.target_names)}" if step.targets else ""
     return f"{step.tool}({args}){where} [{step.risk.value}]"
 
@@ -62,7 +62,8 @@ def plan_reply(plan: Plan) -> Reply:
 def result_reply(plan: Plan, result: ExecutionResult) -> Reply:
     """Summary line, one section per target (or per targetless step), recommendations last."""
     counts = Counter(r.status for s in result.steps for r in s.results)
-    sections = tuple(_section(step, r) for step in result.steps for r in step.results)
+    alone = len(plan.steps) == 1 and counts.total() == 1  # the summary line is that target's result
+    sections = tuple(_section(step, r, alone) for step in result.steps for r in step.results)
     return Reply(
         outcome="answer",
         summary=_summary(plan, result, counts),
@@ -86,35 +87,26 @@ def _summary(plan: Plan, result: ExecutionResult, counts: Counter[TargetStatus])
         who = f"{only.target}: " if only.target else ""
         return f"{_icon(only.status)} {tools} — {who}{detail or only.status.value}"
     icon = _icon(TargetStatus.OK if counts.get(TargetStatus.OK, 0) == total else TargetStatus.FAILED)
-    return f"{icon} {tools} on {total} target(s): {', '.join(parts)}"
+    return f"{icon} {tools} on {counted(total, 'target')}: {', '.join(parts)}"
 
 
-def _section(step: StepResult, r: TargetResult) -> ReplySection:
+def _section(step: StepResult, r: TargetResult, alone: bool = False) -> ReplySection:
+    """One target: its time, result (unless the summary line is it), error, the data's facts and
+    tables (without what the result already says), and the raw output."""
     title = f"{r.target or step.tool}"
-    facts = [("status", r.status.value), ("time", f"{r.duration_ms:.0f} ms")]
-    if r.status is TargetStatus.OK and r.output.summary:
+    facts = [("time", f"{r.duration_ms:.0f} ms")]
+    if r.status is TargetStatus.OK and r.output.summary and not alone:
         facts.append(("result", r.output.summary))
     if r.error:
         facts.append(("error", r.error))
-    facts += _flatten(r.output.data)[:MAX_FACTS]
+    said = r.output.summary if r.status is TargetStatus.OK else f"{r.output.summary} {r.error}"
+    data_facts, tables = facts_and_tables(r.output.data, said)
     text = r.output.stdout
     if r.output.stderr:
         text = f"{text}\n[stderr]\n{r.output.stderr}" if text else f"[stderr]\n{r.output.stderr}"
-    return ReplySection(title=title, status=r.status, facts=tuple(facts), text=text.strip())
-
-
-def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
-    facts: list[tuple[str, str]] = []
-    for key, value in data.items():
-        label = f"{prefix}{key}"
-        if isinstance(value, dict):
-            facts += _flatten(value, f"{label}.")
-        elif isinstance(value, list):
-            if value:
-                facts.append((label, ", ".join(_short(v) for v in value[:20])))
-        elif value is not None and value != "":
-            facts.append((label, _short(value)))
-    return facts
+    return ReplySection(
+        title=title, status=r.status, facts=(*facts, *data_facts), text=text.strip(), tables=tables
+    )
 
 
 def _recommendations(result: ExecutionResult) -> tuple[str, ...]:

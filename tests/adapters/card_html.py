@@ -1,8 +1,8 @@
 """Block Kit and Adaptive Card payloads as HTML pages, for screenshots in headless Chromium.
 
 A stand-in for the Slack and Teams clients (which cannot run here): it draws the element types
-our renderers emit (sections with mrkdwn, context, buttons; TextBlock, RichTextBlock/TextRun,
-FactSet, Container, Action.Execute) in the platforms' layout, so a picture shows what a person
+our renderers emit (sections with mrkdwn, context, buttons, table; TextBlock, RichTextBlock/TextRun,
+FactSet, Table, Container, Action.Execute) in the platforms' layout, so a picture shows what a person
 reads. Text is escaped here, except Slack's own entities (&amp; &lt; &gt;), kept as they are.
 """
 
@@ -31,6 +31,9 @@ code {{ background: #f4f4f4; border: 1px solid #e0e0e0; padding: 0 3px; font-siz
 .container {{ border-top: 1px solid #e1dfdd; margin-top: 8px; padding-top: 6px; }}
 .run {{ margin: 3px 0; font-size: 14px; white-space: pre-wrap; }}
 .Bolder {{ font-weight: bold; }} .Attention {{ color: #c4314b; }} .Warning {{ color: #986f0b; }}
+.grid {{ border-collapse: collapse; margin: 6px 0; font-size: 13px; }}
+.grid th, .grid td {{ border: 1px solid #ccc; padding: 2px 8px; text-align: left; }}
+.grid th {{ background: #f0f0f0; }}
 .Accent {{ color: #5b5fc7; }} .Monospace {{ font-family: 'DejaVu Sans Mono', monospace; font-size: 12px; }}
 </style></head><body><div class="msg">{body}</div></body></html>"""
 
@@ -45,6 +48,8 @@ def _slack_block(block: dict[str, Any]) -> str:
         return f'<div class="section">{mrkdwn(block["text"]["text"])}</div>'
     if kind == "context":
         return "".join(f'<div class="context">{mrkdwn(e.get("text", ""))}</div>' for e in block["elements"])
+    if kind == "table":
+        return _grid([[c.get("text", "") for c in row] for row in block["rows"]])
     if kind == "actions":
         buttons = "".join(
             f'<button class="{e.get("style", "")}">{html.escape(e["text"]["text"])}</button>'
@@ -90,9 +95,24 @@ def _teams_element(element: dict[str, Any]) -> str:
             for f in element["facts"]
         )
         return f'<table class="facts">{rows}</table>'
+    if kind == "Table":
+        cells = [[_cell_text(c) for c in row["cells"]] for row in element["rows"]]
+        return _grid(cells)
     if kind == "Container":
         return f'<div class="container">{"".join(_teams_element(i) for i in element["items"])}</div>'
     return ""
+
+
+def _grid(rows: list[list[str]]) -> str:
+    """A table with its first row as the header, as both clients draw one."""
+    head, *body = rows or [[]]
+    top = "".join(f"<th>{html.escape(c)}</th>" for c in head)
+    lines = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in body)
+    return f'<table class="grid"><tr>{top}</tr>{lines}</table>'
+
+
+def _cell_text(cell: dict[str, Any]) -> str:
+    return " ".join(i["text"] for item in cell["items"] for i in item.get("inlines", [item]) if "text" in i)
 
 
 def _run(inline: dict[str, Any]) -> str:

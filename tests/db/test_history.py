@@ -194,7 +194,7 @@ async def test_what_did_i_run_yesterday(sessions: Sessions) -> None:
     reply = await historian(sessions).answer(ask("what did I run yesterday?"), OLGA)
     assert reply is not None
     lines = reply.summary.splitlines()
-    assert lines[0] == "You made 2 request(s) yesterday:"
+    assert lines[0] == "You made 2 requests yesterday:"
     assert lines[1].startswith("12-03 09:00 ping db-01 — succeeded")
     assert lines[2].startswith("12-03 15:00 restart nginx on web-02 — succeeded")
 

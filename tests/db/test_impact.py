@@ -80,7 +80,7 @@ async def test_the_prompt_lists_transitive_dependants_and_production_needs_four_
     ]
     assert not impact.dependants_capped and not impact.locked and not impact.recent
     assert impact.level == "high"
-    assert impact.risk == ("High risk: changes 1 host(s); 3 other asset(s) depend on them (1 in production).")
+    assert impact.risk == ("High risk: changes 1 host; 3 other asset(s) depend on them (1 in production).")
     assert impact.four_eyes == ("production dependant(s): loopback-4",)
     assert prompt.four_eyes  # a write plan, yet a second person must approve
 

@@ -3,7 +3,8 @@ Socket Mode websocket. It records what Slack would have received.
 
 Messages are checked against Slack's Block Kit limits and refused as Slack refuses them
 (`invalid_blocks`: more than 50 blocks, a section or context text over 3,000 characters, a
-button value over 2,000; `msg_too_long`: text over 40,000 characters).
+button value over 2,000, a table block over 100 rows or 20 cells a row; `only_one_table_allowed`:
+two table blocks; `msg_too_long`: text over 40,000 characters).
 
 Web API methods answer like slack.com/api: `auth.test`, `chat.postMessage`,
 `chat.update`, `chat.postEphemeral`, `users.info`, `files.getUploadURLExternal` (+ the
@@ -215,6 +216,11 @@ def block_kit_error(args: dict[str, Any]) -> str | None:
         blocks = json.loads(blocks)
     if len(blocks) > 50:
         return "invalid_blocks"
+    tables = [b for b in blocks if b.get("type") == "table"]
+    if len(tables) > 1:
+        return "only_one_table_allowed"
+    if any(table_error(t) for t in tables):
+        return "invalid_blocks"
     for block in blocks:
         texts = [block.get("text") or {}, *(block.get("elements") or [])]
         if any(len(str(t.get("text", ""))) > 3_000 for t in texts if isinstance(t, dict)):
@@ -223,6 +229,25 @@ def block_kit_error(args: dict[str, Any]) -> str | None:
             len(str(e.get("value", ""))) > 2_000 for e in block.get("elements") or [] if isinstance(e, dict)
         ):
             return "invalid_blocks"
+    return None
+
+
+def table_error(block: dict[str, Any]) -> str | None:
+    """What Slack's table block refuses: no rows, over 100 rows or 20 cells a row (or 20 column
+    settings), a cell that is not raw_text/rich_text, an empty raw_text."""
+    rows = block.get("rows")
+    if not isinstance(rows, list) or not rows or len(rows) > 100:
+        return "rows: 1 to 100"
+    if len(block.get("column_settings") or []) > 20:
+        return "column_settings: at most 20"
+    for row in rows:
+        if not isinstance(row, list) or not row or len(row) > 20:
+            return "cells: 1 to 20 a row"
+        for cell in row:
+            if not isinstance(cell, dict) or cell.get("type") not in {"raw_text", "rich_text"}:
+                return "cell type"
+            if cell["type"] == "raw_text" and not cell.get("text"):
+                return "empty raw_text"
     return None
 
 

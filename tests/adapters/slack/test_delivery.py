@@ -21,7 +21,7 @@ async def test_a_quick_200_target_run_costs_one_message_and_one_report(world: Wo
     assert chat == ["chat.postMessage"]  # no progress for a run shorter than the interval
     [post] = world.api.of("chat.postMessage")
     assert len(post.args["blocks"]) <= 50
-    assert "… and 170 more target(s); the full report is attached." in texts(post.args["blocks"])
+    assert "… and 170 more targets; the full report is attached." in texts(post.args["blocks"])
     assert world.api.methods()[-2:] == ["files.getUploadURLExternal", "files.completeUploadExternal"]
     [report] = world.api.uploads
     assert report.decode().count("fine on host-") == 200  # nothing lost in the file
@@ -38,7 +38,7 @@ async def test_progress_of_a_long_run_updates_one_message_throttled(world: World
     assert "⏳ `probe.slow`" in texts(post.args["blocks"])  # progress, then the answer in place
     ts = world.api.messages.popitem()[0][1]
     assert all(u.args["ts"] == ts for u in updates)
-    assert "probe.slow on 200 target(s): 200 ok" in texts(updates[-1].args["blocks"])
+    assert "probe.slow on 200 targets: 200 ok" in texts(updates[-1].args["blocks"])
     # throttled: at most one progress message per interval, plus the final answer
     assert 1 + len(updates) <= elapsed / 0.1 + 2
     assert 1 + len(updates) < 20  # "a handful", for 200 progress events

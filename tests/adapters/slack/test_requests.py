@@ -31,7 +31,7 @@ async def test_mention_answers_in_a_thread_with_block_kit(world: World) -> None:
     assert post.args["channel"] == "C1"
     assert post.args["thread_ts"].startswith("1699999999.")  # under the asking message
     shown = texts(post.args["blocks"])
-    assert shown.splitlines()[0].startswith("*✅ probe.read on 2 target(s)")  # summary first
+    assert shown.splitlines()[0].startswith("*✅ probe.read on 2 targets")  # summary first
     assert "✅ *web-01*" in shown and "result: fine on web-01" in shown
     assert sorted(CALLS) == [("read", "web-01"), ("read", "web-02")]
 

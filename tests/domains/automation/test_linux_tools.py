@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import platform
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from domains.automation.linux import PROCESS_COMMAND, parse_processes
 from domains.automation.ports import AutomationOptions
 from domains.automation.tools import automation
 from pipeline.contracts import AssetRef
@@ -98,6 +100,22 @@ async def test_process_list_matches_locally(run_tool: RunTool, tmp_path: Path) -
     assert all("sshd" in p["command"] for p in out.data["processes"])
     hostile = await run_tool("automation.process_list", WEB, match=f"$(touch {tmp_path}/PWNED)")
     assert hostile.data["matched"] == 0 and not (tmp_path / "PWNED").exists()
+
+
+async def test_process_list_keeps_long_command_lines_whole() -> None:
+    """ps cuts its lines to the terminal's width (COLUMNS, a login shell's setting) unless told not to."""
+    marker = "opsconductor-long-argv-" + "x" * 180
+    proc = await asyncio.create_subprocess_exec("sh", "-c", "sleep 30", marker)
+    try:
+        ps = await asyncio.create_subprocess_exec(
+            "sh", "-c", PROCESS_COMMAND, stdout=asyncio.subprocess.PIPE, env={**os.environ, "COLUMNS": "80"}
+        )
+        listed, _ = await ps.communicate()
+    finally:
+        proc.kill()
+        await proc.wait()
+    found = [p["command"] for p in parse_processes(listed.decode()) if marker[:40] in p["command"]]
+    assert [c.endswith(marker) for c in found] == [True]
 
 
 async def test_run_command_reports_exit_code_and_streams(run_tool: RunTool) -> None:

@@ -23,7 +23,7 @@ async def test_icmp_traceroute_to_loopback_is_one_hop() -> None:
     assert output.ok and output.data["method"] == "icmp" and output.data["reached"]
     assert output.data["hops"][0]["address"] == "127.0.0.5"
     assert output.data["hops"][0]["note"] == "destination"
-    assert output.summary == "127.0.0.5 reached in 1 hops"
+    assert output.summary == "127.0.0.5 reached in 1 hop"
 
 
 async def test_udp_traceroute_to_loopback_reads_port_unreachable() -> None:
