@@ -90,7 +90,7 @@ DECISION_RATE_LIMITED = (
 ERROR_REPLIES: dict[type[errors.OpsError], str] = {
     errors.NotPermitted: "Not permitted: {detail}.",
     errors.InvalidRequest: "I can't do that as asked: {detail}",
-    errors.UnknownTarget: "I don't know these targets: {detail}. Check the names with `assets`.",
+    errors.UnknownTarget: "I don't know these targets: {detail}. `list all assets` shows the names.",
     errors.ApprovalClosed: "{detail}",
     errors.RateLimited: (
         "You are sending requests faster than I take them ({detail}), so I did not start this one. "

@@ -185,6 +185,31 @@ class Reader:
             return Act.QUESTION if not best.tool.changes else Act.ORDER
         return _act_at(parse, at)
 
+    def _asked(self, tool: ToolView, missing: MissingSlot, parse: Parse, context: Context) -> str:
+        """The question for a missing argument, with the request it completes as the example:
+        the hosts as named (`<host>` if none), what was read, and example values for the rest."""
+        args = dict(missing.read)
+        choices = tuple(dict.fromkeys(missing.slot.values.values())) if missing.slot.kind == "choice" else ()
+        for slot in tool.slots:
+            if args.get(slot.name) not in (None, ""):
+                continue
+            declared = list(dict.fromkeys(slot.values.values()))
+            value = (
+                declared[0] if slot.kind == "choice" and declared else messages.EXAMPLE_VALUES.get(slot.kind)
+            )
+            if value is None and slot.required:
+                return messages.missing_argument(missing.slot.name, missing.slot.kind, choices=choices)
+            if value is not None and (slot.required or slot.kind == "message"):  # a notice says something
+                args[slot.name] = value
+        service = str(args.get("service") or context.service)
+        try:
+            names, selector = targets_for(tool, parse, context, service, self.index)
+        except (NoTargets, Clarify):
+            names, selector = ("<host>",) if tool.takes_targets else (), None
+        call = ToolCall(tool=tool.name, args=args, targets=tuple(names), selector=selector)
+        example = messages.structured(call)
+        return messages.missing_argument(missing.slot.name, missing.slot.kind, example, choices)
+
     def _calls(self, read: Read, reading: Reading, text: str, context: Context) -> None:
         tool = reading.tool
         try:
@@ -196,7 +221,7 @@ class Reader:
             if read.confidence < 0.6 and not read.explicit:
                 read.reading = None  # a verb alone, nothing it acts on: no request understood
                 return
-            raise Clarify(str(missing)) from None
+            raise Clarify(self._asked(tool, missing, read.parse, context)) from None
         service = str(filled.args.get("service") or context.service)
         parse = self._outside_command(read.parse, reading)
         try:

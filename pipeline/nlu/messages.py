@@ -45,7 +45,9 @@ def injection() -> str:
 
 def unknown_targets(names: list[str]) -> str:
     listed = ", ".join(names)
-    return f"I could not find {listed} in the inventory. Check the name, or ask `assets` to list hosts."
+    return (
+        f"I could not find {listed} in the inventory. Check the name, or send `list all assets` to see them."
+    )
 
 
 def ambiguous(candidates: dict[str, tuple[str, ...]]) -> str:
@@ -63,20 +65,33 @@ def not_running(service: str, hosts: list[str]) -> str:
 
 
 _ASKED = {
-    "service": "Which service? e.g. `{tool} <host> {slot}=nginx`",
-    "path": "Which file? Give its full path, e.g. `{tool} <host> {slot}=/var/log/syslog`",
-    "command": 'Which command? Write it in quotes, e.g. `{tool} <host> {slot}="df -h"`',
-    "code": 'Paste the script in a fenced block or backticks, e.g. `{tool} <host> {slot}="uptime"`',
+    "service": "Which service?",
+    "path": "Which file? Give its full path.",
+    "command": "Which command? Write it in quotes.",
+    "code": "Paste the script in a fenced block or backticks.",
     "recipient": "Who should I notify? Give an e-mail address, a #channel or a phone number.",
-    "dns_name": "Which name should I look up? e.g. `{tool} {slot}=example.org`",
-    "new_name": "What is the new asset called? e.g. `{tool} name=web-05 address=192.0.2.15`",
+    "dns_name": "Which name should I look up?",
+    "new_name": "What is the new asset called?",
+}
+EXAMPLE_VALUES = {  # what a missing argument's example shows, by kind (a choice: its first value)
+    "service": "nginx",
+    "path": "/var/log/syslog",
+    "command": "df -h",
+    "code": "uptime",
+    "dns_name": "example.org",
+    "recipient": "oncall@example.com",
+    "new_name": "web-05",
+    "field": "192.0.2.15",
+    "message": "maintenance starts at 22:00",
 }
 
 
-def missing_argument(tool: str, slot: str, kind: str) -> str:
-    """The question for a required argument nothing was written for."""
-    template = _ASKED.get(kind, "What should {slot} be? e.g. `{tool} <host> {slot}=...`")
-    return template.format(tool=tool, slot=slot)
+def missing_argument(slot: str, kind: str, example: str = "", choices: tuple[str, ...] = ()) -> str:
+    """The question for a required argument nothing was written for, and the whole request with
+    it filled in (`structured`, sent back it plans; `<host>` where no host was named)."""
+    asked = f"Which {slot}: {', '.join(choices)}?" if choices else f"What should {slot} be?"
+    question = _ASKED.get(kind, asked)
+    return f"{question} For example: `{example}`" if example else question
 
 
 def no_tool_for(verb: str) -> str:

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.errors import InvalidRequest
-from pipeline.nlu import messages
 from pipeline.nlu.commands import code_span, command_span, command_text, quoted_within, span_text
 from pipeline.nlu.english import stem
 from pipeline.nlu.fit import exact_choice
@@ -27,7 +26,13 @@ from pipeline.nlu.values import port_numbers
 
 
 class MissingSlot(Exception):
-    """A required argument is missing; the message is the question to ask."""
+    """A required argument is missing: which, and the arguments that were read (for the example
+    the question shows)."""
+
+    def __init__(self, slot: SlotView, args: dict[str, Any]) -> None:
+        super().__init__(slot.name)
+        self.slot = slot
+        self.read = dict(args)
 
 
 @dataclass
@@ -60,7 +65,7 @@ def fill(reading: Reading, parse: Parse, text: str, index: InventoryIndex, servi
         else:
             filled.args[slot.name] = values[0] if isinstance(values, list) and not slot.many else values
     if missing and not _derivable(tool, filled.args):
-        raise MissingSlot(messages.missing_argument(tool.name, missing[0].name, missing[0].kind))
+        raise MissingSlot(missing[0], filled.args)
     return filled
 
 
