@@ -35,6 +35,7 @@ from pipeline.contracts import (
     TargetStatus,
     ToolOutput,
 )
+from pipeline.messages import counted
 from pipeline.stages.answer import result_reply
 from tests.adapters.card_html import slack_page, teams_page
 from tests.adapters.teams.cards import texts as card_texts
@@ -61,7 +62,7 @@ def processes_output(count: int) -> ToolOutput:
 def disk_output() -> ToolOutput:
     data = linux.parse_system_info(local(linux.system_info_command(["disk"])))
     assert data["disk"]
-    return ToolOutput(summary=f"{len(data['disk'])} filesystems", data=data)
+    return ToolOutput(summary=counted(len(data["disk"]), "filesystem"), data=data)
 
 
 def hops_output() -> ToolOutput:
@@ -87,6 +88,15 @@ def reply_of(*outputs: tuple[str, str, ToolOutput]) -> Reply:
     )
     return result_reply(
         Plan(steps=steps), ExecutionResult(execution_id="e1", status="succeeded", steps=results)
+    )
+
+
+def three_tables(rows: int) -> Reply:
+    """One target's processes (`rows` of them), disks and traceroute hops."""
+    return reply_of(
+        ("automation.process_list", "web-01", processes_output(rows)),
+        ("automation.system_info", "web-01", disk_output()),
+        ("network.traceroute", "web-01", hops_output()),
     )
 
 
@@ -124,11 +134,7 @@ def test_port_states_are_grouped_not_listed_as_a_map() -> None:
 
 @pytest.mark.parametrize("rows", [3, 150])
 def test_console_draws_every_row_with_headers(rows: int) -> None:
-    reply = reply_of(
-        ("automation.process_list", "web-01", processes_output(rows)),
-        ("automation.system_info", "web-01", disk_output()),
-        ("network.traceroute", "web-01", hops_output()),
-    )
+    reply = three_tables(rows)
     shown = console_text(reply)
     assert "{'" not in shown and "None" not in shown
     assert "web-01 · processes" in shown and "web-01 · disk" in shown and "web-01 · hops" in shown
@@ -140,11 +146,7 @@ def test_console_draws_every_row_with_headers(rows: int) -> None:
 
 @pytest.mark.parametrize("rows", [3, 150, 1_000])
 def test_slack_shows_one_table_block_within_limits_and_attaches_the_rest(rows: int) -> None:
-    reply = reply_of(
-        ("automation.process_list", "web-01", processes_output(rows)),
-        ("automation.system_info", "web-01", disk_output()),
-        ("network.traceroute", "web-01", hops_output()),
-    )
+    reply = three_tables(rows)
     message = slack_reply(reply)
     assert block_kit_error({"text": message.text, "blocks": message.blocks}) is None
     (table,) = slack_tables(message.blocks)
@@ -168,11 +170,7 @@ def test_slack_refuses_a_second_table_block_and_the_stand_in_says_so() -> None:
 
 @pytest.mark.parametrize("rows", [3, 150, 1_000])
 def test_teams_uses_adaptive_card_tables_within_the_size_budget(rows: int) -> None:
-    reply = reply_of(
-        ("automation.process_list", "web-01", processes_output(rows)),
-        ("automation.system_info", "web-01", disk_output()),
-        ("network.traceroute", "web-01", hops_output()),
-    )
+    reply = three_tables(rows)
     card = teams_reply(reply)
     assert card["version"] == CARD_VERSION == "1.5"  # Table came with schema 1.5
     activity = json.dumps(serializer_helper(card_activity(card, "summary"))).encode()
