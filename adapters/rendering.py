@@ -68,6 +68,21 @@ def section_report(section: ReplySection) -> str:
 # --------------------------------------------------------------------------- tables
 
 
+def targets_table(sections: tuple[ReplySection, ...] | list[ReplySection], columns: int = 5) -> ReplyTable:
+    """The overview of a reply, one row per target: its status, a column for each fact every
+    target has (up to `columns`), the other facts together under 'details'."""
+    labels = list(dict.fromkeys(k for s in sections for k, _ in s.facts))
+    shared = [k for k in labels if all(k in dict(s.facts) for s in sections)][:columns]
+    rest = any(k not in shared for k in labels)
+    rows = []
+    for s in sections:
+        facts = dict(s.facts)
+        details = ["; ".join(f"{k}: {v}" for k, v in s.facts if k not in shared)] if rest else []
+        rows.append((s.title, (s.status or TargetStatus.OK).value, *(facts[k] for k in shared), *details))
+    head = ("target", "status", *shared, *(["details"] if rest else []))
+    return ReplyTable(title="targets", columns=head, rows=tuple(rows), total=len(rows))
+
+
 def table_heading(section: ReplySection, table: ReplyTable, shown: int) -> str:
     """'web-01 · processes', with '(20 of 120 rows)' when not every row is shown."""
     total = max(table.total, len(table.rows))

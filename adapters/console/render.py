@@ -11,7 +11,14 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from adapters.rendering import numeric_columns, plan_notes, steps_text, table_heading, undo_lines
+from adapters.rendering import (
+    numeric_columns,
+    plan_notes,
+    steps_text,
+    table_heading,
+    targets_table,
+    undo_lines,
+)
 from pipeline.contracts import (
     ApprovalPrompt,
     Reply,
@@ -64,25 +71,16 @@ def _reply(reply: Reply) -> RenderableType:
 
 
 def _sections_table(sections: tuple[ReplySection, ...]) -> Table:
-    """One row per target: status, then a column per fact the targets share (up to
-    MAX_FACT_COLUMNS), the other facts together under 'details'."""
-    labels = list(dict.fromkeys(k for s in sections for k, _ in s.facts))
-    shared = [k for k in labels if all(k in dict(s.facts) for s in sections)][:MAX_FACT_COLUMNS]
-    rest = any(k not in shared for k in labels)
+    """One row per target (the shared overview): status in its colour, then the facts."""
+    overview = targets_table(sections, MAX_FACT_COLUMNS)
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-    table.add_column("target")
-    table.add_column("status")
-    for label in shared:
-        table.add_column(escape(label), overflow="fold")
-    if rest:
-        table.add_column("details", overflow="fold")
-    for s in sections:
-        status = s.status or TargetStatus.OK
-        facts = dict(s.facts)
-        cells = [escape(facts[k]) for k in shared]
-        if rest:
-            cells.append(escape("; ".join(f"{k}: {v}" for k, v in s.facts if k not in shared)))
-        table.add_row(escape(s.title), Text(status.value, style=STATUS_STYLE[status]), *cells)
+    for column in overview.columns:
+        table.add_column(
+            escape(column), overflow="fold" if column not in {"target", "status"} else "ellipsis"
+        )
+    for section, (title, status, *cells) in zip(sections, overview.rows, strict=True):
+        style = STATUS_STYLE[section.status or TargetStatus.OK]
+        table.add_row(escape(title), Text(status, style=style), *map(escape, cells))
     return table
 
 
