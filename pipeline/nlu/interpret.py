@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pipeline.contracts import ToolCall
+from pipeline.errors import InvalidRequest
 from pipeline.nlu import messages
 from pipeline.nlu.acts import Act, speech_act
 from pipeline.nlu.choice import matches, rank
@@ -187,20 +188,12 @@ class Reader:
 
     def _asked(self, tool: ToolView, missing: MissingSlot, parse: Parse, context: Context) -> str:
         """The question for a missing argument, with the request it completes as the example:
-        the hosts as named (`<host>` if none), what was read, and example values for the rest."""
-        args = dict(missing.read)
+        the hosts as named (`<host>` if none), what was read, and example values for the rest;
+        no example when none would pass the tool's own arguments model."""
         choices = tuple(dict.fromkeys(missing.slot.values.values())) if missing.slot.kind == "choice" else ()
-        for slot in tool.slots:
-            if args.get(slot.name) not in (None, ""):
-                continue
-            declared = list(dict.fromkeys(slot.values.values()))
-            value = (
-                declared[0] if slot.kind == "choice" and declared else messages.EXAMPLE_VALUES.get(slot.kind)
-            )
-            if value is None and slot.required:
-                return messages.missing_argument(missing.slot.name, missing.slot.kind, choices=choices)
-            if value is not None and (slot.required or slot.kind == "message"):  # a notice says something
-                args[slot.name] = value
+        args = _example_args(tool, missing.read, every=False) or _example_args(tool, missing.read, every=True)
+        if args is None:
+            return messages.missing_argument(missing.slot.name, missing.slot.kind, choices=choices)
         service = str(args.get("service") or context.service)
         try:
             names, selector = targets_for(tool, parse, context, service, self.index)
@@ -303,3 +296,21 @@ def _act_at(parse: Parse, token: int) -> Act:
     taken = parse.claimed | {i for v in parse.values for i in v.tokens}
     entities = frozenset(n for n, t in enumerate(written) if t.index in taken)
     return speech_act([t.low for t in written], position, entities)
+
+
+def _example_args(tool: ToolView, read: dict[str, Any], *, every: bool) -> dict[str, Any] | None:
+    """What was read plus example values for the required arguments (a notice's message too;
+    `every`: each argument that has one), or None when the tool's arguments model refuses them."""
+    args = dict(read)
+    for slot in tool.slots:
+        if args.get(slot.name) not in (None, ""):
+            continue
+        declared = list(dict.fromkeys(slot.values.values()))
+        value = declared[0] if slot.kind == "choice" and declared else messages.EXAMPLE_VALUES.get(slot.kind)
+        if value is not None and (every or slot.required or slot.kind == "message"):
+            args[slot.name] = value
+    try:
+        tool.spec.parse_args(args)
+    except InvalidRequest:
+        return None
+    return args

@@ -52,12 +52,13 @@ def offered(plan: Plan) -> list[str]:
 
 
 def hosts_in(text: str) -> list[str]:
-    return [name for name in NAMES if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text)]
+    """The inventory names written as targets (not as an argument's value: `to=web-02`)."""
+    return [name for name in NAMES if re.search(rf"(?<![\w=-]){re.escape(name)}(?![\w-])", text)]
 
 
 def without_hosts(text: str, hosts: list[str]) -> str:
     for name in hosts:
-        text = re.sub(rf"\s*\b(?:on|for|to|from|at)?\s*(?<![\w-]){re.escape(name)}(?![\w-])", "", text)
+        text = re.sub(rf"\s*\b(?:on|for|to|from|at)?\s*(?<![\w=-]){re.escape(name)}(?![\w-])", "", text)
     return text.strip()
 
 
