@@ -13,6 +13,7 @@ from adapters.console.output import stdout_console
 from adapters.console.render import as_json, print_response
 from bot import preflight
 from bot.app import App, console_identity, roles_file, running_app
+from bot.outcomes import tell_outcomes
 from bot.settings import Settings
 from pipeline.contracts import ChatIdentity, Decision, InboundMessage, Reply, Response
 from pipeline.errors import OpsError
@@ -34,6 +35,7 @@ async def chat_session(settings: Settings) -> int:
     async with running_app(settings) as app:
         interactive = sys.stdin.isatty()
         await explain_if_unknown(app, console_identity())
+        await tell_outcomes(app, console_identity(), console)
         chat = ConsoleChat(
             app.kernel.submit,
             app.kernel.decide,
@@ -54,6 +56,7 @@ async def chat_session(settings: Settings) -> int:
 
 async def ask_once(settings: Settings, text: str, *, as_json: bool, check: bool = False) -> Response:
     async with running_app(settings) as app:
+        await tell_outcomes(app, console_identity(), Console(stderr=True, highlight=False))
         message = InboundMessage(identity=console_identity(), text=text, channel="console", check=check)
         response = await app.kernel.submit(message, None)
         if _refused(response):
@@ -65,6 +68,7 @@ async def ask_once(settings: Settings, text: str, *, as_json: bool, check: bool 
 async def decide_once(settings: Settings, decision: dict[str, Any], *, as_json: bool) -> Response:
     async with running_app(settings) as app:
         identity = console_identity()
+        await tell_outcomes(app, identity, Console(stderr=True, highlight=False))
         response = await app.kernel.decide(Decision(identity=identity, channel="console", **decision), None)
         if _refused(response):
             await explain_if_unknown(app, identity)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, cast, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import Select
 
@@ -62,6 +62,19 @@ class ExecutionRow:
     plan: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class DecidedOutcome:
+    """A request someone else approved or rejected, and how it ended."""
+
+    execution: ExecutionRow
+    decided_by: str
+    approved: bool
+    decided_at: datetime
+
+
+FINISHED = ("succeeded", "failed", "rejected")
+
+
 class SqlExecutionHistory:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -96,6 +109,33 @@ class SqlExecutionHistory:
             rows = list(await session.scalars(query))
             steps = await _steps(session, [r.id for r in rows])
         return [_execution(r, steps.get(r.id, []), with_plan=True) for r in rows]
+
+
+async def decided_by_others(
+    sessions: async_sessionmaker[AsyncSession], person: str, since: datetime
+) -> list[DecidedOutcome]:
+    """`person`'s requests that another person decided and that finished (ran to an end, or were
+    rejected) since `since`, oldest first: what the requester has not been told yet."""
+    ended = func.coalesce(Execution.finished_at, Approval.decided_at)
+    query = (
+        select(Execution, Approval.decided_by, Approval.state, Approval.decided_at)
+        .join(Approval, Approval.execution_id == Execution.id)
+        .where(
+            Execution.principal == person,
+            Approval.decided_by.is_not(None),
+            Approval.decided_by != person,
+            Execution.status.in_(FINISHED),
+            ended >= since,
+        )
+        .order_by(ended)
+    )
+    async with store_errors(), sessions() as session:
+        rows = (await session.execute(query)).all()
+        steps = await _steps(session, [row.id for row, *_ in rows])
+    return [
+        DecidedOutcome(_execution(row, steps.get(row.id, []), with_plan=True), by, state == "approved", at)
+        for row, by, state, at in rows
+    ]
 
 
 def _filtered(query: Select[Any], where: HistoryFilter) -> Select[Any]:

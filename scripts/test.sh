@@ -20,6 +20,7 @@ APT_PACKAGES=(
     iputils-ping
     iperf3                  # network.bandwidth measures with it when both ends have it (tests/domains/network/test_bandwidth.py)
     openssl
+    sudo                    # the documented sudo rules, checked by a non-root login (test_sudo_rules.py)
     chromium                # the web console's browser tests (Selenium drives Debian's browser: no downloads)
                             # and the approval prompts' screenshots (tests/adapters/test_prompt_screenshots.py)
     chromium-driver

@@ -38,6 +38,14 @@ _RECOMMEND: dict[TargetStatus, str] = {
 }
 
 
+FIX_NAMED = "{targets}: the error names the command that fixes it; run it, then ask again."
+
+
+def _names_its_fix(error: str) -> bool:
+    """An error that ends in the command fixing it (an unknown host key, a refused login)."""
+    return "`opsconductor " in error
+
+
 def describe_step(step: PlanStep) -> str:
     """One line of a typed plan: tool, arguments, targets, risk."""
     args = ", ".join(f"{k}={_short(v)}" for k, v in step.args.items() if v is not None)
@@ -111,10 +119,15 @@ def _section(step: StepResult, r: TargetResult, alone: bool = False) -> ReplySec
 
 def _recommendations(result: ExecutionResult) -> tuple[str, ...]:
     by_status: dict[TargetStatus, list[str]] = {}
+    fixable: list[str] = []
     for step in result.steps:
         for r in step.results:
+            if r.status is TargetStatus.UNREACHABLE and _names_its_fix(r.error):
+                fixable.append(r.target or step.tool)  # "Check that the host is up" would mislead
+                continue
             by_status.setdefault(r.status, []).append(r.target or step.tool)
-    recs = [
+    recs = [FIX_NAMED.format(targets=", ".join(dict.fromkeys(fixable)))] if fixable else []
+    recs += [
         template.format(targets=", ".join(dict.fromkeys(by_status[status])))
         for status, template in _RECOMMEND.items()
         if status in by_status

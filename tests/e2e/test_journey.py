@@ -75,7 +75,9 @@ def test_from_a_fresh_home_to_an_approved_change_on_a_real_host(
     shutil.copy(sshd_testbed.client_key, key)
 
     # 1. Nothing set up: the reply names the command that records the host key.
-    assert "`opsconductor hosts trust localhost`" in one_line(me.failed("ask", READ))
+    untrusted = one_line(me.failed("ask", READ))
+    assert "`opsconductor hosts trust localhost`" in untrusted
+    assert "the error names the command that fixes it" in untrusted and "firewall" not in untrusted
     # 2. Trust the host key, checked against the fingerprint read on the host itself.
     trusted = me.ok("hosts", "trust", "localhost", "--fingerprint", host_fingerprint(sshd_testbed))
     assert trusted.splitlines()[-1] == f"trusted: recorded in {me.home / '.opsconductor' / 'known_hosts'}"
@@ -83,6 +85,7 @@ def test_from_a_fresh_home_to_an_approved_change_on_a_real_host(
     refused = one_line(me.failed("ask", READ))
     assert "login as opsconductor on 127.0.0.1 was refused" in refused
     assert "`opsconductor credentials set localhost --user USER --key-file FILE`" in refused
+    assert "firewall" not in refused
     # 4. Store the login (the testbed's sshd has only root; a real host has the opsconductor user).
     stored = me.ok("credentials", "set", "localhost", "--user", "root", "--key-file", str(key))
     assert stored.startswith("stored ssh_key for host localhost (user root, key SHA256:")

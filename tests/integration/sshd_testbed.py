@@ -117,8 +117,20 @@ class SshdTestbed:
         path.write_text("\n".join(lines) + "\n")
         return path
 
-    def sshd_command(self, name: str, listen: Sequence[str] = (), port: int = 22) -> list[str]:
-        """The argv that runs one sshd (foreground) in the namespace with a clean root shell."""
+    def sshd_command(
+        self,
+        name: str,
+        listen: Sequence[str] = (),
+        port: int = 22,
+        mounts: Sequence[tuple[Path, str]] = (),
+        extra_config: str = "",
+    ) -> list[str]:
+        """The argv that runs one sshd (foreground) in the namespace with a clean root shell.
+
+        `mounts` (file, over path) are bound in the sshd's own mount namespace only: e.g. an
+        /etc/passwd with an extra user, seen by that sshd and its sessions and nowhere else.
+        `extra_config` goes at the end of sshd_config (a ``Match`` block, say).
+        """
         listen_lines = "\n".join(f"ListenAddress {a}" for a in listen) or "ListenAddress 0.0.0.0"
         config = self.dir / f"sshd_{name}.conf"
         config.write_text(
@@ -129,8 +141,10 @@ class SshdTestbed:
                 pidfile=self.dir / f"sshd_{name}.pid",
                 max_startups=self.max_startups,
             )
+            + extra_config
         )
         mount = f"mount --bind {self.dir / 'empty_bashrc'} /root/.bashrc 2>/dev/null;"
+        mount += "".join(f" mount --bind {source} {target} &&" for source, target in mounts)
         script = f"{mount} exec {SSHD} -D -e -f {config}"
         return [
             "ip",
@@ -146,10 +160,18 @@ class SshdTestbed:
             script,
         ]
 
-    def start_sshd(self, name: str = "main", listen: Sequence[str] = (), port: int = 22) -> int:
+    def start_sshd(
+        self,
+        name: str = "main",
+        listen: Sequence[str] = (),
+        port: int = 22,
+        mounts: Sequence[tuple[Path, str]] = (),
+        extra_config: str = "",
+    ) -> int:
         """Start an sshd (all addresses by default); return its pid once it accepts."""
+        argv = self.sshd_command(name, listen, port, mounts, extra_config)
         with (self.dir / f"sshd_{name}.log").open("ab") as log:
-            proc = subprocess.Popen(self.sshd_command(name, listen, port), stdout=log, stderr=log)
+            proc = subprocess.Popen(argv, stdout=log, stderr=log)
         self._procs.append(proc)
         self.wait_listening(listen[0] if listen else "127.0.0.1", port, proc)
         return proc.pid
