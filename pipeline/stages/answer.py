@@ -140,7 +140,7 @@ def _hints(r: TargetResult) -> list[str]:
     """Domain hints from structured data: full disks, stopped services."""
     hints: list[str] = []
     for mount in r.output.data.get("disk", []) if isinstance(r.output.data.get("disk"), list) else []:
-        use = mount.get("use_pct") if isinstance(mount, dict) else None
+        use = mount.get("use_percent") if isinstance(mount, dict) else None
         if isinstance(use, int | float) and use >= 90:
             hints.append(f"{r.target}: {mount.get('mount', '?')} is {use:g}% full; free space soon.")
     service = _stopped_service(r)
