@@ -21,7 +21,7 @@ def test_what_the_asker_ran_is_answered_from_the_record_and_never_planned(tmp_pa
     proc = opsconductor(home, "chat", stdin="\n".join(lines).encode() + b"\n")
     out, err = text(proc)
     assert proc.returncode == 0 and "Traceback" not in out + err, err
-    assert out.count("You made 1 request(s) today:") == len(QUESTIONS)
+    assert out.count("You made 1 request today:") == len(QUESTIONS)
     assert "You ran nothing yesterday." in out
     assert "approv" not in out.lower()  # a question is never offered for approval
 
