@@ -277,7 +277,6 @@ def _alerts(settings: Settings, app: Any, front: Front, chats: dict[str, Any]) -
     config = AlertConfig(
         labels=tuple(a.labels),
         runbook=a.runbook,
-        fallback_runbook=a.fallback_runbook,
         runbooks=dict(a.runbooks),
         remember_s=a.remember_s,
         arguments=dict(a.arguments),

@@ -279,8 +279,7 @@ class AlertSettings(Section):
         default_factory=lambda: {"service": "service"}
     )  # runbook argument <- label
     labels: list[str] = Field(default_factory=lambda: ["instance", "host", "hostname", "nodename", "job"])
-    runbook: str = "diag.collect"  # the read-only runbook or tool run for an alert
-    fallback_runbook: str = "automation.system_info"  # when the catalog has no `runbook`
+    runbook: str = ""  # the read-only runbook or tool run for every alert; "": the catalog's (`diagnoses:`)
     runbooks: dict[str, str] = Field(default_factory=dict)  # alert name -> read-only runbook or tool
     remember_s: float = Field(7 * 86400.0, gt=0)  # how long a firing alert's thread is remembered
 

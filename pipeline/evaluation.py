@@ -20,6 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.contracts import Plan
 
+RESOLVING = "assets.query"  # the contract's own words: extra steps of it only resolve targets
+
 
 class Case(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="allow")
@@ -148,7 +150,7 @@ def _step_problems(expected: list[dict[str, Any]], pred: Prediction, *, refused_
             problems.append(f"missing {_show(want)}; got {_tools(remaining)}")
             continue
         remaining = remaining[index + 1 :] if _ordered_skip_ok(remaining[:index]) else remaining
-    extra = [s for s in remaining if s.tool != "assets.query"] if not problems else []
+    extra = [s for s in remaining if s.tool != RESOLVING] if not problems else []
     if extra:
         problems.append(f"unexpected steps {_tools(extra)}")
     return problems
@@ -158,13 +160,13 @@ def _find(want: dict[str, Any], steps: list[PredictedStep]) -> int | None:
     for index, step in enumerate(steps):
         if step_matches(want, step):
             return index
-        if step.tool != "assets.query":
+        if step.tool != RESOLVING:
             return None  # steps keep their order; only resolving queries may be skipped
     return None
 
 
 def _ordered_skip_ok(skipped: list[PredictedStep]) -> bool:
-    return all(s.tool == "assets.query" for s in skipped)
+    return all(s.tool == RESOLVING for s in skipped)
 
 
 def step_matches(want: dict[str, Any], step: PredictedStep) -> bool:

@@ -19,6 +19,10 @@ or a sentence saying why none exists (the result's Undo button plans the calls).
 `preview=True` the check also runs before the approval prompt, which shows what it reported
 (write_file's diff), so the approver decides on the actual change.
 
+A read-only tool may declare `diagnoses=`: the alert names (Alertmanager's `alertname`) it is the
+diagnosis for, ``"*"`` for any alert; the alert webhooks pick their diagnosis from these
+declarations (`ToolRegistry.diagnosis_for`), never from a tool name written in code.
+
 A tool may declare `ready=`: from the services the bot holds and the call's arguments, why the
 call cannot run with this bot's setup (a notification channel nobody configured), or None. It is
 asked when a plan is made, before any approval (`pipeline.readiness`).
@@ -151,6 +155,7 @@ class ToolSpec:
     preview: bool = False  # its check runs before the approval prompt, which shows what it reports
     addresses: bool = False  # also takes targets outside the inventory, written as addresses (probes)
     ready: ReadyRule | None = None  # why a call cannot run with this setup, asked before approval
+    diagnoses: tuple[str, ...] = ()  # alert names it diagnoses (read tools only); "*": any alert
 
     @property
     def checks(self) -> bool:
@@ -202,9 +207,12 @@ class ToolSet:
         preview: bool = False,
         addresses: bool = False,
         ready: ReadyRule | None = None,
+        diagnoses: tuple[str, ...] = (),
     ) -> Callable[[ToolFunc], ToolFunc]:
         if not name.startswith(self.domain + "."):
             raise ValueError(f"tool {name} does not belong to domain {self.domain}")
+        if diagnoses and risk is not Risk.READ:
+            raise ValueError(f"tool {name}: only a read tool may diagnose alerts")
 
         def register(func: ToolFunc) -> ToolFunc:
             doc = inspect.cleandoc(func.__doc__ or "").strip()
@@ -225,6 +233,7 @@ class ToolSet:
                     preview=preview and check is not None,
                     addresses=addresses,
                     ready=ready,
+                    diagnoses=diagnoses,
                 )
             )
             return func
@@ -290,3 +299,14 @@ class ToolRegistry:
 
     def names(self) -> list[str]:
         return sorted(self._tools)
+
+    def diagnosis_for(self, alert: str) -> ToolSpec | None:
+        """The read-only tool that diagnoses the alert named `alert`: one declaring that name
+        before one declaring any alert ("*"); a catalog file's (the team's own) before a built-in
+        tool; then by name. None when no tool declares it."""
+        ranked = [
+            (0 if alert in spec.diagnoses else 1, spec.source == "", spec.name, spec)
+            for spec in self._tools.values()
+            if spec.risk is Risk.READ and (alert in spec.diagnoses or "*" in spec.diagnoses)
+        ]
+        return min(ranked, key=lambda r: r[:3])[3] if ranked else None

@@ -16,9 +16,10 @@
 The group's threads are kept in the cache (Redis across replicas), and the kernel keeps the
 diagnosis message (its thread: the group's id) with the execution, so a diagnosis another
 replica resumes after a restart is posted where it belongs: `deliver` is the sweeper's
-deliverer for the "alerts" platform. The runbook is the one configured for the alert's name,
-else the default (`diag.collect`), else the fallback when the catalog lacks it; a runbook that
-is not read-only is never used. Its arguments come from the alerts' labels (`arguments`).
+deliverer for the "alerts" platform. The runbook is the one configured for the alert's name
+(`runbooks`), else the configured default (`runbook`), else the one the catalog declares for the
+alert (`diagnoses:` on a definition: that alert's own before any alert's, `ToolRegistry.diagnosis_for`);
+a runbook that is not read-only is never used. Its arguments come from the alerts' labels (`arguments`).
 """
 
 from __future__ import annotations
@@ -68,8 +69,7 @@ class AlertPoster(Protocol):
 @dataclass(frozen=True)
 class AlertConfig:
     labels: tuple[str, ...] = ("instance", "host", "hostname", "nodename", "job")
-    runbook: str = "diag.collect"
-    fallback_runbook: str = "automation.system_info"
+    runbook: str = ""  # every alert's diagnosis; "": the one the catalog declares (`diagnoses:`)
     runbooks: dict[str, str] = field(default_factory=dict)  # alert name -> catalog tool
     remember_s: float = 7 * 86400.0  # how long a firing alert's thread is remembered
     arguments: dict[str, str] = field(default_factory=lambda: {"service": "service"})  # argument <- label
@@ -222,10 +222,13 @@ class AlertDiagnosis:
         return args
 
     def _runbook(self, alert_name: str) -> str:
-        for name in (self.config.runbooks.get(alert_name), self.config.runbook, self.config.fallback_runbook):
+        for name in (self.config.runbooks.get(alert_name), self.config.runbook):
             if name and name in self.registry and self.registry.get(name).risk is Risk.READ:
                 return name
-        raise LookupError("no read-only diagnosis runbook in the catalog (alerts.runbook)")
+        declared = self.registry.diagnosis_for(alert_name)
+        if declared is None:
+            raise LookupError("no read-only tool in the catalog diagnoses alerts (`diagnoses:`)")
+        return declared.name
 
 
 def _key(alert: Alert) -> str:

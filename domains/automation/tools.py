@@ -101,7 +101,12 @@ def _require_ok(result: CommandResult, what: str) -> CommandResult:
 
 
 @automation.tool(
-    "automation.system_info", SystemInfoArgs, risk=Risk.READ, timeout_s=30, phrasing=words.SYSTEM_INFO
+    "automation.system_info",
+    SystemInfoArgs,
+    risk=Risk.READ,
+    timeout_s=30,
+    phrasing=words.SYSTEM_INFO,
+    diagnoses=("*",),  # any alert, when the catalog defines no diagnosis of its own
 )
 async def system_info(ctx: ToolContext, target: AssetRef | None, args: SystemInfoArgs) -> ToolOutput:
     """Report facts about each host: uptime, disk usage, memory, cpu load and OS version."""

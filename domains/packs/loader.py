@@ -24,7 +24,7 @@ from domains.packs.command import BUILTINS, command_tool
 from domains.packs.runbook import Rollout, checked_base, holes
 from domains.packs.schema import CONDITION, HOLE, ParamDef, PhrasingDef, RunbookDefinition, ToolDefinition
 from pipeline import safe_yaml
-from pipeline.contracts import ToolOutput
+from pipeline.contracts import Risk, ToolOutput
 from pipeline.errors import InvalidRequest, ToolFailed
 from pipeline.phrasing import Phrasing
 from pipeline.registry import ToolSpec
@@ -182,6 +182,14 @@ class _Runbook:
                     f"more than {self.definition.risk.value}"
                 ]
             )
+        if self.definition.diagnoses and rollout.risk() is not Risk.READ:
+            where = _where(self.path, self.root, ("diagnoses",), "")
+            raise CatalogInvalid(
+                [
+                    f"{where}diagnoses: only a read runbook may diagnose alerts; "
+                    f"its steps need {rollout.risk().value}"
+                ]
+            )
         inner = "".join(f"{name}={tools[name].digest}" for name in rollout.calls())
         digest = hashlib.sha256((self.text + inner).encode("utf-8")).hexdigest()
         d = self.definition
@@ -200,6 +208,7 @@ class _Runbook:
             calls=rollout.calls(),
             run_all=rollout.run,
             outline=rollout.outline,
+            diagnoses=d.diagnoses,
         )
         return Defined(self.path, digest, d, spec)
 
@@ -450,4 +459,5 @@ def _spec(definition: ToolDefinition, model: type[BaseModel], path: Path, digest
         digest=digest,
         check=check_func(definition),
         undo=undo_rule(definition),
+        diagnoses=definition.diagnoses,
     )

@@ -205,6 +205,7 @@ class ToolDefinition(Strict):
     phrasing: PhrasingDef = PhrasingDef()
     check: ProbeDef | None = None
     undo: UndoDef | None = None
+    diagnoses: tuple[str, ...] = ()  # alert names it is the diagnosis for; "*": any alert (read only)
 
     _seconds = field_validator("timeout", mode="before")(lambda cls, v: seconds(v))
 
@@ -231,6 +232,8 @@ class ToolDefinition(Strict):
             raise ValueError("a command tool runs on targets (targets: true)")
         if self.risk is Risk.READ and (self.check is not None or self.undo is not None):
             raise ValueError("check and undo are for change tools (risk write or critical)")
+        if self.diagnoses and self.risk is not Risk.READ:
+            raise ValueError("diagnoses: only a read tool may diagnose alerts (risk: read)")
         return self
 
 
@@ -304,6 +307,7 @@ class RunbookDefinition(Strict):
     rollout: RolloutDef = RolloutDef()
     timeout: float = Field(3600.0, gt=0, le=86_400)
     phrasing: PhrasingDef = PhrasingDef()
+    diagnoses: tuple[str, ...] = ()  # as a tool's: only when every step only reads
 
     _seconds = field_validator("timeout", mode="before")(lambda cls, v: seconds(v))
     _dotted = field_validator("name")(lambda cls, v: ToolDefinition.dotted(v))
