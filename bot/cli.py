@@ -325,6 +325,23 @@ _schedule_change("delete", "deleted", "Delete a schedule (its past runs stay in 
 _schedule_change("approve", "approved", "Approve a schedule that changes things (once, as an approver).")
 
 
+@cli.group()
+def history() -> None:
+    """Stored results: how long they are kept (retention.*_days) and pruning them."""
+
+
+@history.command("prune")
+@click.option("--dry-run", is_flag=True, help="Count what would be removed; remove nothing.")
+@click.pass_context
+@one_line_errors
+def history_prune(ctx: click.Context, dry_run: bool) -> None:
+    """Remove stored results older than their retention now (serving replicas do it once a day)."""
+    from bot.retention import prune_from_console
+
+    for line in run(prune_from_console(load_settings(ctx), dry_run=dry_run)):
+        click.echo(line)
+
+
 @cli.command()
 @click.pass_context
 @one_line_errors

@@ -2,6 +2,8 @@
 
     every schedules.tick_s: Scheduler.due_ticks() (each tick won by one replica)
         -> a task per won tick: Scheduler.run_tick -> deliver the post (Slack, Teams) or log it
+      and each periodic job's due tick (the retention job, bot.retention), won by one replica
+        -> a task running it
 
 A replica that dies while driving a scheduled run leaves an execution whose lease lapses;
 another replica's sweeper resumes it like any other (bot.sweeper).
@@ -12,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -37,26 +41,57 @@ def build_scheduler(kernel: Kernel, engine: AsyncEngine) -> Scheduler:
     return Scheduler(kernel, SqlScheduleStore(session_factory(engine)), by=kernel.driver)
 
 
+class PeriodicJob(Protocol):
+    """One of the bot's own jobs on the tick loop (bot.retention.RetentionJob)."""
+
+    async def claim_due(self) -> datetime | None:
+        """The due tick when this replica won it (one replica per tick), else None."""
+
+    async def run(self, tick: datetime) -> object: ...
+
+
 class TickLoop:
-    """Looks for due ticks every `tick_s`; runs those this replica won, `max_running` at once."""
+    """Looks for due ticks every `tick_s`; runs those this replica won, `max_running` at once.
+    Without a scheduler (schedules.enabled false) only the periodic jobs tick."""
 
     def __init__(
-        self, scheduler: Scheduler, deliverers: Mapping[str, Deliver], tick_s: float, max_running: int
+        self,
+        scheduler: Scheduler | None,
+        deliverers: Mapping[str, Deliver],
+        tick_s: float,
+        max_running: int,
+        jobs: Sequence[PeriodicJob] = (),
     ) -> None:
         self.scheduler = scheduler
         self.deliverers = deliverers
         self.tick_s = tick_s
+        self.jobs = jobs
         self.slots = asyncio.Semaphore(max_running)
         self.running: set[asyncio.Task[None]] = set()
 
     async def once(self) -> int:
         """One look; returns how many ticks this replica won (their runs go on in tasks)."""
-        ticks = await self.scheduler.due_ticks()
+        ticks = await self.scheduler.due_ticks() if self.scheduler is not None else []
         for tick in ticks:
-            task = asyncio.create_task(self._run(tick))
-            self.running.add(task)
-            task.add_done_callback(self.running.discard)
-        return len(ticks)
+            self._start(self._run(tick))
+        won = len(ticks)
+        for job in self.jobs:
+            at = await job.claim_due()
+            if at is not None:
+                self._start(self._run_job(job, at))
+                won += 1
+        return won
+
+    def _start(self, run: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(run)
+        self.running.add(task)
+        task.add_done_callback(self.running.discard)
+
+    async def _run_job(self, job: PeriodicJob, at: datetime) -> None:
+        try:
+            await job.run(at)
+        except Exception:
+            log.warning("periodic job %s at %s failed", type(job).__name__, at, exc_info=True)
 
     async def forever(self) -> None:
         while True:
@@ -67,6 +102,7 @@ class TickLoop:
             await asyncio.sleep(self.tick_s)
 
     async def _run(self, tick: Tick) -> None:
+        assert self.scheduler is not None  # ticks come from it
         async with self.slots:
             try:
                 post = await self.scheduler.run_tick(tick)

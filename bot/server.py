@@ -131,8 +131,12 @@ def build_serve_app(settings: Settings, app: Running, extra_mounts: Sequence[Mou
         )
     )
     scheduler = getattr(app.kernel, "schedules", None)  # bot.app wires one; stand-in kernels may not
-    if settings.schedules.enabled and scheduler is not None:
-        mounts.append(_schedule_mount(settings, scheduler, deliverers))
+    if not settings.schedules.enabled:
+        scheduler = None
+    audit = getattr(app.kernel, "audit", None)  # as for the scheduler: stand-in kernels may lack one
+    jobs = [_retention_job(settings, app, audit)] if settings.retention.enabled and audit is not None else []
+    if scheduler is not None or jobs:
+        mounts.append(_schedule_mount(settings, scheduler, deliverers, jobs))
     refreshers = [queue_refresher(getattr(app, "dispatcher", None), metrics)]
     return build_web_app(checks=checks, registry=registry, mounts=mounts, refreshers=refreshers)
 
@@ -153,11 +157,21 @@ async def serve(settings: Settings, app: Running) -> None:
     await run_server(build_serve_app(settings, app), settings.server.host, settings.server.port)
 
 
-def _schedule_mount(settings: Settings, scheduler: Any, deliverers: dict[str, Deliver]) -> Mount:
+def _schedule_mount(
+    settings: Settings, scheduler: Any, deliverers: dict[str, Deliver], jobs: list[Any]
+) -> Mount:
     from bot.scheduling import TickLoop, tick_loop_mount
 
     section = settings.schedules
-    return tick_loop_mount(TickLoop(scheduler, deliverers, section.tick_s, section.max_running))
+    return tick_loop_mount(TickLoop(scheduler, deliverers, section.tick_s, section.max_running, jobs))
+
+
+def _retention_job(settings: Settings, app: Running, audit: Any) -> Any:
+    from bot.retention import retention_job
+    from pipeline.kernel import default_driver_id
+
+    by = getattr(app.kernel, "driver", None) or default_driver_id()
+    return retention_job(settings, app.engine, audit, by)
 
 
 def _slack_mount(

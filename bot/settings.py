@@ -26,6 +26,7 @@ from pydantic_settings import (
 )
 
 from pipeline import safe_yaml
+from pipeline.anomalies import BASELINE
 
 DEFAULT_HOME = Path.home() / ".opsconductor"
 TOML_WHERE = re.compile(r"\(at line (?P<line>\d+), column \d+\)")
@@ -242,6 +243,42 @@ class ScheduleSettings(Section):
     max_running: int = Field(20, ge=1, le=10_000)  # scheduled runs one replica drives at once
 
 
+class RetentionSettings(Section):
+    """How long stored results are kept, in days per kind (0: forever); serving replicas prune once
+    per `every_s` (one replica per period), `opsconductor history prune` at will. The audit trail
+    is never pruned (docs/operations.md, "Retention")."""
+
+    enabled: bool = True  # serving replicas run the pruning job
+    every_s: float = Field(86_400.0, ge=60, le=30 * 86_400)  # one run per period (aligned to UTC midnight)
+    batch: int = Field(1000, ge=10, le=100_000)  # rows per DELETE (one short transaction each)
+    measurements_days: int = Field(90, ge=0)  # pings, port scans, DNS lookups
+    bandwidth_days: int = Field(90, ge=0)  # network.bandwidth measurements
+    traceroutes_days: int = Field(90, ge=0)  # traceroutes (the network path diagrams)
+    executions_days: int = Field(180, ge=0)  # finished executions, their steps' outputs, approvals
+    schedule_runs_days: int = Field(90, ge=0)  # one row per schedule tick
+
+    @model_validator(mode="after")
+    def _longer_than_the_baselines(self) -> RetentionSettings:
+        shortest = BASELINE.days + 1  # a judged sample needs its whole baseline window before it
+        for name, days in self.days().items():
+            if 0 < days < shortest:
+                raise ValueError(
+                    f"retention.{name}_days is {days}: keep at least {shortest} days (the anomaly "
+                    f"baselines read the {BASELINE.days} days before each sample), or 0 to keep forever"
+                )
+        return self
+
+    def days(self) -> dict[str, int]:
+        """Kind -> days kept (0: forever), for each kind of stored result."""
+        return {
+            "measurements": self.measurements_days,
+            "bandwidth": self.bandwidth_days,
+            "traceroutes": self.traceroutes_days,
+            "executions": self.executions_days,
+            "schedule_runs": self.schedule_runs_days,
+        }
+
+
 class ApiSettings(Section):
     """The HTTP API on `opsconductor serve` (`/api/v1`): personal API tokens, and Keycloak access
     tokens when `oidc_issuer` is set (the realm's public URL, exactly as the tokens' `iss` claim
@@ -334,6 +371,7 @@ class Settings(BaseSettings):
     jobs: JobsSettings = Field(default_factory=JobsSettings)
     catalog: CatalogSettings = Field(default_factory=CatalogSettings)
     schedules: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     @property
     def database_url(self) -> str:

@@ -14,7 +14,7 @@ from db.models.communication import DeliveryLog, MessageTemplate, ProcessedEvent
 from db.models.execution import Approval, Execution, ExecutionLock, ExecutionStep, QueuedJob, TimeoutPolicy
 from db.models.inventory import Asset, AssetCredential, AssetRelationship, ScopedCredential
 from db.models.network import BandwidthTest, ConnectivityTest, NetworkScan, PortScanResult
-from db.models.schedule import ScheduleRow, ScheduleRun
+from db.models.schedule import MaintenanceRun, ScheduleRow, ScheduleRun
 from db.types import Base
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "ExecutionLock",
     "ExecutionStep",
     "IntentPattern",
+    "MaintenanceRun",
     "MessageTemplate",
     "NetworkScan",
     "PortScanResult",

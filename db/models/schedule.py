@@ -1,4 +1,5 @@
-"""Schedules and their runs: one run row per (schedule, tick), the tick's claim across replicas."""
+"""Schedules and their runs: one run row per (schedule, tick), the tick's claim across replicas;
+the same claim for the bot's own periodic jobs (retention)."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ class ScheduleRun(Base):
     """One tick of a schedule; its primary key is the tick's claim (a second insert fails)."""
 
     __tablename__ = "schedule_runs"
-    __table_args__ = (Index(None, "execution_id"),)
+    __table_args__ = (Index(None, "execution_id"), Index(None, "tick_at"))
 
     schedule_id: Mapped[str] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"), primary_key=True)
     tick_at: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
@@ -54,3 +55,17 @@ class ScheduleRun(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     state: Mapped[dict[str, Any] | None] = json_column(None, nullable=True)
     posted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+
+class MaintenanceRun(Base):
+    """One tick of one of the bot's own periodic jobs (pruning old results): the primary key
+    (job, tick) is the tick's claim across replicas, as for schedule runs."""
+
+    __tablename__ = "maintenance_runs"
+
+    job: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tick_at: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
+    claimed_by: Mapped[str] = mapped_column(String(255), nullable=False)
+    claimed_at: Mapped[datetime] = created()
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    result: Mapped[dict[str, Any] | None] = json_column(None, nullable=True)

@@ -218,3 +218,38 @@ def test_piped_output_is_not_padded_or_wrapped_at_80_columns(home: Path) -> None
     assert lines and not [line for line in lines if line != line.rstrip()]
     assert "refused the connection (no SSH server listening)" in lines[0]  # one summary line
     assert len(lines[0]) > 80
+
+
+@pytest.mark.timeout(180)  # three processes of the real command
+def test_history_prune_dry_run_counts_then_prune_removes_old_results(home: Path) -> None:
+    first = opsconductor(home, "history", "prune", "--dry-run")  # creates and migrates the database
+    assert first.returncode == 0, text(first)[1]
+    db = sqlite3.connect(home / "opsconductor.db")
+    with db:
+        for scan, at in (("old", "2020-01-01 00:00:00.000000"), ("new", "2099-01-01 00:00:00.000000")):
+            db.execute(
+                "INSERT INTO network_scans (id, kind, requested_by, targets, parameters, status, summary,"
+                " started_at) VALUES (?, 'ping', '', '[]', '{}', 'completed', '{}', ?)",
+                (scan, at),
+            )
+            db.execute(
+                "INSERT INTO connectivity_tests (scan_id, target, address, sent, received, loss_pct,"
+                " reachable, error, at) VALUES (?, 'db-01', '', 1, 1, 0, 1, '', ?)",
+                (scan, at),
+            )
+
+    dry = opsconductor(home, "history", "prune", "--dry-run")
+    out, err = text(dry)
+    assert dry.returncode == 0, err
+    assert "would remove 1 connectivity_tests, 1 network_scans" in out
+    assert "audit_log" in out and "never pruned" in out
+    assert db.execute("SELECT count(*) FROM connectivity_tests").fetchone() == (2,)
+
+    done = opsconductor(home, "history", "prune")
+    out, err = text(done)
+    assert done.returncode == 0, err
+    assert "removed 1 connectivity_tests, 1 network_scans" in out
+    assert db.execute("SELECT scan_id FROM connectivity_tests").fetchall() == [("new",)]
+    event, detail = db.execute("SELECT event, detail FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+    assert event == "history.pruned"
+    assert json.loads(detail)["measurements"]["connectivity_tests"] == 1
