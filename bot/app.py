@@ -43,6 +43,7 @@ from db.schedules import SqlScheduleStore
 from db.sealing import PlanSeal
 from domains.assets.credentials import CredentialCipher
 from domains.assets.importer import seed_if_empty
+from domains.automation.ports import FetchedFiles
 from pipeline.contracts import ChatIdentity
 from pipeline.conversation import Conversations
 from pipeline.dispatch import StepDispatcher
@@ -253,6 +254,7 @@ async def build_app(settings: Settings) -> App:
         admission=wiring.admission(settings, closers),
         impact=SqlImpactFacts(sessions, assets),
         redactor=redactor,
+        files=services[FetchedFiles],  # fetched on a worker, attached here (db.files)
     )
     history = SqlHistory(sessions)
     kernel.schedules = Scheduler(kernel, SqlScheduleStore(sessions), by=kernel.driver, history=history)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.settings import Settings
 from db.assets import SqlAssetRepository
 from db.credentials import SqlCredentialStore
+from db.files import SqlFileStore
 from db.network_results import SqlNetworkResults
 from db.templates import SqlDeliveryLog, SqlTemplateStore, seed_default_templates
 from domains.assets.directory import AssetStore
@@ -185,7 +186,7 @@ async def tool_services(
     services: dict[type[Any], Any] = {
         RemoteShell: shell,
         RemoteFiles: AsyncsshFiles(shell),
-        FetchedFiles: DirectoryFetchedFiles(settings.home / "files"),
+        FetchedFiles: SqlFileStore(sessions, DirectoryFetchedFiles(settings.home / "files").keep),
         FileTemplates: DirectoryTemplates([path / "templates" for path in settings.catalog.paths]),
         WindowsRemote: windows,
         AssetStore: assets,

@@ -80,6 +80,7 @@ from pipeline.history import HistoryDoor
 from pipeline.impact import assess
 from pipeline.policy import Policy
 from pipeline.ports import (
+    AttachedFiles,
     AuditLog,
     ExecutionStore,
     IdentityResolver,
@@ -143,6 +144,7 @@ class Kernel:
         schedules: ScheduleDoor | None = None,
         history: HistoryDoor | None = None,
         redactor: Redactor | None = None,
+        files: AttachedFiles | None = None,
     ) -> None:
         self.planner = planner
         self.policy = policy
@@ -159,6 +161,7 @@ class Kernel:
         self.schedules = schedules  # "every 5 minutes ping ...": None, schedules are not offered
         self.history = history  # "how has latency to db-01 changed?": None, the past is not asked
         self.redactor = redactor  # masks every response before it leaves (chat, --json, prompts)
+        self.files = files  # fetched files kept elsewhere, copied here to be attached; None: as given
 
     # ------------------------------------------------------------------ requests
 
@@ -410,7 +413,24 @@ class Kernel:
             note = messages.RUN_TIMED_OUT.format(limit=f"{self.executor.max_duration_s or 0:g}")
             reply = reply.model_copy(update={"summary": f"{note} {reply.summary}"})
         until = (result.finished_at or self.clock()) + timedelta(seconds=self.config.undo_ttl_s)
-        return reply.model_copy(update={"undo": offer(plan, result, self.executor.registry, until)})
+        undo = offer(plan, result, self.executor.registry, until)
+        return reply.model_copy(update={"undo": undo, "files": await self._local_files(reply.files)})
+
+    async def _local_files(self, refs: tuple[str, ...]) -> tuple[str, ...]:
+        """The run's files as paths here (a worker kept them in the shared store); a file that
+        cannot be had is left out, and the reply still says what was fetched."""
+        if self.files is None:
+            return refs
+        paths: list[str] = []
+        for ref in refs:
+            try:
+                path = await self.files.local(ref)
+            except OpsError:
+                log.warning("could not copy the attached file %s here", ref, exc_info=True)
+                continue
+            if path:
+                paths.append(path)
+        return tuple(paths)
 
     # ------------------------------------------------------------------ schedules
 

@@ -236,6 +236,18 @@ class AuditLog(Protocol):
     ) -> None: ...
 
 
+class AttachedFiles(Protocol):
+    """The files a run attached (`ToolOutput.files`) as paths on the process answering in chat.
+
+    A step may have run in another process (a worker) that kept the file where every process
+    can read it and attached a reference to it (db.files)."""
+
+    async def local(self, ref: str) -> str | None:
+        """A path on this machine with the file's content (copied here first when `ref` is a
+        shared reference; a local path comes back as it is); None when the file is gone."""
+        ...
+
+
 ProgressCallback = Callable[[Progress], Awaitable[None]]
 
 

@@ -1,4 +1,5 @@
-"""The whole data model: assets, catalog and audit, executions, network analysis, communication, schedules.
+"""The whole data model: assets, catalog and audit, executions (and the files they produced), network
+analysis, communication, schedules.
 
 Portable between SQLite and PostgreSQL: string hex ids, JSON (JSONB on PostgreSQL),
 UTC-aware timestamps (`UtcDateTime`), named constraints. Enumerations are plain
@@ -12,6 +13,7 @@ from db.models.access import ApiToken
 from db.models.catalog import AuditChainHead, AuditRecord, IntentPattern, Tool, ToolCapability, ToolTelemetry
 from db.models.communication import DeliveryLog, MessageTemplate, ProcessedEvent
 from db.models.execution import Approval, Execution, ExecutionLock, ExecutionStep, QueuedJob, TimeoutPolicy
+from db.models.files import StoredFile
 from db.models.inventory import Asset, AssetCredential, AssetRelationship, ScopedCredential
 from db.models.network import BandwidthTest, ConnectivityTest, NetworkScan, PortScanResult
 from db.models.schedule import MaintenanceRun, ScheduleRow, ScheduleRun
@@ -42,6 +44,7 @@ __all__ = [
     "ScheduleRow",
     "ScheduleRun",
     "ScopedCredential",
+    "StoredFile",
     "TimeoutPolicy",
     "Tool",
     "ToolCapability",

@@ -142,7 +142,8 @@ class FetchedFiles(Protocol):
     """Where the bot keeps the files it fetched, so that chat adapters can upload them."""
 
     async def keep(self, execution_id: str, target: str, path: str, data: bytes) -> str:
-        """Store `data` (fetched from `path` on `target`); return the local path of the copy."""
+        """Store `data` (fetched from `path` on `target`); return what the tool attaches
+        (`ToolOutput.files`): a reference any process can open (db.files), or a local path."""
         ...
 
 

@@ -102,10 +102,11 @@ class Cluster:
 
     # ------------------------------------------------------------------ processes
 
-    async def start(self, role: str) -> Proc:
+    async def start(self, role: str, **env_extra: str) -> Proc:
+        """Start `python -m bot <role>`; `env_extra` overrides settings for this process alone."""
         port = free_port()
         log = self.workdir / f"{role}-{len(self.procs)}.log"
-        env = {**self.env, "OPSCONDUCTOR_SERVER__PORT": str(port)}
+        env = {**self.env, **env_extra, "OPSCONDUCTOR_SERVER__PORT": str(port)}
         popen = spawn(role, env, log)
         proc = Proc(role, port, popen, log)
         self.procs.append(proc)
@@ -175,7 +176,10 @@ class Cluster:
         headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else None
         return await self.post(proc, body, "application/json", headers)
 
-    async def click(self, proc: Proc, execution_id: str, user: str = "U2") -> int:
+    async def click(
+        self, proc: Proc, execution_id: str, user: str = "U2", action_id: str = "opsconductor_approve"
+    ) -> int:
+        """A button on one of the bot's messages (Approve by default) clicked in Slack."""
         n = next(self._ids)
         payload = {
             "type": "block_actions",
@@ -190,7 +194,7 @@ class Cluster:
             "actions": [
                 {
                     "type": "button",
-                    "action_id": "opsconductor_approve",
+                    "action_id": action_id,
                     "block_id": "opsconductor_approval",
                     "value": execution_id,
                     "action_ts": f"1700000100.{n:06d}",
