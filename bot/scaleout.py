@@ -33,6 +33,7 @@ def jobs_config(settings: Settings) -> JobsConfig:
         lease_s=jobs.lease_s,
         retry_changes=jobs.retry_changes,
         poll_s=jobs.poll_s,
+        cancel_poll_s=jobs.cancel_poll_s,
     )
 
 

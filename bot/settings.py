@@ -213,6 +213,7 @@ class JobsSettings(Section):
     retry_changes: bool = False  # re-run write/critical steps whose worker died mid-step (else: failed)
     lock_wait_s: float = Field(30.0, ge=0, le=3600)  # wait for another run's target locks this long
     poll_s: float = Field(0.1, gt=0, le=5)  # how often a replica checks for a dispatched step's result
+    cancel_poll_s: float = Field(2.0, gt=0, le=60)  # a worker's look in the database for a missed cancel
 
 
 class RateLimitSettings(Section):

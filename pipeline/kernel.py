@@ -48,7 +48,7 @@ from pydantic import BaseModel
 from pipeline import messages
 from pipeline.admission import Admission
 from pipeline.approvals import binding_problem, digests
-from pipeline.cancel import CancelRequest
+from pipeline.cancel import CancelRequest, watch_store
 from pipeline.checks import as_check, is_check
 from pipeline.contracts import (
     ApprovalPrompt,
@@ -762,17 +762,7 @@ class Kernel:
 
     async def _watch_cancel(self, execution_id: str, cancel: CancelRequest) -> None:
         """Every `cancel_poll_s`: has someone (on any replica) asked to cancel the run?"""
-        while True:
-            await asyncio.sleep(self.config.cancel_poll_s)  # real time, whatever `sleep` tests inject
-            try:
-                by = await self.store.cancel_requested(execution_id)
-            except OpsError:  # store blip: look again next time
-                log.warning("execution %s: could not look for a cancel request", execution_id, exc_info=True)
-                continue
-            if by:
-                log.info("execution %s: cancelled by %s", execution_id, by)
-                cancel.set(by)
-                return
+        await watch_store(self.store.cancel_requested, execution_id, cancel, self.config.cancel_poll_s)
 
     async def _keep_lease(self, execution_id: str) -> None:
         """Renew every `driver_lease_s / 3` s; returns once another driver holds the lease."""

@@ -1,4 +1,4 @@
-"""Requests in, executions out: submit, history, one execution in full, approve and reject."""
+"""Requests in, executions out: submit, history, one execution in full, approve, reject, undo, cancel."""
 
 from __future__ import annotations
 
@@ -314,3 +314,33 @@ async def undo(
     if response is None:
         return 202, s.Submitted(outcome="running", summary="Undoing.")
     return _submitted(response)
+
+
+@API.route(
+    "POST",
+    "/executions/{execution_id}/cancel",
+    summary="Cancel a running execution (the Cancel button's rules: its requester or an approver); "
+    "202 while its running commands are stopped on their targets and later steps are skipped",
+    tag="approvals",
+    roles=None,
+    response=s.Decided,
+)
+async def cancel_execution(request: web.Request) -> web.Response:
+    execution_id = request.match_info["execution_id"]
+    out = await cancel(backend(request), caller(request), execution_id)
+    return json_out(out, 202, {"Location": _location(execution_id)})
+
+
+async def cancel(api: ApiBackend, who: Caller, execution_id: str) -> s.Decided:
+    """Ask, as `who`, to cancel a running execution; ApiProblem when it is refused or not running."""
+    await _row(api, execution_id)  # 404 when there is no such execution
+    decision = Decision(
+        execution_id=execution_id, approve=False, action="cancel", identity=who.identity, any_workspace=True
+    )
+    response = await api.decide(decision)
+    if isinstance(response, Reply) and response.outcome == "refused":
+        raise ApiProblem(403, response.summary, execution_id=execution_id)
+    if not isinstance(response, Reply) or response.outcome != "answer":
+        raise ApiProblem(409, response.summary, execution_id=execution_id)
+    summary = response.summary
+    return s.Decided(outcome="cancelling", summary=summary, execution_id=execution_id, state="running")

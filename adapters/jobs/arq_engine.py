@@ -13,6 +13,9 @@ Why these guarantees hold:
   change things are closed as failed unless `retry_changes` (never half-run twice).
 - Redis is not the record: the step row in PostgreSQL is. A replica that finds no job and
   no result re-reads the step row and re-enqueues only a step that never started.
+- a cancelled run: the replica publishes the cancel on the step's channel, the worker stops
+  the step's commands; the worker also polls the execution row, so it never misses one
+  (adapters/jobs/cancel.py), and a job that starts after the cancel does not run its step.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from pipeline.dispatch import REQUEST_ID, StepJob, StepRunner, TargetLocks
 from pipeline.ports import ExecutionStore, ProgressCallback
 from pipeline.recovery import settle_lost_step
 
+from .cancel import forwarded, watched
 from .recovery import SqlStepRecovery
 
 log = logging.getLogger(__name__)
@@ -59,6 +63,7 @@ class JobsConfig:
     lease_s: float = 30.0
     retry_changes: bool = False
     poll_s: float = 0.1
+    cancel_poll_s: float = 2.0  # a worker running a step looks in the store for a missed cancel
 
     @property
     def wait_s(self) -> float:
@@ -105,6 +110,10 @@ class ArqDispatcher:
             return await self._dispatch(job, step)
 
     async def _dispatch(self, job: StepJob, step: PlanStep) -> StepResult:
+        async with forwarded(self.pool, cancel_channel(self.config, job)):
+            return await self._wait_for(job, step)
+
+    async def _wait_for(self, job: StepJob, step: PlanStep) -> StepResult:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.config.wait_s
         for _ in range(self.config.max_tries + 1):
@@ -168,14 +177,21 @@ class StepJobHandler:
         try:
             async with _lease(ctx["redis"], ctx["job_id"], self.config.lease_s):
                 publish = _publisher(ctx["redis"], progress_channel(self.config, job))
-                result = await self._run(job, int(ctx.get("job_try", 1)), publish)
+                result = await self._run(job, int(ctx.get("job_try", 1)), publish, redis=ctx["redis"])
         finally:
             REQUEST_ID.reset(token)
         if self.observe is not None:
             self.observe(job, result, int(ctx.get("job_try", 1)))
         return result.model_dump(mode="json")
 
-    async def _run(self, job: StepJob, job_try: int, progress: ProgressCallback | None = None) -> StepResult:
+    async def _run(
+        self,
+        job: StepJob,
+        job_try: int,
+        progress: ProgressCallback | None = None,
+        *,
+        redis: ArqRedis | None = None,  # where a cancel is published at once (else: the store alone)
+    ) -> StepResult:
         loaded = await self.store.load(job.execution_id)
         step = next((s for s in loaded[0].steps if s.id == job.step_id), None) if loaded else None
         if step is None:
@@ -191,7 +207,14 @@ class StepJobHandler:
         closed = await self._settle_claim(job, step, job_try)
         if closed is not None:
             return closed
-        result = await self.runner(job, step, progress)
+        channel = cancel_channel(self.config, job)
+        poll_s = self.config.cancel_poll_s
+        async with watched(redis, channel, self.store.cancel_requested, job.execution_id, poll_s) as cancel:
+            if cancel.requested:  # cancelled before it started here (a retry after a lost worker, say)
+                result = _lost(step, f"not started: {cancel.reason()}", TargetStatus.SKIPPED)
+                await self.store.record_step(job.execution_id, result)
+                return result
+            result = await self.runner(job, step, progress)
         log.info("step %s done: %s", job.idempotency_key, "ok" if result.ok else "not ok")
         return result
 
@@ -222,11 +245,15 @@ def progress_channel(config: JobsConfig, job: StepJob) -> str:
     return f"{config.queue_name}:progress:{job.idempotency_key}"
 
 
+def cancel_channel(config: JobsConfig, job: StepJob) -> str:
+    return f"{config.queue_name}:cancel:{job.idempotency_key}"
+
+
 def _publisher(redis: ArqRedis, channel: str) -> ProgressCallback:
     """Worker side: each per-target progress event goes to the dispatching replica (pub/sub)."""
 
     async def publish(event: Progress) -> None:
-        if event.done:  # the replica already told chat that the step started
+        if event.done or event.output:  # the replica already told chat that the step started
             await redis.publish(channel, event.model_dump_json())
 
     return publish
@@ -336,10 +363,10 @@ async def _started(progress: ProgressCallback, job: StepJob, step: PlanStep) -> 
         log.warning("progress callback failed", exc_info=True)
 
 
-def _lost(step: PlanStep, why: str) -> StepResult:
+def _lost(step: PlanStep, why: str, status: TargetStatus = TargetStatus.FAILED) -> StepResult:
     names = step.target_names or [""]
     return StepResult(
         step_id=step.id,
         tool=step.tool,
-        results=tuple(TargetResult(target=n, status=TargetStatus.FAILED, error=why) for n in names),
+        results=tuple(TargetResult(target=n, status=status, error=why) for n in names),
     )

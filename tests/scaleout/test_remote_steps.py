@@ -23,7 +23,7 @@ import pytest
 from tests.integration.freezing_proxy import FreezingProxy
 from tests.integration.sshd_fixtures import SSH_HOSTS, sshd_testbed
 from tests.integration.sshd_testbed import SshdTestbed
-from tests.integration.target_processes import kill_groups
+from tests.integration.target_processes import files_left, kill_groups, running, started
 from tests.scaleout.conftest import ROOT, Cluster, Proc
 from tests.services import free_port
 
@@ -112,3 +112,60 @@ async def test_a_file_fetched_on_a_worker_is_uploaded_by_the_replica(cluster: Cl
     (completed,) = [c for c in cluster.api.of("files.completeUploadExternal") if "report.txt" in str(c.args)]
     assert completed.args["channel_id"] == "C1" and completed.args.get("thread_ts")
     assert not (cluster.workdir / "worker-home-0" / "files").exists()  # nothing left on the worker's disk
+
+
+async def test_a_cancel_clicked_on_the_replica_stops_the_command_on_the_worker(
+    cluster: Cluster, box: Path
+) -> None:
+    replica = await cluster.start("serve")
+    (worker,) = await workers_elsewhere(cluster, 1)
+    command = f"echo begin; tail -F {box}.log 2>/dev/null; touch {box}"
+    await cluster.event(replica, cluster.mention_body(f'run "{command}" on {HOST}', event_id="EvLong"))
+    pending = await cluster.wait_for(EXECUTION, lambda rows: len(rows) == 1)
+    execution_id = pending[0][0]
+    await cluster.wait_for(
+        "SELECT state FROM approvals", lambda rows: rows == [("pending",)]
+    )  # critical: bob (an approver, not the requester) approves
+    assert await cluster.click(replica, execution_id, user="U2") == 200
+    assert await started(str(box)), f"the command never started: {cluster.tails()}"
+    steps = await cluster.rows(STEPS)
+    assert pid_of(steps[0][2]) == worker.popen.pid
+    # its output streams from the worker into the thread (relayed over Redis)
+    await until(lambda: "output so far on box-01" in slack_text(cluster), 15, "the output in the thread")
+
+    asked = time.monotonic()
+    assert await cluster.click(replica, execution_id, user="U1", action_id=CANCEL) == 200
+    await until(lambda: running(str(box)) == [], 10, f"the command to stop: {cluster.tails()}")
+    stopped_after = time.monotonic() - asked
+    assert stopped_after < 10
+
+    rows = await cluster.wait_for(EXECUTION, lambda rows: rows[0][1] == "failed")
+    assert rows[0][2] == "alice"
+    (step,) = await cluster.rows(STEPS)
+    assert step[0] == "failed"
+    assert step[3]["results"][0]["error"] == "cancelled by alice; it was stopped"
+    audit = await cluster.wait_for(AUDIT, lambda rows: ("execution.cancelled", "alice") in rows)
+    assert ("execution.cancel_requested", "alice") in audit
+    await until(lambda: "Cancelled by alice" in slack_text(cluster), 10, "the thread to be told")
+    await asyncio.sleep(1.0)
+    assert files_left(box) == []  # the shell went with the tail: nothing ran after it
+
+
+async def test_a_worker_dying_under_a_cancel_leaves_no_cancel_pending(cluster: Cluster, box: Path) -> None:
+    replica = await cluster.start("serve")
+    workers = await workers_elsewhere(cluster, 2)
+    await cluster.event(replica, cluster.mention_body("ping 127.0.0.7 20 times", event_id="EvDie"))
+    claim = await cluster.wait_for(
+        "SELECT claimed_by FROM execution_steps WHERE status = 'running'", lambda rows: len(rows) == 1
+    )
+    execution_id = (await cluster.rows(EXECUTION))[0][0]
+    victim = next(w for w in workers if w.popen.pid == pid_of(claim[0][0]))
+    cluster.kill(victim)  # the cancel published now reaches nobody; the store keeps it
+    assert await cluster.click(replica, execution_id, user="U1", action_id=CANCEL) == 200
+
+    rows = await cluster.wait_for(EXECUTION, lambda rows: rows[0][1] == "failed", timeout_s=30)
+    assert rows[0][2] == "alice"
+    (step,) = await cluster.rows(STEPS)
+    assert step[0] == "skipped"  # the read step was not run again for a cancelled run
+    assert step[3]["results"][0]["error"] == "not started: cancelled by alice"
+    await until(lambda: "Cancelled by alice" in slack_text(cluster), 10, "the thread to be told")
