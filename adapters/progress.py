@@ -42,15 +42,18 @@ class ThrottledProgress:
             self._task = asyncio.create_task(self._flush())
 
     async def close(self) -> None:
-        """No more updates: one waiting for its slot is dropped, one being sent completes
-        (the final answer then replaces it on the same message)."""
+        """No more updates: one waiting for its slot is dropped, one being sent completes. When
+        progress was shown, this returns only once the interval since it has passed: the final
+        answer then replaces it on the same message, paced like every other edit."""
         self._closed = True
         task = self._task
-        if task is None or task.done():
-            return
-        if not self._showing:
-            task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        if task is not None and not task.done():
+            if not self._showing:
+                task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        wait = self._last_shown + self._interval_s - self._clock()
+        if self.updates and wait > 0:
+            await asyncio.sleep(wait)
 
     async def _flush(self) -> None:
         wait = self._last_shown + self._interval_s - self._clock()

@@ -251,10 +251,14 @@ class TeamsAdapter:
         """Check first on a prompt, Undo on a result: the answer (the check's result, the undo's
         approval prompt) is posted below; the card clicked stays as it was, buttons included."""
         run = DecisionRun(self, decision, who, click, self._thread(context, None))
-        self._spawn(run.run())
+        task = self._spawn(run.run())
         if decision.action == "undo":
             return _message(f"↩️ {who} asked to undo it; the plan to approve follows below.")
-        if decision.action == "cancel":
+        if decision.action == "cancel":  # quick (a stored request): the clicker learns if it was refused
+            await asyncio.wait([task], timeout=self.config.invoke_wait_s)
+            done = task.done() and not task.cancelled() and task.exception() is None
+            if done and not took_effect(task.result()):
+                return _message(task.result().summary)
             return _message(f"⏹ {who} asked to cancel it; the run's commands are being stopped.")
         kept = await self.memory.card(decision.execution_id)
         note = f"🔎 {who} asked for a check; its result follows below. The approval is still open."

@@ -13,7 +13,9 @@ ids such as `19:abc@thread.tacv2;messageid=1` arrive percent-encoded):
 
 and records every call. `messages` holds what Teams would show now: each posted activity by
 id, replaced by its updates. Anything else lands in `unexpected` (tests assert it is empty).
-With `authorize` set, calls whose Authorization header it rejects answer 401. An activity over
+With `authorize` set, calls whose Authorization header it rejects answer 401. With
+`thread_limits` set, the per-thread limits Teams applies to a bot's sends, replies and
+updates (7 in 1 s, 8 in 2 s, 60 in 30 s) answer 429 with Retry-After, noted in `throttled`. An activity over
 Teams' message size limit (about 28 KB of JSON) is refused with 413 MessageSizeTooBig, as
 Teams refuses it, and noted in `refused`.
 """
@@ -23,8 +25,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -32,6 +35,7 @@ from aiohttp import web
 ACTIVITIES = re.compile(r"^/v3/conversations/(?P<conversation>[^/]+)/activities(?:/(?P<id>[^/]+))?$")
 MESSAGE_LIMIT = 28 * 1024
 MEMBER = re.compile(r"^/v3/conversations/(?P<conversation>[^/]+)/members/(?P<id>[^/]+)$")
+THREAD_LIMITS = ((1.0, 7), (2.0, 8), (30.0, 60))  # (window s, operations) per bot and thread
 
 
 @dataclass
@@ -41,6 +45,7 @@ class ConnectorCall:
     activity_id: str | None
     body: dict[str, Any]
     authorization: str | None
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
 
 class BotConnectorStandIn:
@@ -53,6 +58,9 @@ class BotConnectorStandIn:
         self.members: dict[str, dict[str, Any]] = {}
         self.unexpected: list[str] = []
         self.refused: list[str] = []  # activities over the size limit
+        self.thread_limits = False  # True: Teams' per-thread rate limits answer 429
+        self.throttled: list[str] = []  # "<method> <conversation>" answered 429
+        self._operations: dict[str, list[float]] = {}
         self._ids = itertools.count(1)
         self._changed = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -128,6 +136,13 @@ class BotConnectorStandIn:
             )
         body = await request.json()
         conversation, activity_id = match["conversation"], match["id"]
+        if self._over_thread_limit(conversation):
+            self.throttled.append(f"{request.method} {conversation}")
+            return web.json_response(
+                {"error": {"code": "Throttled", "message": "Too many requests"}},
+                status=429,
+                headers={"Retry-After": "1"},
+            )
         if request.method == "PUT":
             kind = "update"
             if activity_id not in self.messages:
@@ -143,6 +158,16 @@ class BotConnectorStandIn:
             ConnectorCall(kind, conversation, activity_id, body, request.headers.get("Authorization"))
         )
         return web.json_response({"id": new_id})
+
+    def _over_thread_limit(self, conversation: str) -> bool:
+        if not self.thread_limits:
+            return False
+        now = time.monotonic()
+        done = [t for t in self._operations.get(conversation, []) if now - t < THREAD_LIMITS[-1][0]]
+        if any(sum(1 for t in done if now - t < window) >= most for window, most in THREAD_LIMITS):
+            return True
+        self._operations[conversation] = [*done, now]
+        return False
 
     async def _create(self, request: web.Request) -> web.Response:
         """Teams: `{"isGroup": true, "channelData": {"channel": {"id": ...}}, "activity": {...}}` posts

@@ -10,8 +10,10 @@ Web API methods answer like slack.com/api: `auth.test`, `chat.postMessage`,
 `chat.update`, `chat.postEphemeral`, `users.info`, `files.getUploadURLExternal` (+ the
 upload URL it hands out), `files.completeUploadExternal`, `apps.connections.open`
 (returns a ws:// URL served here). `rate_limit_once(method)` makes the next call of
-a method answer 429 with Retry-After: 0, as Slack does when rate limited. Any other
-method fails the test.
+a method answer 429 with Retry-After: 0, as Slack does when rate limited. With
+`update_interval_s` set, editing one message again sooner than that answers 429 with
+Retry-After: 1 (Slack allows about one `chat.update` per second on a message) and is noted
+in `too_fast`. Any other method fails the test.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +37,7 @@ class ApiCall:
     method: str
     args: dict[str, Any]
     token: str
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
 
 @dataclass
@@ -56,6 +60,9 @@ class SlackApiStandIn:
         self.not_member: set[str] = set()  # channels where chat.postMessage answers not_in_channel
         self.unexpected: list[str] = []
         self._rate_limited: set[str] = set()
+        self.update_interval_s = 0.0  # > 0: a message edited again sooner answers 429
+        self.too_fast: list[ApiCall] = []
+        self._edited: dict[tuple[str, str], float] = {}
         self._ts = itertools.count(1)
         self._files = itertools.count(1)
         self.sockets: asyncio.Queue[SocketSession] = asyncio.Queue()
@@ -120,11 +127,25 @@ class SlackApiStandIn:
             return web.json_response(
                 {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "0"}
             )
+        if method == "chat.update" and self._edited_too_soon(args):
+            self.too_fast.append(self.calls[-1])
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
+            )
         answer = getattr(self, "_" + method.replace(".", "_"), None)
         if answer is None:
             self.unexpected.append(method)
             return web.json_response({"ok": False, "error": "unknown_method"}, status=404)
         return web.json_response(answer(args, token))
+
+    def _edited_too_soon(self, args: dict[str, Any]) -> bool:
+        if self.update_interval_s <= 0:
+            return False
+        key, now = (str(args.get("channel")), str(args.get("ts"))), time.monotonic()
+        if now - self._edited.get(key, float("-inf")) < self.update_interval_s:
+            return True
+        self._edited[key] = now
+        return False
 
     def _auth_test(self, args: dict[str, Any], token: str) -> dict[str, Any]:
         return {

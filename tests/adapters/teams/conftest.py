@@ -242,15 +242,22 @@ async def make_world(
     *,
     cache: Cache | None = None,
     store: MemoryExecutionStore | None = None,
+    kernel: Kernel | None = None,
 ) -> AsyncIterator[World]:
-    """One replica: kernel, adapter and server; `cache` and `store` may be shared with another."""
+    """One replica: kernel, adapter and server; `cache` and `store` may be shared with another.
+    `kernel`: a test's own (memory stores, a GatedIdentity) instead of the probe tools' one."""
     CALLS.clear()
     GATES[:] = [Gate()]
-    store, audit = store or MemoryExecutionStore(), MemoryAuditLog()
-    roles = {PEOPLE["U1"][0]: {"operator"}, PEOPLE["U2"][0]: {"approver"}, PEOPLE["U3"][0]: {"operator"}}
-    identity = GatedIdentity(roles)
     clock = Clock()
-    kernel = build_kernel(store, audit, identity, clock)
+    if kernel is None:
+        store, audit = store or MemoryExecutionStore(), MemoryAuditLog()
+        roles = {PEOPLE["U1"][0]: {"operator"}, PEOPLE["U2"][0]: {"approver"}, PEOPLE["U3"][0]: {"operator"}}
+        identity = GatedIdentity(roles)
+        kernel = build_kernel(store, audit, identity, clock)
+    else:
+        assert isinstance(kernel.store, MemoryExecutionStore) and isinstance(kernel.audit, MemoryAuditLog)
+        assert isinstance(kernel.identity, GatedIdentity)
+        store, audit, identity = kernel.store, kernel.audit, kernel.identity
     adapter = TeamsAdapter(
         config,
         submit=kernel.submit,
