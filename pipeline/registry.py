@@ -156,6 +156,13 @@ class ToolSpec:
     addresses: bool = False  # also takes targets outside the inventory, written as addresses (probes)
     ready: ReadyRule | None = None  # why a call cannot run with this setup, asked before approval
     diagnoses: tuple[str, ...] = ()  # alert names it diagnoses (read tools only); "*": any alert
+    # the systems it has an implementation for: "windows" (WinRM) and "linux" (SSH: any other os);
+    # empty for a tool that runs everywhere (a catalog file saying only `windows:` runs only there)
+    platforms: frozenset[str] = frozenset()
+
+    def runs_on(self, os: str) -> bool:
+        """True when the tool has an implementation for an asset of this os."""
+        return not self.platforms or ("windows" if os.lower() == "windows" else "linux") in self.platforms
 
     @property
     def checks(self) -> bool:

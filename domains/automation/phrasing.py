@@ -47,7 +47,7 @@ SERVICE_STATUS = Phrasing(
     states=(
         "running", "up", "down", "alive", "dead", "active", "inactive", "stopped", "started", "failed",
         "crashed", "healthy", "working", "responding", "enabled", "happy", "dying", "flapping", "hung",
-        "stuck",
+        "stuck", "back", "back up", "come back", "came back", "broken", "misbehaving",
     ),
     slots={"service": Slot(kind="service")},
     examples=("check nginx on web-01", "is redis running on cache-01?", "status of gunicorn on api-01"),

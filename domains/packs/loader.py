@@ -460,4 +460,5 @@ def _spec(definition: ToolDefinition, model: type[BaseModel], path: Path, digest
         check=check_func(definition),
         undo=undo_rule(definition),
         diagnoses=definition.diagnoses,
+        platforms=frozenset(os for os in ("linux", "windows") if getattr(definition, os) is not None),
     )

@@ -11,6 +11,7 @@ suggestion the person can send). Decided from general English around the change 
     advice        should I restart redis? | is a reboot a good idea for db-01?
     hypothetical  what happens if I reboot db-02? | would restarting it lose messages?
     past          did anyone restart postgres? | was web-01 rebooted last night? | who restarted it?
+                  | we bounced redis earlier, is it back?
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pipeline.nlu.english import (
     ORDERING_VERBS,
     REPORT_WORDS,
     STATE_VERBS,
+    SUBJECTS,
     is_gerund,
     is_past,
 )
@@ -143,6 +145,8 @@ def _past(before: list[str], word: str) -> Act | None:
         return Act.PAST
     if not is_past(word):
         return None
+    if before and before[-1] in SUBJECTS:
+        return Act.PAST  # 'someone restarted nginx an hour ago', 'I rebooted db-01': narrated, done
     wanting = set(before) & {"need", "needs", "want", "wants", "let's", "lets", "let", "get", "got"}
     if wanting or (
         set(before) & _CAUSATIVE and not set(before) & {"has", "have", "had", "was", "were", "been"}

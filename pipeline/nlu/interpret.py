@@ -25,7 +25,7 @@ from pipeline.nlu.grammar import explicit_tool
 from pipeline.nlu.inventory import InventoryIndex
 from pipeline.nlu.lexicon import CHANGE_VERBS, FILLER, vocab
 from pipeline.nlu.parse import Claims, Parse, Value
-from pipeline.nlu.qualifiers import unknown_qualifiers
+from pipeline.nlu.qualifiers import is_statement, unknown_qualifiers
 from pipeline.nlu.reading import Reading
 from pipeline.nlu.recognise import recognise
 from pipeline.nlu.slots import MissingSlot, each_value, fill, other_assets
@@ -69,9 +69,12 @@ class Reader:
         if explicit is not None:
             return self._explicit(explicit, tokens, text, context)
         parse = recognise(list(tokens), self.index, self.words)
+        if is_statement(tokens, self.verbs):
+            parse = _amounts_seen(parse)
         if context.summaries and self._own_plans(parse):
             return Read(parse)  # 'stop prometheus on mon-01, need to resize its volume'
         readings = rank(parse, self.words, matches(parse, self.words), context.service)
+        readings = [r for r in readings if self._runs_on(r.tool, parse, context)]
         read = Read(parse, alternatives=readings[1:4])
         self._unsupported(parse, readings)
         if not readings:
@@ -88,6 +91,15 @@ class Reader:
             read.others = self._others(parse, [r for r in readings if r is not best][:3], text, context)
         self._calls(read, best, text, context)
         return read
+
+    def _runs_on(self, tool: ToolView, parse: Parse, context: Context) -> bool:
+        """A tool declared for some systems only is no reading for hosts of another system
+        (a Windows service restart is never offered for a Linux host, named or referred to)."""
+        targets = parse.targets
+        names = targets.names or (list(context.targets) if targets.pronoun else [])
+        named = self.index.select(names=names) if names else ()
+        systems = {a.os for a in named} or set(targets.selector.os)
+        return all(tool.spec.runs_on(system) for system in systems)
 
     def _ordered(self, parse: Parse, readings: list[Reading]) -> Reading:
         """An explicit order beats a state word ('restart gunicorn on api-02, it's stuck')."""
@@ -113,7 +125,7 @@ class Reader:
         the best reading explains too little)."""
         found: list[list[ToolCall]] = []
         for reading in readings:
-            if reading.missing or reading.score <= 0:
+            if reading.missing or reading.score <= 0 or _unasked_change(reading):
                 continue
             other = Read(parse, reading, act=self._act(parse, reading))
             try:
@@ -239,6 +251,22 @@ class Reader:
         else:
             read.calls = calls
         context.service = str(filled.args.get("service", context.service) or "")
+
+
+def _unasked_change(reading: Reading) -> bool:
+    """A change reading resting on values alone ('nginx on web-01 acting weird'): none of its
+    words was written, so it is never offered as a choice."""
+    return reading.tool.changes and not any(m.role in {"verb", "value", "object"} for m in reading.matches)
+
+
+def _amounts_seen(parse: Parse) -> Parse:
+    """A report's bare amounts say what was seen ('customers are getting 502s', 'load sits at 40'):
+    accounted for, but no argument of any tool (a wait of 502 s is nobody's request)."""
+    seen = [v for v in parse.values if v.kinds <= {"number", "duration"}]
+    if not seen:
+        return parse
+    values = tuple(v for v in parse.values if v not in seen)
+    return replace(parse, values=values, claimed=parse.claimed | {i for v in seen for i in v.tokens})
 
 
 def _kv(token: Token) -> Value:

@@ -33,15 +33,15 @@ def is_statement(tokens: tuple[Token, ...], verbs: frozenset[str]) -> bool:
     """'nginx on web-02 is dead', 'db-01 seems slow': context for the request that follows."""
     from pipeline.nlu.lexicon import FILLER
 
-    ordered = [t.low for t in tokens if t.kind == "word" and t.low not in FILLER]
+    ordered = [t.low for t in tokens if t.kind == "word" and (t.low not in FILLER or t.low in _SPEAKERS)]
     if not ordered or ordered[0] in QUESTION_WORDS:
         return False
     if ordered[0] in verbs and not (len(ordered) > 1 and ordered[1] in _STATE_LINKS):
         return False  # an order, unless the verb is a noun its state follows ('mail is stuck')
     if {"if", "whether"} & set(ordered):
         return False  # "see if nginx is alive": an embedded question, not a statement
-    if ordered[0] in _SPEAKERS and not set(ordered[1:3]) & _WANTING:
-        return True  # "we're seeing packet loss to api-02", "it's hanging"
+    if ordered[0] in _SPEAKERS and not set(ordered[1:3]) & (_WANTING | _ASKING):
+        return True  # "we're seeing packet loss to api-02", "it's hanging", 'we are getting errors'
     return bool(set(ordered) & STATE_VERBS)
 
 
@@ -49,6 +49,7 @@ _STATE_LINKS = vocab("is are was were keeps keep seems seem looks appears")
 _SPEAKERS = vocab(
     "it it's its they they're we we're i i'm he he's she she's there's that's customers users clients"
 )
+_ASKING = vocab("can could will may might shall")  # 'we can restart it', 'i will check'
 _WANTING = vocab("need needs want wants would 'd like have must should")
 
 
