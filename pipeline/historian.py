@@ -56,7 +56,10 @@ class Historian:
         if not targets:
             return Reply(
                 outcome="clarify",
-                summary="Which hosts do you mean? Name them, e.g. `db-01` or `the web servers`.",
+                summary=(
+                    "Which hosts do you mean? Name them, or a group: a type, environment or place "
+                    "(`the web servers`, `env=<env>`)."
+                ),
             )
         if question.kind == "ports":
             return await self._ports(question, targets)
@@ -224,7 +227,7 @@ def no_data(kind: Kind, targets: Sequence[str], label: str) -> str:
     hosts = ", ".join(targets) or "those hosts"
     return (
         f"I have no stored {LABELS[kind]} for {hosts} in {label}. "
-        f"A schedule builds the history, e.g. `every 5 minutes ping {targets[0] if targets else 'db-01'}`."
+        f"A schedule builds the history, e.g. `every 5 minutes ping {targets[0] if targets else '<host>'}`."
     )
 
 

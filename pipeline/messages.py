@@ -4,27 +4,6 @@ from __future__ import annotations
 
 from pipeline import errors
 
-HELP = """\
-I run operations requests against the hosts in the inventory. Ask in plain words or use the short forms:
-
-  ping web-01 db-01                     reachability, latency and loss
-  is api-02 reachable?
-  check nginx on the production web servers
-  restart nginx on web-02               (asks for approval first)
-  how much disk is left on db-01?       uptime, disk, memory, cpu, os
-  show processes on api-01 matching gunicorn
-  tail /var/log/nginx/error.log on web-01
-  run "df -h" on env=staging role=web   (critical: a second person must approve)
-  scan 22,80,443 on web-03              TCP ports, lists and ranges
-  traceroute fw-edge-01
-  dns MX example.org
-  assets os=windows location=london     what the inventory holds
-  email oncall@example.com that the maintenance starts at 22:00
-
-Targets can be names, addresses, ranges (web-01 to web-03) or selectors
-(env=production, location=london, os=windows, type=db_server, role=web, service=nginx).
-Reading things runs at once; changes need an approver; critical actions need a second person."""
-
 EMPTY = "I got an empty message. Type `help` to see what I can do."
 TOO_LONG = "That message is {length:,} characters long; I accept at most {limit:,}. Please shorten it."
 UNKNOWN_PERSON = (

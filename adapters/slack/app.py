@@ -52,9 +52,9 @@ log = logging.getLogger(__name__)
 COMMAND = "/opsconductor"
 BUSY = "I'm busy with other requests right now and did not start this one. Please try again in a minute."
 BAD_BUTTON = "That button is not one I know; nothing was run."
-HELP = (
-    "Mention me in a channel (`@OpsConductor ping web-01`), send me a direct message, "
-    f"or use `{COMMAND} <request>`.\n```{messages.HELP}```"
+USAGE = (
+    "Mention me in a channel (`@OpsConductor <request>`), send me a direct message, "
+    f"or use `{COMMAND} <request>`. Examples on your hosts follow."
 )
 HANDLED_SUBTYPES = {None, "bot_message", "file_share", "thread_broadcast"}
 
@@ -194,13 +194,16 @@ class SlackAdapter:
 
     async def _on_command(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
         message, where = parse.command_message(body)
-        if message.text.lower() in {"", "help", "?"}:
-            await ack(text=HELP)
-            return
-        if not self.queue.offer(lambda: self._answer(message, where, command=True)):
+        helping = message.text.lower() in {"", "help", "?"} and bool(where.response_url)
+        if helping:
+            offered = self.queue.offer(lambda: self._help(message, where))
+        else:
+            offered = self.queue.offer(lambda: self._answer(message, where, command=True))
+        if not offered:
             await ack(text=BUSY)
             return
-        await ack(text=f"⏳ Working on `{parse.plain_text(self.redact(message.text)[:200], None)}`…")
+        working = f"⏳ Working on `{parse.plain_text(self.redact(message.text)[:200], None)}`…"
+        await ack(text=USAGE if helping else working)
 
     async def _on_approve(
         self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], action: dict[str, Any]
@@ -289,6 +292,16 @@ class SlackAdapter:
         response = await self._guarded(self.submit(message, progress), progress)
         await conversation.show(render(response).with_header(*header))
 
+    async def _help(self, message: InboundMessage, where: parse.Where) -> None:
+        """`/opsconductor help`: the kernel's help (its examples drawn from the live inventory),
+        shown to the asker only, like the usage line acked before it."""
+        identity = await self.people.complete(message.identity)
+        asked = message.model_copy(update={"identity": identity, "text": "help"})
+        response = await self._guarded(self.submit(asked, None), ThrottledProgress(_quiet, 60.0))
+        await self.responder.send(
+            str(where.response_url), render(response), response_type="ephemeral", replace_original=False
+        )
+
     async def _decide(self, click: parse.Click) -> None:
         """Apply a click: the decision goes to the kernel; the prompt message shows who decided,
         progress, then the result. Refusals and late clicks go only to the clicker."""
@@ -331,6 +344,10 @@ class SlackAdapter:
             return Reply(outcome="error", summary=messages.INTERNAL.format(kind=type(err).__name__))
         finally:
             await progress.close()
+
+
+async def _quiet(_: Progress) -> None:
+    """A help answer has no progress to show."""
 
 
 def _took_effect(response: Response) -> bool:

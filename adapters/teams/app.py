@@ -56,7 +56,7 @@ OTHER_TENANT = (
     "from yours. Ask your administrator if you think this is wrong."
 )
 WELCOME = (
-    "Hi, I'm OpsConductor. Mention me in a channel (@OpsConductor ping web-01) or write to me "
+    "Hi, I'm OpsConductor. Mention me in a channel (@OpsConductor <request>) or write to me "
     "here; changes are shown as a plan and wait for an approver. Type `help` for examples."
 )
 CARD_RESPONSE = "application/vnd.microsoft.card.adaptive"

@@ -154,7 +154,10 @@ def _reply_card(
     omitted: int = 0,
     rows: int = 0,
 ) -> Card:
-    body: list[Element] = [*header, run(shorten(reply.summary, 2_000), weight="Bolder", size="Medium")]
+    head, _, rest = reply.summary.strip().partition("\n")
+    body: list[Element] = [*header, run(shorten(head, 2_000), weight="Bolder", size="Medium")]
+    if rest.strip():  # multi-line answers (help, clarifications) keep their layout, as on Slack
+        body.append(run(shorten(rest, 6_000), fontType="Monospace"))
     if len(sections) + omitted > MAX_DETAILED:
         body.append(_compact(sections))
     else:

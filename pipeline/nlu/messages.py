@@ -6,40 +6,50 @@ from collections.abc import Sequence
 
 from pipeline.contracts import ToolCall
 
-EXAMPLES = (
-    "`ping web-01 db-01`",
-    "`restart nginx on web-02`",
-    '`run "df -h" on env=production role=web`',
-    "`scan 22,80,443 on web-03`",
-    "`dns MX example.org`",
-    "`assets os=windows location=london`",
-    "`uptime on all staging servers`",
-    "`tail /var/log/syslog on web-01`",
+HELP_HEAD = (
+    "I run operations requests against the hosts in the inventory. Ask in plain words or use the short forms:"
+)
+HELP_TARGETS = "Targets can be names, addresses, ranges{span} or selectors{selectors}."
+HELP_RISK = "Reading things runs at once; changes need an approver; critical actions need a second person."
+HELP_EMPTY = (
+    "The inventory is empty, so the examples say <host>: import your hosts with "
+    "`opsconductor assets import inventory.yaml` (YAML or CSV; README, Connect your machines), "
+    "or write addresses such as `ping 192.0.2.10`."
+)
+ABOUT = (
+    "I run operations tasks on the hosts in the inventory: ping, port scans, traceroute, DNS, "
+    "system facts, service status and control, processes, log files, commands (with approval), "
+    "notifications and inventory questions. Type `help` for examples on your hosts."
 )
 
 
-def help_text(defined: Sequence[tuple[str, str]] = ()) -> str:
-    """What the bot does; `defined`: (tool, example) for the catalog's defined tools and runbooks."""
-    text = (
-        "I run operations tasks on the hosts in the inventory: ping, port scans, traceroute, DNS, "
-        "system facts, service status and control, processes, log files, commands (with approval), "
-        "notifications and inventory questions. Try: " + ", ".join(EXAMPLES) + "."
+def help_text(
+    requests: Sequence[tuple[str, str]],
+    defined: Sequence[tuple[str, str]] = (),
+    *,
+    span: str = "",
+    selectors: Sequence[str] = (),
+    empty: bool = False,
+) -> str:
+    """The help: `requests` (request, what it shows) drawn from the live inventory, `defined`
+    (tool, request) for the catalog's defined tools and runbooks; `empty`: say how to import hosts."""
+    rows = [*requests, *((request, tool) for tool, request in defined)]
+    width = min(max((len(r) for r, _ in rows), default=0), 46)
+    lines = [f"  {r}{' ' * max(width - len(r), 0)}  {what}".rstrip() for r, what in rows]
+    targets = HELP_TARGETS.format(
+        span=f" ({span})" if span else "", selectors=f" ({', '.join(selectors)})" if selectors else ""
     )
-    if defined:
-        text += (
-            " Also from the catalog: " + ", ".join(f"{tool} (`{example}`)" for tool, example in defined) + "."
-        )
-    return text
+    tail = [HELP_EMPTY] if empty else []
+    return "\n".join([HELP_HEAD, "", *lines, "", targets, HELP_RISK, *tail])
 
 
 def out_of_scope() -> str:
-    return "That is outside what I can do. " + help_text()
+    return "That is outside what I can do. " + ABOUT
 
 
 def injection() -> str:
     return (
-        "I ignore instructions that try to change my rules; approvals and permissions always apply. "
-        + help_text()
+        "I ignore instructions that try to change my rules; approvals and permissions always apply. " + ABOUT
     )
 
 
@@ -183,7 +193,7 @@ def _fields(call: ToolCall) -> list[tuple[str, tuple[str, ...]]]:
 def low_confidence(calls: list[ToolCall]) -> str:
     """Say what was understood and offer it in the structured form that the grammar parses."""
     if not calls:
-        return f"I am not sure what you want me to do. Try e.g. {EXAMPLES[0]} or {EXAMPLES[1]}."
+        return "I am not sure what you want me to do. Type `help` for examples on your hosts."
     forms = " then ".join(f"`{structured(c)}`" for c in calls)
     return f"I am not sure I understood. My best reading is {forms}; send that if it is right."
 

@@ -125,15 +125,6 @@ class ToolWords:
             if " " not in o
         )
 
-    @property
-    def defined_examples(self) -> list[tuple[str, str]]:
-        """(tool, first example) of each tool defined in a catalog file, for help."""
-        return [
-            (t.name, t.spec.phrasing.examples[0])
-            for t in self.tools
-            if t.spec.source and t.spec.phrasing.examples
-        ]
-
     def get(self, name: str) -> ToolView | None:
         return self._by_name.get(name)
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 
 from pipeline.contracts import AssetRef, Intent, Interpretation, ToolCall, Understanding
 from pipeline.conversation import Turn
-from pipeline.nlu import crossing, messages, negation
+from pipeline.nlu import crossing, examples, messages, negation
 from pipeline.nlu.clauses import holds_data
 from pipeline.nlu.dictionary import english
 from pipeline.nlu.english import (
@@ -102,6 +102,7 @@ class DeterministicUnderstander:
         self._index: InventoryIndex | None = None
         self._reader: Reader | None = None
         self._corrector: Corrector | None = None
+        self._help: tuple[Sequence[AssetRef], str] | None = None
 
     def reader(self, assets: Sequence[AssetRef]) -> tuple[Reader, Corrector]:
         if self._index is None or self._index.assets is not assets or self._reader is None:
@@ -139,12 +140,42 @@ class DeterministicUnderstander:
                 return self.understand(again, assets)  # what was offered, exactly as offered
         entities = any(t.kind not in {"word", "punct"} for t in message.tokens)
         if not message.clauses or (_small_talk(words) and not entities):
-            helped = messages.help_text(self.words.defined_examples)
-            return _no_action(messages.injection() if message.injection else helped, 1.0)
+            helped = messages.injection() if message.injection else self.help(assets)
+            return _no_action(helped, 1.0)
         understood = self._understood(message, reader, Context.after(previous))
         if previous is not None and completes(previous) and not understood.calls:
             return self.understand(f"{previous.text} {text}", assets)  # "which one?" - "the london one"
         return understood
+
+    def help(self, assets: Sequence[AssetRef]) -> str:
+        """The help for this inventory snapshot, its examples drawn from it (built once per snapshot)."""
+        if self._help is None or self._help[0] is not assets:
+            self._help = (assets, self._help_for(assets))
+        return self._help[1]
+
+    def _help_for(self, assets: Sequence[AssetRef]) -> str:
+        reader, _ = self.reader(assets)
+        hosts = examples.Hosts.of(assets)
+
+        def plans(text: str) -> bool:  # and a selector it uses matches some asset
+            understood = self.understand(text, assets)
+            selectors = [c.selector for c in understood.calls if c.selector and not c.selector.is_empty()]
+            matched = all(reader.index.selection.select(s) for s in selectors)
+            return understood.outcome == "plan" and bool(understood.calls) and matched
+
+        rows = [(r, what) for r, what in examples.requests(hosts) if hosts.empty or plans(r)]
+        defined = []
+        for tool in self.words:
+            declared = tool.spec.phrasing.examples if tool.spec.source else ()
+            retargeted = [examples.retargeted(e, reader.index, hosts) for e in declared]
+            if not hosts.empty and declared:
+                retargeted.append(examples.structured(tool, hosts) or "")
+            shown = examples.planning(retargeted, plans) if not hosts.empty else next(iter(retargeted), None)
+            if shown is not None:
+                defined.append((tool.name, shown))
+        return messages.help_text(
+            rows, defined, span=hosts.span, selectors=hosts.selectors, empty=hosts.empty
+        )
 
     def _understood(self, message: Message, reader: Reader, context: Context) -> Understanding:
         try:

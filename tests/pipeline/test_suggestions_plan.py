@@ -1,6 +1,6 @@
 """Every request the bot suggests plans as suggested when sent back: the examples each tool
-declares, the help text's examples, the readings offered when unsure, and the changes offered
-when someone only talked about one."""
+declares, the readings offered when unsure, and the changes offered when someone only talked
+about one (the help's examples: tests/pipeline/test_suggestions_sent_back.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import pytest
 from bot.evaluation import load_directory
 from domains.catalog import build_registry
 from pipeline.contracts import Principal
-from pipeline.nlu import messages as nlu_messages
 from pipeline.planner import HybridPlanner
 
 FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "inventory.yaml"
@@ -37,12 +36,6 @@ async def test_declared_examples_plan_their_tool(planner: HybridPlanner, tool: s
     assert plan.outcome == "plan", plan.message
     assert tool in {s.tool for s in plan.steps}
     assert plan.interpretation is not None and plan.interpretation.confidence >= planner.threshold
-
-
-@pytest.mark.parametrize("example", [e.strip("`") for e in nlu_messages.EXAMPLES])
-async def test_help_examples_plan(planner: HybridPlanner, example: str) -> None:
-    plan = await planner.plan(example, OPERATOR)
-    assert plan.outcome == "plan" and plan.steps, plan.message
 
 
 @pytest.mark.parametrize(

@@ -5,11 +5,14 @@ named alone can do, and the change offered when someone only talked about it.
 
 The requests that make the bot ask back are derived from the catalog (each tool's declared
 examples with their hosts left out, replaced by an unknown name, or asked about), not listed here.
+Each runs over the reference inventory and over one with other names, places and services
+(tests/data/inventory_alt.yaml): there the declared examples' hosts are put in its own names.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -17,7 +20,7 @@ import pytest
 from domains.assets.directory import InMemoryAssetDirectory
 from domains.assets.importer import load_inventory
 from domains.catalog import build_registry
-from pipeline import messages
+from domains.packs import SHIPPED
 from pipeline.contracts import (
     ExecutionResult,
     Plan,
@@ -34,16 +37,42 @@ from pipeline.stages.answer import result_reply
 
 FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "inventory.yaml"
 LOCAL = Path(__file__).resolve().parents[1] / "data" / "inventory_fixture_copy.yaml"
+ALT = Path(__file__).resolve().parents[1] / "data" / "inventory_alt.yaml"
 OPERATOR = Principal(subject="t-operator", roles=frozenset({"operator"}))
-REGISTRY = build_registry()
-ASSETS = load_inventory(FIXTURE if FIXTURE.exists() else LOCAL)
-NAMES = sorted({asset.name for asset in ASSETS}, key=len, reverse=True)
+REGISTRY = build_registry([SHIPPED])
+REFERENCE = sorted(
+    {a.name for a in load_inventory(FIXTURE if FIXTURE.exists() else LOCAL)}, key=len, reverse=True
+)
 TOOL_FORM = re.compile(r"^([a-z_]+\.[a-z_]+)\b")
 
 
+@dataclass(frozen=True)
+class Bed:
+    """A planner over one inventory, and that inventory's names (longest first)."""
+
+    planner: HybridPlanner
+    names: list[str]
+
+    def own(self, example: str) -> str:
+        """A declared example (written for the reference inventory) naming this inventory's hosts."""
+        if self.names == REFERENCE:
+            return example
+        ordered = sorted(self.names)
+        for n, name in enumerate(hosts_in(example, REFERENCE)):
+            example = re.sub(rf"(?<![\w=-]){re.escape(name)}(?![\w-])", ordered[n % len(ordered)], example)
+        return example
+
+
+@pytest.fixture(scope="module", params=["reference", "alt"])
+def bed(request: pytest.FixtureRequest) -> Bed:
+    assets = load_inventory(ALT if request.param == "alt" else FIXTURE if FIXTURE.exists() else LOCAL)
+    names = sorted({asset.name for asset in assets}, key=len, reverse=True)
+    return Bed(HybridPlanner(REGISTRY, InMemoryAssetDirectory(assets)), names)
+
+
 @pytest.fixture(scope="module")
-def planner() -> HybridPlanner:
-    return HybridPlanner(REGISTRY, InMemoryAssetDirectory(ASSETS))
+def planner(bed: Bed) -> HybridPlanner:
+    return bed.planner
 
 
 def offered(plan: Plan) -> list[str]:
@@ -51,9 +80,9 @@ def offered(plan: Plan) -> list[str]:
     return [*plan.suggestions, *re.findall(r"`([^`]+)`", plan.message)]
 
 
-def hosts_in(text: str) -> list[str]:
+def hosts_in(text: str, names: list[str]) -> list[str]:
     """The inventory names written as targets (not as an argument's value: `to=web-02`)."""
-    return [name for name in NAMES if re.search(rf"(?<![\w=-]){re.escape(name)}(?![\w-])", text)]
+    return [name for name in names if re.search(rf"(?<![\w=-]){re.escape(name)}(?![\w-])", text)]
 
 
 def without_hosts(text: str, hosts: list[str]) -> str:
@@ -62,12 +91,13 @@ def without_hosts(text: str, hosts: list[str]) -> str:
     return text.strip()
 
 
-def asking_requests() -> list[tuple[str, str]]:
+def asking_requests(bed: Bed) -> list[tuple[str, str]]:
     """(request, host to fill in for `<host>`) pairs that make the bot ask back or offer something."""
-    found: list[tuple[str, str]] = [("help", NAMES[-1])]
+    found: list[tuple[str, str]] = [("help", bed.names[-1])]
     for spec in REGISTRY:
-        for example in spec.phrasing.examples:
-            hosts = hosts_in(example)
+        for declared in () if spec.source else spec.phrasing.examples:  # the help shows the packs' own
+            example = bed.own(declared)
+            hosts = hosts_in(example, bed.names)
             if not hosts:
                 continue
             found.append((without_hosts(example, hosts), hosts[0]))
@@ -81,22 +111,22 @@ def asking_requests() -> list[tuple[str, str]]:
     return list(dict.fromkeys(found))
 
 
-def help_lines() -> list[str]:
-    """The example requests of the help text (console and Slack's /opsconductor help)."""
-    return [m.group(1).strip() for m in re.finditer(r"^  (\S.*?)(?:\s{2,}|$)", messages.HELP, re.MULTILINE)]
+def help_lines(text: str) -> list[str]:
+    """The example requests of a help answer (console, Slack's /opsconductor help, Teams)."""
+    return [m.group(1).strip() for m in re.finditer(r"^  (\S.*?)(?: {2,}|$)", text, re.MULTILINE)]
 
 
-async def collected(planner: HybridPlanner) -> list[tuple[str, str, str]]:
+async def collected(bed: Bed) -> list[tuple[str, str, str]]:
     """(request, suggestion, host) for every suggestion the answers to the asking requests make."""
     found: list[tuple[str, str, str]] = []
-    for text, host in asking_requests():
-        plan = await planner.plan(text, OPERATOR)
+    for text, host in asking_requests(bed):
+        plan = await bed.planner.plan(text, OPERATOR)
         found += [(text, s, host) for s in offered(plan)]
     return list(dict.fromkeys(found))
 
 
-async def test_the_answers_offer_many_kinds_of_suggestions(planner: HybridPlanner) -> None:
-    found = await collected(planner)
+async def test_the_answers_offer_many_kinds_of_suggestions(bed: Bed) -> None:
+    found = await collected(bed)
     forms = [s for _, s, _ in found]
     assert len(forms) >= 40
     assert any("<host>" in s for s in forms)  # hosts missing
@@ -104,9 +134,9 @@ async def test_the_answers_offer_many_kinds_of_suggestions(planner: HybridPlanne
     assert "list all assets" in forms  # an unknown host
 
 
-async def test_every_suggestion_plans_as_suggested(planner: HybridPlanner) -> None:
+async def test_every_suggestion_plans_as_suggested(bed: Bed, planner: HybridPlanner) -> None:
     failures = []
-    for text, suggestion, host in await collected(planner):
+    for text, suggestion, host in await collected(bed):
         sent = suggestion.replace("<host>", host)
         again = await planner.plan(sent, OPERATOR)
         tool = TOOL_FORM.match(sent)
@@ -117,13 +147,29 @@ async def test_every_suggestion_plans_as_suggested(planner: HybridPlanner) -> No
     assert failures == []
 
 
-@pytest.mark.parametrize("line", help_lines())
-async def test_help_text_examples_plan(planner: HybridPlanner, line: str) -> None:
-    plan = await planner.plan(line, OPERATOR)
-    assert plan.outcome == "plan" and plan.steps, plan.message
+async def test_help_examples_name_this_inventory_and_plan(bed: Bed, planner: HybridPlanner) -> None:
+    """The help's examples name hosts, services and places of the inventory it runs over (never
+    the reference inventory's own names elsewhere), cover the catalog's tools, and each plans."""
+    helped = (await planner.plan("help", OPERATOR)).message
+    lines = help_lines(helped)
+    assert len(lines) >= 15 and "<host>" not in helped
+    named = {name for line in lines for name in hosts_in(line, bed.names)}
+    assert len(named) >= 3
+    assert set(hosts_in(helped, REFERENCE)) <= set(bed.names)
+    shown = {word for line in helped.splitlines() if line.startswith("  ") for word in line.split()}
+    assert {spec.name for spec in REGISTRY if spec.source and spec.phrasing.examples} <= shown
+    for line in lines:
+        plan = await planner.plan(line, OPERATOR)
+        assert plan.outcome == "plan" and plan.steps, (line, plan.message)
 
 
-async def test_recommended_requests_in_answers_plan(planner: HybridPlanner) -> None:
+async def test_an_empty_inventory_gets_placeholders_and_how_to_import_one() -> None:
+    helped = (await HybridPlanner(REGISTRY, InMemoryAssetDirectory([])).plan("help", OPERATOR)).message
+    assert "ping <host>" in helped and "`opsconductor assets import inventory.yaml`" in helped
+    assert hosts_in(helped, REFERENCE) == []
+
+
+async def test_recommended_requests_in_answers_plan(bed: Bed, planner: HybridPlanner) -> None:
     """An answer's hint ('`restart nginx on web-01` would start it') is a request that plans."""
     step = PlanStep(id="s1", tool="automation.service_status", risk=Risk.READ)
     state = ToolOutput(
@@ -132,7 +178,7 @@ async def test_recommended_requests_in_answers_plan(planner: HybridPlanner) -> N
     result = StepResult(
         step_id="s1",
         tool=step.tool,
-        results=(TargetResult(target="web-01", status=TargetStatus.OK, output=state),),
+        results=(TargetResult(target=bed.names[-1], status=TargetStatus.OK, output=state),),
     )
     reply = result_reply(
         Plan(steps=(step,)), ExecutionResult(execution_id="e", status="succeeded", steps=(result,))

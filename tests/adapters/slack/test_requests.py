@@ -6,10 +6,15 @@ from __future__ import annotations
 import json
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from domains.assets.directory import InMemoryAssetDirectory
+from domains.assets.importer import load_inventory
+from domains.catalog import build_registry
+from pipeline.planner import HybridPlanner
 from tests.adapters.slack.conftest import CALLS, World
 
 
@@ -21,6 +26,9 @@ def texts(blocks: list[dict[str, Any]] | None) -> str:
             out.append(block["text"]["text"])
         out += [e.get("text", "") for e in block.get("elements", []) if isinstance(e.get("text"), str)]
     return "\n".join(out)
+
+
+ALT = Path(__file__).resolve().parents[2] / "data" / "inventory_alt.yaml"
 
 
 async def test_mention_answers_in_a_thread_with_block_kit(world: World) -> None:
@@ -97,12 +105,18 @@ async def test_slash_command_echo_masks_a_secret(world: World) -> None:
     assert "asked: read web-01" in header and "-p[REDACTED]" in header and "S3cretSlash" not in header
 
 
-async def test_slash_command_help_answers_in_the_ack_without_the_kernel(world: World) -> None:
+async def test_slash_command_help_shows_examples_on_the_live_inventory_to_the_asker(world: World) -> None:
+    """`/opsconductor help`: the usage line in the ack, then the kernel's help (examples on the
+    inventory it plans over, not the reference one's web-01) for the asker only."""
+    world.kernel.planner = HybridPlanner(build_registry(), InMemoryAssetDirectory(load_inventory(ALT)))
     response = await world.slack.command("help")
-    body = await response.text()
-    assert "/opsconductor <request>" in body and "ping web-01" in body
-    assert world.api.methods() == ["auth.test"]  # Bolt's one-time check; nothing else
-    assert world.audit.records == []
+    assert "/opsconductor <request>" in await response.text()
+    [answer] = world.api.responses
+    assert answer["response_type"] == "ephemeral" and answer["replace_original"] is False
+    shown = texts(answer["blocks"])
+    assert "ping app-eu-7" in shown and "restart tomcat on app-eu-7" in shown
+    assert "web-01" not in shown and "db-01" not in shown
+    assert world.api.of("chat.postMessage") == []  # nothing public in the channel
 
 
 async def test_slash_command_outside_the_bots_channels_answers_through_response_url(world: World) -> None:

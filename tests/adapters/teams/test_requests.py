@@ -4,11 +4,16 @@ identity and tenants, dedupe, bad input; answers as cards in the Bot Connector s
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from adapters.teams.render import CARD_BUDGET
+from domains.assets.directory import InMemoryAssetDirectory
+from domains.assets.importer import load_inventory
+from domains.catalog import build_registry
+from pipeline.planner import HybridPlanner
 from tests.adapters.teams.cards import card_of, texts
 from tests.adapters.teams.conftest import CALLS, CHANNEL, OTHER_TENANT, TENANT, World
 
@@ -28,6 +33,19 @@ async def test_a_channel_mention_is_answered_in_its_thread_with_a_card(world: Wo
     [execution] = world.store.executions.values()
     assert execution.message.text == "read web-01 db-01"  # mention and newline removed
     assert execution.message.channel == CHANNEL and execution.message.thread == activity["id"]
+
+
+ALT = Path(__file__).resolve().parents[2] / "data" / "inventory_alt.yaml"
+
+
+async def test_help_shows_examples_on_the_live_inventory(world: World) -> None:
+    """The help card names the hosts and services of the inventory the kernel plans over."""
+    world.kernel.planner = HybridPlanner(build_registry(), InMemoryAssetDirectory(load_inventory(ALT)))
+    await world.teams.post(world.teams.personal_message("help"))
+    [reply] = world.connector.posted()
+    shown = texts(card_of(reply.body))
+    assert "ping app-eu-7" in shown and "restart tomcat on app-eu-7" in shown
+    assert "web-01" not in shown and "db-01" not in shown
 
 
 async def test_the_identity_carries_tenant_aad_id_and_the_looked_up_email_once(world: World) -> None:

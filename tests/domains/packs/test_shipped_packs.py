@@ -15,6 +15,7 @@ import pytest
 
 from adapters.winrm import PywinrmRemote
 from bot.evaluation import load_directory
+from domains.assets.importer import load_inventory
 from domains.automation.ports import WindowsRemote
 from domains.catalog import build_registry
 from domains.packs import SHIPPED
@@ -31,6 +32,7 @@ __all__ = ["script", "windows", "winrm_config", "wsman"]
 REGISTRY = build_registry([SHIPPED])
 FIXTURE = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures" / "inventory.yaml"
 LOCAL = Path(__file__).resolve().parents[2] / "data" / "inventory_fixture_copy.yaml"
+ALT = Path(__file__).resolve().parents[2] / "data" / "inventory_alt.yaml"
 PLANNER = HybridPlanner(REGISTRY, load_directory(FIXTURE if FIXTURE.exists() else LOCAL))
 OPERATOR = Principal(subject="olga", roles=frozenset({"operator"}))
 WEB = AssetRef(name="web-01", address=SSH_HOSTS[4], os="linux")
@@ -129,8 +131,14 @@ async def test_rolling_restart_in_words() -> None:
 
 
 def test_help_names_the_catalog_tools() -> None:
-    text = DeterministicUnderstander(REGISTRY).understand("help", ()).message
-    assert "diag.collect (`collect diagnostics from web-01`)" in text
+    """Each with its first declared example that plans here; its hosts, the inventory's own."""
+    understander = DeterministicUnderstander(REGISTRY)
+    text = understander.understand("help", load_inventory(FIXTURE if FIXTURE.exists() else LOCAL)).message
+    assert re.search(r"^  collect diagnostics from web-01 +diag\.collect$", text, re.MULTILINE), text
+    alt = understander.understand("help", load_inventory(ALT)).message
+    assert re.search(r"^  collect diagnostics from app-eu-7 +diag\.collect$", alt, re.MULTILINE), alt
+    empty = understander.understand("help", ()).message
+    assert re.search(r"^  collect diagnostics from <host> +diag\.collect$", empty, re.MULTILINE), empty
 
 
 def test_every_example_of_the_docs_page_validates(tmp_path: Path) -> None:
