@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -22,6 +23,8 @@ from tests.integration.sshd_testbed import SshdTestbed
 __all__ = ["sshd_testbed"]
 pytestmark = [pytest.mark.sshd, pytest.mark.slow, pytest.mark.timeout(400)]
 READ = "disk usage on localhost"
+READ_MANY = "disk usage on localhost, loopback-2 and loopback-3"  # the demo inventory's, one sshd
+PYTHON_REPR = re.compile(r"[{\[(]'[^']*'[,:)]|'\w+': |\bNone\b|\w+=None")  # {'pid': 1, ['a', ...
 WRITE = "clean up disk space on localhost with dry_run=true"  # approved, but deletes nothing here
 
 
@@ -44,6 +47,7 @@ class Newcomer:
         )
         out, err = text(proc)
         assert "Traceback" not in out + err, out + err
+        assert not PYTHON_REPR.search(out + err), out + err  # results read as text, never as Python
         return proc.returncode, out, err
 
     def ok(self, *args: str) -> str:
@@ -60,6 +64,28 @@ class Newcomer:
     def ask_json(self, request: str) -> dict[str, object]:
         answer: dict[str, object] = json.loads(self.ok("ask", "--json", request))
         return answer
+
+
+def cells(line: str) -> list[tuple[int, int]]:
+    """(start, end) of each cell of a table line: text runs apart by two spaces or more."""
+    return [m.span() for m in re.finditer(r"\S+(?: \S+)*", line)]
+
+
+def table(out: str, first: str, rows: int) -> list[list[str]]:
+    """The table whose header starts with `first`: header and `rows` rows, their columns aligned
+    (each cell starts or ends where its column's header does), as cell texts."""
+    lines = out.splitlines()
+    at = next(n for n, line in enumerate(lines) if line.split()[:1] == [first])
+    below = [line for line in lines[at + 1 :] if not re.fullmatch(r"\s*[─━]+\s*", line)]  # a rule
+    header, body = cells(lines[at]), below[:rows]
+    found = [[lines[at][a:b] for a, b in header]]
+    for line in body:
+        spans = cells(line)
+        assert len(spans) == len(header), (lines[at], line)
+        for (a, b), (start, end) in zip(header, spans, strict=True):
+            assert start == a or end == b, (lines[at], line)
+        found.append([line[a:b] for a, b in spans])
+    return found
 
 
 def one_line(out: str) -> str:
@@ -91,15 +117,32 @@ def test_from_a_fresh_home_to_an_approved_change_on_a_real_host(
     assert stored.startswith("stored ssh_key for host localhost (user root, key SHA256:")
     assert "root" in me.ok("credentials", "list") and "PRIVATE" not in me.ok("credentials", "list")
 
-    # 5. A read runs at once and reads as an answer.
+    # 5. A read runs at once and reads as an answer: a summary, then tables.
     read = me.ok("ask", READ)
     assert read.startswith("✅ automation.system_info — localhost: disk / "), read
+    [header, row] = table(read, "target", 1)
+    assert header == ["target", "status", "time"] and row[:2] == ["localhost", "ok"], read
+    assert re.fullmatch(r"\d+(\.\d+)? m?s", row[2]), read
+    [mount, *_] = table(read, "mount", 1)
+    assert mount[:3] == ["mount", "filesystem", "size_mb"], read
     # 6. A change waits for approval, then runs once approved.
     prompt = me.ask_json(WRITE)
     assert prompt["outcome"] == "awaiting_approval", prompt
     done = me.ok("approve", str(prompt["execution_id"]))
     assert done.startswith("✅ linux.disk_cleanup — localhost: freed 0 KiB"), done
     assert "dry run: nothing removed" in done
+    # 7. More hosts (one login for all, each key trusted): one row per host, columns aligned.
+    for host in ("loopback-2", "loopback-3"):
+        me.ok("hosts", "trust", host, "--fingerprint", host_fingerprint(sshd_testbed))
+    me.ok("credentials", "set", "--default", "--user", "root", "--key-file", str(key))
+    many = me.ok("ask", READ_MANY)
+    header, *rows = table(many, "target", 3)
+    assert header[:2] == ["target", "status"] and sorted(r[0] for r in rows) == [
+        "localhost",
+        "loopback-2",
+        "loopback-3",
+    ]
+    assert all(r[1] == "ok" for r in rows), many
 
 
 def test_an_approval_runs_with_the_services_files_whoever_approves(
