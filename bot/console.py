@@ -69,7 +69,9 @@ async def decide_once(settings: Settings, decision: dict[str, Any], *, as_json: 
     async with running_app(settings) as app:
         identity = console_identity()
         await tell_outcomes(app, identity, Console(stderr=True, highlight=False))
-        response = await app.kernel.decide(Decision(identity=identity, channel="console", **decision), None)
+        # the OS account was mapped through the identity source: it decides on requests from any chat
+        decided = Decision(identity=identity, channel="console", any_workspace=True, **decision)
+        response = await app.kernel.decide(decided, None)
         if _refused(response):
             await explain_if_unknown(app, identity)
     _emit(response, as_json)

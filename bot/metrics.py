@@ -173,9 +173,9 @@ class MeteredStore:
         return getattr(self.inner, name)
 
     async def decide_approval(
-        self, execution_id: str, approve: bool, decided_by: str, now: datetime
+        self, execution_id: str, approve: bool, decided_by: str, now: datetime, via: str = ""
     ) -> tuple[ApprovalRecord, bool]:
-        record, won = await self.inner.decide_approval(execution_id, approve, decided_by, now)
+        record, won = await self.inner.decide_approval(execution_id, approve, decided_by, now, via)
         if won:
             opened = record.expires_at.timestamp() - self.approval_ttl_s
             decided = (record.decided_at or now).timestamp()

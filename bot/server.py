@@ -29,6 +29,7 @@ from bot.metrics import Front, instrument, queue_refresher
 from bot.settings import Settings, inbound_doors
 from bot.sweeper import Deliver, expiry_sweeper
 from pipeline.dispatch import REQUEST_ID, new_request_id
+from pipeline.elsewhere import Teller
 from pipeline.ports import Cache
 from pipeline.redaction import Redactor
 
@@ -122,12 +123,15 @@ def build_serve_app(settings: Settings, app: Running, extra_mounts: Sequence[Mou
         mounts.append(_teams_mount(settings, app, registry, deliverers, front, chats))
     if settings.api.enabled and getattr(app, "sessions", None) is not None:  # bot.app.App has them
         mounts.append(_api_mount(settings, app, front, chats, deliverers))
+    store = getattr(app.kernel, "store", None)  # stand-in kernels may have none
+    teller = Teller(store, tuple(deliverers)) if store is not None else None  # platforms posted to here
     mounts.append(
         expiry_sweeper(
             app.kernel.expire_due,
             deliverers,
             settings.server.sweep_interval_s,
             resume_stalled=app.kernel.resume_stalled,
+            decided_elsewhere=teller.due if teller is not None else None,
         )
     )
     scheduler = getattr(app.kernel, "schedules", None)  # bot.app wires one; stand-in kernels may not

@@ -1,5 +1,6 @@
 """Background duty of a serving replica: expire overdue approvals and tell each requester;
-finish executions whose replica died mid-plan and tell their requesters too.
+finish executions whose replica died mid-plan and tell their requesters too; tell chat
+requesters what was decided on their requests through another door (pipeline.elsewhere).
 
 Every replica may sweep; the store reports each expiry (and hands each stalled execution)
 to exactly one of them.
@@ -47,11 +48,13 @@ def expiry_sweeper(
     deliverers: Mapping[str, Deliver],
     interval_s: float,
     resume_stalled: ExpireDue | None = None,
+    decided_elsewhere: ExpireDue | None = None,
 ) -> Callable[[web.Application], None]:
     """A server mount running `sweep_once` every `interval_s` while the server is up.
 
     `resume_stalled` (Kernel.resume_stalled) sweeps in its own loop: finishing a plan may
-    take long, and approvals must keep expiring meanwhile.
+    take long, and approvals must keep expiring meanwhile. `decided_elsewhere` (Teller.due)
+    has its own loop too.
     """
 
     async def loop(sweep: ExpireDue, what: str) -> None:
@@ -66,6 +69,8 @@ def expiry_sweeper(
         tasks = [asyncio.create_task(loop(expire_due, "approval expiry"))]
         if resume_stalled is not None:
             tasks.append(asyncio.create_task(loop(resume_stalled, "stalled execution")))
+        if decided_elsewhere is not None:
+            tasks.append(asyncio.create_task(loop(decided_elsewhere, "decided elsewhere")))
         yield
         for task in tasks:
             task.cancel()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
@@ -37,8 +37,9 @@ from pipeline.contracts import (
     StepResult,
     TargetStatus,
 )
+from pipeline.elsewhere import tell_stage
 from pipeline.errors import ApprovalClosed, StoreUnavailable
-from pipeline.ports import ApprovalRecord, ApprovalState, PendingApproval
+from pipeline.ports import ApprovalRecord, ApprovalState, PendingApproval, TellStage
 
 _T = TypeVar("_T")
 FINISHED = {"succeeded", "failed", "rejected", "expired", "refused", "answered"}
@@ -241,7 +242,7 @@ class SqlExecutionStore:
             await session.execute(dialect_insert(session)(Approval).values(**values).on_conflict_do_nothing())
 
     async def decide_approval(
-        self, execution_id: str, approve: bool, decided_by: str, now: datetime
+        self, execution_id: str, approve: bool, decided_by: str, now: datetime, via: str = ""
     ) -> tuple[ApprovalRecord, bool]:
         """Exactly one concurrent caller wins; past `expires_at` the approval becomes expired.
 
@@ -257,7 +258,7 @@ class SqlExecutionStore:
             decided = await session.execute(
                 update(Approval)
                 .where(*pending, Approval.expires_at > now)
-                .values(state=state, decided_by=decided_by, decided_at=now)
+                .values(state=state, decided_by=decided_by, decided_at=now, decided_via=via)
             )
             row = await session.get(Approval, execution_id)
             if row is None:
@@ -290,6 +291,38 @@ class SqlExecutionStore:
                         .values(status="expired", finished_at=now)
                     )
             return moved
+
+    async def claim_untold(self, platforms: Collection[str]) -> list[tuple[str, TellStage]]:
+        """Requests from `platforms` decided through another door, whose requester is owed the
+        decision or the outcome; each stage taken by one conditional UPDATE (one replica)."""
+        if not platforms:
+            return []
+        owed = (
+            Approval.decided_via != "",
+            Approval.decided_via != Execution.platform,
+            Approval.requester_told != "outcome",
+            Execution.platform.in_(list(platforms)),
+        )
+        query = (
+            select(Approval.execution_id, Approval.state, Execution.status, Approval.requester_told)
+            .join(Execution, Execution.id == Approval.execution_id)
+            .where(*owed)
+        )
+        async with store_errors(), self._sessions.begin() as session:
+            await begin_immediate(session)
+            claimed: list[tuple[str, TellStage]] = []
+            for execution_id, state, status, told in (await session.execute(query)).all():
+                stage = tell_stage(state, status, told)
+                if stage is None:
+                    continue
+                taken = await session.execute(
+                    update(Approval)
+                    .where(Approval.execution_id == execution_id, Approval.requester_told == told)
+                    .values(requester_told=stage)
+                )
+                if rowcount(taken) == 1:
+                    claimed.append((execution_id, stage))
+            return claimed
 
     async def request_cancel(self, execution_id: str, by: str) -> bool:
         """Note that `by` cancels the running execution; False when it is not running or a
@@ -396,6 +429,7 @@ def _record(row: Approval) -> ApprovalRecord:
         decided_by=row.decided_by,
         decided_at=row.decided_at,
         digest=row.plan_digest,
+        decided_via=row.decided_via,
     )
 
 

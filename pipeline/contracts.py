@@ -451,6 +451,16 @@ class UndoOffer(Frozen):
 ClosedApproval = Literal["approved", "rejected", "expired"]
 
 
+class DecidedBy(Frozen):
+    """A decision on an approval made through another door than the request's own thread (the
+    command line, the web console, the API): the thread shows it like a click's stamp."""
+
+    who: str
+    approve: bool
+    at: datetime
+    via: str = ""  # the platform of that door: console, api, oidc...
+
+
 class Reply(Frozen):
     """What the bot says back: a one-line summary first, details, recommendations last."""
 
@@ -467,6 +477,8 @@ class Reply(Frozen):
     undo: UndoOffer | None = None  # for a finished change: its Undo button and what it would do
     # a decision on an approval that was already closed: the state it had (nothing was applied)
     closed: ClosedApproval | None = None
+    # told in the request's thread of a decision made elsewhere: who decided, when, through what
+    decided: DecidedBy | None = None
 
 
 class ApprovalPrompt(Frozen):

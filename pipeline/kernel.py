@@ -530,8 +530,9 @@ class Kernel:
             return Reply(
                 outcome="refused", summary=f"Not permitted: {denial}.", execution_id=decision.execution_id
             )
+        via = decision.identity.platform  # another door than the request's thread: the sweeper tells it
         record, won = await self.store.decide_approval(
-            decision.execution_id, decision.approve, approver.subject, self.clock()
+            decision.execution_id, decision.approve, approver.subject, self.clock(), via
         )
         if not won:
             return self._closed_reply(record.state, record.decided_by, record.decided_at, decision)

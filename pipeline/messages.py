@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pipeline import errors
 
 EMPTY = "I got an empty message. Type `help` to see what I can do."
@@ -15,6 +17,19 @@ APPROVAL_UNKNOWN = "I can't find a pending approval with that id."
 APPROVAL_ALREADY = "This plan was already {state} by {who} at {when}; nothing more to do."
 APPROVAL_EXPIRED = "This approval expired at {when}; nothing was run. Ask again if it is still needed."
 APPROVAL_REJECTED = "Rejected by {who}; nothing was run."
+DECIDED_RUNNING = "Running now; the outcome follows here."
+NOTHING_RAN = "The plan ended without running a step (refused before it started); nothing was changed."
+DECIDED_STAMP = "{verb} by {who} {door} at {when}"
+DOORS = {"console": "on the command line", "api": "through the API", "oidc": "through the web console or API"}
+
+
+def decided_stamp(who: str, approve: bool, at: datetime, via: str) -> str:
+    """'✅ Approved by console:bob on the command line at 2026-12-04 21:05:09 UTC'."""
+    verb = "✅ Approved" if approve else "🚫 Rejected"
+    door = DOORS.get(via) or (f"through {via}" if via else "elsewhere")
+    return DECIDED_STAMP.format(verb=verb, who=who, door=door, when=at.strftime("%Y-%m-%d %H:%M:%S UTC"))
+
+
 APPROVAL_NEEDED = "This plan needs approval before it runs ({why})."
 PLAN_CHANGED = (
     "Refused: the plan stored for this approval is not the plan its prompt showed "

@@ -5,7 +5,7 @@ Fakes in tests are plain classes that satisfy these Protocols.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
@@ -126,6 +126,9 @@ class Planner(Protocol):
 ApprovalState = Literal["pending", "approved", "rejected", "expired"]
 
 
+TellStage = Literal["decision", "outcome"]  # what a requester is told of a decision made elsewhere
+
+
 class ApprovalRecord(BaseModel):
     execution_id: str
     state: ApprovalState
@@ -135,6 +138,7 @@ class ApprovalRecord(BaseModel):
     decided_by: str | None = None
     decided_at: datetime | None = None
     digest: str = ""  # plan_digest() of the plan the prompt showed
+    decided_via: str = ""  # the platform of the door the decision came through
 
 
 class PendingApproval(BaseModel):
@@ -183,12 +187,19 @@ class ExecutionStore(Protocol):
         ...
 
     async def decide_approval(
-        self, execution_id: str, approve: bool, decided_by: str, now: datetime
+        self, execution_id: str, approve: bool, decided_by: str, now: datetime, via: str = ""
     ) -> tuple[ApprovalRecord, bool]:
-        """Atomically move a pending approval to approved/rejected (or expired when past).
+        """Atomically move a pending approval to approved/rejected (or expired when past);
+        `via`: the platform the decision came through.
 
         Returns the record and True only for the one caller whose decision took effect.
         """
+        ...
+
+    async def claim_untold(self, platforms: Collection[str]) -> list[tuple[str, TellStage]]:
+        """Requests from `platforms` decided through another door whose requester was not told yet:
+        ("outcome" once the execution ended, else "decision" once approved). Each stage is claimed
+        by one conditional write, so with several replicas each is reported by exactly one."""
         ...
 
     async def approval(self, execution_id: str) -> ApprovalRecord | None: ...

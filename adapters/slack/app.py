@@ -27,7 +27,7 @@ from adapters.progress import ThrottledProgress
 from adapters.slack import parse
 from adapters.slack.config import SlackConfig
 from adapters.slack.metrics import SlackMetrics
-from adapters.slack.outbox import Conversation, Responder, retry_handlers
+from adapters.slack.outbox import Conversation, PromptMemory, Responder, retry_handlers
 from adapters.slack.people import SlackPeople
 from adapters.slack.render import (
     APPROVE_ACTION,
@@ -36,6 +36,8 @@ from adapters.slack.render import (
     REJECT_ACTION,
     SUGGEST_ACTION,
     UNDO_ACTION,
+    context,
+    decided_stamp_text,
     decision_stamp,
     render,
     render_progress,
@@ -43,7 +45,7 @@ from adapters.slack.render import (
 )
 from adapters.work_queue import WorkQueue
 from pipeline import messages
-from pipeline.contracts import DecisionAction, InboundMessage, Progress, Reply, Response
+from pipeline.contracts import ApprovalPrompt, DecisionAction, InboundMessage, Progress, Reply, Response
 from pipeline.ports import Cache, Decide, Submit
 from pipeline.redaction import Redactor
 
@@ -88,6 +90,7 @@ class SlackAdapter:
         self.queue = WorkQueue(config.queue_size, config.workers, metrics, name="slack")
         self.people = SlackPeople(self.client, cache, config.email_ttl_s)
         self.responder = Responder(config.rate_limit_retries, metrics)
+        self.prompts = PromptMemory(cache, config.prompt_ttl_s)
         self.bolt = self._build_bolt()
         self._background: set[asyncio.Task[Any]] = set()
 
@@ -291,6 +294,8 @@ class SlackAdapter:
         progress = self._progress(conversation, header)
         response = await self._guarded(self.submit(message, progress), progress)
         await conversation.show(render(response).with_header(*header))
+        if isinstance(response, ApprovalPrompt) and conversation.ts:  # a decision made elsewhere updates it
+            await self.prompts.keep(response.execution_id, conversation.channel, conversation.ts)
 
     async def _help(self, message: InboundMessage, where: parse.Where) -> None:
         """`/opsconductor help`: the kernel's help (its examples drawn from the live inventory),
@@ -324,11 +329,22 @@ class SlackAdapter:
             await self.responder.ephemeral(click.response_url, response.summary)
 
     async def deliver(self, message: InboundMessage, response: Response) -> None:
-        """Post a later answer (an expired approval, a run finished elsewhere) in the request's thread."""
+        """Post a later answer (an expired approval, a run finished elsewhere) in the request's thread.
+        A decision made through another door updates the approval prompt (its buttons gone) with
+        who decided, when and where, as a click would; posted in the thread when it is not known."""
+        decided = response.decided if isinstance(response, Reply) else None
+        kept = await self.prompts.get(response.execution_id) if decided and response.execution_id else None
         conversation = Conversation(
-            self.client, message.channel, thread_ts=message.thread or None, metrics=self.metrics
+            self.client,
+            kept.channel if kept else message.channel,
+            thread_ts=message.thread or None,
+            ts=kept.ts if kept else None,
+            metrics=self.metrics,
         )
-        await conversation.show(render(response))
+        shown = render(response)
+        if decided is not None:
+            shown = shown.with_header(context(decided_stamp_text(decided)))
+        await conversation.show(shown)
 
     def _progress(self, conversation: Conversation, header: list[dict[str, Any]]) -> ThrottledProgress:
         async def show(event: Progress) -> None:

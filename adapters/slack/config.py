@@ -42,6 +42,7 @@ class SlackConfig:
     dedupe_ttl_s: float = 3600.0  # how long an event id / click is remembered
     progress_interval_s: float = 1.5  # at most one progress update per interval per message
     email_ttl_s: float = 3600.0  # users.info answers are cached this long
+    prompt_ttl_s: float = 86_400.0  # where each approval prompt is, to update it on a decision made elsewhere
     rate_limit_retries: int = 3  # 429 answers honoured (Retry-After) before giving up
 
     @classmethod

@@ -8,7 +8,9 @@ command's response_url (limited to five uses, so no progress there).
 
 from __future__ import annotations
 
+import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack.metrics import SlackMetrics
 from adapters.slack.render import ATTACH_FAILED, SlackMessage
+from pipeline.ports import Cache
 
 log = logging.getLogger(__name__)
 NOT_A_MEMBER = {"not_in_channel", "channel_not_found", "is_archived"}
@@ -170,3 +173,37 @@ class Conversation:
     def _count(self, method: str) -> None:
         if self._metrics:
             self._metrics.api_calls.labels(method).inc()
+
+
+@dataclass(frozen=True)
+class KeptPrompt:
+    channel: str
+    ts: str
+
+
+class PromptMemory:
+    """Where each approval prompt was posted, in the shared Cache (Redis across replicas), so that
+    a decision made through another door updates it as a click would. Best effort: without it
+    the decision is posted in the request's thread instead."""
+
+    def __init__(self, cache: Cache, ttl_s: float) -> None:
+        self._cache = cache
+        self._ttl_s = ttl_s
+
+    async def keep(self, execution_id: str, channel: str, ts: str) -> None:
+        value = json.dumps({"channel": channel, "ts": ts}).encode()
+        try:
+            await self._cache.set(f"slack:prompt:{execution_id}", value, self._ttl_s)
+        except Exception:
+            log.warning("cache unavailable; the prompt of %s is not kept", execution_id, exc_info=True)
+
+    async def get(self, execution_id: str) -> KeptPrompt | None:
+        try:
+            raw = await self._cache.get(f"slack:prompt:{execution_id}")
+            data = json.loads(raw) if raw else None
+        except Exception:
+            log.warning("cache unavailable; the prompt of %s is not known", execution_id, exc_info=True)
+            return None
+        if not isinstance(data, dict) or not data.get("channel") or not data.get("ts"):
+            return None
+        return KeptPrompt(str(data["channel"]), str(data["ts"]))

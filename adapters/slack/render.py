@@ -25,8 +25,10 @@ from adapters.rendering import (
     undo_lines,
 )
 from adapters.slack.tables import table_block, text_table_block
+from pipeline import messages
 from pipeline.contracts import (
     ApprovalPrompt,
+    DecidedBy,
     Plan,
     PlanStep,
     Progress,
@@ -396,6 +398,11 @@ def decision_stamp(user_id: str, approve: bool, when: datetime, action: str = "d
     verbs = {"check": "🔎 Check requested", "undo": "↩️ Undo requested", "cancel": "⏹ Cancel requested"}
     verb = verbs.get(action) or ("✅ Approved" if approve else "🚫 Rejected")
     return context(f"{verb} by <@{user_id}> at {stamp(when)}")
+
+
+def decided_stamp_text(decided: DecidedBy) -> str:
+    """Who decided through another door (the command line, the web console, the API), and when."""
+    return escape(messages.decided_stamp(decided.who, decided.approve, decided.at, decided.via))
 
 
 def requested_by(user_id: str, text: str) -> dict[str, Any]:

@@ -209,7 +209,9 @@ class TeamsAdapter:
             raise LookupError(f"no conversation reference kept for {message.message_id}")
         kept = await self.memory.card(response.execution_id) if response.execution_id else None
         thread = self._thread_for(reference, kept.activity_id if kept else None)
-        await thread.show(render.render(response), response.summary)
+        decided = response.decided if isinstance(response, Reply) else None
+        header = [render.decided_stamp(decided)] if decided is not None else []  # decided elsewhere
+        await thread.show(render.render(response, header), response.summary)
 
     # ------------------------------------------------------------------ card clicks
 

@@ -26,8 +26,10 @@ from adapters.rendering import (
 )
 from adapters.teams.parse import MAX_SUGGESTION, SUGGEST
 from adapters.teams.tables import table_elements
+from pipeline import messages
 from pipeline.contracts import (
     ApprovalPrompt,
+    DecidedBy,
     Plan,
     PlanStep,
     Progress,
@@ -114,6 +116,11 @@ def decision_stamp(who: str, approve: bool, when: datetime, action: str = "decid
     verbs = {"check": "🔎 Check requested", "undo": "↩️ Undo requested", "cancel": "⏹ Cancel requested"}
     verb = verbs.get(action) or ("✅ Approved" if approve else "🚫 Rejected")
     return run(f"{verb} by {who} at {stamp(when)}", weight="Bolder")
+
+
+def decided_stamp(decided: DecidedBy) -> Element:
+    """Who decided through another door (the command line, the web console, the API), and when."""
+    return run(messages.decided_stamp(decided.who, decided.approve, decided.at, decided.via), weight="Bolder")
 
 
 def pending_stamp(who: str, approve: bool, when: datetime) -> Element:

@@ -145,6 +145,10 @@ class Approval(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # plan_digest() of the plan the prompt showed: a decision, and the run after it, hold only for it
     plan_digest: Mapped[str] = mapped_column(String(64), nullable=False, default="", server_default="")
+    # the platform of the person who decided (console, api, slack...); the requester's chat thread
+    # is told by the sweeper when another door decided: '' nothing yet, 'decision', 'outcome'
+    decided_via: Mapped[str] = mapped_column(String(32), nullable=False, default="", server_default="")
+    requester_told: Mapped[str] = mapped_column(String(16), nullable=False, default="", server_default="")
 
 
 class TimeoutPolicy(Base):

@@ -224,6 +224,40 @@ async def test_decided_approval_stays_decided(store: SqlExecutionStore) -> None:
     assert [r.execution_id for r in await store.pending_approvals(now)] == []
 
 
+async def test_requests_decided_through_another_door_are_claimed_once_per_stage(sessions: Sessions) -> None:
+    """A Slack request approved on the command line: the decision once approved, the outcome once
+    ended, each to one of several sweeping replicas; a click in Slack itself owes nothing."""
+    store = SqlExecutionStore(sessions)
+    now = datetime.now(UTC)
+    elsewhere, clicked, rejected = [
+        await store.create(_plan(), _message(), ALICE, "awaiting_approval") for _ in range(3)
+    ]
+    for execution_id in (elsewhere, clicked, rejected):
+        await store.open_approval(execution_id, "alice", False, now + timedelta(minutes=5))
+
+    async def claims() -> list[tuple[str, str]]:
+        replicas = [SqlExecutionStore(sessions) for _ in range(4)]
+        sweeps = await asyncio.gather(*(replica.claim_untold(["slack"]) for replica in replicas))
+        return sorted(found for sweep in sweeps for found in sweep)
+
+    assert await claims() == []
+    await store.decide_approval(elsewhere, True, "bob", now, via="console")
+    await store.decide_approval(clicked, True, "bob", now, via="slack")
+    await store.decide_approval(rejected, False, "bob", now, via="api")
+    await store.set_status(rejected, "rejected")
+    assert await store.claim_untold(["teams"]) == []  # a replica without Slack leaves them
+    assert await claims() == sorted([(elsewhere, "decision"), (rejected, "outcome")])
+    assert await claims() == []
+    record = await store.approval(elsewhere)
+    assert record is not None and record.decided_via == "console"
+    await store.set_status(elsewhere, "running")
+    assert await claims() == []
+    await store.set_status(elsewhere, "succeeded")
+    await store.set_status(clicked, "succeeded")
+    assert await claims() == [(elsewhere, "outcome")]
+    assert await claims() == []
+
+
 async def test_unknown_approval(store: SqlExecutionStore) -> None:
     assert await store.approval("0" * 32) is None
     with pytest.raises(ApprovalClosed):

@@ -8,6 +8,7 @@ behaviour on SQLite and PostgreSQL in tests/db.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +23,8 @@ from pipeline.contracts import (
     StepResult,
     new_id,
 )
-from pipeline.ports import ApprovalRecord, PendingApproval
+from pipeline.elsewhere import tell_stage
+from pipeline.ports import ApprovalRecord, PendingApproval, TellStage
 
 
 @dataclass
@@ -42,6 +44,7 @@ class MemoryExecutionStore:
     def __init__(self) -> None:
         self.executions: dict[str, _Execution] = {}
         self.approvals: dict[str, ApprovalRecord] = {}
+        self.told: dict[str, str] = {}  # how far each requester was told of a decision made elsewhere
         self.claims = 0
         self._lock = asyncio.Lock()
 
@@ -113,7 +116,7 @@ class MemoryExecutionStore:
         )
 
     async def decide_approval(
-        self, execution_id: str, approve: bool, decided_by: str, now: datetime
+        self, execution_id: str, approve: bool, decided_by: str, now: datetime, via: str = ""
     ) -> tuple[ApprovalRecord, bool]:
         async with self._lock:
             record = self.approvals[execution_id]
@@ -124,9 +127,24 @@ class MemoryExecutionStore:
                 self.approvals[execution_id] = record
                 return record, False
             state = "approved" if approve else "rejected"
-            record = record.model_copy(update={"state": state, "decided_by": decided_by, "decided_at": now})
+            decided = {"state": state, "decided_by": decided_by, "decided_at": now, "decided_via": via}
+            record = record.model_copy(update=decided)
             self.approvals[execution_id] = record
             return record, True
+
+    async def claim_untold(self, platforms: Collection[str]) -> list[tuple[str, TellStage]]:
+        async with self._lock:
+            claimed: list[tuple[str, TellStage]] = []
+            for execution_id, record in self.approvals.items():
+                ex = self.executions[execution_id]
+                origin = ex.message.identity.platform
+                if origin not in platforms or record.decided_via in ("", origin):
+                    continue
+                stage = tell_stage(record.state, ex.status, self.told.get(execution_id, ""))
+                if stage is not None:
+                    self.told[execution_id] = stage
+                    claimed.append((execution_id, stage))
+            return claimed
 
     async def approval(self, execution_id: str) -> ApprovalRecord | None:
         return self.approvals.get(execution_id)
