@@ -30,6 +30,7 @@ SlotKind = Literal[
     "port",  # ports: numbers, ranges (8000-8010) and protocol names (ssh, https)
     "path",  # an absolute path on the target
     "duration",  # '90s', '10 min', 'an hour', '2m30s' (stored as seconds)
+    "size",  # '4096 bytes', '2 KB', '1 MiB' (stored as bytes; a bare number only after its cue)
     "number",  # a whole number, found by the words around it ('5 times', 'last 200 lines')
     "command",  # a command line: quoted, or the words after the verb ('run df -h on web-01')
     "code",  # a script body: a fenced block, a code span or quoted text
@@ -79,6 +80,9 @@ class Phrasing:
     - `synonyms`: a word of the patterns -> other words people use for it.
     - `examples`: complete requests, for help, suggestions and the LLM's prompt (each must plan).
     - `untargeted`: what a request that names no targets means: "ask" which hosts, or "all".
+    - `words_required`: the tool is chosen only when one of its verbs, objects or questions is
+      written; the values it takes alone point at other tools (a path alone is read, never
+      transferred: fetching needs 'download', 'attach', 'grab a copy').
     """
 
     verbs: tuple[str, ...] = ()
@@ -90,6 +94,7 @@ class Phrasing:
     synonyms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     examples: tuple[str, ...] = ()
     untargeted: Literal["ask", "all"] = "ask"
+    words_required: bool = False
 
 
 @dataclass(frozen=True)

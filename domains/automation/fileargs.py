@@ -84,12 +84,25 @@ class WriteFileArgs(FileArgs):
 
 class CopyFileArgs(FileArgs):
     to: str = Field(..., min_length=1, max_length=128, description="the inventory asset to copy to")
-    to_path: RemotePath = Field(..., min_length=1, max_length=1024, description="the path there")
+    to_path: RemotePath | None = Field(
+        None, min_length=1, max_length=1024, description="the path there (default: the same path)"
+    )
 
     @field_validator("to_path")
     @classmethod
-    def absolute_there(cls, value: str) -> str:
-        return absolute_path(value)
+    def absolute_there(cls, value: str | None) -> str | None:
+        return None if value is None else absolute_path(value)
+
+    @model_validator(mode="after")
+    def same_path(self) -> CopyFileArgs:
+        """No path given for the destination: the file lands where it is on the source."""
+        if self.to_path is None:
+            self.to_path = self.path
+        return self
+
+    @property
+    def destination_path(self) -> str:
+        return self.to_path or self.path
 
 
 async def render_content(

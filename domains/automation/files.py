@@ -179,7 +179,14 @@ async def _copy(ctx: ToolContext, target: AssetRef | None, args: CopyFileArgs, *
     same = destination.target.name == source.target.name
     owner = (found.uid, found.gid) if same else None  # uids mean the same only on the same host
     out = await put(
-        ctx, destination, args.to_path, data, mode=found.mode, owner=owner, check=check, verb="copied to"
+        ctx,
+        destination,
+        args.destination_path,
+        data,
+        mode=found.mode,
+        owner=owner,
+        check=check,
+        verb="copied to",
     )
     facts = {**out.data, "source": source.target.name, "source_path": args.path}
     return out.model_copy(update={"data": facts})

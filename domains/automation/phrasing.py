@@ -163,13 +163,12 @@ REBOOT = Phrasing(
 REBOOT_READ = Counterparts(read=Call("automation.system_info", {"facts": ["uptime"]}))
 
 FETCH_FILE = Phrasing(
-    verbs=("fetch", "download", "attach", "upload"),
-    objects=("file", "copy"),
+    verbs=("fetch", "download", "attach", "upload", "grab a copy", "send me", "send over", "pull down"),
+    objects=("copy", "attachment", "download"),
+    words_required=True,  # a path alone is shown (read_file); fetching is a transfer someone asks for
     slots={
         "path": Slot(kind="path"),
-        "max_bytes": Slot(
-            kind="number", leads=("max_bytes", "at most", "up to", "first"), follows=("bytes",)
-        ),
+        "max_bytes": Slot(kind="size", leads=("max_bytes", "at most", "up to", "first", "only", "limit")),
     },
     examples=("fetch /etc/nginx/nginx.conf from web-01", "download /var/log/syslog from db-01"),
 )

@@ -149,6 +149,7 @@ class PhrasingDef(Strict):
     synonyms: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     examples: tuple[str, ...] = ()
     untargeted: Literal["ask", "all"] = "ask"
+    words_required: bool = False
 
 
 class ProbeDef(Strict):

@@ -9,7 +9,9 @@ gaps: 'take web-01 down', 'bring nginx back up'). A tool's score adds what it ex
     typed values    a value one of its slots can hold (a service, a path, a quoted command)
     targets         hosts, when it takes targets
 and subtracts what it cannot explain: required arguments with nothing written for them, and
-values it has no slot for. The best reading first; ties and near-ties are reported as such.
+values it has no slot for. The best reading first. Equal scores are ordered by what the readings
+risk and rest on, never by the order tools were declared (`order`); readings still equal after
+that are a real tie (`tied`), which the clause reports as low confidence (the choices are asked).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pipeline.nlu.fit import (
     FILL,
     GAP_OK,
     STRONG_KINDS,
+    asset_fit,
     command_fit,
     cued_values,
     cued_weight,
@@ -127,8 +130,30 @@ def rank(
             or (referred and "service" in r.tool.kinds())
         )
         and (_grounded(r, parse) or referred)
+        and _asked_for(r)
     ]
-    return sorted(useful, key=lambda r: -r.score)
+    return sorted(useful, key=order)
+
+
+def order(reading: Reading) -> tuple[float, bool, int]:
+    """How readings rank: by score; on equal scores a read before a change (a change must win
+    outright), then the reading resting on more of its own declared words over typed values alone."""
+    own = {i for m in reading.matches if m.role != "cue" for i in m.tokens}
+    return (-reading.score, reading.tool.changes, -len(own))
+
+
+def tied(readings: Sequence[Reading]) -> bool:
+    """The best two readings are equal on everything `order` weighs (and both plausible): nothing
+    in the clause decides between them."""
+    return len(readings) > 1 and readings[0].score > 0 and order(readings[0]) == order(readings[1])
+
+
+def _asked_for(reading: Reading) -> bool:
+    """A tool declaring `words_required` is chosen only when one of its own words is written (a
+    transfer is asked for by 'download', never by a path alone)."""
+    if not reading.tool.spec.phrasing.words_required:
+        return True
+    return any(m.role in {"verb", "object", "question"} for m in reading.matches)
 
 
 def _reading(tool: ToolView, parse: Parse, words: ToolWords, found: list[Match], referred: str) -> Reading:
@@ -138,10 +163,10 @@ def _reading(tool: ToolView, parse: Parse, words: ToolWords, found: list[Match],
     score = sum(_WEIGHT[m.role] * len(m.words) / max(1, words.spread[m.words]) for m in chosen)
     uses = tuple(v for v in parse.values if v in cued or usable(tool, v, parse, chosen))
     uses += object_of_verb(tool, parse, chosen, uses, words)
-    score += sum(cued_weight(tool, v) if v in cued else fill_weight(tool, v, words) for v in uses)
+    score += sum(cued_weight(tool, v, words) if v in cued else fill_weight(tool, v, words) for v in uses)
     command, covers = command_fit(tool, parse, chosen, words)
     covers |= cued_words(tool, parse, chosen)
-    score += target_fit(tool, parse) + command + dns_fit(tool, parse)
+    score += target_fit(tool, parse) + command + dns_fit(tool, parse) + asset_fit(tool, parse)
     if referred and "service" in tool.kinds():
         score += FILL["service"] if chosen else 0.5  # 'check nginx on web-02, then restart it'
     missing = tuple(
@@ -188,7 +213,9 @@ def _ignored_words(
 def _strong(uses: tuple[Value, ...]) -> bool:
     """Values that say what is wanted on their own: a service, a path, a quoted command, a
     recipient. A number or a duration alone ('throwing 502s') points at no tool."""
-    return any(not v.kinds <= {"number", "duration", "port"} or v.key for v in uses)  # 'https' names a port
+    return any(
+        not v.kinds <= {"number", "duration", "size", "port"} or v.key for v in uses
+    )  # 'https' names a port
 
 
 def _lists_hosts(reading: Reading, parse: Parse) -> bool:

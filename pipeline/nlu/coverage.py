@@ -76,7 +76,7 @@ GLUE = (
     | vocab("ahead mind great nice sure pls thx ty lol yeah yes no not use using used instead only rather")
 )
 _GLUE_STEMS = frozenset(stem(w) for w in GLUE)
-_WEAK_VALUES = frozenset({"number", "duration", "port", "kv"})
+_WEAK_VALUES = frozenset({"number", "duration", "size", "port", "kv"})
 
 
 def _glue(low: str) -> bool:

@@ -3,6 +3,7 @@ the hosts. Used by tool choice to score a reading, and by slot filling to read t
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable
 
@@ -25,9 +26,11 @@ FILL = {
     "command": 1.0,
     "code": 1.0,
     "duration": 0.3,
+    "size": 0.3,
     "number": 0.5,
     "message": 0.4,
     "text": 0.3,
+    "asset": 0.5,
 }
 STRONG_KINDS = frozenset({"service", "path", "email", "channel", "phone", "url", "dns_name"})
 _OBJECT_END = frozenset({"on", "at", "in", "for", "across", "from", "service", "daemon", "unit"})
@@ -60,10 +63,12 @@ def object_of_verb(
     return (Value(frozenset({"service"}), token.text, (token.index,), token.text),)
 
 
-def cued_weight(tool: ToolView, value: Value) -> float:
-    """A value its slot's cue points at: text ('matching nginx') belongs to the tool outright."""
+def cued_weight(tool: ToolView, value: Value, words: ToolWords) -> float:
+    """A value its slot's cue points at: text ('matching nginx') belongs to the tool outright; a
+    typed value ('copy /etc/hosts') weighs at least what it weighs uncued."""
     slot = next((s for s in tool.slots if s.kind == "text"), None)
-    return FILL["service"] if slot is not None and not value.has("number") else FILL["number"]
+    cued = FILL["service"] if slot is not None and not value.has("number") else FILL["number"]
+    return max(cued, fill_weight(tool, value, words)) if slot_for(tool, value) is not None else cued
 
 
 def cued_values(tool: ToolView, parse: Parse, found: list[Match]) -> tuple[set[Value], list[Match]]:
@@ -117,7 +122,7 @@ def slot_for(tool: ToolView, value: Value) -> SlotView | None:
 
 def _fits(slot: SlotView, value: Value, tool: ToolView) -> bool:
     kind = slot.kind
-    if kind in {"service", "path", "dns_name", "duration", "port"}:
+    if kind in {"service", "path", "dns_name", "duration", "size", "port"}:
         return value.has(kind) and not (
             kind == "service" and value.weak and value.has("port") and "port" in tool.kinds()
         )
@@ -240,6 +245,27 @@ def target_fit(tool: ToolView, parse: Parse) -> float:
         return 0.2 if named or targets.raw else 0.0
     uses_raw = "dns_name" in tool.kinds()
     return -0.4 if targets.names and not uses_raw else 0.0
+
+
+def led_host(slot: SlotView, parse: Parse) -> Token | None:
+    """The host an asset slot takes: the one written right after one of its cue words ('... to
+    db-02'); else, when the clause marks the other host as the source ('copy X from web-01 to
+    /srv/x on web-03'), the one host besides it."""
+    leads = {p[-1] for p in slot.leads}
+    hosts = [t for t in parse.tokens if t.index in parse.targets.name_tokens and t.kind != "punct"]
+    words = [t for t in parse.tokens if t.kind != "punct"]
+    for before, token in itertools.pairwise(words):
+        if token in hosts and stem(before.low) in leads:
+            return token
+    sources = [t for b, t in itertools.pairwise(words) if t in hosts and b.low == "from"]
+    others = [t for t in hosts if t not in sources and t.low not in leads | {"from"}]
+    return others[0] if len(sources) == 1 and len(others) == 1 else None
+
+
+def asset_fit(tool: ToolView, parse: Parse) -> float:
+    """Another host in the role the tool's asset argument takes ('to web-02'): evidence for it."""
+    slots = [s for s in tool.slots if s.kind == "asset"]
+    return FILL["asset"] if any(led_host(s, parse) is not None for s in slots) else 0.0
 
 
 def has_value(slot: SlotView, chosen: Iterable[Match], uses: Iterable[Value], parse: Parse) -> bool:

@@ -18,7 +18,7 @@ from pipeline.contracts import ToolCall
 from pipeline.errors import InvalidRequest
 from pipeline.nlu import messages
 from pipeline.nlu.acts import Act, speech_act
-from pipeline.nlu.choice import matches, rank
+from pipeline.nlu.choice import matches, rank, tied
 from pipeline.nlu.coverage import coverage
 from pipeline.nlu.english import stem
 from pipeline.nlu.grammar import explicit_tool
@@ -33,6 +33,7 @@ from pipeline.nlu.targeting import Clarify, Context, NoTargets, targets_for
 from pipeline.nlu.tokens import Token
 from pipeline.nlu.toolwords import ToolView, ToolWords
 
+TIED = 0.5  # two readings nothing decides between: below the planner's threshold, so it is asked
 _INTENT = vocab("need needs want wants going gonna have has got plan planning trying about i'm we're")
 
 
@@ -86,7 +87,7 @@ class Reader:
             best = next((r for r in readings if not r.tool.changes and r.score >= 0), best)
             read.act = Act.QUESTION if not best.tool.changes else read.act  # 'what services run on x'
         read.reading = best
-        read.confidence = coverage(parse, best)
+        read.confidence = min(coverage(parse, best), TIED) if tied(readings) else coverage(parse, best)
         if read.confidence < 1.0:
             read.others = self._others(parse, [r for r in readings if r is not best][:3], text, context)
         self._calls(read, best, text, context)
@@ -217,6 +218,8 @@ class Reader:
 
     def _calls(self, read: Read, reading: Reading, text: str, context: Context) -> None:
         tool = reading.tool
+        if "asset" in tool.kinds():  # 'copy X from web-01 to web-03': two hosts, not a range
+            read.parse = replace(read.parse, targets=read.parse.targets.ends_only())
         try:
             filled = fill(reading, read.parse, text, self.index, context.service)
         except MissingSlot as missing:

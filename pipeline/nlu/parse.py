@@ -7,7 +7,7 @@ pass, so tokens never carry state and a clause can be read again from scratch at
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pipeline.nlu.selectors import Selector
@@ -37,7 +37,7 @@ class Claims:
 class Value:
     """A typed value written in the clause; `kinds` lists what it could fill.
 
-    Kinds: service, port, number, duration, path, dns_name, quote, email, channel, phone, url,
+    Kinds: service, port, number, duration, size, path, dns_name, quote, email, channel, phone, url,
     named (a chat recipient written by name), kv. Which one it is decides the tool reading it.
     """
 
@@ -65,6 +65,18 @@ class Targets:
     exclude: list[str] = field(default_factory=list)
     pronoun: bool = False
     name_tokens: tuple[int, ...] = ()  # tokens that named hosts (never read as other words)
+    # 'from web-01 to web-03' read as a range: its two ends and every host it added; a tool taking
+    # another asset by 'to' (a copy, a bandwidth test) reads the ends as source and destination
+    from_to: tuple[str, str, tuple[str, ...]] | None = None
+
+    def ends_only(self) -> Targets:
+        """These targets with 'from A to B' read as two hosts, not the range between them."""
+        if self.from_to is None:
+            return self
+        first, last, added = self.from_to
+        names = [n for n in self.names if n not in added or n in (first, last)]
+        unknown = [n for n in self.unknown if n not in added]
+        return replace(self, names=names, unknown=unknown, from_to=None)
 
     def empty(self) -> bool:
         return not (self.names or self.raw or self.selector.is_set())

@@ -8,7 +8,6 @@ nothing written for it raises `MissingSlot` with the question to ask back.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 from pipeline.errors import InvalidRequest
 from pipeline.nlu.commands import code_span, command_span, command_text, quoted_within, span_text
 from pipeline.nlu.english import stem
-from pipeline.nlu.fit import exact_choice
+from pipeline.nlu.fit import exact_choice, led_host
 from pipeline.nlu.inventory import InventoryIndex
 from pipeline.nlu.parse import Parse, Value
 from pipeline.nlu.reading import Reading
@@ -206,14 +205,43 @@ def _durations(
     return None
 
 
+def _sizes(
+    slot: SlotView, reading: Reading, parse: Parse, text: str, index: InventoryIndex, service: str
+) -> Any:
+    """A size written with its unit ('first 4096 bytes', 'only 2 KB'); a bare number only right
+    after the slot's own cue ('max_bytes 4096', 'at most 4096'): bytes."""
+    for value in parse.values:
+        if value.has("size"):
+            return value.value
+        if value.has("number") and cued(slot, value, parse):
+            return int(value.value)
+    return None
+
+
 def _paths(
     slot: SlotView, reading: Reading, parse: Parse, text: str, index: InventoryIndex, service: str
 ) -> Any:
-    found = [v.value for v in parse.values if v.has("path")]
-    if found:
-        return found[0]
+    """The path written for this slot. With several path arguments ('copy A ... to B'), a path led
+    by one of a slot's cue words is that slot's; the others fill the rest in the order written."""
+    written = sorted(parse.of_kind("path"), key=lambda v: v.tokens[0])
+    slots = [s for s in reading.tool.slots if s.kind == "path"]
+    if written and len(slots) > 1:
+        return _path_for(slot, slots, written, parse)
+    if written:
+        return written[0].value
     named = [m.value for m in reading.matches if m.slot == slot.name]
     return named[0] if named else None
+
+
+def _path_for(slot: SlotView, slots: list[SlotView], written: list[Value], parse: Parse) -> Any:
+    cued_for = {v.tokens[0]: s.name for v in written for s in slots if s.leads and cued(s, v, parse)}
+    own = [v for v in written if cued_for.get(v.tokens[0]) == slot.name]
+    if own:
+        return own[0].value
+    free = [v for v in written if v.tokens[0] not in cued_for]
+    unclaimed = [s for s in slots if not any(name == s.name for name in cued_for.values())]
+    at = unclaimed.index(slot) if slot in unclaimed else len(free)
+    return free[at].value if at < len(free) else None
 
 
 def _command(
@@ -289,15 +317,10 @@ def _new_name(
 def _asset(
     slot: SlotView, reading: Reading, parse: Parse, text: str, index: InventoryIndex, service: str
 ) -> Any:
-    """'... to db-01': a host named right after one of the slot's cue words (not a target then)."""
-    leads = {p[-1] for p in slot.leads}
-    words = [t for t in parse.tokens if t.kind != "punct"]
-    for before, token in itertools.pairwise(words):
-        if token.index in parse.targets.name_tokens and stem(before.low) in leads:
-            found = index.lookup(token.text).names
-            if len(found) == 1 and found[0] in parse.targets.names:
-                return found[0]
-    return None
+    """'... to db-01': the host in the slot's role (`led_host`), which is then not a target."""
+    token = led_host(slot, parse)
+    found = index.lookup(token.text).names if token is not None else ()
+    return found[0] if len(found) == 1 and found[0] in parse.targets.names else None
 
 
 def other_assets(tool: ToolView, args: dict[str, Any]) -> set[str]:
@@ -310,6 +333,7 @@ _READERS = {
     "port": _ports,
     "number": _numbers,
     "duration": _durations,
+    "size": _sizes,
     "path": _paths,
     "command": _command,
     "code": _code,

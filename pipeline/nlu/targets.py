@@ -224,7 +224,15 @@ def _range_at(tokens: list[Token], i: int, index: InventoryIndex, out: Targets, 
     if not (link.low in RANGE_WORDS or link.text == "-"):
         return 0
     last = _range_end(token.low, end.low)
-    return _expand(token.low, last, tokens[i : i + 3], index, out, claims) if last else 0
+    if not last:
+        return 0
+    before = (list(out.names), list(out.unknown))
+    used = _expand(token.low, last, tokens[i : i + 3], index, out, claims)
+    ends = index.lookup(token.low).names, index.lookup(end.low).names
+    if used and i and tokens[i - 1].low == "from" and link.low == "to" and all(len(e) == 1 for e in ends):
+        added = tuple(n for n in (*out.names, *out.unknown) if n not in before[0] and n not in before[1])
+        out.from_to = (ends[0][0], ends[1][0], added)
+    return used
 
 
 def _range_end(first: str, written: str) -> str:

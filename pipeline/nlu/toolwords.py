@@ -205,6 +205,7 @@ def _with_patterns(phrasing: Phrasing) -> Phrasing:
         synonyms=phrasing.synonyms,
         examples=phrasing.examples,
         untargeted=phrasing.untargeted,
+        words_required=phrasing.words_required,
     )
 
 

@@ -4,6 +4,7 @@ recipients and key=value pairs. Each value lists the kinds it could be; the tool
     'ssh'        service (weak) or port 22     '443'         port or number
     'nginx'      service                        '5 times'     number (cue: times)
     '8000-8010'  port range                     '10 min'      duration (600 s)
+    '2 KB'       size (2048 bytes)
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pipeline.nlu.lexicon import (
     vocab,
 )
 from pipeline.nlu.parse import Claims, Targets, Value
+from pipeline.nlu.sizes import sizes
 from pipeline.nlu.tokens import Token
 from pipeline.nlu.toolwords import ToolWords
 
@@ -56,6 +58,7 @@ def values(
     found: list[Value] = []
     found += _typed(tokens, claims)
     found += _durations(tokens, claims)
+    found += _sizes(tokens, claims, {i for v in found for i in v.tokens})
     taken = {i for v in found for i in v.tokens}
     for token in tokens:
         if token.kind != "word" or token in claims or token.index in taken:
@@ -87,6 +90,16 @@ def _durations(tokens: list[Token], claims: Claims) -> Iterator[Value]:
             continue  # not written together
         text = " ".join(t.text for t in span)
         yield Value(frozenset({"duration"}), found.seconds, tuple(t.index for t in span), text)
+
+
+def _sizes(tokens: list[Token], claims: Claims, taken: set[int]) -> Iterator[Value]:
+    words = [t for t in tokens if t.kind == "word" and t not in claims and t.index not in taken]
+    for found in sizes([t.low for t in words]):
+        span = words[found.start : found.end]
+        if span[-1].index - span[0].index == len(span) - 1:  # written together
+            yield Value(
+                frozenset({"size"}), found.bytes, tuple(t.index for t in span), " ".join(t.text for t in span)
+            )
 
 
 def _word_values(token: Token, index: InventoryIndex, words: ToolWords) -> list[Value]:

@@ -138,6 +138,26 @@ async def test_copy_between_two_assets_keeps_a_backup_and_undoes(
     assert source.read_bytes() == b"server_name shop;\n"
 
 
+async def test_a_copy_asked_in_words_lands_at_the_same_path_there(
+    services: dict[type[Any], Any], in_testbed: SshdTestbed, tmp_path: Path
+) -> None:
+    source = prepare(tmp_path / "srv" / "motd", b"welcome\n", 0o644, (1234, 2345))
+    fake = FakeChat(services=services)
+    copied = await approved(fake, f"copy {source} from loopback-2 to loopback-3, same path")
+    [step] = copied.plan.steps if copied.plan is not None else [None]
+    assert step is not None and step.tool == "automation.copy_file"
+    assert (step.target_names, step.args["to"], step.args["to_path"]) == (
+        ["loopback-2"],
+        "loopback-3",
+        str(source),
+    )
+    result = only_result(copied)
+    assert result.status is TargetStatus.OK, result.error
+    # the testbed's assets share one file system: the same path there is this very file, unchanged
+    assert result.output.data["asset"] == "loopback-3" and result.output.data["changes"] is False
+    assert source.read_bytes() == b"welcome\n"
+
+
 async def test_copy_to_an_asset_outside_the_scope_is_refused(
     services: dict[type[Any], Any], in_testbed: SshdTestbed, tmp_path: Path
 ) -> None:
