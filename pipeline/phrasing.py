@@ -56,6 +56,8 @@ class Slot:
       always counts ({"restart": ("bounce", "kick")}); for other arguments a phrase stands for a
       whole value ({"/var/log/syslog": ("syslog",)}, {"1-65535": ("all ports",)}).
     - `by_os`: the value to use when none is written, by the targets' os ({"windows": "powershell"}).
+    - `narrows`: the value is something the hosts run (an installed package): when the inventory
+      lists it as a service, a selection ('across prod') narrows to the assets running it.
     """
 
     kind: SlotKind = ""
@@ -63,6 +65,7 @@ class Slot:
     follows: tuple[str, ...] = ()
     values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     by_os: Mapping[str, str] = field(default_factory=dict)
+    narrows: bool = False
 
 
 @dataclass(frozen=True)

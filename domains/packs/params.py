@@ -80,11 +80,12 @@ def slots(declared: Mapping[str, ParamDef]) -> dict[str, Slot]:
     found: dict[str, Slot] = {}
     for name, param in declared.items():
         kind = param.kind or _SLOT_KIND.get(param.type, "")
-        if param.words or param.leads or param.follows or kind:
+        if param.words or param.leads or param.follows or kind or param.narrows:
             found[name] = Slot(
                 kind=kind,  # type: ignore[arg-type]
                 leads=param.leads,
                 follows=param.follows,
                 values=dict(param.words),
+                narrows=param.narrows,
             )
     return found

@@ -59,6 +59,7 @@ class ParamDef(Strict):
     words: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # value -> words people use
     leads: tuple[str, ...] = ()  # words written just before the value
     follows: tuple[str, ...] = ()  # words written just after it
+    narrows: bool = False  # something the hosts run (a package): selections narrow to where it runs
 
     @field_validator("pattern")
     @classmethod

@@ -49,6 +49,7 @@ _WEIGHT: dict[str, float] = {
     "question": 0.4,
     "value": 0.9,
     "cue": 0.3,
+    "topic": 0.3,
 }
 _MISSING = 0.9
 
@@ -160,7 +161,7 @@ def _reading(tool: ToolView, parse: Parse, words: ToolWords, found: list[Match],
     cued, cues = cued_values(tool, parse, found)
     text_cues = [m for m in found if m.role == "cue" and cued_words(tool, parse, [m])]  # 'the X template'
     chosen = _best_matches([m for m in found if m.role != "cue" or m in cues or m in text_cues])
-    score = sum(_WEIGHT[m.role] * len(m.words) / max(1, words.spread[m.words]) for m in chosen)
+    score = sum(_WEIGHT[m.role] * len(m.words) / _spread(m, words) for m in chosen)
     uses = tuple(v for v in parse.values if v in cued or usable(tool, v, parse, chosen))
     uses += object_of_verb(tool, parse, chosen, uses, words)
     score += sum(cued_weight(tool, v, words) if v in cued else fill_weight(tool, v, words) for v in uses)
@@ -176,14 +177,20 @@ def _reading(tool: ToolView, parse: Parse, words: ToolWords, found: list[Match],
     )
     missing += _unfilled_paths(tool, uses, missing)
     score -= _MISSING * len(missing)
+    own = covers | {i for m in chosen for i in m.tokens}  # 'postgresql activity': its own word
     unused = [
         v
         for v in parse.values
-        if v not in uses and v.kinds & STRONG_KINDS and not v.weak and not set(v.tokens) <= covers
+        if v not in uses and v.kinds & STRONG_KINDS and not v.weak and not set(v.tokens) <= own
     ]
     score -= 0.3 * len(unused)
     score -= 0.3 * len(_ignored_words(parse, chosen, uses, covers, words))
     return Reading(tool, round(score, 3), tuple(chosen), uses, missing, frozenset(covers))
+
+
+def _spread(match: Match, words: ToolWords) -> int:
+    """How many tools share the matched words (topics only among topics)."""
+    return max(1, (words.topic_spread if match.role == "topic" else words.spread)[match.words])
 
 
 def _unfilled_paths(tool: ToolView, uses: tuple[Value, ...], missing: tuple[str, ...]) -> tuple[str, ...]:

@@ -173,6 +173,17 @@ _DURATION_GLUE = frozenset(
         "for",
         "about",
         "around",
+        "can",
+        "could",
+        "may",
+        "might",
+        "will",
+        "take",
+        "takes",
+        "need",
+        "needs",
+        "probably",
+        "long",
     ]
 )
 

@@ -24,6 +24,7 @@ from pipeline.nlu.english import (
 )
 from pipeline.nlu.lexicon import (
     COMMON,
+    DISTRIBUTIVES,
     FILLER,
     GREETINGS,
     HOST_NOUNS,
@@ -61,6 +62,7 @@ GLUE = (
     | QUESTION_WORDS
     | PRONOUNS
     | QUANTIFIERS
+    | DISTRIBUTIVES
     | HOST_NOUNS
     | LOOK_VERBS
     | GREETINGS

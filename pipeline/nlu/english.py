@@ -47,8 +47,11 @@ _PAST_IRREGULAR = frozenset(
 
 @functools.lru_cache(maxsize=16384)
 def stem(word: str) -> str:
-    """A crude stem, the same for a word's inflections: restart(s|ed|ing) -> restart."""
+    """A crude stem, the same for a word's inflections: restart(s|ed|ing) -> restart; and for its
+    hyphenations: clean-up, cleanup."""
     low = word.lower()
+    if "-" in low and low.replace("-", "").isalpha():
+        low = low.replace("-", "")
     if low in _IRREGULAR:
         return _IRREGULAR[low]
     if len(low) <= 3 or not low.isalpha():

@@ -28,7 +28,7 @@ from pipeline.nlu.parse import Claims, Parse, Value
 from pipeline.nlu.qualifiers import is_statement, unknown_qualifiers
 from pipeline.nlu.reading import Reading
 from pipeline.nlu.recognise import recognise
-from pipeline.nlu.slots import MissingSlot, each_value, fill, other_assets
+from pipeline.nlu.slots import MissingSlot, each_value, fill, other_assets, run_by_hosts
 from pipeline.nlu.targeting import Clarify, Context, NoTargets, targets_for
 from pipeline.nlu.tokens import Token
 from pipeline.nlu.toolwords import ToolView, ToolWords
@@ -231,9 +231,10 @@ class Reader:
                 return
             raise Clarify(self._asked(tool, missing, read.parse, context)) from None
         service = str(filled.args.get("service") or context.service)
+        runs = run_by_hosts(tool, filled.args, self.index)
         parse = self._outside_command(read.parse, reading)
         try:
-            names, selector = targets_for(tool, parse, context, service, self.index)
+            names, selector = targets_for(tool, parse, context, service, self.index, runs)
             others = other_assets(tool, filled.args)
             if others:  # 'from web-01 to db-01': db-01 is the tool's argument, not a target
                 names = tuple(n for n in names if n not in others)

@@ -35,6 +35,8 @@ ANY_ASSET_NOUNS = vocab(
     "host hosts asset assets device devices node nodes system systems gear equipment appliance appliances"
 )
 QUANTIFIERS = vocab("all every each entire whole everything everyone any")
+# A number followed by one of these counts per target: '10 each', '5 pings apiece', '4 per host'.
+DISTRIBUTIVES = vocab("each apiece per")
 
 PRONOUNS = vocab("it them they those these its their there both same that this him")
 

@@ -9,7 +9,7 @@ nothing written for it raises `MissingSlot` with the question to ask back.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pipeline.errors import InvalidRequest
@@ -17,11 +17,12 @@ from pipeline.nlu.commands import code_span, command_span, command_text, quoted_
 from pipeline.nlu.english import stem
 from pipeline.nlu.fit import exact_choice, led_host
 from pipeline.nlu.inventory import InventoryIndex
+from pipeline.nlu.lexicon import DISTRIBUTIVES, HOST_NOUNS
 from pipeline.nlu.parse import Parse, Value
 from pipeline.nlu.reading import Reading
 from pipeline.nlu.slot_text import free_text, inventory_fields, new_name, query_filters
 from pipeline.nlu.toolwords import SlotView, ToolView
-from pipeline.nlu.values import port_numbers
+from pipeline.nlu.values import port_numbers, service_name
 
 
 class MissingSlot(Exception):
@@ -190,7 +191,22 @@ def _numbers(
     for value in parse.values:
         if value.has("number") and cued(slot, value, parse):
             return value.value
+    numbers = [s.name for s in reading.tool.slots if s.kind == "number"]
+    if reading.tool.takes_targets and numbers == [slot.name]:
+        return next((v.value for v in parse.values if v.has("number") and _per_target(slot, v, parse)), None)
     return None
+
+
+def _per_target(slot: SlotView, value: Value, parse: Parse) -> bool:
+    """'ping A and B 10 each', '5 pings apiece', '4 packets per host': a number counted per target
+    is the tool's one number argument (the slot's own follow word may stand between)."""
+    end = parse.position(value.tokens[-1])
+    after = [t.low for t in parse.tokens[end + 1 : end + 5] if t.kind != "punct"]
+    if after and (stem(after[0]),) in slot.follows:
+        after = after[1:]
+    if not after or after[0] not in DISTRIBUTIVES:
+        return False
+    return after[0] != "per" or (len(after) > 1 and after[1] in HOST_NOUNS | {"target", "targets"})
 
 
 def _durations(
@@ -200,9 +216,17 @@ def _durations(
     for value in parse.values:
         if value.has("duration") and (len(slots) == 1 or cued(slot, value, parse)):
             return value.value
-        if value.has("number") and cued(slot, value, parse):
+        if value.has("number") and cued(_by_name(slot), value, parse):
             return float(value.value)  # 'timeout 30', '(timeout: 90)': seconds
     return None
+
+
+def _by_name(slot: SlotView) -> SlotView:
+    """The slot cued only by its own name's words ('timeout' for timeout_s, 'duration' for
+    duration_s): a bare number without a unit ('for 20', 'allow 30') is no duration otherwise."""
+    named = {stem(w) for w in slot.name.split("_")}
+    own = tuple(p for p in slot.leads if p and p[-1] in named)
+    return replace(slot, leads=own, follows=())
 
 
 def _sizes(
@@ -321,6 +345,20 @@ def _asset(
     token = led_host(slot, parse)
     found = index.lookup(token.text).names if token is not None else ()
     return found[0] if len(found) == 1 and found[0] in parse.targets.names else None
+
+
+def run_by_hosts(tool: ToolView, args: dict[str, Any], index: InventoryIndex) -> str:
+    """The service a `narrows` argument names when the inventory lists it ('postgres' ->
+    postgresql), written back in the inventory's spelling; "" otherwise."""
+    for slot in tool.slots:
+        value = args.get(slot.name)
+        if not slot.narrows or not isinstance(value, str):
+            continue
+        known = service_name(value, index)
+        if known is not None and known.lower() in index.services:
+            args[slot.name] = known
+            return known
+    return ""
 
 
 def other_assets(tool: ToolView, args: dict[str, Any]) -> set[str]:

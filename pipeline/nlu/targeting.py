@@ -55,9 +55,10 @@ class Context:
 
 
 def targets_for(
-    tool: ToolView, parse: Parse, context: Context, service: str, index: InventoryIndex
+    tool: ToolView, parse: Parse, context: Context, service: str, index: InventoryIndex, runs: str = ""
 ) -> tuple[tuple[str, ...], AssetFilter | None]:
-    """(names, selector) for a call of `tool`, or Clarify."""
+    """(names, selector) for a call of `tool`, or Clarify. `runs`: a service the call is about that
+    only the hosts running it can answer for (a package's version): a selection narrows to them."""
     found = parse.targets
     if not tool.takes_targets:
         return (), None
@@ -73,8 +74,8 @@ def targets_for(
     count = _counted(parse)
     if selector is not None and not names and count:
         selector = _exactly(count, selector, service, index)
-    if selector is not None and not names and service and tool.changes:
-        names, selector = _running(selector, service, index)
+    if selector is not None and not names and (runs or (service and tool.changes)):
+        names, selector = _running(selector, runs or service, index)
     if not names and selector is None:
         if context.targets or context.selector is not None:
             return context.targets, context.selector

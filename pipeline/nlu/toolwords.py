@@ -16,15 +16,29 @@ from typing import Any, Literal
 
 from pydantic.fields import FieldInfo
 
-from pipeline.nlu.english import stem
-from pipeline.nlu.lexicon import COMMON, FILLER
+from pipeline.nlu.english import AUXILIARIES, MODALS, QUESTION_WORDS, stem
+from pipeline.nlu.lexicon import (
+    CHANGE_VERBS,
+    COMMON,
+    FILLER,
+    GENERAL_VERBS,
+    HOST_NOUNS,
+    LOOK_VERBS,
+    PRONOUNS,
+    QUANTIFIERS,
+)
 from pipeline.phrasing import Call, Phrasing, Slot
 from pipeline.registry import ToolSpec
 
 Phrase = tuple[str, ...]
-Role = Literal["verb", "object", "state", "question", "value", "cue"]
+Role = Literal["verb", "object", "state", "question", "value", "cue", "topic"]
 GLUE = frozenset({"the", "a", "an", "of", "on", "in", "at", "for", "to", "from", "with", "and", "or", "my"})
 _ENGLISH = COMMON | FILLER | GLUE
+# words too general to say which tool a request is about, whatever a description says
+_GENERAL = (
+    _ENGLISH | GENERAL_VERBS | LOOK_VERBS | CHANGE_VERBS | HOST_NOUNS | QUANTIFIERS | PRONOUNS
+    | QUESTION_WORDS | MODALS | AUXILIARIES
+)  # fmt: skip
 _HOLE = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 
@@ -46,6 +60,7 @@ class SlotView:
     follows: tuple[Phrase, ...] = ()
     by_os: Mapping[str, str] = field(default_factory=dict)
     many: bool = False  # a list: several values make one argument
+    narrows: bool = False  # something the hosts run: a selection narrows to where it runs
 
 
 @dataclass(frozen=True)
@@ -90,22 +105,31 @@ class ToolWords:
         self.tools = tuple(_view(spec) for spec in specs)
         self._by_name = {t.name: t for t in self.tools}
         self.spread: Counter[Phrase] = Counter()  # phrase -> number of tools using it
+        self.topic_spread: Counter[Phrase] = Counter()  # the same for names' and descriptions' words
         self.starts: dict[str, list[tuple[Phrase, ToolView, Role, SlotView | None, str]]] = {}
         for tool in self.tools:
             for words in {*tool.phrases, *(p for s in tool.slots for p in s.values)}:
                 self.spread[words] += 1
             for words, role in tool.phrases.items():
                 self.starts.setdefault(words[0], []).append((words, tool, role, None, ""))
+                compound = _compound(words)
+                if compound is not None and compound not in tool.phrases:  # 'clean up' -> 'cleanup'
+                    self.spread[compound] += 1
+                    self.starts.setdefault(compound[0], []).append((compound, tool, role, None, ""))
             for slot in tool.slots:
                 for words, value in slot.values.items():
                     self.starts.setdefault(words[0], []).append((words, tool, "value", slot, value))
                 for words in {*slot.leads, *slot.follows}:
                     if words and words[0] not in GLUE:
                         self.starts.setdefault(words[0], []).append((words, tool, "cue", slot, ""))
+        self._add_topics()
         self.vocabulary = frozenset(
             w.lower() for t in self.tools for w in _declared_words(t.spec.phrasing)
         ) | frozenset(w for t in self.tools for s in t.slots for p in s.values for w in p if w.isalpha())
-        self.plurals = frozenset(w[:-1] for w in self.vocabulary if w.endswith("s") and len(w) > 3)
+        # names written as plurals ('teams', a channel): their singular ('team') is another word;
+        # a plural noun ('diagnostics') still matches its singular
+        named = frozenset(w for t in self.tools for s in t.slots for p in s.values for w in p if w.isalpha())
+        self.plurals = frozenset(w[:-1] for w in named if w.endswith("s") and len(w) > 3)
         self.function_words = frozenset(
             w.lower() for t in self.tools for w in _declared_words(t.spec.phrasing, values=False)
         )  # verbs, objects, states, questions and cues: no value words ('postgres log')
@@ -125,6 +149,23 @@ class ToolWords:
             if " " not in o
         )
 
+    def _add_topics(self) -> None:
+        """A catalog file's tool also answers to its own name and description ('disk_cleanup' ->
+        'disk cleanup', 'diagnostics', 'report'), weighted like a cue (and shared only among
+        topics): words no tool declares (those point where they are declared) and not too common
+        to point anywhere."""
+        phrases = {p for t in self.tools for p in t.phrases}
+        phrases |= {p for t in self.tools for s in t.slots for p in (*s.values, *s.leads, *s.follows)}
+        declared = {p[0] for p in phrases if len(p) == 1}  # a word declared on its own
+        for tool in self.tools:
+            if not tool.spec.source:
+                continue  # a tool written in Python declares its words in full
+            for words in _topics(tool.spec):
+                if any(w in declared for w in words):
+                    continue
+                self.topic_spread[words] += 1
+                self.starts.setdefault(words[0], []).append((words, tool, "topic", None, ""))
+
     def get(self, name: str) -> ToolView | None:
         return self._by_name.get(name)
 
@@ -133,6 +174,27 @@ class ToolWords:
 
     def with_kind(self, kind: str) -> list[ToolView]:
         return [t for t in self.tools if kind in t.kinds()]
+
+
+def _compound(words: Phrase) -> Phrase | None:
+    """A phrasal verb's one-word noun: 'clean up' -> 'cleanup', 'roll out' -> 'rollout'."""
+    if len(words) == 2 and words[1] in _PARTICLES and words[0].isalpha():
+        return (stem(words[0] + words[1]),)
+    return None
+
+
+_PARTICLES = frozenset({"up", "down", "out", "off", "over", "back", "in"})
+
+
+def _topics(spec: ToolSpec) -> set[Phrase]:
+    """The name's words as one phrase ('linux.disk_cleanup' -> 'disk cleanup') and, for a read,
+    the description's content words, stemmed (a change is asked for by its own words: a
+    description's 'free disk space' says what it does, not that someone wants it done)."""
+    named = phrase(spec.name.split(".", 1)[-1].replace("_", " "))
+    written = re.findall(r"[a-z][a-z-]{3,}", spec.description.lower()) if not spec.changes else []
+    found = {(stem(w),) for w in written if w not in _GENERAL and stem(w) not in _GENERAL}
+    parts = {(w,) for w in named if w not in _GENERAL}
+    return found | parts | ({named} if len(named) > 1 else set())
 
 
 def _declared_words(phrasing: Phrasing, *, values: bool = True) -> Iterable[str]:
@@ -214,7 +276,7 @@ def _cued(slot: Slot, parts: list[str], i: int) -> Slot:
     after = next((p for p in parts[i + 1 :] if p.lower() not in GLUE and not _HOLE.fullmatch(p)), None)
     leads = slot.leads + ((before,) if before and parts.index(before) == i - 1 else ())
     follows = slot.follows + ((after,) if after and parts.index(after) == i + 1 else ())
-    return Slot(slot.kind, leads, follows, slot.values, slot.by_os)
+    return Slot(slot.kind, leads, follows, slot.values, slot.by_os, slot.narrows)
 
 
 def _slot(name: str, info: FieldInfo, declared: Slot) -> SlotView:
@@ -239,6 +301,7 @@ def _slot(name: str, info: FieldInfo, declared: Slot) -> SlotView:
         follows=tuple(phrase(w) for w in declared.follows),
         by_os=dict(declared.by_os),
         many=many or declared.kind == "port",
+        narrows=declared.narrows,
     )
 
 

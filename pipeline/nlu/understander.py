@@ -33,6 +33,7 @@ from pipeline.nlu.inventory import InventoryIndex
 from pipeline.nlu.lexicon import (
     CHANGE_VERBS,
     COMMON,
+    DISTRIBUTIVES,
     ENVIRONMENT_SYNONYMS,
     FILLER,
     GENERAL_VERBS,
@@ -121,7 +122,8 @@ class DeterministicUnderstander:
         synonyms = {w for group in (*ENVIRONMENT_SYNONYMS.values(), *OS_SYNONYMS.values()) for w in group}
         lexicon = (
             FILLER | COMMON | HOST_NOUNS | QUANTIFIERS | PRONOUNS | GENERAL_VERBS | LOOK_VERBS | CHANGE_VERBS
-            | THEN_WORDS | GREETINGS | HELP_WORDS | WELL_KNOWN_SERVICES | frozenset(SERVICE_ALIASES)
+            | DISTRIBUTIVES | THEN_WORDS | GREETINGS | HELP_WORDS | WELL_KNOWN_SERVICES
+            | frozenset(SERVICE_ALIASES)
             | frozenset(PORT_NAMES) | frozenset(TYPE_SYNONYMS) | DISCOURSE | SUBJECTS | MODALS | AUXILIARIES
             | QUESTION_WORDS | STATE_VERBS | ADVICE_WORDS
         )  # fmt: skip
