@@ -82,7 +82,10 @@ class Phrasing:
       each hole tells where an argument is written.
     - `synonyms`: a word of the patterns -> other words people use for it.
     - `examples`: complete requests, for help, suggestions and the LLM's prompt (each must plan).
-    - `untargeted`: what a request that names no targets means: "ask" which hosts, or "all".
+    - `untargeted`: what a request that names no targets means: "ask" which hosts, "all", or
+      "none" (the tool then runs once without a target: a DNS lookup asks the bot's resolver).
+    - `targets_after`: the tool's targets are only the hosts written right after these words
+      ('ask ns1 for ...', '... against ns1'); other hosts named are its arguments (a name to look up).
     - `words_required`: the tool is chosen only when one of its verbs, objects or questions is
       written; the values it takes alone point at other tools (a path alone is read, never
       transferred: fetching needs 'download', 'attach', 'grab a copy').
@@ -96,7 +99,8 @@ class Phrasing:
     patterns: tuple[str, ...] = ()
     synonyms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     examples: tuple[str, ...] = ()
-    untargeted: Literal["ask", "all"] = "ask"
+    untargeted: Literal["ask", "all", "none"] = "ask"
+    targets_after: tuple[str, ...] = ()
     words_required: bool = False
 
 

@@ -16,7 +16,7 @@ NOTIFY = Phrasing(
                 "email": ("email", "e-mail", "mail"),
                 "slack": ("slack",),
                 "teams": ("teams", "ms teams"),
-                "sms": ("sms", "text"),
+                "sms": ("sms", "text", "page"),
                 "webhook": ("webhook",),
             }
         ),

@@ -79,6 +79,13 @@ def record_value(record_type: str, rdata: Any) -> Any:
             "expire": rdata.expire,
             "minimum": rdata.minimum,
         }
+    if record_type == "SRV":
+        return {
+            "priority": rdata.priority,
+            "weight": rdata.weight,
+            "port": rdata.port,
+            "target": rdata.target.to_text(),
+        }
     if record_type in ("CNAME", "NS", "PTR"):
         return rdata.target.to_text()
     return rdata.to_text()
@@ -96,6 +103,8 @@ def summarize(result: dict[str, Any]) -> str:
 def _short(value: Any) -> str:
     if isinstance(value, dict) and "exchange" in value:
         return f"{value['preference']} {value['exchange']}"
+    if isinstance(value, dict) and "port" in value:
+        return f"{value['target']}:{value['port']} (priority {value['priority']}, weight {value['weight']})"
     if isinstance(value, dict):
         return f"{value['mname']} {value['rname']} serial {value['serial']}"
     return str(value)

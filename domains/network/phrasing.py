@@ -46,6 +46,8 @@ TRACEROUTE = Phrasing(
 )
 
 DNS_LOOKUP = Phrasing(
+    untargeted="none",  # no host named: the bot's own resolver answers
+    targets_after=("ask", "query", "against", "via", "using", "at", "@", "server", "nameserver"),
     verbs=("resolve", "nslookup", "dig", "lookup", "look up"),
     objects=("dns", "record", "records", "resolution", "dns record", "dns records"),
     slots={

@@ -102,7 +102,7 @@ class BandwidthArgs(BaseModel):
     duration_s: float = Field(5.0, gt=0, le=60, description="seconds to send for (capped by the settings)")
 
 
-RecordType = Literal["A", "AAAA", "MX", "TXT", "CNAME", "NS", "PTR", "SOA"]
+RecordType = Literal["A", "AAAA", "MX", "TXT", "CNAME", "NS", "PTR", "SOA", "SRV"]
 
 
 class DnsLookupArgs(BaseModel):
@@ -313,14 +313,18 @@ def _privileged(probe: IcmpProbe, address: str) -> bool:
     DnsLookupArgs,
     risk=Risk.READ,
     timeout_s=10,
-    takes_targets=False,
     phrasing=words.DNS_LOOKUP,
 )
 async def dns_lookup(ctx: ToolContext, target: AssetRef | None, args: DnsLookupArgs) -> ToolOutput:
-    """Look up DNS records (A, AAAA, MX, TXT, CNAME, NS, PTR, SOA) for a name."""
+    """Look up DNS records (A, AAAA, MX, TXT, CNAME, NS, PTR, SOA, SRV) for a name: with the bot's
+    resolver, or asking each target (a nameserver in the inventory) directly."""
     config = config_of(ctx)
     result = None
-    if config.hosts_file and not config.dns_nameservers:  # the system resolver reads it first
+    if target is not None:  # 'ask ns1 for ...': that server answers, on the configured DNS port
+        server = await connect_address(ctx, target)
+        resolver = dns.make_resolver((server,), config.dns_port, config.dns_timeout_s)
+        result = await dns.lookup(resolver, args.name, args.record_type)
+    elif config.hosts_file and not config.dns_nameservers:  # the system resolver reads it first
         listed = Path(config.hosts_file)
         result = await asyncio.to_thread(hosts_file.answer, listed, args.name, args.record_type)
     if result is None:

@@ -441,6 +441,7 @@ def _phrasing(said: PhrasingDef, declared: Mapping[str, ParamDef]) -> Phrasing:
         synonyms=dict(said.synonyms),
         examples=said.examples,
         untargeted=said.untargeted,
+        targets_after=said.targets_after,
         words_required=said.words_required,
     )
 

@@ -149,7 +149,8 @@ class PhrasingDef(Strict):
     questions: tuple[str, ...] = ()
     synonyms: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     examples: tuple[str, ...] = ()
-    untargeted: Literal["ask", "all"] = "ask"
+    untargeted: Literal["ask", "all", "none"] = "ask"
+    targets_after: tuple[str, ...] = ()
     words_required: bool = False
 
 

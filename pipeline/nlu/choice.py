@@ -167,7 +167,9 @@ def _reading(tool: ToolView, parse: Parse, words: ToolWords, found: list[Match],
     score += sum(cued_weight(tool, v, words) if v in cued else fill_weight(tool, v, words) for v in uses)
     command, covers = command_fit(tool, parse, chosen, words)
     covers |= cued_words(tool, parse, chosen)
-    score += target_fit(tool, parse) + command + dns_fit(tool, parse) + asset_fit(tool, parse)
+    named, bare = dns_fit(tool, parse, chosen)
+    covers |= bare
+    score += target_fit(tool, parse) + command + named + asset_fit(tool, parse)
     if referred and "service" in tool.kinds():
         score += FILL["service"] if chosen else 0.5  # 'check nginx on web-02, then restart it'
     missing = tuple(
@@ -185,7 +187,16 @@ def _reading(tool: ToolView, parse: Parse, words: ToolWords, found: list[Match],
     ]
     score -= 0.3 * len(unused)
     score -= 0.3 * len(_ignored_words(parse, chosen, uses, covers, words))
-    return Reading(tool, round(score, 3), tuple(chosen), uses, missing, frozenset(covers))
+    return Reading(
+        tool, round(score, 3), (*chosen, *_riders(found, chosen)), uses, missing, frozenset(covers)
+    )
+
+
+def _riders(found: list[Match], chosen: list[Match]) -> list[Match]:
+    """Values written by a word chosen in another role ('send an email to ...': 'email' is the
+    verb and also the channel): they fill their argument without counting twice."""
+    taken = {i for m in chosen for i in m.tokens}
+    return [m for m in found if m.role == "value" and m not in chosen and set(m.tokens) <= taken]
 
 
 def _spread(match: Match, words: ToolWords) -> int:

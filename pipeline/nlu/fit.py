@@ -10,7 +10,8 @@ from collections.abc import Iterable
 from pipeline.nlu.commands import code_span, command_span, quoted_within, shell_like
 from pipeline.nlu.dictionary import english
 from pipeline.nlu.english import AUXILIARIES, stem
-from pipeline.nlu.lexicon import COMMON, PRONOUNS
+from pipeline.nlu.inventory import InventoryIndex
+from pipeline.nlu.lexicon import ABBREVIATIONS, COMMON, PRONOUNS
 from pipeline.nlu.parse import Parse, Value
 from pipeline.nlu.reading import Match
 from pipeline.nlu.tokens import Token
@@ -216,6 +217,17 @@ def exact_choice(token: Token, parse: Parse) -> bool:
     )
 
 
+def written_choice(token: Token, slot: SlotView, parse: Parse) -> str | None:
+    """The choice of `slot` a token writes when the choice is also an English word or a chat
+    abbreviation ('A' records, 'srv' records: SRV, not 'server'), as `exact_choice` reads it."""
+    if token.kind != "word" or not exact_choice(token, parse):
+        return None
+    if token.text in slot.exact:
+        return token.text
+    upper = token.text.upper()
+    return upper if upper in slot.exact and token.text.lower() in ABBREVIATIONS else None
+
+
 def exact_matches(parse: Parse, words: ToolWords) -> list[tuple[ToolView, Match]]:
     """Choices that are also English words ('A' records), written so they count as the choice:
     they point at the tool declaring them like any other value word."""
@@ -223,17 +235,40 @@ def exact_matches(parse: Parse, words: ToolWords) -> list[tuple[ToolView, Match]
     for tool in words:
         for slot in tool.slots:
             for token in parse.tokens:
-                if token.kind == "word" and token.text in slot.exact and exact_choice(token, parse):
-                    found.append((tool, Match((token.low,), "value", (token.index,), slot.name, token.text)))
+                choice = written_choice(token, slot, parse)
+                if choice is not None:
+                    found.append((tool, Match((token.low,), "value", (token.index,), slot.name, choice)))
     return found
 
 
-def dns_fit(tool: ToolView, parse: Parse) -> float:
-    """A name or address to look up, written as a DNS name or an address (not an inventory name)."""
+def dns_fit(tool: ToolView, parse: Parse, chosen: list[Match]) -> tuple[float, set[int]]:
+    """A name or address to look up, written as a DNS name or an address (not an inventory name),
+    or a bare host name right after the tool's own word ('resolve localhost', 'dig mailhost')."""
     if "dns_name" not in tool.kinds() or parse.of_kind("dns_name"):
-        return 0.0
-    written = parse.targets.raw or any(t.kind == "ip" for t in parse.tokens)
-    return FILL["dns_name"] if written else 0.0
+        return 0.0, set()
+    if parse.targets.raw or any(t.kind == "ip" for t in parse.tokens):
+        return FILL["dns_name"], set()
+    bare = name_after(parse, chosen)
+    return (FILL["dns_name"], {bare.index}) if bare is not None else (0.0, set())
+
+
+_HOST_LABEL = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+def name_after(parse: Parse, chosen: Iterable[Match]) -> Token | None:
+    """A single-label host name written right after the tool's verb or object (record types and
+    'the', 'of', 'for' may stand between): 'dns localhost', 'nslookup mailhost'."""
+    own = {i for m in chosen if m.role in {"verb", "object", "value"} for i in m.tokens}
+    if not own:
+        return None
+    taken = parse.claimed | {i for v in parse.values for i in v.tokens if not v.weak}
+    for token in parse.tokens[parse.position(min(own)) :]:
+        if token.index in own or token.low in {"the", "of", "for", "record", "records"}:
+            continue
+        free = token.kind == "word" and token.index not in taken and _HOST_LABEL.match(token.low)
+        plain = token.low in COMMON or token.low in GAP_OK or (token.low.isalpha() and token.low in english())
+        return token if free and not plain else None
+    return None
 
 
 def target_fit(tool: ToolView, parse: Parse) -> float:
@@ -245,6 +280,18 @@ def target_fit(tool: ToolView, parse: Parse) -> float:
         return 0.2 if named or targets.raw else 0.0
     uses_raw = "dns_name" in tool.kinds()
     return -0.4 if targets.names and not uses_raw else 0.0
+
+
+def addressed(tool: ToolView, parse: Parse, index: InventoryIndex) -> list[str]:
+    """The hosts written right after one of the tool's `targets_after` words ('ask ns1',
+    'against ns1'): the ones it runs on; other hosts named are its arguments."""
+    cues = {stem(w) for w in tool.spec.phrasing.targets_after}
+    words = [t for t in parse.tokens if t.kind != "punct"]
+    found: list[str] = []
+    for before, token in itertools.pairwise(words):
+        if token.index in parse.targets.name_tokens and stem(before.low) in cues:
+            found += [n for n in index.lookup(token.text).names[:1] if n in parse.targets.names]
+    return found
 
 
 def led_host(slot: SlotView, parse: Parse) -> Token | None:
@@ -282,6 +329,7 @@ def has_value(slot: SlotView, chosen: Iterable[Match], uses: Iterable[Value], pa
         return any(_kind_of(v, kind) for v in uses)
     if kind == "dns_name":
         written = parse.of_kind("dns_name") or parse.targets.raw or any(t.kind == "ip" for t in parse.tokens)
+        written = written or name_after(parse, chosen) is not None
         # an inventory name after the tool's own words: 'dns lookup web-01', 'dns A localhost'
         named = parse.targets.names and any(m.role in ("verb", "object") for m in chosen)
         return bool(written or named)

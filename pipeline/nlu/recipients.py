@@ -1,9 +1,10 @@
-"""Named chat recipients: 'notify the Infra Ops channel on teams', 'send a teams message to the NOC'.
+"""Named recipients: 'notify the Infra Ops channel on teams', 'send a teams message to the NOC',
+'send an email to the dba team saying ...'.
 
-Teams and Slack recipients are often names, not #channels. When a message names a chat
-channel word (teams/slack), has a notification verb and no #channel, address or URL, the
-name is rewritten as `to='<name>'` so the rest of the pipeline reads it as the recipient
-(and never as hosts or as part of the message).
+Recipients are often names, not #channels or addresses (the notification settings map names to
+where they go). When a message names a channel word (teams, slack, email, sms, text, page), has
+a notification verb and no #channel, address or URL, the name is rewritten as `to='<name>'` so
+the rest of the pipeline reads it as the recipient (and never as hosts or as the message).
 """
 
 from __future__ import annotations
@@ -43,11 +44,16 @@ _FORMS = (
     re.compile(
         r"\b(?:in|into|on)\s+(?:the\s+)?" + _NAME + r"\s+(?:channel|group|room|space)\b", re.IGNORECASE
     ),
+    # "email the dba team saying ...", "page the on-call: ..." (the channel word used as the verb)
+    re.compile(r"^\s*(?:e-?mail|mail|page|text|sms)\s+(?:the\s+)?" + _NAME + _ENDS, re.IGNORECASE),
 )
+# a channel word standing alone (not inside a host name such as mail-gw-01)
+_CHANNEL_WORD = re.compile(r"(?<![\w-])(?:" + _CHAT + r"|e-?mail|mail|sms|text|page)(?![\w-])", re.IGNORECASE)
 _ADDRESSED = re.compile(r"(?<![\w&])#[\w]|@[\w-]+\.|\bhttps?://|(?<![\w+])\+\d", re.IGNORECASE)
 _CHAT_WORD = re.compile(r"\b" + _CHAT + r"\b", re.IGNORECASE)
 _VERB = re.compile(
-    r"\b(?:send|notify|post|message|tell|inform|alert|page|let|write|ping|announce)\b", re.IGNORECASE
+    r"(?<![\w-])(?:send|notify|post|message|tell|inform|alert|page|let|write|ping|announce|e-?mail|mail|text)(?![\w-])",
+    re.IGNORECASE,
 )
 _NOT_NAMES = frozenset(
     {
@@ -72,7 +78,7 @@ _NOT_NAMES = frozenset(
 def name_recipient(text: str) -> str:
     """Rewrite the first named chat recipient as `to='<name>'`; other text is unchanged."""
     leading = re.match(r"\s*" + _CHAT + r"\b", text, re.IGNORECASE) is not None
-    if _ADDRESSED.search(text) or not _CHAT_WORD.search(text) or not (_VERB.search(text) or leading):
+    if _ADDRESSED.search(text) or not _CHANNEL_WORD.search(text) or not (_VERB.search(text) or leading):
         return text
     for number, form in enumerate(_FORMS):
         for found in form.finditer(text):
@@ -80,7 +86,7 @@ def name_recipient(text: str) -> str:
             if not _usable(name) or not (_VERB.search(text[: found.start("name")]) or leading):
                 continue
             start, end = found.span()
-            keep = text[start : found.start("name")] if number in {1, 2} else ""  # the verb (or chat word)
+            keep = text[start : found.start("name")] if number in {1, 2, 5} else ""  # the verb (or chat word)
             keep = re.sub(r"\bthe\s+$", "", keep, flags=re.IGNORECASE)
             rest = text[end:].lstrip()
             chat = _CHAT_WORD.search(text[start:end])
@@ -100,4 +106,6 @@ def _usable(name: str) -> bool:
         or re.search(r"\d", name)
     ):
         return False
-    return not any(w in {"teams", "slack", "message", "that", "saying"} for w in words)
+    return not any(
+        w in {"teams", "slack", "email", "e-mail", "mail", "message", "that", "saying"} for w in words
+    )

@@ -59,7 +59,9 @@ def _catalog_nouns(tokens: list[Token], index: InventoryIndex, words: ToolWords,
             span = lows[i : i + len(words_)]
             if len(span) != len(words_) or tuple(stem(t.low) for t in span) != words_:
                 continue
-            hostless = not tool.takes_targets or not _inventory_word(span[0].low, index)
+            # a tool whose hosts are only those after its cue words ('ask ns1') takes none from it
+            addressed = not tool.takes_targets or bool(tool.spec.phrasing.targets_after)
+            hostless = addressed or not _inventory_word(span[0].low, index)
             if any(t.low in HOST_NOUNS for t in span) and hostless:
                 claims.take(*span)
 

@@ -15,7 +15,7 @@ from typing import Any
 from pipeline.errors import InvalidRequest
 from pipeline.nlu.commands import code_span, command_span, command_text, quoted_within, span_text
 from pipeline.nlu.english import stem
-from pipeline.nlu.fit import exact_choice, led_host
+from pipeline.nlu.fit import addressed, led_host, name_after, written_choice
 from pipeline.nlu.inventory import InventoryIndex
 from pipeline.nlu.lexicon import DISTRIBUTIVES, HOST_NOUNS
 from pipeline.nlu.parse import Parse, Value
@@ -111,9 +111,7 @@ def _scalar(value: str) -> Any:
 def _choices(slot: SlotView, reading: Reading, parse: Parse, index: InventoryIndex) -> Any:
     written = [m for m in reading.matches if m.slot == slot.name]
     chosen = [m.value for m in sorted(written, key=lambda m: m.tokens[0])]
-    chosen += [
-        t.text for t in parse.tokens if t.kind == "word" and t.text in slot.exact and exact_choice(t, parse)
-    ]
+    chosen += [c for t in parse.tokens if (c := written_choice(t, slot, parse)) is not None]
     chosen = list(dict.fromkeys(chosen))
     if chosen:
         return chosen if slot.many or slot.kind == "choices" else chosen[:1]
@@ -310,8 +308,10 @@ def _dns_names(
 ) -> Any:
     written = [str(v.value) for v in parse.of_kind("dns_name")]
     addresses = [t.text for t in parse.tokens if t.kind == "ip"]
-    names = written + addresses + parse.targets.raw + parse.targets.names
-    return names[0] if names else None
+    asked = addressed(reading.tool, parse, index) if reading.tool.spec.phrasing.targets_after else []
+    names = written + addresses + parse.targets.raw + [n for n in parse.targets.names if n not in asked]
+    bare = name_after(parse, reading.matches)
+    return names[0] if names else (bare.text if bare is not None else None)
 
 
 def _text(

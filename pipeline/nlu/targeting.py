@@ -15,6 +15,7 @@ from pipeline.contracts import AssetFilter, AssetRef, ToolCall
 from pipeline.conversation import Turn
 from pipeline.nlu import messages
 from pipeline.nlu.english import CARDINALS
+from pipeline.nlu.fit import addressed
 from pipeline.nlu.inventory import InventoryIndex
 from pipeline.nlu.parse import Parse, Targets
 from pipeline.nlu.toolwords import ToolView
@@ -62,6 +63,10 @@ def targets_for(
     found = parse.targets
     if not tool.takes_targets:
         return (), None
+    if tool.spec.phrasing.targets_after:  # 'ask ns1 for the MX of example.com': ns1 only
+        asked = tuple(n for n in found.names if n in addressed(tool, parse, index))
+        if asked or tool.untargeted == "none":
+            return asked, None
     if "field" in tool.kinds() and found.names:
         return tuple(found.names), None  # the selector words are the new values
     problems(found)

@@ -18,6 +18,7 @@ from pydantic.fields import FieldInfo
 
 from pipeline.nlu.english import AUXILIARIES, MODALS, QUESTION_WORDS, stem
 from pipeline.nlu.lexicon import (
+    ABBREVIATIONS,
     CHANGE_VERBS,
     COMMON,
     FILLER,
@@ -267,6 +268,7 @@ def _with_patterns(phrasing: Phrasing) -> Phrasing:
         synonyms=phrasing.synonyms,
         examples=phrasing.examples,
         untargeted=phrasing.untargeted,
+        targets_after=phrasing.targets_after,
         words_required=phrasing.words_required,
     )
 
@@ -284,8 +286,9 @@ def _slot(name: str, info: FieldInfo, declared: Slot) -> SlotView:
     values: dict[Phrase, str] = {}
     exact: set[str] = set()
     for choice in choices:
-        if choice.lower() in _ENGLISH:
-            exact.add(choice)  # 'A' records, not the article
+        if choice.lower() in _ENGLISH or choice.lower() in ABBREVIATIONS:
+            exact.add(choice)  # 'A' records, not the article; 'SRV' records, not 'server'
+
         else:
             values[phrase(choice)] = choice
     for value, words in declared.values.items():

@@ -236,7 +236,7 @@ class Executor:
                 try:
                     guard = self.policy.guard(step, job.principal)
                     ctx = ToolContext(execution_id, step.id, self.services, progress, guard, check=step.check)
-                    targets: Sequence[AssetRef | None] = step.targets if spec.takes_targets else (None,)
+                    targets: Sequence[AssetRef | None] = step.targets if _per_target(spec, step) else (None,)
                     if spec.run_all is not None:  # a tool that takes its targets itself (a runbook)
                         results = await self._run_all(ctx, spec, step, job.deadline)
                     else:
@@ -486,3 +486,9 @@ def order_steps(steps: Sequence[PlanStep]) -> list[PlanStep]:
     for step in steps:
         visit(step, frozenset())
     return ordered
+
+
+def _per_target(spec: ToolSpec, step: PlanStep) -> bool:
+    """The tool runs once per target; once without one when it takes none, or when it may run
+    untargeted (`untargeted="none"`) and the step names none."""
+    return spec.takes_targets and bool(step.targets or spec.phrasing.untargeted != "none")

@@ -103,6 +103,8 @@ def _timeout(spec: ToolSpec, args: dict[str, Any]) -> float:
 
 def resolve_targets(call: ToolCall, spec: ToolSpec, assets: Sequence[AssetRef]) -> tuple[AssetRef, ...]:
     """Names, addresses and a selector -> inventory assets (raw addresses only for tools declaring them)."""
+    if not call.targets and call.selector is None and spec.phrasing.untargeted == "none":
+        return ()  # it runs once without a target
     index = AssetIndex.of(assets)
     found: dict[str, AssetRef] = {}
     unknown: list[str] = []

@@ -157,10 +157,20 @@ def test_out_of_range_args_are_clarified_with_the_validation_message(registry: T
 
 
 def test_targetless_tools_drop_targets(registry: ToolRegistry) -> None:
-    plan = build_plan(
+    plan = build_plan(understanding(call("communication.list_templates", ("web-01",))), registry, ASSETS)
+    assert plan.steps[0].targets == ()
+
+
+def test_a_tool_that_may_run_untargeted_keeps_the_hosts_it_was_given(registry: ToolRegistry) -> None:
+    """network.dns_lookup asks its targets (nameservers) when given some, else the bot's resolver."""
+    asked = build_plan(
         understanding(call("network.dns_lookup", ("web-01",), name="example.org")), registry, ASSETS
     )
-    assert plan.steps[0].targets == () and plan.steps[0].args["record_type"] == "A"
+    assert [a.name for a in asked.steps[0].targets] == ["web-01"] and asked.steps[0].args[
+        "record_type"
+    ] == "A"
+    alone = build_plan(understanding(call("network.dns_lookup", name="example.org")), registry, ASSETS)
+    assert alone.outcome == "plan" and alone.steps[0].targets == ()
 
 
 def test_empty_selection_is_clarified(registry: ToolRegistry) -> None:

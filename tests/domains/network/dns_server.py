@@ -41,6 +41,10 @@ class StandInZone:
                 ],
                 ("10.0.0.127.in-addr.arpa.", "PTR"): ["web.example.test."],
                 ("mail.example.test.", "A"): ["127.0.0.25"],
+                ("_ldap._tcp.example.test.", "SRV"): [
+                    "0 100 389 dc1.example.test.",
+                    "10 50 389 dc2.example.test.",
+                ],
             }
         )
 

@@ -8,6 +8,7 @@ import pytest
 
 from domains.network.config import NetworkConfig
 from domains.network.tools import DnsLookupArgs, dns_lookup
+from pipeline.contracts import AssetRef
 from pipeline.errors import ToolFailed, ToolTimeout
 from pipeline.registry import ToolContext
 from tests.domains.network.dns_server import StandInZone
@@ -54,6 +55,27 @@ async def test_mx_and_soa_are_structured(dns_server: Server) -> None:
     soa = await lookup(dns_server, "example.test", "SOA")
     assert soa["records"][0]["serial"] == 2026112701
     assert soa["records"][0]["mname"] == "ns1.example.test."
+
+
+async def test_srv_is_structured(dns_server: Server) -> None:
+    srv = await lookup(dns_server, "_ldap._tcp.example.test", "srv")
+    assert sorted(srv["records"], key=lambda r: r["priority"]) == [
+        {"priority": 0, "weight": 100, "port": 389, "target": "dc1.example.test."},
+        {"priority": 10, "weight": 50, "port": 389, "target": "dc2.example.test."},
+    ]
+
+
+async def test_a_target_is_the_nameserver_asked(dns_server: Server) -> None:
+    """'ask ns1 for the MX of example.test': the inventory asset answers, on the configured port;
+    the bot's own resolver (here: nothing listening) is not asked."""
+    address, port, zone = dns_server
+    config = NetworkConfig(dns_nameservers=("127.0.0.9",), dns_port=port, dns_timeout_s=2.0)
+    ctx = ToolContext("exec-1", "step-1", {NetworkConfig: config})
+    ns1 = AssetRef(name="ns1", address=address, type="dns_server", os="linux")
+    args = DnsLookupArgs.model_validate({"name": "example.test", "record_type": "MX"})
+    output = await dns_lookup(ctx, ns1, args)
+    assert output.data["nameserver"] == address and len(output.data["records"]) == 2
+    assert zone.queries[-1] == ("example.test.", "MX")
 
 
 async def test_a_lookup_follows_cname(dns_server: Server) -> None:
