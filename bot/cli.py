@@ -296,7 +296,7 @@ def schedules_add(
 @click.pass_context
 @one_line_errors
 def schedules_list(ctx: click.Context) -> None:
-    """Every schedule: id, state, cadence, next and last run, destination."""
+    """Every schedule: number, id, state, cadence, next and last run, destination."""
     from bot.scheduling import list_schedules, schedule_line
 
     found = run(list_schedules(load_settings(ctx)))
@@ -308,7 +308,7 @@ def schedules_list(ctx: click.Context) -> None:
 
 def _schedule_change(name: str, to: str, doc: str) -> None:
     @schedules.command(name, help=doc)
-    @click.argument("schedule_id")
+    @click.argument("schedule_id", metavar="NUMBER|ID")
     @click.pass_context
     @one_line_errors
     def command(ctx: click.Context, schedule_id: str) -> None:

@@ -175,7 +175,7 @@ def schedule_line(schedule: Schedule) -> str:
     """One line per schedule for `schedules list`."""
     last = schedule.last_run_at.strftime("%Y-%m-%d %H:%M") if schedule.last_run_at else "never"
     return (
-        f"{schedule.id}  {schedule.state:<16} {schedule.cadence.describe():<24} "
+        f"{schedule.number:>3}  {schedule.id}  {schedule.state:<16} {schedule.cadence.describe():<24} "
         f"next {schedule.next_run_at:%Y-%m-%d %H:%M:%S}  last {last}  "
         f"-> {schedule.destination.describe()} ({schedule.notify})  {schedule.name}"
     )

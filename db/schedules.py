@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -24,6 +24,7 @@ def _row(schedule: Schedule) -> ScheduleRow:
     data = schedule.model_dump(mode="json")
     return ScheduleRow(
         id=schedule.id,
+        number=schedule.number,
         name=schedule.name,
         text=schedule.text,
         plan=data["plan"],
@@ -45,11 +46,14 @@ def _schedule(row: ScheduleRow) -> Schedule:
     fields: dict[str, Any] = {
         column: getattr(row, column)
         for column in (
-            "id", "name", "text", "plan", "cadence", "destination", "notify", "owner", "message",
+            "id", "number", "name", "text", "plan", "cadence", "destination", "notify", "owner", "message",
             "state", "next_run_at", "last_run_at", "last_state", "approved_by", "created_at",
         )
     }  # fmt: skip
     return Schedule.model_validate(fields)
+
+
+NUMBER_TRIES = 5
 
 
 class SqlScheduleStore:
@@ -58,9 +62,20 @@ class SqlScheduleStore:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    async def add(self, schedule: Schedule) -> None:
-        async with store_errors(), self._sessions() as session, session.begin():
-            session.add(_row(schedule))
+    async def add(self, schedule: Schedule) -> Schedule:
+        """Store `schedule` under the next free number (the highest so far + 1); returns it numbered."""
+        for attempt in range(NUMBER_TRIES):
+            try:
+                async with store_errors(), self._sessions() as session, session.begin():
+                    await begin_immediate(session)
+                    highest = await session.scalar(select(func.max(ScheduleRow.number)))
+                    numbered = schedule.model_copy(update={"number": (highest or 0) + 1})
+                    session.add(_row(numbered))
+                return numbered
+            except IntegrityError:  # another replica took that number at the same moment
+                if attempt == NUMBER_TRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     async def get(self, schedule_id: str) -> Schedule | None:
         async with store_errors(), self._sessions() as session:

@@ -211,6 +211,9 @@ class Kernel:
         self, message: InboundMessage, principal: Principal, progress: ProgressCallback | None
     ) -> Response:
         await self._audit("request", principal.subject, message, {"text": message.text})
+        managed = await self.schedules.manage(message, principal) if self.schedules is not None else None
+        if managed is not None:  # "pause the disk check schedule": about schedules, nothing to plan
+            return managed
         asked = read_schedule(message.text) if self.schedules is not None else None
         if asked is not None and self.schedules is not None:
             where = Destination(platform=message.identity.platform, channel=asked.channel or message.channel)

@@ -136,10 +136,12 @@ IMPACT_NOTHING_ELSE = "nothing else in the inventory depends on them"
 IMPACT_FOUR_EYES = "{why}: a second person must approve"
 
 # --------------------------------------------------------------------------- schedules
-SCHEDULE_CREATED = "Scheduled {name} ({id}): {what}, {cadence}, posting to {where} {when}. Next run {next}."
+SCHEDULE_CREATED = (
+    "Scheduled {name} (schedule {number}): {what}, {cadence}, posting to {where} {when}. Next run {next}."
+)
 SCHEDULE_PENDING = (
-    "Schedule {name} ({id}) changes things, so it needs one approval before it starts "
-    "({why}): `opsconductor schedules approve {id}`."
+    "Schedule {number} ({name}) changes things, so it needs one approval before it starts "
+    '({why}): "approve schedule {number}" (or `opsconductor schedules approve {number}`).'
 )
 SCHEDULE_POST_ALWAYS = "after every run"
 SCHEDULE_POST_CHANGE = "when the result changes state"
@@ -148,6 +150,12 @@ SCHEDULE_REFUSED = "I can't schedule that: {why}."
 SCHEDULE_UNKNOWN = "There is no schedule {id}."
 SCHEDULE_NOT_YOURS = "Only the schedule's owner, an approver or an admin may change schedule {id}."
 SCHEDULE_DONE = "Schedule {id} is {state}."
+SCHEDULE_STATE_WORDS = {"paused": "paused", "active": "running again", "deleted": "deleted"}
+SCHEDULE_LIST = "{count}{whose}:"
+SCHEDULE_LIST_NONE = 'There are no schedules{whose}. Ask e.g. "every 5 minutes ping db-01" to make one.'
+SCHEDULE_NO_MATCH = 'No schedule matches "{ref}". {listing}'
+SCHEDULE_WHICH = '{count} schedules match "{ref}"; say which by its number ("{verb} schedule {example}").'
+SCHEDULE_COLUMNS = ("#", "name", "state", "when", "posts to", "owner", "next run")
 SCHEDULE_APPROVED = "Schedule {id} is approved by {who} and active; next run {next}."
 SCHEDULE_NOT_PENDING = "Schedule {id} is {state}; there is nothing to approve."
 SCHEDULE_CHANGED = "Schedule {name}: the result changed state.\n{lines}\n"

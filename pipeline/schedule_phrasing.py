@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 from pipeline.schedules import Cadence, Notify
 
@@ -146,3 +147,113 @@ def _tidy(text: str) -> str:
     words = re.sub(r"^(?:please\s+|and\s+|then\s+)+", "", words, flags=re.IGNORECASE)
     words = re.sub(r"(?:\s+and|\s+then|,)+$", "", words, flags=re.IGNORECASE)
     return words.strip(" ,.;:")
+
+
+# --------------------------------------------------------------------------- managing schedules
+# "list my schedules", "pause the disk check schedule", "resume schedule 3", "delete the nightly
+# ping": a managing verb first, then which schedule (its number, its id, or words of its request,
+# name and cadence). Verbs that are also a tool's action ("stop", "remove") only manage a schedule
+# when the sentence says "schedule", or points at one by its cadence ("the nightly ping", never
+# "every night": that asks for a new schedule) and exactly one schedule matches.
+
+ScheduleAct = Literal["list", "paused", "active", "deleted", "approved"]
+MANAGE_VERBS: dict[ScheduleAct, tuple[str, ...]] = {
+    "paused": ("pause", "suspend", "disable", "mute", "hold", "stop", "halt"),
+    "active": ("resume", "unpause", "unmute", "reactivate", "re-enable", "enable", "restore"),
+    "deleted": ("delete", "remove", "drop", "cancel", "kill", "get rid of"),
+    "approved": ("approve",),
+}
+LIST_VERBS = ("list", "show me", "show", "display", "what are", "which are", "give me", "see")
+POLITE = re.compile(r"^(?:(?:please|kindly|(?:can|could|would)\s+you|go\s+ahead\s+and)\s+)+")
+SCHEDULE_NOUN = re.compile(r"\bschedul(?:e|es|ed)\b|\bjobs?\b", re.IGNORECASE)
+FILLER = frozenset({"the", "my", "our", "a", "an", "this", "that", "please", "one", "for", "me", "now"})
+POINTING = frozenset({"the", "my", "our", "this", "that"})  # "the nightly ping": an existing one
+MINE = frozenset({"my", "mine", "i"})
+CADENCE_WORDS = frozenset({"hourly", *ADVERBS, *DAYPARTS, *WEEKDAYS, *(f"{d}s" for d in WEEKDAYS)})
+RECURRING = frozenset({"every", "each"})  # "... every night": a new schedule is asked for
+_NUMBERED = re.compile(r"(?:\bschedules?\s*|#|\bnumber\s*|\bno\.?\s*)(\d+)\b|^(\d+)$", re.IGNORECASE)
+_LISTING = re.compile(
+    r"^(?:please\s+)?(?:(?:" + "|".join(LIST_VERBS) + r")\s+)?(?:(all|my|our|the)\s+)?"
+    r"(?:active\s+|paused\s+|current\s+)?(?:schedules|scheduled\s+(?:jobs|checks|runs))(?:\s+(?:do\s+)?i\s+have)?$"
+    r"|^what(?:'s|\s+is)\s+scheduled(?:\s+for\s+me)?$"
+    r"|^(?:what|which)\s+schedules\b.*$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class ScheduleCommand:
+    """A chat request about existing schedules: the act, and which schedule it is about."""
+
+    act: ScheduleAct
+    words: tuple[str, ...] = ()  # the reference's words ("disk", "check"), fillers dropped
+    number: int | None = None  # "schedule 3"
+    mine: bool = False  # "my schedules": only the asker's
+    named: bool = False  # the sentence says "schedule": about schedules, whatever matches
+    timed: bool = False  # the reference names a cadence ("the nightly ping")
+
+
+def read_schedule_command(text: str) -> ScheduleCommand | None:
+    """The schedule management a sentence asks for, or None when it asks for something else."""
+    plain = POLITE.sub("", re.sub(r"\s+", " ", text).strip(" .!?").lower())
+    listing = _LISTING.match(plain)
+    if listing is not None:
+        return ScheduleCommand("list", mine=bool(listing.group(1) == "my" or " i " in f" {plain} "))
+    for act, verbs in MANAGE_VERBS.items():
+        for verb in verbs:
+            if plain.startswith(verb + " "):
+                return _command(act, plain[len(verb) + 1 :])
+    return None
+
+
+def _command(act: ScheduleAct, rest: str) -> ScheduleCommand | None:
+    named = SCHEDULE_NOUN.search(rest) is not None
+    numbered = _NUMBERED.search(rest)
+    number = int(numbered.group(1) or numbered.group(2)) if numbered else None
+    words = tuple(
+        w
+        for w in re.findall(r"[\w.-]+", SCHEDULE_NOUN.sub(" ", rest))
+        if w not in FILLER and w != str(number)
+    )
+    pointing = rest.split(" ", 1)[0] in POINTING
+    timed = pointing and any(w in CADENCE_WORDS for w in words) and not RECURRING & set(words)
+    if not (named or timed):
+        return None
+    mine = any(w in MINE for w in re.findall(r"\w+", rest))
+    return ScheduleCommand(act, words, number, mine, named, timed)
+
+
+def schedule_words(name: str, text: str, cadence: Cadence) -> frozenset[str]:
+    """The words a person may use for a schedule: its name's, its request's and its cadence's."""
+    words = set(re.findall(r"[\w.-]+", f"{name} {text} {cadence.describe()}".lower()))
+    if cadence.every_s is not None:
+        words.update(w for w, s in ADVERBS.items() if s == cadence.every_s)
+        words.update({3600: {"hour"}, 86400: {"day", "night"}, 604800: {"week"}}.get(cadence.every_s, set()))
+    elif cadence.cron is not None:
+        _minute, hour, _dom, _month, weekday = cadence.cron.split()
+        if weekday == "*":
+            words.update({"daily", "day"})
+        words.update(w for w, d in WEEKDAYS.items() if d == weekday)
+        if hour.isdigit():
+            words.update(_dayparts(int(hour)))
+    return frozenset(words)
+
+
+def _dayparts(hour: int) -> set[str]:
+    if hour < 5 or hour >= 20:
+        return {"nightly", "night", "midnight"} if hour == 0 else {"nightly", "night"}
+    if hour < 12:
+        return {"morning"}
+    return {"afternoon"} if hour < 18 else {"evening"}
+
+
+def mentions(reference: tuple[str, ...], words: frozenset[str]) -> bool:
+    """Every word of the reference is one of the schedule's (a plural or -ing form counts)."""
+    return all(any(_same(r, w) for w in words) for r in reference)
+
+
+def _same(said: str, word: str) -> bool:
+    if said == word:
+        return True
+    short, long = sorted((said, word), key=len)
+    return len(short) >= 4 and long.startswith(short) and len(long) - len(short) <= 3

@@ -16,6 +16,8 @@ from pipeline import anomalies, messages
 from pipeline.contracts import InboundMessage, Principal, Reply, Risk, new_id, utcnow
 from pipeline.history import HistoryStore
 from pipeline.kernel import Kernel, chat_of, default_driver_id
+from pipeline.schedule_listing import listing, matching, unmatched
+from pipeline.schedule_phrasing import read_schedule_command
 from pipeline.schedules import (
     Cadence,
     Destination,
@@ -101,16 +103,18 @@ class Scheduler:
             next_run_at=now if cadence.every_s is not None else cadence.next_after(now),
             created_at=now,
         )
-        await self.store.add(schedule)
+        schedule = await self.store.add(schedule)
         await self._audit("schedule.created", principal.subject, schedule, describe(schedule))
         return schedule, Reply(outcome="answer", summary=created_summary(schedule, plan.four_eyes))
 
     async def approve(self, schedule_id: str, approver_message: InboundMessage) -> Reply:
-        schedule = await self.store.get(schedule_id)
+        """Approve a pending schedule (`schedule_id`: its id or number) as the sender of the message."""
+        schedule = await self.lookup(schedule_id)
         if schedule is None:
             return Reply(outcome="refused", summary=messages.SCHEDULE_UNKNOWN.format(id=schedule_id))
+        schedule_id = schedule.id
         if schedule.state != "pending_approval":
-            summary = messages.SCHEDULE_NOT_PENDING.format(id=schedule_id, state=schedule.state)
+            summary = messages.SCHEDULE_NOT_PENDING.format(id=label(schedule), state=schedule.state)
             return Reply(outcome="approval_result", summary=summary)
         approver = await self.kernel.identity.resolve(approver_message.identity, fresh=True)
         if approver is None:
@@ -127,29 +131,59 @@ class Scheduler:
         next_at = _stamp(schedule.next_run_at)
         return Reply(
             outcome="approval_result",
-            summary=messages.SCHEDULE_APPROVED.format(id=schedule_id, who=who, next=next_at),
+            summary=messages.SCHEDULE_APPROVED.format(id=label(schedule), who=who, next=next_at),
         )
 
     async def change(self, schedule_id: str, to: str, message: InboundMessage) -> Reply:
-        """Pause, resume or delete (`to`: paused, active, deleted) as the sender of `message`."""
-        schedule = await self.store.get(schedule_id)
+        """Pause, resume or delete (`to`: paused, active, deleted) as the sender of `message`;
+        `schedule_id` is the schedule's id or number."""
+        schedule = await self.lookup(schedule_id)
         if schedule is None:
             return Reply(outcome="refused", summary=messages.SCHEDULE_UNKNOWN.format(id=schedule_id))
+        schedule_id = schedule.id
         person = await self.kernel.identity.resolve(message.identity, fresh=True)
         if person is None:
             return Reply(outcome="refused", summary=messages.UNKNOWN_PERSON)
         if not _may_manage(person, schedule):
-            return Reply(outcome="refused", summary=messages.SCHEDULE_NOT_YOURS.format(id=schedule_id))
+            return Reply(outcome="refused", summary=messages.SCHEDULE_NOT_YOURS.format(id=label(schedule)))
         if to == "deleted":
             await self.store.delete(schedule_id)
         elif to == "active" and schedule.state == "pending_approval":
-            summary = messages.SCHEDULE_PENDING.format(name=schedule.name, id=schedule.id, why="not yet")
+            summary = messages.SCHEDULE_PENDING.format(
+                name=schedule.name, number=schedule.number, why="not yet"
+            )
             return Reply(outcome="refused", summary=summary)
         else:
             await self.store.set_state(schedule_id, "active" if to == "active" else "paused")
         event = {"paused": "schedule.paused", "active": "schedule.resumed", "deleted": "schedule.deleted"}[to]
         await self._audit(event, person.subject, schedule, {})
-        return Reply(outcome="answer", summary=messages.SCHEDULE_DONE.format(id=schedule_id, state=to))
+        state = messages.SCHEDULE_STATE_WORDS[to]
+        return Reply(outcome="answer", summary=messages.SCHEDULE_DONE.format(id=label(schedule), state=state))
+
+    async def lookup(self, ref: str) -> Schedule | None:
+        """The schedule with id `ref`, else the one numbered `ref`."""
+        found = await self.store.get(ref)
+        if found is None and ref.isdigit():
+            found = next((s for s in await self.store.all() if s.number == int(ref)), None)
+        return found
+
+    async def manage(self, message: InboundMessage, principal: Principal) -> Reply | None:
+        """A chat request about existing schedules ("list my schedules", "pause the disk check
+        schedule", "resume schedule 3"), answered under the same rules as the command line;
+        None when the message is not about schedules."""
+        command = read_schedule_command(message.text)
+        if command is None:
+            return None
+        schedules = await self.store.all()
+        if command.act == "list":
+            return listing(schedules, principal.subject if command.mine else None)
+        found = matching(schedules, command, principal)
+        if len(found) != 1:
+            # "the nightly ping" matching no one schedule is a request after all, not about one
+            return unmatched(found, command, schedules) if command.named else None
+        if command.act == "approved":
+            return await self.approve(found[0].id, message)
+        return await self.change(found[0].id, command.act, message)
 
     # ------------------------------------------------------------------ running
 
@@ -224,12 +258,12 @@ def describe(schedule: Schedule) -> dict[str, object]:
 def created_summary(schedule: Schedule, four_eyes: bool) -> str:
     if schedule.state == "pending_approval":
         why = "a second person must approve" if four_eyes else "someone with the approver role"
-        return messages.SCHEDULE_PENDING.format(name=schedule.name, id=schedule.id, why=why)
+        return messages.SCHEDULE_PENDING.format(name=schedule.name, number=schedule.number, why=why)
     what = "; ".join(f"{step.tool} on {', '.join(step.target_names) or '-'}" for step in schedule.plan.steps)
     when = messages.SCHEDULE_POST_ALWAYS if schedule.notify == "always" else messages.SCHEDULE_POST_CHANGE
     return messages.SCHEDULE_CREATED.format(
         name=schedule.name,
-        id=schedule.id,
+        number=schedule.number,
         what=what,
         cadence=schedule.cadence.describe(),
         where=schedule.destination.describe(),
@@ -244,6 +278,11 @@ def _explained(line: str, flags: list[anomalies.Anomaly]) -> str:
         if line.startswith(f"anomaly {flag.kind} {flag.target}:"):
             return f"{line} ({flag.describe()})"
     return line
+
+
+def label(schedule: Schedule) -> str:
+    """How replies name a schedule: its number and name."""
+    return f'{schedule.number} ("{schedule.name}")'
 
 
 def _may_manage(person: Principal, schedule: Schedule) -> bool:

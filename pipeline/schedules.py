@@ -23,7 +23,7 @@ from typing import Literal, Protocol
 from croniter import croniter
 from pydantic import Field, model_validator
 
-from pipeline.contracts import Frozen, InboundMessage, Plan, Reply, TargetResult, TargetStatus
+from pipeline.contracts import Frozen, InboundMessage, Plan, Principal, Reply, TargetResult, TargetStatus
 
 Notify = Literal["change", "always"]
 ScheduleState = Literal["active", "paused", "pending_approval"]
@@ -106,6 +106,7 @@ class Schedule(Frozen):
     """A stored schedule; `message` carries the owner's identity (re-resolved at every run)."""
 
     id: str
+    number: int = 0  # short, for people ("resume schedule 3"); given by the store when it is added
     name: str
     text: str
     plan: Plan
@@ -138,7 +139,9 @@ class Schedule(Frozen):
 class ScheduleStore(Protocol):
     """Schedules and their runs, persisted; `claim` is atomic across processes."""
 
-    async def add(self, schedule: Schedule) -> None: ...
+    async def add(self, schedule: Schedule) -> Schedule:
+        """Store a new schedule; returns it with its number."""
+        ...
 
     async def get(self, schedule_id: str) -> Schedule | None: ...
 
@@ -180,6 +183,11 @@ class ScheduleDoor(Protocol):
         notify: Notify = "change",
         name: str = "",
     ) -> tuple[Schedule | None, Reply]: ...
+
+    async def manage(self, message: InboundMessage, principal: Principal) -> Reply | None:
+        """Answer a request about existing schedules (list, pause, resume, delete, approve);
+        None when the message is not one."""
+        ...
 
 
 def run_state(reply: Reply) -> RunState:

@@ -42,7 +42,7 @@ async def test_upgrade_stamps_head_and_is_idempotent(db_url: str) -> None:
     assert await current_revision(db_url) is None
     await upgrade(db_url)
     await upgrade(db_url)
-    assert await current_revision(db_url) == head_revision() == "0014"
+    assert await current_revision(db_url) == head_revision() == "0015"
     assert set(Base.metadata.tables) <= await _tables(db_url)
 
 

@@ -126,6 +126,7 @@ async def seed(sessions: Sessions, copies: int = 1) -> Seeded:
 
 SCHEDULE_FIELDS = {
     "id": "sched1",
+    "number": 1,
     "name": "watch",
     "text": "ping db-01",
     "owner": "olga",

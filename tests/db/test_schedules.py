@@ -17,7 +17,7 @@ from db.models import NetworkScan, PortScanResult
 from db.network_results import SqlNetworkResults
 from db.schedules import SqlScheduleStore
 from domains.network.ports import NetworkResults
-from pipeline.contracts import ChatIdentity, InboundMessage, Plan, PlanStep, Risk
+from pipeline.contracts import ApprovalPrompt, ChatIdentity, InboundMessage, Plan, PlanStep, Reply, Risk
 from pipeline.policy import Policy
 from pipeline.scheduler import Scheduler
 from pipeline.schedules import Cadence, Destination, Schedule, changes, parse_every
@@ -277,3 +277,57 @@ async def test_a_scheduled_check_posts_an_anomaly_against_the_stored_baseline(se
     assert post is not None
     assert "anomaly open_ports localhost: flagged" in post.reply.summary
     assert "localhost has 2 open ports against a 7-day median of 0" in post.reply.summary
+
+
+async def test_schedules_are_listed_paused_resumed_and_deleted_from_chat(sessions: Sessions) -> None:
+    chat = FakeChat()
+    store = SqlScheduleStore(sessions)
+    chat.kernel.schedules = Scheduler(chat.kernel, store, clock=Clock(T0))
+    for text in ("every night at 2 ping localhost", "check disk on localhost every 2 hours"):
+        assert (await chat.say(text)).outcome == "answer"
+    (ping, disk) = sorted(await store.all(), key=lambda s: s.number)
+    assert (ping.number, disk.number) == (1, 2) and ping.cadence == Cadence(cron="0 2 * * *")
+
+    mine = await chat.say("which schedules do I have?")
+    assert isinstance(mine, Reply) and mine.outcome == "answer" and mine.summary.startswith("2 schedules")
+    (table,) = mine.sections[0].tables
+    assert [row[0] for row in table.rows] == ["1", "2"] and table.rows[0][4] == "fakechat C-test (on change)"
+    theirs = await chat.say("list my schedules", user="vic")
+    assert isinstance(theirs, Reply) and "no schedules of yours" in theirs.summary
+
+    refused = await chat.say("pause the disk check schedule", user="vic")  # a viewer, not the owner
+    assert refused.outcome == "refused" and (await store.get(disk.id)).state == "active"  # type: ignore[union-attr]
+    paused = await chat.say("pause the disk check schedule")
+    assert isinstance(paused, Reply) and paused.summary == 'Schedule 2 ("check disk on localhost") is paused.'
+    assert (await store.get(disk.id)).state == "paused"  # type: ignore[union-attr]
+    resumed = await chat.say("resume schedule 2", user="alan")  # an approver may manage anyone's
+    assert resumed.outcome == "answer" and (await store.get(disk.id)).state == "active"  # type: ignore[union-attr]
+
+    which = await chat.say("pause the schedule")
+    assert which.outcome == "clarify" and "2 schedules match" in which.summary  # type: ignore[union-attr]
+    missing = await chat.say("delete schedule 9")
+    assert missing.outcome == "clarify" and 'No schedule matches "schedule 9"' in missing.summary  # type: ignore[union-attr]
+
+    deleted = await chat.say("delete the nightly ping")
+    assert deleted.outcome == "answer" and [s.id for s in await store.all()] == [disk.id]
+    events = chat.audit.events()
+    assert (
+        events.count("schedule.paused")
+        == events.count("schedule.resumed")
+        == events.count("schedule.deleted")
+        == 1
+    )
+
+    # a verb that is also a tool's action, with no schedule meant, is planned as usual
+    stop = await chat.say("stop nginx on localhost")
+    assert isinstance(stop, ApprovalPrompt) and stop.plan.steps[0].tool == "automation.service_control"
+    assert [s.state for s in await store.all()] == ["active"]
+
+
+async def test_schedule_numbers_stay_unique_when_replicas_add_at_once(
+    sessions: Sessions, second_engine: AsyncEngine
+) -> None:
+    stores = [SqlScheduleStore(sessions), SqlScheduleStore(session_factory(second_engine))]
+    made = await asyncio.gather(*(stores[n % 2].add(schedule(T0 + timedelta(seconds=n))) for n in range(8)))
+    assert sorted(s.number for s in made) == list(range(1, 9))
+    assert sorted(s.number for s in await stores[0].all()) == list(range(1, 9))
