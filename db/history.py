@@ -9,7 +9,8 @@ Series (`measurements`), one sample per stored result:
     open_ports  number of open ports per port scan (port_scans), ports
     disk        fullest filesystem's use_percent in a stored step result (execution_steps), %
     service     1 when a stored step result says the service is active, else 0
-    bandwidth   bandwidth_tests.mbps, by the asset measured from (to whichever asset), Mbit/s
+    bandwidth   bandwidth_tests.mbps, by the asset measured from (to whichever asset), Mbit/s;
+                per (source, target) pair for "bandwidth between A and B" (`throughput`)
 Traceroutes (`traceroutes`): the newest stored one per target (network_scans' summary), for the
 path graph (pipeline.topology).
 Step results are read by the shape of their data (a `disk` list, an `active` state), never by
@@ -23,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -63,6 +64,24 @@ class SqlHistory:
             tests = BandwidthTest
             return await self._column(tests.source, tests.at, tests.mbps, targets, since, until)
         return await self._step_series(kind, targets, since, until)
+
+    async def throughput(
+        self, hosts: Sequence[str], since: datetime, until: datetime
+    ) -> dict[tuple[str, str], list[Sample]]:
+        """Each (source, target) pair's bandwidth_tests.mbps in [since, until) where either end is
+        one of `hosts`, oldest first."""
+        tests = BandwidthTest
+        either = or_(tests.source.in_(hosts), tests.target.in_(hosts))
+        query = (
+            select(tests.source, tests.target, tests.at, tests.mbps)
+            .where(either, tests.at >= since, tests.at < until)
+            .order_by(tests.at)
+        )
+        series: dict[tuple[str, str], list[Sample]] = defaultdict(list)
+        async with store_errors(), self._sessions() as session:
+            for source, target, when, mbps in await session.execute(query):
+                series[(source, target)].append(Sample(when, float(mbps)))
+        return dict(series)
 
     async def _pings(
         self, kind: Kind, targets: Sequence[str], since: datetime, until: datetime

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from statistics import median
 
@@ -20,6 +21,7 @@ from pipeline.history import (
     Kind,
     Sample,
     read_question,
+    without_window,
 )
 from pipeline.messages import counted
 from pipeline.ports import Planner
@@ -27,6 +29,15 @@ from pipeline.ports import Planner
 STAMP = "%Y-%m-%d %H:%M UTC"
 GROUP_NOUNS = re.compile(r"\b(?:tier|layer|fleet|farm|pool|estate)\b", re.IGNORECASE)
 MAX_JUDGED = 500  # samples per series checked for anomalies on a chart (the newest ones)
+
+
+@dataclass(frozen=True)
+class Named:
+    """What a question names: its hosts (the plan's targets), and the plan's other words that may
+    name one (the asset at the other end of a bandwidth measurement)."""
+
+    hosts: list[str]
+    values: frozenset[str] = frozenset()
 
 
 class Historian:
@@ -50,7 +61,8 @@ class Historian:
             return None
         if question.kind == "runs":
             return await self._runs(question, principal)
-        targets = await self._targets(message.text, principal)
+        named = await self._named(message.text, principal)
+        targets = named.hosts
         if question.kind == "last":
             return await self._last(question, targets)
         if not targets:
@@ -65,32 +77,38 @@ class Historian:
             return await self._ports(question, targets)
         if question.kind == "paths":
             return await self._paths(question, targets)
-        return await self._trend(question, targets)
+        return await self._trend(question, named)
 
-    async def _targets(self, text: str, principal: Principal) -> list[str]:
-        """The hosts the sentence names, read by the planner (the one place targets are resolved);
-        'the web tier' is read as 'the web servers'."""
-        names = await self._planned_targets(text, principal)
+    async def _named(self, text: str, principal: Principal) -> Named:
+        """The hosts the sentence names, read by the planner (the one place targets are resolved)
+        from the sentence without its time span; 'the web tier' is read as 'the web servers'."""
+        text = without_window(text)
+        named = await self._planned(text, principal)
         grouped = GROUP_NOUNS.sub("servers", text)
-        if not names and grouped != text:
-            names = await self._planned_targets(grouped, principal)
-        return names
+        if not named.hosts and grouped != text:
+            named = await self._planned(grouped, principal)
+        return named
 
-    async def _planned_targets(self, text: str, principal: Principal) -> list[str]:
+    async def _planned(self, text: str, principal: Principal) -> Named:
         plan = await self.planner.plan(text, principal)
         names: list[str] = []
+        values: set[str] = set()
         for step in plan.steps:
             names += [n for n in step.target_names if n not in names]
-        return names
+            values.update(v for v in step.args.values() if isinstance(v, str))
+        return Named(names, frozenset(values))
 
     # ------------------------------------------------------------------ trends
 
-    async def _trend(self, question: HistoryQuestion, targets: list[str]) -> Reply:
+    async def _trend(self, question: HistoryQuestion, named: Named) -> Reply:
         kind = question.measure or "latency"
         span = question.window
-        series = await self.store.measurements(kind, targets, span.since, span.until)
+        if kind == "bandwidth":
+            series = await self._pairs(named, span.since, span.until)
+        else:
+            series = await self.store.measurements(kind, named.hosts, span.since, span.until)
         if not series:
-            return Reply(outcome="answer", summary=no_data(kind, targets, span.label))
+            return Reply(outcome="answer", summary=no_data(kind, named.hosts, span.label))
         sections, flagged = [], {}
         notes: list[str] = []
         for target, samples in series.items():
@@ -109,6 +127,14 @@ class Historian:
         if notes:
             summary += " Anomaly: " + "; ".join(notes) + "."
         return Reply(outcome="answer", summary=summary, sections=tuple(sections), files=files)
+
+    async def _pairs(self, named: Named, since: datetime, until: datetime) -> dict[str, list[Sample]]:
+        """Throughput per direction: between the hosts named when a measurement joins two of them
+        ("between web-01 and db-01", "from web-01 to db-01"), else every pair touching one."""
+        pairs = await self.store.throughput(named.hosts, since, until)
+        ends = set(named.hosts) | named.values
+        between = {pair: samples for pair, samples in pairs.items() if set(pair) <= ends}
+        return {f"{a} → {b}": samples for (a, b), samples in sorted((between or pairs).items())}
 
     # ------------------------------------------------------------------ network paths
 

@@ -95,6 +95,12 @@ class HistoryStore(Protocol):
 
     async def runs_by(self, principal: str, since: datetime, until: datetime) -> list[RunRecord]: ...
 
+    async def throughput(
+        self, hosts: Sequence[str], since: datetime, until: datetime
+    ) -> dict[tuple[str, str], list[Sample]]:
+        """Bandwidth samples per (source, target) pair with either end among `hosts`."""
+        ...
+
     async def traceroutes(self, targets: Sequence[str], since: datetime, until: datetime) -> list[Trace]:
         """The newest stored traceroute of each target in the window."""
         ...
@@ -242,6 +248,20 @@ def window(text: str, now: datetime, default: timedelta) -> Window:
         unit = match.group(1)
         return Window(now - timedelta(seconds=_SPAN_UNITS[unit]), now, f"the last {unit}")
     return Window(now - default, now, f"the last {_describe(default)}")
+
+
+_SPAN_WORDS = re.compile(
+    r"\b(?:(?:over|in|during|for|within)\s+)?(?:the\s+)?"
+    r"(?:since\s+yesterday|yesterday|today|"
+    r"(?:last|past|previous)\s+\d+\s+(?:minute|hour|day|week|month)s?|"
+    r"(?:last|past|previous|this)\s+(?:hour|day|week|month))\b",
+    re.I,
+)
+
+
+def without_window(text: str) -> str:
+    """The sentence without its time span ('over the last 3 days'), whose number is no argument."""
+    return re.sub(r"\s+", " ", _SPAN_WORDS.sub(" ", text)).strip()
 
 
 def _describe(span: timedelta) -> str:

@@ -11,13 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from matplotlib.image import imread
+from PIL import Image
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.charts import MatplotlibCharts
 from db.executions import SqlExecutionStore
 from db.history import SqlHistory
-from db.models import ConnectivityTest, Execution, ExecutionStep, NetworkScan, PortScanResult
+from db.models import BandwidthTest, ConnectivityTest, Execution, ExecutionStep, NetworkScan, PortScanResult
 from domains.assets.directory import InMemoryAssetDirectory
 from domains.assets.importer import load_inventory
 from domains.catalog import build_registry
@@ -204,3 +205,55 @@ async def test_requests_that_ask_nothing_about_the_past_are_left_to_the_planner(
     sessions: Sessions, text: str
 ) -> None:
     assert await historian(sessions).answer(ask(text), OLGA) is None
+
+
+async def seed_throughput(
+    sessions: Sessions, source: str, target: str, values: list[tuple[datetime, float]]
+) -> None:
+    async with sessions() as session, session.begin():
+        scan = NetworkScan(kind="bandwidth", status="completed")
+        session.add(scan)
+        await session.flush()
+        for at, mbps in values:
+            session.add(
+                BandwidthTest(
+                    scan_id=scan.id, source=source, target=target, method="iperf3",
+                    bytes=int(mbps * 125_000 * 5), seconds=5.0, mbps=mbps, at=at,
+                )
+            )  # fmt: skip
+
+
+async def test_bandwidth_between_two_hosts_is_charted_per_direction(
+    sessions: Sessions, tmp_path: Path
+) -> None:
+    noise = random.Random(11)
+    hours = range(160, 0, -4)
+    dropping = [
+        (NOW - timedelta(hours=h), (940.0 if h > 24 else 610.0) + noise.uniform(-5, 5)) for h in hours
+    ]
+    await seed_throughput(sessions, "web-01", "db-01", dropping)
+    await seed_throughput(sessions, "db-01", "web-01", [(NOW - timedelta(hours=h), 900.0) for h in hours])
+    await seed_throughput(sessions, "web-01", "api-01", [(NOW - timedelta(hours=h), 300.0) for h in hours])
+
+    reply = await historian(sessions, tmp_path).answer(
+        ask("how has the network speed between web-01 and db-01 evolved this week?"), OLGA
+    )
+
+    assert reply is not None and reply.outcome == "answer"
+    assert reply.summary.startswith("Throughput over the last week: db-01 → web-01 900 -> 900 Mbit/s (+0%); ")
+    assert "web-01 → db-01 94" in reply.summary and "-> 61" in reply.summary  # the drop, from stored tests
+    assert [s.title for s in reply.sections] == ["db-01 → web-01", "web-01 → db-01"]  # api-01 is not asked
+    assert dict(reply.sections[1].facts)["samples"] == str(len(dropping))
+    (chart,) = reply.files
+    with Image.open(chart) as image:
+        image.load()  # decodes the whole PNG
+        assert (image.format, image.size) == ("PNG", (800, 400))
+        colours = {rgb for _count, rgb in image.convert("RGB").getcolors(maxcolors=1 << 20) or []}
+    assert (0x1F, 0x77, 0xB4) in colours and (0xFF, 0x7F, 0x0E) in colours  # one line per direction
+
+    one_end = await historian(sessions).answer(
+        ask("how did throughput from web-01 change over the past 3 days?"), OLGA
+    )
+    assert one_end is not None  # every pair touching web-01, within the three days asked
+    assert [s.title for s in one_end.sections] == ["db-01 → web-01", "web-01 → api-01", "web-01 → db-01"]
+    assert {dict(s.facts)["samples"] for s in one_end.sections} == {str(len([h for h in hours if h <= 72]))}
