@@ -199,6 +199,8 @@ class TeamsAdapter:
         await thread.show(content, response.summary)
         if isinstance(response, ApprovalPrompt):
             await self.memory.keep_card(response.execution_id, content, thread.activity_id)
+        elif response.files:
+            await thread.attach(response.files)
 
     async def deliver(self, message: InboundMessage, response: Response) -> None:
         """A later answer to a request (an expired approval, a run finished elsewhere): it
@@ -212,6 +214,8 @@ class TeamsAdapter:
         decided = response.decided if isinstance(response, Reply) else None
         header = [render.decided_stamp(decided)] if decided is not None else []  # decided elsewhere
         await thread.show(render.render(response, header), response.summary)
+        if isinstance(response, Reply) and response.files:
+            await thread.attach(response.files)
 
     # ------------------------------------------------------------------ card clicks
 

@@ -18,6 +18,7 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ActivityTypes, Attachment, ConversationReference
 
 from adapters.rendering import shorten
+from adapters.teams.files import outgoing
 from adapters.teams.render import CONTENT_TYPE, Card
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,15 @@ class CardThread:
     async def say(self, text: str) -> None:
         """A short plain message in the same conversation (refusals, busy)."""
         await self._post(Activity(type=ActivityTypes.message, text=text))
+
+    async def attach(self, files: tuple[str, ...]) -> None:
+        """An answer's files after its card: each image inline (a message of its own, so the card
+        keeps its size budget), one note naming the files Teams cannot receive."""
+        sent = outgoing(files)
+        for image in sent.images:
+            await self._post(Activity(type=ActivityTypes.message, attachments=[image]))
+        if sent.notes:
+            await self.say("\n\n".join(sent.notes))
 
     async def _post(self, activity: Activity) -> str | None:
         async def send(context: TurnContext) -> str | None:

@@ -16,8 +16,9 @@ id, replaced by its updates. Anything else lands in `unexpected` (tests assert i
 With `authorize` set, calls whose Authorization header it rejects answer 401. With
 `thread_limits` set, the per-thread limits Teams applies to a bot's sends, replies and
 updates (7 in 1 s, 8 in 2 s, 60 in 30 s) answer 429 with Retry-After, noted in `throttled`. An activity over
-Teams' message size limit (about 28 KB of JSON) is refused with 413 MessageSizeTooBig, as
-Teams refuses it, and noted in `refused`.
+Teams' message size limit (about 28 KB of JSON; base64 `data:` images are not counted, as Teams
+documents, but each may hold at most 1 MB) is refused with 413 MessageSizeTooBig, as Teams
+refuses it, and noted in `refused`.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from aiohttp import web
 
 ACTIVITIES = re.compile(r"^/v3/conversations/(?P<conversation>[^/]+)/activities(?:/(?P<id>[^/]+))?$")
 MESSAGE_LIMIT = 28 * 1024
+IMAGE_LIMIT = 1 << 20  # an inline (base64) image: at most 1 MB, and not counted in MESSAGE_LIMIT
 MEMBER = re.compile(r"^/v3/conversations/(?P<conversation>[^/]+)/members/(?P<id>[^/]+)$")
 THREAD_LIMITS = ((1.0, 7), (2.0, 8), (30.0, 60))  # (window s, operations) per bot and thread
 
@@ -129,12 +131,14 @@ class BotConnectorStandIn:
         return web.json_response({"error": {"code": "NotFound"}}, status=404)
 
     async def _activity(self, request: web.Request, match: re.Match[str]) -> web.Response:
-        if len(await request.read()) > MESSAGE_LIMIT:
+        raw = await request.read()
+        body = await request.json()
+        images = [len(uri) for uri in _inline_images(body)]
+        if len(raw) - sum(images) > MESSAGE_LIMIT or any(size > IMAGE_LIMIT * 4 // 3 + 64 for size in images):
             self.refused.append(request.path)
             return web.json_response(
                 {"error": {"code": "MessageSizeTooBig", "message": "Message size too big"}}, status=413
             )
-        body = await request.json()
         conversation, activity_id = match["conversation"], match["id"]
         if self._over_thread_limit(conversation):
             self.throttled.append(f"{request.method} {conversation}")
@@ -195,3 +199,12 @@ class BotConnectorStandIn:
                 {"error": {"code": "MemberNotFoundInConversation", "message": "not a member"}}, status=404
             )
         return web.json_response(member)
+
+
+def _inline_images(body: dict[str, Any]) -> list[str]:
+    """The `data:image/...` URIs of an activity's attachments (Teams shows them inline)."""
+    return [
+        str(a.get("contentUrl"))
+        for a in body.get("attachments") or []
+        if str(a.get("contentUrl", "")).startswith("data:image/")
+    ]
