@@ -105,8 +105,9 @@ class RetentionJob:
         tick = self.tick(self.clock())
         if tick == self._seen:
             return None
+        won = await self.store.claim(JOB, tick, self.by)  # raises while the database is down: retried
         self._seen = tick
-        return tick if await self.store.claim(JOB, tick, self.by) else None
+        return tick if won else None
 
     async def run(self, tick: datetime) -> list[Pruned]:
         pruned = await prune(self.store, self.section, self.clock())
