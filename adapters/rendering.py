@@ -12,6 +12,7 @@ import json
 from pipeline import messages
 from pipeline.contracts import (
     ApprovalPrompt,
+    AssetRef,
     Dependant,
     Impact,
     Plan,
@@ -175,6 +176,7 @@ def plan_notes(plan: Plan) -> list[str]:
     """What an approver reads before the steps: the impact (risk line first) and any freeze
     override; [] when the plan carries neither."""
     lines = impact_lines(plan.impact) if plan.impact is not None else []
+    lines += destination_lines(plan)
     if plan.undo_of:
         lines.insert(0, f"↩️ Undo of execution {plan.undo_of}: approving runs the reverse of that change")
     done = plan.freeze_override
@@ -182,6 +184,20 @@ def plan_notes(plan: Plan) -> list[str]:
         text = messages.FREEZE_OVERRIDDEN.format(by=done.by, reason=done.reason, windows=done.described)
         lines.insert(min(1, len(lines)), f"⚠️ {text}")
     return lines
+
+
+def destination_lines(plan: Plan) -> list[str]:
+    """The assets a step writes on besides its targets (a copy's destination), one line a step."""
+    return [
+        f"✍️ {step.tool} writes on {', '.join(_asset_text(d) for d in step.destinations)} "
+        f"(besides its targets)"
+        for step in plan.steps
+        if step.destinations
+    ]
+
+
+def _asset_text(asset: AssetRef) -> str:
+    return f"{asset.name} ({asset.environment})" if asset.environment else asset.name
 
 
 def impact_lines(impact: Impact) -> list[str]:

@@ -53,10 +53,12 @@ class SqlImpactFacts:
         return await self._locks.holders(names, now)
 
     async def recent_changes(self, names: Sequence[str], since: datetime) -> dict[str, RecentChange]:
+        """The latest change step started since `since` on each of `names`: its targets, and the
+        assets it wrote on besides them (a copy's destination, kept with the execution's plan)."""
         wanted = set(names)
         query = (
-            select(ExecutionStep.execution_id, ExecutionStep.tool, ExecutionStep.targets)
-            .add_columns(ExecutionStep.started_at, Execution.principal)
+            select(ExecutionStep.execution_id, ExecutionStep.step_id, ExecutionStep.tool)
+            .add_columns(ExecutionStep.targets, ExecutionStep.started_at, Execution.principal, Execution.plan)
             .join(Execution, ExecutionStep.execution_id == Execution.id)
             .where(ExecutionStep.risk.in_(CHANGING), ExecutionStep.started_at >= since)
             .order_by(ExecutionStep.started_at.desc())
@@ -64,11 +66,25 @@ class SqlImpactFacts:
         async with store_errors(), self._sessions() as session:
             rows = (await session.execute(query)).all()
         latest: dict[str, RecentChange] = {}
-        for execution_id, tool, targets, started_at, principal in rows:
-            for target in targets:
-                name = target.get("name") if isinstance(target, dict) else None
+        for execution_id, step_id, tool, targets, started_at, principal, plan in rows:
+            for name in [*_names(targets), *_destinations(plan, step_id)]:
                 if name in wanted and name not in latest:
                     latest[name] = RecentChange(
                         execution_id=execution_id, tool=tool, by=principal, at=started_at
                     )
         return latest
+
+
+def _names(assets: object) -> list[str]:
+    """The names of stored assets (AssetRef dumps)."""
+    found = assets if isinstance(assets, list) else []
+    return [str(a["name"]) for a in found if isinstance(a, dict) and a.get("name")]
+
+
+def _destinations(plan: object, step_id: str) -> list[str]:
+    """The destinations of step `step_id` in a stored plan."""
+    steps = plan.get("steps") if isinstance(plan, dict) else None
+    for step in steps if isinstance(steps, list) else []:
+        if isinstance(step, dict) and step.get("id") == step_id:
+            return _names(step.get("destinations"))
+    return []

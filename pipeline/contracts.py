@@ -191,10 +191,19 @@ class PlanStep(Frozen):
     definition: str = ""  # digest of the catalog file version planned ("" for a built-in tool)
     outline: tuple[str, ...] = ()  # what a tool that runs other tools will do (a runbook's steps)
     check: bool = False  # the tool's read-only check (what the change would do), risk read
+    # inventory assets the step writes on besides its targets (copy_file's destination), from the
+    # arguments its tool declares as `destinations`: locked, assessed and checked like targets
+    destinations: tuple[AssetRef, ...] = ()
 
     @property
     def target_names(self) -> list[str]:
         return [t.name for t in self.targets]
+
+    @property
+    def affected(self) -> tuple[AssetRef, ...]:
+        """The targets, then the destinations that are not targets too: every asset it touches."""
+        names = {t.name for t in self.targets}
+        return (*self.targets, *(d for d in self.destinations if d.name not in names))
 
 
 PlanOutcome = Literal["plan", "no_action", "clarify", "refused"]

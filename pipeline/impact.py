@@ -26,7 +26,7 @@ async def assess(
 ) -> Impact:
     """The impact of `plan`'s change steps (read steps reach nothing)."""
     changes = [s for s in plan.steps if s.risk is not Risk.READ]
-    targets = _unique(t for s in changes for t in s.targets)
+    targets = _unique(t for s in changes for t in s.affected)  # a copy's destination too
     impact = Impact(
         hosts=len(targets),
         environments=_distinct(t.environment for t in targets),

@@ -317,7 +317,7 @@ class Policy:
         spec = self.tools.get(step.tool)
         return (
             self._limit_denial(step, spec, role)
-            or next((d for t in step.targets if (d := self.target_denial(role, t, t.address))), None)
+            or next((d for t in step.affected if (d := self.target_denial(role, t, t.address))), None)
             or next((f"{step.tool} {param}: {d}" for param, d in self._path_denials(step, spec, role)), None)
         )
 
@@ -396,7 +396,7 @@ class Policy:
         scopes = [g.scope for g in grants if g.scope is not None]
         if not step.targets:
             return f"{step.tool} is allowed to you only on targets in {scopes[0].describe()}"
-        outside = [t for t in step.targets if not any(s.covers(t) for s in scopes)]
+        outside = [t for t in step.affected if not any(s.covers(t) for s in scopes)]
         if not outside:
             return None
         allowed = "; or ".join(s.describe() for s in scopes)
@@ -485,7 +485,7 @@ class Policy:
 
     def freeze_hits(self, plan: Plan, now: datetime) -> list[FreezeHit]:
         """The freeze windows open at `now` that cover a target of one of the plan's change steps."""
-        targets = {t.name: t for s in plan.steps if s.risk is not Risk.READ for t in s.targets}
+        targets = {t.name: t for s in plan.steps if s.risk is not Risk.READ for t in s.affected}
         hits = []
         for window in self.data.freezes.windows:
             span = window.open_at(now)

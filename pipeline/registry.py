@@ -19,6 +19,12 @@ or a sentence saying why none exists (the result's Undo button plans the calls).
 `preview=True` the check also runs before the approval prompt, which shows what it reported
 (write_file's diff), so the approver decides on the actual change.
 
+A change tool that writes on an inventory asset besides its targets names the arguments that hold
+it: `destinations=("to",)` (copy_file's destination). The planner resolves them in the inventory
+(`PlanStep.destinations`: an unknown one is asked back), and from then on they count as the step's
+targets for policy (grants, scope, freezes), impact (production, dependants, four eyes), the
+approval prompt and the execution locks.
+
 A read-only tool may declare `diagnoses=`: the alert names (Alertmanager's `alertname`) it is the
 diagnosis for, ``"*"`` for any alert; the alert webhooks pick their diagnosis from these
 declarations (`ToolRegistry.diagnosis_for`), never from a tool name written in code.
@@ -159,6 +165,7 @@ class ToolSpec:
     # the systems it has an implementation for: "windows" (WinRM) and "linux" (SSH: any other os);
     # empty for a tool that runs everywhere (a catalog file saying only `windows:` runs only there)
     platforms: frozenset[str] = frozenset()
+    destinations: tuple[str, ...] = ()  # arguments naming another inventory asset the change writes on
 
     def runs_on(self, os: str) -> bool:
         """True when the tool has an implementation for an asset of this os."""
@@ -215,11 +222,17 @@ class ToolSet:
         addresses: bool = False,
         ready: ReadyRule | None = None,
         diagnoses: tuple[str, ...] = (),
+        destinations: tuple[str, ...] = (),
     ) -> Callable[[ToolFunc], ToolFunc]:
         if not name.startswith(self.domain + "."):
             raise ValueError(f"tool {name} does not belong to domain {self.domain}")
         if diagnoses and risk is not Risk.READ:
             raise ValueError(f"tool {name}: only a read tool may diagnose alerts")
+        unknown = [d for d in destinations if d not in args_model.model_fields]
+        if unknown:
+            raise ValueError(
+                f"tool {name}: destinations {unknown} are not arguments of {args_model.__name__}"
+            )
 
         def register(func: ToolFunc) -> ToolFunc:
             doc = inspect.cleandoc(func.__doc__ or "").strip()
@@ -241,6 +254,7 @@ class ToolSet:
                     addresses=addresses,
                     ready=ready,
                     diagnoses=diagnoses,
+                    destinations=destinations,
                 )
             )
             return func

@@ -14,6 +14,7 @@ the execution it undoes (`Plan.undo_of`).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 
 from pipeline import messages
@@ -45,7 +46,7 @@ def undo_steps(
             none.append(messages.UNDO_UNDECLARED.format(tool=step.tool))
             continue
         for call, targets in _inverses(step, done[step.id], registry, none):
-            steps.append(_step(len(steps) + 1, call, targets, registry))
+            steps.append(_step(len(steps) + 1, call, targets, registry, step.affected))
     return steps, none
 
 
@@ -75,12 +76,18 @@ def _inverses(
     return list(grouped.values())
 
 
-def _step(number: int, call: Call, targets: list[AssetRef], registry: ToolRegistry) -> PlanStep:
+def _step(
+    number: int, call: Call, targets: list[AssetRef], registry: ToolRegistry, known: Sequence[AssetRef]
+) -> PlanStep:
+    """The inverse `call` as a plan step; its destinations are assets the change touched (`known`)."""
     spec = registry.get(call.tool)
     try:
         args = spec.parse_args(dict(call.args)).model_dump(mode="json", exclude_none=True)
     except OpsError as err:  # a declaration bug: say so rather than run something else
         raise ValueError(f"undo of {call.tool}: {err}") from err
+    by_name = {a.name: a for a in [*known, *targets]}
+    written = {str(args.get(name)) for name in spec.destinations}
+    destinations = [asset for name, asset in by_name.items() if name in written]
     return PlanStep(
         id=f"u{number}",
         tool=spec.name,
@@ -91,6 +98,7 @@ def _step(number: int, call: Call, targets: list[AssetRef], registry: ToolRegist
         risk=spec.risk,
         definition=spec.digest,  # a catalog tool runs only as the definition planned
         outline=spec.outline(args, tuple(targets)) if spec.outline is not None else (),
+        destinations=tuple(destinations),
     )
 
 

@@ -10,8 +10,9 @@
                                    `to`, through the bot, written there like write_file does
 
 Paths are resolved on their host (links, `..`) and the real paths are checked by the path policy
-(`ToolContext.check_path`) before anything is read or written, as for read_file; copy_file's
-destination asset is checked by the step's own rules too (`ToolContext.check_target`). Linux/Unix
+(`ToolContext.check_path`) before anything is read or written, as for read_file. copy_file
+declares `to` a destination: planned, policed, assessed and locked like a target (`ToolSpec.
+destinations`), and checked again when it runs (`ToolContext.check_target`). Linux/Unix
 hosts only (SFTP); a Windows target is refused with that reason.
 """
 
@@ -156,6 +157,7 @@ def copy_file_undo(args: Mapping[str, Any], output: ToolOutput) -> Call | str:
     check=copy_file_check,
     undo=copy_file_undo,
     preview=True,
+    destinations=("to",),  # written there: locked, assessed and checked like a target
 )
 async def copy_file(ctx: ToolContext, target: AssetRef | None, args: CopyFileArgs) -> ToolOutput:
     """Copy a file from each target to another asset (through the bot), keeping a backup of the

@@ -267,11 +267,13 @@ class Executor:
         return self.registry.get(step.tool) if step.tool in self.registry else None
 
     async def _lock(self, locks: TargetLocks, execution_id: str, spec: ToolSpec, step: PlanStep) -> str:
-        """'' once every target is locked for this execution; why not, after `lock_wait_s`."""
+        """'' once every target (and destination) is locked for this execution; why not, after
+        `lock_wait_s`."""
         args = spec.parse_args(step.args)
         ttl = float(getattr(args, "timeout_s", step.timeout_s)) + GRACE_S + LOCK_MARGIN_S
         deadline = time.monotonic() + self.lock_wait_s
-        while held := await locks.acquire(execution_id, step.target_names, ttl):
+        names = [t.name for t in step.affected]  # a copy's destination is written too
+        while held := await locks.acquire(execution_id, names, ttl):
             if time.monotonic() >= deadline:
                 busy = ", ".join(f"{t} (execution {e or 'unknown'})" for t, e in sorted(held.items()))
                 return f"busy: another run is changing {busy}"

@@ -57,6 +57,8 @@ def _steps(
             raise PlanProblem(f"{spec.name} has no check mode: it declares no read-only check.")
         targets = resolve_targets(call, spec, assets) if spec.takes_targets else ()
         args = _args(spec, call.args)
+        destinations = resolve_destinations(spec, args, assets)
+        args |= {name: asset.name for name, asset in destinations.items()}  # as the inventory spells it
         steps.append(
             PlanStep(
                 id=f"s{number}",
@@ -69,6 +71,7 @@ def _steps(
                 check=call.check,
                 definition=spec.digest,
                 outline=spec.outline(args, targets) if spec.outline is not None else (),
+                destinations=tuple({a.name: a for a in destinations.values()}.values()),
             )
         )
     return tuple(steps)
@@ -131,6 +134,24 @@ def resolve_targets(call: ToolCall, spec: ToolSpec, assets: Sequence[AssetRef]) 
     if len(targets) > MAX_TARGETS:
         raise PlanProblem(f"That is {len(targets)} hosts; narrow it down to at most {MAX_TARGETS}.")
     return tuple(targets)
+
+
+def resolve_destinations(
+    spec: ToolSpec, args: dict[str, Any], assets: Sequence[AssetRef]
+) -> dict[str, AssetRef]:
+    """The inventory assets the arguments the tool declares as `destinations` name (argument ->
+    asset); never guessed, never a raw address: an unknown one is asked back."""
+    index = AssetIndex.of(assets) if spec.destinations else None
+    found: dict[str, AssetRef] = {}
+    for name in spec.destinations:
+        written = args.get(name)
+        if written in (None, "") or index is None:
+            continue
+        asset = index.get(str(written))
+        if asset is None:
+            raise PlanProblem(f"I could not find {written} in the inventory ({spec.name} {name}).")
+        found[name] = asset
+    return found
 
 
 def _lookup(written: object, spec: ToolSpec, index: AssetIndex) -> AssetRef | None:

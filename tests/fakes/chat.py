@@ -25,6 +25,7 @@ from pipeline.contracts import (
     Response,
 )
 from pipeline.conversation import Conversations
+from pipeline.dispatch import TargetLocks
 from pipeline.kernel import Kernel
 from pipeline.planner import HybridPlanner
 from pipeline.policy import Policy
@@ -51,6 +52,8 @@ class FakeChat:
     services: dict[type[Any], Any] = field(default_factory=dict)  # e.g. {RemoteShell: a real SSH shell}
     conversations: Conversations | None = None  # follow-ups ('2', 'do it'); None: each message alone
     toolsets: tuple[ToolSet, ...] = ()  # tools of a test's own, beside the catalog
+    locks: TargetLocks | None = None  # the execution locks (db.locks on SQL); None: no locking
+    lock_wait_s: float = 30.0  # how long a change waits for a lock another run holds
 
     def __post_init__(self) -> None:
         registry = build_registry(self.catalog_paths)
@@ -68,7 +71,12 @@ class FakeChat:
             store=self.store,
             audit=self.audit,
             executor=Executor(
-                registry, policy, self.store, services={AssetDirectory: directory, **self.services}
+                registry,
+                policy,
+                self.store,
+                services={AssetDirectory: directory, **self.services},
+                locks=self.locks,
+                lock_wait_s=self.lock_wait_s,
             ),
             impact=self.impact,
         )

@@ -13,9 +13,7 @@ from typing import Any
 import pytest
 
 from adapters.rendering import plan_notes
-from domains.catalog import build_registry
 from pipeline.contracts import ApprovalPrompt, Reply, TargetResult, TargetStatus
-from pipeline.policy import Policy
 from tests.fakes.chat import FakeChat
 from tests.integration.sshd_testbed import SshdTestbed
 
@@ -156,44 +154,6 @@ async def test_a_copy_asked_in_words_lands_at_the_same_path_there(
     # the testbed's assets share one file system: the same path there is this very file, unchanged
     assert result.output.data["asset"] == "loopback-3" and result.output.data["changes"] is False
     assert source.read_bytes() == b"welcome\n"
-
-
-async def test_copy_to_an_asset_outside_the_scope_is_refused(
-    services: dict[type[Any], Any], in_testbed: SshdTestbed, tmp_path: Path
-) -> None:
-    source = prepare(tmp_path / "web" / "site.conf", b"x\n", 0o644, (0, 0))
-    there = tmp_path / "prod" / "site.conf"
-    there.parent.mkdir()
-    scoped = {
-        "roles": {
-            "operator": {
-                "grants": [
-                    {"tools": ["*"], "max_risk": "read"},
-                    {"tools": ["automation.*"], "max_risk": "write", "scope": {"environments": ["staging"]}},
-                ]
-            },
-            "approver": {"grants": [{"tools": ["*"], "max_risk": "read"}], "approves": ["write", "critical"]},
-        }
-    }
-    registry = build_registry()
-    fake = FakeChat(services=services, policy=Policy.from_mapping(scoped, registry))
-    reply = await approved(
-        fake, f"automation.copy_file loopback-2 path={source} to=loopback-4 to_path={there}"
-    )
-    result = only_result(reply)
-    assert result.status is TargetStatus.FAILED
-    assert "loopback-4" in result.error and "staging" in result.error
-    assert os.listdir(there.parent) == []
-
-
-async def test_copy_to_an_unknown_asset_says_so(
-    services: dict[type[Any], Any], in_testbed: SshdTestbed, tmp_path: Path
-) -> None:
-    source = prepare(tmp_path / "a.conf", b"x\n", 0o644, (0, 0))
-    fake = FakeChat(services=services)
-    reply = await approved(fake, f"automation.copy_file loopback-2 path={source} to=nowhere-9 to_path=/tmp/x")
-    result = only_result(reply)
-    assert result.status is TargetStatus.FAILED and "no asset named 'nowhere-9'" in result.error
 
 
 async def test_the_approval_prompt_shows_the_diff_before_anything_changes(
