@@ -3,7 +3,8 @@
 Exit codes (README "Exit codes"): 0 done (including answers, clarifications and approval
 prompts), 1 an error (database, dependency, bad file, settings), 2 usage, 3 ran but some step
 failed on some target, 4 refused by policy, 5 the decision came too late: the plan was already
-decided the other way (approving a rejected plan, rejecting an approved one) or its approval expired.
+decided the other way (approving a rejected plan, rejecting an approved one) or its approval expired,
+or an undo found the change not finished, already undone, changed since or past its window.
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ def exit_code_for(response: Response, approve: bool | None = None) -> int:
         return 0 if applied else EXIT_CLOSED
     if response.result is not None and response.result.status == "failed":
         return EXIT_STEPS_FAILED
+    if response.outcome == "refused" and response.conflict:  # the state refused it, not the policy
+        return EXIT_CLOSED
     return {"refused": EXIT_REFUSED, "error": EXIT_ERROR}.get(response.outcome, 0)
 
 

@@ -28,6 +28,7 @@ from db.models import Approval, Execution, ExecutionStep
 from db.sealing import PlanSeal
 from db.types import new_id, utcnow
 from pipeline.contracts import (
+    UNDOING,
     ExecutionResult,
     ExecutionStatus,
     InboundMessage,
@@ -144,6 +145,17 @@ class SqlExecutionStore:
 
     def _mask(self, value: _T) -> _T:
         return self._seal.mask(value) if self._seal else value
+
+    async def undone_by(self, execution_id: str) -> tuple[str, ExecutionStatus] | None:
+        query = (
+            select(Execution.id, Execution.status)
+            .where(Execution.plan["undo_of"].as_string() == execution_id, Execution.status.in_(UNDOING))
+            .order_by(Execution.created_at.desc())
+            .limit(1)
+        )
+        async with store_errors(), self._sessions() as session:
+            row = (await session.execute(query)).first()
+        return (row[0], cast(ExecutionStatus, row[1])) if row is not None else None
 
     async def set_status(self, execution_id: str, status: ExecutionStatus) -> None:
         now = utcnow()

@@ -398,6 +398,8 @@ ExecutionStatus = Literal[
     "refused",
     "answered",  # no_action / clarify: nothing to run, the request is still recorded
 ]
+# an undo in one of these counts: a second undo of the same change is refused (a conflict)
+UNDOING: tuple[ExecutionStatus, ...] = ("planned", "awaiting_approval", "approved", "running", "succeeded")
 
 
 class ExecutionResult(Frozen):
@@ -488,6 +490,10 @@ class Reply(Frozen):
     closed: ClosedApproval | None = None
     # told in the request's thread of a decision made elsewhere: who decided, when, through what
     decided: DecidedBy | None = None
+    # refused because of the state of what it acts on, not because of who asks (an undo of a
+    # change not finished, already undone, changed since, or past its window): a conflict (HTTP
+    # 409, exit code 5), never a permission refusal (403, exit code 4)
+    conflict: bool = False
 
 
 class ApprovalPrompt(Frozen):

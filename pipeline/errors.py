@@ -10,7 +10,8 @@
     ├── ToolError                  a tool ran but did not succeed on a target
     │   ├── TargetUnreachable      could not connect
     │   ├── ToolFailed             ran and failed (non-zero exit, protocol error)
-    │   │   └── Cancelled          stopped because someone cancelled the run
+    │   │   ├── Cancelled          stopped because someone cancelled the run
+    │   │   └── TargetChanged      the target is no longer as the step expects: changed since
     │   ├── ToolTimeout            exceeded its own timeout (and was stopped on the target)
     │   └── OutcomeUncertain       stopping it on the target could not be confirmed: may still run
     └── DependencyError            something the bot relies on is down
@@ -87,6 +88,11 @@ class ToolFailed(ToolError):
 
 class Cancelled(ToolFailed):
     """Someone cancelled the run while the tool ran on this target; its command was stopped."""
+
+
+class TargetChanged(ToolFailed):
+    """The target is no longer in the state the step expects: a file written by a change was
+    changed again since, so the change's undo would overwrite the later one (it refuses)."""
 
 
 class ToolTimeout(ToolError):

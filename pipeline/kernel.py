@@ -96,7 +96,7 @@ from pipeline.schedule_phrasing import read_schedule
 from pipeline.schedules import Destination, ScheduleDoor
 from pipeline.stages.answer import describe_plan, plan_reply, result_reply
 from pipeline.stages.execute import Executor
-from pipeline.undo import offer, undo_steps
+from pipeline.undo import changed_since, offer, undo_steps
 
 log = logging.getLogger(__name__)
 _R = TypeVar("_R", bound=BaseModel)
@@ -624,16 +624,15 @@ class Kernel:
         result = await self.store.result(original)
         if result is None:
             raise ApprovalClosed(messages.APPROVAL_UNKNOWN)
-        refusal = self._undo_refusal(original, status, result)
+        refusal = self._undo_refusal(original, status, result) or await self._undone(original)
+        if refusal is None:
+            steps, none = undo_steps(plan, result, self.executor.registry)
+            why = "; ".join(none) or "it changed nothing"
+            summary = messages.UNDO_NOTHING.format(execution_id=original, why=why)
+            refusal = None if steps else _conflict(summary, original)
         if refusal is not None:
             await self._audit("undo.refused", clicker.subject, asked, {"why": refusal.summary}, original)
             return refusal
-        steps, none = undo_steps(plan, result, self.executor.registry)
-        if not steps:
-            why = "; ".join(none) or "it changed nothing"
-            return Reply(
-                outcome="refused", summary=messages.UNDO_NOTHING.format(execution_id=original, why=why)
-            )
         undo = Plan(
             steps=tuple(steps),
             undo_of=original,
@@ -649,6 +648,12 @@ class Kernel:
         )
         await self._audit("request", clicker.subject, message, {"text": message.text, "undo_of": original})
         checked = self._freeze(self.policy.apply(undo, clicker), clicker, "", message.text)
+        if checked.outcome == "plan":  # permitted: has what it would put back been changed since?
+            changed = await changed_since(checked.steps, clicker, self.executor)
+            if changed:
+                summary = messages.UNDO_CHANGED.format(execution_id=original, why="; ".join(changed))
+                await self._audit("undo.refused", clicker.subject, asked, {"why": summary}, original)
+                return _conflict(summary, original)
         if checked.requires_approval:
             checked = await self._assess(checked, clicker)
         return await self._record_and_answer(
@@ -656,15 +661,24 @@ class Kernel:
         )
 
     def _undo_refusal(self, execution_id: str, status: str, result: ExecutionResult) -> Reply | None:
+        """A conflict when the change is not finished or its undo window has closed."""
         if status not in {"succeeded", "failed"}:
             summary = messages.UNDO_NOT_FINISHED.format(execution_id=execution_id, status=status)
-            return Reply(outcome="refused", summary=summary, execution_id=execution_id)
+            return _conflict(summary, execution_id)
         until = (result.finished_at or self.clock()) + timedelta(seconds=self.config.undo_ttl_s)
         if self.clock() > until:
             when = until.strftime("%Y-%m-%d %H:%M UTC")
             summary = messages.UNDO_EXPIRED.format(execution_id=execution_id, when=when)
-            return Reply(outcome="refused", summary=summary, execution_id=execution_id)
+            return _conflict(summary, execution_id)
         return None
+
+    async def _undone(self, execution_id: str) -> Reply | None:
+        """A conflict when another undo of the change is waiting, running or done."""
+        found = await self.store.undone_by(execution_id)
+        if found is None:
+            return None
+        summary = messages.UNDO_ALREADY.format(execution_id=execution_id, undo=found[0], status=found[1])
+        return _conflict(summary, execution_id)
 
     async def expire_due(self) -> list[tuple[InboundMessage, Reply]]:
         """Expire overdue approvals; what to tell each requester (each expiry reported once)."""
@@ -853,6 +867,11 @@ class Kernel:
         if not isinstance(err, UserError | DependencyError):
             log.warning("request failed: %s", err)
         return Reply(outcome="error", summary=messages.error_reply(err))
+
+
+def _conflict(summary: str, execution_id: str) -> Reply:
+    """A refusal because of the state of what is acted on, not of who asks (HTTP 409)."""
+    return Reply(outcome="refused", summary=summary, execution_id=execution_id, conflict=True)
 
 
 def channel_of(message: InboundMessage | Decision) -> str:

@@ -192,6 +192,14 @@ UNDO_EXPIRED = (
     "Ask for the reverse change as a new request."
 )
 UNDO_NOT_YOURS = "Refused: execution {execution_id} was not made in this workspace."
+UNDO_ALREADY = (
+    "Refused: execution {execution_id} is already undone by execution {undo} ({status}); nothing was planned."
+)
+UNDO_CHANGED = (
+    "Refused: what execution {execution_id} changed has changed again since ({why}), and undoing "
+    "it would overwrite that later change; nothing was planned. Ask for the state you want as a "
+    "new request."
+)
 
 
 def counted(count: int, noun: str) -> str:

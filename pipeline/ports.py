@@ -172,6 +172,11 @@ class ExecutionStore(Protocol):
 
     async def set_status(self, execution_id: str, status: ExecutionStatus) -> None: ...
 
+    async def undone_by(self, execution_id: str) -> tuple[str, ExecutionStatus] | None:
+        """(id, status) of the latest undo of `execution_id` that is waiting, running or done
+        (not refused, rejected, expired or failed), or None."""
+        ...
+
     async def claim_step(self, execution_id: str, step_id: str) -> bool:
         """Mark a step running exactly once (idempotency key = execution + step)."""
         ...

@@ -9,11 +9,19 @@ back (on the host that was written, `Call.target`); a restart or a reboot has no
 Only targets where the change succeeded are undone. The inverse is an ordinary plan: the
 kernel applies policy, freezes and impact to it, asks for approval and audits it, and it names
 the execution it undoes (`Plan.undo_of`).
+
+    changed_since(steps, principal, executor) -> why the inverse would overwrite a later change
+
+An inverse may carry what it expects to find (copy_file's `if_sha256`: the bytes the change
+wrote); its read-only check raises `TargetChanged` when the target holds something else, and the
+kernel refuses the undo as a conflict before anyone is asked to approve it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -23,13 +31,18 @@ from pipeline.contracts import (
     ExecutionResult,
     Plan,
     PlanStep,
+    Principal,
     Risk,
     StepResult,
     TargetStatus,
     UndoOffer,
 )
-from pipeline.errors import OpsError
-from pipeline.registry import Call, ToolRegistry
+from pipeline.errors import OpsError, TargetChanged
+from pipeline.registry import Call, ToolContext, ToolRegistry
+from pipeline.stages.execute import Executor
+
+log = logging.getLogger(__name__)
+CHECK_TIMEOUT_S = 15.0
 
 
 def undo_steps(
@@ -114,3 +127,27 @@ def describe(step: PlanStep) -> str:
     args = " ".join(f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in step.args.items())
     where = f" on {', '.join(step.target_names)}" if step.targets else ""
     return f"{step.tool} {args}{where}".strip()
+
+
+async def changed_since(steps: Sequence[PlanStep], principal: Principal, executor: Executor) -> list[str]:
+    """Why running `steps` (an undo) would overwrite a later change: '<target>: <why>' for each
+    target whose tool's check raises TargetChanged; [] when no check says so. Other failures of a
+    check are not conflicts (the preview and the run report them)."""
+    found: list[str] = []
+    for step in steps:
+        spec = executor.registry.get(step.tool) if step.tool in executor.registry else None
+        if spec is None or spec.check is None:
+            continue
+        check = step.model_copy(update={"check": True, "risk": Risk.READ})
+        guard = executor.policy.guard(check, principal)
+        ctx = ToolContext(f"undo-check-{step.id}", step.id, dict(executor.services), guard=guard, check=True)
+        args = spec.parse_args(step.args)
+        for target in step.targets:
+            try:
+                async with asyncio.timeout(CHECK_TIMEOUT_S):
+                    await spec.check(ctx, target, args)
+            except TargetChanged as err:
+                found.append(f"{target.name}: {err}")
+            except Exception as err:  # not a conflict; what else is wrong shows later
+                log.info("undo check of %s on %s: %s", step.tool, target.name, err)
+    return found

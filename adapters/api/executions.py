@@ -88,7 +88,9 @@ def _answer(request: web.Request, response: Response) -> web.Response:
 
 def _submitted(response: Response) -> tuple[int, s.Submitted]:
     """The kernel's answer as the API tells it: 202 awaiting approval, 200 an answer; ApiProblem
-    403 for a refusal, 503 when a dependency failed before anything was recorded."""
+    403 for a refusal by policy, 409 for one because of the state of what it acts on (an undo of
+    a change already undone or changed since), 503 when a dependency failed before anything was
+    recorded."""
     if isinstance(response, ApprovalPrompt):
         out = s.Submitted(
             outcome="awaiting_approval",
@@ -100,10 +102,17 @@ def _submitted(response: Response) -> tuple[int, s.Submitted]:
         )
         return 202, out
     if response.outcome == "refused":
-        raise ApiProblem(403, response.summary, execution_id=response.execution_id)
+        raise _refusal(response)
     if response.outcome == "error" and response.execution_id is None:
         raise ApiProblem(503, response.summary)
     return 200, _reply(response)
+
+
+def _refusal(reply: Reply, execution_id: str | None = None) -> ApiProblem:
+    """409 when the state of what is acted on refuses it (`Reply.conflict`), else 403."""
+    return ApiProblem(
+        409 if reply.conflict else 403, reply.summary, execution_id=reply.execution_id or execution_id
+    )
 
 
 def _reply(reply: Reply) -> s.Submitted:
@@ -275,7 +284,7 @@ async def decide(
     if isinstance(response, ApprovalPrompt):  # a decision never asks again; answer what is stored
         response = Reply(outcome="approval_result", summary=response.summary, execution_id=execution_id)
     if response.outcome == "refused":
-        raise ApiProblem(403, response.summary, execution_id=execution_id)
+        raise _refusal(response, execution_id)
     latest = await api.approval(execution_id)
     state = latest.state if latest else "unknown"
     if response.outcome == "error" and state == "pending":

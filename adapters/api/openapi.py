@@ -19,7 +19,8 @@ ERRORS = {
     "403": "The caller's roles or the policy do not allow it",
     "404": "No such execution, asset or route",
     "409": "A conflict: an approval already closed, a digest that is not the waiting plan's, "
-    "an Idempotency-Key still being answered",
+    "an Idempotency-Key still being answered, an undo of a change not finished, already undone, "
+    "changed since or past its undo window",
     "413": "The body is over 1 MiB",
     "415": "The body is not application/json",
     "422": "The body or the query does not validate",

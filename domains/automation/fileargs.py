@@ -87,6 +87,11 @@ class CopyFileArgs(FileArgs):
     to_path: RemotePath | None = Field(
         None, min_length=1, max_length=1024, description="the path there (default: the same path)"
     )
+    if_sha256: str | None = Field(
+        None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="only over a file with this SHA-256 (an undo: never over a later change)",
+    )
 
     @field_validator("to_path")
     @classmethod

@@ -189,6 +189,7 @@ async def _copy(ctx: ToolContext, target: AssetRef | None, args: CopyFileArgs, *
         owner=owner,
         check=check,
         verb="copied to",
+        expect=args.if_sha256,
     )
     facts = {**out.data, "source": source.target.name, "source_path": args.path}
     return out.model_copy(update={"data": facts})

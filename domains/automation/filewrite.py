@@ -4,13 +4,15 @@
         the real path (links resolved on the target) checked by the path policy; the current file
         read (up to `write_file_max_bytes`) and diffed; in check mode, or when nothing would
         change, that is all; else `replace.replace` (backup, atomic rename, mode and owner)
-    restore(output) -> the Call that copies the backup back (an undo), or why there is none
+    restore(output) -> the Call that copies the backup back (an undo) over the bytes the change
+        wrote and nothing else (`if_sha256`), or why there is none
 
 Also the small pieces the file tools share: the Linux host, the SFTP port, owner lookup.
 """
 
 from __future__ import annotations
 
+import hashlib
 import shlex
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -20,7 +22,7 @@ from domains.automation import replace
 from domains.automation.ports import FileSession, FileStat, RemoteFiles
 from domains.automation.remote import Host, failure_text, options, require_target
 from pipeline.contracts import AssetRef, ToolOutput
-from pipeline.errors import ToolFailed
+from pipeline.errors import TargetChanged, ToolFailed
 from pipeline.registry import Call, ToolContext
 
 RESOLVE_TIMEOUT_S = 20.0
@@ -86,9 +88,11 @@ async def put(
     owner: tuple[int, int] | None,
     check: bool,
     verb: str = "wrote",
+    expect: str | None = None,
 ) -> ToolOutput:
     """Write `new` to `path` on `host` (see the module docstring); in check mode only say what
-    would change."""
+    would change. `expect`: the SHA-256 the current file must have ("" for no file), else
+    TargetChanged and nothing is written (an undo never overwrites a later change)."""
     opts = options(ctx)
     real = await checked_path(ctx, host, path)
     async with file_port(ctx, host).session(host.target) as fs:
@@ -99,6 +103,11 @@ async def put(
             limit = size_text(opts.write_file_max_bytes)
             raise ToolFailed(f"{path} is {size_text(current.size)}; files up to {limit} are replaced")
         old = await fs.read(real, opts.write_file_max_bytes + 1) if current is not None else None
+        if expect is not None and _sha256(old) != expect:
+            raise TargetChanged(
+                f"{path} on {host.target.name} was changed after the change being undone "
+                "(its content is not what that change wrote); not overwritten"
+            )
         change = replace.diff(old, new, path, opts.diff_max_lines)
         attrs = _attribute_changes(current, mode, owner)
         data: dict[str, Any] = {
@@ -116,12 +125,19 @@ async def put(
         done = await replace.replace(
             fs, real, new, current=current, old=old, mode=mode, owner=owner, now=datetime.now(UTC)
         )
-    data.update({"backup": done.backup or "", "mode": f"{done.mode:04o}", "check": False})
+    data.update(
+        {"backup": done.backup or "", "mode": f"{done.mode:04o}", "check": False, "sha256": _sha256(new)}
+    )
     if host.target.in_inventory:
         data["on"] = host.target.model_dump(mode="json")  # where an undo runs
     kept = f"; backup {done.backup}" if done.backup else " (new file)"
     summary = f"{verb} {path} on {host.target.name}: +{change.added} -{change.removed} lines{kept}"
     return ToolOutput(summary=summary, data=data, stdout=change.text)
+
+
+def _sha256(data: bytes | None) -> str:
+    """The SHA-256 of a file's bytes; "" for no file."""
+    return hashlib.sha256(data).hexdigest() if data is not None else ""
 
 
 def _attribute_changes(
@@ -158,8 +174,14 @@ def restore(args: Mapping[str, Any], output: ToolOutput) -> Call | str:
     if not data.get("backup"):
         return f"{data.get('path') or args.get('path')} did not exist before; remove it by hand to undo"
     where = data.get("on")
+    written = data.get("sha256")  # only over what the change wrote: never over a later change
     return Call(
         "automation.copy_file",
-        {"path": data["backup"], "to": data.get("asset", ""), "to_path": data.get("real_path")},
+        {
+            "path": data["backup"],
+            "to": data.get("asset", ""),
+            "to_path": data.get("real_path"),
+            **({"if_sha256": written} if written else {}),
+        },
         target=where if isinstance(where, dict) else None,
     )

@@ -207,7 +207,7 @@ def test_ask_check_and_undo_from_the_command_line(home: Path) -> None:
     assert ran.returncode == 3 and "Nothing of this can be undone" in text(ran)[0]  # ran, failed
     undo = opsconductor(home, "undo", asked["execution_id"])
     out, err = text(undo)
-    assert undo.returncode == 4 and "succeeded on no target" in out, out + err
+    assert undo.returncode == 5 and "succeeded on no target" in out, out + err  # a conflict, not policy
     unknown = opsconductor(home, "undo", "0" * 32)
     assert unknown.returncode != 0 and "Traceback" not in text(unknown)[0] + text(unknown)[1]
 

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pipeline.contracts import (
+    UNDOING,
     ChatIdentity,
     ExecutionResult,
     ExecutionStatus,
@@ -67,6 +68,14 @@ class MemoryExecutionStore:
     async def load(self, execution_id: str) -> tuple[Plan, InboundMessage, str] | None:
         ex = self.executions.get(execution_id)
         return (ex.plan, ex.message, ex.status) if ex else None
+
+    async def undone_by(self, execution_id: str) -> tuple[str, ExecutionStatus] | None:
+        found = [
+            (undo_id, ex.status)
+            for undo_id, ex in self.executions.items()
+            if ex.plan.undo_of == execution_id and ex.status in UNDOING
+        ]
+        return found[-1] if found else None
 
     async def set_status(self, execution_id: str, status: ExecutionStatus) -> None:
         self.executions[execution_id].status = status

@@ -1,5 +1,7 @@
 """Undo over the HTTP API: the Undo button's rules (a finished change, the undo window, the undoer's
-own rights, its own approval, the audit naming the change undone), on SQLite and PostgreSQL."""
+own rights, its own approval, the audit naming the change undone), on SQLite and PostgreSQL. A
+refusal because of the undoer's rights is 403; one because of the state of the change (not
+finished, already undone, past its window) is a conflict, 409, with the reason in `detail`."""
 
 from __future__ import annotations
 
@@ -69,8 +71,28 @@ async def test_only_a_finished_change_that_exists_can_be_undone(api: Api) -> Non
     assert_problem(status, body, resp, 404)
     _, pending, _ = await api.call("POST", "/requests", as_="adam", json=UPDATE)
     status, body, resp = await api.call("POST", f"/executions/{pending['execution_id']}/undo", as_="adam")
-    assert_problem(status, body, resp, 403)
-    assert "has not finished" in body["detail"]
+    assert_problem(status, body, resp, 409)
+    assert "has not finished (awaiting_approval)" in body["detail"]
+
+
+async def test_a_change_already_undone_is_a_conflict_and_a_stranger_is_still_refused(api: Api) -> None:
+    original = await changed(api)
+    status, first, _ = await api.call("POST", f"/executions/{original}/undo", as_="adam")
+    assert status == 202, first
+    status, body, resp = await api.call("POST", f"/executions/{original}/undo", as_="adam")
+    assert_problem(status, body, resp, 409)  # the first undo is waiting for its approval
+    assert f"already undone by execution {first['execution_id']} (awaiting_approval)" in body["detail"]
+    path = f"/executions/{first['execution_id']}/approve"
+    status, answer, _ = await api.call("POST", path, as_="bob", json={"digest": first["digest"]})
+    assert status in (200, 202), answer
+    await finished(api, first["execution_id"])
+    status, body, resp = await api.call("POST", f"/executions/{original}/undo", as_="adam")
+    assert_problem(status, body, resp, 409)
+    assert f"already undone by execution {first['execution_id']} (succeeded)" in body["detail"]
+    _, records, _ = await api.call("GET", "/audit/records", params={"execution_id": original})
+    assert [r["event"] for r in records["items"]].count("undo.refused") == 2
+    _, page, _ = await api.call("GET", "/executions", params={"state": "awaiting_approval"})
+    assert page["items"] == []  # neither refusal planned anything
 
 
 @pytest.fixture
@@ -84,7 +106,7 @@ async def test_the_undo_window_closes(short_window: Api) -> None:
     original = await changed(short_window)
     await asyncio.sleep(1.5)
     status, body, resp = await short_window.call("POST", f"/executions/{original}/undo", as_="adam")
-    assert_problem(status, body, resp, 403)
+    assert_problem(status, body, resp, 409)
     assert "undo window" in body["detail"]
     _, records, _ = await short_window.call("GET", "/audit/records", params={"execution_id": original})
     assert "undo.refused" in [r["event"] for r in records["items"]]

@@ -111,3 +111,9 @@ async def test_undo_a_finished_change_from_its_page(api: Api, browser: Any) -> N
     assert (await finished(api, undo_id))["status"] == "succeeded"
     asset = await api.app.assets.get("web-02")
     assert asset is not None and asset.location != "lab-7"
+
+    # undone already: a second Undo on the change's page is a conflict, said with its reason
+    await in_thread(browser.get, site + f"/ui/executions/{original}")
+    await in_thread(lambda: browser.find_element(By.CSS_SELECTOR, "button.undo").click())
+    await wait_for_text(browser, ".flash", f"already undone by execution {undo_id} (succeeded)")
+    assert f"/ui/executions/{original}" in browser.current_url

@@ -101,8 +101,10 @@ async def test_undo_of_write_file_restores_the_backup_byte_for_byte(
     assert target.read_bytes() == b"workers = 8\n" and attributes(target) == (0o600, 1234, 2345)
     backup = only_result(wrote).output.data["backup"]
     assert content(backup) == ORIGINAL
+    written = only_result(wrote).output.data["sha256"]  # the undo copies back over these bytes only
     assert wrote.undo is not None and wrote.undo.steps == (
-        f"automation.copy_file path={backup} to=loopback-2 to_path={target} on loopback-2",
+        f"automation.copy_file path={backup} to=loopback-2 to_path={target} "
+        f"if_sha256={written} on loopback-2",
     )
 
     restored = await undone(fake, wrote)

@@ -236,7 +236,7 @@ async def test_write_through_a_link_replaces_the_real_file(
     undo = write_file_undo({"path": str(link)}, out)
     assert undo == Call(
         "automation.copy_file",
-        {"path": out.data["backup"], "to": "web-01", "to_path": str(config)},
+        {"path": out.data["backup"], "to": "web-01", "to_path": str(config), "if_sha256": out.data["sha256"]},
         target=HOST.model_dump(mode="json"),
     )
 
