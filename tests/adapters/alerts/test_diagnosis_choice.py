@@ -14,10 +14,9 @@ from adapters.cache.inprocess import InProcessCache
 from domains.catalog import build_registry
 from domains.packs import SHIPPED
 from domains.packs.loader import CatalogInvalid
-from pipeline.contracts import AssetFilter, AssetRef, InboundMessage, Reply, Response
+from pipeline.contracts import InboundMessage, Reply, Response
 from pipeline.registry import ToolRegistry
-
-WEB = AssetRef(name="web-01", address="127.0.0.11", type="web_server")
+from tests.adapters.alerts.test_claims import Inventory
 
 DISK_REPORT = """\
 name: site.disk_report
@@ -36,14 +35,6 @@ diagnoses: [DiskFull]
 linux:
   argv: [find, /var/tmp, -mtime, "+30", -delete]
 """
-
-
-class Inventory:
-    async def snapshot(self) -> list[AssetRef]:
-        return [WEB]
-
-    async def query(self, selector: AssetFilter) -> list[AssetRef]:
-        return [WEB]
 
 
 class Poster:

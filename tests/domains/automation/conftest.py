@@ -7,10 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.localfiles import DirectoryFetchedFiles, DirectoryTemplates
 from adapters.ssh import AsyncsshShell, SshConfig
 from adapters.ssh.files import AsyncsshFiles
+from db.engine import create_engine, session_factory
+from db.migrate import upgrade
 from domains.automation.ports import FetchedFiles, FileTemplates, RemoteFiles, RemoteShell
 from domains.automation.tools import automation
 from pipeline.contracts import AssetRef, ToolOutput
@@ -34,6 +37,17 @@ async def shell(in_testbed: SshdTestbed, testbed_known_hosts: Path) -> AsyncIter
     remote = AsyncsshShell(config)
     yield remote
     await remote.close()
+
+
+@pytest.fixture
+async def sessions(tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """A migrated SQLite database (the tests run inside the testbed's namespace, where the
+    PostgreSQL server is not)."""
+    url = f"sqlite+aiosqlite:///{tmp_path}/opsconductor.db"
+    await upgrade(url)
+    engine = create_engine(url)
+    yield session_factory(engine)
+    await engine.dispose()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ real SQLite store, locks and impact facts, the whole pipeline through FakeChat.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from adapters.rendering import plan_notes, plan_text
 from db.assets import SqlAssetRepository
 from db.audit import SqlAuditLog
-from db.engine import create_engine, session_factory
 from db.executions import SqlExecutionStore
 from db.impact import SqlImpactFacts
 from db.locks import SqlTargetLocks
-from db.migrate import upgrade
 from domains.assets.importer import demo_inventory
 from domains.catalog import build_registry
 from pipeline.contracts import (
@@ -54,15 +51,6 @@ STAGING_ONLY = {
         "approver": {"grants": [{"tools": ["*"], "max_risk": "read"}], "approves": ["write", "critical"]},
     }
 }
-
-
-@pytest.fixture
-async def sessions(tmp_path: Path) -> AsyncIterator[Sessions]:
-    url = f"sqlite+aiosqlite:///{tmp_path}/opsconductor.db"
-    await upgrade(url)
-    engine = create_engine(url)
-    yield session_factory(engine)
-    await engine.dispose()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ the target and whether the host is locked: at no moment may it run unlocked.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +16,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.ssh import AsyncsshShell, SshConfig
-from db.engine import create_engine, session_factory
 from db.executions import SqlExecutionStore
 from db.locks import SqlTargetLocks
-from db.migrate import upgrade
 from domains.automation.ports import RemoteShell
 from domains.catalog import build_registry
 from pipeline.contracts import (
@@ -47,15 +45,6 @@ HOST = AssetRef(name="web-04", address=SSH_HOSTS[3])
 PROXY = ("127.0.0.78", 2222)
 VANISHING = AssetRef(name="vanishing", address=PROXY[0])
 PRINCIPAL = Principal(subject="alice", roles=frozenset({"operator"}))
-
-
-@pytest.fixture
-async def sessions(tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    url = f"sqlite+aiosqlite:///{tmp_path}/opsconductor.db"
-    await upgrade(url)
-    engine = create_engine(url)
-    yield session_factory(engine)
-    await engine.dispose()
 
 
 @pytest.fixture

@@ -22,13 +22,24 @@ pytestmark = pytest.mark.sshd
 ORIGINAL = b"max_connections = 100\n"
 
 
+async def undo(fake: FakeChat, execution_id: str | None, user: str = "olga") -> Response:
+    assert execution_id is not None
+    return await fake.click(ApprovalPrompt.model_construct(execution_id=execution_id), user, action="undo")
+
+
+Changed = tuple[FakeChat, Path, Reply]
+
+
 def write(path: Path, content: str) -> str:
     return f'automation.write_file loopback-2 path={path} content="{content}"'
 
 
-async def undo(fake: FakeChat, execution_id: str | None, user: str = "olga") -> Response:
-    assert execution_id is not None
-    return await fake.click(ApprovalPrompt.model_construct(execution_id=execution_id), user, action="undo")
+@pytest.fixture
+async def changed(services: dict[type[Any], Any], in_testbed: SshdTestbed, tmp_path: Path) -> Changed:
+    """A chat, a file on loopback-2, and the finished change that wrote "max_connections = 200" there."""
+    target = prepare(tmp_path / "etc" / "pg.conf", ORIGINAL, 0o644, (0, 0))
+    fake = FakeChat(services=services)
+    return fake, target, await approved(fake, write(target, "max_connections = 200"))
 
 
 def refused(response: Response, *, conflict: bool) -> Reply:
@@ -39,13 +50,9 @@ def refused(response: Response, *, conflict: bool) -> Reply:
 
 
 async def test_a_file_changed_after_the_change_is_not_overwritten_by_its_undo(
-    services: dict[type[Any], Any], in_testbed: SshdTestbed, tmp_path: Path
+    changed: Changed,
 ) -> None:
-    target = prepare(tmp_path / "etc" / "pg.conf", ORIGINAL, 0o644, (0, 0))
-    fake = FakeChat(services=services)
-    wrote = await approved(
-        fake, f'automation.write_file loopback-2 path={target} content="max_connections = 200"'
-    )
+    fake, target, wrote = changed
     target.write_bytes(b"max_connections = 300\n")  # someone else's change, after ours
     before = snapshot(target.parent)
     reply = refused(await undo(fake, wrote.execution_id), conflict=True)
@@ -60,13 +67,9 @@ async def test_a_file_changed_after_the_change_is_not_overwritten_by_its_undo(
 
 
 async def test_a_file_changed_while_its_undo_waits_is_left_as_it_is(
-    services: dict[type[Any], Any], in_testbed: SshdTestbed, tmp_path: Path
+    changed: Changed,
 ) -> None:
-    target = prepare(tmp_path / "etc" / "pg.conf", ORIGINAL, 0o644, (0, 0))
-    fake = FakeChat(services=services)
-    wrote = await approved(
-        fake, f'automation.write_file loopback-2 path={target} content="max_connections = 200"'
-    )
+    fake, target, wrote = changed
     prompt = await undo(fake, wrote.execution_id)
     assert isinstance(prompt, ApprovalPrompt), prompt  # the file is as the change left it
     target.write_bytes(b"max_connections = 300\n")  # changed before anyone approved the undo
@@ -78,13 +81,9 @@ async def test_a_file_changed_while_its_undo_waits_is_left_as_it_is(
 
 
 async def test_undo_of_an_undone_change_and_of_a_change_that_changed_nothing(
-    services: dict[type[Any], Any], in_testbed: SshdTestbed, tmp_path: Path
+    changed: Changed,
 ) -> None:
-    target = prepare(tmp_path / "etc" / "pg.conf", ORIGINAL, 0o644, (0, 0))
-    fake = FakeChat(services=services)
-    wrote = await approved(
-        fake, f'automation.write_file loopback-2 path={target} content="max_connections = 200"'
-    )
+    fake, target, wrote = changed
     prompt = await undo(fake, wrote.execution_id)
     assert isinstance(prompt, ApprovalPrompt), prompt
     back = await fake.click(prompt, "alan")
@@ -92,22 +91,16 @@ async def test_undo_of_an_undone_change_and_of_a_change_that_changed_nothing(
     again = refused(await undo(fake, wrote.execution_id), conflict=True)
     assert f"already undone by execution {prompt.execution_id} (succeeded)" in again.summary
 
-    same = await approved(
-        fake, f'automation.write_file loopback-2 path={target} content="max_connections = 100"'
-    )
+    same = await approved(fake, write(target, "max_connections = 100"))
     nothing = refused(await undo(fake, same.execution_id), conflict=True)
     assert f"Nothing of execution {same.execution_id} can be undone: " in nothing.summary
     assert "nothing was changed" in nothing.summary
 
 
 async def test_an_undo_beyond_the_person_s_rights_is_refused_by_policy(
-    services: dict[type[Any], Any], in_testbed: SshdTestbed, tmp_path: Path
+    changed: Changed,
 ) -> None:
-    target = prepare(tmp_path / "etc" / "pg.conf", ORIGINAL, 0o644, (0, 0))
-    fake = FakeChat(services=services)
-    wrote = await approved(
-        fake, f'automation.write_file loopback-2 path={target} content="max_connections = 200"'
-    )
+    fake, target, wrote = changed
     target.write_bytes(b"max_connections = 300\n")  # a conflict too, but rights are decided first
     reply = refused(await undo(fake, wrote.execution_id, user="vic"), conflict=False)
     assert reply.summary.startswith("Not permitted")
