@@ -11,7 +11,8 @@
     │   ├── TargetUnreachable      could not connect
     │   ├── ToolFailed             ran and failed (non-zero exit, protocol error)
     │   │   ├── Cancelled          stopped because someone cancelled the run
-    │   │   └── TargetChanged      the target is no longer as the step expects: changed since
+    │   │   ├── TargetChanged      the target is no longer as the step expects: changed since
+    │   │   └── AccessDenied       the host refused the login a file (permission denied)
     │   ├── ToolTimeout            exceeded its own timeout (and was stopped on the target)
     │   └── OutcomeUncertain       stopping it on the target could not be confirmed: may still run
     └── DependencyError            something the bot relies on is down
@@ -93,6 +94,10 @@ class Cancelled(ToolFailed):
 class TargetChanged(ToolFailed):
     """The target is no longer in the state the step expects: a file written by a change was
     changed again since, so the change's undo would overwrite the later one (it refuses)."""
+
+
+class AccessDenied(ToolFailed):
+    """The host refused the login access to a file; the file tools then go through `sudo -n`."""
 
 
 class ToolTimeout(ToolError):

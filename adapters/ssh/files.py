@@ -1,9 +1,10 @@
 """`AsyncsshFiles`: the automation domain's `RemoteFiles` over SFTP on `AsyncsshShell`'s pool.
 
 One SFTP channel per file session, on the pooled connection of the shell (same logins, host
-keys, concurrency limit). SFTP errors become `ToolFailed` naming the path and the host's reason;
-a lost connection becomes `TargetUnreachable`. A host without the SFTP subsystem is named as
-such (the file tools need it; `Subsystem sftp` in sshd_config).
+keys, concurrency limit). SFTP errors become `ToolFailed` naming the path and the host's reason
+(`AccessDenied` when the host refused the login: the file tools then go through `sudo -n`); a
+lost connection becomes `TargetUnreachable`. A host without the SFTP subsystem is named as such
+(the file tools need it; `Subsystem sftp` in sshd_config).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import asyncssh
 from adapters.ssh.shell import AsyncsshShell
 from domains.automation.ports import FileStat
 from pipeline.contracts import AssetRef
-from pipeline.errors import TargetUnreachable, ToolFailed
+from pipeline.errors import AccessDenied, TargetUnreachable, ToolFailed
 
 T = TypeVar("T")
 
@@ -35,7 +36,8 @@ class _SftpSession:
         try:
             return await operation
         except asyncssh.SFTPError as err:
-            raise ToolFailed(f"{what} {path} on {self._host}: {err.reason or 'refused'}") from err
+            denied = AccessDenied if isinstance(err, asyncssh.SFTPPermissionDenied) else ToolFailed
+            raise denied(f"{what} {path} on {self._host}: {err.reason or 'refused'}") from err
         except (asyncssh.Error, OSError) as err:
             raise TargetUnreachable(f"connection to {self._host} was lost during {what} {path}") from err
 

@@ -13,7 +13,8 @@ Paths are resolved on their host (links, `..`) and the real paths are checked by
 (`ToolContext.check_path`) before anything is read or written, as for read_file. copy_file
 declares `to` a destination: planned, policed, assessed and locked like a target (`ToolSpec.
 destinations`), and checked again when it runs (`ToolContext.check_target`). Linux/Unix
-hosts only (SFTP); a Windows target is refused with that reason.
+hosts only (SFTP); a Windows target is refused with that reason. A non-root login reaches what it
+may not read or write itself through `sudo -n` (domains.automation.rootfiles).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from domains.automation import phrasing as words
 from domains.automation.fileargs import CopyFileArgs, FetchFileArgs, WriteFileArgs, render_content
 from domains.automation.filewrite import (
     checked_path,
-    file_port,
+    files,
     linux_host,
     owner_ids,
     put,
@@ -58,7 +59,7 @@ async def fetch_file(ctx: ToolContext, target: AssetRef | None, args: FetchFileA
     host = linux_host(ctx, target, "fetch_file")
     cap = min(args.max_bytes or options(ctx).fetch_file_max_bytes, options(ctx).fetch_file_max_bytes)
     real = await checked_path(ctx, host, args.path)
-    async with file_port(ctx, host).session(host.target) as fs:
+    async with files(ctx, host) as fs:
         found = await regular_file(fs, real, args.path)
         data = await fs.read(real, cap + 1)
     truncated = len(data) > cap
@@ -171,7 +172,7 @@ async def _copy(ctx: ToolContext, target: AssetRef | None, args: CopyFileArgs, *
     ctx.check_target(destination.target)  # the step's rules hold where the copy lands too
     cap = options(ctx).write_file_max_bytes
     real = await checked_path(ctx, source, args.path)
-    async with file_port(ctx, source).session(source.target) as fs:
+    async with files(ctx, source) as fs:
         found = await regular_file(fs, real, args.path)
         if found.size > cap:
             raise ToolFailed(

@@ -7,20 +7,23 @@
     restore(output) -> the Call that copies the backup back (an undo) over the bytes the change
         wrote and nothing else (`if_sha256`), or why there is none
 
-Also the small pieces the file tools share: the Linux host, the SFTP port, owner lookup.
+Also the small pieces the file tools share: the Linux host, the file session (SFTP, and sudo -n
+for what the login may not touch), owner lookup.
 """
 
 from __future__ import annotations
 
 import hashlib
 import shlex
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from domains.automation import replace
 from domains.automation.ports import FileSession, FileStat, RemoteFiles
 from domains.automation.remote import Host, failure_text, options, require_target
+from domains.automation.rootfiles import RootFallback
 from pipeline.contracts import AssetRef, ToolOutput
 from pipeline.errors import TargetChanged, ToolFailed
 from pipeline.registry import Call, ToolContext
@@ -40,6 +43,14 @@ def file_port(ctx: ToolContext, host: Host) -> RemoteFiles:
     if port is None:
         raise ToolFailed(f"file access (SFTP) is not configured; cannot reach {host.target.name}")
     return port
+
+
+@asynccontextmanager
+async def files(ctx: ToolContext, host: Host) -> AsyncIterator[FileSession]:
+    """A file session on `host`: SFTP as the login, and as root through `sudo -n` what the host
+    refuses the login (domains.automation.rootfiles)."""
+    async with file_port(ctx, host).session(host.target) as fs:
+        yield RootFallback(fs, host)
 
 
 async def checked_path(ctx: ToolContext, host: Host, path: str) -> str:
@@ -95,7 +106,7 @@ async def put(
     TargetChanged and nothing is written (an undo never overwrites a later change)."""
     opts = options(ctx)
     real = await checked_path(ctx, host, path)
-    async with file_port(ctx, host).session(host.target) as fs:
+    async with files(ctx, host) as fs:
         current = await fs.stat(real)
         if current is not None and not current.regular:
             raise ToolFailed(f"{path} is not a regular file")
