@@ -13,6 +13,8 @@ PING = Phrasing(
     states=(
         "reachable", "pingable", "up", "alive", "online", "responding", "responsive", "down", "offline",
         "unreachable", "contactable", "accessible", "answering", "reply", "replying", "respond", "dead",
+        "dark", "gone dark", "dropped off", "off the network", "off the grid", "disconnected", "vanished",
+        "disappeared",
     ),
     slots={
         "count": Slot(

@@ -36,9 +36,10 @@ from pipeline.nlu.fit import (
     target_fit,
     usable,
 )
-from pipeline.nlu.lexicon import COMMON
+from pipeline.nlu.lexicon import COMMON, HOST_NOUNS
 from pipeline.nlu.parse import Parse, Value
 from pipeline.nlu.reading import Match, Reading
+from pipeline.nlu.selectors import Selector
 from pipeline.nlu.tokens import Token
 from pipeline.nlu.toolwords import Phrase, ToolView, ToolWords
 
@@ -239,18 +240,35 @@ def _strong(uses: tuple[Value, ...]) -> bool:
 def _lists_hosts(reading: Reading, parse: Parse) -> bool:
     """'prod windows boxes': a selection alone asks for the hosts (the tool answering with hosts)."""
     targets = parse.targets
-    return reading.tool.untargeted == "all" and targets.selector.anchored and not targets.names
+    # 'list assets', 'show servers' ask for hosts; 'great work everyone' (a quantifier alone) does not
+    nouns = targets.selector.everything and any(t.low in HOST_NOUNS for t in parse.words)
+    return reading.tool.untargeted == "all" and (_qualified(targets.selector) or nouns) and not targets.names
+
+
+def _qualified(sel: Selector) -> bool:
+    """A selection by some attribute ('prod windows boxes'), not by a quantifier alone."""
+    return sel.anchored and bool(
+        sel.types or sel.os or sel.environments or sel.locations or sel.tags or sel.services
+    )
 
 
 def _grounded(reading: Reading, parse: Parse) -> bool:
-    """A reading resting on question words alone needs hosts it can answer about ('what's the
-    weather in london' names no hosts: 'london' alone is no selection)."""
-    if reading.uses or any(m.role not in {"question", "cue"} for m in reading.matches):
+    """A reading resting on question or state words alone needs hosts it can answer about ('what's
+    the weather in london' names no hosts: 'london' alone is no selection; 'anyone up for lunch?',
+    'thanks all, incident closed' talk about no host at all)."""
+    if reading.uses or any(m.role not in {"question", "cue", "state"} for m in reading.matches):
         return True
     if _lists_hosts(reading, parse):
         return True
     targets = parse.targets
-    return bool(targets.names or targets.raw or targets.selector.anchored)
+    if not any(m.role == "state" for m in reading.matches):
+        return bool(targets.names or targets.raw or targets.selector.anchored)
+    about = targets.pronoun or any(t.low in HOST_NOUNS | _ANY_HOST for t in parse.words)
+    # 'is it up?', 'are the boxes reachable?', 'is anything down?' (but 'great work everyone')
+    return about or bool(targets.names or targets.raw or targets.unknown or _qualified(targets.selector))
+
+
+_ANY_HOST = frozenset({"anything", "everything", "something", "nothing"})
 
 
 def _best_matches(found: list[Match]) -> list[Match]:

@@ -107,9 +107,12 @@ def _when(parse: Parse) -> set[int]:
     return found
 
 
-def coverage(parse: Parse, reading: Reading) -> float:
-    """The share of the clause's content that the reading explains (1.0: all of it)."""
-    explained = reading.explained() | parse.claimed | _when(parse)
+def coverage(parse: Parse, reading: Reading, commentary: frozenset[int] = frozenset()) -> float:
+    """The share of the clause's content that the reading explains (1.0: all of it).
+
+    `commentary`: tokens of a trailing comment on the request ('- it's completely hung'), which
+    say why, not what: accounted for."""
+    explained = reading.explained() | parse.claimed | _when(parse) | commentary
     content = [t for t in parse.words if not _glue(t.low) or t.index in explained]
     unexplained = [t for t in content if t.index not in explained and not t.low.isdigit()]
     used = set(reading.uses)

@@ -25,7 +25,7 @@ from pipeline.nlu.grammar import explicit_tool
 from pipeline.nlu.inventory import InventoryIndex
 from pipeline.nlu.lexicon import CHANGE_VERBS, FILLER, vocab
 from pipeline.nlu.parse import Claims, Parse, Value
-from pipeline.nlu.qualifiers import is_statement, unknown_qualifiers
+from pipeline.nlu.qualifiers import commentary, is_statement, unknown_qualifiers
 from pipeline.nlu.reading import Reading
 from pipeline.nlu.recognise import recognise
 from pipeline.nlu.slots import MissingSlot, each_value, fill, other_assets, run_by_hosts
@@ -87,7 +87,9 @@ class Reader:
             best = next((r for r in readings if not r.tool.changes and r.score >= 0), best)
             read.act = Act.QUESTION if not best.tool.changes else read.act  # 'what services run on x'
         read.reading = best
-        read.confidence = min(coverage(parse, best), TIED) if tied(readings) else coverage(parse, best)
+        said = best.explained() | parse.claimed
+        covered = coverage(parse, best, commentary(parse.tokens, said, self.verbs))
+        read.confidence = min(covered, TIED) if tied(readings) else covered
         if read.confidence < 1.0:
             read.others = self._others(parse, [r for r in readings if r is not best][:3], text, context)
         self._calls(read, best, text, context)

@@ -40,11 +40,30 @@ def is_statement(tokens: tuple[Token, ...], verbs: frozenset[str]) -> bool:
         return False  # an order, unless the verb is a noun its state follows ('mail is stuck')
     if {"if", "whether"} & set(ordered):
         return False  # "see if nginx is alive": an embedded question, not a statement
+    if ordered[0] in REASONS:
+        return True  # 'because it's hammering the disk': why the request before it is made
     if ordered[0] in _SPEAKERS and not set(ordered[1:3]) & (_WANTING | _ASKING):
         return True  # "we're seeing packet loss to api-02", "it's hanging", 'we are getting errors'
     return bool(set(ordered) & STATE_VERBS)
 
 
+def commentary(tokens: tuple[Token, ...], explained: frozenset[int], verbs: frozenset[str]) -> frozenset[int]:
+    """The tokens of a trailing comment on the request ('reboot web-03 - it's completely hung,
+    nothing responds', 'restart it as it is leaking memory'): after a break (punctuation or a
+    reason word) past everything the reading explains, a statement about the state of things."""
+    for at, token in enumerate(tokens):
+        if token.kind != "punct" and token.low not in REASONS:
+            continue
+        rest = tokens[at + 1 :]
+        if any(t.index in explained for t in rest):
+            continue
+        words = tuple(t for t in rest if t.kind == "word")
+        if words and (token.low in REASONS or is_statement(words, verbs)):
+            return frozenset(t.index for t in words) | {token.index}
+    return frozenset()
+
+
+REASONS = vocab("because cause cuz coz since as")
 _STATE_LINKS = vocab("is are was were keeps keep seems seem looks appears")
 _SPEAKERS = vocab(
     "it it's its they they're we we're i i'm he he's she she's there's that's customers users clients"
@@ -96,6 +115,8 @@ def _unknown_places(
     for token, nxt in itertools.pairwise(tokens):
         if token.low not in {"in", "at", "by"} or nxt.kind != "word" or nxt in claims:
             continue
+        if any(c.isdigit() for c in nxt.low) and not nxt.low[0].isalpha():
+            continue  # 'cap it at 25 hops', 'in 5 minutes': an amount, not a place
         low = nxt.low
         if token.low == "by" and low not in selector_words:
             continue  # "filtered by redis", "sorted by memory": not a place

@@ -177,7 +177,7 @@ def _type_phrase(
             return True
     if noun_next or low.endswith("s") or low in {"dbs", "dcs"} or _determined(token, sel) or sel.tags:
         found = index.type_for_words((low,), nxt.low if noun_next and nxt is not None else "")
-        if found and (noun_next or low != found or _determined(token, sel)):
+        if found and (noun_next or low != found or _determined(token, sel) or sel.tags):  # 'the core switch'
             sel.anchored = True
             singular = not low.endswith("s") and (not noun_next or nxt is None or not nxt.low.endswith("s"))
             sel.single = sel.single or (singular and not sel.quantified)

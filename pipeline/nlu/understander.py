@@ -206,6 +206,12 @@ class DeterministicUnderstander:
                 context.remember(seen.targets, str(services[0].value) if services and not calls else "")
                 continue
             read = reader.read(tuple(tokens), text, context)
+            joined = _joined(read, reads, reader, text, context)
+            if joined is not None:  # "ping db-01, send it 6 packets": one request
+                del calls[len(calls) - len(reads[-1].calls) :]
+                reads[-1] = joined
+                calls.extend(joined.calls)
+                continue
             if read.reading is None and calls and _only_targets(read):
                 calls.append(_repeat(calls[-1], read, reader, context))  # "..., then on web-02"
                 continue
@@ -268,6 +274,26 @@ def _only_targets(read: Read, *, follow_up: bool = False) -> bool:
     selected = targets.selector.anchored or (follow_up and targets.selector.is_set())
     glue = _GLUE_REPEAT | (FOLLOW_UP_GLUE if follow_up else frozenset())
     return bool(targets.names or selected) and all(t.low in glue for t in read.parse.free_words())
+
+
+def _joined(read: Read, reads: list[Read], reader: Reader, text: str, context: Context) -> Read | None:
+    """'traceroute to web-03, cap it at 25 hops': a clause that only gives the previous request's
+    tool another argument (a value with its unit or cue, no verb, no hosts of its own) is read
+    with that request, as one clause."""
+    last = reads[-1] if reads else None
+    if (
+        read.reading is None
+        or last is None
+        or last.reading is None
+        or read.reading.tool is not last.reading.tool
+    ):
+        return None
+    targets = read.parse.targets
+    verbs = any(m.role == "verb" for m in read.reading.matches)
+    if not read.reading.uses or verbs or targets.names or targets.raw or last.suggestions:
+        return None
+    joined = reader.read(last.parse.tokens + read.parse.tokens, text, context)
+    return joined if joined.reading is not None and joined.reading.tool is read.reading.tool else None
 
 
 def _repeat(last: ToolCall, read: Read, reader: Reader, context: Context) -> ToolCall:
