@@ -199,7 +199,13 @@ def cued_words(tool: ToolView, parse: Parse, chosen: list[Match]) -> set[int]:
         if slot is None or slot.kind != "text":
             continue
         at = parse.position(match.tokens[0])
-        for near in (at + 1, at - 1):
+        leads, follows = match.words in slot.leads, match.words in slot.follows
+        # a lead takes the word after it, a follower the word before: 'a server called web-04'
+        # names no process 'server'
+        sides = (
+            (at + 1,) if leads and not follows else (at - 1,) if follows and not leads else (at + 1, at - 1)
+        )
+        for near in sides:
             if 0 <= near < len(parse.tokens) and free_word(parse.tokens[near], parse):
                 covered.add(parse.tokens[near].index)
                 break

@@ -134,3 +134,18 @@ async def test_a_bare_listing_asks_for_every_asset(
     every = {a.name for a in await planners[inventory].directory.snapshot()}
     assert [s.tool for s in plan.steps] == ["assets.query"]
     assert set(plan.steps[0].target_names) == every
+
+
+@pytest.mark.parametrize(
+    ("inventory", "text"),
+    [("reference", "is there a server called web-04?"), ("other", "do we have a box named mail01?")],
+)
+async def test_a_naming_cue_takes_the_word_after_it_not_the_host_noun_before(
+    planners: dict[str, HybridPlanner], inventory: str, text: str
+) -> None:
+    plan = await _plan(planners, inventory, text)
+    assert "automation.process_list" not in [s.tool for s in plan.steps], plan.steps
+    processes = await _plan(
+        planners, inventory, "show processes named java on " + text.split()[-1].strip("?")
+    )
+    assert [(s.tool, s.args.get("match")) for s in processes.steps] == [("automation.process_list", "java")]
