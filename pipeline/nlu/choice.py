@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipeline.nlu.english import HEDGE_LINKS, LINKING_VERBS, stem
+from pipeline.nlu.coverage import coverage
+from pipeline.nlu.english import AUXILIARIES, HEDGE_LINKS, LINKING_VERBS, stem
 from pipeline.nlu.fit import (
     FILL,
     GAP_OK,
@@ -265,7 +266,13 @@ def _grounded(reading: Reading, parse: Parse) -> bool:
         return bool(targets.names or targets.raw or targets.selector.anchored)
     about = targets.pronoun or any(t.low in HOST_NOUNS | _ANY_HOST for t in parse.words)
     # 'is it up?', 'are the boxes reachable?', 'is anything down?' (but 'great work everyone')
-    return about or bool(targets.names or targets.raw or targets.unknown or _qualified(targets.selector))
+    if about or targets.names or targets.raw or targets.unknown or _qualified(targets.selector):
+        return True
+    # 'is reachable?' is the state question alone, which then asks for its hosts; a state word outside
+    # such a question ('happy friday everyone') or talk with words the reading leaves over ('anyone up
+    # for lunch?', 'thanks all, incident closed') is about no host
+    asks = any(t.low in AUXILIARIES for t in parse.words)
+    return asks and coverage(parse, reading) == 1.0
 
 
 _ANY_HOST = frozenset({"anything", "everything", "something", "nothing"})
