@@ -22,6 +22,13 @@ if TYPE_CHECKING:
 MACHINE_NOUNS = frozenset({"machine", "machines", "box", "boxes", "vm", "vms", "instance", "instances"})
 _STATE_WORDS = frozenset({"ok", "okay", "fine", "good", "alright", "well", "working", "allright", "healthy"})
 _SERVICE_LINK = vocab("running run runs with having has have hosting")
+_ASKING_AUXILIARIES = vocab("has have had")
+
+
+def _opens_clause(tokens: list[Token], word: Token) -> bool:
+    """The word starts the message or follows punctuation (where a question puts its auxiliary)."""
+    at = tokens.index(word)
+    return at == 0 or tokens[at - 1].kind == "punct"
 
 
 @dataclass
@@ -62,6 +69,10 @@ def read_selector(tokens: list[Token], index: InventoryIndex, sel: Selector, cla
             continue
         nxt = words[position + 1] if position + 1 < len(words) else None
         prev = words[position - 1] if position > 0 else None
+        if prev is not None and prev.low in _ASKING_AUXILIARIES and _opens_clause(tokens, prev):
+            prev = (
+                None  # 'has nginx on web-02 been restarted?': an inverted auxiliary, not 'hosts having nginx'
+            )
         _selector_word(token, prev, nxt, index, sel, claims)
     _kv_selector(tokens, index, sel, claims)
     _nouns(tokens, index, sel, claims)

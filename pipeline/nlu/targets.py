@@ -221,7 +221,7 @@ def _range_at(tokens: list[Token], i: int, index: InventoryIndex, out: Targets, 
     if i + 2 >= len(tokens) or not index.looks_like_host(token.low):
         return 0
     link, end = tokens[i + 1], tokens[i + 2]
-    if not (link.low in RANGE_WORDS or link.text == "-"):
+    if not (link.low in RANGE_WORDS or link.text == "-") or link.hint == "arrow":
         return 0
     last = _range_end(token.low, end.low)
     if not last:

@@ -35,6 +35,7 @@ _SCANNER = re.compile(
     |(?P<ip6>(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:]))
     |(?P<time>\b\d{1,2}:\d{2}(?::\d{2})?\b)
     |(?P<word>[\w](?:[\w.'+-]*[\w])?)
+    |(?P<arrow>-+>|=>|\u2192|\u27f6)
     |(?P<punct>[,;?!.:&|>]|(?<!\S)-(?!\S))
     |(?P<emoji>[\u2600-\u27bf\U0001f300-\U0001faff]+)
     |(?P<dash>[\u2013\u2014])
@@ -55,7 +56,7 @@ class Token:
     start: int = 0  # offsets in the scanned text
     end: int = 0
     quoting: str = ""  # quote tokens: fence, code, double, single
-    hint: str = ""  # a fenced block's language hint ("powershell")
+    hint: str = ""  # a fenced block's language hint ("powershell"); "arrow" for a written -> (reads 'to')
     after_article: bool = False  # preceded by "the", "our", "every" ...
 
 
@@ -170,6 +171,8 @@ def _scanned(match: re.Match[str]) -> list[Token]:
         value, kind = ".", "punct"
     elif kind == "dash":  # "don't stop it — show me its memory": a dash sets clauses apart
         value, kind = ",", "punct"
+    elif kind == "arrow":  # 'iperf api-02 -> db-02': an arrow reads 'to' (a direction, never a range)
+        return [Token(value, "word", "to", 0, start, end, "", "arrow")]
     elif kind == "times":  # 'ping web-01 \u00d75': the multiplication sign is the letter people type
         value, kind = "x", "word"
     return [_token(value, kind, start, end)]

@@ -109,3 +109,36 @@ async def test_the_same_on_another_inventory(
 ) -> None:
     found, _, args = only(await other.plan(text, OPERATOR))
     assert (found, args[arg]) == (tool, value)
+
+
+@pytest.mark.parametrize(
+    ("text", "tool", "source", "args"),
+    [
+        (
+            "iperf api-01 -> db-02 for 20 seconds",
+            "network.bandwidth",
+            "api-01",
+            {"to": "db-02", "duration_s": 20},
+        ),
+        ("throughput web-02 → cache-01", "network.bandwidth", "web-02", {"to": "cache-01"}),
+        ("speed test web-02 -> web-03", "network.bandwidth", "web-02", {"to": "web-03"}),  # no range
+        (
+            "measure bandwidth db-01 => db-02, 15s",
+            "network.bandwidth",
+            "db-01",
+            {"to": "db-02", "duration_s": 15},
+        ),
+        (
+            "copy /etc/nginx/nginx.conf web-01 -> web-04",
+            "automation.copy_file",
+            "web-01",
+            {"to": "web-04", "to_path": "/etc/nginx/nginx.conf"},
+        ),
+    ],
+)
+async def test_an_arrow_between_two_hosts_reads_to(
+    reference: HybridPlanner, text: str, tool: str, source: str, args: dict[str, Any]
+) -> None:
+    found, targets, got = only(await reference.plan(text, OPERATOR))
+    assert (found, targets) == (tool, [source])
+    assert {k: got.get(k) for k in args} == args
