@@ -13,10 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, delete, func, select, text
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.engine import begin_immediate, store_errors
+from db.engine import begin_immediate, begin_serialised, store_errors
 from db.models import IntentPattern, TimeoutPolicy, Tool, ToolCapability, ToolTelemetry
 from db.types import utcnow
 from pipeline.errors import InvalidRequest
@@ -53,11 +53,9 @@ class SqlToolCatalog:
         """Make the tools table equal to `specs` (insert, update, remove stale); returns the count."""
         declared = {spec.name: spec for spec in specs}
         async with store_errors(), self._sessions.begin() as session:
-            await begin_immediate(session)
-            if session.bind.dialect.name == "postgresql":
-                # replicas starting together sync at once: the second waits here for the first
-                # instead of inserting the same names and failing on the primary key
-                await session.execute(text("LOCK TABLE tools IN SHARE ROW EXCLUSIVE MODE"))
+            # replicas starting together sync at once: the second waits here for the first
+            # instead of inserting the same names and failing on the primary key
+            await begin_serialised(session, "tools")
             rows = {row.name: row for row in await session.scalars(select(Tool))}
             for name in rows.keys() - declared.keys():
                 await session.delete(rows[name])

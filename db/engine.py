@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.engine.interfaces import ExceptionContext
@@ -139,6 +139,15 @@ async def begin_immediate(session: AsyncSession) -> None:
     lock up front instead of failing on a stale read snapshot.
     """
     await session.connection(execution_options={"sqlite_immediate": True})
+
+
+async def begin_serialised(session: AsyncSession, table: str) -> None:
+    """`begin_immediate`, and on PostgreSQL a lock on `table` that other writers of it wait for:
+    for a read-then-insert that must not interleave with another process doing the same (numbering
+    the next row, replicas syncing one table at start), which SQLite's write lock already serialises."""
+    await begin_immediate(session)
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(text(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE"))
 
 
 def rowcount(result: object) -> int:

@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.engine import begin_immediate, rowcount, store_errors
+from db.engine import begin_immediate, begin_serialised, rowcount, store_errors
 from db.models import ScheduleRow, ScheduleRun
 from db.types import utcnow
 from pipeline.schedules import RunState, Schedule, ScheduleState
@@ -67,7 +67,7 @@ class SqlScheduleStore:
         for attempt in range(NUMBER_TRIES):
             try:
                 async with store_errors(), self._sessions() as session, session.begin():
-                    await begin_immediate(session)
+                    await begin_serialised(session, "schedules")  # replicas adding at once wait in turn
                     highest = await session.scalar(select(func.max(ScheduleRow.number)))
                     numbered = schedule.model_copy(update={"number": (highest or 0) + 1})
                     session.add(_row(numbered))
