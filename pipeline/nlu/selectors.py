@@ -70,9 +70,8 @@ def read_selector(tokens: list[Token], index: InventoryIndex, sel: Selector, cla
         nxt = words[position + 1] if position + 1 < len(words) else None
         prev = words[position - 1] if position > 0 else None
         if prev is not None and prev.low in _ASKING_AUXILIARIES and _opens_clause(tokens, prev):
-            prev = (
-                None  # 'has nginx on web-02 been restarted?': an inverted auxiliary, not 'hosts having nginx'
-            )
+            # 'has nginx on web-02 been restarted?': an inverted auxiliary, not 'hosts having nginx'
+            prev = None
         _selector_word(token, prev, nxt, index, sel, claims)
     _kv_selector(tokens, index, sel, claims)
     _nouns(tokens, index, sel, claims)
