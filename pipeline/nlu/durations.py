@@ -7,8 +7,9 @@ whichever argument takes a duration (a timeout, a wait) reads it from there.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 _UNITS = {
     "s": 1,
@@ -60,18 +61,31 @@ class Duration:
     seconds: float
 
 
-def durations(words: Sequence[str]) -> list[Duration]:
-    """Every duration written in `words` (lowercased), left to right, without overlaps."""
-    found: list[Duration] = []
+class _Span(Protocol):
+    @property
+    def end(self) -> int: ...
+
+
+_S = TypeVar("_S", bound=_Span)
+
+
+def scan(words: Sequence[str], at: Callable[[Sequence[str], int], _S | None]) -> list[_S]:
+    """Every span `at` finds in `words`, left to right, without overlaps (durations, sizes)."""
+    found: list[_S] = []
     i = 0
     while i < len(words):
-        hit = _at(words, i)
+        hit = at(words, i)
         if hit is None:
             i += 1
             continue
         found.append(hit)
         i = hit.end
     return found
+
+
+def durations(words: Sequence[str]) -> list[Duration]:
+    """Every duration written in `words` (lowercased), left to right, without overlaps."""
+    return scan(words, _at)
 
 
 def _at(words: Sequence[str], i: int) -> Duration | None:

@@ -11,6 +11,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pipeline.nlu.durations import scan
+
 _UNITS = {
     "b": 1,
     "byte": 1,
@@ -44,16 +46,7 @@ class Size:
 
 def sizes(words: Sequence[str]) -> list[Size]:
     """Every size written in `words` (lowercased), left to right, without overlaps."""
-    found: list[Size] = []
-    i = 0
-    while i < len(words):
-        hit = _at(words, i)
-        if hit is None:
-            i += 1
-            continue
-        found.append(hit)
-        i = hit.end
-    return found
+    return scan(words, _at)
 
 
 def _at(words: Sequence[str], i: int) -> Size | None:
