@@ -248,9 +248,7 @@ def _lists_hosts(reading: Reading, parse: Parse) -> bool:
 
 def _qualified(sel: Selector) -> bool:
     """A selection by some attribute ('prod windows boxes'), not by a quantifier alone."""
-    return sel.anchored and bool(
-        sel.types or sel.os or sel.environments or sel.locations or sel.tags or sel.services
-    )
+    return sel.anchored and sel.attributes()
 
 
 def _grounded(reading: Reading, parse: Parse) -> bool:

@@ -117,6 +117,7 @@ def _refined(selector: AssetFilter, found: Targets) -> AssetFilter:
             ("locations", sel.locations),
             ("os", sel.os),
             ("types", sel.types),
+            ("names", sel.names),
         )
         if values
     }

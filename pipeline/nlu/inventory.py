@@ -155,6 +155,7 @@ class InventoryIndex:
     tag_keys: set[str] = field(default_factory=set)
     services: dict[str, str] = field(default_factory=dict)  # lower -> as in inventory
     name_prefixes: set[str] = field(default_factory=set)
+    name_segments: dict[str, list[str]] = field(default_factory=dict)  # 'erp' -> ams-erp-app1, ams-erp-sql1
     by_numbers: dict[tuple[int, ...], dict[str, list[str]]] = field(default_factory=dict)  # for typos
     digitless: list[str] = field(default_factory=list)  # names without a digit ('bastion')
     machines: set[str] = field(default_factory=set)  # types of anything but network gear
@@ -187,6 +188,8 @@ class InventoryIndex:
         first = re.split(r"[-_.\d]", name, maxsplit=1)[0]
         if first:
             self.name_prefixes.add(first)
+        for segment in dict.fromkeys(re.findall(r"[a-z]{2,}", name)):
+            self.name_segments.setdefault(segment, []).append(asset.name)
         if asset.environment:
             self.environments[asset.environment.lower()] = asset.environment
         if asset.location:

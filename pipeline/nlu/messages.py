@@ -187,6 +187,7 @@ def _fields(call: ToolCall) -> list[tuple[str, tuple[str, ...]]]:
         ("os", sel.os),
         ("type", sel.types),
         ("service", sel.services),
+        ("names", sel.names),
     ]
 
 
@@ -212,6 +213,8 @@ def structured(call: ToolCall) -> str:
         ):
             if len(values) == 1:
                 parts.append(f"{key}={_quoted(values[0])}")
+        if sel.names:
+            parts.append(f"names={','.join(sel.names)}")
         parts += [f"{k}={_quoted(v)}" for k, v in sel.tags.items()]
     written = {part.split("=", 1)[0] for part in parts if "=" in part}
     for key, value in call.args.items():

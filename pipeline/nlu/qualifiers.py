@@ -79,7 +79,8 @@ def unknown_qualifiers(
     known: frozenset[str],
     verbs: frozenset[str],
 ) -> list[str]:
-    """Words qualifying a host noun that the inventory does not know ('frankfurt servers').
+    """Words qualifying a host noun or a type that the inventory does not know ('frankfurt servers',
+    'the zork dbs').
 
     Dropping such a word would silently widen the selection, so the caller asks back.
     """
@@ -88,7 +89,7 @@ def unknown_qualifiers(
     selector_words = {w for group in ENVIRONMENT_SYNONYMS.values() for w in group}
     unknown: list[str] = []
     for position, token in enumerate(tokens):
-        if token.kind != "word" or token.low not in HOST_NOUNS or token.low in {"one", "system"}:
+        if token.kind != "word" or token.low in {"one", "system"} or not _noun(token, index, claims):
             continue
         for before in reversed(tokens[:position]):
             if before.kind != "word" or before.low in _STOP or before.low in verbs:
@@ -99,6 +100,13 @@ def unknown_qualifiers(
                 unknown.append(before.text)
             break
     return unknown + _unknown_places(tokens, selector_words, claims, known)
+
+
+def _noun(token: Token, index: InventoryIndex, claims: Claims) -> bool:
+    """A host noun ('servers', 'boxes') or a word the selection read as a type ('dbs', 'switches')."""
+    from pipeline.nlu.lexicon import HOST_NOUNS
+
+    return token.low in HOST_NOUNS or (token in claims and index.type_for_words((token.low,)) is not None)
 
 
 def _unknown_places(

@@ -41,6 +41,7 @@ class Selector:
     locations: list[str] = field(default_factory=list)
     tags: dict[str, str] = field(default_factory=dict)
     services: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)  # 'the erp app servers': the hosts named *-erp-*
     everything: bool = False  # "all", "every", a bare host noun
     anchored: bool = False  # has a noun, quantifier or key=value: selects on its own, not just qualifies
     single: bool = False  # "the london db server", "the frankfurt one": one asset is meant
@@ -49,6 +50,10 @@ class Selector:
     named: bool = False  # the clause names hosts: tag-value words then only select as 'the web servers'
 
     def is_set(self) -> bool:
+        return self.attributes() or self.everything
+
+    def attributes(self) -> bool:
+        """Selects by some attribute of the hosts ('prod windows boxes'), not by a quantifier alone."""
         return bool(
             self.types
             or self.os
@@ -56,7 +61,7 @@ class Selector:
             or self.locations
             or self.tags
             or self.services
-            or self.everything
+            or self.names
         )
 
 
@@ -141,9 +146,28 @@ def _selector_word(
         sel.anchored = True
         if prev is not None and _service_after_noun(prev):
             claims.take(prev)  # 'hosts running redis': the link word belongs to the selector
-    elif not (_fuzzy_vocab(low, index, sel) or _location_prefix(low, index, sel) or _tag_key(low, index)):
+    elif not (
+        _fuzzy_vocab(low, index, sel)
+        or _location_prefix(low, index, sel)
+        or _tag_key(low, index)
+        or _name_segment(low, nxt, noun_next, index, sel)
+    ):
         return
     claims.take(token)
+
+
+def _name_segment(low: str, nxt: Token | None, noun_next: bool, index: InventoryIndex, sel: Selector) -> bool:
+    """'the erp app servers', 'the pay dbs': a word the inventory's names are built from, before a host
+    noun or a type, selects the hosts whose names carry it (a naming scheme's role or team code)."""
+    if not (noun_next or _type_next(nxt, index)) or low in COMMON or low in FILLER:
+        return False
+    named = index.name_segments.get(low, [])
+    if not named:
+        return False
+    for name in named:
+        _add(sel.names, name)
+    sel.anchored = True
+    return True
 
 
 def _type_next(nxt: Token | None, index: InventoryIndex) -> bool:
@@ -262,6 +286,9 @@ def _apply_kv(key: str, value: str, index: InventoryIndex, sel: Selector) -> boo
         _add(sel.types, index.type_for_words(re.split(r"[\s_]+", low)) or value)
     elif key in {"service", "services"}:
         _add(sel.services, index.services.get(low, value))
+    elif key == "names":  # a selection by names sent back ('type=db_server names=pay-db1,pay-db2')
+        for name in filter(None, value.split(",")):
+            _add(sel.names, name)
     elif key in {"tag", "tags"} and ":" in value:
         tag_key, _, tag_value = value.partition(":")
         sel.tags[tag_key] = tag_value

@@ -110,11 +110,12 @@ def _selector(found: Targets, service: str) -> AssetFilter | None:
     sel = found.selector
     if not sel.is_set() or (found.names and not sel.anchored):
         return None
-    attributes = sel.types or sel.os or sel.environments or sel.locations or sel.tags or sel.services
+    attributes = sel.attributes()
     services = tuple(sel.services)
     if service and sel.everything and (not attributes or sel.where_running):
         services = (service,)  # "restart nginx everywhere", "on every server that runs it"
     return AssetFilter(
+        names=tuple(sel.names),
         types=tuple(sel.types),
         os=tuple(sel.os),
         environments=tuple(sel.environments),

@@ -67,10 +67,11 @@ def exclusions(tokens: list[Token], index: InventoryIndex, claims: Claims) -> li
     read_selector(tokens, index, found.selector, claims)
     names = list(found.names)
     sel = found.selector
-    if sel.types or sel.os or sel.environments or sel.locations or sel.tags or sel.services:
+    if sel.attributes():
         names += [
             a.name
             for a in index.select(
+                names=sel.names,
                 types=sel.types,
                 os=sel.os,
                 environments=sel.environments,

@@ -260,7 +260,12 @@ def _strengthen(
     assets = index.select(names=targets.names) if targets.names else []
     if sel.is_set() and not targets.names:
         assets = index.select(
-            types=sel.types, os=sel.os, environments=sel.environments, locations=sel.locations, tags=sel.tags
+            names=sel.names,
+            types=sel.types,
+            os=sel.os,
+            environments=sel.environments,
+            locations=sel.locations,
+            tags=sel.tags,
         )
     running = {s.lower() for a in assets for s in a.services}
     return [
