@@ -4,25 +4,15 @@ plans the change as a check (read-only probes) when the tool declares one."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from bot.evaluation import load_directory
 from domains.catalog import build_registry
-from pipeline.contracts import Principal, Risk
+from pipeline.contracts import Risk
 from pipeline.planner import HybridPlanner
 from pipeline.policy import Policy
+from tests.pipeline.planning import OPERATOR
 
-FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "inventory.yaml"
-LOCAL = Path(__file__).resolve().parents[1] / "data" / "inventory_fixture_copy.yaml"
-OPERATOR = Principal(subject="t-operator", roles=frozenset({"operator"}))
 REGISTRY = build_registry()
-
-
-@pytest.fixture(scope="module")
-def planner() -> HybridPlanner:
-    return HybridPlanner(REGISTRY, load_directory(FIXTURE if FIXTURE.exists() else LOCAL))
 
 
 @pytest.mark.parametrize(

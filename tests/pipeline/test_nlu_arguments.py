@@ -3,32 +3,14 @@ words, shell-like quoting (what an approver sees is exactly what runs), 'all por
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.evaluation import load_directory
-from domains.catalog import build_registry
 from domains.network.tools import COMMON_PORTS
-from pipeline.contracts import Plan, Principal
 from pipeline.nlu.durations import durations
 from pipeline.planner import HybridPlanner
-
-FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "inventory.yaml"
-LOCAL = Path(__file__).resolve().parents[1] / "data" / "inventory_fixture_copy.yaml"
-OPERATOR = Principal(subject="t-operator", roles=frozenset({"operator"}))
-
-
-@pytest.fixture(scope="module")
-def planner() -> HybridPlanner:
-    return HybridPlanner(build_registry(), load_directory(FIXTURE if FIXTURE.exists() else LOCAL))
-
-
-def only(plan: Plan) -> tuple[str, list[str], dict[str, Any]]:
-    assert plan.outcome == "plan", plan.message
-    [step] = plan.steps
-    return step.tool, step.target_names, step.args
+from tests.pipeline.planning import OPERATOR, only
 
 
 @pytest.mark.parametrize(

@@ -3,23 +3,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from bot.evaluation import load_directory
-from domains.catalog import build_registry
-from pipeline.contracts import Principal
 from pipeline.planner import HybridPlanner
-
-FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "inventory.yaml"
-LOCAL = Path(__file__).resolve().parents[1] / "data" / "inventory_fixture_copy.yaml"
-OPERATOR = Principal(subject="t-operator", roles=frozenset({"operator"}))
-
-
-@pytest.fixture(scope="module")
-def planner() -> HybridPlanner:
-    return HybridPlanner(build_registry(), load_directory(FIXTURE if FIXTURE.exists() else LOCAL))
+from tests.pipeline.planning import OPERATOR
 
 
 async def test_asking_whether_an_unoffered_change_is_needed_gets_the_read(planner: HybridPlanner) -> None:

@@ -5,37 +5,17 @@ asks for the inventory. Our own phrasings, on the reference inventory and two ot
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from bot.evaluation import load_directory
-from domains.catalog import build_registry
-from domains.packs import SHIPPED
-from pipeline.contracts import Principal
+from pipeline.contracts import Plan
 from pipeline.planner import HybridPlanner
-from pipeline.policy import Policy
-from pipeline.registry import ToolRegistry
+from tests.pipeline.planning import BLIND2, CAMPUS, REFERENCE, planners_fixture, policed
 
-DATA = Path(__file__).resolve().parents[1] / "data"
-FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "inventory.yaml"
-INVENTORIES = {
-    "reference": FIXTURE if FIXTURE.exists() else DATA / "inventory_fixture_copy.yaml",
-    "other": DATA / "inventory_blind2.yaml",
-    "campus": DATA / "inventory_campus.yaml",
-}
-OPERATOR = Principal(subject="t-operator", roles=frozenset({"operator"}))
-REGISTRY: ToolRegistry = build_registry([SHIPPED])
-POLICY = Policy.default(REGISTRY)
+planners = planners_fixture({"reference": REFERENCE, "other": BLIND2, "campus": CAMPUS})
 
 
-@pytest.fixture(scope="module")
-def planners() -> dict[str, HybridPlanner]:
-    return {name: HybridPlanner(REGISTRY, load_directory(path)) for name, path in INVENTORIES.items()}
-
-
-async def _plan(planners: dict[str, HybridPlanner], inventory: str, text: str):  # type: ignore[no-untyped-def]
-    return POLICY.apply(await planners[inventory].plan(text, OPERATOR), OPERATOR)
+async def _plan(planners: dict[str, HybridPlanner], inventory: str, text: str) -> Plan:
+    return await policed(planners[inventory], text)
 
 
 REBOOT, CONTROL = "automation.reboot", "automation.service_control"

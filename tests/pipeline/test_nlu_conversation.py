@@ -3,8 +3,6 @@ cache port (in-process here, real Redis across two planners below), and forgotte
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from adapters.cache import RedisCache
@@ -14,13 +12,12 @@ from domains.catalog import build_registry
 from pipeline.contracts import Plan, Principal
 from pipeline.conversation import Conversations
 from pipeline.planner import HybridPlanner
+from tests.pipeline.planning import REFERENCE
 
-FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "inventory.yaml"
-LOCAL = Path(__file__).resolve().parents[1] / "data" / "inventory_fixture_copy.yaml"
 ALICE = Principal(subject="alice", roles=frozenset({"operator"}))
 BOB = Principal(subject="bob", roles=frozenset({"operator"}))
 REGISTRY = build_registry()
-DIRECTORY = load_directory(FIXTURE if FIXTURE.exists() else LOCAL)
+DIRECTORY = load_directory(REFERENCE)
 
 
 class Clock:

@@ -5,36 +5,13 @@ the dba team saying ...', 'page bob'), with the recipient and message read out."
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import pytest
 
-from bot.evaluation import load_directory
-from domains.catalog import build_registry
-from pipeline.contracts import Plan, Principal
 from pipeline.planner import HybridPlanner
+from tests.pipeline.planning import CAMPUS, OPERATOR, REFERENCE, only, planner_fixture
 
-DATA = Path(__file__).resolve().parents[1] / "data"
-FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "inventory.yaml"
-REFERENCE = FIXTURE if FIXTURE.exists() else DATA / "inventory_fixture_copy.yaml"
-OPERATOR = Principal(subject="t-operator", roles=frozenset({"operator"}))
-
-
-@pytest.fixture(scope="module")
-def reference() -> HybridPlanner:
-    return HybridPlanner(build_registry(), load_directory(REFERENCE))
-
-
-@pytest.fixture(scope="module")
-def campus() -> HybridPlanner:
-    return HybridPlanner(build_registry(), load_directory(DATA / "inventory_campus.yaml"))
-
-
-def only(plan: Plan) -> tuple[str, list[str], dict[str, Any]]:
-    assert plan.outcome == "plan", plan.message
-    [step] = plan.steps
-    return step.tool, step.target_names, step.args
+reference = planner_fixture(REFERENCE)
+campus = planner_fixture(CAMPUS)
 
 
 @pytest.mark.parametrize(

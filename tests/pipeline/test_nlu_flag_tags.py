@@ -4,22 +4,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from bot.evaluation import load_directory
-from domains.catalog import build_registry
-from pipeline.contracts import Principal
 from pipeline.planner import HybridPlanner
+from tests.pipeline.planning import FLAGS, OPERATOR, planner_fixture
 
-INVENTORY = Path(__file__).resolve().parents[1] / "data" / "inventory_flags.yaml"
-OPERATOR = Principal(subject="t-operator", roles=frozenset({"operator"}))
-
-
-@pytest.fixture(scope="module")
-def planner() -> HybridPlanner:
-    return HybridPlanner(build_registry(), load_directory(INVENTORY))
+planner = planner_fixture(FLAGS)
 
 
 @pytest.mark.parametrize(

@@ -3,34 +3,20 @@
 from __future__ import annotations
 
 import random
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.evaluation import load_directory
-from domains.catalog import build_registry
-from pipeline.contracts import Plan, Principal
+from pipeline.contracts import Plan
 from pipeline.planner import HybridPlanner
+from tests.pipeline.planning import OPERATOR
+from tests.pipeline.planning import rows as steps
 
-FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "inventory.yaml"
-LOCAL = Path(__file__).resolve().parents[1] / "data" / "inventory_fixture_copy.yaml"
-OPERATOR = Principal(subject="t-operator", roles=frozenset({"operator"}))
 WEB = ["web-01", "web-02", "web-03", "web-04"]
-
-
-@pytest.fixture(scope="module")
-def planner() -> HybridPlanner:
-    inventory = FIXTURE if FIXTURE.exists() else LOCAL
-    return HybridPlanner(build_registry(), load_directory(inventory))
 
 
 async def plan(planner: HybridPlanner, text: str) -> Plan:
     return await planner.plan(text, OPERATOR)
-
-
-def steps(result: Plan) -> list[tuple[str, list[str], dict[str, Any]]]:
-    return [(s.tool, sorted(s.target_names), s.args) for s in result.steps]
 
 
 @pytest.mark.parametrize(

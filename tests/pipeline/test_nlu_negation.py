@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import pytest
 
-from bot.evaluation import load_directory
-from domains.catalog import build_registry
-from pipeline.contracts import Principal
 from pipeline.planner import HybridPlanner
-
-FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "inventory.yaml"
-LOCAL = Path(__file__).resolve().parents[1] / "data" / "inventory_fixture_copy.yaml"
-OPERATOR = Principal(subject="t-operator", roles=frozenset({"operator"}))
+from tests.pipeline.planning import OPERATOR, Step, rows
 
 
-@pytest.fixture(scope="module")
-def planner() -> HybridPlanner:
-    return HybridPlanner(build_registry(), load_directory(FIXTURE if FIXTURE.exists() else LOCAL))
-
-
-async def steps(planner: HybridPlanner, text: str) -> tuple[str, list[tuple[str, list[str], dict[str, Any]]]]:
+async def steps(planner: HybridPlanner, text: str) -> tuple[str, list[Step]]:
     plan = await planner.plan(text, OPERATOR)
-    return plan.outcome, [(s.tool, sorted(s.target_names), s.args) for s in plan.steps]
+    return plan.outcome, rows(plan)
 
 
 @pytest.mark.parametrize(

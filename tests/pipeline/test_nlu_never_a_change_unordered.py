@@ -10,24 +10,15 @@ approval. (The templates are ours: no eval sentence is among them.)
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import pytest
 
 from bot.evaluation import load_directory
-from domains.catalog import build_registry
-from domains.packs import SHIPPED
-from pipeline.contracts import Principal, Risk
-from pipeline.planner import HybridPlanner
+from pipeline.contracts import Risk
 from pipeline.policy import Policy
+from tests.pipeline.planning import BLIND2, OPERATOR, REFERENCE, catalog, planner_on
 
-DATA = Path(__file__).resolve().parents[1] / "data"
-FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "inventory.yaml"
-INVENTORIES = {
-    "reference": FIXTURE if FIXTURE.exists() else DATA / "inventory_fixture_copy.yaml",
-    "other": DATA / "inventory_blind2.yaml",
-}
-OPERATOR = Principal(subject="t-operator", roles=frozenset({"operator"}))
+INVENTORIES = {"reference": REFERENCE, "other": BLIND2}
 
 # (base, past, gerund) of the change verbs people use for services
 VERBS = [
@@ -103,9 +94,9 @@ async def _messages(inventory: str) -> list[str]:
 
 @pytest.mark.parametrize("inventory", sorted(INVENTORIES))
 async def test_no_message_that_is_not_an_order_plans_a_change(inventory: str) -> None:
-    registry = build_registry([SHIPPED])
+    registry = catalog(packs=True)
     policy = Policy.default(registry)
-    planner = HybridPlanner(registry, load_directory(INVENTORIES[inventory]))
+    planner = planner_on(INVENTORIES[inventory], registry)
     texts = await _messages(inventory)
     assert len(texts) > 400
     changed: list[str] = []

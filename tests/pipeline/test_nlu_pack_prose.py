@@ -4,37 +4,14 @@ package the inventory lists as a service narrows a selection to the hosts runnin
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import pytest
 
-from bot.evaluation import load_directory
-from domains.catalog import build_registry
-from domains.packs import SHIPPED
-from pipeline.contracts import Plan, Principal
 from pipeline.planner import HybridPlanner
+from tests.pipeline.planning import ALT, OPERATOR, REFERENCE, planner_fixture
+from tests.pipeline.planning import only_sorted as only
 
-DATA = Path(__file__).resolve().parents[1] / "data"
-FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "inventory.yaml"
-REFERENCE = FIXTURE if FIXTURE.exists() else DATA / "inventory_fixture_copy.yaml"
-OPERATOR = Principal(subject="t-operator", roles=frozenset({"operator"}))
-
-
-@pytest.fixture(scope="module")
-def reference() -> HybridPlanner:
-    return HybridPlanner(build_registry([SHIPPED]), load_directory(REFERENCE))
-
-
-@pytest.fixture(scope="module")
-def other() -> HybridPlanner:
-    return HybridPlanner(build_registry([SHIPPED]), load_directory(DATA / "inventory_alt.yaml"))
-
-
-def only(plan: Plan) -> tuple[str, list[str], dict[str, Any]]:
-    assert plan.outcome == "plan", plan.message
-    [step] = plan.steps
-    return step.tool, sorted(step.target_names), step.args
+reference = planner_fixture(REFERENCE, packs=True)
+other = planner_fixture(ALT, packs=True)
 
 
 @pytest.mark.parametrize(

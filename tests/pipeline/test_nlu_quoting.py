@@ -4,27 +4,15 @@ exactly, and the structured form the bot offers back quotes them so that they re
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from adapters.rendering import steps_text
-from bot.evaluation import load_directory
-from domains.catalog import build_registry
-from pipeline.contracts import Principal
 from pipeline.nlu import messages as nlu_messages
 from pipeline.nlu.tokens import tokenize
 from pipeline.planner import HybridPlanner
+from tests.pipeline.planning import OPERATOR
 
-FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "inventory.yaml"
-LOCAL = Path(__file__).resolve().parents[1] / "data" / "inventory_fixture_copy.yaml"
-OPERATOR = Principal(subject="t-operator", roles=frozenset({"operator"}))
 CURL = 'curl -H "Authorization: Bearer x" http://x'
-
-
-@pytest.fixture(scope="module")
-def planner() -> HybridPlanner:
-    return HybridPlanner(build_registry(), load_directory(FIXTURE if FIXTURE.exists() else LOCAL))
 
 
 @pytest.mark.parametrize(

@@ -6,40 +6,25 @@ bot runs), on the reference inventory and on a second one with other names."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from bot.evaluation import load_directory
-from domains.catalog import build_registry
-from domains.packs import SHIPPED
-from pipeline.contracts import Principal, Risk
+from pipeline.contracts import Plan, Risk
 from pipeline.planner import HybridPlanner
-from pipeline.policy import Policy
 from pipeline.registry import ToolRegistry
+from tests.pipeline.planning import BLIND2, REFERENCE, planners_fixture, policed
 
-DATA = Path(__file__).resolve().parents[1] / "data"
-FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "inventory.yaml"
-REFERENCE = FIXTURE if FIXTURE.exists() else DATA / "inventory_fixture_copy.yaml"
-OTHER = DATA / "inventory_blind2.yaml"
-OPERATOR = Principal(subject="t-operator", roles=frozenset({"operator"}))
+planners = planners_fixture({"reference": REFERENCE, "other": BLIND2})
 
 
 @pytest.fixture(scope="module")
-def registry() -> ToolRegistry:
-    return build_registry([SHIPPED])
+def registry(planners: dict[str, HybridPlanner]) -> ToolRegistry:
+    return planners["reference"].registry
 
 
-@pytest.fixture(scope="module")
-def planners(registry: ToolRegistry) -> dict[str, HybridPlanner]:
-    return {
-        "reference": HybridPlanner(registry, load_directory(REFERENCE)),
-        "other": HybridPlanner(registry, load_directory(OTHER)),
-    }
-
-
-async def _plan(planners: dict[str, HybridPlanner], registry: ToolRegistry, inventory: str, text: str):  # type: ignore[no-untyped-def]
-    return Policy.default(registry).apply(await planners[inventory].plan(text, OPERATOR), OPERATOR)
+async def _plan(
+    planners: dict[str, HybridPlanner], registry: ToolRegistry, inventory: str, text: str
+) -> Plan:
+    return await policed(planners[inventory], text)
 
 
 STATUS, FACTS = "automation.service_status", "automation.system_info"

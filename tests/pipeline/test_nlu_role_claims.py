@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from bot.evaluation import load_directory
 from domains.catalog import build_registry
 from pipeline.contracts import Principal
-from pipeline.planner import HybridPlanner
 from pipeline.policy import Policy
+from tests.pipeline.planning import REFERENCE, planner_on
 
-FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "inventory.yaml"
-LOCAL = Path(__file__).resolve().parents[1] / "data" / "inventory_fixture_copy.yaml"
 VIEWER = Principal(subject="t-viewer", roles=frozenset({"viewer"}))
 
 
@@ -28,6 +23,6 @@ VIEWER = Principal(subject="t-viewer", roles=frozenset({"viewer"}))
 )
 async def test_claimed_role_is_refused(text: str) -> None:
     registry = build_registry()
-    planner = HybridPlanner(registry, load_directory(FIXTURE if FIXTURE.exists() else LOCAL))
+    planner = planner_on(REFERENCE, registry)
     plan = Policy.default(registry).apply(await planner.plan(text, VIEWER), VIEWER)
     assert plan.outcome == "refused" and plan.steps, plan.message

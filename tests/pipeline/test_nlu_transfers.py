@@ -4,42 +4,20 @@ there, the same path when none is given), fetching (a transfer someone asks for)
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import pytest
 from pydantic import BaseModel
 
 from bot.evaluation import load_directory
 from domains.automation.fileargs import CopyFileArgs
-from domains.catalog import build_registry
-from pipeline.contracts import AssetRef, Plan, Principal, Risk, ToolOutput
+from pipeline.contracts import AssetRef, Risk, ToolOutput
 from pipeline.nlu.sizes import sizes
 from pipeline.phrasing import Phrasing
 from pipeline.planner import HybridPlanner
 from pipeline.registry import ToolContext, ToolRegistry, ToolSet
+from tests.pipeline.planning import ALT, OPERATOR, REFERENCE, only, planner_fixture
 
-DATA = Path(__file__).resolve().parents[1] / "data"
-FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "inventory.yaml"
-REFERENCE = FIXTURE if FIXTURE.exists() else DATA / "inventory_fixture_copy.yaml"
-OTHER = DATA / "inventory_alt.yaml"  # another company: app-eu-7, pg-main, ...
-OPERATOR = Principal(subject="t-operator", roles=frozenset({"operator"}))
-
-
-@pytest.fixture(scope="module")
-def reference() -> HybridPlanner:
-    return HybridPlanner(build_registry(), load_directory(REFERENCE))
-
-
-@pytest.fixture(scope="module")
-def other() -> HybridPlanner:
-    return HybridPlanner(build_registry(), load_directory(OTHER))
-
-
-def only(plan: Plan) -> tuple[str, list[str], dict[str, Any]]:
-    assert plan.outcome == "plan", plan.message
-    [step] = plan.steps
-    return step.tool, step.target_names, step.args
+reference = planner_fixture(REFERENCE)
+other = planner_fixture(ALT)  # another company: app-eu-7, pg-main, ...
 
 
 @pytest.mark.parametrize(

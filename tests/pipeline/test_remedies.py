@@ -3,25 +3,17 @@ plans as the change it names (so a click on it goes through policy and approval 
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from bot.evaluation import load_directory
 from domains.catalog import build_registry
 from pipeline.contracts import (
     ExecutionResult,
     Plan,
-    Principal,
     StepResult,
     TargetResult,
     TargetStatus,
     ToolOutput,
 )
-from pipeline.planner import HybridPlanner
 from pipeline.stages.answer import result_reply
-
-FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "inventory.yaml"
-LOCAL = Path(__file__).resolve().parents[1] / "data" / "inventory_fixture_copy.yaml"
-OPERATOR = Principal(subject="t-operator", roles=frozenset({"operator"}))
+from tests.pipeline.planning import OPERATOR, REFERENCE, planner_on
 
 
 def status(target: str, **data: str) -> TargetResult:
@@ -49,7 +41,7 @@ async def test_a_stopped_service_offers_its_restart_which_plans_as_a_change_need
     assert any("nginx is failed" in r and "web-01" in r for r in reply.recommendations)
 
     registry = build_registry()
-    planner = HybridPlanner(registry, load_directory(FIXTURE if FIXTURE.exists() else LOCAL))
+    planner = planner_on(REFERENCE, registry)
     plan = await planner.plan(reply.suggestions[0], OPERATOR)
     assert plan.outcome == "plan", plan.message
     (step,) = plan.steps

@@ -5,25 +5,15 @@ about one (the help's examples: tests/pipeline/test_suggestions_sent_back.py).""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-from bot.evaluation import load_directory
 from domains.catalog import build_registry
-from pipeline.contracts import Principal
 from pipeline.planner import HybridPlanner
+from tests.pipeline.planning import OPERATOR
 
-FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "inventory.yaml"
-LOCAL = Path(__file__).resolve().parents[1] / "data" / "inventory_fixture_copy.yaml"
-OPERATOR = Principal(subject="t-operator", roles=frozenset({"operator"}))
 REGISTRY = build_registry()
 EXAMPLES = [(spec.name, example) for spec in REGISTRY for example in spec.phrasing.examples]
-
-
-@pytest.fixture(scope="module")
-def planner() -> HybridPlanner:
-    return HybridPlanner(REGISTRY, load_directory(FIXTURE if FIXTURE.exists() else LOCAL))
 
 
 def test_every_tool_declares_examples() -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
@@ -25,7 +24,6 @@ from pipeline.contracts import (
     ExecutionResult,
     Plan,
     PlanStep,
-    Principal,
     Risk,
     StepResult,
     TargetResult,
@@ -34,15 +32,11 @@ from pipeline.contracts import (
 )
 from pipeline.planner import HybridPlanner
 from pipeline.stages.answer import result_reply
+from tests.pipeline.planning import ALT, OPERATOR
+from tests.pipeline.planning import REFERENCE as REFERENCE_INVENTORY
 
-FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "inventory.yaml"
-LOCAL = Path(__file__).resolve().parents[1] / "data" / "inventory_fixture_copy.yaml"
-ALT = Path(__file__).resolve().parents[1] / "data" / "inventory_alt.yaml"
-OPERATOR = Principal(subject="t-operator", roles=frozenset({"operator"}))
 REGISTRY = build_registry([SHIPPED])
-REFERENCE = sorted(
-    {a.name for a in load_inventory(FIXTURE if FIXTURE.exists() else LOCAL)}, key=len, reverse=True
-)
+REFERENCE = sorted({a.name for a in load_inventory(REFERENCE_INVENTORY)}, key=len, reverse=True)
 TOOL_FORM = re.compile(r"^([a-z_]+\.[a-z_]+)\b")
 
 
@@ -65,7 +59,7 @@ class Bed:
 
 @pytest.fixture(scope="module", params=["reference", "alt"])
 def bed(request: pytest.FixtureRequest) -> Bed:
-    assets = load_inventory(ALT if request.param == "alt" else FIXTURE if FIXTURE.exists() else LOCAL)
+    assets = load_inventory(ALT if request.param == "alt" else REFERENCE_INVENTORY)
     names = sorted({asset.name for asset in assets}, key=len, reverse=True)
     return Bed(HybridPlanner(REGISTRY, InMemoryAssetDirectory(assets)), names)
 
