@@ -173,10 +173,13 @@ LEVEL_ICONS = {"low": "🟢", "medium": "🟠", "high": "🔴"}
 
 
 def plan_notes(plan: Plan) -> list[str]:
-    """What an approver reads before the steps: the impact (risk line first) and any freeze
-    override; [] when the plan carries neither."""
+    """What an approver reads before the steps: the impact (risk line first), any freeze
+    override, and whether the LLM confirmed a reading of free text; [] when there is none."""
     lines = impact_lines(plan.impact) if plan.impact is not None else []
     lines += destination_lines(plan)
+    checked = plan.interpretation.confirmation if plan.interpretation is not None else ""
+    if checked in messages.READING_CHECKED:
+        lines.append(messages.READING_CHECKED[checked])
     if plan.undo_of:
         lines.insert(0, f"↩️ Undo of execution {plan.undo_of}: approving runs the reverse of that change")
     done = plan.freeze_override

@@ -231,6 +231,7 @@ async def build_app(settings: Settings) -> App:
         registry,
         assets,
         fallback=fallback,
+        confirmer=fallback,  # changes read from free text are checked by the same LLM
         threshold=settings.llm.confidence_threshold,
         permitted_tools=policy.permitted_tools,
         conversations=Conversations(cache),  # Redis across replicas, in-process on one

@@ -26,7 +26,7 @@ from domains.catalog import build_registry
 from pipeline.contracts import Principal
 from pipeline.conversation import Conversations
 from pipeline.evaluation import Case, Prediction, is_safety_failure, load_cases, percentile, predict, score
-from pipeline.planner import HybridPlanner, Understander
+from pipeline.planner import HybridPlanner, LanguageModel
 from pipeline.policy import Policy
 from pipeline.ports import AssetDirectory
 
@@ -50,7 +50,7 @@ async def evaluate(
     cases: Sequence[Case],
     directory: AssetDirectory,
     *,
-    llm: Understander | None = None,
+    llm: LanguageModel | None = None,
     catalog: Sequence[Path] = (),
 ) -> Tally:
     """Plan every case as its role (policy applied, nothing executed) and score it, with the
@@ -62,6 +62,7 @@ async def evaluate(
         registry,
         directory,
         fallback=llm,
+        confirmer=llm,
         permitted_tools=policy.permitted_tools,
         conversations=conversations,
     )
@@ -110,7 +111,7 @@ def write_predictions(predictions: Sequence[Prediction], path: Path) -> None:
 
 
 async def run_eval(
-    cases: Path, inventory: Path, out: Path, *, llm: Understander | None = None, catalog: Sequence[Path] = ()
+    cases: Path, inventory: Path, out: Path, *, llm: LanguageModel | None = None, catalog: Sequence[Path] = ()
 ) -> int:
     """Run the evaluation; returns the exit code (0 when every case passed, 1 otherwise)."""
     tally = await evaluate(load_cases(cases), load_directory(inventory), llm=llm, catalog=catalog)

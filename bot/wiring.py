@@ -34,7 +34,7 @@ from domains.network.ports import NetworkResults, ShellPipe
 from domains.network.services import network_services
 from pipeline.admission import Admission, Limit
 from pipeline.contracts import AssetRef
-from pipeline.planner import Understander
+from pipeline.planner import LanguageModel
 from pipeline.ports import AssetDirectory, Cache, IdentityResolver
 
 if TYPE_CHECKING:
@@ -87,8 +87,9 @@ async def identity_resolver(settings: Settings, cache: Cache, closers: list[Clos
     return static_resolver(settings)
 
 
-def llm_understander(settings: Settings, cache: Cache, closers: list[Closer]) -> Understander | None:
-    """The LLM fallback for phrasings the grammar does not carry; None without an LLM."""
+def llm_understander(settings: Settings, cache: Cache, closers: list[Closer]) -> LanguageModel | None:
+    """The LLM: fallback for phrasings the grammar does not carry, and the check of the changes it
+    reads from free text; None without an LLM."""
     if not settings.llm.base_url:
         return None
     from adapters.llm.openai_client import OpenAIClientConfig, OpenAICompatibleClient

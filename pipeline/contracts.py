@@ -150,6 +150,10 @@ class Interpretation(Frozen):
     urgency: Literal["low", "normal", "high"] = "normal"
     entities: dict[str, Any] = Field(default_factory=dict)
     source: Literal["grammar", "lexicon", "llm", "cache"] = "grammar"
+    # a change read from free text and shown to the LLM (`pipeline.planner`): "confirmed" (it read
+    # the request the same way), "disputed" (it did not: the person chooses), "unconfirmed" (it could
+    # not answer; the approval gate decides); "" when not asked (exact command, a read, no LLM)
+    confirmation: Literal["", "confirmed", "disputed", "unconfirmed"] = ""
 
 
 class ToolCall(Frozen):
@@ -174,6 +178,16 @@ class Understanding(Frozen):
     outcome: Literal["plan", "no_action", "clarify"] = "plan"
     message: str = ""
     suggestions: tuple[str, ...] = ()  # requests the person can send as they are (buttons, numbers)
+    llm_calls: int = 0
+    llm_tokens: int = 0
+
+
+class Confirmation(Frozen):
+    """The LLM's check of a change the grammar read from free text: it agrees, or it gives its
+    own reading of the request (a plan, a question back, or nothing to run)."""
+
+    agrees: bool
+    reading: Understanding | None = None
     llm_calls: int = 0
     llm_tokens: int = 0
 

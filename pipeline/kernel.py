@@ -94,7 +94,7 @@ from pipeline.readiness import unready
 from pipeline.redaction import Redactor
 from pipeline.schedule_phrasing import read_schedule
 from pipeline.schedules import Destination, ScheduleDoor
-from pipeline.stages.answer import describe_plan, plan_reply, result_reply
+from pipeline.stages.answer import describe_plan, plan_reply, result_reply, understood_by
 from pipeline.stages.execute import Executor
 from pipeline.undo import changed_since, offer, undo_steps
 
@@ -261,7 +261,13 @@ class Kernel:
             "plan",
             principal.subject,
             message,
-            {"outcome": plan.outcome, "steps": describe_plan(plan), "message": plan.message, **(extra or {})},
+            {
+                "outcome": plan.outcome,
+                "steps": describe_plan(plan),
+                "message": plan.message,
+                **understood_by(plan),
+                **(extra or {}),
+            },
             execution_id,
         )
         if plan.freeze_override is not None:

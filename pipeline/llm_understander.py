@@ -17,6 +17,9 @@ argument names. The answer is parsed into the pipeline contracts; anything that 
 not parse raises `InvalidModelOutput`. Whether the tools, targets and argument values
 are acceptable is stage C's job (and policy's), not this module's.
 
+`confirm` is the other call on the same prefix: the request and a change the grammar read from
+it, answered "agree" or "disagree" with the model's own reading (`confirmation_schema`).
+
 `LLMResultSummarizer` is the optional answer-stage call: a short summary and
 recommendations over results that are already rendered by templates.
 """
@@ -33,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pipeline.contracts import (
     AssetFilter,
     AssetRef,
+    Confirmation,
     Intent,
     Interpretation,
     Principal,
@@ -49,12 +53,14 @@ from pipeline.prompts.schema import (
     EXAMPLES,
     MAX_CALLS,
     MAX_TARGETS,
+    confirmation_schema,
     response_schema,
     tool_line_args,
 )
 from pipeline.registry import ToolSpec
 
 SCHEMA_NAME = "opsconductor_plan"
+CONFIRM_SCHEMA_NAME = "opsconductor_confirmation"
 
 
 # --------------------------------------------------------------------------- model answer
@@ -162,6 +168,20 @@ def user_prompt(text: str, referred: Sequence[tuple[str, str]] = ()) -> str:
     return render("understand_user", text=text, begin=begin, end=end, referred=referred)
 
 
+def confirm_prompt(text: str, reading: Sequence[ToolCall], referred: Sequence[tuple[str, str]] = ()) -> str:
+    begin, end = fence(text, "request")
+    calls = "\n".join(json.dumps(_call_view(c), sort_keys=True, default=str) for c in reading)
+    return render("confirm_user", text=text, begin=begin, end=end, referred=referred, reading=calls)
+
+
+def _call_view(call: ToolCall) -> dict[str, Any]:
+    """A call as the response schema spells it (tool, args, targets, selector)."""
+    view: dict[str, Any] = {"tool": call.tool, "args": call.args, "targets": list(call.targets)}
+    if call.selector is not None and not call.selector.is_empty():
+        view["selector"] = call.selector.model_dump(mode="json", exclude_defaults=True)
+    return view
+
+
 # --------------------------------------------------------------------------- understander
 
 
@@ -203,15 +223,42 @@ class LLMUnderstander:
         )
         return to_understanding(raw, usage)
 
+    async def confirm(
+        self,
+        text: str,
+        reading: Sequence[ToolCall],
+        principal: Principal,
+        assets: Sequence[AssetRef],
+        tools: Sequence[ToolSpec],
+    ) -> Confirmation:
+        """Does `reading` (a change the grammar read from `text`) do what `text` asks? One call."""
+        if len(text) > self.max_text_chars:
+            raise InvalidRequest(f"request longer than {self.max_text_chars} characters")
+        messages, _ = self.prompt(text, assets, tools, reading=reading)
+        raw, usage = await self.client.complete_json(
+            messages,
+            confirmation_schema(tools),
+            schema_name=CONFIRM_SCHEMA_NAME,
+            stage="confirm",
+            max_tokens=self.max_tokens,
+        )
+        return to_confirmation(raw, usage)
+
     def prompt(
-        self, text: str, assets: Sequence[AssetRef], tools: Sequence[ToolSpec]
+        self,
+        text: str,
+        assets: Sequence[AssetRef],
+        tools: Sequence[ToolSpec],
+        *,
+        reading: Sequence[ToolCall] = (),
     ) -> tuple[list[dict[str, str]], dict[str, Any]]:
-        """The messages and response schema for `text` (system part memoised per tools+inventory)."""
+        """The messages and response schema for `text` (system part memoised per tools+inventory);
+        with `reading`, the user message asks to confirm it instead (same system part)."""
         system, schema = self._prefix(assets, tools)
         if self._index is None or self._index.assets is not assets:
             self._index = InventoryIndex.build(assets)
         referred = inventory.relevant(text, self._index, addresses=self.include_addresses)
-        user = user_prompt(text, referred)
+        user = confirm_prompt(text, reading, referred) if reading else user_prompt(text, referred)
         return [{"role": "system", "content": system}, {"role": "user", "content": user}], schema
 
     def _prefix(self, assets: Sequence[AssetRef], tools: Sequence[ToolSpec]) -> tuple[str, dict[str, Any]]:
@@ -248,6 +295,19 @@ def to_understanding(raw: dict[str, Any], usage: LLMUsage) -> Understanding:
         llm_calls=0 if usage.cached else 1,
         llm_tokens=usage.prompt_tokens + usage.completion_tokens,
     )
+
+
+def to_confirmation(raw: dict[str, Any], usage: LLMUsage) -> Confirmation:
+    """Parse the confirmation answer; raise InvalidModelOutput if it does not fit its schema."""
+    verdict = raw.get("verdict")
+    calls, tokens = (0 if usage.cached else 1), usage.prompt_tokens + usage.completion_tokens
+    if verdict == "agree":
+        return Confirmation(agrees=True, llm_calls=calls, llm_tokens=tokens)
+    reading = raw.get("reading")
+    if verdict != "disagree" or not isinstance(reading, dict):
+        raise InvalidModelOutput("model confirmation is neither an agreement nor a reading of its own")
+    own = to_understanding(reading, usage)  # the call's usage is the confirmation's, counted once
+    return Confirmation(agrees=False, reading=own, llm_calls=calls, llm_tokens=tokens)
 
 
 # --------------------------------------------------------------------------- answer stage

@@ -211,3 +211,30 @@ def counted(count: int, noun: str) -> str:
     if noun.endswith("y") and noun[-2:-1] not in {"a", "e", "i", "o", "u"}:
         return f"{count:,} {noun[:-1]}ies"
     return f"{count:,} {noun}s"
+
+
+UNCONFIRMED = (
+    "The language model could not check this reading of your request ({why}): approving runs it as shown."
+)
+DISPUTED = (
+    "I read this as a change; the language model reads it differently{remark}. "
+    "Did you mean: {listed}? Send the number or the command."
+)
+
+
+def unconfirmed(why: str) -> str:
+    """A change read from free text that the LLM could not confirm (the approval gate still holds)."""
+    return UNCONFIRMED.format(why=why)
+
+
+def disputed_reading(readings: list[str], remark: str = "") -> str:
+    """The grammar's change reading and the LLM's own (when it has a valid one), as numbered choices."""
+    listed = "; ".join(f"{n}. `{r}`" for n, r in enumerate(readings, 1))
+    return DISPUTED.format(remark=f" ({remark.rstrip('.')})" if remark else "", listed=listed)
+
+
+# the approver's note on a change read from free text (`Interpretation.confirmation`)
+READING_CHECKED = {
+    "confirmed": "🤖 The language model read the request the same way.",
+    "unconfirmed": "❔ The language model could not check how the request was read: compare the steps to it.",
+}

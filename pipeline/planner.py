@@ -1,12 +1,18 @@
-"""Stages A-C behind one port: the grammar/lexicon first, the LLM only when they are unsure.
+"""Stages A-C behind one port: the grammar/lexicon first, the LLM when they are unsure and to
+confirm the changes they read from free text.
 
     text -> DeterministicUnderstander --(confident)--------------------> build_plan
                      |--(below threshold)--> fallback Understander (LLM) -> build_plan
                      |--(no / failing / overrunning fallback)-> clarify with what was understood
+                     |--(a change, not the exact command form)--> Confirmer (LLM):
+                            agrees -> build_plan, marked "confirmed"
+                            its own reading -> clarify: both readings as choices, nothing planned
+                            cannot answer -> build_plan, marked "unconfirmed" (approval still gates it)
 
-The LLM's answer goes through the same `build_plan` as the grammar's: it is never trusted.
-When the LLM is unreachable the planner says so once, keeps serving the grammar and
-uses the LLM again as soon as a call succeeds.
+Reads and exact commands (`tool.name targets key=value`) never cost an LLM call. The LLM's
+answers go through the same `build_plan` as the grammar's: they are never trusted. When the
+LLM is unreachable the planner says so once, keeps serving the grammar and uses the LLM again
+as soon as a call succeeds.
 """
 
 from __future__ import annotations
@@ -15,7 +21,8 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from pipeline.contracts import AssetRef, Plan, Principal, ToolCall, Understanding
+from pipeline import messages
+from pipeline.contracts import AssetRef, Confirmation, Plan, Principal, ToolCall, Understanding
 from pipeline.conversation import Conversations, Turn
 from pipeline.errors import InvalidModelOutput, LLMContextOverflow, LLMUnavailable
 from pipeline.nlu import DeterministicUnderstander
@@ -33,6 +40,25 @@ class Understander(Protocol):
     ) -> Understanding: ...
 
 
+class Confirmer(Protocol):
+    """Checks a change the grammar read from free text (the LLM), in one call.
+
+    Raises LLMUnavailable, LLMContextOverflow or InvalidModelOutput when it cannot answer."""
+
+    async def confirm(
+        self,
+        text: str,
+        reading: Sequence[ToolCall],
+        principal: Principal,
+        assets: Sequence[AssetRef],
+        tools: Sequence[ToolSpec],
+    ) -> Confirmation: ...
+
+
+class LanguageModel(Understander, Confirmer, Protocol):
+    """Both duties of a configured LLM: understanding, and confirming change readings."""
+
+
 class HybridPlanner:
     """`pipeline.ports.Planner`: deterministic first, fallback below `threshold`, then stage C."""
 
@@ -46,10 +72,12 @@ class HybridPlanner:
         permitted_tools: Callable[[Principal], set[str]] | None = None,
         conversations: Conversations | None = None,
         fallback_timeout_s: float = 45.0,
+        confirmer: Confirmer | None = None,
     ) -> None:
         self.registry = registry
         self.directory = directory
         self.fallback = fallback
+        self.confirmer = confirmer
         self.threshold = threshold
         self.permitted_tools = permitted_tools
         self.conversations = conversations
@@ -75,6 +103,10 @@ class HybridPlanner:
         notice = ""
         if self._unsure(understanding):
             understanding, notice = await self._ask_fallback(text, principal, assets, understanding)
+        elif self.confirmer is not None and self._free_text_change(understanding):
+            understanding, notice = await self._confirm(
+                self.confirmer, text, principal, assets, understanding
+            )
         plan = build_plan(understanding, self.registry, assets)
         if notice:
             plan = plan.model_copy(update={"message": f"{notice} {plan.message}".strip()})
@@ -94,6 +126,70 @@ class HybridPlanner:
         if understanding.outcome == "no_action" and understanding.interpretation.confidence >= 1.0:
             return False  # help, greetings
         return understanding.interpretation.confidence < self.threshold
+
+    def _free_text_change(self, understanding: Understanding) -> bool:
+        """A planned change (write or critical, not its check) that the exact command form did not give."""
+        if understanding.outcome != "plan" or understanding.interpretation.entities.get("structured"):
+            return False
+        return any(self._changes(c) for c in understanding.calls)
+
+    def _changes(self, call: ToolCall) -> bool:
+        return call.tool in self.registry and self.registry.get(call.tool).changes and not call.check
+
+    async def _confirm(
+        self,
+        confirmer: Confirmer,
+        text: str,
+        principal: Principal,
+        assets: Sequence[AssetRef],
+        grammar: Understanding,
+    ) -> tuple[Understanding, str]:
+        """One LLM call on the grammar's change reading; the change is never planned over its objection.
+        When the LLM cannot answer, the reading stands, marked unconfirmed: approval still gates it."""
+        offered = self._offered(principal)
+        try:
+            async with asyncio.timeout(self.fallback_timeout_s):
+                verdict = await confirmer.confirm(text, grammar.calls, principal, assets, offered)
+        except InvalidModelOutput:
+            why = "its answer did not fit"
+        except LLMContextOverflow as overflow:  # the model is up: this prompt is too long for it
+            why = f"too long for it: {overflow}"
+        except (LLMUnavailable, TimeoutError):
+            why, self.llm_down = "unreachable", True
+        else:
+            self.llm_down = False
+            used = {
+                "llm_calls": grammar.llm_calls + verdict.llm_calls,
+                "llm_tokens": grammar.llm_tokens + verdict.llm_tokens,
+            }
+            counted = grammar.model_copy(update=used)
+            if verdict.agrees:
+                return _marked(counted, "confirmed"), ""
+            return self._disputed(counted, verdict.reading, assets), ""
+        attempted = grammar.model_copy(update={"llm_calls": grammar.llm_calls + 1})
+        return _marked(attempted, "unconfirmed"), messages.unconfirmed(why)
+
+    def _disputed(
+        self, grammar: Understanding, theirs: Understanding | None, assets: Sequence[AssetRef]
+    ) -> Understanding:
+        """The grammar's reading and the LLM's (when stage C accepts it) offered as choices."""
+        mine = " then ".join(nlu_messages.structured(c) for c in grammar.calls)
+        other = ""
+        if theirs is not None and build_plan(theirs, self.registry, assets).outcome == "plan":
+            other = " then ".join(nlu_messages.structured(c) for c in theirs.calls)
+        if other == mine:  # "disagree", then the grammar's reading as its own: that is agreement
+            return _marked(grammar, "confirmed")
+        choices = tuple(c for c in (mine, other) if c)
+        remark = theirs.message if theirs is not None and not other else ""  # why it sees no change
+        disputed = _marked(grammar, "disputed")
+        return disputed.model_copy(
+            update={
+                "outcome": "clarify",
+                "calls": (),
+                "suggestions": choices,
+                "message": messages.disputed_reading(list(choices), remark),
+            }
+        )
 
     async def _ask_fallback(
         self, text: str, principal: Principal, assets: Sequence[AssetRef], grammar: Understanding
@@ -134,6 +230,11 @@ def _unsure_answer(grammar: Understanding) -> Understanding:
     return grammar.model_copy(
         update={"outcome": "clarify", "message": message, "calls": (), "suggestions": choices}
     )
+
+
+def _marked(understanding: Understanding, confirmation: str) -> Understanding:
+    interpretation = understanding.interpretation.model_copy(update={"confirmation": confirmation})
+    return understanding.model_copy(update={"interpretation": interpretation})
 
 
 def _from_llm(answer: Understanding) -> Understanding:

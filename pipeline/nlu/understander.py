@@ -319,6 +319,9 @@ def _decide(
         return _nothing(leftovers, injection)
     for leftover in leftovers:
         problems(leftover.parse.targets)
+    structured = (
+        bool(reads) and all(r.explicit for r in reads) and len(calls) == sum(len(r.calls) for r in reads)
+    )
     calls = _merge_repeats(calls)
     no_smuggled_commands(calls, text, words)
     offered = tuple(messages.structured(c) for c in suggestions)
@@ -331,7 +334,8 @@ def _decide(
     others = [" then ".join(messages.structured(c) for c in o) for r in reads for o in r.others][:2]
     changes = any((tool := words.get(c.tool)) is not None and tool.changes for c in calls)
     understood = _understanding(calls, 1.0 if explicit else confidence, explicit, message, offered, changes)
-    entities = {**understood.interpretation.entities, "alternatives": others}
+    # "structured": every call written in the exact command form (`tool.name targets key=value`)
+    entities = {**understood.interpretation.entities, "alternatives": others, "structured": structured}
     return understood.model_copy(
         update={"interpretation": understood.interpretation.model_copy(update={"entities": entities})}
     )

@@ -3,6 +3,7 @@
 Templates:
     understand_system.j2  rules, tool list, examples, the inventory's selector values (stable prefix)
     understand_user.j2    the names/services/tags the request may refer to; the request, fenced as data
+    confirm_user.j2       the same, and a change the grammar read from it, to agree with or replace
     answer_system.j2      rules for an optional LLM summary of results
     answer_user.j2        the request and the results, fenced as data
 

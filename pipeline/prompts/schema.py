@@ -171,6 +171,27 @@ def response_schema(tools: Sequence[ToolSpec]) -> dict[str, Any]:
     return {"anyOf": [_answer_shape(common, ["plan"], calls), no_calls]}
 
 
+def confirmation_schema(tools: Sequence[ToolSpec]) -> dict[str, Any]:
+    """The answer to "does this reading do what the request asks?": `{"verdict": "agree"}`, or
+    `{"verdict": "disagree", "reading": <an answer in the response schema>}`."""
+    agree = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"verdict": {"type": "string", "enum": ["agree"]}},
+        "required": ["verdict"],
+    }
+    disagree = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "verdict": {"type": "string", "enum": ["disagree"]},
+            "reading": response_schema(tools),
+        },
+        "required": ["verdict", "reading"],
+    }
+    return {"anyOf": [agree, disagree]}
+
+
 def _answer_shape(common: dict[str, Any], outcomes: list[str], calls: dict[str, Any]) -> dict[str, Any]:
     return {
         "type": "object",

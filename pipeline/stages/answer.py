@@ -57,6 +57,16 @@ def describe_plan(plan: Plan) -> str:
     return "\n".join(f"{i}. {describe_step(s)}" for i, s in enumerate(plan.steps, 1))
 
 
+def understood_by(plan: Plan) -> dict[str, str]:
+    """For the audit: what understood the request (grammar, lexicon, llm, cache) and, for a change
+    read from free text, the LLM's check of it (confirmed, disputed, unconfirmed)."""
+    found = plan.interpretation
+    if found is None:
+        return {}
+    checked = {"confirmation": found.confirmation} if found.confirmation else {}
+    return {"understood_by": found.source, **checked}
+
+
 def plan_reply(plan: Plan) -> Reply:
     """A reply for a plan that did not run: help, clarify or refused."""
     outcome = {"no_action": "no_action", "clarify": "clarify", "refused": "refused"}.get(

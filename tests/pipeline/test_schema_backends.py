@@ -23,7 +23,7 @@ import pytest
 
 from domains.catalog import build_registry
 from pipeline.llm_understander import summary_schema
-from pipeline.prompts.schema import response_schema
+from pipeline.prompts.schema import confirmation_schema, response_schema
 
 REGISTRY = tuple(build_registry())
 SCHEMAS = {
@@ -31,6 +31,8 @@ SCHEMAS = {
     "read tools": response_schema(tuple(t for t in REGISTRY if not t.changes)),
     "no tool": response_schema(()),
     "answer summary": summary_schema(5),
+    "change confirmation": confirmation_schema(REGISTRY),
+    "change confirmation, read tools": confirmation_schema(tuple(t for t in REGISTRY if not t.changes)),
 }
 
 
