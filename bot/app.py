@@ -226,7 +226,7 @@ async def build_app(settings: Settings) -> App:
     telemetry = TelemetryDispatcher(executor.dispatcher, SqlToolCatalog(sessions), registry)
     await telemetry.sync()  # the tools table lists the catalog as loaded
     executor.dispatcher = telemetry
-    fallback = wiring.llm_understander(settings, cache, closers)
+    fallback, summarizer = wiring.llm(settings, cache, closers)
     planner = HybridPlanner(
         registry,
         assets,
@@ -251,11 +251,13 @@ async def build_app(settings: Settings) -> App:
             identity_timeout_s=settings.stages.identity_s,
             plan_timeout_s=settings.stages.understand_s,
             undo_ttl_s=settings.security.undo_ttl_s,
+            summary_timeout_s=settings.stages.llm_call_s,
         ),
         admission=wiring.admission(settings, closers),
         impact=SqlImpactFacts(sessions, assets),
         redactor=redactor,
         files=services[FetchedFiles],  # fetched on a worker, attached here (db.files)
+        summarizer=summarizer,
     )
     history = SqlHistory(sessions)
     kernel.schedules = Scheduler(kernel, SqlScheduleStore(sessions), by=kernel.driver, history=history)

@@ -59,6 +59,9 @@ class LLMSettings(Section):
     max_concurrency: int = Field(4, ge=1, le=256)
     cache_ttl_s: float = Field(3600.0, ge=0)
     confidence_threshold: float = Field(0.6, ge=0, le=1)
+    # stage D: the LLM adds a summary and recommendations over every result (one call each; the
+    # templated answer stands when it cannot answer)
+    summarize_results: bool = False
 
 
 class SlackSettings(Section):

@@ -36,6 +36,7 @@ from pipeline.admission import Admission, Limit
 from pipeline.contracts import AssetRef
 from pipeline.planner import LanguageModel
 from pipeline.ports import AssetDirectory, Cache, IdentityResolver
+from pipeline.stages.answer import ResultSummarizer
 
 if TYPE_CHECKING:
     from adapters.ssh.config import SshConfig
@@ -90,14 +91,23 @@ async def identity_resolver(settings: Settings, cache: Cache, closers: list[Clos
 def llm_understander(settings: Settings, cache: Cache, closers: list[Closer]) -> LanguageModel | None:
     """The LLM: fallback for phrasings the grammar does not carry, and the check of the changes it
     reads from free text; None without an LLM."""
+    return llm(settings, cache, closers)[0]
+
+
+def llm(
+    settings: Settings, cache: Cache, closers: list[Closer]
+) -> tuple[LanguageModel | None, ResultSummarizer | None]:
+    """The LLM's duties over one client: understanding (with confirmation) and, when
+    `llm.summarize_results` is on, summaries of results; (None, None) without an LLM."""
     if not settings.llm.base_url:
-        return None
+        return None, None
     from adapters.llm.openai_client import OpenAIClientConfig, OpenAICompatibleClient
-    from pipeline.llm_understander import LLMUnderstander
+    from pipeline.llm_understander import LLMResultSummarizer, LLMUnderstander
 
     client = OpenAICompatibleClient(OpenAIClientConfig.from_settings(settings.llm), cache=cache)
     closers.append(client.aclose)
-    return LLMUnderstander(client)
+    summarizer = LLMResultSummarizer(client) if settings.llm.summarize_results else None
+    return LLMUnderstander(client), summarizer
 
 
 class StoredCredentials:

@@ -508,6 +508,9 @@ class Reply(Frozen):
     # change not finished, already undone, changed since, or past its window): a conflict (HTTP
     # 409, exit code 5), never a permission refusal (403, exit code 4)
     conflict: bool = False
+    # who wrote what the person reads first: the templates alone, or the LLM over them (its summary
+    # is the first section, titled so; the templated summary line and sections stay)
+    answer_by: Literal["template", "llm"] = "template"
 
 
 class ApprovalPrompt(Frozen):

@@ -94,7 +94,14 @@ from pipeline.readiness import unready
 from pipeline.redaction import Redactor
 from pipeline.schedule_phrasing import read_schedule
 from pipeline.schedules import Destination, ScheduleDoor
-from pipeline.stages.answer import describe_plan, plan_reply, result_reply, understood_by
+from pipeline.stages.answer import (
+    ResultSummarizer,
+    describe_plan,
+    plan_reply,
+    result_reply,
+    summarised,
+    understood_by,
+)
 from pipeline.stages.execute import Executor
 from pipeline.undo import changed_since, offer, undo_steps
 
@@ -111,6 +118,7 @@ class KernelConfig:
     identity_timeout_s: float = 15.0  # resolving who someone is (roles file, Keycloak)
     plan_timeout_s: float = 60.0  # understanding and planning (stages A-C), LLM calls included
     undo_ttl_s: float = 1800.0  # a finished change may be undone this long (its Undo button)
+    summary_timeout_s: float = 45.0  # the optional LLM summary of results; then the templated answer
 
 
 def default_driver_id() -> str:
@@ -145,6 +153,7 @@ class Kernel:
         history: HistoryDoor | None = None,
         redactor: Redactor | None = None,
         files: AttachedFiles | None = None,
+        summarizer: ResultSummarizer | None = None,
     ) -> None:
         self.planner = planner
         self.policy = policy
@@ -162,6 +171,7 @@ class Kernel:
         self.history = history  # "how has latency to db-01 changed?": None, the past is not asked
         self.redactor = redactor  # masks every response before it leaves (chat, --json, prompts)
         self.files = files  # fetched files kept elsewhere, copied here to be attached; None: as given
+        self.summarizer = summarizer  # an LLM summary over results; None: the templated answer alone
 
     # ------------------------------------------------------------------ requests
 
@@ -407,6 +417,10 @@ class Kernel:
             "execution.finished", principal.subject, message, {"status": result.status}, execution_id
         )
         reply = result_reply(plan, result)
+        if self.summarizer is not None:  # it reads results as the person would: masked
+            reply = await summarised(
+                self.shown(reply), message.text, self.summarizer, self.config.summary_timeout_s
+            )
         if is_check(plan):
             reply = reply.model_copy(update={"summary": messages.CHECK_DONE.format(summary=reply.summary)})
         if plan.undo_of:

@@ -61,6 +61,7 @@ from pipeline.registry import ToolSpec
 
 SCHEMA_NAME = "opsconductor_plan"
 CONFIRM_SCHEMA_NAME = "opsconductor_confirmation"
+SUMMARY_TITLE = "Summary (language model)"  # says whose words the first section is
 
 
 # --------------------------------------------------------------------------- model answer
@@ -352,8 +353,9 @@ class LLMResultSummarizer:
     """Optional answer stage: an LLM summary and recommendations, on request only.
 
     `summarize` returns the templated reply with the model's summary added as a first
-    section and its recommendations appended; the templated summary line stays, so a
-    wrong model answer cannot hide the facts. Raises like `LLMUnderstander`.
+    section (titled as the model's) and its recommendations appended, marked
+    `answer_by="llm"`; the templated summary line stays, so a wrong model answer cannot hide
+    the facts. Raises like `LLMUnderstander`.
     """
 
     def __init__(self, client: LLMClient, *, max_recommendations: int = 3, max_tokens: int = 320) -> None:
@@ -380,10 +382,14 @@ class LLMResultSummarizer:
             summary = _Summary.model_validate(raw)
         except ValidationError as err:
             raise InvalidModelOutput("model summary does not fit the schema") from err
-        section = ReplySection(title="Summary", text=summary.summary.strip())
+        section = ReplySection(title=SUMMARY_TITLE, text=summary.summary.strip())
         recommendations = _unique([*reply.recommendations, *summary.recommendations])
         enriched = reply.model_copy(
-            update={"sections": (section, *reply.sections), "recommendations": recommendations}
+            update={
+                "sections": (section, *reply.sections),
+                "recommendations": recommendations,
+                "answer_by": "llm",
+            }
         )
         return enriched, usage
 

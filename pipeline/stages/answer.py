@@ -1,11 +1,16 @@
 """Stage D: turn plans and results into a neutral Reply: summary first, details, recommendations.
 
-Templated and deterministic; the LLM is used only for optional summaries on request.
+Templated and deterministic. An LLM may add a summary and recommendations over the templated
+reply (`summarised`, when configured); the reply says which one the person reads first
+(`Reply.answer_by`), and the templated reply is what they get whenever the LLM cannot answer.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections import Counter
+from typing import Protocol
 
 from pipeline.contracts import (
     ExecutionResult,
@@ -17,8 +22,32 @@ from pipeline.contracts import (
     TargetResult,
     TargetStatus,
 )
+from pipeline.errors import LLMUnavailable
 from pipeline.messages import counted
+from pipeline.ports import LLMUsage
 from pipeline.stages.details import facts_and_tables
+
+log = logging.getLogger(__name__)
+
+
+class ResultSummarizer(Protocol):
+    """An LLM summary and recommendations over a templated reply (marked `answer_by="llm"`).
+    Raises LLMUnavailable (and its subclasses) when it cannot answer."""
+
+    async def summarize(self, text: str, reply: Reply) -> tuple[Reply, LLMUsage]: ...
+
+
+async def summarised(reply: Reply, text: str, summarizer: ResultSummarizer, timeout_s: float) -> Reply:
+    """The LLM's summary over `reply`, or `reply` itself (the templated answer) when the LLM is
+    down, overruns `timeout_s`, or answers with something that does not fit."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            enriched, _ = await summarizer.summarize(text, reply)
+    except (LLMUnavailable, TimeoutError) as err:
+        log.info("LLM summary unavailable, the templated answer stands: %r", err)
+        return reply
+    return enriched
+
 
 _RECOMMEND: dict[TargetStatus, str] = {
     TargetStatus.UNREACHABLE: (
