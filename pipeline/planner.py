@@ -24,7 +24,7 @@ from typing import Protocol
 from pipeline import messages
 from pipeline.contracts import AssetRef, Confirmation, Plan, Principal, ToolCall, Understanding
 from pipeline.conversation import Conversations, Turn
-from pipeline.errors import InvalidModelOutput, LLMContextOverflow, LLMUnavailable
+from pipeline.errors import InvalidModelOutput, InvalidRequest, LLMContextOverflow, LLMUnavailable
 from pipeline.nlu import DeterministicUnderstander
 from pipeline.nlu import messages as nlu_messages
 from pipeline.ports import AssetDirectory
@@ -154,6 +154,8 @@ class HybridPlanner:
             why = "its answer did not fit"
         except LLMContextOverflow as overflow:  # the model is up: this prompt is too long for it
             why = f"too long for it: {overflow}"
+        except InvalidRequest as refused:  # longer than the model is given: the change is no less asked
+            return _marked(grammar, "unconfirmed"), messages.unconfirmed(f"not sent: {refused}")
         except (LLMUnavailable, TimeoutError):
             why, self.llm_down = "unreachable", True
         else:

@@ -200,6 +200,19 @@ async def test_without_an_answer_the_change_still_needs_approval_and_says_unconf
     assert hybrid.llm_down is (failure != "not-json")
 
 
+async def test_a_change_longer_than_the_model_is_given_is_not_sent_and_says_unconfirmed(
+    server: ScriptedOpenAIServer, llm: LLMUnderstander
+) -> None:
+    text = f"{CHANGE} {'because the cache keeps filling up ' * 130}"  # over max_text_chars (4,000)
+
+    plan = await planner(llm).plan(text, ALICE)
+
+    assert server.requests == [] and plan.llm_calls == 0
+    assert steps(plan) == [("automation.service_control", ["web-01"])]
+    assert plan.interpretation is not None and plan.interpretation.confirmation == "unconfirmed"
+    assert "not sent: request longer than 4000 characters" in plan.message
+
+
 async def test_a_confirmation_too_long_for_the_model_says_so() -> None:
     async with ScriptedOpenAIServer(context_tokens=256) as server:
         config = OpenAIClientConfig(base_url=server.base_url, model="stand-in-model", timeout_s=2, retries=2)
