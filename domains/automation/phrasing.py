@@ -81,7 +81,26 @@ PROCESS_LIST = Phrasing(
         "what's running",
         "what is running",
     ),
-    verbs=("hog", "eat", "consume", "use most", "using most", "eating up"),
+    # what a process does to a resource: with the consumer as the subject ('what's eating cpu', 'is
+    # java hogging memory') they ask for processes; the amount ('how much memory is free') is system info
+    verbs=(
+        "hog",
+        "eat",
+        "consume",
+        "use",
+        "using",
+        "use most",
+        "using most",
+        "eating up",
+        "chew",
+        "chew through",
+        "gobble",
+        "guzzle",
+        "burn",
+        "burn through",
+        "hammer",
+        "thrash",
+    ),
     slots={
         "match": Slot(
             kind="text",
@@ -97,7 +116,7 @@ PROCESS_LIST = Phrasing(
                 "filtered by",
                 "named after",
             ),
-            follows=("process", "processes"),
+            follows=("process", "processes", "hogging", "eating", "consuming", "using", "chewing"),
         )
     },
     examples=("show processes on api-01 matching gunicorn", "list processes on api-01"),

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pipeline.nlu.agents import consumer_asked
 from pipeline.nlu.coverage import coverage
 from pipeline.nlu.english import AUXILIARIES, HEDGE_LINKS, LINKING_VERBS, stem
 from pipeline.nlu.fit import (
@@ -33,6 +34,7 @@ from pipeline.nlu.fit import (
     exact_matches,
     fill_weight,
     has_value,
+    named_text,
     object_of_verb,
     target_fit,
     usable,
@@ -77,7 +79,7 @@ def matches(parse: Parse, words: ToolWords) -> list[tuple[ToolView, Match]]:
             span = _span(tokens, position, phrase, parse, words)
             if span is not None:
                 found.append((tool, Match(phrase, role, span, slot.name if slot else "", value)))
-    return found + exact_matches(parse, words)
+    return consumer_asked(parse, found + exact_matches(parse, words), words)
 
 
 def _links(tokens: list[Token], position: int, words: ToolWords) -> bool:
@@ -168,7 +170,9 @@ def _reading(tool: ToolView, parse: Parse, words: ToolWords, found: list[Match],
     uses += object_of_verb(tool, parse, chosen, uses, words)
     score += sum(cued_weight(tool, v, words) if v in cued else fill_weight(tool, v, words) for v in uses)
     command, covers = command_fit(tool, parse, chosen, words)
-    covers |= cued_words(tool, parse, chosen)
+    text = cued_words(tool, parse, chosen)
+    covers |= text
+    score += named_text(text, parse)
     named, bare = dns_fit(tool, parse, chosen)
     covers |= bare
     score += target_fit(tool, parse) + command + named + asset_fit(tool, parse)

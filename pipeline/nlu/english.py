@@ -126,6 +126,8 @@ CARDINALS = {
     "fifty": 50,
     "hundred": 100,
 }
+# Indefinite pronouns: a subject nobody names yet ('something is eating memory').
+INDEFINITES = vocab("something anything someone somebody anyone anybody whatever whoever")
 QUESTION_WORDS = vocab("what which who whom whose where when why how whether")
 # '... a reboot' after these is an order ('do a reboot', 'give it a restart', 'schedule a reboot').
 ORDERING_VERBS = vocab(

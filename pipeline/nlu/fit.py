@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 from pipeline.nlu.commands import code_span, command_span, quoted_within, shell_like
 from pipeline.nlu.dictionary import english
-from pipeline.nlu.english import AUXILIARIES, stem
+from pipeline.nlu.english import AUXILIARIES, QUESTION_WORDS, stem
 from pipeline.nlu.inventory import InventoryIndex
 from pipeline.nlu.lexicon import ABBREVIATIONS, COMMON, PRONOUNS
 from pipeline.nlu.parse import Parse, Value
@@ -210,6 +210,14 @@ def cued_words(tool: ToolView, parse: Parse, chosen: list[Match]) -> set[int]:
                 covered.add(parse.tokens[near].index)
                 break
     return covered
+
+
+def named_text(covered: set[int], parse: Parse) -> float:
+    """A name a text slot's cue points at ('curl version', 'version of openssl', 'java processes')
+    weighs what a cued value weighs ('matching nginx'): it belongs to the tool outright. A question
+    or common word beside the cue ('which version') names nothing."""
+    named = [t for t in parse.tokens if t.index in covered and t.low not in COMMON | QUESTION_WORDS]
+    return FILL["service"] * len(named)
 
 
 _ARTICLES = frozenset({"a", "an", "the", "some", "this", "these", "that", "my", "our"})

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.nlu.english import stem
+from pipeline.nlu.english import INDEFINITES, stem
 from pipeline.nlu.lexicon import COMMON, FILLER, GENERAL_VERBS, HOST_NOUNS, PRONOUNS, QUANTIFIERS, vocab
 from pipeline.nlu.parse import Parse
 from pipeline.nlu.reading import Reading
@@ -48,7 +48,7 @@ def _text_word(token: Token, reading: Reading, parse: Parse) -> bool:
     if token.kind != "word" or token.index in parse.claimed or token.low.isdigit():
         return False
     own = {i for m in reading.matches for i in m.tokens}
-    ignored = GENERAL_VERBS | FILLER | COMMON | PRONOUNS | QUANTIFIERS | HOST_NOUNS
+    ignored = GENERAL_VERBS | FILLER | COMMON | PRONOUNS | QUANTIFIERS | HOST_NOUNS | INDEFINITES
     if token.index in own or token.low in _SERVICE_LIKE:
         return token.low in _SERVICE_LIKE
     return token.low not in ignored and stem(token.low) not in _STATES
