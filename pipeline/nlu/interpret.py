@@ -82,7 +82,7 @@ class Reader:
             return read
         best = self._ordered(parse, readings)
         self._qualifiers(parse, best)
-        read.act = self._act(parse, best)
+        read.act = context.frame or self._act(parse, best)
         if best.tool.changes and best.tool.read is None and read.act is not Act.ORDER:
             best = next((r for r in readings if not r.tool.changes and r.score >= 0), best)
             read.act = Act.QUESTION if not best.tool.changes else read.act  # 'what services run on x'
@@ -156,7 +156,8 @@ class Reader:
         arguments = tuple(_kv(t) for t in own)
         parse = Parse(parse.tokens, parse.targets, parse.values + arguments, parse.claimed, parse.phrases)
         reading = Reading(tool, 1.0, (), parse.values, ())
-        read = Read(parse, reading, explicit=True)
+        asked = context.frame not in (None, Act.ORDER)  # 'should I /opsconductor reboot db-02?'
+        read = Read(parse, reading, act=context.frame or Act.ORDER, explicit=not asked)
         self._calls(read, reading, text, context)
         return read
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pipeline.contracts import AssetFilter, AssetRef, ToolCall
 from pipeline.conversation import Turn
 from pipeline.nlu import messages
+from pipeline.nlu.acts import Act
 from pipeline.nlu.english import CARDINALS
 from pipeline.nlu.fit import addressed
 from pipeline.nlu.inventory import InventoryIndex
@@ -38,6 +39,9 @@ class Context:
     service: str = ""
     summaries: list[str] = field(default_factory=list)
     calls: tuple[ToolCall, ...] = ()  # the conversation's last request, targets resolved to names
+    frame: Act | None = (
+        None  # the act of the words around a quoted bot command ('should I /opsconductor ...')
+    )
 
     @classmethod
     def after(cls, previous: Turn | None) -> Context:

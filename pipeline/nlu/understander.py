@@ -17,6 +17,7 @@ from pipeline.conversation import Turn
 from pipeline.nlu import crossing, examples, messages, negation
 from pipeline.nlu.clauses import holds_data
 from pipeline.nlu.dictionary import english
+from pipeline.nlu.embedded import embedded_command
 from pipeline.nlu.english import (
     ADVICE_WORDS,
     AUXILIARIES,
@@ -134,7 +135,8 @@ class DeterministicUnderstander:
     ) -> Understanding:
         """`previous`: the conversation's last request, for follow-ups ('and on web-02?', 'do it')."""
         reader, corrector = self.reader(assets)
-        message = scan(text, self.verbs, corrector, self.words.data_words)
+        embedded = embedded_command(text)  # 'should I /opsconductor reboot db-02?': about that command
+        message = scan(embedded.command if embedded else text, self.verbs, corrector, self.words.data_words)
         words = [t.low for t in message.tokens if t.kind == "word" or t.text.isdigit()]
         if previous is not None:
             again = accepted(words, previous) or chosen(words, previous)
@@ -144,7 +146,9 @@ class DeterministicUnderstander:
         if not message.clauses or (_small_talk(words) and not entities):
             helped = messages.injection() if message.injection else self.help(assets)
             return _no_action(helped, 1.0)
-        understood = self._understood(message, reader, Context.after(previous))
+        context = Context.after(previous)
+        context.frame = embedded.act if embedded else None
+        understood = self._understood(message, reader, context)
         if previous is not None and completes(previous) and not understood.calls:
             return self.understand(f"{previous.text} {text}", assets)  # "which one?" - "the london one"
         return understood
