@@ -1,13 +1,16 @@
-"""Check mode and undo for catalog-defined command tools: their `check:` and `undo:` keys.
+"""Check mode, undo and the matching read of catalog-defined command tools: `check:`, `undo:`, `read:`.
 
     check: {args: {dry_run: true}, summary: ...}      the tool's own command, some arguments set
     check: {linux: {script: ...}, output: ..., summary: ...}   a read-only command of its own
     undo:  {tool: app.cache_warm, args: {app: "{app}"}}        the call that reverses it
     undo:  {none: "deleted logs cannot be restored"}           why nothing does
+    read:  {tool: automation.service_status, args: {service: "{service}"}}   what answers a question
 
 `check_func` and `undo_rule` give the `ToolSpec.check` / `ToolSpec.undo` the kernel's check mode
 and Undo button use, as for a tool written in Python; `probe_problems` and `undo_problems` are
-what `opsconductor tools validate` reports about them (file:line, with the loader's other checks).
+what `opsconductor tools validate` reports about them (file:line, with the loader's other checks);
+`counterparts` gives `ToolSpec.counterparts` (the read the understanding plans for talk about the
+change) and `read_problems` checks it.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 from domains.packs.command import BUILTINS, command_tool
 from domains.packs.schema import HOLE, ToolDefinition
 from pipeline.contracts import AssetRef, ToolOutput
-from pipeline.registry import Call, ToolContext, ToolFunc, ToolSpec, UndoRule
+from pipeline.registry import Call, Counterparts, ToolContext, ToolFunc, ToolSpec, UndoRule
 
 Loc = tuple[str | int, ...]
 
@@ -120,3 +123,34 @@ def undo_problems(
                         ("undo", "args", name),
                         f"undo.args.{name}: {{{hole}}} is not a parameter or fact",
                     )
+
+
+def counterparts(definition: ToolDefinition) -> Counterparts:
+    """The declared matching read (`ToolSpec.counterparts`)."""
+    read = definition.read
+    return Counterparts(read=Call(read.tool, dict(read.args)) if read is not None else None)
+
+
+def read_problems(
+    defined: Iterable[tuple[Path, ToolDefinition]], tools: Mapping[str, ToolSpec]
+) -> Iterator[tuple[Path, Loc, str]]:
+    """`read.tool` naming a known read, its args that tool's parameters (all it requires), and
+    holes naming the change's parameters."""
+    for path, definition in defined:
+        read = definition.read
+        if read is None:
+            continue
+        called = tools.get(read.tool)
+        if called is None or called.changes:
+            yield path, ("read", "tool"), f"read.tool: there is no read tool named {read.tool}"
+            continue
+        fields = called.args_model.model_fields
+        for name in read.args:
+            if name not in fields:
+                yield path, ("read", "args", name), f"read.args.{name}: {read.tool} has no parameter {name}"
+        for name in (n for n, f in fields.items() if f.is_required() and n not in read.args):
+            yield path, ("read", "args"), f"read.args: {read.tool} needs {name}"
+        for name, value in read.args.items():
+            for hole in HOLE.findall(value) if isinstance(value, str) else ():
+                if hole not in definition.params:
+                    yield path, ("read", "args", name), f"read.args.{name}: {{{hole}}} is not a parameter"

@@ -19,7 +19,15 @@ from pydantic import BaseModel, ValidationError
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from domains.packs import params
-from domains.packs.changes import check_func, probe_definition, probe_problems, undo_problems, undo_rule
+from domains.packs.changes import (
+    check_func,
+    counterparts,
+    probe_definition,
+    probe_problems,
+    read_problems,
+    undo_problems,
+    undo_rule,
+)
 from domains.packs.command import BUILTINS, command_tool
 from domains.packs.runbook import Rollout, checked_base, holes
 from domains.packs.schema import CONDITION, HOLE, ParamDef, PhrasingDef, RunbookDefinition, ToolDefinition
@@ -110,7 +118,8 @@ def load_catalog(paths: Sequence[Path], builtin: Mapping[str, ToolSpec] | None =
         except CatalogInvalid as err:
             problems += err.problems
     commands = [(e.path, e.definition) for e in entries if isinstance(e.definition, ToolDefinition)]
-    for path, loc, message in undo_problems(commands, {**tools, **{e.spec.name: e.spec for e in entries}}):
+    known = {**tools, **{e.spec.name: e.spec for e in entries}}
+    for path, loc, message in [*undo_problems(commands, known), *read_problems(commands, known)]:
         problems.append(
             _where(path, _parse(path, safe_yaml.read_text(path, MAX_FILE_BYTES))[0], loc, message)
         )
@@ -461,6 +470,7 @@ def _spec(definition: ToolDefinition, model: type[BaseModel], path: Path, digest
         digest=digest,
         check=check_func(definition),
         undo=undo_rule(definition),
+        counterparts=counterparts(definition),
         diagnoses=definition.diagnoses,
         platforms=frozenset(os for os in ("linux", "windows") if getattr(definition, os) is not None),
     )

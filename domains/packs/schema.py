@@ -191,6 +191,15 @@ class UndoDef(Strict):
         return self
 
 
+class ReadDef(Strict):
+    """`read:` of a change tool: the read that answers a question, a report or a request for
+    advice about the change ('should I restart W3SVC?' -> its status), on the same targets
+    (`args`: literals, or ``"{name}"`` for the tool's argument)."""
+
+    tool: str = Field(..., min_length=1)
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
 class ToolDefinition(Strict):
     """A command tool declared in a catalog file."""
 
@@ -208,6 +217,7 @@ class ToolDefinition(Strict):
     phrasing: PhrasingDef = PhrasingDef()
     check: ProbeDef | None = None
     undo: UndoDef | None = None
+    read: ReadDef | None = None
     diagnoses: tuple[str, ...] = ()  # alert names it is the diagnosis for; "*": any alert (read only)
 
     _seconds = field_validator("timeout", mode="before")(lambda cls, v: seconds(v))
@@ -233,8 +243,8 @@ class ToolDefinition(Strict):
             raise ValueError("say what runs: linux (argv or script) and/or windows (powershell)")
         if not self.targets:
             raise ValueError("a command tool runs on targets (targets: true)")
-        if self.risk is Risk.READ and (self.check is not None or self.undo is not None):
-            raise ValueError("check and undo are for change tools (risk write or critical)")
+        if self.risk is Risk.READ and (self.check, self.undo, self.read) != (None, None, None):
+            raise ValueError("check, undo and read are for change tools (risk write or critical)")
         if self.diagnoses and self.risk is not Risk.READ:
             raise ValueError("diagnoses: only a read tool may diagnose alerts (risk: read)")
         return self
