@@ -243,8 +243,10 @@ class ToolDefinition(Strict):
             raise ValueError("say what runs: linux (argv or script) and/or windows (powershell)")
         if not self.targets:
             raise ValueError("a command tool runs on targets (targets: true)")
-        if self.risk is Risk.READ and (self.check, self.undo, self.read) != (None, None, None):
-            raise ValueError("check, undo and read are for change tools (risk write or critical)")
+        if self.risk is Risk.READ and (self.check is not None or self.undo is not None):
+            raise ValueError("check and undo are for change tools (risk write or critical)")
+        if self.risk is Risk.READ and self.read is not None:
+            raise ValueError("read is for change tools: a read tool answers questions itself")
         if self.diagnoses and self.risk is not Risk.READ:
             raise ValueError("diagnoses: only a read tool may diagnose alerts (risk: read)")
         return self
