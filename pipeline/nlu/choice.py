@@ -67,7 +67,7 @@ def matches(parse: Parse, words: ToolWords) -> list[tuple[ToolView, Match]]:
     ]
     found: list[tuple[ToolView, Match]] = []
     for position, token in enumerate(tokens):
-        if _links(tokens, position, words):
+        if _links(tokens, position, words, parse):
             continue
         for phrase, tool, role, slot, value in words.starts.get(stem(token.low), []):
             if (
@@ -82,12 +82,17 @@ def matches(parse: Parse, words: ToolWords) -> list[tuple[ToolView, Match]]:
     return consumer_asked(parse, found + exact_matches(parse, words), words)
 
 
-def _links(tokens: list[Token], position: int, words: ToolWords) -> bool:
+def _links(tokens: list[Token], position: int, words: ToolWords, parse: Parse) -> bool:
     """'looks unreachable', 'seems like it is down': a linking verb before what it links is no state
     of its own ('how is web-01 looking?' still is)."""
     if tokens[position].low not in LINKING_VERBS or position + 1 >= len(tokens):
         return False
     after = tokens[position + 1].low
+    phrasal = any(p[1:2] == (stem(after),) for p, *_ in words.starts.get(stem(tokens[position].low), []))
+    rest = parse.tokens[parse.position(tokens[position + 1].index) + 1 :]
+    if phrasal and rest and rest[0].low not in COMMON | {"me", "us", "fine", "good"}:
+        return False  # 'look up example.org': a declared phrasal verb ('looks up to me' links; in
+        # 'look up who owns X' the question after it says what is wanted)
     return after in HEDGE_LINKS or bool(words.starts.get(stem(after)))
 
 

@@ -305,7 +305,30 @@ def addressed(tool: ToolView, parse: Parse, index: InventoryIndex) -> list[str]:
     for before, token in itertools.pairwise(words):
         if token.index in parse.targets.name_tokens and stem(before.low) in cues:
             found += [n for n in index.lookup(token.text).names[:1] if n in parse.targets.names]
+    asked = causee(tool, parse)
+    if asked is not None and asked.index in parse.targets.name_tokens:
+        found += [n for n in index.lookup(asked.text).names[:1] if n in parse.targets.names]
     return found
+
+
+_CAUSATIVES = frozenset({"have", "has", "had", "get", "got", "make", "made", "let", "tell", "told"})
+
+
+def causee(tool: ToolView, parse: Parse) -> Token | None:
+    """The host made to do the tool's verb: 'have web-01 resolve X', 'get the dc to look up X' (the
+    one who looks up is the one asked, as after `targets_after` words)."""
+    words = [t for t in parse.tokens if t.kind == "word"]
+    verbs = {phrase_[0] for phrase_, role in tool.phrases.items() if role == "verb"}
+    for at, token in enumerate(words[:-2]):
+        if token.low not in _CAUSATIVES:
+            continue
+        rest = [t for t in words[at + 1 :] if t.low not in _ARTICLES]
+        if not rest or rest[0].index not in parse.claimed:
+            continue
+        after = [t for t in rest[1:] if t.low != "to" and t.index not in parse.claimed][:1]
+        if after and stem(after[0].low) in verbs:
+            return rest[0]
+    return None
 
 
 def led_host(slot: SlotView, parse: Parse) -> Token | None:

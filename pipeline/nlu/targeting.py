@@ -16,7 +16,7 @@ from pipeline.conversation import Turn
 from pipeline.nlu import messages
 from pipeline.nlu.acts import Act
 from pipeline.nlu.english import CARDINALS
-from pipeline.nlu.fit import addressed
+from pipeline.nlu.fit import addressed, causee
 from pipeline.nlu.inventory import InventoryIndex
 from pipeline.nlu.parse import Parse, Targets
 from pipeline.nlu.toolwords import ToolView
@@ -68,9 +68,9 @@ def targets_for(
     if not tool.takes_targets:
         return (), None
     if tool.spec.phrasing.targets_after:  # 'ask ns1 for the MX of example.com': ns1 only
-        asked = tuple(n for n in found.names if n in addressed(tool, parse, index))
-        if asked or tool.untargeted == "none":
-            return asked, None
+        asked = _asked(tool, parse, index)
+        if asked is not None:
+            return asked
     if "field" in tool.kinds() and found.names:
         return tuple(found.names), None  # the selector words are the new values
     problems(found)
@@ -93,6 +93,21 @@ def targets_for(
         raise NoTargets(tool.name)
     context.targets, context.selector = tuple(names), selector
     return tuple(names), selector
+
+
+def _asked(
+    tool: ToolView, parse: Parse, index: InventoryIndex
+) -> tuple[tuple[str, ...], AssetFilter | None] | None:
+    """The hosts a tool asks ('ask ns1', 'have web-01 resolve X') or the selection made to do it
+    ('get the dc to look up X'); None when the tool's other rules decide."""
+    found = parse.targets
+    asked = tuple(n for n in found.names if n in addressed(tool, parse, index))
+    selector = _selector(found, "") if not asked and causee(tool, parse) is not None else None
+    if selector is not None:
+        if found.selector.single:
+            _one_asset(selector, index)
+        return (), selector
+    return (asked, None) if asked or tool.untargeted == "none" else None
 
 
 def problems(found: Targets) -> None:
