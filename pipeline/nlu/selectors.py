@@ -23,6 +23,9 @@ MACHINE_NOUNS = frozenset({"machine", "machines", "box", "boxes", "vm", "vms", "
 _STATE_WORDS = frozenset({"ok", "okay", "fine", "good", "alright", "well", "working", "allright", "healthy"})
 _SERVICE_LINK = vocab("running run runs with having has have hosting")
 _ASKING_AUXILIARIES = vocab("has have had")
+_LINKS = vocab("are is were was")
+_ANY = vocab("everything anything which")
+_HAVING = vocab("tagged flagged labelled labeled marked scoped classified")
 
 
 def _opens_clause(tokens: list[Token], word: Token) -> bool:
@@ -48,6 +51,7 @@ class Selector:
     quantified: bool = False  # "all", "every", "each"
     where_running: bool = False  # 'on every server that runs it', 'wherever it runs': where the service runs
     named: bool = False  # the clause names hosts: tag-value words then only select as 'the web servers'
+    hosts_said: bool = False  # while reading: a host noun stands before the word ('which hosts are pci')
 
     def is_set(self) -> bool:
         return self.attributes() or self.everything
@@ -77,6 +81,7 @@ def read_selector(tokens: list[Token], index: InventoryIndex, sel: Selector, cla
         if prev is not None and prev.low in _ASKING_AUXILIARIES and _opens_clause(tokens, prev):
             # 'has nginx on web-02 been restarted?': an inverted auxiliary, not 'hosts having nginx'
             prev = None
+        sel.hosts_said = any(w.low in HOST_NOUNS | _ANY for w in words[:position])
         _selector_word(token, prev, nxt, index, sel, claims)
     _kv_selector(tokens, index, sel, claims)
     _nouns(tokens, index, sel, claims)
@@ -113,8 +118,8 @@ def _selector_word(
     noun_next = nxt is not None and nxt.low in HOST_NOUNS
     if _type_phrase(token, nxt, index, sel, noun_next, claims):
         return
-    if _tag_word(low, nxt, noun_next, index, sel):
-        pass
+    if _tag_word(low, nxt, noun_next or _predicate(prev, sel), index, sel):
+        _participle(nxt, sel, claims)
     elif low in index.environments:
         _add(sel.environments, index.environments[low])
     elif low in index.locations:
@@ -133,12 +138,16 @@ def _selector_word(
             or noun_next
             or _type_next(nxt, index)  # 'the core switches': a tag value before a type names them
             or (_determined(token, sel) and low not in index.services and not sel.named)
+            or (_predicate(prev, sel) and low not in index.services)
         )
         and (low not in PRONOUNS or _tag_key_near(prev, nxt, index))
     ):
         key, value = index.tag_values[low][0]
         sel.tags[key] = value
-        by_context = not (noun_next or _type_next(nxt, index) or _tag_key_near(prev, nxt, index))
+        _participle(nxt, sel, claims)
+        by_context = not (
+            noun_next or _type_next(nxt, index) or _tag_key_near(prev, nxt, index) or _predicate(prev, sel)
+        )
         sel.single = sel.single or (by_context and not sel.quantified)  # "the prod cache": one asset
         sel.anchored = True
     elif low in index.services and (noun_next or _service_after_noun(prev)):
@@ -168,6 +177,20 @@ def _name_segment(low: str, nxt: Token | None, noun_next: bool, index: Inventory
         _add(sel.names, name)
     sel.anchored = True
     return True
+
+
+def _predicate(prev: Token | None, sel: Selector) -> bool:
+    """'which hosts are tier1', 'everything that is pci': a tag said of hosts named before."""
+    return prev is not None and prev.low in _LINKS and sel.hosts_said
+
+
+def _participle(nxt: Token | None, sel: Selector, claims: Claims) -> None:
+    """'pci scoped', 'tier1 tagged': the word saying the tag is had belongs to the selection."""
+    if nxt is None or not nxt.low.endswith("ed"):
+        return
+    keys = {k.lower() for k in sel.tags}
+    if nxt.low in _HAVING or nxt.low[:-1] in keys or nxt.low[:-2] in keys:
+        claims.take(nxt)
 
 
 def _type_next(nxt: Token | None, index: InventoryIndex) -> bool:
