@@ -33,6 +33,7 @@ from pipeline.nlu.targeting import Clarify, Context, NoTargets, targets_for
 from pipeline.nlu.tokens import Token
 from pipeline.nlu.toolwords import ToolView, ToolWords
 
+_CLEARLY = 0.3  # a score this far ahead of the next reading is what the clause asks for
 TIED = 0.5  # two readings nothing decides between: below the planner's threshold, so it is asked
 _INTENT = vocab("need needs want wants going gonna have has got plan planning trying about i'm we're")
 
@@ -74,8 +75,9 @@ class Reader:
             parse = _amounts_seen(parse)
         if context.summaries and self._own_plans(parse):
             return Read(parse)  # 'stop prometheus on mon-01, need to resize its volume'
-        readings = rank(parse, self.words, matches(parse, self.words), context.service)
-        readings = [r for r in readings if self._runs_on(r.tool, parse, context)]
+        ranked = rank(parse, self.words, matches(parse, self.words), context.service)
+        readings = [r for r in ranked if self._runs_on(r.tool, parse, context)]
+        _elsewhere(ranked, readings)
         read = Read(parse, alternatives=readings[1:4])
         self._unsupported(parse, readings)
         if not readings:
@@ -258,6 +260,18 @@ class Reader:
         else:
             read.calls = calls
         context.service = str(filled.args.get("service", context.service) or "")
+
+
+def _elsewhere(ranked: list[Reading], runnable: list[Reading]) -> None:
+    """'is curl up to date on the windows servers': the read that explains the clause clearly best
+    runs on other systems than the hosts'; asked back, never answered by a weaker reading (a ping
+    for 'up')."""
+    if not ranked or (runnable and runnable[0] is ranked[0]):
+        return
+    best = ranked[0]
+    if best.tool.changes or best.missing or best.score < (runnable[0].score if runnable else 0.0) + _CLEARLY:
+        return  # a change for other systems is no reading at all ('nginx on web-01, 90s')
+    raise Clarify(messages.runs_elsewhere(best.tool.name, sorted(best.tool.spec.platforms)))
 
 
 def _unasked_change(reading: Reading) -> bool:

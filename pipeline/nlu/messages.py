@@ -74,6 +74,17 @@ def not_running(service: str, hosts: list[str]) -> str:
     return f"The inventory lists no {service} on {', '.join(hosts[:6])}. Which hosts do you mean?"
 
 
+def runs_elsewhere(tool: str, systems: list[str]) -> str:
+    return f"{tool} runs on {' and '.join(systems)} hosts only. Which of those do you mean?"
+
+
+def no_system_for(tool: str, systems: list[str], hosts: list[str]) -> str:
+    named = ", ".join(hosts[:6])
+    return (
+        f"{tool} runs on {' and '.join(systems)} hosts only, and {named} are none. Which hosts do you mean?"
+    )
+
+
 _ASKED = {
     "service": "Which service?",
     "path": "Which file? Give its full path.",

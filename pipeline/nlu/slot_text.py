@@ -21,10 +21,9 @@ _STATES = frozenset(stem(w) for w in vocab("running active stopped dead alive li
 def free_text(slot: SlotView, reading: Reading, parse: Parse) -> str | None:
     """'matching gunicorn', "named 'java -jar'", 'gunicorn processes', or quoted text."""
     tokens = list(parse.tokens)
-    leads = {p[-1] for p in slot.leads}
     follows = {p[0] for p in slot.follows}
-    for i, token in enumerate(tokens[:-1]):
-        if stem(token.low) not in leads:
+    for i, _ in enumerate(tokens[:-1]):
+        if not any(_written_before(tokens, i, lead) for lead in slot.leads):
             continue
         following = [t for t in tokens[i + 1 : i + 3] if t.low not in _GLUE]
         if following and _text_word(following[0], reading, parse):
@@ -34,6 +33,12 @@ def free_text(slot: SlotView, reading: Reading, parse: Parse) -> str | None:
             return tokens[i - 1].text
     services = [str(v.value) for v in parse.values if v.has("service") and not v.weak]
     return services[0] if services and slot.leads and _cue_written(slot, parse) else None
+
+
+def _written_before(tokens: list[Token], at: int, lead: tuple[str, ...]) -> bool:
+    """The whole lead ends at token `at` ('filtered by' X, not any 'by': 'processes by memory')."""
+    start = at - len(lead) + 1
+    return start >= 0 and tuple(stem(t.low) for t in tokens[start : at + 1]) == lead
 
 
 def _cue_written(slot: SlotView, parse: Parse) -> bool:

@@ -83,8 +83,8 @@ def targets_for(
     count = _counted(parse)
     if selector is not None and not names and count:
         selector = _exactly(count, selector, service, index)
-    if selector is not None and not names and (runs or (service and tool.changes)):
-        names, selector = _running(selector, runs or service, index)
+    if selector is not None and not names:
+        names, selector = _narrowed(tool, selector, runs or (service if tool.changes else ""), index)
     if not names and selector is None:
         if context.targets or context.selector is not None:
             return context.targets, context.selector
@@ -198,6 +198,34 @@ def _running(
     if unlisted and running:
         return [a.name for a in running], None
     return [], selector.model_copy(update={"services": (service,)})
+
+
+def _narrowed(
+    tool: ToolView, selector: AssetFilter, runs: str, index: InventoryIndex
+) -> tuple[list[str], AssetFilter | None]:
+    """A selection narrowed to the assets running what the call is about, then to those of the
+    systems the tool runs on."""
+    names: list[str] = []
+    if runs:
+        names, narrowed = _running(selector, runs, index)
+        if narrowed is None:
+            return names, None
+        selector = narrowed
+    return _runnable(tool, selector, index) if tool.spec.platforms else (names, selector)
+
+
+def _runnable(
+    tool: ToolView, selector: AssetFilter, index: InventoryIndex
+) -> tuple[list[str], AssetFilter | None]:
+    """'openssl version across prod': a tool declared for some systems runs on the selected assets
+    of those systems only (a Linux package query skips the Windows hosts); none of them is asked."""
+    found = matching(selector, index)
+    runnable = [a.name for a in found if tool.spec.runs_on(a.os)]
+    if len(runnable) == len(found):
+        return [], selector
+    if not runnable:
+        raise Clarify(messages.no_system_for(tool.name, sorted(tool.spec.platforms), [a.name for a in found]))
+    return runnable, None
 
 
 def matching(selector: AssetFilter, index: InventoryIndex) -> list[AssetRef]:

@@ -168,3 +168,31 @@ async def test_a_package_version_on_another_inventory(retail: HybridPlanner) -> 
 async def test_the_systems_own_version_stays_system_info(reference: HybridPlanner, text: str) -> None:
     tool, _, args = only(await reference.plan(text, OPERATOR))
     assert (tool, args["facts"]) == (FACTS, ["os"])
+
+
+async def test_a_linux_package_query_skips_the_windows_hosts_of_a_selection(retail: HybridPlanner) -> None:
+    """The pack declares only linux: the selection narrows to the hosts it runs on."""
+    tool, hosts, args = only(await retail.plan("which openssl version do the berlin servers have", OPERATOR))
+    assert (tool, args["package"]) == (VERSION, "openssl")
+    assert hosts == ["ber-mq-1", "ber-pg-a", "ber-pg-b", "ber-shop-1", "ber-shop-2", "search"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "is curl up to date on the windows servers",
+        "curl version on the windows servers",
+        "which version of curl is installed on ber-erp-1",
+    ],
+)
+async def test_a_linux_package_query_on_windows_hosts_only_is_asked_back(
+    retail: HybridPlanner, text: str
+) -> None:
+    """Never a weaker reading for the words left (a ping for 'up', the os for 'version')."""
+    plan = await retail.plan(text, OPERATOR)
+    assert plan.outcome == "clarify" and "linux" in plan.message and not plan.steps
+
+
+async def test_sorted_by_a_resource_names_no_process(reference: HybridPlanner) -> None:
+    tool, _, args = only(await reference.plan("top 5 processes by memory on api-01", OPERATOR))
+    assert (tool, args.get("match")) == (PROCESSES, None)
