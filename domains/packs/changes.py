@@ -104,25 +104,32 @@ def undo_problems(
         undo = definition.undo
         if undo is None or not undo.tool:
             continue
-        called = tools.get(undo.tool)
-        if called is None:
+        if undo.tool not in tools:
             yield path, ("undo", "tool"), f"undo.tool: there is no tool named {undo.tool}"
             continue
-        fields = called.args_model.model_fields
-        for name in undo.args:
-            if name not in fields:
-                yield path, ("undo", "args", name), f"undo.args.{name}: {undo.tool} has no parameter {name}"
-        for name in (n for n, f in fields.items() if f.is_required() and n not in undo.args):
-            yield path, ("undo", "args"), f"undo.args: {undo.tool} needs {name}"
         known = set(definition.params) | set(definition.output.groups()) | set(BUILTINS)
-        for name, value in undo.args.items():
-            for hole in HOLE.findall(value) if isinstance(value, str) else ():
-                if hole not in known and definition.output.format != "json":
-                    yield (
-                        path,
-                        ("undo", "args", name),
-                        f"undo.args.{name}: {{{hole}}} is not a parameter or fact",
-                    )
+        if definition.output.format == "json":
+            known = set()  # any fact may be in the output
+        called = ("undo", undo.tool, undo.args, tools[undo.tool])
+        for loc, message in _call_problems(*called, known, "a parameter or fact"):
+            yield path, loc, message
+
+
+def _call_problems(
+    key: str, tool: str, args: Mapping[str, Any], called: ToolSpec, known: set[str], holes: str
+) -> Iterator[tuple[Loc, str]]:
+    """A declared call's args: that tool's parameters, every one it requires, and holes naming
+    `known` names (empty: any name; `holes` says what they may name)."""
+    fields = called.args_model.model_fields
+    for name in args:
+        if name not in fields:
+            yield (key, "args", name), f"{key}.args.{name}: {tool} has no parameter {name}"
+    for name in (n for n, f in fields.items() if f.is_required() and n not in args):
+        yield (key, "args"), f"{key}.args: {tool} needs {name}"
+    for name, value in args.items():
+        for hole in HOLE.findall(value) if isinstance(value, str) else ():
+            if known and hole not in known:
+                yield (key, "args", name), f"{key}.args.{name}: {{{hole}}} is not {holes}"
 
 
 def counterparts(definition: ToolDefinition) -> Counterparts:
@@ -144,13 +151,7 @@ def read_problems(
         if called is None or called.changes:
             yield path, ("read", "tool"), f"read.tool: there is no read tool named {read.tool}"
             continue
-        fields = called.args_model.model_fields
-        for name in read.args:
-            if name not in fields:
-                yield path, ("read", "args", name), f"read.args.{name}: {read.tool} has no parameter {name}"
-        for name in (n for n, f in fields.items() if f.is_required() and n not in read.args):
-            yield path, ("read", "args"), f"read.args: {read.tool} needs {name}"
-        for name, value in read.args.items():
-            for hole in HOLE.findall(value) if isinstance(value, str) else ():
-                if hole not in definition.params:
-                    yield path, ("read", "args", name), f"read.args.{name}: {{{hole}}} is not a parameter"
+        for loc, message in _call_problems(
+            "read", read.tool, read.args, called, set(definition.params), "a parameter"
+        ):
+            yield path, loc, message
