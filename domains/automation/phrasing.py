@@ -100,6 +100,9 @@ PROCESS_LIST = Phrasing(
         "burn through",
         "hammer",
         "thrash",
+        "max out",
+        "peg",
+        "saturate",
     ),
     slots={
         "match": Slot(

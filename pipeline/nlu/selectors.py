@@ -254,7 +254,10 @@ def _determined(token: Token, sel: Selector) -> bool:
 def _tag_key_near(prev: Token | None, nxt: Token | None, index: InventoryIndex) -> bool:
     keys = index.tag_keys | {"team", "role"}
     owned_by = prev is not None and prev.low in {"by", "owner", "owners"}  # "owned by storefront"
-    return owned_by or (prev is not None and prev.low in keys) or (nxt is not None and nxt.low in keys)
+    owns = nxt is not None and nxt.low in {"own", "owns"}  # "which hosts does storefront own"
+    return (
+        owned_by or owns or (prev is not None and prev.low in keys) or (nxt is not None and nxt.low in keys)
+    )
 
 
 def _service_after_noun(prev: Token | None) -> bool:

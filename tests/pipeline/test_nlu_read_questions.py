@@ -70,6 +70,8 @@ async def test_the_consumer_asked_for_lists_processes(
         ("what's gobbling memory on ber-mq-1?", ["ber-mq-1"], None),
         ("which process is consuming the most cpu on muc-shop-1", ["muc-shop-1"], None),
         ("is varnish eating the memory on ber-shop-2", ["ber-shop-2"], "varnish"),
+        ("something is maxing out the cpu on ber-pg-b", ["ber-pg-b"], None),
+        ("what is pegging the cpu on ber-shop-1", ["ber-shop-1"], None),
     ],
 )
 async def test_the_same_on_another_inventory(
@@ -86,6 +88,8 @@ async def test_the_same_on_another_inventory(
         ("how much cpu is api-01 using", ["cpu"]),
         ("is memory running out on web-02", ["memory"]),
         ("is web-03 using a lot of memory", ["memory"]),
+        ("the cpu is maxed out on web-02", ["cpu"]),  # the resource is the subject: its amount
+        ("is the cpu pegged on api-02", ["cpu"]),
     ],
 )
 async def test_the_amount_asked_for_stays_system_info(

@@ -48,6 +48,7 @@ PCI = ["ber-pg-a", "ber-shop-1", "ber-shop-2"]
         ("which are tier2?", "assets.query", ["ber-erp-1", "ber-mq-1", "search"]),
         ("ping the tier1 boxes", "network.ping", TIER1),
         ("list everything owned by dba", "assets.query", ["ber-pg-a", "ber-pg-b", "muc-pg-a"]),
+        ("which hosts does dba own", "assets.query", ["ber-pg-a", "ber-pg-b", "muc-pg-a"]),
         ("uptime on the audited hosts", "automation.system_info", ["ber-erp-1", "ber-mq-1"]),
     ],
 )
