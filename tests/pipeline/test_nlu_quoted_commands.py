@@ -5,38 +5,29 @@ run `/opsconductor ...`') it is the order. On the reference inventory and on ano
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from bot.evaluation import load_directory
-from domains.catalog import build_registry
-from domains.packs import SHIPPED
-from pipeline.contracts import Principal, Risk
+from pipeline.contracts import Risk
 from pipeline.nlu.acts import Act
 from pipeline.nlu.embedded import Embedded, embedded_command
 from pipeline.planner import HybridPlanner
 from pipeline.registry import ToolRegistry
-
-DATA = Path(__file__).resolve().parents[1] / "data"
-FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "inventory.yaml"
-REFERENCE = FIXTURE if FIXTURE.exists() else DATA / "inventory_fixture_copy.yaml"
-OPERATOR = Principal(subject="t-operator", roles=frozenset({"operator"}))
+from tests.pipeline.planning import DATA, OPERATOR, REFERENCE, catalog, planner_on
 
 
 @pytest.fixture(scope="module")
 def registry() -> ToolRegistry:
-    return build_registry([SHIPPED])
+    return catalog(packs=True)
 
 
 @pytest.fixture(scope="module")
 def reference(registry: ToolRegistry) -> HybridPlanner:
-    return HybridPlanner(registry, load_directory(REFERENCE))
+    return planner_on(REFERENCE, registry)
 
 
 @pytest.fixture(scope="module")
 def retail(registry: ToolRegistry) -> HybridPlanner:
-    return HybridPlanner(registry, load_directory(DATA / "inventory_reads.yaml"))
+    return planner_on(DATA / "inventory_reads.yaml", registry)
 
 
 @pytest.mark.parametrize(

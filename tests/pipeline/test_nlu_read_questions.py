@@ -10,39 +10,18 @@ The sentences are ours, written for the mechanisms; none is an eval set's.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import pytest
 
-from bot.evaluation import load_directory
-from domains.catalog import build_registry
-from domains.packs import SHIPPED
-from pipeline.contracts import Plan, Principal
 from pipeline.planner import HybridPlanner
+from tests.pipeline.planning import DATA, OPERATOR, REFERENCE, only_sorted, planner_fixture
 
-DATA = Path(__file__).resolve().parents[1] / "data"
-FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "inventory.yaml"
-REFERENCE = FIXTURE if FIXTURE.exists() else DATA / "inventory_fixture_copy.yaml"
-OPERATOR = Principal(subject="t-operator", roles=frozenset({"operator"}))
 PROCESSES, FACTS = "automation.process_list", "automation.system_info"
 ACTIVITY, VERSION = "db.pg_activity", "linux.package_version"
 
 
-@pytest.fixture(scope="module")
-def reference() -> HybridPlanner:
-    return HybridPlanner(build_registry([SHIPPED]), load_directory(REFERENCE))
-
-
-@pytest.fixture(scope="module")
-def retail() -> HybridPlanner:
-    return HybridPlanner(build_registry([SHIPPED]), load_directory(DATA / "inventory_reads.yaml"))
-
-
-def only(plan: Plan) -> tuple[str, list[str], dict[str, Any]]:
-    assert plan.outcome == "plan", plan.message
-    [step] = plan.steps
-    return step.tool, sorted(step.target_names), dict(step.args)
+reference = planner_fixture(REFERENCE, packs=True)
+retail = planner_fixture(DATA / "inventory_reads.yaml", packs=True)  # another company's names and tags
+only = only_sorted
 
 
 @pytest.mark.parametrize(

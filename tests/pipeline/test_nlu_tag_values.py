@@ -6,27 +6,14 @@ the yes/no tag one (tests/data/inventory_flags.yaml)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from bot.evaluation import load_directory
-from domains.catalog import build_registry
-from pipeline.contracts import Plan, Principal
+from pipeline.contracts import Plan
 from pipeline.planner import HybridPlanner
+from tests.pipeline.planning import DATA, FLAGS, OPERATOR, planner_fixture
 
-DATA = Path(__file__).resolve().parents[1] / "data"
-OPERATOR = Principal(subject="t-operator", roles=frozenset({"operator"}))
-
-
-@pytest.fixture(scope="module")
-def retail() -> HybridPlanner:
-    return HybridPlanner(build_registry(), load_directory(DATA / "inventory_reads.yaml"))
-
-
-@pytest.fixture(scope="module")
-def flags() -> HybridPlanner:
-    return HybridPlanner(build_registry(), load_directory(DATA / "inventory_flags.yaml"))
+retail = planner_fixture(DATA / "inventory_reads.yaml")
+flags = planner_fixture(FLAGS)
 
 
 def hosts(plan: Plan) -> tuple[list[str], list[str]]:
