@@ -17,6 +17,7 @@ suggestion the person can send). Decided from general English around the change 
 from __future__ import annotations
 
 import enum
+import itertools
 from collections.abc import Sequence
 
 from pipeline.nlu.english import (
@@ -76,7 +77,7 @@ def speech_act(words: Sequence[str], at: int, entities: frozenset[int] = frozens
     everything = set(words)
     if everything & HYPOTHETICAL_WORDS or _what_happens(before):
         return Act.HYPOTHETICAL
-    if _advice(before, word, after, everything):
+    if _advice(before, word, after, everything) or _permitted(list(words[:at])):
         return Act.ADVICE
     if _if_clause(before):
         return Act.HYPOTHETICAL
@@ -96,6 +97,11 @@ def speech_act(words: Sequence[str], at: int, entities: frozenset[int] = frozens
     if set(before) & STATE_VERBS or (before and before[-1] in AUXILIARIES and "you" not in before):
         return Act.REPORT  # 'nginx keeps stopping', 'web-01 won't start', 'is nginx restarting?'
     return Act.ORDER if _imperative(before) or _asks_someone(before, word) else Act.REPORT
+
+
+def _speculates(before: list[str]) -> bool:
+    """'I might restart it', 'we may bounce it later': what may happen, asked of nobody."""
+    return any(a in {"i", "we"} and b in {"might", "may"} for a, b in itertools.pairwise(before))
 
 
 def _what_happens(before: list[str]) -> bool:
@@ -121,6 +127,14 @@ def _advice(before: list[str], word: str, after: list[str], everything: set[str]
         return True
     # 'would a reboot help api-01?'
     return "would" in before and not {"you", "u"} & set(before) and bool(set(after) & ADVICE_WORDS)
+
+
+_VERDICTS = vocab("ok okay fine alright acceptable risky dangerous bad smart sensible normal")
+
+
+def _permitted(before: list[str]) -> bool:
+    """'is it ok to stop the spooler', 'would it be risky to bounce it': a verdict asked for."""
+    return before[-1:] == ["to"] and "it" in before and bool(set(before) & _VERDICTS)
 
 
 def _if_clause(before: list[str]) -> bool:
@@ -178,4 +192,11 @@ def _asks_someone(before: list[str], word: str) -> bool:
 
 def _imperative(before: list[str]) -> bool:
     """Nothing but politeness, addressing and request frames before the change word."""
-    return all(w in _POLITE or w in MODALS for w in before)
+    return all(w in _POLITE or w in MODALS for w in before) and not _speculates(before)
+
+
+def asks(words: Sequence[str]) -> bool:
+    """The clause opens as a question ('should I restart it', 'would rebooting it help', 'is it up'),
+    not as a statement ('before I reboot db-02', 'thinking about restarting nginx')."""
+    first = next((w for w in words if w not in DISCOURSE), "")
+    return first in _WH | _ASKING_PAST | AUXILIARIES | MODALS | {"who", "when", "whether"}

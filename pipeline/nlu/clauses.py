@@ -9,33 +9,13 @@ is dropped (steps run in order anyway); a bare verb borrows the next clause's ob
 from __future__ import annotations
 
 from pipeline.nlu.durations import durations
-from pipeline.nlu.english import AUXILIARIES, DISCOURSE
+from pipeline.nlu.english import AUXILIARIES, COPULAS, DISCOURSE
 from pipeline.nlu.lexicon import GENERAL_VERBS, THEN_WORDS
 from pipeline.nlu.tokens import Token
+from pipeline.nlu.turns import between, turns
 
 _CONNECTIVES = frozenset({"so", "but", "now", "ok", "okay"})
 _SUBORDINATORS = frozenset({"while", "because", "since", "although", "though", "cause", "coz", "as"})
-_COPULAS = frozenset(
-    [
-        "is",
-        "are",
-        "was",
-        "were",
-        "keeps",
-        "keep",
-        "seems",
-        "seem",
-        "looks",
-        "look",
-        "appears",
-        "has",
-        "have",
-        "had",
-        "isn't",
-        "aren't",
-        "won't",
-    ]
-)
 
 
 def _sentence_break(tokens: list[Token], index: int, following: Token, verbs: frozenset[str]) -> bool:
@@ -56,7 +36,7 @@ def _sentence_break(tokens: list[Token], index: int, following: Token, verbs: fr
 def _subject_follows(tokens: list[Token], index: int) -> bool:
     """'while i swap', 'because the disk is full', 'as we speak': a clause of its own follows."""
     words = [t for t in tokens[index + 1 : index + 5] if t.kind == "word"]
-    return bool(words) and (words[0].low in _SUBJECTS or any(w.low in _COPULAS for w in words[1:4]))
+    return bool(words) and (words[0].low in _SUBJECTS or any(w.low in COPULAS for w in words[1:4]))
 
 
 def _statement_follows(tokens: list[Token], index: int) -> bool:
@@ -66,7 +46,7 @@ def _statement_follows(tokens: list[Token], index: int) -> bool:
         if token.kind == "punct":
             break
         words.append(token)
-    return 1 <= next((i for i, w in enumerate(words) if w.low in _COPULAS), 9) <= 3
+    return 1 <= next((i for i, w in enumerate(words) if w.low in COPULAS), 9) <= 3
 
 
 _SUBJECTS = frozenset(
@@ -112,7 +92,9 @@ def split_clauses(
             earlier.add(len(clauses))
             clauses.append([])
             continue
-        if _is_break(tokens, index, verbs):
+        if (_is_break(tokens, index, verbs) and not between(clauses[-1], token)) or turns(
+            tokens, index, clauses[-1], verbs
+        ):
             if clauses[-1]:
                 clauses.append([])
             if token.kind == "punct" or token.low in THEN_WORDS or token.low in {"and", "or", "also"}:
@@ -273,7 +255,12 @@ def _is_break(tokens: list[Token], index: int, verbs: frozenset[str]) -> bool:
     if token.low in {"and", "also"} or (token.kind == "punct" and token.text in {",", "&"}):
         if following is not None and following.low in _CONDITIONS:
             return True
-        if following is not None and following.low in {"run", "runs"} and _asking(tokens):
+        if (
+            following is not None
+            and following.low in {"run", "runs"}
+            and token.low == "and"
+            and _asking(tokens)
+        ):
             return False  # "which hosts are in frankfurt and run redis": what they run, not a command
         return following is not None and following.low in verbs and _verb_follows(tokens, index)
     return False

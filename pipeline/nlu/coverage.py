@@ -76,6 +76,7 @@ GLUE = (
     | _TIME
     | _CALENDAR
     | vocab("ahead mind great nice sure pls thx ty lol yeah yes no not use using used instead only rather")
+    | vocab("once more")  # 'restart it once more'
 )
 _GLUE_STEMS = frozenset(stem(w) for w in GLUE)
 _WEAK_VALUES = frozenset({"number", "duration", "size", "port", "kv"})
@@ -107,12 +108,31 @@ def _when(parse: Parse) -> set[int]:
     return found
 
 
+_POSSESSIVES = vocab("my our")
+
+
+def _own(parse: Parse) -> set[int]:
+    """'from my laptop', 'my vpn drops', 'on our office wifi': the speaker's own things say where
+    they stand, not what to act on (a host of the inventory written after 'my' is still a target)."""
+    taken = parse.claimed | {i for v in parse.values for i in v.tokens}
+    words = parse.words
+    found: set[int] = set()
+    for i, token in enumerate(words):
+        if token.low not in _POSSESSIVES:
+            continue
+        for following in words[i + 1 : i + 3]:
+            if following.index in taken or _glue(following.low):
+                break
+            found.add(following.index)
+    return found
+
+
 def coverage(parse: Parse, reading: Reading, commentary: frozenset[int] = frozenset()) -> float:
     """The share of the clause's content that the reading explains (1.0: all of it).
 
     `commentary`: tokens of a trailing comment on the request ('- it's completely hung'), which
     say why, not what: accounted for."""
-    explained = reading.explained() | parse.claimed | _when(parse) | commentary
+    explained = reading.explained() | parse.claimed | _when(parse) | _own(parse) | commentary
     content = [t for t in parse.words if not _glue(t.low) or t.index in explained]
     unexplained = [t for t in content if t.index not in explained and not t.low.isdigit()]
     used = set(reading.uses)

@@ -106,6 +106,8 @@ STATE_VERBS = vocab(
 REPORT_WORDS = vocab(
     "failed fails failing broke broken hung stuck crashed timed errored error errors erroring loop looping"
 )
+# Verbs a statement of how things are turns on ('/var is full', 'nginx keeps crashing').
+COPULAS = vocab("is are was were keeps keep seems seem looks look appears has have had isn't aren't won't")
 # Linking verbs: 'api-02 looks unreachable', 'it seems like db-01 is down'. Followed by what they
 # link (a state, 'like', 'to be'), they only hedge the report; the state is the word after them.
 LINKING_VERBS = vocab("look looks looked seem seems seemed appear appears appeared sound sounds feel feels")

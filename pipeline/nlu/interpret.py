@@ -17,10 +17,11 @@ from typing import Any
 from pipeline.contracts import ToolCall
 from pipeline.errors import InvalidRequest
 from pipeline.nlu import messages
-from pipeline.nlu.acts import Act, speech_act
+from pipeline.nlu.acts import Act, asks, speech_act
 from pipeline.nlu.choice import matches, rank, tied
 from pipeline.nlu.coverage import coverage
 from pipeline.nlu.english import stem
+from pipeline.nlu.generic import general
 from pipeline.nlu.grammar import explicit_tool
 from pipeline.nlu.inventory import InventoryIndex
 from pipeline.nlu.lexicon import CHANGE_VERBS, FILLER, vocab
@@ -51,6 +52,8 @@ class Read:
     explicit: bool = False
     alternatives: list[Reading] = field(default_factory=list)
     others: list[list[ToolCall]] = field(default_factory=list)  # the next readings' calls, if whole
+    aside: bool = False  # a change talked about, not asked about ('before I reboot db-02, ...')
+    general: str = ""  # a general question ('would rebooting a dc hurt?'): what to answer
 
 
 @dataclass(frozen=True)
@@ -85,10 +88,14 @@ class Reader:
         best = self._ordered(parse, readings)
         self._qualifiers(parse, best)
         read.act = context.frame or self._act(parse, best)
+        if general(parse, *self._talked_about(parse, best, read.act), context):
+            read.general = messages.general_question(self._concrete(best, parse, text))
+            return read
         if best.tool.changes and best.tool.read is None and read.act is not Act.ORDER:
             best = next((r for r in readings if not r.tool.changes and r.score >= 0), best)
             read.act = Act.QUESTION if not best.tool.changes else read.act  # 'what services run on x'
         read.reading = best
+        read.aside = best.tool.changes and read.act is not Act.ORDER and not asks(_words(parse))
         said = best.explained() | parse.claimed
         covered = coverage(parse, best, commentary(parse.tokens, said, self.verbs))
         read.confidence = min(covered, TIED) if tied(readings) else covered
@@ -96,6 +103,24 @@ class Reader:
             read.others = self._others(parse, [r for r in readings if r is not best][:3], text, context)
         self._calls(read, best, text, context)
         return read
+
+    def _talked_about(self, parse: Parse, best: Reading, act: Act) -> tuple[Act, bool]:
+        """The clause's act and whether it is about a change: the reading's change word, or else
+        the first change verb written ('would rebooting a kafka broker lose data?' read as a status)."""
+        if best.tool.changes:
+            return act, True
+        at = next((t.index for t in parse.words if stem(t.low) in self.words.change_verbs), None)
+        return (act, False) if at is None else (_act_at(parse, at), True)
+
+    def _concrete(self, reading: Reading, parse: Parse, text: str) -> str:
+        """The read a general question could become on one host (`<host>` in place of it)."""
+        try:
+            args = next(iter(each_value(fill(reading, parse, text, self.index, ""))), {})
+        except MissingSlot:
+            return ""
+        call = ToolCall(tool=reading.tool.name, args=args, targets=("<host>",))
+        read = _read_of(reading.tool, call) if reading.tool.changes else call
+        return messages.structured(read) if read is not None else ""
 
     def _runs_on(self, tool: ToolView, parse: Parse, context: Context) -> bool:
         """A tool declared for some systems only is no reading for hosts of another system
@@ -272,6 +297,10 @@ def _elsewhere(ranked: list[Reading], runnable: list[Reading]) -> None:
     if best.tool.changes or best.missing or best.score < (runnable[0].score if runnable else 0.0) + _CLEARLY:
         return  # a change for other systems is no reading at all ('nginx on web-01, 90s')
     raise Clarify(messages.runs_elsewhere(best.tool.name, sorted(best.tool.spec.platforms)))
+
+
+def _words(parse: Parse) -> list[str]:
+    return [t.low for t in parse.tokens if t.kind == "word"]
 
 
 def _unasked_change(reading: Reading) -> bool:

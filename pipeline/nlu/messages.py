@@ -134,6 +134,14 @@ def offered(change: str, act: str) -> str:
     return f"{lead}; I did not change anything. To do it, send `{change}`."
 
 
+def general_question(example: str) -> str:
+    """A question about a kind of thing, not about hosts: nothing to plan, a concrete read offered."""
+    if not example:
+        return f"That is a general question, not a task on your hosts. {ABOUT}"
+    lead = "That is a general question: I plan and run tasks on the hosts in the inventory."
+    return f"{lead} To look at one of yours, send `{example}`."
+
+
 def suggest_only(change: str) -> str:
     return f"I did not change anything. To do it, send `{change}`."
 

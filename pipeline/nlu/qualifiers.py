@@ -34,7 +34,7 @@ def is_statement(tokens: tuple[Token, ...], verbs: frozenset[str]) -> bool:
     from pipeline.nlu.lexicon import FILLER
 
     ordered = [t.low for t in tokens if t.kind == "word" and (t.low not in FILLER or t.low in _SPEAKERS)]
-    if not ordered or ordered[0] in QUESTION_WORDS:
+    if not ordered or (ordered[0] in QUESTION_WORDS and not _value_opens(tokens)):
         return False
     if ordered[0] in verbs and not (len(ordered) > 1 and ordered[1] in _STATE_LINKS):
         return False  # an order, unless the verb is a noun its state follows ('mail is stuck')
@@ -45,6 +45,12 @@ def is_statement(tokens: tuple[Token, ...], verbs: frozenset[str]) -> bool:
     if ordered[0] in _SPEAKERS and not set(ordered[1:3]) & (_WANTING | _ASKING):
         return True  # "we're seeing packet loss to api-02", "it's hanging", 'we are getting errors'
     return bool(set(ordered) & STATE_VERBS)
+
+
+def _value_opens(tokens: tuple[Token, ...]) -> bool:
+    """'/var is full on web-01', '10.0.0.5 is unreachable': a value is the subject, not a question."""
+    first = next((t for t in tokens if t.kind != "punct"), None)
+    return first is not None and first.kind not in {"word", "number"}
 
 
 def commentary(tokens: tuple[Token, ...], explained: frozenset[int], verbs: frozenset[str]) -> frozenset[int]:

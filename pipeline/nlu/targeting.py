@@ -53,8 +53,11 @@ class Context:
         return cls(targets=names, service=service, calls=previous.calls)
 
     def remember(self, targets: Targets, service: str = "") -> None:
+        """What a clause that plans nothing itself named ('our monitoring box seems slow, ...')."""
         if targets.names and not targets.unknown:
-            self.targets = tuple(targets.names)
+            self.targets, self.selector = tuple(targets.names), None
+        elif not targets.names and not targets.unknown and targets.selector.anchored:
+            self.targets, self.selector = (), _selector(targets, "")
         if service:
             self.service = service
 

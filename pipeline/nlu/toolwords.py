@@ -140,6 +140,13 @@ class ToolWords:
             for w in (*t.spec.phrasing.verbs, *(_choice_words(t.spec.phrasing) if t.changes else ()))
             if " " not in w
         )
+        self.change_verbs = frozenset(
+            stem(w)
+            for t in self.tools
+            if t.changes
+            for w in (*t.spec.phrasing.verbs, *_choice_words(t.spec.phrasing))
+            if " " not in w
+        )  # stems: 'rebooting', 'restarted' ask about a change whichever tool reads the clause
         # objects of tools that take text to run ('script', 'command'): after one and a colon,
         # the rest of the message is that text
         self.data_words = frozenset(

@@ -229,6 +229,7 @@ class DeterministicUnderstander:
             reads.append(read)
             calls.extend(read.calls)
             context.summaries.extend(messages.describe_call(c) for c in read.calls)
+        reads, calls = _without_asides(reads, calls)
         return _decide(reads, calls, leftovers, refused, text, injection, self.words)
 
     def _parts(
@@ -269,6 +270,15 @@ class DeterministicUnderstander:
 def _service_of(read: Read) -> str:
     services = read.parse.of_kind("service")
     return str(services[0].value) if services else ""
+
+
+def _without_asides(reads: list[Read], calls: list[ToolCall]) -> tuple[list[Read], list[ToolCall]]:
+    """'before I reboot db-02 - how much memory is it using?': a change the person talks about
+    next to what they ask for sets the scene (its hosts are what 'it' means); only the request plans."""
+    if not any(r.calls and not r.aside for r in reads):
+        return reads, calls
+    aside = {id(c) for r in reads if r.aside for c in r.calls}
+    return [r for r in reads if not r.aside], [c for c in calls if id(c) not in aside]
 
 
 def _only_targets(read: Read, *, follow_up: bool = False) -> bool:
@@ -317,6 +327,9 @@ def _decide(
     words: ToolWords,
 ) -> Understanding:
     suggestions = [c for r in reads for c in r.suggestions]
+    general = next((r.general for r in leftovers if r.general), "")
+    if not calls and not suggestions and general:  # 'would rebooting a kafka broker lose data?'
+        return _no_action(general, 0.9)
     if not calls and not suggestions and refused:
         return _no_action(messages.not_doing(refused), 0.9)
     if not calls and not suggestions:

@@ -1,7 +1,8 @@
 """Property: a message that is not an order never plans a change.
 
 Questions, requests for advice, hypotheticals, questions about the past, narrated changes, reports
-of trouble, negated changes and social talk are built from templates x change verbs x (service,
+of trouble, changes only considered before a question, general questions, negated changes and social
+talk are built from templates x change verbs x (service,
 host) pairs of two inventories (the reference one and another company's); every one of them is
 planned with the shipped packs loaded, and none may hold a write or critical step or wait for an
 approval. (The templates are ours: no eval sentence is among them.)
@@ -48,6 +49,15 @@ SERVICE_TEMPLATES = [
     "someone {past} {svc} on {host} earlier, is it ok now?",
     "I {past} {svc} on {host} an hour ago - is it up?",
     "we {past} {svc} on {host} this morning; did it come back?",
+    # general questions about a kind of thing, no host meant
+    "would {ing} {svc} lose data?",
+    "is it generally ok to {verb} {svc} during the day?",
+    # a change only considered, then a question about its host
+    "before I {verb} {svc} on {host}, how much memory is the box using?",
+    "thinking about {ing} {svc} on {host}; is the box up?",
+    "we might {verb} {svc} on {host} later - what's the disk usage there?",
+    # the person's own device
+    "{host} times out from my laptop, is {svc} up there?",
     # questions about what happens
     "is {svc} on {host} {ing} right now?",
     "why does {svc} keep {ing} on {host}?",
@@ -74,6 +84,10 @@ HOST_TEMPLATES = [
     "{host} dropped off the network",
     "{host} keeps rebooting on its own",
     "can you have a look at {host}",
+    "before we reboot {host} - how long has it been up?",
+    "planning to reboot {host} tonight, is it reachable?",
+    "is it generally a good idea to reboot a server like {host} at noon?",
+    "can't reach {host} from my machine, is it down?",
 ]
 SOCIAL = ["anyone up for lunch?", "thanks all, incident closed", "good morning team", "great work everyone"]
 

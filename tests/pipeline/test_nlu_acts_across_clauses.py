@@ -1,0 +1,353 @@
+"""Speech acts across clauses, checked on the reference inventory and on another company's (invented
+here, with another naming scheme), with the shipped packs loaded as the bot runs:
+
+- a general question (advice, a hypothetical or a concept about a kind of thing, no host meant)
+  plans nothing; a question about hosts still reads them;
+- a change the person only considers ('before I reboot X, ...') sets the scene for the question
+  that follows: only the question's read is planned, and 'it' / 'the box' mean X;
+- after a report, an order is still an order ('/var is full on X, run the disk cleanup'), and a
+  look is still a read;
+- the person's own device ('from my laptop') is where they stand, never a target.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.evaluation import load_directory
+from domains.catalog import build_registry
+from domains.packs import SHIPPED
+from pipeline.contracts import Plan, Principal, Risk
+from pipeline.planner import HybridPlanner
+from pipeline.policy import Policy
+from pipeline.registry import ToolRegistry
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "inventory.yaml"
+REFERENCE = FIXTURE if FIXTURE.exists() else DATA / "inventory_fixture_copy.yaml"
+OPERATOR = Principal(subject="t-operator", roles=frozenset({"operator"}))
+# Another company: environments 'live'/'test', cities for locations, names by purpose, not number.
+OTHER = [
+    ("shopfront-a", "192.0.2.61", "web_server", "linux", "live", "oslo", "frontend", ["apache2"]),
+    ("shopfront-b", "192.0.2.62", "web_server", "linux", "live", "bergen", "frontend", ["apache2"]),
+    ("ledger-db", "192.0.2.63", "db_server", "linux", "live", "oslo", "ledger", ["mariadb"]),
+    ("ledger-db-test", "192.0.2.64", "db_server", "linux", "test", "oslo", "ledger", ["mariadb"]),
+    ("queue-node-1", "192.0.2.65", "app_server", "linux", "live", "oslo", "queue", ["kafka"]),
+    ("queue-node-2", "192.0.2.66", "app_server", "linux", "live", "bergen", "queue", ["kafka"]),
+    (
+        "ad-main",
+        "198.51.100.61",
+        "domain_controller",
+        "windows",
+        "live",
+        "oslo",
+        "directory",
+        ["NTDS", "DNS"],
+    ),
+    ("printsrv", "198.51.100.62", "app_server", "windows", "live", "bergen", "print", ["Spooler"]),
+]
+FIELDS = ("name", "address", "type", "os", "environment", "location", "tags", "services")
+STATUS, FACTS, PING = "automation.service_status", "automation.system_info", "network.ping"
+CONTROL, CLEANUP, PROCESSES = "automation.service_control", "linux.disk_cleanup", "automation.process_list"
+
+
+@pytest.fixture(scope="module")
+def registry() -> ToolRegistry:
+    return build_registry([SHIPPED])
+
+
+@pytest.fixture(scope="module")
+def planners(registry: ToolRegistry, tmp_path_factory: pytest.TempPathFactory) -> dict[str, HybridPlanner]:
+    other = tmp_path_factory.mktemp("other") / "inventory.yaml"
+    assets = [dict(zip(FIELDS, (*a[:6], {"role": a[6]}, a[7]), strict=True)) for a in OTHER]
+    other.write_text(json.dumps({"assets": assets}))  # JSON is YAML
+    return {
+        "reference": HybridPlanner(registry, load_directory(REFERENCE)),
+        "other": HybridPlanner(registry, load_directory(other)),
+    }
+
+
+async def _plan(
+    planners: dict[str, HybridPlanner], registry: ToolRegistry, inventory: str, text: str
+) -> Plan:
+    return Policy.default(registry).apply(await planners[inventory].plan(text, OPERATOR), OPERATOR)
+
+
+def _steps(plan: Plan) -> list[tuple[str, list[str]]]:
+    return [(s.tool, s.target_names) for s in plan.steps]
+
+
+@pytest.mark.parametrize(
+    ("inventory", "text"),
+    [
+        ("reference", "is it generally wise to reboot a domain controller in the middle of the day?"),
+        ("reference", "would bouncing a redis server lose the keys?"),
+        ("reference", "is it ok to stop the print spooler while people are printing?"),
+        ("reference", "how does a rolling restart actually work?"),
+        ("reference", "what's the difference between stopping and restarting a service?"),
+        ("reference", "does rebooting a switch usually drop every connection?"),
+        ("reference", "in general, should you restart nginx after changing its config?"),
+        ("reference", "is it risky to reboot a database server with open transactions?"),
+        ("reference", "should I restart nginx?"),
+        ("other", "would restarting a kafka broker lose messages?"),
+        ("other", "is it a good idea to reboot a domain controller during office hours?"),
+        ("other", "should you ever stop mariadb without draining it first?"),
+        ("other", "hypothetically, what breaks if you stop the spooler on a print server?"),
+    ],
+)
+async def test_a_general_question_plans_nothing(
+    planners: dict[str, HybridPlanner], registry: ToolRegistry, inventory: str, text: str
+) -> None:
+    plan = await _plan(planners, registry, inventory, text)
+    assert (plan.outcome, plan.steps, plan.requires_approval) == ("no_action", (), False), text
+    assert "general question" in plan.message
+
+
+@pytest.mark.parametrize(
+    ("inventory", "text", "read", "target"),
+    [
+        ("reference", "should I restart redis on cache-01?", STATUS, "cache-01"),
+        ("reference", "is the dc up?", PING, "win-dc-01"),
+        ("reference", "is it safe to reboot db-01 now?", FACTS, "db-01"),
+        (
+            "reference",
+            "is it ever a good idea to restart redis on cache-01 during the day?",
+            STATUS,
+            "cache-01",
+        ),
+        ("reference", "how do I restart nginx on web-02?", STATUS, "web-02"),
+        ("other", "would stopping kafka on queue-node-1 lose messages?", STATUS, "queue-node-1"),
+        ("other", "is it ok to bounce apache2 on shopfront-b right now?", STATUS, "shopfront-b"),
+        ("other", "is the domain controller reachable?", PING, "ad-main"),
+    ],
+)
+async def test_a_question_about_hosts_still_reads_them(
+    planners: dict[str, HybridPlanner],
+    registry: ToolRegistry,
+    inventory: str,
+    text: str,
+    read: str,
+    target: str,
+) -> None:
+    plan = await _plan(planners, registry, inventory, text)
+    changes = [s.tool for s in plan.steps if s.risk is not Risk.READ and not s.check]
+    assert plan.outcome == "plan" and (read, [target]) in _steps(plan), text
+    assert changes == [] and not plan.requires_approval
+
+
+@pytest.mark.parametrize(
+    ("inventory", "text", "read", "target", "facts"),
+    [
+        (
+            "reference",
+            "before we bounce gunicorn on api-02, how much memory is the box using?",
+            FACTS,
+            "api-02",
+            ["memory"],
+        ),
+        (
+            "reference",
+            "about to restart postgresql on db-01 - how full is its disk?",
+            FACTS,
+            "db-01",
+            ["disk"],
+        ),
+        (
+            "reference",
+            "thinking of rebooting web-03 tonight, is it even reachable right now?",
+            PING,
+            "web-03",
+            None,
+        ),
+        (
+            "reference",
+            "considering a restart of redis on cache-01; how much memory is it using?",
+            FACTS,
+            "cache-01",
+            ["memory"],
+        ),
+        (
+            "reference",
+            "I'll probably reboot mon-01 after lunch, how long has it been up?",
+            FACTS,
+            "mon-01",
+            ["uptime"],
+        ),
+        (
+            "reference",
+            "planning to stop prometheus on mon-01 later. what's the disk usage there?",
+            FACTS,
+            "mon-01",
+            ["disk"],
+        ),
+        (
+            "other",
+            "before I restart mariadb on ledger-db, how much disk is it using?",
+            FACTS,
+            "ledger-db",
+            ["disk"],
+        ),
+        (
+            "other",
+            "planning to bounce kafka on queue-node-2 later; is the box reachable?",
+            PING,
+            "queue-node-2",
+            None,
+        ),
+        (
+            "other",
+            "we might reboot ad-main tonight - how long has it been running?",
+            FACTS,
+            "ad-main",
+            ["uptime"],
+        ),
+    ],
+)
+async def test_a_considered_change_only_sets_the_scene_for_the_question(
+    planners: dict[str, HybridPlanner],
+    registry: ToolRegistry,
+    inventory: str,
+    text: str,
+    read: str,
+    target: str,
+    facts: list[str] | None,
+) -> None:
+    plan = await _plan(planners, registry, inventory, text)
+    assert plan.outcome == "plan" and _steps(plan) == [(read, [target])], text
+    assert facts is None or plan.steps[0].args["facts"] == facts
+    assert plan.risk is Risk.READ and not plan.requires_approval
+
+
+@pytest.mark.parametrize(
+    ("inventory", "text", "steps"),
+    [
+        # an order next to a question: both run, the change behind an approval
+        (
+            "reference",
+            "restart nginx on web-01, then show me its memory",
+            [(CONTROL, ["web-01"]), (FACTS, ["web-01"])],
+        ),
+        # a question about the change keeps its own read next to the other question's
+        (
+            "reference",
+            "should I reboot db-02? how much memory is it using?",
+            [(FACTS, ["db-02"]), (FACTS, ["db-02"])],
+        ),
+        # a tag question asks nothing of its own
+        ("reference", "stop prometheus on mon-01 - is that alright with everyone?", [(CONTROL, ["mon-01"])]),
+        ("reference", "reboot web-04, would you?", [("automation.reboot", ["web-04"])]),
+        ("other", "restart apache2 on shopfront-a, is that ok?", [(CONTROL, ["shopfront-a"])]),
+    ],
+)
+async def test_orders_and_questions_about_changes_keep_their_steps(
+    planners: dict[str, HybridPlanner],
+    registry: ToolRegistry,
+    inventory: str,
+    text: str,
+    steps: list[tuple[str, list[str]]],
+) -> None:
+    plan = await _plan(planners, registry, inventory, text)
+    assert plan.outcome == "plan" and _steps(plan) == steps, text
+    assert plan.requires_approval is (plan.risk is not Risk.READ)
+
+
+@pytest.mark.parametrize(
+    ("inventory", "text", "tool", "target", "args"),
+    [
+        ("reference", "/var on web-02 is almost full, run the disk cleanup", CLEANUP, "web-02", {}),
+        ("reference", "the disk on db-stg-01 is full, clean it up", CLEANUP, "db-stg-01", {}),
+        ("reference", "nginx on web-04 is down - start it", CONTROL, "web-04", {"action": "start"}),
+        (
+            "reference",
+            "redis on cache-01 is hung, can you restart it?",
+            CONTROL,
+            "cache-01",
+            {"action": "restart"},
+        ),
+        (
+            "reference",
+            "I bounced gunicorn on api-01 this morning, bounce it again",
+            CONTROL,
+            "api-01",
+            {"service": "gunicorn"},
+        ),
+        (
+            "other",
+            "apache2 on shopfront-b is stuck, restart it",
+            CONTROL,
+            "shopfront-b",
+            {"action": "restart"},
+        ),
+        ("other", "ledger-db-test is out of disk, run the disk cleanup on it", CLEANUP, "ledger-db-test", {}),
+        (
+            "other",
+            "I restarted kafka on queue-node-2 an hour ago; restart it once more",
+            CONTROL,
+            "queue-node-2",
+            {"service": "kafka"},
+        ),
+    ],
+)
+async def test_an_order_after_a_report_is_an_order(
+    planners: dict[str, HybridPlanner],
+    registry: ToolRegistry,
+    inventory: str,
+    text: str,
+    tool: str,
+    target: str,
+    args: dict[str, str],
+) -> None:
+    plan = await _plan(planners, registry, inventory, text)
+    assert plan.outcome == "plan" and _steps(plan) == [(tool, [target])], text
+    assert args.items() <= plan.steps[0].args.items() and plan.requires_approval
+
+
+@pytest.mark.parametrize(
+    ("inventory", "text", "read", "target"),
+    [
+        ("reference", "nginx is down on web-01, can you take a look", STATUS, "web-01"),
+        ("reference", "redis on cache-01 is hung, is it still running?", STATUS, "cache-01"),
+        ("reference", "db-02 is swapping hard, show me the top processes", PROCESSES, "db-02"),
+        ("reference", "web-01 is slow, what's its load?", FACTS, "web-01"),
+        ("other", "mariadb on ledger-db looks dead - is it running?", STATUS, "ledger-db"),
+    ],
+)
+async def test_a_look_after_a_report_is_a_read(
+    planners: dict[str, HybridPlanner],
+    registry: ToolRegistry,
+    inventory: str,
+    text: str,
+    read: str,
+    target: str,
+) -> None:
+    plan = await _plan(planners, registry, inventory, text)
+    assert plan.outcome == "plan" and _steps(plan) == [(read, [target])], text
+    assert plan.risk is Risk.READ and not plan.requires_approval
+
+
+@pytest.mark.parametrize(
+    ("inventory", "text", "read", "target"),
+    [
+        ("reference", "is web-03 reachable? it times out from my laptop", PING, "web-03"),
+        ("reference", "can't get to db-01 from my workstation, is it down?", PING, "db-01"),
+        ("reference", "my vpn keeps dropping, can you ping mon-01", PING, "mon-01"),
+        ("reference", "ping web-02 from my machine please", PING, "web-02"),
+        ("other", "shopfront-a won't load on my phone, is apache2 running there?", STATUS, "shopfront-a"),
+        ("other", "is printsrv up? I can't print from my desktop", PING, "printsrv"),
+        ("other", "queue-node-1 is unreachable from our office wifi, ping it", PING, "queue-node-1"),
+    ],
+)
+async def test_the_speakers_own_device_is_no_target(
+    planners: dict[str, HybridPlanner],
+    registry: ToolRegistry,
+    inventory: str,
+    text: str,
+    read: str,
+    target: str,
+) -> None:
+    plan = await _plan(planners, registry, inventory, text)
+    assert plan.outcome == "plan" and _steps(plan) == [(read, [target])], (text, plan.message)
+    assert plan.risk is Risk.READ and not plan.requires_approval
