@@ -133,8 +133,11 @@ _VERDICTS = vocab("ok okay fine alright acceptable risky dangerous bad smart sen
 
 
 def _permitted(before: list[str]) -> bool:
-    """'is it ok to stop the spooler', 'would it be risky to bounce it': a verdict asked for."""
-    return before[-1:] == ["to"] and "it" in before and bool(set(before) & _VERDICTS)
+    """'is it ok to stop the spooler', 'would it be risky to bounce it': a verdict asked for;
+    'what's the best way to restart it': a method."""
+    if before[-1:] != ["to"]:
+        return False
+    return ("it" in before and bool(set(before) & _VERDICTS)) or bool(set(before) & {"way", "ways"})
 
 
 def _if_clause(before: list[str]) -> bool:
@@ -148,7 +151,7 @@ def _if_clause(before: list[str]) -> bool:
 def _modal_around(before: list[str], after: list[str]) -> bool:
     if {"you", "u"} & set(before):
         return False  # 'would you mind restarting it': an order
-    return bool(before and before[-1] in {"would", "will", "could", "might"}) or bool(
+    return bool(before and before[-1] in {"would", "will", "could", "might", "can", "may"}) or bool(
         {"would", "could", "might"} & set(after)
     )
 

@@ -20,6 +20,7 @@ GENERALLY = vocab("generally general usually typically normally ever difference 
 _INDEFINITE = vocab("a an any")
 _DEFINITE = vocab("the this that these those our my your their all every each both its")
 _CONCEPTS = vocab("work works")  # 'how does a rolling restart work?'
+_POSSIBILITY = vocab("would could might can")  # 'can restarting postgres corrupt data?'
 
 
 def general(parse: Parse, act: Act, changes: bool, context: Context) -> bool:
@@ -27,12 +28,16 @@ def general(parse: Parse, act: Act, changes: bool, context: Context) -> bool:
     if not _kinds_only(parse, context):
         return False
     words = [t.low for t in parse.words]
-    conceptual = asks(words) and (bool(set(words) & GENERALLY) or _how_it_works(words))
-    return conceptual or (changes and act in {Act.ADVICE, Act.HYPOTHETICAL})
+    conceptual = asks(words) and (bool(set(words) & GENERALLY) or _concept(words))
+    possible = asks(words) and act in {Act.QUESTION, Act.REPORT} and bool(set(words) & _POSSIBILITY)
+    return conceptual or (changes and (act in {Act.ADVICE, Act.HYPOTHETICAL} or possible))
 
 
-def _how_it_works(words: list[str]) -> bool:
-    return words[:1] == ["how"] and bool(set(words[1:3]) & {"does", "do"}) and bool(set(words) & _CONCEPTS)
+def _concept(words: list[str]) -> bool:
+    """'how does a rolling restart work?', 'what does a reboot do to a linux box?'."""
+    if words[:1] not in (["how"], ["what"]) or not set(words[1:3]) & {"does", "do"}:
+        return False
+    return bool(set(words) & _CONCEPTS) if words[0] == "how" else bool(set(words[3:]) & {"do", "mean"})
 
 
 def _kinds_only(parse: Parse, context: Context) -> bool:
