@@ -96,12 +96,22 @@ def speech_act(words: Sequence[str], at: int, entities: frozenset[int] = frozens
         return Act.QUESTION  # 'why is nginx restarting', 'how often does it reboot'
     if set(before) & STATE_VERBS or (before and before[-1] in AUXILIARIES and "you" not in before):
         return Act.REPORT  # 'nginx keeps stopping', 'web-01 won't start', 'is nginx restarting?'
-    return Act.ORDER if _imperative(before) or _asks_someone(before, word) else Act.REPORT
+    ordered = _imperative(before) and not _considered(before, after)
+    return Act.ORDER if ordered or _asks_someone(before, word) else Act.REPORT
 
 
-def _speculates(before: list[str]) -> bool:
-    """'I might restart it', 'we may bounce it later': what may happen, asked of nobody."""
-    return any(a in {"i", "we"} and b in {"might", "may"} for a, b in itertools.pairwise(before))
+_INTENT = vocab("want wants like need needs going gonna plan planning intend hope hoping")
+_VAGUELY_LATER = vocab("later eventually sometime someday soon")
+
+
+def _considered(before: list[str], after: list[str]) -> bool:
+    """What may happen, asked of nobody: 'I might restart it', 'we may bounce it', and the
+    speaker's own intention for some time later ('I'd like to bounce it at some point')."""
+    if any(a in {"i", "we"} and b in {"might", "may"} for a, b in itertools.pairwise(before)):
+        return True
+    someday = bool(set(after) & _VAGUELY_LATER) or ("some", "point") in itertools.pairwise(after)
+    first_person = bool(set(before) & {"i", "i'd", "we", "we'd", "i'm", "we're"})
+    return someday and first_person and bool(set(before) & _INTENT)
 
 
 def _what_happens(before: list[str]) -> bool:
@@ -195,7 +205,7 @@ def _asks_someone(before: list[str], word: str) -> bool:
 
 def _imperative(before: list[str]) -> bool:
     """Nothing but politeness, addressing and request frames before the change word."""
-    return all(w in _POLITE or w in MODALS for w in before) and not _speculates(before)
+    return all(w in _POLITE or w in MODALS for w in before)
 
 
 def asks(words: Sequence[str]) -> bool:

@@ -24,14 +24,16 @@ FILLER = vocab(
     """
 )
 
-HOST_NOUNS = vocab(
+# Nouns for a group of hosts, several even when singular ('the api tier', 'the web farm').
+GROUP_NOUNS = vocab("tier tiers fleet fleets farm farms")
+HOST_NOUNS = GROUP_NOUNS | vocab(
     """
     server servers host hosts machine machines box boxes node nodes instance instances vm vms
     system systems asset assets device devices ones one gear equipment appliance appliances site sites
     """
 )
 # Nouns that mean "any asset" rather than "servers" (types ending in server/controller).
-ANY_ASSET_NOUNS = vocab(
+ANY_ASSET_NOUNS = GROUP_NOUNS | vocab(
     "host hosts asset assets device devices node nodes system systems gear equipment appliance appliances"
 )
 QUANTIFIERS = vocab("all every each entire whole everything everyone any")

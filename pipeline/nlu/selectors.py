@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING
 
 from pipeline.nlu.english import AUXILIARIES, DISCOURSE, QUESTION_WORDS, SUBJECTS
 from pipeline.nlu.inventory import InventoryIndex, within_one
-from pipeline.nlu.lexicon import ANY_ASSET_NOUNS, COMMON, FILLER, HOST_NOUNS, PRONOUNS, QUANTIFIERS, vocab
+from pipeline.nlu.lexicon import (
+    ANY_ASSET_NOUNS,
+    COMMON,
+    FILLER,
+    GROUP_NOUNS,
+    HOST_NOUNS,
+    PRONOUNS,
+    QUANTIFIERS,
+    vocab,
+)
 from pipeline.nlu.tokens import Token
 
 if TYPE_CHECKING:
@@ -228,7 +237,7 @@ def _type_phrase(
         found = index.type_for_words((low, nxt.low))
         if found:
             sel.anchored = True
-            sel.single = sel.single or (not nxt.low.endswith("s") and not sel.quantified)
+            sel.single = sel.single or (not _several(nxt.low) and not sel.quantified)
             _add(sel.types, found)
             claims.take(token, nxt)
             return True
@@ -236,7 +245,7 @@ def _type_phrase(
         found = index.type_for_words((low,), nxt.low if noun_next and nxt is not None else "")
         if found and (noun_next or low != found or _determined(token, sel) or sel.tags):  # 'the core switch'
             sel.anchored = True
-            singular = not low.endswith("s") and (not noun_next or nxt is None or not nxt.low.endswith("s"))
+            singular = not low.endswith("s") and (not noun_next or nxt is None or not _several(nxt.low))
             sel.single = sel.single or (singular and not sel.quantified)
             _add(sel.types, found)
             claims.take(token)
@@ -347,8 +356,13 @@ def _nouns(tokens: list[Token], index: InventoryIndex, sel: Selector, claims: Cl
             claims.take(token)
 
 
+def _several(noun: str) -> bool:
+    """'servers', 'ones', and a group noun ('the api tier', 'the web farm')."""
+    return noun.endswith("s") or noun in GROUP_NOUNS
+
+
 def _noun(token: Token, index: InventoryIndex, sel: Selector, claims: Claims) -> None:
-    plural = token.low.endswith("s") or token.low == "ones"
+    plural = _several(token.low)
     if not (plural or sel.quantified or sel.is_set()):
         return
     claims.take(token)

@@ -7,7 +7,8 @@ here, with another naming scheme), with the shipped packs loaded as the bot runs
   that follows: only the question's read is planned, and 'it' / 'the box' mean X;
 - after a report, an order is still an order ('/var is full on X, run the disk cleanup'), and a
   look is still a read;
-- the person's own device ('from my laptop') is where they stand, never a target.
+- the person's own device ('from my laptop') is where they stand, never a target;
+- a group noun ('the api tier', 'the web farm') names several hosts, never asks which one.
 """
 
 from __future__ import annotations
@@ -206,6 +207,20 @@ async def test_a_question_about_hosts_still_reads_them(
             None,
         ),
         (
+            "reference",
+            "I'd like to bounce nginx on web-03 at some point, is it even running?",
+            STATUS,
+            "web-03",
+            None,
+        ),
+        (
+            "other",
+            "I'd like to restart kafka on queue-node-1 eventually; how much memory is it using?",
+            FACTS,
+            "queue-node-1",
+            ["memory"],
+        ),
+        (
             "other",
             "we might reboot ad-main tonight - how long has it been running?",
             FACTS,
@@ -248,6 +263,9 @@ async def test_a_considered_change_only_sets_the_scene_for_the_question(
         ("reference", "stop prometheus on mon-01 - is that alright with everyone?", [(CONTROL, ["mon-01"])]),
         ("reference", "reboot web-04, would you?", [("automation.reboot", ["web-04"])]),
         ("other", "restart apache2 on shopfront-a, is that ok?", [(CONTROL, ["shopfront-a"])]),
+        # a wish with no 'some time later' is an order
+        ("reference", "I'd like to bounce nginx on web-03", [(CONTROL, ["web-03"])]),
+        ("other", "we'd like to reboot ledger-db", [("automation.reboot", ["ledger-db"])]),
     ],
 )
 async def test_orders_and_questions_about_changes_keep_their_steps(
@@ -359,3 +377,36 @@ async def test_the_speakers_own_device_is_no_target(
     plan = await _plan(planners, registry, inventory, text)
     assert plan.outcome == "plan" and _steps(plan) == [(read, [target])], (text, plan.message)
     assert plan.risk is Risk.READ and not plan.requires_approval
+
+
+@pytest.mark.parametrize(
+    ("inventory", "text", "tool", "targets"),
+    [
+        (
+            "reference",
+            "planning to bounce the api tier later; are they all up?",
+            PING,
+            ["api-01", "api-02", "api-stg-01"],
+        ),
+        ("reference", "restart nginx on the web farm", CONTROL, ["web-01", "web-02", "web-03", "web-04"]),
+        ("other", "is the ledger tier up?", PING, ["ledger-db", "ledger-db-test"]),
+        (
+            "other",
+            "planning to reboot the frontend tier later; how much disk are they using?",
+            FACTS,
+            ["shopfront-a", "shopfront-b"],
+        ),
+    ],
+)
+async def test_a_tier_or_a_fleet_is_several_hosts(
+    planners: dict[str, HybridPlanner],
+    registry: ToolRegistry,
+    inventory: str,
+    text: str,
+    tool: str,
+    targets: list[str],
+) -> None:
+    plan = await _plan(planners, registry, inventory, text)
+    assert plan.outcome == "plan" and [(s.tool, sorted(s.target_names)) for s in plan.steps] == [
+        (tool, targets)
+    ]
