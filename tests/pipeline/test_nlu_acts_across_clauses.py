@@ -1,5 +1,5 @@
-"""Speech acts across clauses, checked on the reference inventory and on another company's (invented
-here, with another naming scheme), with the shipped packs loaded as the bot runs:
+"""Speech acts across clauses, checked on the reference inventory and on another company's
+(tests/data/inventory_nordic.yaml: names by purpose, live/test), with the shipped packs loaded:
 
 - a general question (advice, a hypothetical or a concept about a kind of thing, no host meant)
   plans nothing; a question about hosts still reads them;
@@ -13,68 +13,27 @@ here, with another naming scheme), with the shipped packs loaded as the bot runs
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
-from bot.evaluation import load_directory
-from domains.catalog import build_registry
-from domains.packs import SHIPPED
-from pipeline.contracts import Plan, Principal, Risk
+from pipeline.contracts import Plan, Risk
 from pipeline.planner import HybridPlanner
-from pipeline.policy import Policy
 from pipeline.registry import ToolRegistry
+from tests.pipeline.planning import DATA, REFERENCE, planners_fixture, policed
 
-DATA = Path(__file__).resolve().parents[1] / "data"
-FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "inventory.yaml"
-REFERENCE = FIXTURE if FIXTURE.exists() else DATA / "inventory_fixture_copy.yaml"
-OPERATOR = Principal(subject="t-operator", roles=frozenset({"operator"}))
-# Another company: environments 'live'/'test', cities for locations, names by purpose, not number.
-OTHER = [
-    ("shopfront-a", "192.0.2.61", "web_server", "linux", "live", "oslo", "frontend", ["apache2"]),
-    ("shopfront-b", "192.0.2.62", "web_server", "linux", "live", "bergen", "frontend", ["apache2"]),
-    ("ledger-db", "192.0.2.63", "db_server", "linux", "live", "oslo", "ledger", ["mariadb"]),
-    ("ledger-db-test", "192.0.2.64", "db_server", "linux", "test", "oslo", "ledger", ["mariadb"]),
-    ("queue-node-1", "192.0.2.65", "app_server", "linux", "live", "oslo", "queue", ["kafka"]),
-    ("queue-node-2", "192.0.2.66", "app_server", "linux", "live", "bergen", "queue", ["kafka"]),
-    (
-        "ad-main",
-        "198.51.100.61",
-        "domain_controller",
-        "windows",
-        "live",
-        "oslo",
-        "directory",
-        ["NTDS", "DNS"],
-    ),
-    ("printsrv", "198.51.100.62", "app_server", "windows", "live", "bergen", "print", ["Spooler"]),
-]
-FIELDS = ("name", "address", "type", "os", "environment", "location", "tags", "services")
+planners = planners_fixture({"reference": REFERENCE, "other": DATA / "inventory_nordic.yaml"})
 STATUS, FACTS, PING = "automation.service_status", "automation.system_info", "network.ping"
 CONTROL, CLEANUP, PROCESSES = "automation.service_control", "linux.disk_cleanup", "automation.process_list"
 
 
 @pytest.fixture(scope="module")
-def registry() -> ToolRegistry:
-    return build_registry([SHIPPED])
-
-
-@pytest.fixture(scope="module")
-def planners(registry: ToolRegistry, tmp_path_factory: pytest.TempPathFactory) -> dict[str, HybridPlanner]:
-    other = tmp_path_factory.mktemp("other") / "inventory.yaml"
-    assets = [dict(zip(FIELDS, (*a[:6], {"role": a[6]}, a[7]), strict=True)) for a in OTHER]
-    other.write_text(json.dumps({"assets": assets}))  # JSON is YAML
-    return {
-        "reference": HybridPlanner(registry, load_directory(REFERENCE)),
-        "other": HybridPlanner(registry, load_directory(other)),
-    }
+def registry(planners: dict[str, HybridPlanner]) -> ToolRegistry:
+    return planners["reference"].registry
 
 
 async def _plan(
     planners: dict[str, HybridPlanner], registry: ToolRegistry, inventory: str, text: str
 ) -> Plan:
-    return Policy.default(registry).apply(await planners[inventory].plan(text, OPERATOR), OPERATOR)
+    return await policed(planners[inventory], text)
 
 
 def _steps(plan: Plan) -> list[tuple[str, list[str]]]:
@@ -334,29 +293,13 @@ async def test_an_order_after_a_report_is_an_order(
 @pytest.mark.parametrize(
     ("inventory", "text", "read", "target"),
     [
+        # a look after a report is a read
         ("reference", "nginx is down on web-01, can you take a look", STATUS, "web-01"),
         ("reference", "redis on cache-01 is hung, is it still running?", STATUS, "cache-01"),
         ("reference", "db-02 is swapping hard, show me the top processes", PROCESSES, "db-02"),
         ("reference", "web-01 is slow, what's its load?", FACTS, "web-01"),
         ("other", "mariadb on ledger-db looks dead - is it running?", STATUS, "ledger-db"),
-    ],
-)
-async def test_a_look_after_a_report_is_a_read(
-    planners: dict[str, HybridPlanner],
-    registry: ToolRegistry,
-    inventory: str,
-    text: str,
-    read: str,
-    target: str,
-) -> None:
-    plan = await _plan(planners, registry, inventory, text)
-    assert plan.outcome == "plan" and _steps(plan) == [(read, [target])], text
-    assert plan.risk is Risk.READ and not plan.requires_approval
-
-
-@pytest.mark.parametrize(
-    ("inventory", "text", "read", "target"),
-    [
+        # the speaker's own device is where they stand, no target
         ("reference", "is web-03 reachable? it times out from my laptop", PING, "web-03"),
         ("reference", "can't get to db-01 from my workstation, is it down?", PING, "db-01"),
         ("reference", "my vpn keeps dropping, can you ping mon-01", PING, "mon-01"),
@@ -366,7 +309,7 @@ async def test_a_look_after_a_report_is_a_read(
         ("other", "queue-node-1 is unreachable from our office wifi, ping it", PING, "queue-node-1"),
     ],
 )
-async def test_the_speakers_own_device_is_no_target(
+async def test_a_look_after_a_report_or_from_the_speakers_own_device_reads_the_host(
     planners: dict[str, HybridPlanner],
     registry: ToolRegistry,
     inventory: str,

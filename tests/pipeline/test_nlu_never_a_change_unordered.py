@@ -2,10 +2,10 @@
 
 Questions, requests for advice, hypotheticals, questions about the past, narrated changes, reports
 of trouble, changes only considered before a question, general questions, negated changes and social
-talk are built from templates x change verbs x (service,
-host) pairs of two inventories (the reference one and another company's); every one of them is
-planned with the shipped packs loaded, and none may hold a write or critical step or wait for an
-approval. (The templates are ours: no eval sentence is among them.)
+talk are built from templates x change verbs x (service, host) pairs of two inventories (the
+reference one and another company's); every one of them is planned with the shipped packs loaded,
+and none may hold a write or critical step or wait for an approval. (The templates are ours: no
+eval sentence is among them.)
 """
 
 from __future__ import annotations
