@@ -279,7 +279,7 @@ class Reader:
         ]
         if tool.changes and read.act is not Act.ORDER and not read.explicit:
             read.suggestions = calls if read.act is not Act.PAST else []
-            read.calls = [c for c in (_read_of(tool, call) for call in calls) if c is not None]
+            read.calls = [c for c in (read_of(tool, call) for call in calls) if c is not None]
             if read.act is Act.HYPOTHETICAL and tool.spec.checks:  # 'what would happen if...'
                 read.calls += [call.model_copy(update={"check": True}) for call in calls]
         else:
@@ -328,7 +328,7 @@ def _command_words(reading: Reading) -> frozenset[int]:
     return reading.covers if "command" in reading.tool.kinds() else frozenset()
 
 
-def _read_of(tool: ToolView, call: ToolCall) -> ToolCall | None:
+def read_of(tool: ToolView, call: ToolCall) -> ToolCall | None:
     """The declared matching read of a change call, on the same targets."""
     if tool.read is None:
         return None

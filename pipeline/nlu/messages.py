@@ -157,6 +157,13 @@ def which_one(candidates: list[str], wanted: int = 1) -> str:
     return f"{which} do you mean? That matches {len(candidates)} assets: {shown}."
 
 
+def refers_to_nothing() -> str:
+    return (
+        "What should that refer to? I have no earlier request of yours here to go back to: "
+        "name the hosts and what to do, e.g. `ping web-01`."
+    )
+
+
 def what_to_do(names: list[str]) -> str:
     return f"What should I do with {', '.join(names)}? e.g. `ping {names[0]}` or `uptime on {names[0]}`."
 

@@ -136,8 +136,8 @@ def _services(
     slot: SlotView, reading: Reading, parse: Parse, text: str, index: InventoryIndex, service: str
 ) -> Any:
     found = [str(v.value) for v in reading.uses if v.has("service")]
-    if not found and service and parse.targets.pronoun:
-        found = [service]  # 'check nginx ... then restart it'
+    if not found and service and (parse.targets.pronoun or parse.targets.empty()):
+        found = [service]  # 'check nginx ... then restart it'; after it, 'no, just check status'
     return list(dict.fromkeys(found)) or None
 
 

@@ -27,7 +27,20 @@ from pipeline.nlu.english import (
     STATE_VERBS,
     SUBJECTS,
 )
-from pipeline.nlu.followups import FOLLOW_UP_GLUE, accepted, acknowledges, again, chosen, completes
+from pipeline.nlu.followups import (
+    accepted,
+    acknowledges,
+    again,
+    again_asked,
+    asked_again,
+    chosen,
+    completes,
+    only_targets,
+    ordered,
+    repeated,
+    repeats,
+    selects_only,
+)
 from pipeline.nlu.guards import no_smuggled_commands
 from pipeline.nlu.interpret import Read, Reader
 from pipeline.nlu.inventory import InventoryIndex
@@ -76,21 +89,6 @@ _SOCIAL = frozenset(
         "day",
     ]
 )
-_GLUE_REPEAT = FILLER | {
-    "on",
-    "at",
-    "in",
-    "for",
-    "and",
-    "also",
-    "then",
-    "too",
-    "as",
-    "well",
-    "same",
-    "there",
-    "now",
-}
 
 
 class DeterministicUnderstander:
@@ -137,13 +135,14 @@ class DeterministicUnderstander:
         reader, corrector = self.reader(assets)
         embedded = embedded_command(text)  # 'should I /opsconductor reboot db-02?': about that command
         message = scan(embedded.command if embedded else text, self.verbs, corrector, self.words.data_words)
-        words = [t.low for t in message.tokens if t.kind == "word" or t.text.isdigit()]
+        words = [t.low for t in message.tokens if t.kind == "word" or t.text.lstrip("#").isdigit()]
         if previous is not None:
             again = accepted(words, previous) or chosen(words, previous)
             if again is not None:
                 return self.understand(again, assets)  # what was offered, exactly as offered
         entities = any(t.kind not in {"word", "punct"} for t in message.tokens)
-        if not message.clauses or (_small_talk(words) and not entities):
+        repeat = previous is not None and bool(previous.calls) and again_asked(words)  # 'do it again'
+        if not message.clauses or (_small_talk(words) and not entities and not repeat):
             helped = messages.injection() if message.injection else self.help(assets)
             return _no_action(helped, 1.0)
         context = Context.after(previous)
@@ -209,6 +208,9 @@ class DeterministicUnderstander:
                 services = seen.of_kind("service")
                 context.remember(seen.targets, str(services[0].value) if services and not calls else "")
                 continue
+            if not calls and context.calls and repeats(seen := reader.parse(tuple(tokens))):
+                calls.extend(repeated(c, seen, reader) for c in context.calls)  # "check it again"
+                continue
             read = reader.read(tuple(tokens), text, context)
             joined = _joined(read, reads, reader, text, context)
             if joined is not None:  # "ping db-01, send it 6 packets": one request
@@ -216,11 +218,14 @@ class DeterministicUnderstander:
                 reads[-1] = joined
                 calls.extend(joined.calls)
                 continue
-            if read.reading is None and calls and _only_targets(read):
+            if read.reading is None and calls and only_targets(read):
                 calls.append(_repeat(calls[-1], read, reader, context))  # "..., then on web-02"
                 continue
-            if read.reading is None and not calls and context.calls and _only_targets(read, follow_up=True):
-                calls.extend(again(c, read, reader, context) for c in context.calls)  # "and on web-02?"
+            if not calls and context.calls and selects_only(read) and only_targets(read, follow_up=True):
+                again_calls = [again(c, read.parse, reader) for c in context.calls]  # "and on web-02"
+                asked = asked_again(again_calls, read, reader)  # "what about web-02?" after a change
+                reads += [asked] if asked is not None else []
+                calls.extend(asked.calls if asked is not None else again_calls)
                 continue
             if read.reading is None:
                 leftovers.append(read)
@@ -279,15 +284,6 @@ def _without_asides(reads: list[Read], calls: list[ToolCall]) -> tuple[list[Read
         return reads, calls
     aside = {id(c) for r in reads if r.aside for c in r.calls}
     return [r for r in reads if not r.aside], [c for c in calls if id(c) not in aside]
-
-
-def _only_targets(read: Read, *, follow_up: bool = False) -> bool:
-    """'then on web-02', 'and also db-01', 'same for staging' (after an earlier request): hosts and
-    glue words only."""
-    targets = read.parse.targets
-    selected = targets.selector.anchored or (follow_up and targets.selector.is_set())
-    glue = _GLUE_REPEAT | (FOLLOW_UP_GLUE if follow_up else frozenset())
-    return bool(targets.names or selected) and all(t.low in glue for t in read.parse.free_words())
 
 
 def _joined(read: Read, reads: list[Read], reader: Reader, text: str, context: Context) -> Read | None:
@@ -362,6 +358,12 @@ def _nothing(leftovers: list[Read], injection: bool) -> Understanding:
     for leftover in leftovers:
         problems(leftover.parse.targets)
     mentioned = [n for r in leftovers for n in r.parse.targets.names]
+    referring = next((r for r in leftovers if r.parse.targets.pronoun and ordered(r.parse)), None)
+    if referring is not None and not mentioned:  # 'check it again' with nothing earlier to refer to
+        interpretation = Interpretation(intent=Intent.CHAT, category="clarify", source="lexicon")
+        return Understanding(
+            interpretation=interpretation, outcome="clarify", message=messages.refers_to_nothing()
+        )
     if mentioned:  # hosts but no recognisable task: worth asking the LLM, if there is one
         interpretation = Interpretation(
             intent=Intent.CHAT, category="unsure", confidence=0.2, source="lexicon"

@@ -4,8 +4,9 @@ Questions, requests for advice, hypotheticals, questions about the past, narrate
 of trouble, changes only considered before a question, general questions, negated changes and social
 talk are built from templates x change verbs x (service, host) pairs of two inventories (the
 reference one and another company's); every one of them is planned with the shipped packs loaded,
-and none may hold a write or critical step or wait for an approval. (The templates are ours: no
-eval sentence is among them.)
+and none may hold a write or critical step or wait for an approval; the same holds for follow-ups
+that refer back to an earlier message of the thread. (The templates are ours: no eval sentence is
+among them.)
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ import itertools
 
 import pytest
 
+from adapters.cache.inprocess import InProcessCache
 from bot.evaluation import load_directory
 from pipeline.contracts import Risk
+from pipeline.conversation import Conversations
+from pipeline.planner import HybridPlanner
 from pipeline.policy import Policy
 from tests.pipeline.planning import BLIND2, OPERATOR, REFERENCE, catalog, planner_on
 
@@ -120,3 +124,43 @@ async def test_no_message_that_is_not_an_order_plans_a_change(inventory: str) ->
         if changes or plan.requires_approval:
             changed.append(f"{text!r} -> {plan.outcome} {changes}")
     assert changed == []
+
+
+# after an earlier message of the same person in the same conversation (an unexecuted change
+# order, or a read): the non-order refers back with 'it', 'that', 'them' or another host
+EARLIER = ["{verb} {svc} on {host}", "check {svc} on {host}"]
+FOLLOW_UPS = [
+    "should I {verb} it?",
+    "did anyone {verb} it today?",
+    "what would happen if I {past} it?",
+    "is it worth {ing} it?",
+    "was it {past} last night?",
+    "don't {verb} it, just check it",
+    "actually no, cancel that, only check its status",
+    "did that work?",
+    "what about {other}?",
+    "and on {other}?",
+    "hypothetically, what does {ing} it break?",
+]
+
+
+@pytest.mark.parametrize("inventory", sorted(INVENTORIES))
+async def test_no_follow_up_that_is_not_an_order_plans_a_change(inventory: str) -> None:
+    registry = catalog(packs=True)
+    policy = Policy.default(registry)
+    conversations = Conversations(InProcessCache())
+    planner = HybridPlanner(registry, load_directory(INVENTORIES[inventory]), conversations=conversations)
+    snapshot = await load_directory(INVENTORIES[inventory]).snapshot()
+    served = [(a.services[0], a.name) for a in snapshot if a.services][::3][:3]
+    others = [a.name for a in snapshot if a.services][1::3]
+    changed: list[str] = []
+    threads = itertools.product(EARLIER, FOLLOW_UPS, VERBS, zip(served, others, strict=False))
+    for number, (earlier, template, (verb, past, ing), ((svc, host), other)) in enumerate(threads):
+        words = {"verb": verb, "past": past, "ing": ing, "svc": svc, "host": host, "other": other}
+        first, then = earlier.format(**words), template.format(**words)
+        await planner.plan(first, OPERATOR, f"thread:{number}")
+        plan = policy.apply(await planner.plan(then, OPERATOR, f"thread:{number}"), OPERATOR)
+        changes = [s.tool for s in plan.steps if s.risk is not Risk.READ and not s.check]
+        if changes or plan.requires_approval:
+            changed.append(f"{first!r} / {then!r} -> {plan.outcome} {changes}")
+    assert number > 200 and changed == []
