@@ -90,7 +90,7 @@ DISCOURSE = vocab(
     """
     please pls plz kindly hey hi hello yo ok okay alright right so now just then also and but well
     quickly quick fyi btw hmm um uh ah oh thanks thx cheers bot opsconductor ops actually really
-    go ahead asap again simply anyway
+    go ahead asap again simply anyway oops whoops sorry meant
     """
 )
 SUBJECTS = vocab("i we you someone somebody anyone anybody everyone they he she one")

@@ -27,10 +27,11 @@ from pipeline.nlu.lexicon import FILLER, LOOK_VERBS, PRONOUNS, vocab
 from pipeline.nlu.parse import Parse, Targets
 from pipeline.nlu.targeting import Context, targets_for
 
-_ACCEPT = vocab("do go yes yep yeah sure proceed please confirm confirmed approve")
+_ACCEPT = vocab("do go yes yep yup yeah sure proceed please confirm confirmed approve approved absolutely")
 _ACCEPT_GLUE = vocab(
     "ok okay it ahead that then pls please sounds good fine right alright just now thanks thx that's do go "
-    "yes yep yeah sure proceed confirm confirmed with for me so"
+    "yes yep yup yeah sure proceed confirm confirmed approve approved absolutely with for me so "
+    "let's lets"
 )
 _AGREEING = vocab("cool great perfect understood got thing k kk alright yes yeah go ahead and then right")
 _ORDINALS = {
@@ -55,9 +56,21 @@ def accepted(words: Sequence[str], previous: Turn) -> str | None:
     """'do it', 'yes, go ahead': the one suggestion of the last turn, when there was exactly one."""
     if len(previous.suggestions) != 1 or not words:
         return None
-    if set(words) <= _ACCEPT_GLUE and set(words) & _ACCEPT:
+    if set(words) <= _ACCEPT_GLUE | {"let"} and set(words) & _ACCEPT:  # "let's do it" ("let" alone: no)
         return previous.suggestions[0]
     return None
+
+
+_DECLINE = vocab("no nope nah don't dont skip leave")
+_DECLINE_GLUE = _DECLINE | vocab(
+    "it that alone as is thanks thx thank you fine ok okay i'm we're good not now for later wait let's let "
+    "never mind rather"
+)
+
+
+def declined(words: Sequence[str], previous: Turn) -> bool:
+    """'no', 'nah, leave it', 'no thanks': the person turns down what the last turn offered."""
+    return bool(previous.suggestions) and bool(set(words) & _DECLINE) and set(words) <= _DECLINE_GLUE
 
 
 def acknowledges(words: Sequence[str]) -> bool:
@@ -106,7 +119,7 @@ def completes(previous: Turn) -> bool:
 FOLLOW_UP_GLUE = (
     vocab(
         "same what how about now too instead actually make that those other others rest remaining "
-        "from also only"
+        "from also only plus include including"
     )
     | _AGREEING
 )  # 'great, now do the same on db-02', 'and from db-03 too'

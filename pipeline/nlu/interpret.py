@@ -36,6 +36,7 @@ from pipeline.nlu.toolwords import ToolView, ToolWords
 
 _CLEARLY = 0.3  # a score this far ahead of the next reading is what the clause asks for
 TIED = 0.5  # two readings nothing decides between: below the planner's threshold, so it is asked
+_SAME_AGAIN = vocab("too instead also either well")  # 'as well'
 _INTENT = vocab("need needs want wants going gonna have has got plan planning trying about i'm we're")
 
 
@@ -73,7 +74,7 @@ class Reader:
         explicit = explicit_tool(tokens, self.words)
         if explicit is not None:
             return self._explicit(explicit, tokens, text, context)
-        parse = recognise(list(tokens), self.index, self.words)
+        parse = self._same_service(recognise(list(tokens), self.index, self.words), context)
         if is_statement(tokens, self.verbs):
             parse = _amounts_seen(parse)
         if context.summaries and self._own_plans(parse):
@@ -119,8 +120,26 @@ class Reader:
         except MissingSlot:
             return ""
         call = ToolCall(tool=reading.tool.name, args=args, targets=("<host>",))
-        read = _read_of(reading.tool, call) if reading.tool.changes else call
+        read = read_of(reading.tool, call) if reading.tool.changes else call
         return messages.structured(read) if read is not None else ""
+
+    def _same_service(self, parse: Parse, context: Context) -> Parse:
+        """'restart web-03 too', 'stop it on web-04 instead' after a request about nginx: the same
+        service on other hosts, when it runs on every one of them (else the clause is read as it is)."""
+        targets = parse.targets
+        marked = {t.low for t in parse.words} & _SAME_AGAIN
+        if (
+            not context.service
+            or targets.pronoun
+            or not targets.names
+            or not marked
+            or parse.of_kind("service")
+        ):
+            return parse
+        running = self.index.select(names=targets.names, services=[context.service])
+        if len(running) != len(targets.names):
+            return parse
+        return replace(parse, targets=replace(targets, pronoun=True))
 
     def _runs_on(self, tool: ToolView, parse: Parse, context: Context) -> bool:
         """A tool declared for some systems only is no reading for hosts of another system

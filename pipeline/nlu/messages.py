@@ -175,6 +175,10 @@ def shell_syntax() -> str:
     )
 
 
+def declined() -> str:
+    return "OK, I left it as it is. Nothing was changed."
+
+
 def not_doing(verbs: list[str]) -> str:
     """Nothing is left once the negated or cancelled part is dropped."""
     said = ", ".join(dict.fromkeys(v.lower() for v in verbs))

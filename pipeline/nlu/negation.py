@@ -59,6 +59,13 @@ _CANCELS: tuple[tuple[str, ...], ...] = (
     ("cancel", "that"),
     ("forget", "it"),
     ("forget", "that"),
+    ("ignore", "that"),
+    ("disregard", "that"),
+    ("belay", "that"),
+    ("hold", "on"),
+    ("nah",),
+    ("on", "second", "thought"),
+    ("on", "second", "thoughts"),
 )
 # Words allowed between the cue and the negated verb ("don't you dare even try to reboot").
 _BRIDGE = vocab(

@@ -35,6 +35,7 @@ from pipeline.nlu.followups import (
     asked_again,
     chosen,
     completes,
+    declined,
     only_targets,
     ordered,
     repeated,
@@ -140,6 +141,8 @@ class DeterministicUnderstander:
             again = accepted(words, previous) or chosen(words, previous)
             if again is not None:
                 return self.understand(again, assets)  # what was offered, exactly as offered
+            if declined(words, previous):
+                return _no_action(messages.declined(), 1.0)
         entities = any(t.kind not in {"word", "punct"} for t in message.tokens)
         repeat = previous is not None and bool(previous.calls) and again_asked(words)  # 'do it again'
         if not message.clauses or (_small_talk(words) and not entities and not repeat):

@@ -85,6 +85,14 @@ def changes(plan: Plan) -> list[str]:
 
 Thread = tuple[str, list[str], str, list[str], dict[str, Any]]  # inventory, messages, tool, hosts, args
 MORE_HOSTS: list[Thread] = [
+    ("reference", ["ping api-01", "plus web-04"], "network.ping", ["web-04"], {}),
+    (
+        "harbour",
+        ["uptime of lis-app-1", "include the uat boxes too"],
+        "automation.system_info",
+        ["osl-app-9", "osl-iis-1", "osl-pg-a"],
+        {"facts": ["uptime"]},
+    ),
     (
         "reference",
         ["collect diagnostics from web-01", "also from db-01 and db-02"],
@@ -229,6 +237,31 @@ CORRECTIONS = [
     (
         "reference",
         "restart nginx on web-01",
+        "on second thought only check the status",
+        "automation.service_status",
+        ["web-01"],
+        {"service": "nginx"},
+    ),
+    (
+        "reference",
+        "reboot web-02",
+        "nah, just show uptime",
+        "automation.system_info",
+        ["web-02"],
+        {"facts": ["uptime"]},
+    ),
+    (
+        "harbour",
+        "restart jetty on osl-app-1",
+        "oops, I meant check its status, not restart",
+        "automation.service_status",
+        ["osl-app-1"],
+        {"service": "jetty"},
+    ),
+    ("harbour", "reboot lis-pg-b", "hold on, just ping it", "network.ping", ["lis-pg-b"], {}),
+    (
+        "reference",
+        "restart nginx on web-01",
         "actually no, cancel that, just check status",
         "automation.service_status",
         ["web-01"],
@@ -331,6 +364,53 @@ async def test_another_selection_said_as_an_order_repeats_the_change(inventory: 
     other = "web-03" if inventory == "reference" else "osl-app-1"
     plan = await talk(planner(inventory), order, f"and on {other} too")
     assert changes(plan) == ["automation.service_control"] and plan.steps[0].target_names == [other]
+
+
+@pytest.mark.parametrize(
+    ("inventory", "earlier", "then", "targets"),
+    [
+        ("reference", "restart nginx on web-02", "restart web-03 too", ["web-03"]),
+        (
+            "reference",
+            "should I restart nginx on web-02?",
+            "no, restart web-03 and web-04 instead",
+            ["web-03", "web-04"],
+        ),
+        ("harbour", "check jetty on lis-app-1", "restart lis-app-2 as well", ["lis-app-2"]),
+        ("harbour", "should I stop jetty on osl-app-9?", "no, restart osl-app-1 instead", ["osl-app-1"]),
+    ],
+)
+async def test_a_change_on_other_hosts_keeps_the_service_that_runs_there(
+    inventory: str, earlier: str, then: str, targets: list[str]
+) -> None:
+    service = "nginx" if inventory == "reference" else "jetty"
+    tool, hosts, args = only(await talk(planner(inventory), earlier, then))
+    assert (tool, hosts, args["service"]) == ("automation.service_control", targets, service)
+
+
+async def test_a_service_that_does_not_run_on_the_other_host_is_not_carried_over() -> None:
+    plan = await talk(planner("reference"), "restart nginx on web-02", "restart db-01 too")
+    assert all(s.args.get("service") != "nginx" for s in plan.steps)
+
+
+@pytest.mark.parametrize("accept", ["let's do it", "approved", "yup", "sure, go for it", "ok do that"])
+async def test_accepting_a_suggestion_sends_it(accept: str) -> None:
+    hybrid = planner("harbour")
+    asked = await talk(hybrid, "would restarting jetty on osl-app-9 help?")
+    assert changes(asked) == [] and len(asked.suggestions) == 1
+    assert only(await talk(hybrid, accept)) == (
+        "automation.service_control",
+        ["osl-app-9"],
+        {"service": "jetty", "action": "restart"},
+    )
+
+
+@pytest.mark.parametrize("decline", ["no", "nah, leave it", "no thanks", "nope, not now"])
+async def test_declining_a_suggestion_runs_nothing(decline: str) -> None:
+    hybrid = planner("harbour")
+    await talk(hybrid, "should I reboot lis-pg-a?")
+    plan = await talk(hybrid, decline)
+    assert plan.outcome == "no_action" and not plan.steps and "Nothing was changed" in plan.message
 
 
 @pytest.mark.parametrize(
