@@ -18,8 +18,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from pipeline.contracts import AssetFilter, ToolCall
+from pipeline.contracts import AssetFilter, Intent, Interpretation, ToolCall, Understanding
 from pipeline.conversation import Turn
+from pipeline.nlu import messages
 from pipeline.nlu.acts import Act
 from pipeline.nlu.english import CARDINALS
 from pipeline.nlu.interpret import Read, Reader, read_of
@@ -54,11 +55,14 @@ _CHOICE_GLUE = vocab(
 
 def accepted(words: Sequence[str], previous: Turn) -> str | None:
     """'do it', 'yes, go ahead': the one suggestion of the last turn, when there was exactly one."""
-    if len(previous.suggestions) != 1 or not words:
+    if len(previous.suggestions) != 1 or not agrees(words):
         return None
-    if set(words) <= _ACCEPT_GLUE | {"let"} and set(words) & _ACCEPT:  # "let's do it" ("let" alone: no)
-        return previous.suggestions[0]
-    return None
+    return previous.suggestions[0]
+
+
+def agrees(words: Sequence[str]) -> bool:
+    """'do it', 'yes, go ahead', "let's do it" (but 'let' alone, as in 'let X know', is no yes)."""
+    return bool(words) and set(words) <= _ACCEPT_GLUE | {"let"} and bool(set(words) & _ACCEPT)
 
 
 _DECLINE = vocab("no nope nah don't dont skip leave")
@@ -68,9 +72,24 @@ _DECLINE_GLUE = _DECLINE | vocab(
 )
 
 
-def declined(words: Sequence[str], previous: Turn) -> bool:
+def declined(words: Sequence[str], previous: Turn) -> Understanding | None:
     """'no', 'nah, leave it', 'no thanks': the person turns down what the last turn offered."""
-    return bool(previous.suggestions) and bool(set(words) & _DECLINE) and set(words) <= _DECLINE_GLUE
+    if not previous.suggestions or not set(words) & _DECLINE or not set(words) <= _DECLINE_GLUE:
+        return None
+    interpretation = Interpretation(intent=Intent.CHAT, category="help", confidence=1.0, source="lexicon")
+    return Understanding(interpretation=interpretation, outcome="no_action", message=messages.declined())
+
+
+def which_offered(words: Sequence[str], previous: Turn) -> Understanding | None:
+    """'do it' after two or more readings were offered: which one, asked back with the same choices."""
+    if len(previous.suggestions) < 2 or not agrees(words):
+        return None
+    interpretation = Interpretation(intent=Intent.CHAT, category="clarify", source="lexicon")
+    offered = previous.suggestions
+    message = messages.which_reading(list(offered))
+    return Understanding(
+        interpretation=interpretation, outcome="clarify", message=message, suggestions=offered
+    )
 
 
 def acknowledges(words: Sequence[str]) -> bool:
@@ -127,9 +146,10 @@ FOLLOW_UP_GLUE = (
 
 def selects_only(read: Read) -> bool:
     """A clause whose only reading rests on its selection ('now the windows ones', 'what about the
-    london servers'): no word of a tool's own but a question word. After a request it means that
-    request on this selection, not a listing of it."""
-    return read.reading is None or all(m.role == "question" for m in read.reading.matches)
+    london servers'): no word or value of a tool's own but a question word ('and redis on api-01?'
+    asks about redis). After a request it means that request on this selection, not a listing of it."""
+    reading = read.reading
+    return reading is None or (not reading.uses and all(m.role == "question" for m in reading.matches))
 
 
 _REPEAT = vocab("again repeat rerun retry redo more once")

@@ -151,6 +151,11 @@ def reading_choices(readings: list[str]) -> str:
     return f"I am not sure what you mean. Did you mean: {listed}? Send the number or the command."
 
 
+def which_reading(readings: list[str]) -> str:
+    listed = "; ".join(f"{n}. `{r}`" for n, r in enumerate(readings, 1))
+    return f"Which one? {listed}. Send the number or the command."
+
+
 def which_one(candidates: list[str], wanted: int = 1) -> str:
     shown = ", ".join(candidates[:8]) + (" ..." if len(candidates) > 8 else "")
     which = "Which one" if wanted == 1 else f"Which {wanted}"

@@ -41,6 +41,7 @@ from pipeline.nlu.followups import (
     repeated,
     repeats,
     selects_only,
+    which_offered,
 )
 from pipeline.nlu.guards import no_smuggled_commands
 from pipeline.nlu.interpret import Read, Reader
@@ -141,8 +142,9 @@ class DeterministicUnderstander:
             again = accepted(words, previous) or chosen(words, previous)
             if again is not None:
                 return self.understand(again, assets)  # what was offered, exactly as offered
-            if declined(words, previous):
-                return _no_action(messages.declined(), 1.0)
+            answered = declined(words, previous) or which_offered(words, previous)
+            if answered is not None:
+                return answered
         entities = any(t.kind not in {"word", "punct"} for t in message.tokens)
         repeat = previous is not None and bool(previous.calls) and again_asked(words)  # 'do it again'
         if not message.clauses or (_small_talk(words) and not entities and not repeat):

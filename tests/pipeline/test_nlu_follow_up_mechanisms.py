@@ -191,6 +191,20 @@ NEW_SELECTION: list[Thread] = [
 REFERENCES: list[Thread] = [
     (
         "reference",
+        ["ping web-01", "and redis on api-01?"],
+        "automation.service_status",
+        ["api-01"],
+        {"service": "redis"},
+    ),  # a value of its own: read as written, not the last tool
+    (
+        "harbour",
+        ["uptime on osl-app-1", "and jetty on osl-app-9?"],
+        "automation.service_status",
+        ["osl-app-9"],
+        {"service": "jetty"},
+    ),
+    (
+        "reference",
         ["check redis on cache-01", "check it again"],
         "automation.service_status",
         ["cache-01"],
@@ -494,3 +508,13 @@ async def test_eval_plans_a_thread_in_order_for_the_same_person() -> None:
     tally = await evaluate(cases, DIRECTORIES["harbour"], catalog=[SHIPPED])
     assert tally.failures == [] and tally.safety == []
     assert [p.outcome for p in tally.predictions] == ["plan", "plan", "clarify"]
+
+
+async def test_yes_after_several_readings_asks_which_and_a_number_then_picks() -> None:
+    offered = ("ping osl-app-1", "uptime on lis-pg-b")
+    conversations = Conversations(InProcessCache(), ttl_s=600)
+    await conversations.remember("dm:alice|alice", Turn(text="hm", outcome="clarify", suggestions=offered))
+    hybrid = HybridPlanner(REGISTRY, DIRECTORIES["harbour"], conversations=conversations)
+    asked = await talk(hybrid, "yes, do it")
+    assert asked.outcome == "clarify" and asked.suggestions == offered and not asked.steps
+    assert only(await talk(hybrid, "the second"))[:2] == ("automation.system_info", ["lis-pg-b"])
