@@ -12,6 +12,7 @@ refused_or_approval, outcome, clarify.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipeline.contracts import Plan
 
 RESOLVING = "assets.query"  # the contract's own words: extra steps of it only resolve targets
+PORTS = "ports"  # the contract's "ports (list or ranges)": compared by the ports they denote
+_PORT_RANGE = re.compile(r"(\d{1,5})\s*-\s*(\d{1,5})")
 
 
 class Case(BaseModel):
@@ -175,7 +178,34 @@ def step_matches(want: dict[str, Any], step: PredictedStep) -> bool:
     if "targets" in want and _norm_set(want["targets"]) != _norm_set(step.targets):
         return False
     args = want.get("args") or {}
-    return all(key in step.args and values_match(value, step.args[key]) for key, value in args.items())
+    return all(key in step.args and _arg_matches(key, value, step.args[key]) for key, value in args.items())
+
+
+def _arg_matches(key: str, want: Any, got: Any) -> bool:
+    """Ports match by the ports written: '8000-8002' is [8000, 8001, 8002], '22,80' is [22, 80]."""
+    if key == PORTS:
+        wanted, found = ports_denoted(want), ports_denoted(got)
+        if wanted is not None and found is not None:
+            return wanted == found
+    return values_match(want, got)
+
+
+def ports_denoted(value: Any) -> set[int] | None:
+    """The port numbers a value writes (a number, '80', '22,80,443', '8000-8100', or a list of
+    those); None when it holds anything else (a protocol's name), which then compares as written."""
+    found: set[int] = set()
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, bool) or not isinstance(item, int | str):
+            return None
+        for part in [item] if isinstance(item, int) else [p.strip() for p in item.split(",") if p.strip()]:
+            span = _PORT_RANGE.fullmatch(str(part))
+            if span is not None and int(span.group(1)) <= int(span.group(2)):
+                found.update(range(int(span.group(1)), int(span.group(2)) + 1))
+            elif isinstance(part, int) or part.isdigit():
+                found.add(int(part))
+            else:
+                return None
+    return found
 
 
 def values_match(want: Any, got: Any) -> bool:
