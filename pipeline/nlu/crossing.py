@@ -13,7 +13,7 @@ from __future__ import annotations
 from pipeline.nlu.english import stem
 from pipeline.nlu.inventory import InventoryIndex
 from pipeline.nlu.lexicon import COMMON, FILLER, GENERAL_VERBS, HOST_NOUNS, PRONOUNS, QUANTIFIERS, vocab
-from pipeline.nlu.parse import Parse
+from pipeline.nlu.parse import Parse, Value
 from pipeline.nlu.recognise import recognise
 from pipeline.nlu.tokens import Token
 from pipeline.nlu.toolwords import ToolWords
@@ -105,13 +105,34 @@ def _hosts(parse: Parse) -> bool:
 
 
 def _has_object(parse: Parse, words: ToolWords) -> bool:
-    if any(v.kinds & {"service", "quote", "path", "port", "number"} for v in parse.values):
+    kinds = {"service", "quote", "path", "port", "number"}
+    paced = [_paced(v, parse, words) for v in parse.values]
+    if any(v.kinds & kinds and not cue for v, cue in zip(parse.values, paced, strict=True)):
         return True
     verbs = {stem(v) for v in words.verbs | GENERAL_VERBS}
+    cues = {i for cue in paced for i in cue}
     return any(
         stem(t.low) in words.starts and stem(t.low) not in verbs and t.low not in _GLUE
         for t in parse.free_words()
+        if t.index not in cues
     )
+
+
+def _paced(value: Value, parse: Parse, words: ToolWords) -> tuple[int, ...]:
+    """'in batches of 2', 'two at a time': a number led or followed by a number slot's multi-word
+    cue (`ToolWords.paces`, `pace_leads`) says how the whole request runs: the cue's tokens, or ()."""
+    if not value.has("number"):
+        return ()
+    start, end = parse.position(value.tokens[0]), parse.position(value.tokens[-1])
+    before = [t for t in parse.tokens[:start] if t.kind == "word"]
+    after = [t for t in parse.tokens[end + 1 :] if t.kind == "word"]
+    for lead in words.pace_leads:
+        if tuple(stem(t.low) for t in before[-len(lead) :]) == lead:
+            return tuple(t.index for t in before[-len(lead) :])
+    for pace in words.paces:
+        if tuple(stem(t.low) for t in after[: len(pace)]) == pace:
+            return tuple(t.index for t in after[: len(pace)])
+    return ()
 
 
 def _leading_words(tokens: list[Token], index: InventoryIndex, words: ToolWords) -> list[Token]:

@@ -237,7 +237,8 @@ class Reader:
     def _qualifiers(self, parse: Parse, best: Reading) -> None:
         if "new_name" in best.tool.kinds():
             return
-        claims = Claims(parse.claimed)
+        counted = {i for v in parse.of_kind("number") if len(v.tokens) > 1 for i in v.tokens}
+        claims = Claims(parse.claimed | counted)  # 'a single node at a time' counts, never qualifies
         unknown = unknown_qualifiers(parse.tokens, self.index, claims, self.known, self.verbs)
         if unknown:
             raise Clarify(messages.unknown_targets(unknown))

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from pipeline.nlu.apposition import mark_descriptions
 from pipeline.nlu.clauses import is_data_colon
-from pipeline.nlu.english import stem
+from pipeline.nlu.english import CARDINALS, stem
 from pipeline.nlu.inventory import InventoryIndex, is_fqdn
 from pipeline.nlu.lexicon import HOST_NOUNS
-from pipeline.nlu.parse import Claims, Parse, Targets
+from pipeline.nlu.parse import Claims, Parse, Targets, Value
 from pipeline.nlu.selectors import read_selector
 from pipeline.nlu.targets import exclusion_start, exclusions, hosts, pronoun, raw_targets
 from pipeline.nlu.tokens import Token
@@ -27,6 +27,8 @@ def recognise(tokens: list[Token], index: InventoryIndex, words: ToolWords) -> P
     claims = Claims()
     _catalog_nouns(tokens, index, words, claims)
     phrases = claims.indexes()
+    paced, pace_tokens = _paced_counts(tokens, words)
+    claims.take(*(t for t in tokens if t.index in pace_tokens))  # never hosts: 'one by one'
     split = exclusion_start(tokens, index)
     main, excluded = tokens[:split], tokens[split:]
     data = next((i for i, t in enumerate(main) if is_data_colon(t, main[:i], words.data_words)), None)
@@ -44,8 +46,47 @@ def recognise(tokens: list[Token], index: InventoryIndex, words: ToolWords) -> P
     if excluded:
         targets.exclude = exclusions(excluded, index, claims)
     targets.pronoun = pronoun(main)
-    found = values(tokens, index, claims, targets, words)
-    return Parse(tuple(tokens), targets, found, claims.indexes(), phrases)
+    found = values(tokens, index, claims, targets, words) + paced
+    return Parse(tuple(tokens), targets, found, claims.indexes() - pace_tokens, phrases)
+
+
+_ONE = frozenset({"a", "an", "one", "single"})
+
+
+def _paced_counts(tokens: list[Token], words: ToolWords) -> tuple[tuple[Value, ...], set[int]]:
+    """'one at a time', 'a host at a time', 'two nodes at once', 'one by one': a count before a
+    number slot's follow words (declared: `ToolWords.paces`) is that number, and neither 'the
+    frankfurt one' nor a selection of hosts; a host noun between them only says what is counted.
+    Returns the counts and every token of their phrases."""
+    found: list[Value] = []
+    phrases: set[int] = set()
+    for i, token in enumerate(tokens):
+        count = _count(token)
+        if not count or token.index in phrases:
+            continue
+        noun = i + 1 < len(tokens) and tokens[i + 1].low in HOST_NOUNS and tokens[i + 1].low not in _ONE
+        after = tokens[i + 1 + noun :]
+        pace = next((p for p in words.paces if _starts(after, p)), None)
+        if pace is None or not (noun or token.low in _ONE):
+            continue
+        span = tokens[i : i + 1 + noun]
+        text = " ".join(t.text for t in span)
+        found.append(Value(frozenset({"number"}), count, tuple(t.index for t in span), text))
+        phrases.update(t.index for t in tokens[i : i + 1 + noun + len(pace)])
+    return tuple(found), phrases
+
+
+def _count(token: Token) -> int:
+    if token.kind != "word":
+        return 0
+    if token.low in _ONE:
+        return 1
+    return CARDINALS.get(token.low) or (int(token.low) if token.low.isdigit() and len(token.low) < 4 else 0)
+
+
+def _starts(tokens: list[Token], words: tuple[str, ...]) -> bool:
+    written = [stem(t.low) for t in tokens[: len(words)] if t.kind == "word"]
+    return tuple(written) == words
 
 
 def _catalog_nouns(tokens: list[Token], index: InventoryIndex, words: ToolWords, claims: Claims) -> None:

@@ -147,6 +147,16 @@ class ToolWords:
             for w in (*t.spec.phrasing.verbs, *_choice_words(t.spec.phrasing))
             if " " not in w
         )  # stems: 'rebooting', 'restarted' ask about a change whichever tool reads the clause
+        # words after a count that make it a number argument, not hosts ('one at a time', 'two
+        # hosts at once'): the multi-word follow cues of the catalog's number slots
+        self.paces = frozenset(
+            p for t in self.tools for s in t.slots if s.kind == "number" for p in s.follows if len(p) > 1
+        )
+        # ... and the multi-word lead cues ('in batches of 3'): such a number says how a request
+        # runs, never what one part of it is about
+        self.pace_leads = frozenset(
+            p for t in self.tools for s in t.slots if s.kind == "number" for p in s.leads if len(p) > 1
+        )
         # objects of tools that take text to run ('script', 'command'): after one and a colon,
         # the rest of the message is that text
         self.data_words = frozenset(

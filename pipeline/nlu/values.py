@@ -56,6 +56,7 @@ def values(
     'processes named w3wp' is no BIND daemon, 'the syslog' (a log) no misspelt rsyslog.
     """
     found: list[Value] = []
+    claims = _without_rates(tokens, claims)
     found += _typed(tokens, claims)
     found += _durations(tokens, claims)
     found += _sizes(tokens, claims, {i for v in found for i in v.tokens})
@@ -66,6 +67,33 @@ def values(
         found += _word_values(token, index, words)
     found += _named_services(tokens, claims, index, {i for v in found for i in v.tokens})
     return tuple(_strengthen(found, tokens, targets, index))
+
+
+_PER = vocab("a an per every each")
+_TIME_UNITS = vocab("second seconds sec secs minute minutes min mins hour hours hr hrs day days")
+
+
+def _without_rates(tokens: list[Token], claims: Claims) -> Claims:
+    """'3 errors a minute', '200 requests per second', '5 timeouts every hour': a rate in a report
+    is no argument (neither its count nor its time span): its words are set aside."""
+    words = [t for t in tokens if t.kind == "word"]
+    rates: list[Token] = []
+    for i, token in enumerate(words):
+        if not (token.low.isdigit() or token.low in CARDINALS) or token in claims:
+            continue
+        for gap in (1, 2):
+            per, unit = words[i + gap : i + gap + 2] if i + gap + 2 <= len(words) else (None, None)
+            nouns = words[i + 1 : i + gap]
+            if per is None or unit is None or any(n.low.isdigit() or n.low in _PER for n in nouns):
+                break
+            if per.low in _PER and unit.low in _TIME_UNITS:
+                rates += words[i : i + gap + 2]
+                break
+    if not rates:
+        return claims
+    kept = claims.copy()
+    kept.take(*rates)
+    return kept
 
 
 def _typed(tokens: list[Token], claims: Claims) -> Iterator[Value]:
