@@ -5,8 +5,12 @@ from __future__ import annotations
 from pipeline.phrasing import Call, Counterparts, Phrasing, Slot
 
 _TIMEOUT = Slot(
-    kind="duration", leads=("timeout", "timeout_s", "time limit", "allow", "give it", "max", "up to")
-)
+    kind="duration",
+    leads=(
+        "timeout", "timeout_s", "time limit", "allow", "give it", "max", "up to", "time out after",
+        "timeout after", "kill it after", "cap it at", "no longer than",
+    ),
+)  # fmt: skip
 
 SYSTEM_INFO = Phrasing(
     objects=(
@@ -160,7 +164,7 @@ RUN_COMMAND = Phrasing(
 
 RUN_SCRIPT = Phrasing(
     verbs=("run", "execute", "exec"),
-    objects=("script", "scripts", "snippet"),
+    objects=("script", "scripts", "snippet", "one-liner", "oneliner"),
     slots={
         "language": Slot(
             values={

@@ -185,10 +185,13 @@ def _past(before: list[str], word: str) -> Act | None:
 
 
 def _ordered_noun(words: Sequence[str], at: int, entities: frozenset[int]) -> bool:
-    """'do a reboot of web-01', 'give nginx a restart', 'I need a reboot of web-01': the verb right
-    before the article (hosts and services between them aside) asks for it."""
-    verb = next((words[i] for i in range(at - 2, -1, -1) if i not in entities), "")
-    return verb in ORDERING_VERBS and "would" not in words[:at]
+    """'do a reboot of web-01', 'give nginx a restart', 'I need a reboot of web-01', 'kick off the
+    ... runbook': the verb right before the article (hosts and services between them aside) asks
+    for it."""
+    before = [words[i] for i in range(at - 2, -1, -1) if i not in entities][:2]
+    if before[:1] == ["off"]:
+        before = before[1:]  # 'kick off the rolling restart runbook'
+    return bool(before) and before[0] in ORDERING_VERBS and "would" not in words[:at]
 
 
 _ADDRESSEES = vocab("you u someone somebody anyone anybody")

@@ -54,6 +54,7 @@ _WEIGHT: dict[str, float] = {
     "value": 0.9,
     "cue": 0.3,
     "topic": 0.3,
+    "name": 1.5,  # a tool's own name written out ('the windows service restart pack')
 }
 _MISSING = 0.9
 
@@ -163,7 +164,7 @@ def _asked_for(reading: Reading) -> bool:
     transfer is asked for by 'download', never by a path alone)."""
     if not reading.tool.spec.phrasing.words_required:
         return True
-    return any(m.role in {"verb", "object", "question"} for m in reading.matches)
+    return any(m.role in {"verb", "object", "question", "name"} for m in reading.matches)
 
 
 def _reading(tool: ToolView, parse: Parse, words: ToolWords, found: list[Match], referred: str) -> Reading:

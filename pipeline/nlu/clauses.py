@@ -85,7 +85,9 @@ def split_clauses(
     clauses: list[list[Token]] = [[]]
     earlier: set[int] = set()  # clauses the user wants run before the one written ahead of them
     for index, token in enumerate(tokens):
-        if is_data_colon(token, clauses[-1], data_words):
+        if is_data_colon(token, clauses[-1], data_words) or _timed_data(token, clauses, data_words):
+            if not is_data_colon(token, clauses[-1], data_words):
+                clauses[-2].extend(clauses.pop())  # '..., give it 10 minutes: ```...```'
             clauses[-1].extend(tokens[index:])
             break
         if _first_of_all(tokens, index):
@@ -108,6 +110,12 @@ def split_clauses(
 def is_data_colon(token: Token, before: list[Token], data_words: frozenset[str]) -> bool:
     """A colon after 'script' / 'command': what follows is text to run, not more requests."""
     return token.text == ":" and token.kind == "punct" and any(t.low in data_words for t in before)
+
+
+def _timed_data(token: Token, clauses: list[list[Token]], data_words: frozenset[str]) -> bool:
+    """'run a script on db-01, give it 10 minutes: `df -h`': a clause holding only a duration, then
+    the colon: the text after it belongs to the request for a script before."""
+    return len(clauses) > 1 and _only_duration(clauses[-1]) and is_data_colon(token, clauses[-2], data_words)
 
 
 def holds_data(tokens: list[Token], data_words: frozenset[str]) -> bool:
@@ -166,6 +174,10 @@ _DURATION_GLUE = frozenset(
         "needs",
         "probably",
         "long",
+        "after",  # 'time out after 2 min', 'kill it after half a minute'
+        "out",
+        "kill",
+        "cap",
     ]
 )
 

@@ -133,7 +133,8 @@ INDEFINITES = vocab("something anything someone somebody anyone anybody whatever
 QUESTION_WORDS = vocab("what which who whom whose where when why how whether")
 # '... a reboot' after these is an order ('do a reboot', 'give it a restart', 'schedule a reboot').
 ORDERING_VERBS = vocab(
-    "do give perform trigger issue run schedule kick start need want initiate fire call hit send"
+    "do give perform trigger issue run schedule kick start need want initiate fire call hit send use "
+    "execute launch invoke apply"
 )
 # Words that make a question about a change a request for advice ('is a reboot a good idea?').
 ADVICE_WORDS = vocab(

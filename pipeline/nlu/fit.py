@@ -161,13 +161,19 @@ def fill_weight(tool: ToolView, value: Value, words: ToolWords) -> float:
     return FILL.get(kind, 0.3)
 
 
+def code_words(chosen: Iterable[Match]) -> list[int]:
+    """Where a script's text may be introduced: its object ('script: ...') or its language ('this
+    python: ...')."""
+    return [m.tokens[0] for m in chosen if m.role in {"object", "value"}]
+
+
 def command_fit(
     tool: ToolView, parse: Parse, chosen: list[Match], words: ToolWords
 ) -> tuple[float, set[int]]:
     """An unquoted command after the verb: strong when it looks like a command line, none when its
     first word is another tool's verb or an article ('run traceroute to x', 'run a disk check')."""
     if "code" in tool.kinds():
-        code = code_span(parse, [m.tokens[0] for m in chosen if m.role == "object"])
+        code = code_span(parse, code_words(chosen))
         return (1.5, {t.index for t in parse.tokens[code[0] : code[1]]}) if code else (0.0, set())
     if "command" not in tool.kinds():
         return 0.0, set()
@@ -360,7 +366,7 @@ def has_value(slot: SlotView, chosen: Iterable[Match], uses: Iterable[Value], pa
     if any(slot is not None and v.has("kv") and v.key == slot.name for v in uses):
         return True
     kind = slot.kind
-    if kind == "code" and code_span(parse, [m.tokens[0] for m in chosen if m.role == "object"]):
+    if kind == "code" and code_span(parse, code_words(chosen)):
         return True
     if kind in {"service", "path", "recipient", "code"}:
         return any(_kind_of(v, kind) for v in uses)

@@ -18,6 +18,7 @@ from pipeline.contracts import ToolCall
 from pipeline.errors import InvalidRequest
 from pipeline.nlu import messages
 from pipeline.nlu.acts import Act, asks, speech_act
+from pipeline.nlu.bounds import check_bounds
 from pipeline.nlu.choice import matches, rank, tied
 from pipeline.nlu.coverage import coverage
 from pipeline.nlu.english import stem
@@ -297,6 +298,8 @@ class Reader:
             ToolCall(tool=tool.name, args=args, targets=names, selector=selector)
             for args in each_value(filled)
         ]
+        for call in calls:
+            check_bounds(tool, call)  # 'bandwidth for 90s' past a 60 s bound: asked, with the limit
         if tool.changes and read.act is not Act.ORDER and not read.explicit:
             read.suggestions = calls if read.act is not Act.PAST else []
             read.calls = [c for c in (read_of(tool, call) for call in calls) if c is not None]
@@ -326,7 +329,9 @@ def _words(parse: Parse) -> list[str]:
 def _unasked_change(reading: Reading) -> bool:
     """A change reading resting on values alone ('nginx on web-01 acting weird'): none of its
     words was written, so it is never offered as a choice."""
-    return reading.tool.changes and not any(m.role in {"verb", "value", "object"} for m in reading.matches)
+    return reading.tool.changes and not any(
+        m.role in {"verb", "value", "object", "name"} for m in reading.matches
+    )
 
 
 def _amounts_seen(parse: Parse) -> Parse:

@@ -36,6 +36,9 @@ HOST_NOUNS = GROUP_NOUNS | vocab(
 ANY_ASSET_NOUNS = GROUP_NOUNS | vocab(
     "host hosts asset assets device devices node nodes system systems gear equipment appliance appliances"
 )
+# Nouns that say the words before them name a catalog entry: 'the disk cleanup pack', 'the
+# windows service restart runbook'.
+CATALOG_NOUNS = vocab("pack packs runbook runbooks playbook playbooks")
 QUANTIFIERS = vocab("all every each entire whole everything everyone any")
 # A number followed by one of these counts per target: '10 each', '5 pings apiece', '4 per host'.
 DISTRIBUTIVES = vocab("each apiece per")

@@ -277,3 +277,17 @@ LLM_DOWN = "The language model is unreachable; structured commands still work."
 
 def llm_overflow(detail: str) -> str:
     return f"This request is too long for the language model ({detail}); structured commands still work."
+
+
+def beyond_bound(tool: str, slot: str, asked: float, bound: float, unit: str, at_bound: str) -> str:
+    """A value past what the tool's declaration allows: the limit, what was asked, and the request
+    at the limit (sent back, it plans)."""
+    side = "at most" if asked > bound else "at least"
+    return (
+        f"{tool} takes {slot} {side} {_number(bound)}{unit}; you asked for {_number(asked)}{unit}. "
+        f"To run it at the limit, send `{at_bound}`."
+    )
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)

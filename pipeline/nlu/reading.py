@@ -42,6 +42,6 @@ class Reading:
         if not self.tool.changes:
             return None
         for match in self.matches:
-            if match.role in {"verb", "value"}:
+            if match.role in {"verb", "value", "name"}:
                 return match.tokens[0]
         return None

@@ -26,6 +26,7 @@ def recognise(tokens: list[Token], index: InventoryIndex, words: ToolWords) -> P
     """Read one clause: what it targets and which typed values it holds."""
     claims = Claims()
     _catalog_nouns(tokens, index, words, claims)
+    _catalog_names(tokens, words, claims)
     phrases = claims.indexes()
     paced, pace_tokens = _paced_counts(tokens, words)
     claims.take(*(t for t in tokens if t.index in pace_tokens))  # never hosts: 'one by one'
@@ -104,6 +105,18 @@ def _catalog_nouns(tokens: list[Token], index: InventoryIndex, words: ToolWords,
             addressed = not tool.takes_targets or bool(tool.spec.phrasing.targets_after)
             hostless = addressed or not _inventory_word(span[0].low, index)
             if any(t.low in HOST_NOUNS for t in span) and hostless:
+                claims.take(*span)
+
+
+def _catalog_names(tokens: list[Token], words: ToolWords, claims: Claims) -> None:
+    """'the windows service restart pack', 'the linux disk cleanup': a tool's name written out (see
+    `ToolWords`, role "name") names the tool; its words select no hosts ('windows' is no OS here)."""
+    lows = [t for t in tokens if t.kind == "word"]
+    for i, token in enumerate(lows):
+        for words_, _tool, role, *_ in words.starts.get(stem(token.low), []):
+            span = lows[i : i + len(words_)]
+            together = span and span[-1].index - span[0].index == len(span) - 1
+            if role == "name" and together and tuple(stem(t.low) for t in span) == words_:
                 claims.take(*span)
 
 

@@ -31,6 +31,9 @@ def free_text(slot: SlotView, reading: Reading, parse: Parse) -> str | None:
     for i, token in enumerate(tokens[1:], 1):
         if stem(token.low) in follows and _text_word(tokens[i - 1], reading, parse):
             return tokens[i - 1].text
+    after_name = _after_name(reading, parse) if slot.required else None
+    if after_name is not None:
+        return after_name
     services = [str(v.value) for v in parse.values if v.has("service") and not v.weak]
     return services[0] if services and slot.leads and _cue_written(slot, parse) else None
 
@@ -39,6 +42,20 @@ def _written_before(tokens: list[Token], at: int, lead: tuple[str, ...]) -> bool
     """The whole lead ends at token `at` ('filtered by' X, not any 'by': 'processes by memory')."""
     start = at - len(lead) + 1
     return start >= 0 and tuple(stem(t.low) for t in tokens[start : at + 1]) == lead
+
+
+def _after_name(reading: Reading, parse: Parse) -> str | None:
+    """'the package version pack for curl': the word after a tool's written name (and 'for' / 'of' /
+    'with') is what it is asked about (its required text)."""
+    named = [i for m in reading.matches if m.role == "name" for i in m.tokens]
+    if not named:
+        return None
+    end = max(parse.position(i) for i in named)
+    following = [t for t in parse.tokens[end + 1 : end + 3] if t.low not in _GLUE | _NAME_LINKS]
+    return following[0].text if following and _text_word(following[0], reading, parse) else None
+
+
+_NAME_LINKS = vocab("for of with")
 
 
 def _cue_written(slot: SlotView, parse: Parse) -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 from pipeline.errors import InvalidRequest
 from pipeline.nlu.commands import code_span, command_span, command_text, quoted_within, span_text
 from pipeline.nlu.english import stem
-from pipeline.nlu.fit import addressed, led_host, name_after, written_choice
+from pipeline.nlu.fit import addressed, code_words, led_host, name_after, written_choice
 from pipeline.nlu.inventory import InventoryIndex
 from pipeline.nlu.lexicon import DISTRIBUTIVES, HOST_NOUNS
 from pipeline.nlu.parse import Parse, Value
@@ -280,10 +280,10 @@ def _command(
 def _code(
     slot: SlotView, reading: Reading, parse: Parse, text: str, index: InventoryIndex, service: str
 ) -> Any:
-    span = code_span(parse, [m.tokens[0] for m in reading.matches if m.role == "object"])
+    span = code_span(parse, code_words(reading.matches))
     quotes = sorted(parse.of_kind("quote"), key=lambda v: v.cue != "fence")
     at = parse.position(quotes[0].tokens[0]) if quotes else -1
-    if quotes and (span is None or at < span[0] or span == (at, at + 1)):  # ': ```...```' is the block
+    if quotes and (span is None or at <= span[0]):  # ': ```...```' is the block (a timeout may follow)
         return str(quotes[0].value)
     return span_text(parse, span, text, to_end=True) if span else None
 

@@ -23,7 +23,12 @@ from pipeline.nlu.toolwords import ToolView
 
 
 class Clarify(Exception):
-    """Ask the user back; the message says what is unclear."""
+    """Ask the user back; the message says what is unclear. `suggestions`: requests the person can
+    send as they are (buttons, numbered choices)."""
+
+    def __init__(self, message: str, suggestions: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.suggestions = suggestions
 
 
 class NoTargets(Clarify):

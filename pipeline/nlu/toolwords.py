@@ -14,11 +14,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import annotated_types
 from pydantic.fields import FieldInfo
 
 from pipeline.nlu.english import AUXILIARIES, MODALS, QUESTION_WORDS, stem
 from pipeline.nlu.lexicon import (
     ABBREVIATIONS,
+    CATALOG_NOUNS,
     CHANGE_VERBS,
     COMMON,
     FILLER,
@@ -32,7 +34,7 @@ from pipeline.phrasing import Call, Phrasing, Slot
 from pipeline.registry import ToolSpec
 
 Phrase = tuple[str, ...]
-Role = Literal["verb", "object", "state", "question", "value", "cue", "topic"]
+Role = Literal["verb", "object", "state", "question", "value", "cue", "topic", "name"]
 GLUE = frozenset({"the", "a", "an", "of", "on", "in", "at", "for", "to", "from", "with", "and", "or", "my"})
 _ENGLISH = COMMON | FILLER | GLUE
 # words too general to say which tool a request is about, whatever a description says
@@ -62,6 +64,8 @@ class SlotView:
     by_os: Mapping[str, str] = field(default_factory=dict)
     many: bool = False  # a list: several values make one argument
     narrows: bool = False  # something the hosts run: a selection narrows to where it runs
+    at_most: float | None = None  # the declared bounds of a number (its args model's le / ge)
+    at_least: float | None = None
 
 
 @dataclass(frozen=True)
@@ -121,9 +125,10 @@ class ToolWords:
                 for words, value in slot.values.items():
                     self.starts.setdefault(words[0], []).append((words, tool, "value", slot, value))
                 for words in {*slot.leads, *slot.follows}:
-                    if words and words[0] not in GLUE:
+                    if words and not set(words) <= GLUE:  # 'at a time', never 'to' alone
                         self.starts.setdefault(words[0], []).append((words, tool, "cue", slot, ""))
         self._add_topics()
+        self._add_names()
         self.vocabulary = frozenset(
             w.lower() for t in self.tools for w in _declared_words(t.spec.phrasing)
         ) | frozenset(w for t in self.tools for s in t.slots for p in s.values for w in p if w.isalpha())
@@ -165,6 +170,13 @@ class ToolWords:
             if t.kinds() & {"code", "command"}
             for o in t.spec.phrasing.objects
             if " " not in o
+        ) | frozenset(  # ... or one of their value words: 'run this python on web-01: print(42)'
+            w.lower()
+            for t in self.with_kind("code")
+            for s in t.spec.phrasing.slots.values()
+            for ws in s.values.values()
+            for w in ws
+            if " " not in w
         )
 
     def _add_topics(self) -> None:
@@ -183,6 +195,19 @@ class ToolWords:
                     continue
                 self.topic_spread[words] += 1
                 self.starts.setdefault(words[0], []).append((words, tool, "topic", None, ""))
+
+    def _add_names(self) -> None:
+        """A tool is also asked for by its name in words: the whole dotted name ('windows service
+        restart', 'linux disk cleanup'), or the name without its namespace before a catalog noun
+        ('the disk cleanup pack', 'the rolling restart runbook')."""
+        nouns = {stem(n) for n in CATALOG_NOUNS}
+        for tool in self.tools:
+            space, _, own = tool.name.partition(".")
+            named = [phrase(f"{space} {own}".replace("_", " ")), phrase(own.replace("_", " "))]
+            found = {named[0]} if len(named[0]) > 1 else set()
+            found |= {(*n, noun) for n in named if n for noun in nouns}
+            for words in found:
+                self.starts.setdefault(words[0], []).append((words, tool, "name", None, ""))
 
     def get(self, name: str) -> ToolView | None:
         return self._by_name.get(name)
@@ -322,7 +347,18 @@ def _slot(name: str, info: FieldInfo, declared: Slot) -> SlotView:
         by_os=dict(declared.by_os),
         many=many or declared.kind == "port",
         narrows=declared.narrows,
+        at_most=_bound(info, annotated_types.Le),
+        at_least=_bound(info, annotated_types.Ge),
     )
+
+
+def _bound(info: FieldInfo, kind: type[annotated_types.Le] | type[annotated_types.Ge]) -> float | None:
+    """A number's declared bound (`Field(le=...)` / `ge=...`), or None."""
+    for found in info.metadata:
+        if isinstance(found, kind):
+            value = found.le if isinstance(found, annotated_types.Le) else found.ge
+            return float(value) if isinstance(value, int | float) else None
+    return None
 
 
 def _kind(annotation: Any) -> tuple[str, tuple[str, ...], bool]:

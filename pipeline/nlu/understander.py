@@ -192,7 +192,12 @@ class DeterministicUnderstander:
             return self._clauses(message.clauses, message.text, reader, context, message.injection)
         except Clarify as problem:
             interpretation = Interpretation(intent=Intent.CHAT, category="clarify", source="lexicon")
-            return Understanding(interpretation=interpretation, outcome="clarify", message=str(problem))
+            return Understanding(
+                interpretation=interpretation,
+                outcome="clarify",
+                message=str(problem),
+                suggestions=problem.suggestions,
+            )
 
     def _clauses(
         self, clauses: Sequence[Sequence[Token]], text: str, reader: Reader, context: Context, injection: bool

@@ -65,7 +65,7 @@ def values(
         if token.kind != "word" or token in claims or token.index in taken:
             continue
         found += _word_values(token, index, words)
-    found += _named_services(tokens, claims, index, {i for v in found for i in v.tokens})
+    found += _named_services(tokens, claims, index, {i for v in found for i in v.tokens}, words.verbs)
     return tuple(_strengthen(found, tokens, targets, index))
 
 
@@ -251,9 +251,10 @@ def _closest_service(low: str, index: InventoryIndex) -> str | None:
 
 
 def _named_services(
-    tokens: list[Token], claims: Claims, index: InventoryIndex, taken: set[int]
+    tokens: list[Token], claims: Claims, index: InventoryIndex, taken: set[int], verbs: frozenset[str]
 ) -> list[Value]:
-    """'the foo-agent service', 'service foo-agent': a service the lexicon does not know."""
+    """'the foo-agent service', 'service foo-agent': a service the lexicon does not know (a catalog
+    verb is none: 'a service restart')."""
     found: list[Value] = []
     for i, token in enumerate(tokens):
         if token.low not in {"service", "daemon", "unit"} or token.kind != "word":
@@ -266,6 +267,7 @@ def _named_services(
             if (
                 candidate.low in _NOT_SERVICE_NAMES
                 or candidate.low in GENERAL_VERBS
+                or candidate.low in verbs
                 or len(candidate.low) < 2
             ):
                 continue
