@@ -1,43 +1,30 @@
 """Arguments as people write them, by mechanism, on the reference inventory and on another company's
-(tests/data/inventory_harbour.yaml): a batch size in words ('one at a time', 'a host at a time',
-'two nodes at once', 'one by one'), read from the runbook's declared cue words; and numbers in a
-report ('3 errors a minute') that are no argument at all."""
+(tests/data/inventory_harbour.yaml): a batch size in words ('one at a time', 'a host at a time'),
+read from the runbook's declared cue words; numbers in a report ('3 errors a minute') that are no
+argument; packs named in words ('the windows service restart pack'); scripts written inline with
+their timeout; values past a declared bound, asked back with the limit; numbers in words."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.evaluation import load_directory
-from domains.catalog import build_registry
-from domains.packs import SHIPPED
-from pipeline.contracts import Plan, Principal
+from pipeline.contracts import Plan
 from pipeline.planner import HybridPlanner
+from tests.pipeline.planning import DATA, OPERATOR, REFERENCE, Step, planner_fixture
+from tests.pipeline.planning import only as only_step
 
-DATA = Path(__file__).resolve().parents[1] / "data"
-FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "inventory.yaml"
-REFERENCE = FIXTURE if FIXTURE.exists() else DATA / "inventory_fixture_copy.yaml"
-OPERATOR = Principal(subject="t-operator", roles=frozenset({"operator"}))
 ROLLING = "web.rolling_restart"
 CONTROL = "automation.service_control"
 
-
-@pytest.fixture(scope="module")
-def reference() -> HybridPlanner:
-    return HybridPlanner(build_registry([SHIPPED]), load_directory(REFERENCE))
+reference = planner_fixture(REFERENCE, packs=True)
+harbour = planner_fixture(DATA / "inventory_harbour.yaml", packs=True)
 
 
-@pytest.fixture(scope="module")
-def harbour() -> HybridPlanner:
-    return HybridPlanner(build_registry([SHIPPED]), load_directory(DATA / "inventory_harbour.yaml"))
-
-
-def only(plan: Plan) -> tuple[str, list[str], dict[str, Any]]:
-    assert plan.outcome == "plan", plan.message
-    [step] = plan.steps
-    return step.tool, sorted(step.target_names), step.args
+def only(plan: Plan) -> Step:
+    tool, hosts, args = only_step(plan)
+    return tool, sorted(hosts), args
 
 
 PROD_WEB = ["web-01", "web-02", "web-03"]
