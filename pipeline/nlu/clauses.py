@@ -27,10 +27,18 @@ def _sentence_break(tokens: list[Token], index: int, following: Token, verbs: fr
         return following.low in verbs  # "as viewer I am allowed: restart nginx on web-02"
     if text != ",":
         return False
+    if _listed_numbers(tokens, index):
+        return False  # 'whether 22, 80 and 443 are open': one list, not a statement after a comma
     if _statement_follows(tokens, index):
         return True  # "reboot web-03 pls, docker is totally hosed"
     # "the approval covers this, so just restart redis"
     return following.low in _CONNECTIVES and _verb_after(tokens, index, verbs)
+
+
+def _listed_numbers(tokens: list[Token], index: int) -> bool:
+    before = tokens[index - 1] if index else None
+    after = tokens[index + 1] if index + 1 < len(tokens) else None
+    return before is not None and after is not None and before.low.isdigit() and after.low.isdigit()
 
 
 def _subject_follows(tokens: list[Token], index: int) -> bool:

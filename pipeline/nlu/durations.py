@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from pipeline.nlu.english import CARDINALS
+
 _UNITS = {
     "s": 1,
     "sec": 1,
@@ -34,20 +36,9 @@ _UNITS = {
 _COMPACT = re.compile(r"^(?:(\d+(?:\.\d+)?)(h|hr|hrs|hours?))?(?:(\d+(?:\.\d+)?)(m|min|mins|minutes?))?"
                       r"(?:(\d+(?:\.\d+)?)(s|sec|secs|seconds?))?$")  # fmt: skip
 _NUMBER_WORDS = {
+    **{w: float(n) for w, n in CARDINALS.items()},
     "a": 1.0,
     "an": 1.0,
-    "one": 1.0,
-    "two": 2.0,
-    "three": 3.0,
-    "four": 4.0,
-    "five": 5.0,
-    "ten": 10.0,
-    "fifteen": 15.0,
-    "twenty": 20.0,
-    "thirty": 30.0,
-    "forty": 40.0,
-    "sixty": 60.0,
-    "ninety": 90.0,
     "couple": 2.0,
     "few": 3.0,
 }

@@ -275,3 +275,32 @@ async def test_a_value_within_the_bound_plans(harbour: HybridPlanner) -> None:
         ["quay-web-1"],
         {"to": "berth-db-a", "duration_s": 45.0},
     )
+
+
+# --------------------------------------------------------------------------- numbers in words and lists
+
+
+@pytest.mark.parametrize(
+    ("text", "tool", "args"),
+    [
+        ("traceroute to web-03 with at most fifteen hops", "network.traceroute", {"max_hops": 15}),
+        ("ping db-01 a dozen times", "network.ping", {"count": 12}),
+        ("ping db-01 twelve times", "network.ping", {"count": 12}),
+        ("run uptime on db-01 with a timeout of fifteen minutes", COMMAND, {"timeout_s": 900}),
+        ("check whether 22, 80 and 443 are open on db-01", "network.port_scan", {"ports": [22, 80, 443]}),
+        ("rolling restart nginx on the prod web servers, max 1 failure", ROLLING, {"max_fail": 1}),
+        ("rolling restart nginx on the prod web servers two at a time, allow 1 failure", ROLLING,
+         {"batch_size": 2, "max_fail": 1}),
+    ],
+)  # fmt: skip
+async def test_numbers_in_words_and_lists(
+    reference: HybridPlanner, text: str, tool: str, args: dict[str, Any]
+) -> None:
+    found, _, written = only(await reference.plan(text, OPERATOR))
+    assert (found, {k: written[k] for k in args}) == (tool, args)
+
+
+async def test_failures_tolerated_on_another_inventory(harbour: HybridPlanner) -> None:
+    text = "rolling restart of caddy across the live web servers, tolerate 2 failed hosts"
+    tool, hosts, args = only(await harbour.plan(text, OPERATOR))
+    assert (tool, hosts, args["max_fail"], args["batch_size"]) == (ROLLING, LIVE_WEB, 2, 1)
