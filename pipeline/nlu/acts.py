@@ -100,6 +100,11 @@ def speech_act(words: Sequence[str], at: int, entities: frozenset[int] = frozens
     return Act.ORDER if ordered or _asks_someone(before, word) else Act.REPORT
 
 
+def third_person(word: str) -> bool:
+    """'drops', 'reboots', 'crashes': a verb agreeing with a singular subject (never an imperative)."""
+    return len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is"))
+
+
 _INTENT = vocab("want wants like need needs going gonna plan planning intend hope hoping")
 _VAGUELY_LATER = vocab("later eventually sometime someday soon")
 

@@ -17,7 +17,7 @@ from typing import Any
 from pipeline.contracts import ToolCall
 from pipeline.errors import InvalidRequest
 from pipeline.nlu import messages
-from pipeline.nlu.acts import Act, asks, speech_act
+from pipeline.nlu.acts import Act, asks, speech_act, third_person
 from pipeline.nlu.bounds import check_bounds
 from pipeline.nlu.choice import matches, rank, tied
 from pipeline.nlu.coverage import coverage
@@ -398,7 +398,21 @@ def _act_at(parse: Parse, token: int) -> Act:
     position = next((n for n, t in enumerate(written) if t.index == token), 0)
     taken = parse.claimed | {i for v in parse.values for i in v.tokens}
     entities = frozenset(n for n, t in enumerate(written) if t.index in taken)
+    if third_person(written[position].low) and _subject_before(parse, token):
+        return Act.REPORT  # 'db-02 drops connections': an imperative never agrees with a subject
     return speech_act([t.low for t in written], position, entities)
+
+
+_SUBJECT_PRONOUNS = frozenset({"it", "this", "that", "he", "she", "everything", "something"})
+
+
+def _subject_before(parse: Parse, token: int) -> bool:
+    """A host or a pronoun right before the word at `token`: the clause's subject ('db-02 drops')."""
+    before = [t for t in parse.tokens if t.index < token and t.kind != "punct"]
+    if not before:
+        return False
+    last = before[-1]
+    return last.index in parse.claimed or last.low in _SUBJECT_PRONOUNS
 
 
 def _example_args(tool: ToolView, read: dict[str, Any], *, every: bool) -> dict[str, Any] | None:
