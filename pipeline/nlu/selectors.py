@@ -398,7 +398,7 @@ def _bare_all(tokens: list[Token], sel: Selector, claims: Claims) -> None:
         if token.low != "all" or token in claims:
             continue
         before = words[position - 1].low if position else ""
-        if position + 1 == len(words) and before in {"on", "across", "to", "for", "ping", "at"}:
+        if position + 1 == len(words) and before in {"on", "across", "to", "for", "ping"}:
             sel.everything = sel.anchored = True
             claims.take(token)
 
