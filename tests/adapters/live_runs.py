@@ -8,16 +8,16 @@ the platform stand-in and the bot's server start, so every socket lives there.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from adapters.ssh import AsyncsshShell, SshConfig
+from adapters.ssh import AsyncsshShell
 from domains.automation.ports import RemoteShell
 from tests.fakes.chat import FakeChat
 from tests.fakes.memory import StaticIdentity
-from tests.integration.sshd_testbed import SshdTestbed
+from tests.integration.sshd_fixtures import shell_fixture
 from tests.integration.target_processes import kill_groups
 
 HOST = "loopback-2"  # the demo inventory's 127.0.0.2, served by the testbed's sshd
@@ -38,17 +38,7 @@ def sshd_kernel(shell: AsyncsshShell, people: dict[str, set[str]]) -> FakeChat:
     return chat
 
 
-@pytest.fixture
-async def shell(in_testbed: SshdTestbed, testbed_known_hosts: Path) -> AsyncIterator[AsyncsshShell]:
-    config = SshConfig(
-        username="root",  # the testbed's sshd has only root
-        known_hosts=str(testbed_known_hosts),
-        client_keys=(str(in_testbed.client_key),),
-        connect_timeout_s=5.0,
-    )
-    remote = AsyncsshShell(config)
-    yield remote
-    await remote.close()
+shell = shell_fixture(connect_timeout_s=5.0)
 
 
 @pytest.fixture

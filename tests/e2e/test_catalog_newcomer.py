@@ -11,18 +11,17 @@ import re
 import secrets
 import shutil
 import string
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from adapters.ssh import AsyncsshShell, SshConfig
+from adapters.ssh import AsyncsshShell
 from domains.automation.ports import RemoteShell
 from pipeline.contracts import ApprovalPrompt, Reply, TargetStatus
 from tests.fakes.chat import FakeChat
-from tests.integration.sshd_fixtures import in_testbed, sshd_testbed, testbed_known_hosts
-from tests.integration.sshd_testbed import SshdTestbed
+from tests.integration.sshd_fixtures import in_testbed, shell_fixture, sshd_testbed, testbed_known_hosts
 
 __all__ = ["in_testbed", "sshd_testbed", "testbed_known_hosts"]
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -36,17 +35,7 @@ def readme_tool() -> str:
     return match.group(1)
 
 
-@pytest.fixture
-async def shell(in_testbed: SshdTestbed, testbed_known_hosts: Path) -> AsyncIterator[AsyncsshShell]:
-    config = SshConfig(
-        username="root",
-        known_hosts=str(testbed_known_hosts),
-        client_keys=(str(in_testbed.client_key),),
-        connect_timeout_s=2.0,
-    )
-    remote = AsyncsshShell(config)
-    yield remote
-    await remote.close()
+shell = shell_fixture()
 
 
 @pytest.fixture

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from adapters.rendering import steps_text
-from adapters.ssh import AsyncsshShell, SshConfig
+from adapters.ssh import AsyncsshShell
 from domains.automation.ports import RemoteShell
 from pipeline.contracts import ApprovalPrompt, Reply, Risk, TargetResult, TargetStatus
 from tests.fakes.chat import FakeChat
-from tests.integration.sshd_fixtures import in_testbed, sshd_testbed, testbed_known_hosts
+from tests.integration.sshd_fixtures import in_testbed, login, sshd_testbed, testbed_known_hosts
 from tests.integration.sshd_testbed import SshdTestbed
 
 __all__ = ["in_testbed", "sshd_testbed", "testbed_known_hosts"]
@@ -88,13 +88,7 @@ ADDRESS = {
 
 @pytest.fixture
 async def chat(in_testbed: SshdTestbed, testbed_known_hosts: Path, tmp_path: Path) -> AsyncIterator[FakeChat]:
-    config = SshConfig(
-        username="root",
-        known_hosts=str(testbed_known_hosts),
-        client_keys=(str(in_testbed.client_key),),
-        connect_timeout_s=2.0,
-    )
-    shell = AsyncsshShell(config)
+    shell = AsyncsshShell(login(in_testbed, testbed_known_hosts))
     catalog = tmp_path / "catalog"
     catalog.mkdir()
     for name, text in (("step.yaml", STEP_TOOL), ("deploy.yaml", DEPLOY), ("rolling.yaml", ROLLING)):

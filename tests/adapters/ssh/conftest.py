@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from adapters.ssh import AsyncsshShell, SshConfig
-from tests.integration.sshd_fixtures import in_testbed, sshd_testbed, testbed_known_hosts
+from tests.integration.sshd_fixtures import in_testbed, login, sshd_testbed, testbed_known_hosts
 from tests.integration.sshd_testbed import SshdTestbed
 
 __all__ = ["in_testbed", "sshd_testbed", "testbed_known_hosts"]
@@ -18,15 +18,7 @@ __all__ = ["in_testbed", "sshd_testbed", "testbed_known_hosts"]
 @pytest.fixture
 def ssh_config(in_testbed: SshdTestbed, testbed_known_hosts: Path) -> Callable[..., SshConfig]:
     def make(**overrides: Any) -> SshConfig:
-        values: dict[str, Any] = {
-            "username": "root",  # the testbed's sshd has only root
-            "known_hosts": str(testbed_known_hosts),
-            "client_keys": (str(in_testbed.client_key),),
-            "connect_timeout_s": 2.0,
-            "command_timeout_s": 10.0,
-        }
-        values.update(overrides)
-        return SshConfig(**values)
+        return login(in_testbed, testbed_known_hosts, **{"command_timeout_s": 10.0, **overrides})
 
     return make
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from adapters.ssh import AsyncsshShell, SshConfig
+from adapters.ssh import AsyncsshShell
 from db.executions import SqlExecutionStore
 from db.locks import SqlTargetLocks
 from domains.automation.ports import RemoteShell
@@ -35,7 +35,7 @@ from pipeline.policy import Policy
 from pipeline.stages.answer import result_reply
 from pipeline.stages.execute import Executor
 from tests.integration.freezing_proxy import FreezingProxy
-from tests.integration.sshd_fixtures import SSH_HOSTS
+from tests.integration.sshd_fixtures import SSH_HOSTS, login
 from tests.integration.sshd_testbed import SshdTestbed
 from tests.integration.target_processes import files_left, kill_groups, running, started
 
@@ -114,10 +114,9 @@ async def test_a_host_gone_mid_stop_is_uncertain_and_stays_locked(
     proxy = FreezingProxy(PROXY, (HOST.address, 22))
     await proxy.start()
     in_testbed.write_known_hosts(testbed_known_hosts, [PROXY[0]], port=PROXY[1])
-    config = SshConfig(
-        username="root",  # the testbed's sshd has only root
-        known_hosts=str(testbed_known_hosts),
-        client_keys=(str(in_testbed.client_key),),
+    config = login(
+        in_testbed,
+        testbed_known_hosts,
         port=PROXY[1],
         connect_timeout_s=10.0,  # the handshake through the relay, on a loaded machine
         stop_timeout_s=1.5,

@@ -4,7 +4,6 @@ a transfer relayed through the SSH sessions; stored and read back as a history s
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,11 +12,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from adapters.ssh import AsyncsshShell, SshConfig
+from adapters.ssh import AsyncsshShell
 from db.assets import SqlAssetRepository
-from db.engine import create_engine, session_factory
 from db.history import SqlHistory
-from db.migrate import upgrade
 from db.models import BandwidthTest, NetworkScan
 from db.network_results import SqlNetworkResults
 from domains.assets.directory import AssetStore
@@ -29,11 +26,17 @@ from domains.network.tools import BandwidthArgs, bandwidth
 from pipeline.contracts import AssetRef, ToolOutput, utcnow
 from pipeline.errors import InvalidRequest, UnknownTarget
 from pipeline.registry import ToolContext
-from tests.integration.sshd_fixtures import SSH_HOSTS, in_testbed, sshd_testbed, testbed_known_hosts
-from tests.integration.sshd_testbed import SshdTestbed
+from tests.integration.sshd_fixtures import (
+    SSH_HOSTS,
+    in_testbed,
+    sessions,
+    shell_fixture,
+    sshd_testbed,
+    testbed_known_hosts,
+)
 from tests.integration.target_processes import kill_groups, running
 
-__all__ = ["in_testbed", "sshd_testbed", "testbed_known_hosts"]
+__all__ = ["in_testbed", "sessions", "sshd_testbed", "testbed_known_hosts"]
 
 pytestmark = pytest.mark.sshd
 
@@ -42,28 +45,7 @@ DB = AssetRef(name="db-01", address=SSH_HOSTS[5], type="db_server")
 IPERF3 = Path("/usr/bin/iperf3")
 
 
-@pytest.fixture
-async def sessions(tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """SQLite: the test runs inside the testbed's namespace, where the PostgreSQL server is not."""
-    url = f"sqlite+aiosqlite:///{tmp_path}/opsconductor.db"
-    await upgrade(url)
-    engine = create_engine(url)
-    yield session_factory(engine)
-    await engine.dispose()
-
-
-@pytest.fixture
-async def shell(in_testbed: SshdTestbed, testbed_known_hosts: Path) -> AsyncIterator[AsyncsshShell]:
-    remote = AsyncsshShell(
-        SshConfig(
-            username="root",  # the testbed's sshd has only root
-            known_hosts=str(testbed_known_hosts),
-            client_keys=(str(in_testbed.client_key),),
-            connect_timeout_s=2.0,
-        )
-    )
-    yield remote
-    await remote.close()
+shell = shell_fixture()
 
 
 @pytest.fixture
