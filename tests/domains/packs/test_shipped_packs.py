@@ -14,26 +14,22 @@ import asyncpg
 import pytest
 
 from adapters.winrm import PywinrmRemote
-from bot.evaluation import load_directory
 from domains.assets.importer import load_inventory
 from domains.automation.ports import WindowsRemote
 from domains.catalog import build_registry
 from domains.packs import SHIPPED
 from pipeline.contracts import AssetRef, Principal, Risk, ToolOutput
 from pipeline.nlu import DeterministicUnderstander
-from pipeline.planner import HybridPlanner
 from pipeline.registry import ToolContext, ToolRegistry
 from tests.adapters.winrm.conftest import Script, script, windows, winrm_config, wsman
 from tests.adapters.winrm.wsman_standin import Canned, WsmanStandIn
 from tests.integration.sshd_fixtures import SSH_HOSTS
+from tests.pipeline.planning import ALT, REFERENCE, planner_on
 from tests.services import WORKDIR_PREFIX, PostgresServer
 
 __all__ = ["script", "windows", "winrm_config", "wsman"]
 REGISTRY = build_registry([SHIPPED])
-FIXTURE = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures" / "inventory.yaml"
-LOCAL = Path(__file__).resolve().parents[2] / "data" / "inventory_fixture_copy.yaml"
-ALT = Path(__file__).resolve().parents[2] / "data" / "inventory_alt.yaml"
-PLANNER = HybridPlanner(REGISTRY, load_directory(FIXTURE if FIXTURE.exists() else LOCAL))
+PLANNER = planner_on(REFERENCE, REGISTRY)
 OPERATOR = Principal(subject="olga", roles=frozenset({"operator"}))
 WEB = AssetRef(name="web-01", address=SSH_HOSTS[4], os="linux")
 WIN = AssetRef(name="win-app-01", address="127.0.0.1", os="windows", type="app_server")
@@ -133,7 +129,7 @@ async def test_rolling_restart_in_words() -> None:
 def test_help_names_the_catalog_tools() -> None:
     """Each with its first declared example that plans here; its hosts, the inventory's own."""
     understander = DeterministicUnderstander(REGISTRY)
-    text = understander.understand("help", load_inventory(FIXTURE if FIXTURE.exists() else LOCAL)).message
+    text = understander.understand("help", load_inventory(REFERENCE)).message
     assert re.search(r"^  collect diagnostics from web-01 +diag\.collect$", text, re.MULTILINE), text
     alt = understander.understand("help", load_inventory(ALT)).message
     assert re.search(r"^  collect diagnostics from app-eu-7 +diag\.collect$", alt, re.MULTILINE), alt
