@@ -1,6 +1,6 @@
 """How a run writes for an execution whose driver lease it may lose mid-way.
 
-The kernel drives each execution under a lease (see pipeline/kernel.py). When another
+The kernel drives each execution under a lease (see pipeline/kernel/runs.py). When another
 replica takes the execution over, the kernel sets the run's `lost` event and cancels the
 run: from then on the new driver owns the execution's record, so the old run must write
 nothing more. `must_write` is how a run writes what has to survive cancellation (step
