@@ -5,7 +5,7 @@ server (a vLLM stand-in) behind the real client."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -64,17 +64,8 @@ def reading(*calls: dict[str, Any], outcome: str = "plan", message: str = "") ->
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[ScriptedOpenAIServer]:
-    async with ScriptedOpenAIServer() as s:
-        yield s
-        assert s.problems == []
-
-
-@pytest.fixture
-async def llm(server: ScriptedOpenAIServer) -> AsyncIterator[LLMUnderstander]:
-    config = OpenAIClientConfig(base_url=server.base_url, model="stand-in-model", timeout_s=2, retries=0)
-    async with OpenAICompatibleClient(config) as client:
-        yield LLMUnderstander(client)
+def llm(client: OpenAICompatibleClient) -> LLMUnderstander:
+    return LLMUnderstander(client)
 
 
 def planner(llm: LLMUnderstander, **kwargs: Any) -> HybridPlanner:

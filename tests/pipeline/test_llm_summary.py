@@ -4,8 +4,6 @@ model is the scripted OpenAI-compatible server (a vLLM stand-in) behind the real
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from pydantic import BaseModel
 
@@ -54,13 +52,6 @@ class DiskPlanner:
 
     async def plan(self, text: str, principal: Principal, conversation: str = "") -> Plan:
         return Plan(steps=(PlanStep(id="s1", tool="probe.disk", targets=(HOST,)),))
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[ScriptedOpenAIServer]:
-    async with ScriptedOpenAIServer() as s:
-        yield s
-        assert s.problems == []
 
 
 async def answer(server: ScriptedOpenAIServer, timeout_s: float = 5.0) -> Reply:

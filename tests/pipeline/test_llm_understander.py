@@ -6,7 +6,6 @@ import json
 import random
 import re
 import socket
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -63,20 +62,6 @@ def answer(outcome: str = "plan", calls: list[dict[str, Any]] | None = None, **k
 
 RESTART = {"tool": "automation.service_control", "args": {"service": "nginx", "action": "restart"},
            "targets": ["web-01"]}  # fmt: skip
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[ScriptedOpenAIServer]:
-    async with ScriptedOpenAIServer() as s:
-        yield s
-        assert s.problems == []
-
-
-@pytest.fixture
-async def client(server: ScriptedOpenAIServer) -> AsyncIterator[OpenAICompatibleClient]:
-    config = OpenAIClientConfig(base_url=server.base_url, model="stand-in-model", timeout_s=2, retries=0)
-    async with OpenAICompatibleClient(config) as c:
-        yield c
 
 
 @pytest.fixture
